@@ -1,0 +1,79 @@
+"""How many create_purchase requests per second the sandbox serves at latency 0.
+
+The sandbox runs in a child process (``Sandbox(process=True)``) and an aiohttp client in this
+process keeps ``--concurrency`` requests in flight, so client and server do not share a GIL.
+
+    python benchmarks/bench_sandbox.py [--requests 20000] [--concurrency 48] [--db FILE]
+
+Prints one line per run with req/s; the target is at least 1,500 req/s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+from importer.sandbox import Sandbox
+
+LEADS = (
+    "47378190-96da-4dac-b2ff-5d2a386ecbe0",
+    "c241330b-01a9-471f-9e8a-774bcf36d58b",
+    "ec1b8ca1-f91e-4d4c-9ff4-9b7889463e85",
+)
+
+
+async def hammer(url: str, api_key: str, *, requests: int, concurrency: int) -> tuple[float, Counter]:
+    statuses: Counter = Counter()
+    counter = iter(range(requests))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    headers = {"X-Api-Key": api_key}
+
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker() -> None:
+            for n in counter:
+                body = {
+                    "action": "create_purchase",
+                    "lead_id": LEADS[n % len(LEADS)],
+                    "purchase_amount": 100 + n % 900,
+                    "product_name": "Pro plan",
+                    "date": "2026-04-21T10:00:00Z",
+                }
+                async with session.post(url, json=body) as response:
+                    await response.read()
+                    statuses[response.status] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--db", type=Path, help="SQLite file (default: in memory)")
+    args = parser.parse_args()
+    with Sandbox(db=args.db, process=True) as sb:
+        # warm-up: connections, caches
+        asyncio.run(hammer(sb.base_url, sb.api_key, requests=500, concurrency=8))
+        for concurrency in args.concurrency:
+            elapsed, statuses = asyncio.run(
+                hammer(sb.base_url, sb.api_key, requests=args.requests, concurrency=concurrency)
+            )
+            rate = args.requests / elapsed
+            print(
+                f"create_purchase c={concurrency} n={args.requests}: {rate:,.0f} req/s "
+                f"({elapsed:.2f} s, statuses {dict(statuses)})"
+            )
+        stats = sb.stats()
+        print(f"stored purchases: {stats['purchases']}, rewards: {stats['rewards']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Throughput of the sending engine against the sandbox with 20 ms latency.
+
+    python benchmarks/bench_send.py [--rows 5000] [--transport aiohttp|httpx|both] [--uvloop]
+
+For each concurrency it prints req/s next to the limit (concurrency / latency), the speed-up over
+a naive sequential httpx loop posting the same rows, this process's CPU seconds per 1,000 rows and
+the journal's share of the wall time (time spent in SQLite commits, on the writer thread).
+Targets (issue 4): >= 1,280 req/s at c=32, >= 2,560 at c=64, >= 25x sequential at c=32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from importer.batcher import send_all  # noqa: E402
+from importer.client import KeenClient, make_transport  # noqa: E402
+from importer.journal import Journal  # noqa: E402
+from importer.records import PurchaseRecord, dumps_payload  # noqa: E402
+from importer.sandbox import Faults, Sandbox  # noqa: E402
+
+LEADS = (
+    "47378190-96da-4dac-b2ff-5d2a386ecbe0",
+    "c241330b-01a9-471f-9e8a-774bcf36d58b",
+    "6c307511-b2b9-437a-a8df-6ec4ce4a2bbd",
+)
+
+
+def make_records(count: int, start: int = 2) -> list[PurchaseRecord]:
+    return [
+        PurchaseRecord(
+            row=start + i,
+            lead_id=LEADS[i % len(LEADS)],
+            purchase_amount=Decimal(f"{10 + i % 90}.{i % 100:02d}"),
+            product_name=f"Plan {i % 7}",
+        )
+        for i in range(count)
+    ]
+
+
+async def sequential(sb: Sandbox, records: list[PurchaseRecord]) -> float:
+    """A naive loop: one plain httpx.AsyncClient, one request after the other."""
+    headers = {"X-Api-Key": sb.api_key, "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        started = time.perf_counter()
+        for record in records:
+            response = await http.post(
+                sb.base_url, content=dumps_payload(record.payload()), headers=headers
+            )
+            response.raise_for_status()
+        return len(records) / (time.perf_counter() - started)
+
+
+async def engine(
+    sb: Sandbox, records: list[PurchaseRecord], concurrency: int, transport: str, workdir: Path
+) -> dict:
+    journal_path = workdir / f"journal-{transport}-{concurrency}.sqlite"
+    client = KeenClient(
+        sb.base_url,
+        sb.api_key,
+        timeout=30,
+        transport=make_transport(transport, max_connections=concurrency),
+    )
+    async with client:
+        with Journal.open(journal_path, file_hash=f"bench-{transport}-{concurrency}") as journal:
+            cpu = time.process_time()
+            report = await send_all(records, client=client, journal=journal, concurrency=concurrency)
+            cpu = time.process_time() - cpu
+    assert report.counts["created"] == len(records), report.counts
+    return {
+        "rps": report.requests / report.duration,
+        "cpu_per_1000": cpu / len(records) * 1000,
+        "journal_share": report.journal_seconds / report.duration,
+        "duration": report.duration,
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    latency = args.latency_ms / 1000
+    transports = ["aiohttp", "httpx"] if args.transport == "both" else [args.transport]
+    with (
+        Sandbox(process=True, faults=Faults(latency_ms=args.latency_ms)) as sb,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        next_row = 2
+        seq_rows = make_records(args.sequential_rows, next_row)
+        next_row += len(seq_rows)
+        seq_rps = await sequential(sb, seq_rows)
+        print(f"sandbox latency {args.latency_ms:.0f} ms, {args.rows} rows (c=1: {args.c1_rows})")
+        print(f"naive sequential httpx loop: {seq_rps:,.0f} req/s ({len(seq_rows)} rows)")
+        print(
+            f"{'transport':<9} {'c':>3} {'rows':>5} {'req/s':>8} {'limit':>7} {'%limit':>7} "
+            f"{'x seq':>6} {'CPU s/1k':>9} {'journal':>8}"
+        )
+        for transport in transports:
+            for concurrency in args.concurrency:
+                rows = args.c1_rows if concurrency == 1 else args.rows
+                records = make_records(rows, next_row)
+                next_row += rows
+                result = await engine(sb, records, concurrency, transport, Path(tmp))
+                limit = concurrency / latency
+                print(
+                    f"{transport:<9} {concurrency:>3} {rows:>5} {result['rps']:>8,.0f} "
+                    f"{limit:>7,.0f} {result['rps'] / limit:>7.0%} "
+                    f"{result['rps'] / seq_rps:>6.1f} {result['cpu_per_1000']:>9.3f} "
+                    f"{result['journal_share']:>8.1%}"
+                )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--c1-rows", type=int, default=300)
+    parser.add_argument("--sequential-rows", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--transport", choices=["aiohttp", "httpx", "both"], default="both")
+    parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
+    arguments = parser.parse_args()
+    if arguments.uvloop:
+        import uvloop
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))

@@ -1,0 +1,23 @@
+"""keen-import: bulk purchase importer for the Keen partner API.
+
+Validate a CSV/XLSX export offline, send it exactly once where the API allows it, and
+reconcile every row into a results file.
+"""
+
+__version__ = "0.1.0"
+
+from .api import ValidationReport, validate  # noqa: E402
+from .errors import KeenImportError  # noqa: E402
+from .mapping import Mapping  # noqa: E402
+from .records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
+
+__all__ = [
+    "KeenImportError",
+    "Mapping",
+    "PurchaseRecord",
+    "RowResult",
+    "RowStatus",
+    "ValidationReport",
+    "__version__",
+    "validate",
+]

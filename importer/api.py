@@ -1,0 +1,163 @@
+"""The library API: validate() and run_import() wire the pipeline stages; they never print.
+
+    loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconciler
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigurationError, InputFileError
+from .loader import Table, open_table
+from .mapping import Mapping, resolve_columns
+from .reconciler import ResultsWriter, Summary, default_results_path
+from .records import RowResult, RowStatus
+from .validator import CheckedChunk, ColumnDecisions, RowValidator, ValidationOptions, decide_columns
+
+#: Progress callback: (rows done, rows total or None, counts per status).
+ProgressCallback = Callable[[int, int | None, dict[str, int]], None]
+
+VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
+
+
+@dataclass
+class ValidationReport:
+    """What validate() found: mapping used, decisions taken, control totals, results path."""
+
+    path: Path
+    results_path: Path | None
+    columns: dict[str, str]
+    decisions: ColumnDecisions
+    summary: Summary
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int = 1
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every non-blank row is valid (or skipped), 1 when some are invalid."""
+        return 1 if self.summary.count(RowStatus.INVALID) else 0
+
+
+@dataclass
+class PreparedFile:
+    """An opened, mapped file with its column decisions: everything needed to judge rows."""
+
+    table: Table
+    columns: dict[str, str]
+    options: ValidationOptions
+    decisions: ColumnDecisions
+
+
+def options_from(mapping: Mapping) -> ValidationOptions:
+    """The validation options a mapping carries."""
+    return ValidationOptions(
+        day_first=mapping.day_first,
+        decimal=mapping.decimal,
+        timezone=mapping.timezone or "UTC",
+        allow_precision=bool(mapping.allow_precision),
+        allow_duplicates=bool(mapping.allow_duplicates),
+        trigger_ids=tuple(mapping.trigger_ids),
+        action=mapping.action or "create_purchase",
+    )
+
+
+def prepare(path: str | Path, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500
+            ) -> PreparedFile:
+    """Open ``path``, map its columns and settle how its amounts and dates are read."""
+    mapping = mapping or Mapping()
+    if mapping.decimal not in (None, ".", ","):
+        raise ConfigurationError(f"--decimal must be '.' or ',', got {mapping.decimal!r}")
+    table = open_table(
+        path, sheet=mapping.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter,
+        max_xlsx_mb=max_xlsx_mb, header_hint=mapping.columns,
+    )
+    columns = resolve_columns(table.headers, mapping.columns)
+    options = options_from(mapping)
+    decisions = decide_columns(table, columns, options)
+    return PreparedFile(table=table, columns=columns, options=options, decisions=decisions)
+
+
+def row_results(checked: CheckedChunk) -> list[RowResult]:
+    """The validation verdicts of a chunk as RowResults."""
+    rows = checked.chunk.rows
+    return [
+        RowResult(row=rows[i], status=status, error=checked.errors.get(i),
+                  warnings=checked.warnings.get(i, []))
+        for i, status in enumerate(checked.statuses)
+    ]
+
+
+def check_results_path(results: Path, source: Path) -> None:
+    """Refuse to overwrite the input with its own results."""
+    if results.resolve() == source.resolve():
+        raise ConfigurationError(f"--results {results} is the input file itself; choose another path")
+
+
+def validate(
+    path: str | Path,
+    mapping: Mapping | None = None,
+    *,
+    results: str | Path | None = None,
+    write_results: bool = True,
+    max_xlsx_mb: int = 500,
+    on_progress: ProgressCallback | None = None,
+) -> ValidationReport:
+    """Check every row of a CSV/XLSX file offline and write the results file.
+
+    Example::
+
+        report = validate("march.csv", Mapping(columns={"purchase_amount": "Net"}))
+        report.summary.count(RowStatus.INVALID)
+    """
+    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
+    table = prepared.table
+    results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
+    check_results_path(results_path, table.path)
+    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
+    summary = Summary()
+    done = 0
+    writer = ResultsWriter(results_path, table.headers) if write_results else None
+    try:
+        for chunk in table.chunks():
+            summary.blank_rows += chunk.blank
+            checked = validator.check(chunk)
+            results_list = row_results(checked)
+            for status, amount, currency in zip(
+                checked.statuses, checked.amounts_all, checked.currencies, strict=True
+            ):
+                summary.add(status, amount, currency)
+            if writer:
+                writer.write(chunk, results_list)
+            done += len(chunk.rows)
+            if on_progress:
+                on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
+        if writer:
+            writer.commit()
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    return ValidationReport(
+        path=table.path, results_path=results_path if write_results else None,
+        columns=prepared.columns, decisions=prepared.decisions, summary=summary,
+        sheet=table.sheet, encoding=table.info.encoding, delimiter=table.delimiter,
+        header_row=table.header_row,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (identifies an input across runs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+__all__ = ["InputFileError", "ValidationReport", "validate", "prepare", "file_sha256"]

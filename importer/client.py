@@ -1,0 +1,269 @@
+"""The Keen API over HTTP: one method per action, every answer classified as an :class:`Outcome`.
+
+Classification (issue 4) decides what the batcher may do with a row:
+
+    created       2xx with ``purchase.id``                         done
+    ok            2xx with a JSON object (read actions)            done
+    rejected      400/403/404 and other permanent 4xx              never retried
+    auth          401                                              stop the whole run
+    rate_limited  429 (Retry-After honoured)                       retry
+    unavailable   503 (Retry-After honoured)                       retry
+    not_sent      connect error/timeout, DNS, pool timeout         retry: the API never saw it
+    unknown       read timeout, dropped after sending, 500/502/504,
+                  2xx without a purchase id or not JSON           may have been created: unconfirmed
+
+The API key is sent in ``X-Api-Key`` and never appears in a repr, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from time import time
+from typing import Any
+
+import httpx
+
+from .records import dumps_payload
+
+__all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
+
+DEFAULT_BASE_URL = "https://data.keenpartner.com/functions/v1/keen-api"
+
+
+class OutcomeKind(StrEnum):
+    """What one request did, as far as the client can tell."""
+
+    CREATED = "created"
+    OK = "ok"
+    REJECTED = "rejected"
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    NOT_SENT = "not_sent"
+    UNKNOWN = "unknown"
+
+
+#: Outcomes after which sending the same request again cannot create a duplicate.
+RETRYABLE = frozenset({OutcomeKind.RATE_LIMITED, OutcomeKind.UNAVAILABLE, OutcomeKind.NOT_SENT})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The classified answer to one request.
+
+    ``error`` is the API's ``error`` text for HTTP errors, or a short description of the transport
+    failure (never containing the key). ``retry_after`` is in seconds when the server gave one.
+    ``data`` is the parsed JSON body of a 2xx answer.
+    """
+
+    kind: OutcomeKind
+    http_status: int | None = None
+    purchase_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    data: Any = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+def make_transport(
+    kind: str = "aiohttp", *, max_connections: int = 100, verify: bool | ssl.SSLContext = True
+) -> httpx.AsyncBaseTransport:
+    """The HTTP transport under :class:`KeenClient`: ``"aiohttp"`` (default) or ``"httpx"``.
+
+    aiohttp is the default because plain httpx (httpcore) tops out near 300 req/s on one core; see
+    benchmarks/bench_send.py for the figures.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        # Shorter than common server idle timeouts (uvicorn: 5 s) so we rarely reuse a connection
+        # the server is closing: a POST lost in that race would come back as "unknown".
+        keepalive_expiry=3.0,
+    )
+    if kind == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits, verify=verify)
+    if kind == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=limits, verify=verify)
+    raise ValueError(f"unknown transport {kind!r}: use 'aiohttp' or 'httpx'")
+
+
+class KeenClient:
+    """Async client of the Keen partner API (single POST endpoint, ``action`` in the JSON body).
+
+    ``timeout`` is in seconds and applies to connect, read, write and pool waits separately.
+    ``transport`` is injectable (tests use :class:`httpx.MockTransport`); the default is
+    :func:`make_transport`. Use as ``async with KeenClient(...) as client:``.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str = "",
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.requests_made = 0
+        self._headers = {
+            "X-Api-Key": api_key,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self._http = httpx.AsyncClient(
+            transport=transport or make_transport(max_connections=max_connections),
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": "keen-import"},
+        )
+
+    def __repr__(self) -> str:
+        return f"KeenClient(base_url={self.base_url!r}, timeout={self.timeout!r})"
+
+    async def __aenter__(self) -> KeenClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def create_purchase(self, body: dict) -> Outcome:
+        """POST one purchase payload (with its ``action``); ``created`` carries the purchase id."""
+        return await self._call(dumps_payload(body), expect_purchase=True)
+
+    async def get_lead(self, lead_id: str) -> Outcome:
+        """get_lead_by_id; ``ok`` carries ``{"lead": {...}}`` in ``data``."""
+        return await self._call(dumps_payload({"action": "get_lead_by_id", "lead_id": lead_id}))
+
+    async def get_lead_by_legacy_id(self, legacy_id: int) -> Outcome:
+        """get_lead_by_legacy_id (the integer id of the old system); ``ok`` carries the lead."""
+        body = {"action": "get_lead_by_legacy_id", "legacy_id": int(legacy_id)}
+        return await self._call(dumps_payload(body))
+
+    async def get_channels(self) -> Outcome:
+        """get_channels; ``ok`` carries ``{"channels": [...]}`` in ``data``."""
+        return await self._call(dumps_payload({"action": "get_channels"}))
+
+    async def _call(self, content: bytes, *, expect_purchase: bool = False) -> Outcome:
+        self.requests_made += 1
+        try:
+            response = await self._http.post(self.base_url, content=content, headers=self._headers)
+        except httpx.TransportError as exc:
+            return classify_exception(exc)
+        return classify_response(
+            response.status_code, response.content, response.headers, expect_purchase
+        )
+
+
+def classify_response(
+    status: int, content: bytes, headers: httpx.Headers | dict, expect_purchase: bool = False
+) -> Outcome:
+    """Turn an HTTP answer into an :class:`Outcome` (see the module docstring)."""
+    data = _json_or_none(content)
+    if 200 <= status < 300:
+        if not isinstance(data, dict):
+            return Outcome(OutcomeKind.UNKNOWN, status, error="success status without a JSON body")
+        if not expect_purchase:
+            return Outcome(OutcomeKind.OK, status, data=data)
+        purchase = data.get("purchase")
+        purchase_id = purchase.get("id") if isinstance(purchase, dict) else None
+        if not purchase_id:
+            error = "success status without a purchase id"
+            return Outcome(OutcomeKind.UNKNOWN, status, error=error)
+        return Outcome(OutcomeKind.CREATED, status, purchase_id=str(purchase_id), data=data)
+    error = _error_text(data, status)
+    if status == 401:
+        return Outcome(OutcomeKind.AUTH, status, error=error)
+    if status in (429, 503):
+        kind = OutcomeKind.RATE_LIMITED if status == 429 else OutcomeKind.UNAVAILABLE
+        return Outcome(kind, status, error=error, retry_after=_retry_after(headers))
+    if 400 <= status < 500 and status != 408:
+        return Outcome(OutcomeKind.REJECTED, status, error=error)
+    # 408, 500, 502, 504 and anything else: the server may have written the purchase.
+    return Outcome(OutcomeKind.UNKNOWN, status, error=error)
+
+
+def classify_exception(exc: BaseException) -> Outcome:
+    """Transport failure -> ``not_sent`` only when the request certainly never left.
+
+    httpx_aiohttp maps every aiohttp ``ClientConnectionError`` (including ServerDisconnectedError,
+    a connection dropped after the request was written) to ``httpx.ConnectTimeout``, so the
+    original aiohttp exception in ``__cause__`` decides, not the httpx class.
+    """
+    original = _aiohttp_cause(exc)
+    if original is not None:
+        import aiohttp
+
+        if isinstance(original, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            return Outcome(OutcomeKind.NOT_SENT, error=_describe(original, "could not connect"))
+        if isinstance(original, aiohttp.SocketTimeoutError):
+            return Outcome(OutcomeKind.UNKNOWN, error="timed out waiting for the answer")
+        return Outcome(OutcomeKind.UNKNOWN, error=_describe(original, "connection lost"))
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Outcome(OutcomeKind.NOT_SENT, error=_describe(exc, "could not connect"))
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
+        return Outcome(OutcomeKind.NOT_SENT, error=_describe(exc, "could not connect"))
+    if isinstance(exc, httpx.ReadTimeout):
+        return Outcome(OutcomeKind.UNKNOWN, error="timed out waiting for the answer")
+    # Write errors/timeouts, read errors, RemoteProtocolError (server disconnected): the request
+    # may have reached the API in full.
+    return Outcome(OutcomeKind.UNKNOWN, error=_describe(exc, "connection lost"))
+
+
+def _aiohttp_cause(exc: BaseException) -> BaseException | None:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if type(current).__module__.startswith("aiohttp"):
+            return current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def _describe(exc: BaseException, fallback: str) -> str:
+    # Exception texts from aiohttp/httpx name host and port, never headers, so the key cannot leak.
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{fallback} ({name}: {text})" if text else f"{fallback} ({name})"
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def _error_text(data: Any, status: int) -> str:
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    return f"HTTP {status}"
+
+
+def _retry_after(headers: httpx.Headers | dict) -> float | None:
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError):
+        return None

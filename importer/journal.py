@@ -1,0 +1,326 @@
+"""The SQLite journal: what was sent, what came back, and what a later run may send again.
+
+One journal per results file. Entries are keyed by (file hash, row, payload hash), so a row whose
+payload changed is a new entry and the old one stays as history. A row is marked ``sending``
+(durably) before its request goes out and its result is committed as soon as the answer arrives;
+a created purchase id is on disk before the row counts as done.
+
+Durability: WAL with ``synchronous=FULL`` (every commit fsyncs the WAL; NORMAL may lose the last
+commits on power loss, which could lose a created id and resend it). One fsync costs ~0.3 ms here,
+so the async API group-commits: every mark and result queued while a commit runs goes into the next
+one, in order, from a single writer thread.
+
+A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import JournalLockedError
+from .records import RowResult, RowStatus
+
+__all__ = ["Journal", "JournalEntry", "SENDING", "UNCONFIRMED_ERROR"]
+
+SENDING = "sending"
+UNCONFIRMED_ERROR = (
+    "in flight when the previous run stopped; check in Keen, then re-run with --resend-unconfirmed"
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    file_hash    TEXT NOT NULL,
+    row          INTEGER NOT NULL,
+    payload_hash TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    purchase_id  TEXT,
+    http_status  INTEGER,
+    error        TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    sends        INTEGER NOT NULL DEFAULT 0,
+    updated_at   REAL NOT NULL,
+    PRIMARY KEY (file_hash, row, payload_hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_time ON entries (file_hash, row, updated_at);
+"""
+
+_MARK = """
+INSERT INTO entries (file_hash, row, payload_hash, status, sends, updated_at)
+VALUES (?, ?, ?, 'sending', 1, ?)
+ON CONFLICT (file_hash, row, payload_hash) DO UPDATE SET
+    status = 'sending', sends = sends + 1, updated_at = excluded.updated_at
+"""
+
+_RECORD = """
+INSERT INTO entries (file_hash, row, payload_hash, status, purchase_id, http_status, error,
+                     attempts, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (file_hash, row, payload_hash) DO UPDATE SET
+    status = excluded.status, purchase_id = excluded.purchase_id,
+    http_status = excluded.http_status, error = excluded.error,
+    attempts = excluded.attempts, updated_at = excluded.updated_at
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One journal row: the last known state of (row, payload hash)."""
+
+    row: int
+    payload_hash: str
+    status: str  # "sending" or a RowStatus value
+    purchase_id: str | None
+    http_status: int | None
+    error: str | None
+    attempts: int
+    sends: int
+    updated_at: float
+
+    def result(self) -> RowResult:
+        """The entry as a RowResult (``sending`` reads as unconfirmed)."""
+        if self.status == SENDING:
+            return RowResult(self.row, RowStatus.UNCONFIRMED, error=UNCONFIRMED_ERROR)
+        return RowResult(
+            row=self.row,
+            status=RowStatus(self.status),
+            purchase_id=self.purchase_id,
+            http_status=self.http_status,
+            error=self.error,
+            attempts=self.attempts,
+        )
+
+
+class Journal:
+    """The journal of one input file. Open with :meth:`open`; use as a context manager.
+
+    Synchronous methods (:meth:`mark_sending`, :meth:`record`) commit on their own. The batcher
+    uses the async ones (:meth:`mark_sending_async`, :meth:`record_soon`), which group-commit.
+    """
+
+    def __init__(self, path: Path, file_hash: str, lock_fd: int) -> None:
+        self.path = path
+        self.file_hash = file_hash
+        self._lock_fd = lock_fd
+        self._conn = _connect(path)  # used only by the writer thread
+        self._reader = _connect(path)  # used by the caller's thread
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._pending: list[tuple[str, tuple, asyncio.Future | None]] = []
+        self._writer: asyncio.Task | None = None
+        self.commits = 0
+        self.commit_seconds = 0.0
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, file_hash: str) -> Journal:
+        """Open (or create) the journal at ``path`` and take its lock.
+
+        Raises JournalLockedError when another run holds it.
+        """
+        path = Path(path)
+        lock_path = path.with_name(path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder else ""
+            raise JournalLockedError(
+                f"Another keen-import run{who} is using the journal {path}.",
+                hint="Wait for it to finish or stop it, then run again.",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            return cls(path, file_hash, fd)
+        except BaseException:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the lock and close the database (pending async writes must be flushed first)."""
+        if self._lock_fd < 0:
+            return
+        self._executor.shutdown(wait=True)
+        self._conn.close()
+        self._reader.close()
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._lock_fd, 0)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+        self._lock_fd = -1
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def previous(self, row: int) -> JournalEntry | None:
+        """The most recent entry of ``row`` in this file, whatever its payload."""
+        cur = self._reader.execute(
+            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
+            " updated_at FROM entries WHERE file_hash = ? AND row = ?"
+            " ORDER BY updated_at DESC LIMIT 1",
+            (self.file_hash, row),
+        )
+        found = cur.fetchone()
+        return JournalEntry(*found) if found else None
+
+    def entry(self, row: int, payload_hash: str) -> JournalEntry | None:
+        """The entry of exactly (row, payload hash), or None."""
+        cur = self._reader.execute(
+            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
+            " updated_at FROM entries WHERE file_hash = ? AND row = ? AND payload_hash = ?",
+            (self.file_hash, row, payload_hash),
+        )
+        found = cur.fetchone()
+        return JournalEntry(*found) if found else None
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry of this file, oldest first (the history included)."""
+        cur = self._reader.execute(
+            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
+            " updated_at FROM entries WHERE file_hash = ? ORDER BY row, updated_at",
+            (self.file_hash,),
+        )
+        return [JournalEntry(*found) for found in cur.fetchall()]
+
+    def decide(self, row: int, payload_hash: str, *, resend_unconfirmed: bool) -> RowResult | None:
+        """What to do with a row: a RowResult to report without sending, or None to send it.
+
+        created -> its stored result (never sent again); sending/unconfirmed -> unconfirmed unless
+        ``resend_unconfirmed``; retried, rejected, not sent, a new or changed payload -> None.
+        """
+        found = self.entry(row, payload_hash)
+        if found is None:
+            return None
+        if found.status == RowStatus.CREATED:
+            return found.result()
+        if found.status in (SENDING, RowStatus.UNCONFIRMED) and not resend_unconfirmed:
+            result = found.result()
+            result.status = RowStatus.UNCONFIRMED
+            if found.status == SENDING:
+                result.error = UNCONFIRMED_ERROR
+            else:
+                result.error = f"{result.error or 'no answer'}; {UNCONFIRMED_ERROR}"
+            return result
+        return None
+
+    # -- writing, one commit per call ------------------------------------------------------------
+
+    def mark_sending(self, row: int, payload_hash: str) -> None:
+        """Record (durably) that the request of this row is about to go out."""
+        args = (self.file_hash, row, payload_hash, time.time())
+        self._executor.submit(self._commit, [(_MARK, args)]).result()
+
+    def record(self, row: int, payload_hash: str, result: RowResult) -> None:
+        """Record (durably) the answer to this row's request."""
+        args = self._record_args(row, payload_hash, result)
+        self._executor.submit(self._commit, [(_RECORD, args)]).result()
+
+    # -- writing, group-committed ------------------------------------------------------------------
+
+    async def mark_sending_async(self, row: int, payload_hash: str) -> None:
+        """Like :meth:`mark_sending`; returns once committed (with everything queued before it)."""
+        future = asyncio.get_running_loop().create_future()
+        self._enqueue(_MARK, (self.file_hash, row, payload_hash, time.time()), future)
+        await future
+
+    def record_soon(
+        self,
+        row: int,
+        payload_hash: str,
+        result: RowResult,
+        on_durable: Callable[[], None] | None = None,
+    ) -> asyncio.Future:
+        """Queue a result; the returned future (and ``on_durable``) completes once it is on disk."""
+        future = asyncio.get_running_loop().create_future()
+        if on_durable is not None:
+            future.add_done_callback(lambda f: f.cancelled() or f.exception() or on_durable())
+        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), future)
+        return future
+
+    async def flush(self) -> None:
+        """Wait until every queued write is committed."""
+        if self._pending or (self._writer and not self._writer.done()):
+            future = asyncio.get_running_loop().create_future()
+            self._pending.append(("", (), future))
+            self._kick()
+            await future
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _record_args(self, row: int, payload_hash: str, result: RowResult) -> tuple:
+        return (
+            self.file_hash,
+            row,
+            payload_hash,
+            str(result.status),
+            result.purchase_id,
+            result.http_status,
+            result.error,
+            result.attempts,
+            time.time(),
+        )
+
+    def _enqueue(self, sql: str, args: tuple, future: asyncio.Future) -> None:
+        self._pending.append((sql, args, future))
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            statements = [(sql, args) for sql, args, _ in batch if sql]
+            try:
+                if statements:
+                    await loop.run_in_executor(self._executor, self._commit, statements)
+            except BaseException as exc:  # the disk failed: nobody may count these rows as done
+                for _, _, future in batch:
+                    if future is not None and not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for _, _, future in batch:
+                if future is not None and not future.done():
+                    future.set_result(None)
+
+    def _commit(self, statements: list[tuple[str, tuple]]) -> None:
+        started = time.perf_counter()
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, args in statements:
+                conn.execute(sql, args)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self.commits += 1
+        self.commit_seconds += time.perf_counter() - started
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.executescript(_SCHEMA)
+    return conn

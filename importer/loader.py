@@ -1,0 +1,343 @@
+"""Read CSV/XLSX files into chunks of text cells with their spreadsheet row numbers.
+
+Everything is read as text: nothing is inferred (no "00123" -> 123, no "1,500" -> 1.5, no NaN).
+XLSX numeric cells are written the way Excel shows them (15 significant digits, "1500" not
+"1500.0"); date cells become ISO text. Rows are numbered as the user sees them in Excel
+(header = its own row number, usually 1). Blank rows are dropped and counted.
+Title rows above the header (an export's "Sales report March 2026" line) are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputFileError
+from .filecheck import FileInfo, inspect_input
+from .mapping import looks_like_header
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+MAX_FIELD_CHARS = 10 * 1024 * 1024
+HEADER_SEARCH_ROWS = 20
+
+
+@dataclass
+class Chunk:
+    """A slice of data rows. ``cells`` are padded/trimmed to the header width."""
+
+    rows: list[int]
+    cells: list[list[str]]
+    raw: list[list] | None = None  # XLSX only: typed values, for typed results
+    overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
+    blank: int = 0
+
+    def column(self, index: int) -> list[str]:
+        """All values of one column of this chunk."""
+        return [r[index] for r in self.cells]
+
+
+@dataclass
+class Table:
+    """An opened input file: its headers and a way to stream its data rows."""
+
+    info: FileInfo
+    headers: list[str]
+    header_row: int
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    delimiter: str | None = None
+    _reader: Callable[[int], Iterator[Chunk]] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    def chunks(self, size: int = 50_000) -> Iterator[Chunk]:
+        """Stream the data rows in chunks of at most ``size`` rows."""
+        assert self._reader is not None
+        return self._reader(size)
+
+
+def open_table(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_xlsx_mb: int = 500,
+    header_hint: dict[str, str] | None = None,
+) -> Table:
+    """Open a CSV or XLSX file, find its header row and check it.
+
+    ``header_hint`` (field -> column) helps find the header below title rows.
+    Raises InputFileError with a message for the user on any problem with the file.
+    """
+    info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
+    if info.kind == "xlsx":
+        if delimiter:
+            pass  # harmless: a saved mapping may carry a delimiter for its CSV months
+        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
+    return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str]) -> Table:
+    encoding = info.encoding or "utf-8"
+    sample = _read_sample(info, encoding)
+    if delimiter:
+        delimiter = DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1:
+            raise InputFileError(f"--delimiter must be one character, got {delimiter!r}")
+    else:
+        delimiter = detect_delimiter(sample)
+    records = list(_sample_records(sample, delimiter))
+    header_index = _find_header(records, header_hint)
+    if header_index is None:
+        raise InputFileError(f"{info.path.name} has no header row (the file holds no data)")
+    headers = [h.strip().lstrip("\ufeff") for h in records[header_index]]
+    while headers and not headers[-1]:
+        headers.pop()  # trailing delimiters after the last header
+    _check_headers(headers, info.path)
+
+    def read(size: int) -> Iterator[Chunk]:
+        return _csv_chunks(info, encoding, delimiter, header_index, len(headers), size)
+
+    return Table(info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter,
+                 _reader=read)
+
+
+def _read_sample(info: FileInfo, encoding: str) -> str:
+    with open(info.path, encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(256 * 1024)
+    if len(sample) == 256 * 1024 and "\n" in sample:
+        sample = sample[: sample.rfind("\n") + 1]
+    return sample.lstrip("\ufeff")
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the first lines most consistently into the most columns."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for candidate in DELIMITERS:
+        try:
+            widths = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate)]
+        except csv.Error:
+            continue
+        if not widths or max(widths) < 2:
+            continue
+        modal = max(set(widths), key=widths.count)
+        score = (widths.count(modal), modal)
+        if modal >= 2 and score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _sample_records(sample: str, delimiter: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    try:
+        for index, record in enumerate(reader):
+            if index >= HEADER_SEARCH_ROWS:
+                return
+            yield record
+    except csv.Error:
+        return
+
+
+def _find_header(records: list[list[str]], hint: dict[str, str]) -> int | None:
+    first = None
+    for index, record in enumerate(records):
+        cells = [c.strip().lstrip("\ufeff") for c in record]
+        if not any(cells):
+            continue
+        if first is None:
+            first = index
+        if looks_like_header(cells, hint):
+            return index
+    return first
+
+
+def _check_headers(headers: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(headers, start=1):
+        if not name:
+            continue
+        key = name.casefold()
+        if key in seen:
+            raise InputFileError(
+                f"{path.name}: the column {name!r} appears twice (columns {seen[key]} and "
+                f"{position}); rename one of them so it is clear which one to import",
+                path=path,
+            )
+        seen[key] = position
+
+
+def _csv_chunks(
+    info: FileInfo, encoding: str, delimiter: str, header_index: int, width: int, size: int
+) -> Iterator[Chunk]:
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    with open(info.path, encoding=encoding, newline="", errors="strict") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        record_index = -1
+        chunk = Chunk(rows=[], cells=[])
+        try:
+            for record in reader:
+                record_index += 1
+                if record_index <= header_index:
+                    continue
+                if len(record) == width:
+                    cells = record
+                else:
+                    cells = record[:width]
+                    if len(record) > width:
+                        extra = record[width:]
+                        if any(c.strip() for c in extra):
+                            chunk.overflow[len(chunk.rows)] = extra
+                    else:
+                        cells = cells + [""] * (width - len(cells))
+                if not any(cells) or not any(c.strip() for c in cells):
+                    if len(chunk.rows) not in chunk.overflow:
+                        chunk.blank += 1
+                        continue
+                chunk.rows.append(record_index + 1)
+                chunk.cells.append(cells)
+                if len(chunk.rows) >= size:
+                    yield chunk
+                    chunk = Chunk(rows=[], cells=[])
+        except csv.Error as exc:
+            raise InputFileError(
+                f"{info.path.name}: cannot read line {reader.line_num}: {_short(str(exc))}",
+                path=info.path,
+                hint="is it really a CSV file? A field larger than 10 MB or a NUL byte is refused",
+            ) from None
+        except UnicodeDecodeError:
+            raise InputFileError(
+                f"{info.path.name}: the text near line {reader.line_num + 1} is not valid "
+                f"{encoding}",
+                path=info.path,
+                hint="give the file's encoding with --encoding (e.g. --encoding cp1252)",
+            ) from None
+        if chunk.rows or chunk.blank:
+            yield chunk
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
+    import python_calamine as calamine
+
+    try:
+        workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        names = list(workbook.sheet_names)
+        if sheet is None:
+            visible = [m.name for m in workbook.sheets_metadata
+                       if str(m.visible).lower().endswith("visible") and "hidden" not in
+                       str(m.visible).lower()]
+            sheet_name = (visible or names)[0]
+        elif sheet in names:
+            sheet_name = sheet
+        else:
+            matches = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+            if not matches:
+                raise InputFileError(
+                    f"{info.path.name} has no sheet named {sheet!r}; sheets: "
+                    + ", ".join(repr(n) for n in names),
+                    path=info.path,
+                )
+            sheet_name = matches[0]
+        worksheet = workbook.get_sheet_by_name(sheet_name)
+        head = []
+        for index, row in enumerate(worksheet.iter_rows()):
+            if index >= HEADER_SEARCH_ROWS * 3:
+                break
+            head.append([cell_text(c) for c in row])
+    except InputFileError:
+        raise
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise InputFileError(
+            f"{info.path.name}: the workbook cannot be read ({exc.__class__.__name__})",
+            path=info.path,
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
+    header_index = _find_header(head, header_hint)
+    if header_index is None:
+        raise InputFileError(f"{info.path.name}, sheet {sheet_name!r}: the sheet is empty")
+    headers = [h.strip() for h in head[header_index]]
+    while headers and not headers[-1]:
+        headers.pop()
+    _check_headers(headers, info.path)
+
+    def read(size: int) -> Iterator[Chunk]:
+        return _xlsx_chunks(info, sheet_name, header_index, len(headers), size)
+
+    return Table(info=info, headers=headers, header_row=header_index + 1, sheet=sheet_name,
+                 sheets=names, _reader=read)
+
+
+def _xlsx_chunks(
+    info: FileInfo, sheet_name: str, header_index: int, width: int, size: int
+) -> Iterator[Chunk]:
+    import python_calamine as calamine
+
+    workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+    try:
+        worksheet = workbook.get_sheet_by_name(sheet_name)
+        chunk = Chunk(rows=[], cells=[], raw=[])
+        for index, row in enumerate(worksheet.iter_rows()):
+            if index <= header_index:
+                continue
+            raw = list(row[:width])
+            if len(raw) < width:
+                raw.extend([""] * (width - len(raw)))
+            cells = [cell_text(c) for c in raw]
+            extra = [cell_text(c) for c in row[width:]]
+            has_extra = any(c.strip() for c in extra)
+            if not has_extra and not any(c.strip() for c in cells):
+                chunk.blank += 1
+                continue
+            if has_extra:
+                chunk.overflow[len(chunk.rows)] = extra
+            chunk.rows.append(index + 1)
+            chunk.cells.append(cells)
+            chunk.raw.append(raw)
+            if len(chunk.rows) >= size:
+                yield chunk
+                chunk = Chunk(rows=[], cells=[], raw=[])
+        if chunk.rows or chunk.blank:
+            yield chunk
+    finally:
+        workbook.close()
+
+
+def cell_text(value: object) -> str:
+    """An XLSX cell as the text Excel shows (numbers to 15 significant digits, dates as ISO)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value)

@@ -1,0 +1,194 @@
+"""Map spreadsheet columns to purchase fields: header spellings, --map, mapping files (TOML)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import MappingError
+from .records import FIELDS
+
+# Recognised header spellings after folding (lowercase, letters and digits only), best first.
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "lead_id": ("leadid", "leaduuid", "keenleadid", "leadguid", "lead"),
+    "legacy_lead_id": ("legacyleadid", "legacyid", "oldleadid", "xanoleadid", "leadnumber"),
+    "purchase_amount": (
+        "purchaseamount", "amount", "saleamount", "salesamount", "invoiceamount", "totalamount",
+        "netamount", "amountexvat", "value", "dealvalue", "revenue", "price", "total",
+        "beløb", "betrag", "montant", "importe", "bedrag", "belopp", "summa", "nettobeløb",
+        "nettobetrag",
+    ),
+    "date": (
+        "date", "purchasedate", "invoicedate", "orderdate", "saledate", "salesdate",
+        "transactiondate", "documentdate", "bookingdate", "postingdate", "datetime", "timestamp",
+        "fakturadato", "rechnungsdatum", "datum", "dato", "fecha", "datefacture",
+    ),
+    "product_id": ("productid", "productuuid", "catalogproductid"),
+    "product_name": ("productname", "product", "item", "itemname", "plan", "planname", "sku",
+                     "produkt", "produit", "producto", "artikel"),
+    "product_description": (
+        "productdescription", "description", "itemdescription", "details", "beskrivelse",
+        "beschreibung",
+    ),
+    "trigger_ids": ("triggerids", "triggerid", "triggers", "rewardtriggerids", "rewardtriggers"),
+    "reference": (
+        "reference", "ref", "invoicenumber", "invoiceno", "invoicenr", "invoiceid", "invoice",
+        "ordernumber", "orderno", "orderid", "order", "transactionid", "documentnumber",
+        "receiptnumber", "externalid", "yourreference", "fakturanr", "fakturanummer",
+        "rechnungsnummer", "belegnummer",
+    ),
+    "currency": ("currency", "currencycode", "ccy", "cur", "curr", "valuta", "währung", "devise",
+                 "moneda"),
+}
+
+OPTION_NAMES = (
+    "day_first", "decimal", "sheet", "timezone", "trigger_ids", "encoding", "delimiter",
+    "allow_precision", "allow_duplicates", "action", "period",
+)
+
+
+def fold_header(name: str) -> str:
+    """'Lead ID' / 'lead-id' / ' LEAD_id ' -> 'leadid' (letters of any language are kept)."""
+    return re.sub(r"[\W_]", "", name.casefold())
+
+
+@dataclass
+class Mapping:
+    """Which column feeds which field, plus the options a saved mapping may carry."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # field -> column header
+    day_first: bool | None = None
+    decimal: str | None = None
+    sheet: str | None = None
+    timezone: str | None = None
+    trigger_ids: tuple[str, ...] = ()
+    encoding: str | None = None
+    delimiter: str | None = None
+    allow_precision: bool | None = None
+    allow_duplicates: bool | None = None
+    action: str | None = None
+    period: str | None = None
+
+    def merged(self, other: Mapping) -> Mapping:
+        """This mapping with every explicitly set value of ``other`` laid over it."""
+        result = replace(self, columns={**self.columns, **other.columns})
+        for f in fields(self):
+            if f.name == "columns":
+                continue
+            value = getattr(other, f.name)
+            if value not in (None, ()):
+                setattr(result, f.name, value)
+        return result
+
+
+def parse_map_options(items: list[str]) -> Mapping:
+    """``--map FIELD=COLUMN`` values -> Mapping."""
+    columns: dict[str, str] = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        name = name.strip()
+        if not sep or not column.strip():
+            raise MappingError(
+                f"--map {item!r} is not FIELD=COLUMN", hint="e.g. --map purchase_amount='Net amount'"
+            )
+        columns[_check_field(name, source="--map")] = column.strip()
+    return Mapping(columns=columns)
+
+
+def load_mapping_file(path: str | Path) -> Mapping:
+    """Read a TOML mapping file: a ``[columns]`` table of field = "Column" plus options."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise MappingError(f"mapping file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read mapping file {path}: {exc.__class__.__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(
+            f"mapping file {path} is not valid TOML: {exc}",
+            hint="see templates/mapping.example.toml",
+        ) from None
+    raw_columns = data.pop("columns", {})
+    options = data.pop("options", {})
+    if not isinstance(raw_columns, dict) or not isinstance(options, dict):
+        raise MappingError(f"mapping file {path}: [columns] and [options] must be tables")
+    options = {**data, **options}  # options may also sit at the top level
+    columns = {}
+    for name, column in raw_columns.items():
+        if not isinstance(column, str) or not column.strip():
+            raise MappingError(f"mapping file {path}: columns.{name} must be a column name")
+        columns[_check_field(name, source=f"mapping file {path}")] = column.strip()
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise MappingError(
+            f"mapping file {path}: unknown option {unknown[0]!r}",
+            hint="known options: " + ", ".join(OPTION_NAMES),
+        )
+    values: dict[str, Any] = {}
+    for key, value in options.items():
+        if key == "trigger_ids":
+            value = tuple([value] if isinstance(value, str) else value)
+        elif key == "decimal" and value not in (".", ","):
+            raise MappingError(f"mapping file {path}: decimal must be \".\" or \",\"")
+        values[key] = value
+    return Mapping(columns=columns, **values)
+
+
+def _check_field(name: str, *, source: str) -> str:
+    if name not in FIELDS:
+        raise MappingError(
+            f"{source}: unknown field {name!r}", hint="known fields: " + ", ".join(FIELDS)
+        )
+    return name
+
+
+def resolve_columns(headers: list[str], explicit: dict[str, str]) -> dict[str, str]:
+    """Field -> header for this file: explicit choices first, then recognised spellings.
+
+    Raises MappingError when an explicit column does not exist or no lead column is found.
+    """
+    present = [h for h in headers if h.strip()]
+    by_exact = {h.strip(): h for h in present}
+    by_fold: dict[str, str] = {}
+    for h in present:
+        by_fold.setdefault(fold_header(h), h)
+    resolved: dict[str, str] = {}
+    for name, column in explicit.items():
+        header = by_exact.get(column) or by_fold.get(fold_header(column))
+        if header is None:
+            raise MappingError(
+                f"column {column!r} (mapped to {name}) is not in the file",
+                hint="columns in the file: " + ", ".join(repr(h) for h in present),
+            )
+        resolved[name] = header
+    taken = set(resolved.values())
+    for name, synonyms in HEADER_SYNONYMS.items():
+        if name in resolved:
+            continue
+        for synonym in synonyms:
+            header = by_fold.get(synonym)
+            if header is not None and header not in taken:
+                resolved[name] = header
+                taken.add(header)
+                break
+    if "lead_id" not in resolved and "legacy_lead_id" not in resolved:
+        raise MappingError(
+            "no lead column found (neither lead_id nor legacy_lead_id)",
+            hint="map one with --map lead_id=COLUMN; columns in the file: "
+            + ", ".join(repr(h) for h in present),
+        )
+    return {name: resolved[name] for name in FIELDS if name in resolved}
+
+
+def looks_like_header(cells: list[str], explicit: dict[str, str]) -> bool:
+    """True if a row names a lead column (used to skip title rows above the header)."""
+    folded = {fold_header(c) for c in cells if c and c.strip()}
+    wanted = {fold_header(c) for c in explicit.values()}
+    if wanted and wanted <= folded:
+        return True
+    lead = set(HEADER_SYNONYMS["lead_id"]) | set(HEADER_SYNONYMS["legacy_lead_id"])
+    return bool(folded & lead) and len(folded) >= 2

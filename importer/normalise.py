@@ -1,0 +1,680 @@
+"""Pure parsing of the text cells of a purchase file: money, dates, ids, lists, text.
+
+Every function takes the cell text (plus options) and returns a clean value or raises
+``ValueError(reason)``, where the reason is written for a finance user: what is wrong, the value
+found, and what to do. No I/O, no pandas, no global state: each function is a plain function of
+``(text, options)``, so callers may cache results per distinct value of a column.
+
+Conventions chosen
+------------------
+Amounts
+  * The decimal separator is decided once per column (``detect_decimal_separator``), never per
+    cell. With decimal ".", thousands separators may be "," space NBSP narrow-NBSP thin-space or
+    an apostrophe ("1'500.00"); with decimal ",", the same with "." instead of ",".
+  * Thousands separators must group by 3 ("1,500,000"); one kind per value.
+  * A currency symbol ($ € £ ¥ kr CHF) or a 3-letter upper-case code may stand before or after.
+  * Negative amounts ("-12", "12-", "(12.00)", also "-0") are refused: refunds are not imported.
+    Zero is accepted (whether a zero purchase makes sense is the record's business).
+  * The result keeps the decimals as written ("1500.00" -> Decimal("1500.00")), never an exponent.
+  * Decimal evidence: "2,25" (1, 2 or 4+ digits after a single separator) or "1.500,00" (last of
+    two different separators) is decisive; "1,500" / "1.500" alone is not. A separator that can
+    not be a thousands separator ("1234.567", "0,500") or one that occurs twice ("1,500,000") is
+    decisive too. Ties give None.
+Dates
+  * Output is an aware datetime in UTC. Values without an offset are wall-clock time in ``tz``;
+    date-only values mean midnight in ``tz``. DST follows Python (fold=0): a local time skipped
+    by the spring jump is read with the offset before the jump, a repeated autumn hour as its
+    first (summer-time) occurrence.
+  * Day-first evidence is counted per value ("23/04/2026" day-first, "04/23/2026" month-first);
+    the majority wins, a tie or no evidence gives None (the caller stops and asks for
+    --day-first / --month-first). A value that contradicts the column's reading is refused.
+  * Day-first vs month-first is decided per column (``detect_day_first``). Dotted dates
+    ("05.04.2026") are the European day-first convention: a column whose only ambiguous evidence
+    is dotted dates is day-first, and ``parse_date`` reads a dotted date day-first when the column
+    setting is None. Year-first dates ("2026/04/21") are always year-month-day.
+  * Two-digit years: 00-69 -> 2000-2069, 70-99 -> 1970-1999.
+  * Plain numbers are Excel serial dates (1900 date system, 1..2958465, 60 = the non-existent
+    1900-02-29 is refused), fractions are the time of day rounded to the second. Eight digits
+    ("20260421") are read as YYYYMMDD.
+  * Month names are English, full or abbreviated ("21 Apr 2026", "Apr 21, 2026", "April 21 2026").
+Ids
+  * UUIDs: any case, spaces, braces, "urn:uuid:" prefix, or 32 hex digits -> lowercase 8-4-4-4-12.
+  * Legacy ids: positive whole numbers; "12345.0" (an Excel number cell) is accepted, "12,345" is
+    refused as ambiguous.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+
+__all__ = [
+    "amount_currency",
+    "date_warnings",
+    "detect_day_first",
+    "detect_decimal_separator",
+    "parse_amount",
+    "parse_currency",
+    "parse_date",
+    "parse_legacy_id",
+    "parse_number_like_text",
+    "parse_text",
+    "parse_uuid",
+    "parse_uuid_list",
+]
+
+# --------------------------------------------------------------------------------------------
+# Amounts and currencies
+# --------------------------------------------------------------------------------------------
+
+#: Currency symbols and the ISO code each one implies (None: the symbol names several currencies).
+_SYMBOLS: dict[str, str | None] = {
+    "$": "USD",
+    "US$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "kr": None,  # DKK, SEK, NOK, ISK
+    "kr.": None,
+}
+
+_FAST_POINT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
+_FAST_COMMA = re.compile(r"\d{1,15}(?:,\d{1,2})?")
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-"})
+_CURRENCY_PREFIX = re.compile(r"(US\$|[$€£¥]|kr\.?(?![a-z])|[A-Z]{3}(?![A-Za-z]))\s*")
+_CURRENCY_SUFFIX = re.compile(r"\s*(US\$|[$€£¥]|(?<![A-Za-z])kr\.?|(?<![A-Za-z])[A-Z]{3})$")
+_SCIENTIFIC = re.compile(r"[+-]?\d*[.,]?\d+[eE][+-]?\d+")
+_NOT_FINITE = frozenset({"nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity"})
+_NUMBER_CHARS = re.compile(r"[0-9.,' ]+")
+_THOUSANDS = {".": ",", ",": "."}
+_GROUPED = {sep: re.compile(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+") for sep in ",. '"}
+_DIGITS = re.compile(r"\d+")
+_NOT_DIGIT = re.compile(r"\D")
+_DIGIT_SET = frozenset("0123456789")
+
+
+def _strip_currency(s: str) -> tuple[str, list[str]]:
+    """Remove one leading and one trailing currency mark; return the rest and the marks found."""
+    marks: list[str] = []
+    m = _CURRENCY_PREFIX.match(s)
+    if m and m.end() < len(s):
+        marks.append(m.group(1))
+        s = s[m.end() :]
+    m = _CURRENCY_SUFFIX.search(s)
+    if m and m.start() > 0:
+        marks.append(m.group(1))
+        s = s[: m.start()]
+    return s, marks
+
+
+def _mark_code(mark: str) -> str | None:
+    return _SYMBOLS.get(mark, mark)
+
+
+def _split_sign(s: str) -> tuple[str, bool]:
+    """Strip signs and accounting parentheses; return the rest and whether it was negative."""
+    negative = False
+    while s:
+        if s[0] == "(" and s[-1] == ")":
+            negative, s = True, s[1:-1].strip()
+        elif s[0] == "-":
+            negative, s = True, s[1:].strip()
+        elif s[-1] == "-":
+            negative, s = True, s[:-1].strip()
+        elif s[0] == "+":
+            s = s[1:].strip()
+        else:
+            break
+    return s, negative
+
+
+def _clean_amount(text: str) -> tuple[str, bool, list[str]]:
+    """Return the bare number text, whether it was negative, and the currency marks around it."""
+    s = text.translate(_SPACES).strip()
+    s, negative = _split_sign(s)
+    s, marks = _strip_currency(s)
+    s, negative_inside = _split_sign(s.strip())
+    return s, negative or negative_inside, marks
+
+
+def _not_a_number(text: str, body: str) -> ValueError:
+    hint = ""
+    if any(c.isdigit() for c in body):
+        if "O" in body or "o" in body:
+            hint = " (letter O instead of zero?)"
+        elif "l" in body or "I" in body:
+            hint = " (letter l instead of 1?)"
+    return ValueError(
+        f"amount '{text}' is not a number{hint}; enter the amount as digits, e.g. 1500.00"
+    )
+
+
+def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False) -> Decimal:
+    """Parse a purchase amount cell into a non-negative Decimal.
+
+    ``decimal`` is the column's decimal separator ("." or ","), from ``detect_decimal_separator``
+    or ``--decimal``. ``allow_precision`` accepts more than 2 decimal places.
+
+    >>> parse_amount("1.500,00 €", decimal=",")
+    Decimal('1500.00')
+    """
+    if decimal == ".":
+        if _FAST_POINT.fullmatch(text):
+            return Decimal(text)
+    elif decimal == ",":
+        if _FAST_COMMA.fullmatch(text):
+            return Decimal(text.replace(",", "."))
+    else:
+        raise ValueError(f"decimal separator must be '.' or ',', not {decimal!r}")
+
+    shown = text.strip()
+    if not shown:
+        raise ValueError("amount is empty; enter the purchase amount")
+    if shown.lower() in _NOT_FINITE:
+        raise ValueError(
+            f"amount '{shown}' is not a number; enter the amount as digits, e.g. 1500.00"
+        )
+    body, negative, marks = _clean_amount(text)
+    if _SCIENTIFIC.fullmatch(body):
+        raise ValueError(
+            f"amount '{shown}' looks like scientific notation (Excel damage); format the column "
+            "as Number in Excel and export again"
+        )
+    if len(marks) == 2:
+        codes = {_mark_code(m) for m in marks}
+        if len(codes) > 1 and None not in codes:
+            raise ValueError(
+                f"amount '{shown}' names two different currencies; keep one currency mark"
+            )
+    if not body or not _NUMBER_CHARS.fullmatch(body) or not any(c.isdigit() for c in body):
+        raise _not_a_number(shown, body)
+
+    parts = _split_number(body, decimal)
+    if parts is None:
+        raise _wrong_separator(shown, body, decimal)
+    whole, fraction = parts
+    if negative:
+        raise ValueError(
+            f"amount '{shown}' is negative; negative amounts (refunds) are not imported, "
+            "remove the row or enter the purchase amount"
+        )
+    if len(fraction) > 2 and not allow_precision:
+        raise ValueError(
+            f"amount '{shown}' has more than 2 decimal places; round it or use --allow-precision"
+        )
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)
+
+
+def _split_number(body: str, decimal: str) -> tuple[str, str] | None:
+    """Whole-part digits and fraction digits of ``body`` read with ``decimal``, or None."""
+    whole, _, fraction = body.partition(decimal)
+    if fraction and not _DIGITS.fullmatch(fraction):
+        return None
+    if not whole:
+        return ("0", fraction) if fraction else None
+    if _DIGITS.fullmatch(whole):
+        return whole, fraction
+    kinds = set(whole) - _DIGIT_SET
+    if len(kinds) != 1 or not _GROUPED[kinds.pop()].fullmatch(whole):
+        return None
+    return _NOT_DIGIT.sub("", whole), fraction
+
+
+def _wrong_separator(text: str, body: str, decimal: str) -> ValueError:
+    other = _THOUSANDS[decimal]
+    if other in body and _split_number(body, other) is not None:
+        return ValueError(
+            f"amount '{text}' uses '{other}' as decimal separator but this column uses "
+            f"'{decimal}'; correct the value or use --decimal {other}"
+        )
+    return ValueError(
+        f"amount '{text}' has a thousands separator in the wrong place; write it like "
+        f"1{other}500{other}000{decimal}00 or without thousands separators"
+    )
+
+
+def amount_currency(text: str) -> str | None:
+    """The ISO currency code an amount cell names ("$1,500" -> "USD"), or None.
+
+    Symbols that name several currencies ("kr") give None.
+    """
+    if _FAST_POINT.fullmatch(text):
+        return None
+    _, _, marks = _clean_amount(text)
+    for mark in marks:
+        code = _mark_code(mark)
+        if code:
+            return code
+    return None
+
+
+def detect_decimal_separator(values: Iterable[str]) -> str | None:
+    """Decide a column's decimal separator ("." or ",") from the evidence of all its cells.
+
+    Cells that cannot tell ("1500", "1,500", "1.500") are ignored; if both separators have
+    decisive evidence the majority wins; None when no cell tells or the evidence is tied.
+
+    >>> detect_decimal_separator(["1,500", "2,25"])
+    ','
+    """
+    votes = {".": 0, ",": 0}
+    for value in values:
+        vote = _decimal_evidence(value)
+        if vote:
+            votes[vote] += 1
+    if votes["."] == votes[","]:
+        return None
+    return "." if votes["."] > votes[","] else ","
+
+
+def _decimal_evidence(value: str) -> str | None:
+    body = _clean_amount(value)[0].replace(" ", "").replace("'", "")
+    points, commas = body.count("."), body.count(",")
+    if not _NUMBER_CHARS.fullmatch(body) or not (points or commas):
+        return None
+    if points and commas:
+        return "." if body.rfind(".") > body.rfind(",") else ","
+    sep = "." if points else ","
+    if points + commas > 1:
+        # a separator used twice is a thousands separator: the decimal is the other one
+        return _THOUSANDS[sep]
+    whole, _, fraction = body.partition(sep)
+    if not _DIGITS.fullmatch(fraction):
+        return None
+    if len(fraction) != 3 or not whole or len(whole) > 3 or whole.startswith("0"):
+        return sep
+    return None
+
+
+def parse_currency(text: str) -> str:
+    """Parse a currency cell into a 3-letter ISO code ("usd " -> "USD", "€" -> "EUR")."""
+    s = text.strip()
+    if not s:
+        raise ValueError("currency is empty; enter a 3-letter code such as EUR or USD")
+    if s in _SYMBOLS or s.lower() in ("kr", "kr."):
+        code = _SYMBOLS.get(s)
+        if code is None:
+            raise ValueError(
+                f"currency '{s}' is ambiguous (DKK, SEK, NOK or ISK?); enter the 3-letter code"
+            )
+        return code
+    upper = s.upper()
+    if len(upper) == 3 and upper.isascii() and upper.isalpha():
+        return upper
+    raise ValueError(
+        f"currency '{s}' is not a 3-letter currency code; enter a code such as EUR or USD"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+_FAST_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_DATETIME = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+)
+_TIME = (
+    r"(?:[ T]\s*(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+)
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})" + _TIME)
+_YEAR_FIRST = re.compile(r"(\d{4})([./])(\d{1,2})\2(\d{1,2})" + _TIME)
+_DAY_MONTH_NAME = re.compile(
+    r"(\d{1,2})(?:st|nd|rd|th)?\.?[ \-/]*([A-Za-z]{3,9})\.?,?[ \-/]*(\d{4}|\d{2})" + _TIME
+)
+_MONTH_NAME_DAY = re.compile(
+    r"([A-Za-z]{3,9})\.?[ \-/]*(\d{1,2})(?:st|nd|rd|th)?,?[ \-/]+(\d{4}|\d{2})" + _TIME
+)
+_SERIAL = re.compile(r"(\d{1,7})(?:\.(\d+))?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_MAX_SERIAL = 2958465  # 9999-12-31
+_YEAR_2000 = datetime(2000, 1, 1)
+
+
+def _full_year(year: str) -> int:
+    if len(year) == 2:
+        short = int(year)
+        return 2000 + short if short < 70 else 1900 + short
+    return int(year)
+
+
+def _build(text: str, year: int, month: int, day: int) -> datetime:
+    """A naive midnight, or a reason naming the part of the date that does not exist."""
+    if 1 <= month <= 12 and 1 <= day <= 28 and year >= 1:
+        return datetime(year, month, day)
+    if year < 1:
+        raise ValueError(f"date '{text}' has year {year}, which does not exist; check the value")
+    if not 1 <= month <= 12:
+        raise ValueError(f"date '{text}' has month {month}, which does not exist; check the value")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise ValueError(
+            f"date '{text}' does not exist ({calendar.month_name[month]} {year} has {last} days); "
+            "check the value"
+        )
+    return datetime(year, month, day)
+
+
+def _with_time(text: str, base: datetime, m: re.Match[str]) -> tuple[datetime, bool]:
+    if m.group("hour") is None:
+        return base, False
+    hour, minute = int(m.group("hour")), int(m.group("minute"))
+    second = int(m.group("second") or 0)
+    ampm = m.group("ampm")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"date '{text}' has hour {hour} with {ampm}; use 1-12 with AM/PM")
+        hour = hour % 12 + (12 if ampm[0] in "Pp" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"date '{text}' has a time that does not exist; check the value")
+    return base.replace(hour=hour, minute=minute, second=second), True
+
+
+def _localise(naive: datetime, tz: tzinfo) -> datetime:
+    if tz is UTC:
+        return naive.replace(tzinfo=UTC)
+    try:
+        return naive.replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"date {naive:%Y-%m-%d} is out of range; check the value") from None
+
+
+def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[datetime, bool]:
+    """Parse a date cell into ``(aware UTC datetime, had_time)``.
+
+    ``day_first`` is the column's reading of slash/dot/dash dates (None: not decided; ambiguous
+    values are then refused). ``tz`` is the timezone of values without an offset (a zoneinfo).
+
+    >>> parse_date("21/04/2026", day_first=True, tz=UTC)
+    (datetime.datetime(2026, 4, 21, 0, 0, tzinfo=datetime.timezone.utc), False)
+    """
+    m = _FAST_ISO_DATE.fullmatch(text)
+    if m:
+        naive = _build(text, int(m[1]), int(m[2]), int(m[3]))
+        return _localise(naive, tz), False
+
+    s = text.strip()
+    if not s:
+        raise ValueError("date is empty; enter the purchase date")
+
+    m = _ISO_DATETIME.fullmatch(s)
+    if m:
+        return _parse_iso(s, m, tz)
+    m = _NUMERIC_DATE.fullmatch(s)
+    if m:
+        first, sep, second = int(m[1]), m[2], int(m[3])
+        year = _full_year(m[4])
+        if day_first is None:
+            day_first = _reading(s, first, second, sep, year)
+        day, month = (first, second) if day_first else (second, first)
+        if month > 12:
+            order = "day/month/year" if day_first else "month/day/year"
+            raise ValueError(
+                f"date '{s}' does not fit this column, which reads dates as {order} "
+                f"(month {month}?); correct the value or use "
+                f"{'--month-first' if day_first else '--day-first'}"
+            )
+        naive, had_time = _with_time(s, _build(s, year, month, day), m)
+        return _localise(naive, tz), had_time
+    m = _YEAR_FIRST.fullmatch(s)
+    if m:
+        naive, had_time = _with_time(s, _build(s, int(m[1]), int(m[3]), int(m[4])), m)
+        return _localise(naive, tz), had_time
+    m = _DAY_MONTH_NAME.fullmatch(s)
+    if m and m[2].lower() in _MONTHS:
+        base = _build(s, _full_year(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+        naive, had_time = _with_time(s, base, m)
+        return _localise(naive, tz), had_time
+    m = _MONTH_NAME_DAY.fullmatch(s)
+    if m and m[1].lower() in _MONTHS:
+        base = _build(s, _full_year(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+        naive, had_time = _with_time(s, base, m)
+        return _localise(naive, tz), had_time
+    m = _COMPACT.fullmatch(s)
+    if m:
+        return _localise(_build(s, int(m[1]), int(m[2]), int(m[3])), tz), False
+    m = _SERIAL.fullmatch(s)
+    if m:
+        return _parse_serial(s, m, tz)
+    raise ValueError(
+        f"date '{s}' is not a date I can read; use YYYY-MM-DD (e.g. 2026-04-21) or DD/MM/YYYY"
+    )
+
+
+def _reading(s: str, first: int, second: int, sep: str, year: int) -> bool:
+    """Day-first or not for one value when the column has not decided; refuse if ambiguous."""
+    if first > 12 >= second:
+        return True
+    if second > 12 >= first:
+        return False
+    if first > 12:  # both > 12: let the month check give the reason
+        return True
+    if sep == ".":
+        return True  # dotted dates are day-first by European convention
+    if first == second:
+        return True  # same either way
+    day_reading = f"{first} {calendar.month_name[second]}"
+    month_reading = f"{second} {calendar.month_name[first]}"
+    raise ValueError(
+        f"date '{s}' is ambiguous ({day_reading} or {month_reading} {year}?); "
+        "rerun with --day-first or --month-first"
+    )
+
+
+def _parse_iso(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
+    naive = _build(s, int(m[1]), int(m[2]), int(m[3]))
+    had_time = m[4] is not None
+    if had_time:
+        hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"date '{s}' has a time that does not exist; check the value")
+        micro = int((m[7] or "").ljust(6, "0")[:6])
+        naive = naive.replace(hour=hour, minute=minute, second=second, microsecond=micro)
+    offset = m[8]
+    if offset is None:
+        return _localise(naive, tz), had_time
+    if offset in ("Z", "z", "UTC", "GMT"):
+        return naive.replace(tzinfo=UTC), had_time
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"date '{s}' has an impossible UTC offset '{offset}'; check the value")
+    delta = timedelta(hours=hours, minutes=minutes)
+    aware = naive.replace(tzinfo=timezone(-delta if offset[0] == "-" else delta))
+    return aware.astimezone(UTC), had_time
+
+
+def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
+    serial = int(m[1])
+    if not 1 <= serial <= _MAX_SERIAL:
+        raise ValueError(
+            f"date '{s}' is not a date: as an Excel serial date it must be between 1 and "
+            f"{_MAX_SERIAL}; use YYYY-MM-DD"
+        )
+    if serial == 60:
+        raise ValueError(
+            f"date '{s}' is Excel's 29 February 1900, a day that never existed; check the value"
+        )
+    # Excel counts 1900-02-29 as a real day: serials before it are one day off the epoch.
+    day = _EXCEL_EPOCH + timedelta(days=serial if serial > 60 else serial + 1)
+    seconds = 0
+    if m[2]:
+        seconds = round(Decimal("0." + m[2]) * 86400)
+        if seconds == 86400:
+            seconds = 0
+            day += timedelta(days=1)
+    return _localise(day + timedelta(seconds=seconds), tz), seconds != 0
+
+
+def detect_day_first(values: Iterable[str]) -> bool | None:
+    """Decide whether a column's slash/dot/dash dates are day-first, from all its cells.
+
+    True if values like "23/04/2026" outnumber values like "04/23/2026", False for the reverse;
+    None when no value settles it (all ambiguous, none present, or a tie), except that a column
+    whose ambiguous dates are all dotted ("05.04.2026") is day-first by European convention.
+    """
+    day = month = 0
+    seen = dotted_only = False
+    for value in values:
+        m = _NUMERIC_DATE.fullmatch(value.strip())
+        if not m:
+            continue
+        first, second = int(m[1]), int(m[3])
+        if first > 12 >= second:
+            day += 1
+        elif second > 12 >= first:
+            month += 1
+        elif first <= 12 and second <= 12:
+            dotted_only = (dotted_only or not seen) and m[2] == "."
+            seen = True
+    if day != month:
+        return day > month
+    if day == 0 and seen and dotted_only:
+        return True
+    return None
+
+
+def date_warnings(value: datetime, *, now: datetime) -> list[str]:
+    """Warnings for a valid but suspicious date: in the future, or before 2000.
+
+    Pass ``value`` in the user's timezone (``value.astimezone(tz)``) so the date shown is the
+    one the user typed. ``now`` must be aware.
+    """
+    warnings = []
+    if value > now:
+        warnings.append(f"date {value.date().isoformat()} is in the future")
+    if value.replace(tzinfo=None) < _YEAR_2000:
+        warnings.append(f"date {value.date().isoformat()} is before 2000")
+    return warnings
+
+
+# --------------------------------------------------------------------------------------------
+# Ids and text
+# --------------------------------------------------------------------------------------------
+
+_FAST_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX_AND_DASHES = re.compile(r"[0-9a-f-]+")
+_LIST_SEPARATORS = re.compile(r"[\s,;|]+")
+_WHOLE_NUMBER = re.compile(r"(\d+)(?:\.0+)?")
+_UUID_EXAMPLE = "e.g. 3f2b8c1e-9d4a-4e6b-8f1a-2c3d4e5f6a7b"
+
+
+def parse_uuid(text: str, *, field: str = "lead_id") -> str:
+    """Parse a UUID cell into canonical lowercase 8-4-4-4-12 form.
+
+    Accepts any case, surrounding spaces, braces, a "urn:uuid:" prefix, or 32 hex digits.
+    ``field`` names the column in the reason.
+    """
+    if _FAST_UUID.fullmatch(text):
+        return text
+    s = text.strip().lower()
+    if not s:
+        raise ValueError(f"{field} is empty; enter the UUID")
+    if s.startswith("urn:uuid:"):
+        s = s[9:]
+    if s.startswith("{") and s.endswith("}"):
+        s = s[1:-1].strip()
+    if _FAST_UUID.fullmatch(s):
+        return s
+    if _HEX32.fullmatch(s):
+        return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+    found = ""
+    if _HEX_AND_DASHES.fullmatch(s):
+        found = f"; it has {len(s.replace('-', ''))} hex digits instead of 32"
+    raise ValueError(
+        f"{field} '{text.strip()}' is not a valid UUID (expected 8-4-4-4-12 hex digits, "
+        f"{_UUID_EXAMPLE}){found}"
+    )
+
+
+def parse_uuid_list(text: str, *, field: str = "trigger_ids") -> tuple[str, ...]:
+    """Parse a cell holding UUIDs separated by commas, semicolons, pipes or whitespace.
+
+    Duplicates are dropped, keeping the first; an empty cell gives ().
+    """
+    ids: dict[str, None] = {}
+    for item in _LIST_SEPARATORS.split(text):
+        if item:
+            ids[parse_uuid(item, field=field)] = None
+    return tuple(ids)
+
+
+def parse_legacy_id(text: str) -> int:
+    """Parse a legacy (numeric) lead id: a positive whole number; "12345.0" is accepted."""
+    s = text.strip()
+    m = _WHOLE_NUMBER.fullmatch(s)
+    if m:
+        value = int(m[1])
+        if value > 0:
+            return value
+        raise ValueError(f"legacy_lead_id '{s}' must be a positive number; check the value")
+    if not s:
+        raise ValueError("legacy_lead_id is empty; enter the numeric lead id")
+    if _SCIENTIFIC.fullmatch(s):
+        raise ValueError(
+            f"legacy_lead_id '{s}' looks like scientific notation (Excel damage); format the "
+            "column as Number without decimals (or Text) in Excel and export again"
+        )
+    if re.fullmatch(r"\d{1,3}(?:[,.' ]\d{3})+", s):
+        raise ValueError(
+            f"legacy_lead_id '{s}' contains a separator; enter the id as plain digits (e.g. 12345)"
+        )
+    if re.fullmatch(r"-\s*\d+(?:\.\d+)?", s):
+        raise ValueError(f"legacy_lead_id '{s}' must be a positive number; check the value")
+    if re.fullmatch(r"\d+\.\d+", s):
+        raise ValueError(f"legacy_lead_id '{s}' is not a whole number; check the value")
+    raise ValueError(f"legacy_lead_id '{s}' is not a number; enter the numeric lead id")
+
+
+_INVISIBLE = " \t\r\n\u00a0\u202f\u2009\u200b\ufeff"
+
+
+def parse_text(text: str) -> str | None:
+    """Trim a text cell (also non-breaking spaces); an empty cell gives None."""
+    s = text.strip(_INVISIBLE).strip()
+    return s or None
+
+
+_FLOAT_REPR = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def parse_number_like_text(text: str) -> str:
+    """Show an Excel number cell as the user sees it: "1500.0" -> "1500", "12.50" -> "12.5".
+
+    Text that is not a plain number is only trimmed.
+    """
+    s = parse_text(text) or ""
+    if not _FLOAT_REPR.fullmatch(s) or s.isdigit():
+        return s  # digits alone stay as typed: a text id "00123" keeps its zeros
+    value = Decimal(s)
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")

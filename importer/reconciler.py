@@ -1,0 +1,262 @@
+"""The results file (CSV or XLSX, written atomically) and the control-total summary."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .loader import Chunk
+from .records import RESULT_COLUMNS, RowResult, RowStatus
+
+FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+HIGHLIGHT = {
+    RowStatus.INVALID: "#F8CBAD",
+    RowStatus.REJECTED: "#F8CBAD",
+    RowStatus.UNCONFIRMED: "#FFE699",
+    RowStatus.SKIPPED: "#FFF2CC",
+    RowStatus.RETRIED: "#FFE699",
+    RowStatus.NOT_SENT: "#FFF2CC",
+}
+
+
+def default_results_path(input_path: Path, kind: str) -> Path:
+    """``<stem>.results.<ext>`` beside the input (xlsm input gives an xlsx results file)."""
+    extension = "xlsx" if kind == "xlsx" else "csv"
+    return input_path.with_name(f"{input_path.stem}.results.{extension}")
+
+
+def neutralise(value: str) -> str:
+    """Make a cell that a spreadsheet would run as a formula display as text instead."""
+    if value and FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+class ResultsWriter:
+    """Writes the input rows with their result columns to a temporary file, renamed on commit.
+
+    When the input is itself a results file (it already has our result columns), those columns
+    are overwritten in place instead of being appended a second time.
+    """
+
+    def __init__(self, path: Path, headers: list[str]) -> None:
+        self.path = Path(path)
+        self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.width = len(headers)
+        folded = [h.strip().casefold() for h in headers]
+        self.replace_at = {
+            name: folded.index(name) for name in RESULT_COLUMNS if name in folded
+        }
+        if len(self.replace_at) < 3:  # not our results file: a lone "status" column is the user's
+            self.replace_at = {}
+        appended = [name for name in RESULT_COLUMNS if name not in self.replace_at]
+        clashes = {h.strip().casefold() for h in headers}
+        self.appended = [f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended]
+        self.header = list(headers) + self.appended
+        self.rows_written = 0
+        self._open()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == "csv":
+            self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._handle)
+            self._csv.writerow([neutralise(h) for h in self.header])
+        else:
+            import xlsxwriter
+
+            self._book = xlsxwriter.Workbook(
+                str(self.tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                "strings_to_urls": False, "strings_to_numbers": False}
+            )
+            self._sheet = self._book.add_worksheet("Results")
+            head = self._book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+            self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
+            self._datetime = self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+            self._fills = {
+                status: (
+                    self._book.add_format({"bg_color": color}),
+                    self._book.add_format({"bg_color": color, "num_format": "yyyy-mm-dd"}),
+                )
+                for status, color in HIGHLIGHT.items()
+            }
+            for col, name in enumerate(self.header):
+                self._sheet.write_string(0, col, name, head)
+                self._sheet.set_column(col, col, max(10, min(40, len(name) + 4)))
+            self._sheet.freeze_panes(1, 0)
+
+    def write(self, chunk: Chunk, results: list[RowResult]) -> None:
+        """Write one chunk of input rows with their results, in input order."""
+        if self.kind == "csv":
+            self._write_csv(chunk, results)
+        else:
+            self._write_xlsx(chunk, results)
+        self.rows_written += len(results)
+
+    def _merge(self, cells: list, result: RowResult) -> tuple[list, list[str]]:
+        values = result.cells()
+        cells = list(cells)
+        appended = []
+        for name, value in zip(RESULT_COLUMNS, values, strict=True):
+            if name in self.replace_at:
+                cells[self.replace_at[name]] = value
+            else:
+                appended.append(value)
+        return cells, appended
+
+    def _write_csv(self, chunk: Chunk, results: list[RowResult]) -> None:
+        rows = []
+        for cells, result in zip(chunk.cells, results, strict=True):
+            cells, appended = self._merge(cells, result)
+            rows.append([neutralise(c) for c in cells] + [neutralise(c) for c in appended])
+        self._csv.writerows(rows)
+
+    def _write_xlsx(self, chunk: Chunk, results: list[RowResult]) -> None:
+        sheet = self._sheet
+        raw_rows = chunk.raw if chunk.raw is not None else chunk.cells
+        for raw, result in zip(raw_rows, results, strict=True):
+            line = self.rows_written + 1
+            self.rows_written += 1
+            fill, fill_date = self._fills.get(result.status, (None, None))
+            cells, appended = self._merge(raw, result)
+            for col, value in enumerate(cells):
+                self._write_cell(line, col, value, fill, fill_date)
+            for offset, value in enumerate(appended):
+                col = len(cells) + offset
+                if value and self.appended[offset] in ("row", "attempts", "http_status"):
+                    sheet.write_number(line, col, int(value), fill)
+                elif value or fill:
+                    sheet.write_string(line, col, value, fill)
+        self.rows_written -= len(results)
+
+    def _write_cell(self, line: int, col: int, value: object, fill, fill_date) -> None:
+        sheet = self._sheet
+        if isinstance(value, bool):
+            sheet.write_boolean(line, col, value, fill)
+        elif isinstance(value, (int, float)):
+            sheet.write_number(line, col, value, fill)
+        elif isinstance(value, dt.datetime):
+            sheet.write_datetime(line, col, value, fill_date or self._datetime)
+        elif isinstance(value, dt.date):
+            sheet.write_datetime(line, col, dt.datetime.combine(value, dt.time()),
+                                 fill_date or self._date)
+        elif value is None or value == "":
+            if fill:
+                sheet.write_blank(line, col, None, fill)
+        else:
+            sheet.write_string(line, col, str(value), fill)
+
+    def commit(self) -> Path:
+        """Finish the file and move it to its final name."""
+        self._close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file (nothing is left under the final name)."""
+        try:
+            self._close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self.kind == "csv":
+            if not self._handle.closed:
+                self._handle.close()
+        elif self._book is not None:
+            if self.rows_written:
+                self._sheet.autofilter(0, 0, self.rows_written, len(self.header) - 1)
+            book, self._book = self._book, None
+            book.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+@dataclass
+class Totals:
+    """A row count and the amount sum per currency ('' when the currency is unknown)."""
+
+    rows: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def add(self, amount: Decimal | None, currency: str | None) -> None:
+        self.rows += 1
+        if amount is not None:
+            self.amounts[currency or ""] += amount
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows,
+                "amounts": {k: format(v, "f") for k, v in sorted(self.amounts.items())}}
+
+
+@dataclass
+class Summary:
+    """Control totals: rows and amounts in the file and per status; they must reconcile."""
+
+    blank_rows: int = 0
+    in_file: Totals = field(default_factory=Totals)
+    by_status: dict[str, Totals] = field(default_factory=dict)
+
+    def add(self, status: RowStatus, amount: Decimal | None, currency: str | None) -> None:
+        self.in_file.add(amount, currency)
+        self.by_status.setdefault(str(status), Totals()).add(amount, currency)
+
+    def count(self, status: RowStatus) -> int:
+        totals = self.by_status.get(str(status))
+        return totals.rows if totals else 0
+
+    def reconciles(self) -> bool:
+        """True when the per-status rows and amounts add up to the file's."""
+        rows = sum(t.rows for t in self.by_status.values())
+        sums: dict[str, Decimal] = defaultdict(Decimal)
+        for totals in self.by_status.values():
+            for currency, amount in totals.amounts.items():
+                sums[currency] += amount
+        return rows == self.in_file.rows and dict(sums) == {
+            k: v for k, v in self.in_file.amounts.items()
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "blank_rows": self.blank_rows,
+            "in_file": self.in_file.as_dict(),
+            "by_status": {k: v.as_dict() for k, v in sorted(self.by_status.items())},
+            "reconciles": self.reconciles(),
+        }
+
+
+def format_amounts(amounts: dict[str, Decimal]) -> str:
+    """'12,345.50 USD + 800.00 EUR' (amounts without a known currency have no code)."""
+    if not amounts:
+        return "0"
+    parts = [f"{value:,.2f} {code}".strip() for code, value in sorted(amounts.items())]
+    return " + ".join(parts)
+
+
+def format_summary(summary: Summary, *, order: tuple[RowStatus, ...]) -> list[str]:
+    """The one-screen summary, as lines."""
+    lines = [f"  {'rows in file':<14} {summary.in_file.rows:>9,}   "
+             f"{format_amounts(summary.in_file.amounts)}"]
+    for status in order:
+        totals = summary.by_status.get(str(status))
+        if totals is None:
+            continue
+        lines.append(f"  {str(status):<14} {totals.rows:>9,}   {format_amounts(totals.amounts)}")
+    if summary.blank_rows:
+        lines.append(f"  {'blank (ignored)':<14} {summary.blank_rows:>9,}")
+    verdict = "totals reconcile" if summary.reconciles() else "TOTALS DO NOT RECONCILE"
+    lines.append(f"  {verdict}: rows and amounts per status add up to the file's"
+                 if summary.reconciles() else f"  {verdict}")
+    return lines

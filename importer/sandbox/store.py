@@ -1,0 +1,158 @@
+"""The sandbox's state in SQLite: purchases, their purchase events and their rewards.
+
+One connection guarded by a lock serves the whole server: every write is a handful of small
+inserts, far cheaper than handing work to a thread pool. ``:memory:`` (the default) forgets
+everything on exit; a file path is opened in WAL mode, so a sandbox restarted on the same file
+keeps every purchase (tests of crash and resume rely on this).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS purchases (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    company_id      TEXT NOT NULL,
+    lead_id         TEXT NOT NULL,
+    purchase_amount TEXT,
+    date            TEXT,
+    name            TEXT,
+    description     TEXT,
+    product_id      TEXT,
+    action          TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rewards (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    purchase_id TEXT NOT NULL REFERENCES purchases(id),
+    trigger_id  TEXT NOT NULL,
+    amount      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rewards_purchase ON rewards(purchase_id);
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    purchase_id TEXT NOT NULL REFERENCES purchases(id),
+    category    TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+"""
+
+_PURCHASE_COLUMNS = (
+    "id",
+    "company_id",
+    "lead_id",
+    "purchase_amount",
+    "date",
+    "name",
+    "description",
+    "product_id",
+    "action",
+    "created_at",
+)
+
+
+class Store:
+    """Purchases, events and rewards in one SQLite database (thread-safe)."""
+
+    def __init__(self, db: str | Path | None = None) -> None:
+        self.path = str(db) if db is not None else ":memory:"
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._purchase_count = self._conn.execute("SELECT COUNT(*) FROM purchases").fetchone()[0]
+
+    @property
+    def purchase_count(self) -> int:
+        return self._purchase_count
+
+    def add_purchase(self, purchase: dict[str, Any], rewards: list[tuple[str, str]]) -> None:
+        """Store a purchase, its ``purchase`` event and its rewards in one transaction.
+
+        ``rewards`` is a list of ``(trigger_id, amount_text)``.
+        """
+        values = tuple(purchase[c] for c in _PURCHASE_COLUMNS)
+        created = purchase["created_at"]
+        payload = json.dumps(
+            {"name": purchase["name"], "purchase_amount": purchase["purchase_amount"]},
+            separators=(",", ":"),
+        )
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                conn.execute(
+                    "INSERT INTO purchases (id, company_id, lead_id, purchase_amount, date, name,"
+                    " description, product_id, action, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+                conn.execute(
+                    "INSERT INTO events (purchase_id, category, payload, created_at)"
+                    " VALUES (?, 'purchase', ?, ?)",
+                    (purchase["id"], payload, created),
+                )
+                for trigger_id, amount in rewards:
+                    conn.execute(
+                        "INSERT INTO rewards (purchase_id, trigger_id, amount, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (purchase["id"], trigger_id, amount, created),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._purchase_count += 1
+
+    def purchases(self) -> list[dict[str, Any]]:
+        """Every stored purchase in creation order, each with its ``rewards``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, lead_id, purchase_amount, date, name, description, product_id,"
+                " action, created_at, company_id FROM purchases ORDER BY seq"
+            ).fetchall()
+            reward_rows = self._conn.execute(
+                "SELECT purchase_id, trigger_id, amount FROM rewards ORDER BY seq"
+            ).fetchall()
+        rewards: dict[str, list[dict[str, str]]] = {}
+        for purchase_id, trigger_id, amount in reward_rows:
+            rewards.setdefault(purchase_id, []).append({"trigger_id": trigger_id, "amount": amount})
+        keys = (
+            "id",
+            "lead_id",
+            "purchase_amount",
+            "date",
+            "name",
+            "description",
+            "product_id",
+            "action",
+            "created_at",
+            "company_id",
+        )
+        result = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["rewards"] = rewards.get(item["id"], [])
+            result.append(item)
+        return result
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            events = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            rewards = self._conn.execute("SELECT COUNT(*) FROM rewards").fetchone()[0]
+        return {"purchases": self._purchase_count, "events": events, "rewards": rewards}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
