@@ -27,7 +27,9 @@ LEADS = (
 )
 
 
-async def hammer(url: str, api_key: str, *, requests: int, concurrency: int) -> tuple[float, Counter]:
+async def hammer(
+    url: str, api_key: str, *, requests: int, concurrency: int
+) -> tuple[float, Counter]:
     statuses: Counter = Counter()
     counter = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)

@@ -11,6 +11,13 @@ from .errors import KeenImportError  # noqa: E402
 from .mapping import Mapping  # noqa: E402
 from .records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
 
+
+def run_import(*args, **kwargs):
+    """Import a file into Keen: see :func:`importer.runner.run_import`."""
+    from .runner import run_import as _run_import
+
+    return _run_import(*args, **kwargs)
+
 __all__ = [
     "KeenImportError",
     "Mapping",
@@ -19,5 +26,6 @@ __all__ = [
     "RowStatus",
     "ValidationReport",
     "__version__",
+    "run_import",
     "validate",
 ]

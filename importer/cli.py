@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import KeenImportError
+from .errors import ConfigurationError, KeenImportError
 from .mapping import Mapping, load_mapping_file, parse_map_options
 from .reconciler import format_summary
-from .records import FIELDS
+from .records import FIELDS, RowStatus
+
+DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
 
 EXIT_USAGE = 2
 
@@ -122,6 +125,115 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rate(text: str) -> float:
+    value = text.strip().lower().removesuffix("/s").strip()
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rate {text!r} is not N or N/s") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError("--rate must be positive")
+    return rate
+
+
+def read_api_key(args: argparse.Namespace) -> str:
+    """The API key from --api-key-file or $KEEN_API_KEY (never from a command-line value)."""
+    if args.api_key_file:
+        try:
+            key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the API key file {args.api_key_file}: {exc.strerror}"
+            ) from None
+        if not key:
+            raise ConfigurationError(f"the API key file {args.api_key_file} is empty")
+        return key
+    key = os.environ.get("KEEN_API_KEY", "").strip()
+    if not key:
+        raise ConfigurationError(
+            "no API key: set KEEN_API_KEY or use --api-key-file PATH",
+            hint="or try the import against the embedded sandbox with --sandbox",
+        )
+    return key
+
+
+def _confirm(plan) -> bool:
+    from .reconciler import format_amounts
+
+    _err(f"About to import {plan.valid_rows:,} purchases from {plan.path.name}")
+    _err(f"  total: {format_amounts(plan.amounts)}")
+    _err(f"  into:  {plan.api_url}")
+    _err("Each purchase fires partner rewards. Continue? [y/N] ")
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from .runner import RUN_ORDER, is_loopback, run_import
+
+    mapping = build_mapping(args)
+    with ExitStack() as stack:
+        if args.sandbox:
+            from .sandbox import Sandbox
+
+            sandbox = stack.enter_context(Sandbox())
+            api_url, api_key, target = sandbox.base_url, sandbox.api_key, "sandbox"
+            _err(f"sandbox running at {api_url} (demo company, default world)")
+        else:
+            api_url = args.api_url or DEFAULT_API_URL
+            api_key = read_api_key(args)  # before anything touches the network
+            target = None
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+        ask = interactive and not args.yes and not is_loopback(api_url) and not args.dry_run
+        bar, update = _progress("importing")
+        try:
+            report = run_import(
+                args.file, mapping, api_key=api_key, api_url=api_url, target=target,
+                concurrency=args.concurrency, rate=args.rate, max_retries=args.max_retries,
+                timeout=args.timeout, results=args.results, dry_run=args.dry_run,
+                resend_unconfirmed=args.resend_unconfirmed, insecure=args.insecure,
+                max_xlsx_mb=args.max_xlsx_mb, confirm=_confirm if ask else None,
+                on_progress=update, handle_signals=True,
+            )
+        finally:
+            bar.close()
+    _err("mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in report.columns.items()))
+    if report.dry_run:
+        _err("dry run: nothing was created")
+    elif report.nothing_to_send:
+        _err("nothing to send: every valid row was already handled by an earlier run "
+             "(see the results file)")
+    _err("summary:")
+    for line in format_summary(report.summary, order=RUN_ORDER):
+        _err(line)
+    if report.requests:
+        _err(f"  {report.requests:,} requests in {report.duration:.1f} s "
+             f"({report.requests_per_second:,.0f} req/s)")
+    if report.auth_failed:
+        _err("error: Invalid API key: the API refused the key; unsent rows are not_sent and "
+             "will be sent by the next run")
+    if report.interrupted:
+        _err("interrupted: unsent rows are not_sent; run the same command again to resume")
+    if report.summary.count(RowStatus.UNCONFIRMED):
+        _err("some rows are unconfirmed: their request may have created a purchase. Check them "
+             "in Keen; re-run with --resend-unconfirmed only for rows that are not there.")
+    _err(f"results: {report.results_path}")
+    if report.journal_path:
+        _err(f"journal: {report.journal_path}")
+    if args.summary_json:
+        data = report.summary.as_dict()
+        data.update(duration_seconds=round(report.duration, 3), requests=report.requests,
+                    requests_per_second=round(report.requests_per_second, 1),
+                    results=str(report.results_path), exit_code=report.exit_code)
+        Path(args.summary_json).write_text(json.dumps(data, indent=2))
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The keen-import argument parser."""
     parser = argparse.ArgumentParser(
@@ -148,12 +260,33 @@ def build_parser() -> argparse.ArgumentParser:
         sandbox_cli = None
     if sandbox_cli is not None:
         sandbox_cli.register(commands)
-    try:
-        from . import runcli
-    except ImportError:
-        runcli = None
-    if runcli is not None:
-        runcli.register(commands, _add_mapping_options)
+    run = commands.add_parser("run", help="import a file into Keen (or the embedded sandbox)")
+    run.add_argument("file", help="CSV or XLSX file of purchases")
+    _add_mapping_options(run)
+    target = run.add_argument_group("where to send").add_mutually_exclusive_group()
+    target.add_argument("--api-url", default=None,
+                        help=f"Keen API endpoint (default {DEFAULT_API_URL})")
+    target.add_argument("--sandbox", action="store_true",
+                        help="start the embedded Keen sandbox and import into it")
+    sending = run.add_argument_group("sending")
+    sending.add_argument("--api-key-file", metavar="PATH",
+                         help="read the API key from this file (default: $KEEN_API_KEY)")
+    sending.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
+    sending.add_argument("--rate", type=_rate, default=None, metavar="N/s",
+                         help="at most N requests per second")
+    sending.add_argument("--max-retries", type=int, default=5,
+                         help="retries of requests that certainly did not arrive (5)")
+    sending.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                         help="seconds to wait for each answer (30)")
+    sending.add_argument("--dry-run", action="store_true",
+                         help="validate and check leads online; create nothing")
+    sending.add_argument("--resend-unconfirmed", action="store_true",
+                         help="send again rows whose earlier request may or may not have "
+                              "arrived (check in Keen first)")
+    sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sending.add_argument("--insecure", action="store_true",
+                         help="allow plain http to a non-loopback host")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -116,16 +116,20 @@ class KeenClient:
         self.base_url = base_url
         self.timeout = timeout
         self.requests_made = 0
-        self._headers = {
-            "X-Api-Key": api_key,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        self._http = httpx.AsyncClient(
-            transport=transport or make_transport(max_connections=max_connections),
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "keen-import"},
+        self._url = httpx.URL(base_url)
+        self._headers = httpx.Headers(
+            {
+                "Host": self._url.netloc.decode("ascii"),
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": "keen-import",
+                "X-Api-Key": api_key,
+            }
         )
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # The transport is called directly: AsyncClient's auth, redirect, cookie and hook layers
+        # cost ~0.3 ms of CPU per request and none of them applies to one fixed POST endpoint.
+        self._transport = transport or make_transport(max_connections=max_connections)
 
     def __repr__(self) -> str:
         return f"KeenClient(base_url={self.base_url!r}, timeout={self.timeout!r})"
@@ -137,7 +141,7 @@ class KeenClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def create_purchase(self, body: dict) -> Outcome:
         """POST one purchase payload (with its ``action``); ``created`` carries the purchase id."""
@@ -158,8 +162,15 @@ class KeenClient:
 
     async def _call(self, content: bytes, *, expect_purchase: bool = False) -> Outcome:
         self.requests_made += 1
+        request = httpx.Request(
+            "POST", self._url, headers=self._headers, content=content, extensions=self._extensions
+        )
         try:
-            response = await self._http.post(self.base_url, content=content, headers=self._headers)
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             return classify_exception(exc)
         return classify_response(

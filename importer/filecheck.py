@@ -77,6 +77,7 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+CP1252_UNDEFINED_BYTES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 ENCODING_HINT = "name the file's encoding with --encoding (for example --encoding utf-16 or cp1252)"
 
 
@@ -634,85 +635,104 @@ def _scan_once(p: Path, encoding: str, *, explicit: bool, max_line_bytes: int) -
     with p.open("rb") as f:
         head = f.read(HEAD_BYTES)
         f.seek(0)
-        lf, cr = _newlines(encoding, head)
+        breaks = _line_breaks(encoding, head)
         codec = codecs.lookup(encoding).name
         fast_utf8 = codec in ("utf-8", "utf-8-sig")
         decoder = None
-        if codec == "cp1252":
-            pass  # every byte decodes except five: a regex finds them
-        elif codec != "iso8859-1":
+        if codec.startswith("utf-16"):
+            decoder = codecs.getincrementaldecoder(_excerpt_codec(encoding, head))("strict")
+        elif codec not in ("cp1252", "iso8859-1"):  # cp1252: five undefined bytes, found below
             decoder = codecs.getincrementaldecoder(encoding)("strict")
         seen_non_ascii = False
         line_start = 0  # absolute offset where the current line starts
         offset = 0  # absolute offset of the current chunk
-        lines_before = 0  # line feeds before the current chunk
-        crs_before = 0
-        while True:
-            chunk = f.read(chunk_size)
-            if not chunk:
-                break
-            # encoding
+        while chunk := f.read(chunk_size):
             if codec == "cp1252":
-                bad = CP1252_UNDEFINED.search(chunk)
-                if bad:
+                bad = _find_cp1252_undefined(chunk)
+                if bad >= 0:
                     if explicit:
-                        raise _undecodable(
-                            p, encoding, lines_before + chunk[: bad.start()].count(lf)
-                        )
+                        raise _undecodable(p, encoding, _line_at(p, offset + bad, breaks))
                     raise _Restart("latin-1")
             elif decoder is not None and not (fast_utf8 and chunk.isascii()):
                 try:
                     decoder.decode(chunk, final=False)
                     seen_non_ascii = True
                 except UnicodeError as exc:
-                    start = getattr(exc, "start", 0)
-                    line = lines_before + chunk[:start].count(lf) + 1
+                    bad = getattr(exc, "start", 0)
                     if explicit or not fast_utf8:
+                        line = _line_at(p, offset + bad, breaks)
                         raise _undecodable(p, encoding, line) from None
-                    before = chunk[:start]
-                    if seen_non_ascii or codec == "utf-8-sig" or not before.isascii():
-                        raise InputFileError(
-                            f"{p.name} mixes two text encodings (line {line:,} is not UTF-8 "
-                            "while earlier lines are)",
-                            path=p,
-                            hint=ENCODING_HINT + ", or save the file again as UTF-8",
-                        ) from None
+                    if seen_non_ascii or codec == "utf-8-sig" or not chunk[:bad].isascii():
+                        raise _mixed(p, _line_at(p, offset + bad, breaks)) from None
                     raise _Restart("cp1252") from None
-            # line lengths: lines strictly inside a chunk are shorter than the chunk, hence
-            # shorter than the limit; only the line running across chunk boundaries can be longer.
-            first = _first_of(chunk, lf, cr)
-            if first < 0:
-                if offset + len(chunk) - line_start > max_line_bytes:
-                    _refuse_long_line(
-                        p, encoding, head, lines_before, crs_before, line_start, max_line_bytes
-                    )
-            else:
-                if offset + first - line_start > max_line_bytes:
-                    _refuse_long_line(
-                        p, encoding, head, lines_before, crs_before, line_start, max_line_bytes
-                    )
-                last = max(chunk.rfind(lf), chunk.rfind(cr))
-                line_start = offset + last + max(len(lf), 1)
-                lines_before += chunk.count(lf)
-                crs_before += chunk.count(cr)
+            # Lines strictly inside a chunk are shorter than the chunk, hence than the limit:
+            # only a line running across chunk boundaries can be longer.
+            first = _first_of(chunk, breaks)
+            end = offset + (len(chunk) if first < 0 else first)
+            if end - line_start > max_line_bytes:
+                _refuse_long_line(p, encoding, head, breaks, line_start, max_line_bytes)
+            if first >= 0:
+                last, width = max((chunk.rfind(b), len(b)) for b in breaks)
+                line_start = offset + last + width
             offset += len(chunk)
         if decoder is not None:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeError:
+                line = _line_at(p, offset, breaks)
                 if explicit or not fast_utf8:
-                    raise _undecodable(p, encoding, lines_before + 1) from None
+                    raise _undecodable(p, encoding, line) from None
+                if seen_non_ascii:
+                    raise _mixed(p, line) from None
                 raise _Restart("cp1252") from None
 
 
-def _first_of(chunk: bytes, lf: bytes, cr: bytes) -> int:
-    a = chunk.find(lf)
-    b = chunk.find(cr)
-    if a < 0:
-        return b
-    if b < 0:
-        return a
-    return min(a, b)
+def _line_breaks(encoding: str, head: bytes) -> tuple[bytes, ...]:
+    """The byte pattern(s) that end a line: LF (also ending CRLF lines), or CR alone for old Mac
+    exports; both when the first 64 KB hold neither."""
+    lf, cr = _newlines(encoding, head)
+    if lf in head:
+        return (lf,)
+    if cr in head:
+        return (cr,)
+    return (lf, cr)
+
+
+def _line_at(p: Path, position: int, breaks: tuple[bytes, ...]) -> int:
+    """The 1-based line number of byte `position`; counted only when a message needs it."""
+    count = 0
+    read = 0
+    tail = b""
+    with p.open("rb") as f:
+        while read < position:
+            chunk = f.read(min(SCAN_CHUNK, position - read))
+            if not chunk:
+                break
+            read += len(chunk)
+            # a two-byte line break may straddle chunks: the one-byte tail completes it
+            count += (tail + chunk).count(breaks[0])
+            tail = chunk[-1:] if len(breaks[0]) > 1 else b""
+    return count + 1
+
+
+def _mixed(p: Path, line: int) -> InputFileError:
+    return InputFileError(
+        f"{p.name} mixes two text encodings (line {line:,} is not UTF-8 while earlier lines are)",
+        path=p,
+        hint=ENCODING_HINT + ", or save the file again as UTF-8",
+    )
+
+
+def _find_cp1252_undefined(chunk: bytes) -> int:
+    if chunk.isascii():
+        return -1
+    found = [i for i in (chunk.find(b) for b in CP1252_UNDEFINED_BYTES) if i >= 0]
+    return min(found, default=-1)
+
+
+def _first_of(chunk: bytes, breaks: tuple[bytes, ...]) -> int:
+    found = [i for i in (chunk.find(b) for b in breaks) if i >= 0]
+    return min(found, default=-1)
 
 
 def _undecodable(p: Path, encoding: str, line: int) -> InputFileError:
@@ -725,9 +745,14 @@ def _undecodable(p: Path, encoding: str, line: int) -> InputFileError:
 
 
 def _refuse_long_line(
-    p: Path, encoding: str, head: bytes, lfs: int, crs: int, line_start: int, max_line_bytes: int
+    p: Path,
+    encoding: str,
+    head: bytes,
+    breaks: tuple[bytes, ...],
+    line_start: int,
+    max_line_bytes: int,
 ) -> None:
-    line = (lfs if lfs else crs) + 1
+    line = _line_at(p, line_start, breaks)
     with p.open("rb") as f:
         f.seek(line_start)
         raw = f.read(EXCERPT_CHARS * 4 + 8)

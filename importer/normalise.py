@@ -403,7 +403,9 @@ def _localise(naive: datetime, tz: tzinfo) -> datetime:
     try:
         return naive.replace(tzinfo=tz).astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"date {naive:%Y-%m-%d} is out of range; check the value") from None
+        raise ValueError(
+            f"date {naive.date().isoformat()} is out of range; check the value"
+        ) from None
 
 
 def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[datetime, bool]:

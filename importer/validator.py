@@ -276,7 +276,7 @@ class RowValidator:
                      "amounts are in the channel's currency and nothing converts: import "
                      f"{currency} rows in a separate file")
             if dates[i] is not None:
-                warnings_for_date = normalise.date_warnings(dates[i][0], now=self.now)
+                warnings_for_date = normalise.date_warnings(dates[i][0].astimezone(self.zone), now=self.now)
                 if warnings_for_date:
                     warnings.setdefault(i, []).extend(warnings_for_date)
             if i in errors:

@@ -190,7 +190,9 @@ def test_zip_named_csv(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("sales.csv", HEADER)
     error = refusal(path)
-    assert str(error) == "sales.csv does not look like a CSV text file (it looks like a ZIP archive)"
+    assert (
+        str(error) == "sales.csv does not look like a CSV text file (it looks like a ZIP archive)"
+    )
 
 
 def test_old_xls(tmp_path):

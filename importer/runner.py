@@ -1,0 +1,332 @@
+"""run_import(): validate, preflight, send exactly once where the API allows it, reconcile.
+
+    plan pass:  loader -> validator                    (counts and totals; nothing sent)
+    send pass:  loader -> validator -> preflight -> batcher (+ journal) -> reconciler
+
+The file is read twice so that a million-row import never holds every row in memory: the first
+pass gives the totals a user confirms before anything is sent, the second sends chunk by chunk
+and writes results in input order. A resumed run reads its earlier answers from the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .api import (
+    PreparedFile,
+    ProgressCallback,
+    check_results_path,
+    file_sha256,
+    prepare,
+    row_results,
+)
+from .batcher import SendReport, send_all
+from .client import DEFAULT_BASE_URL, KeenClient
+from .errors import AuthenticationError, ConfigurationError, KeenImportError
+from .journal import Journal
+from .mapping import Mapping
+from .preflight import preflight
+from .reconciler import ResultsWriter, Summary, default_results_path
+from .records import RowResult, RowStatus
+from .validator import RowValidator
+
+RUN_ORDER = (
+    RowStatus.CREATED, RowStatus.REJECTED, RowStatus.RETRIED, RowStatus.UNCONFIRMED,
+    RowStatus.NOT_SENT, RowStatus.INVALID, RowStatus.SKIPPED, RowStatus.VALID,
+)
+
+
+class Cancelled(KeenImportError):
+    """The user answered no at the confirmation prompt; nothing was sent."""
+
+    exit_code = 1
+
+
+@dataclass
+class ImportPlan:
+    """What is about to be sent: shown to the user before the first request."""
+
+    path: Path
+    api_url: str
+    summary: Summary
+    valid_rows: int
+
+    @property
+    def amounts(self):
+        totals = self.summary.by_status.get(str(RowStatus.VALID))
+        return dict(totals.amounts) if totals else {}
+
+
+@dataclass
+class ImportReport:
+    """What run_import() did."""
+
+    path: Path
+    results_path: Path
+    journal_path: Path | None
+    api_url: str
+    columns: dict[str, str]
+    summary: Summary
+    plan: ImportPlan
+    dry_run: bool = False
+    requests: int = 0
+    duration: float = 0.0
+    auth_failed: bool = False
+    interrupted: bool = False
+    sent_this_run: int = 0
+    send_reports: list[SendReport] = field(default_factory=list)
+
+    @property
+    def nothing_to_send(self) -> bool:
+        return not self.dry_run and self.sent_this_run == 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 every valid row created; 1 some not; 2 auth failure; 130 interrupted."""
+        if self.auth_failed:
+            return 2
+        if self.interrupted:
+            return 130
+        unfinished = sum(self.summary.count(s) for s in (
+            RowStatus.REJECTED, RowStatus.RETRIED, RowStatus.UNCONFIRMED, RowStatus.NOT_SENT,
+            RowStatus.INVALID))
+        if self.dry_run:
+            return 1 if unfinished else 0
+        return 1 if unfinished else 0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.duration if self.duration > 0 else 0.0
+
+
+def is_loopback(url: str) -> bool:
+    """True for http(s)://127.x.x.x, [::1] and localhost URLs."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(url: str, *, insecure: bool = False) -> str:
+    """Refuse URLs that would leak the API key: plain http to anything but loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"--api-url {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(url) and not insecure:
+        raise ConfigurationError(
+            f"refusing to send the API key over plain http to {parts.hostname}",
+            hint="use https, or --insecure if you really mean it",
+        )
+    return url
+
+
+def journal_path_for(results_path: Path, source: Path) -> Path:
+    """``<input stem>.journal.sqlite`` beside the results file."""
+    return results_path.with_name(f"{source.stem}.journal.sqlite")
+
+
+def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -> ImportPlan:
+    """Validate the whole file once (no records kept) to count what would be sent."""
+    summary = Summary()
+    for chunk in prepared.table.chunks():
+        summary.blank_rows += chunk.blank
+        checked = validator.check(chunk)
+        for status, amount, currency in zip(
+            checked.statuses, checked.amounts_all, checked.currencies, strict=True
+        ):
+            summary.add(status, amount, currency)
+    return ImportPlan(path=prepared.table.path, api_url=api_url, summary=summary,
+                      valid_rows=summary.count(RowStatus.VALID))
+
+
+def run_import(
+    path: str | Path,
+    mapping: Mapping | None = None,
+    *,
+    api_key: str,
+    api_url: str = DEFAULT_BASE_URL,
+    target: str | None = None,
+    concurrency: int = 8,
+    rate: float | None = None,
+    max_retries: int = 5,
+    timeout: float = 30.0,
+    results: str | Path | None = None,
+    dry_run: bool = False,
+    resend_unconfirmed: bool = False,
+    insecure: bool = False,
+    max_xlsx_mb: int = 500,
+    confirm: Callable[[ImportPlan], bool] | None = None,
+    on_progress: ProgressCallback | None = None,
+    handle_signals: bool = False,
+    transport=None,
+) -> ImportReport:
+    """Import a CSV/XLSX file of purchases into Keen and write the results file.
+
+    ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
+    against one target are never taken as created against another. ``confirm`` is called with
+    the plan before the first request; returning False cancels (nothing is sent).
+    ``handle_signals`` installs SIGINT/SIGTERM handlers (the CLI does): the first stops taking
+    rows and lets requests in flight finish; the second aborts at once.
+    """
+    if not api_key:
+        raise ConfigurationError(
+            "no API key: set KEEN_API_KEY or use --api-key-file PATH",
+            hint="the key is a UUID from Settings > API keys in the Keen dashboard",
+        )
+    check_api_url(api_url, insecure=insecure)
+    if concurrency < 1 or max_retries < 0 or timeout <= 0 or (rate is not None and rate <= 0):
+        raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
+    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
+    table = prepared.table
+    results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
+    check_results_path(results_path, table.path)
+    plan_validator = RowValidator(table.headers, prepared.columns, prepared.decisions,
+                                  prepared.options)
+    plan = plan_import(prepared, api_url, plan_validator)
+    if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
+        raise Cancelled("cancelled: nothing was sent")
+    report = ImportReport(
+        path=table.path, results_path=results_path,
+        journal_path=None if dry_run else journal_path_for(results_path, table.path),
+        api_url=api_url, columns=prepared.columns, summary=Summary(), plan=plan,
+        dry_run=dry_run,
+    )
+    file_hash = file_sha256(table.path) + "|" + (target or api_url)
+    started = time.perf_counter()
+    asyncio.run(_send_pass(
+        prepared, report, api_key=api_key, file_hash=file_hash, concurrency=concurrency,
+        rate=rate, max_retries=max_retries, timeout=timeout,
+        resend_unconfirmed=resend_unconfirmed, on_progress=on_progress,
+        handle_signals=handle_signals, transport=transport, total=plan.summary.in_file.rows,
+    ))
+    report.duration = time.perf_counter() - started
+    return report
+
+
+async def _send_pass(
+    prepared: PreparedFile, report: ImportReport, *, api_key: str, file_hash: str,
+    concurrency: int, rate: float | None, max_retries: int, timeout: float,
+    resend_unconfirmed: bool, on_progress: ProgressCallback | None, handle_signals: bool,
+    transport, total: int,
+) -> None:
+    table = prepared.table
+    options = prepared.options
+    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, options,
+                             build_records=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        _install_signal_handlers(loop, stop)
+    writer = ResultsWriter(report.results_path, table.headers)
+    journal = None
+    done = 0
+    counts: dict[str, int] = {}
+    try:
+        if report.journal_path is not None:
+            journal = Journal.open(report.journal_path, file_hash=file_hash)
+        async with KeenClient(report.api_url, api_key, timeout=timeout, transport=transport,
+                              max_connections=concurrency) as client:
+            first_chunk = True
+            for chunk in table.chunks():
+                report.summary.blank_rows += chunk.blank
+                checked = validator.check(chunk)
+                results = row_results(checked)
+                by_row = {r.row: i for i, r in enumerate(results)}
+                records = [r for r in (checked.records or []) if r is not None]
+                halted = report.auth_failed or report.interrupted or stop.is_set()
+                if records and not halted:
+                    try:
+                        checked_leads = await preflight(records, client=client)
+                    except AuthenticationError:
+                        if first_chunk:
+                            raise
+                        report.auth_failed = True
+                        checked_leads = None
+                    first_chunk = False
+                else:
+                    checked_leads = None
+                to_send = []
+                for record in records:
+                    i = by_row[record.row]
+                    if checked_leads is None:
+                        results[i].status = RowStatus.NOT_SENT
+                        continue
+                    rejected = checked_leads.rejection(record)
+                    if rejected is not None:
+                        rejected.warnings = results[i].warnings + rejected.warnings
+                        results[i] = rejected
+                        continue
+                    channel_currency = checked_leads.currency_of(record)
+                    if ("currency" in prepared.columns and record.currency and channel_currency
+                            and record.currency != channel_currency):
+                        results[i].status = RowStatus.INVALID
+                        results[i].error = (
+                            f"currency {record.currency} does not match the lead's channel "
+                            f"currency {channel_currency}; Keen does not convert amounts")
+                        continue
+                    to_send.append(record)
+                if report.dry_run:
+                    pass  # valid rows stay "valid": nothing is created
+                elif to_send:
+                    def collect(result: RowResult) -> None:
+                        i = by_row[result.row]
+                        result.warnings = results[i].warnings + result.warnings
+                        results[i] = result
+
+                    send_report = await send_all(
+                        to_send, client=client, journal=journal, action=options.action,
+                        concurrency=concurrency, rate=rate, max_retries=max_retries,
+                        resend_unconfirmed=resend_unconfirmed,
+                        lead_resolver=checked_leads.resolve, on_result=collect, stop=stop,
+                    )
+                    report.send_reports.append(send_report)
+                    report.requests += send_report.requests
+                    report.sent_this_run += send_report.requests
+                    report.auth_failed |= send_report.auth_failed
+                    report.interrupted |= send_report.interrupted or stop.is_set()
+                for result, amount, currency in zip(
+                    results, checked.amounts_all, checked.currencies, strict=True
+                ):
+                    report.summary.add(result.status, amount, currency)
+                    counts[str(result.status)] = counts.get(str(result.status), 0) + 1
+                writer.write(chunk, results)
+                done += len(results)
+                if on_progress:
+                    on_progress(done, total, counts)
+            report.requests += client.requests_made - report.requests
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if journal is not None:
+            journal.close()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    import os
+    import sys
+
+    def on_signal() -> None:
+        if stop.is_set():
+            print("\nsecond interrupt: aborting now (the journal is consistent)", file=sys.stderr)
+            os._exit(130)
+        print("\ninterrupt: finishing requests in flight, then writing results "
+              "(press Ctrl-C again to abort at once)", file=sys.stderr)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
