@@ -10,6 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datetime import UTC, datetime
+
+from .controls import (
+    build_manifest,
+    check_control_totals,
+    date_range_notes,
+    manifest_path,
+    parse_expected_total,
+    parse_period,
+    write_json_atomic,
+)
 from .errors import ConfigurationError, InputFileError
 from .loader import Table, open_table
 from .mapping import Mapping, resolve_columns
@@ -64,6 +75,7 @@ def options_from(mapping: Mapping) -> ValidationOptions:
         allow_duplicates=bool(mapping.allow_duplicates),
         trigger_ids=tuple(mapping.trigger_ids),
         action=mapping.action or "create_purchase",
+        period=parse_period(mapping.period) if mapping.period else None,
     )
 
 
@@ -106,6 +118,8 @@ def validate(
     results: str | Path | None = None,
     write_results: bool = True,
     max_xlsx_mb: int = 500,
+    expect_rows: int | None = None,
+    expect_total: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ValidationReport:
     """Check every row of a CSV/XLSX file offline and write the results file.
@@ -115,6 +129,8 @@ def validate(
         report = validate("march.csv", Mapping(columns={"purchase_amount": "Net"}))
         report.summary.count(RowStatus.INVALID)
     """
+    started = datetime.now(UTC)
+    expected = parse_expected_total(expect_total) if expect_total else None
     prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
@@ -125,13 +141,9 @@ def validate(
     writer = ResultsWriter(results_path, table.headers) if write_results else None
     try:
         for chunk in table.chunks():
-            summary.blank_rows += chunk.blank
             checked = validator.check(chunk)
             results_list = row_results(checked)
-            for status, amount, currency in zip(
-                checked.statuses, checked.amounts_all, checked.currencies, strict=True
-            ):
-                summary.add(status, amount, currency)
+            checked.add_to(summary)
             if writer:
                 writer.write(chunk, results_list)
             done += len(chunk.rows)
@@ -143,12 +155,33 @@ def validate(
         if writer:
             writer.abort()
         raise
+    notes = date_range_notes(summary, table.path, period=prepared.options.period)
+    if write_results:
+        write_json_atomic(manifest_path(results_path, table.path), build_manifest(
+            command="validate", source=table.path, sha256=file_sha256(table.path),
+            sheet=table.sheet, columns=prepared.columns, options=options_dict(prepared),
+            api_url=None, started=started, finished=datetime.now(UTC), summary=summary,
+            results_path=results_path,
+        ))
+    notes += check_control_totals(summary, expect_rows=expect_rows, expect_total=expected)
     return ValidationReport(
         path=table.path, results_path=results_path if write_results else None,
         columns=prepared.columns, decisions=prepared.decisions, summary=summary,
         sheet=table.sheet, encoding=table.info.encoding, delimiter=table.delimiter,
-        header_row=table.header_row,
+        header_row=table.header_row, warnings=notes,
     )
+
+
+def options_dict(prepared: PreparedFile) -> dict:
+    """The reading options actually used, for the manifest."""
+    o, d = prepared.options, prepared.decisions
+    return {
+        "decimal": d.decimal, "day_first": d.day_first, "timezone": o.timezone,
+        "allow_precision": o.allow_precision, "allow_duplicates": o.allow_duplicates,
+        "trigger_ids": list(o.trigger_ids), "action": o.action,
+        "period": o.period.label if o.period else None,
+        "encoding": prepared.table.info.encoding, "delimiter": prepared.table.delimiter,
+    }
 
 
 def file_sha256(path: Path) -> str:

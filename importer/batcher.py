@@ -79,6 +79,7 @@ class SendReport:
     interrupted: bool = False
     rate_limited: int = 0
     breaker_trips: int = 0
+    lowest_concurrency: int = 0
     journal_seconds: float = 0.0
 
     @property
@@ -105,6 +106,7 @@ class _Gate:
     def __init__(self, limit: int, policy: RetryPolicy, halt: asyncio.Event) -> None:
         self.max_limit = limit
         self.limit = limit
+        self.lowest = limit
         self.in_use = 0
         self.successes = 0
         self.pause_until = 0.0
@@ -156,6 +158,7 @@ class _Gate:
         # Halve once per back-off period, not once per 429 already in flight.
         if now - self.last_decrease >= max(retry_after, 0.05):
             self.limit = max(1, self.limit // 2)
+            self.lowest = min(self.lowest, self.limit)
             self.last_decrease = now
 
 
@@ -528,6 +531,7 @@ async def send_all(
             await journal.flush()
             report.journal_seconds = journal.commit_seconds - journal_start
         report.breaker_trips = breaker.trips
+        report.lowest_concurrency = gate.lowest
         report.duration = time.perf_counter() - started
     if callback_errors:
         raise callback_errors[0]

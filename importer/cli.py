@@ -47,6 +47,13 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-xlsx-mb", type=int, default=500, metavar="MB",
                        help="refuse workbooks that expand to more than this (default 500)")
     group.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON")
+    controls = parser.add_argument_group("finance controls")
+    controls.add_argument("--period", metavar="YYYY-MM[..YYYY-MM]",
+                          help="rows dated outside this month (or range) are invalid")
+    controls.add_argument("--expect-rows", type=int, metavar="N",
+                          help="stop (exit 2) unless the file has exactly N purchase rows")
+    controls.add_argument("--expect-total", metavar="AMOUNT[:CURRENCY]",
+                          help="stop (exit 2) unless the amounts add up to AMOUNT")
 
 
 def build_mapping(args: argparse.Namespace) -> Mapping:
@@ -56,7 +63,7 @@ def build_mapping(args: argparse.Namespace) -> Mapping:
         day_first=args.day_first, decimal=args.decimal, sheet=args.sheet,
         timezone=args.timezone, trigger_ids=tuple(args.trigger_ids), encoding=args.encoding,
         delimiter=args.delimiter, allow_precision=args.allow_precision,
-        allow_duplicates=args.allow_duplicates, action=args.action,
+        allow_duplicates=args.allow_duplicates, action=args.action, period=args.period,
     )
     return mapping.merged(parse_map_options(args.map)).merged(flags)
 
@@ -100,6 +107,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bar, update = _progress("validating")
     try:
         report = validate(args.file, mapping, results=args.results, max_xlsx_mb=args.max_xlsx_mb,
+                          expect_rows=args.expect_rows, expect_total=args.expect_total,
                           on_progress=update)
     finally:
         bar.close()
@@ -107,6 +115,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _err("summary:")
     for line in format_summary(report.summary, order=VALIDATE_ORDER):
         _err(line)
+    for note in report.warnings:
+        _err(f"  {note}")
     _err(f"results: {report.results_path}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.summary.as_dict(), indent=2))

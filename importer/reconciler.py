@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from datetime import datetime
 import os
 import re
 from collections import defaultdict
@@ -206,12 +207,23 @@ class Summary:
     """Control totals: rows and amounts in the file and per status; they must reconcile."""
 
     blank_rows: int = 0
+    footer_rows: int = 0  # "Total" rows at the bottom of an export (skipped)
+    first_date: datetime | None = None
+    last_date: datetime | None = None
     in_file: Totals = field(default_factory=Totals)
     by_status: dict[str, Totals] = field(default_factory=dict)
 
     def add(self, status: RowStatus, amount: Decimal | None, currency: str | None) -> None:
         self.in_file.add(amount, currency)
         self.by_status.setdefault(str(status), Totals()).add(amount, currency)
+
+    def see_date(self, value: datetime | None) -> None:
+        if value is None:
+            return
+        if self.first_date is None or value < self.first_date:
+            self.first_date = value
+        if self.last_date is None or value > self.last_date:
+            self.last_date = value
 
     def count(self, status: RowStatus) -> int:
         totals = self.by_status.get(str(status))
@@ -231,6 +243,9 @@ class Summary:
     def as_dict(self) -> dict:
         return {
             "blank_rows": self.blank_rows,
+            "footer_rows": self.footer_rows,
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
             "in_file": self.in_file.as_dict(),
             "by_status": {k: v.as_dict() for k, v in sorted(self.by_status.items())},
             "reconciles": self.reconciles(),

@@ -139,12 +139,7 @@ def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -
     """Validate the whole file once (no records kept) to count what would be sent."""
     summary = Summary()
     for chunk in prepared.table.chunks():
-        summary.blank_rows += chunk.blank
-        checked = validator.check(chunk)
-        for status, amount, currency in zip(
-            checked.statuses, checked.amounts_all, checked.currencies, strict=True
-        ):
-            summary.add(status, amount, currency)
+        validator.check(chunk).add_to(summary)
     return ImportPlan(path=prepared.table.path, api_url=api_url, summary=summary,
                       valid_rows=summary.count(RowStatus.VALID))
 
@@ -238,7 +233,6 @@ async def _send_pass(
                               max_connections=concurrency) as client:
             first_chunk = True
             for chunk in table.chunks():
-                report.summary.blank_rows += chunk.blank
                 checked = validator.check(chunk)
                 results = row_results(checked)
                 by_row = {r.row: i for i, r in enumerate(results)}
@@ -294,10 +288,8 @@ async def _send_pass(
                     report.sent_this_run += send_report.requests
                     report.auth_failed |= send_report.auth_failed
                     report.interrupted |= send_report.interrupted or stop.is_set()
-                for result, amount, currency in zip(
-                    results, checked.amounts_all, checked.currencies, strict=True
-                ):
-                    report.summary.add(result.status, amount, currency)
+                checked.add_to(report.summary, [r.status for r in results])
+                for result in results:
                     counts[str(result.status)] = counts.get(str(result.status), 0) + 1
                 writer.write(chunk, results)
                 done += len(results)

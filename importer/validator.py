@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import normalise
 from .errors import AmbiguousDataError, ConfigurationError
+from .controls import Period
 from .loader import Chunk, Table
 from .records import PurchaseRecord, RowStatus
 
@@ -36,6 +37,7 @@ class ValidationOptions:
     trigger_ids: tuple[str, ...] = ()
     action: str = "create_purchase"
     now: datetime | None = None
+    period: Period | None = None
 
     def zone(self) -> ZoneInfo:
         try:
@@ -70,6 +72,18 @@ class CheckedChunk:
     amounts_all: list[Decimal | None]  # every row whose amount could be read
     currencies: list[str | None]
     records: list[PurchaseRecord | None] | None = None
+    dates: list[datetime | None] = field(default_factory=list)
+    footer_rows: int = 0
+
+    def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
+        """Add this chunk's rows to a Summary (``statuses`` overrides the validation verdicts)."""
+        summary.blank_rows += self.chunk.blank
+        summary.footer_rows += self.footer_rows
+        for status, amount, currency, when in zip(
+            statuses or self.statuses, self.amounts_all, self.currencies, self.dates, strict=True
+        ):
+            summary.add(status, amount, currency)
+            summary.see_date(when)
 
 
 def decide_columns(
@@ -236,6 +250,7 @@ class RowValidator:
         else:
             implied = none
         statuses = [RowStatus.VALID] * n
+        footers = 0
         action = self.options.action
         file_currency = self.decisions.currency
         for i in range(n):
@@ -246,6 +261,7 @@ class RowValidator:
             if lead[i] is None and legacy[i] is None:
                 label = self._total_label(chunk.cells[i])
                 if label:
+                    footers += 1
                     statuses[i] = RowStatus.SKIPPED
                     errors.pop(i, None)
                     warnings.setdefault(i, []).append(
@@ -276,9 +292,13 @@ class RowValidator:
                      "amounts are in the channel's currency and nothing converts: import "
                      f"{currency} rows in a separate file")
             if dates[i] is not None:
-                warnings_for_date = normalise.date_warnings(dates[i][0].astimezone(self.zone), now=self.now)
+                local = dates[i][0].astimezone(self.zone)
+                warnings_for_date = normalise.date_warnings(local, now=self.now)
                 if warnings_for_date:
                     warnings.setdefault(i, []).extend(warnings_for_date)
+                period = self.options.period
+                if period is not None and not period.contains(local.date()):
+                    fail(i, f"date {local.date().isoformat()} is outside the period {period.label}")
             if i in errors:
                 statuses[i] = RowStatus.INVALID
                 continue
@@ -319,6 +339,8 @@ class RowValidator:
                 a if s is RowStatus.VALID else None for a, s in zip(amounts, statuses, strict=True)
             ],
             amounts_all=list(amounts),
+            dates=[d[0] if d else None for d in dates],
+            footer_rows=footers,
             currencies=currencies,
             records=records,
         )
