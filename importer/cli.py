@@ -208,6 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 timeout=args.timeout, results=args.results, dry_run=args.dry_run,
                 resend_unconfirmed=args.resend_unconfirmed, insecure=args.insecure,
                 max_xlsx_mb=args.max_xlsx_mb, confirm=_confirm if ask else None,
+                expect_rows=args.expect_rows, expect_total=args.expect_total,
                 on_progress=update, handle_signals=True,
             )
         finally:
@@ -221,6 +222,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):
         _err(line)
+    for note in report.plan.notes:
+        _err(f"  {note}")
     if report.requests:
         _err(f"  {report.requests:,} requests in {report.duration:.1f} s "
              f"({report.requests_per_second:,.0f} req/s)")
@@ -235,6 +238,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _err(f"results: {report.results_path}")
     if report.journal_path:
         _err(f"journal: {report.journal_path}")
+    if report.created_path:
+        _err(f"created purchases (for a reversal request): {report.created_path}")
     if args.summary_json:
         data = report.summary.as_dict()
         data.update(duration_seconds=round(report.duration, 3), requests=report.requests,

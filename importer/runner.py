@@ -15,6 +15,7 @@ import ipaddress
 import signal
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,11 +25,22 @@ from .api import (
     ProgressCallback,
     check_results_path,
     file_sha256,
+    options_dict,
     prepare,
     row_results,
 )
 from .batcher import SendReport, send_all
 from .client import DEFAULT_BASE_URL, KeenClient
+from .controls import (
+    CreatedListWriter,
+    build_manifest,
+    check_control_totals,
+    created_list_path,
+    date_range_notes,
+    manifest_path,
+    parse_expected_total,
+    write_json_atomic,
+)
 from .errors import AuthenticationError, ConfigurationError, KeenImportError
 from .journal import Journal
 from .mapping import Mapping
@@ -57,6 +69,7 @@ class ImportPlan:
     api_url: str
     summary: Summary
     valid_rows: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def amounts(self):
@@ -81,6 +94,7 @@ class ImportReport:
     auth_failed: bool = False
     interrupted: bool = False
     sent_this_run: int = 0
+    created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
 
     @property
@@ -160,6 +174,8 @@ def run_import(
     resend_unconfirmed: bool = False,
     insecure: bool = False,
     max_xlsx_mb: int = 500,
+    expect_rows: int | None = None,
+    expect_total: str | None = None,
     confirm: Callable[[ImportPlan], bool] | None = None,
     on_progress: ProgressCallback | None = None,
     handle_signals: bool = False,
@@ -181,6 +197,8 @@ def run_import(
     check_api_url(api_url, insecure=insecure)
     if concurrency < 1 or max_retries < 0 or timeout <= 0 or (rate is not None and rate <= 0):
         raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
+    expected = parse_expected_total(expect_total) if expect_total else None
+    started_at = datetime.now(UTC)
     prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
@@ -188,6 +206,9 @@ def run_import(
     plan_validator = RowValidator(table.headers, prepared.columns, prepared.decisions,
                                   prepared.options)
     plan = plan_import(prepared, api_url, plan_validator)
+    plan.notes = date_range_notes(plan.summary, table.path, period=prepared.options.period)
+    plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows,
+                                       expect_total=expected)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")
     report = ImportReport(
@@ -196,7 +217,8 @@ def run_import(
         api_url=api_url, columns=prepared.columns, summary=Summary(), plan=plan,
         dry_run=dry_run,
     )
-    file_hash = file_sha256(table.path) + "|" + (target or api_url)
+    sha256 = file_sha256(table.path)
+    file_hash = sha256 + "|" + (target or api_url)
     started = time.perf_counter()
     asyncio.run(_send_pass(
         prepared, report, api_key=api_key, file_hash=file_hash, concurrency=concurrency,
@@ -205,6 +227,19 @@ def run_import(
         handle_signals=handle_signals, transport=transport, total=plan.summary.in_file.rows,
     ))
     report.duration = time.perf_counter() - started
+    write_json_atomic(manifest_path(results_path, table.path), build_manifest(
+        command="run --dry-run" if dry_run else "run", source=table.path, sha256=sha256,
+        sheet=table.sheet, columns=prepared.columns,
+        options={**options_dict(prepared), "concurrency": concurrency, "rate": rate,
+                 "max_retries": max_retries, "timeout": timeout,
+                 "resend_unconfirmed": resend_unconfirmed},
+        api_url=api_url, started=started_at, finished=datetime.now(UTC),
+        summary=report.summary, results_path=results_path,
+        extra={"target": target or api_url, "requests": report.requests,
+               "created_list": str(report.created_path) if report.created_path else None,
+               "journal": str(report.journal_path) if report.journal_path else None,
+               "exit_code": report.exit_code},
+    ))
     return report
 
 
@@ -223,6 +258,10 @@ async def _send_pass(
     if handle_signals:
         _install_signal_handlers(loop, stop)
     writer = ResultsWriter(report.results_path, table.headers)
+    created = None
+    if not report.dry_run:
+        report.created_path = created_list_path(report.results_path, table.path)
+        created = CreatedListWriter(report.created_path)
     journal = None
     done = 0
     counts: dict[str, int] = {}
@@ -289,6 +328,15 @@ async def _send_pass(
                     report.auth_failed |= send_report.auth_failed
                     report.interrupted |= send_report.interrupted or stop.is_set()
                 checked.add_to(report.summary, [r.status for r in results])
+                if created is not None:
+                    for i, result in enumerate(results):
+                        if result.status is RowStatus.CREATED and result.purchase_id:
+                            record = checked.records[i] if checked.records else None
+                            created.add(result.row, result.purchase_id,
+                                        _sent_lead(record, checked_leads),
+                                        record.purchase_amount if record else None,
+                                        record.date if record else None,
+                                        record.reference if record else None)
                 for result in results:
                     counts[str(result.status)] = counts.get(str(result.status), 0) + 1
                 writer.write(chunk, results)
@@ -297,8 +345,12 @@ async def _send_pass(
                     on_progress(done, total, counts)
             report.requests += client.requests_made - report.requests
         writer.commit()
+        if created is not None:
+            created.commit()
     except BaseException:
         writer.abort()
+        if created is not None:
+            created.abort()
         raise
     finally:
         if journal is not None:
@@ -306,6 +358,14 @@ async def _send_pass(
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def _sent_lead(record, checked_leads) -> str | None:
+    if record is None:
+        return None
+    if checked_leads is not None:
+        return checked_leads.resolve(record) or record.lead_id
+    return record.lead_id
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
