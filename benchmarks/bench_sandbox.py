@@ -65,13 +65,17 @@ def main() -> None:
         # warm-up: connections, caches
         asyncio.run(hammer(sb.base_url, sb.api_key, requests=500, concurrency=8))
         for concurrency in args.concurrency:
+            cpu_before = sb.stats()["cpu_seconds"]
             elapsed, statuses = asyncio.run(
                 hammer(sb.base_url, sb.api_key, requests=args.requests, concurrency=concurrency)
             )
+            server_cpu = sb.stats()["cpu_seconds"] - cpu_before
             rate = args.requests / elapsed
+            per_request = server_cpu / args.requests
             print(
                 f"create_purchase c={concurrency} n={args.requests}: {rate:,.0f} req/s "
-                f"({elapsed:.2f} s, statuses {dict(statuses)})"
+                f"({elapsed:.2f} s, statuses {dict(statuses)}); server CPU "
+                f"{per_request * 1e6:.0f} us/request = {1 / per_request:,.0f} req/s per core"
             )
         stats = sb.stats()
         print(f"stored purchases: {stats['purchases']}, rewards: {stats['rewards']}")

@@ -18,6 +18,7 @@ def run_import(*args, **kwargs):
 
     return _run_import(*args, **kwargs)
 
+
 __all__ = [
     "KeenImportError",
     "Mapping",

@@ -1,6 +1,6 @@
 """The library API: validate() and run_import() wire the pipeline stages; they never print.
 
-    loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconciler
+loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconciler
 """
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from datetime import UTC, datetime
+from pathlib import Path
 
 from .controls import (
     build_manifest,
@@ -26,7 +25,13 @@ from .loader import Table, open_table
 from .mapping import Mapping, resolve_columns
 from .reconciler import ResultsWriter, Summary, default_results_path
 from .records import RowResult, RowStatus
-from .validator import CheckedChunk, ColumnDecisions, RowValidator, ValidationOptions, decide_columns
+from .validator import (
+    CheckedChunk,
+    ColumnDecisions,
+    RowValidator,
+    ValidationOptions,
+    decide_columns,
+)
 
 #: Progress callback: (rows done, rows total or None, counts per status).
 ProgressCallback = Callable[[int, int | None, dict[str, int]], None]
@@ -79,15 +84,20 @@ def options_from(mapping: Mapping) -> ValidationOptions:
     )
 
 
-def prepare(path: str | Path, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500
-            ) -> PreparedFile:
+def prepare(
+    path: str | Path, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500
+) -> PreparedFile:
     """Open ``path``, map its columns and settle how its amounts and dates are read."""
     mapping = mapping or Mapping()
     if mapping.decimal not in (None, ".", ","):
         raise ConfigurationError(f"--decimal must be '.' or ',', got {mapping.decimal!r}")
     table = open_table(
-        path, sheet=mapping.sheet, encoding=mapping.encoding, delimiter=mapping.delimiter,
-        max_xlsx_mb=max_xlsx_mb, header_hint=mapping.columns,
+        path,
+        sheet=mapping.sheet,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        max_xlsx_mb=max_xlsx_mb,
+        header_hint=mapping.columns,
     )
     columns = resolve_columns(table.headers, mapping.columns)
     options = options_from(mapping)
@@ -99,8 +109,12 @@ def row_results(checked: CheckedChunk) -> list[RowResult]:
     """The validation verdicts of a chunk as RowResults."""
     rows = checked.chunk.rows
     return [
-        RowResult(row=rows[i], status=status, error=checked.errors.get(i),
-                  warnings=checked.warnings.get(i, []))
+        RowResult(
+            row=rows[i],
+            status=status,
+            error=checked.errors.get(i),
+            warnings=checked.warnings.get(i, []),
+        )
         for i, status in enumerate(checked.statuses)
     ]
 
@@ -108,7 +122,9 @@ def row_results(checked: CheckedChunk) -> list[RowResult]:
 def check_results_path(results: Path, source: Path) -> None:
     """Refuse to overwrite the input with its own results."""
     if results.resolve() == source.resolve():
-        raise ConfigurationError(f"--results {results} is the input file itself; choose another path")
+        raise ConfigurationError(
+            f"--results {results} is the input file itself; choose another path"
+        )
 
 
 def validate(
@@ -157,18 +173,34 @@ def validate(
         raise
     notes = date_range_notes(summary, table.path, period=prepared.options.period)
     if write_results:
-        write_json_atomic(manifest_path(results_path, table.path), build_manifest(
-            command="validate", source=table.path, sha256=file_sha256(table.path),
-            sheet=table.sheet, columns=prepared.columns, options=options_dict(prepared),
-            api_url=None, started=started, finished=datetime.now(UTC), summary=summary,
-            results_path=results_path,
-        ))
+        write_json_atomic(
+            manifest_path(results_path, table.path),
+            build_manifest(
+                command="validate",
+                source=table.path,
+                sha256=file_sha256(table.path),
+                sheet=table.sheet,
+                columns=prepared.columns,
+                options=options_dict(prepared),
+                api_url=None,
+                started=started,
+                finished=datetime.now(UTC),
+                summary=summary,
+                results_path=results_path,
+            ),
+        )
     notes += check_control_totals(summary, expect_rows=expect_rows, expect_total=expected)
     return ValidationReport(
-        path=table.path, results_path=results_path if write_results else None,
-        columns=prepared.columns, decisions=prepared.decisions, summary=summary,
-        sheet=table.sheet, encoding=table.info.encoding, delimiter=table.delimiter,
-        header_row=table.header_row, warnings=notes,
+        path=table.path,
+        results_path=results_path if write_results else None,
+        columns=prepared.columns,
+        decisions=prepared.decisions,
+        summary=summary,
+        sheet=table.sheet,
+        encoding=table.info.encoding,
+        delimiter=table.delimiter,
+        header_row=table.header_row,
+        warnings=notes,
     )
 
 
@@ -176,11 +208,16 @@ def options_dict(prepared: PreparedFile) -> dict:
     """The reading options actually used, for the manifest."""
     o, d = prepared.options, prepared.decisions
     return {
-        "decimal": d.decimal, "day_first": d.day_first, "timezone": o.timezone,
-        "allow_precision": o.allow_precision, "allow_duplicates": o.allow_duplicates,
-        "trigger_ids": list(o.trigger_ids), "action": o.action,
+        "decimal": d.decimal,
+        "day_first": d.day_first,
+        "timezone": o.timezone,
+        "allow_precision": o.allow_precision,
+        "allow_duplicates": o.allow_duplicates,
+        "trigger_ids": list(o.trigger_ids),
+        "action": o.action,
         "period": o.period.label if o.period else None,
-        "encoding": prepared.table.info.encoding, "delimiter": prepared.table.delimiter,
+        "encoding": prepared.table.info.encoding,
+        "delimiter": prepared.table.delimiter,
     }
 
 

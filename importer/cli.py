@@ -21,49 +21,106 @@ EXIT_USAGE = 2
 
 def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading and mapping the file")
-    group.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                       help="map a column to a field (repeatable); fields: " + ", ".join(FIELDS))
+    group.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map a column to a field (repeatable); fields: " + ", ".join(FIELDS),
+    )
     group.add_argument("--mapping", metavar="FILE", help="TOML mapping file (columns + options)")
     group.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
     group.add_argument("--encoding", help="CSV encoding (default: detected)")
     group.add_argument("--delimiter", help="CSV delimiter: , ; tab | (default: detected)")
     group.add_argument("--decimal", choices=[".", ","], help="decimal separator of amounts")
     dates = group.add_mutually_exclusive_group()
-    dates.add_argument("--day-first", dest="day_first", action="store_const", const=True,
-                       help="slash dates are day/month/year (23/04/2026)")
-    dates.add_argument("--month-first", dest="day_first", action="store_const", const=False,
-                       help="slash dates are month/day/year (04/23/2026)")
+    dates.add_argument(
+        "--day-first",
+        dest="day_first",
+        action="store_const",
+        const=True,
+        help="slash dates are day/month/year (23/04/2026)",
+    )
+    dates.add_argument(
+        "--month-first",
+        dest="day_first",
+        action="store_const",
+        const=False,
+        help="slash dates are month/day/year (04/23/2026)",
+    )
     group.add_argument("--timezone", help="time zone of dates without one (default UTC)")
-    group.add_argument("--trigger-id", action="append", default=[], dest="trigger_ids",
-                       metavar="UUID", help="add this reward trigger id to every row (repeatable)")
-    group.add_argument("--allow-precision", action="store_true", default=None,
-                       help="accept amounts with more than 2 decimal places")
-    group.add_argument("--allow-duplicates", action="store_true", default=None,
-                       help="do not skip rows that repeat an earlier row")
-    group.add_argument("--action", choices=["create_purchase", "create_purchase_custom"],
-                       help="API action the rows are meant for (default create_purchase)")
-    group.add_argument("--results", metavar="PATH",
-                       help="results file (default: <input stem>.results.<ext> beside the input)")
-    group.add_argument("--max-xlsx-mb", type=int, default=500, metavar="MB",
-                       help="refuse workbooks that expand to more than this (default 500)")
+    group.add_argument(
+        "--trigger-id",
+        action="append",
+        default=[],
+        dest="trigger_ids",
+        metavar="UUID",
+        help="add this reward trigger id to every row (repeatable)",
+    )
+    group.add_argument(
+        "--allow-precision",
+        action="store_true",
+        default=None,
+        help="accept amounts with more than 2 decimal places",
+    )
+    group.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        default=None,
+        help="do not skip rows that repeat an earlier row",
+    )
+    group.add_argument(
+        "--action",
+        choices=["create_purchase", "create_purchase_custom"],
+        help="API action the rows are meant for (default create_purchase)",
+    )
+    group.add_argument(
+        "--results",
+        metavar="PATH",
+        help="results file (default: <input stem>.results.<ext> beside the input)",
+    )
+    group.add_argument(
+        "--max-xlsx-mb",
+        type=int,
+        default=500,
+        metavar="MB",
+        help="refuse workbooks that expand to more than this (default 500)",
+    )
     group.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON")
     controls = parser.add_argument_group("finance controls")
-    controls.add_argument("--period", metavar="YYYY-MM[..YYYY-MM]",
-                          help="rows dated outside this month (or range) are invalid")
-    controls.add_argument("--expect-rows", type=int, metavar="N",
-                          help="stop (exit 2) unless the file has exactly N purchase rows")
-    controls.add_argument("--expect-total", metavar="AMOUNT[:CURRENCY]",
-                          help="stop (exit 2) unless the amounts add up to AMOUNT")
+    controls.add_argument(
+        "--period",
+        metavar="YYYY-MM[..YYYY-MM]",
+        help="rows dated outside this month (or range) are invalid",
+    )
+    controls.add_argument(
+        "--expect-rows",
+        type=int,
+        metavar="N",
+        help="stop (exit 2) unless the file has exactly N purchase rows",
+    )
+    controls.add_argument(
+        "--expect-total",
+        metavar="AMOUNT[:CURRENCY]",
+        help="stop (exit 2) unless the amounts add up to AMOUNT",
+    )
 
 
 def build_mapping(args: argparse.Namespace) -> Mapping:
     """Mapping file, then --map, then flags: later sources win."""
     mapping = load_mapping_file(args.mapping) if args.mapping else Mapping()
     flags = Mapping(
-        day_first=args.day_first, decimal=args.decimal, sheet=args.sheet,
-        timezone=args.timezone, trigger_ids=tuple(args.trigger_ids), encoding=args.encoding,
-        delimiter=args.delimiter, allow_precision=args.allow_precision,
-        allow_duplicates=args.allow_duplicates, action=args.action, period=args.period,
+        day_first=args.day_first,
+        decimal=args.decimal,
+        sheet=args.sheet,
+        timezone=args.timezone,
+        trigger_ids=tuple(args.trigger_ids),
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        allow_precision=args.allow_precision,
+        allow_duplicates=args.allow_duplicates,
+        action=args.action,
+        period=args.period,
     )
     return mapping.merged(parse_map_options(args.map)).merged(flags)
 
@@ -85,8 +142,11 @@ def _progress(desc: str):
 
 def _print_header(report) -> None:
     say = _err
-    where = f"sheet {report.sheet!r}" if report.sheet else (
-        f"encoding {report.encoding}, delimiter {report.delimiter!r}")
+    where = (
+        f"sheet {report.sheet!r}"
+        if report.sheet
+        else (f"encoding {report.encoding}, delimiter {report.delimiter!r}")
+    )
     say(f"{report.path.name}: {where}, header on row {report.header_row}")
     say("mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in report.columns.items()))
     d = report.decisions
@@ -106,9 +166,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     mapping = build_mapping(args)
     bar, update = _progress("validating")
     try:
-        report = validate(args.file, mapping, results=args.results, max_xlsx_mb=args.max_xlsx_mb,
-                          expect_rows=args.expect_rows, expect_total=args.expect_total,
-                          on_progress=update)
+        report = validate(
+            args.file,
+            mapping,
+            results=args.results,
+            max_xlsx_mb=args.max_xlsx_mb,
+            expect_rows=args.expect_rows,
+            expect_total=args.expect_total,
+            on_progress=update,
+        )
     finally:
         bar.close()
     _print_header(report)
@@ -203,13 +269,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar, update = _progress("importing")
         try:
             report = run_import(
-                args.file, mapping, api_key=api_key, api_url=api_url, target=target,
-                concurrency=args.concurrency, rate=args.rate, max_retries=args.max_retries,
-                timeout=args.timeout, results=args.results, dry_run=args.dry_run,
-                resend_unconfirmed=args.resend_unconfirmed, insecure=args.insecure,
-                max_xlsx_mb=args.max_xlsx_mb, confirm=_confirm if ask else None,
-                expect_rows=args.expect_rows, expect_total=args.expect_total,
-                on_progress=update, handle_signals=True,
+                args.file,
+                mapping,
+                api_key=api_key,
+                api_url=api_url,
+                target=target,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                max_retries=args.max_retries,
+                timeout=args.timeout,
+                results=args.results,
+                dry_run=args.dry_run,
+                resend_unconfirmed=args.resend_unconfirmed,
+                insecure=args.insecure,
+                max_xlsx_mb=args.max_xlsx_mb,
+                confirm=_confirm if ask else None,
+                expect_rows=args.expect_rows,
+                expect_total=args.expect_total,
+                on_progress=update,
+                handle_signals=True,
             )
         finally:
             bar.close()
@@ -217,24 +295,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.dry_run:
         _err("dry run: nothing was created")
     elif report.nothing_to_send:
-        _err("nothing to send: every valid row was already handled by an earlier run "
-             "(see the results file)")
+        _err(
+            "nothing to send: every valid row was already handled by an earlier run "
+            "(see the results file)"
+        )
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):
         _err(line)
     for note in report.plan.notes:
         _err(f"  {note}")
     if report.requests:
-        _err(f"  {report.requests:,} requests in {report.duration:.1f} s "
-             f"({report.requests_per_second:,.0f} req/s)")
+        _err(
+            f"  {report.requests:,} requests in {report.duration:.1f} s "
+            f"({report.requests_per_second:,.0f} req/s)"
+        )
     if report.auth_failed:
-        _err("error: Invalid API key: the API refused the key; unsent rows are not_sent and "
-             "will be sent by the next run")
+        _err(
+            "error: Invalid API key: the API refused the key; unsent rows are not_sent and "
+            "will be sent by the next run"
+        )
     if report.interrupted:
         _err("interrupted: unsent rows are not_sent; run the same command again to resume")
     if report.summary.count(RowStatus.UNCONFIRMED):
-        _err("some rows are unconfirmed: their request may have created a purchase. Check them "
-             "in Keen; re-run with --resend-unconfirmed only for rows that are not there.")
+        _err(
+            "some rows are unconfirmed: their request may have created a purchase. Check them "
+            "in Keen; re-run with --resend-unconfirmed only for rows that are not there."
+        )
     _err(f"results: {report.results_path}")
     if report.journal_path:
         _err(f"journal: {report.journal_path}")
@@ -242,9 +328,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err(f"created purchases (for a reversal request): {report.created_path}")
     if args.summary_json:
         data = report.summary.as_dict()
-        data.update(duration_seconds=round(report.duration, 3), requests=report.requests,
-                    requests_per_second=round(report.requests_per_second, 1),
-                    results=str(report.results_path), exit_code=report.exit_code)
+        data.update(
+            duration_seconds=round(report.duration, 3),
+            requests=report.requests,
+            requests_per_second=round(report.requests_per_second, 1),
+            results=str(report.results_path),
+            exit_code=report.exit_code,
+        )
         Path(args.summary_json).write_text(json.dumps(data, indent=2))
     return report.exit_code
 
@@ -279,28 +369,48 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(run)
     target = run.add_argument_group("where to send").add_mutually_exclusive_group()
-    target.add_argument("--api-url", default=None,
-                        help=f"Keen API endpoint (default {DEFAULT_API_URL})")
-    target.add_argument("--sandbox", action="store_true",
-                        help="start the embedded Keen sandbox and import into it")
+    target.add_argument(
+        "--api-url", default=None, help=f"Keen API endpoint (default {DEFAULT_API_URL})"
+    )
+    target.add_argument(
+        "--sandbox", action="store_true", help="start the embedded Keen sandbox and import into it"
+    )
     sending = run.add_argument_group("sending")
-    sending.add_argument("--api-key-file", metavar="PATH",
-                         help="read the API key from this file (default: $KEEN_API_KEY)")
+    sending.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="read the API key from this file (default: $KEEN_API_KEY)",
+    )
     sending.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
-    sending.add_argument("--rate", type=_rate, default=None, metavar="N/s",
-                         help="at most N requests per second")
-    sending.add_argument("--max-retries", type=int, default=5,
-                         help="retries of requests that certainly did not arrive (5)")
-    sending.add_argument("--timeout", type=float, default=30.0, metavar="S",
-                         help="seconds to wait for each answer (30)")
-    sending.add_argument("--dry-run", action="store_true",
-                         help="validate and check leads online; create nothing")
-    sending.add_argument("--resend-unconfirmed", action="store_true",
-                         help="send again rows whose earlier request may or may not have "
-                              "arrived (check in Keen first)")
+    sending.add_argument(
+        "--rate", type=_rate, default=None, metavar="N/s", help="at most N requests per second"
+    )
+    sending.add_argument(
+        "--max-retries",
+        type=int,
+        default=5,
+        help="retries of requests that certainly did not arrive (5)",
+    )
+    sending.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for each answer (30)",
+    )
+    sending.add_argument(
+        "--dry-run", action="store_true", help="validate and check leads online; create nothing"
+    )
+    sending.add_argument(
+        "--resend-unconfirmed",
+        action="store_true",
+        help="send again rows whose earlier request may or may not have "
+        "arrived (check in Keen first)",
+    )
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    sending.add_argument("--insecure", action="store_true",
-                         help="allow plain http to a non-loopback host")
+    sending.add_argument(
+        "--insecure", action="store_true", help="allow plain http to a non-loopback host"
+    )
     run.set_defaults(func=cmd_run)
     return parser
 

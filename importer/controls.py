@@ -61,7 +61,9 @@ def parse_expected_total(text: str) -> ExpectedTotal:
     try:
         value = Decimal(amount.strip().replace(",", ""))
     except InvalidOperation:
-        raise ConfigurationError(f"--expect-total {text!r} is not AMOUNT or AMOUNT:CURRENCY") from None
+        raise ConfigurationError(
+            f"--expect-total {text!r} is not AMOUNT or AMOUNT:CURRENCY"
+        ) from None
     return ExpectedTotal(value, currency.strip().upper() or None)
 
 
@@ -126,22 +128,35 @@ class CreatedListWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")
+        self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
         self._csv = csv.writer(self._handle)
         self._csv.writerow(self.HEADER)
         self._ids: set[str] = set()
         self.rows = 0
 
-    def add(self, row: int, purchase_id: str, lead_id: str | None, amount: Decimal | None,
-            when: datetime | None, reference: str | None) -> None:
+    def add(
+        self,
+        row: int,
+        purchase_id: str,
+        lead_id: str | None,
+        amount: Decimal | None,
+        when: datetime | None,
+        reference: str | None,
+    ) -> None:
         if purchase_id in self._ids:
             return
         self._ids.add(purchase_id)
         self.rows += 1
-        self._csv.writerow([
-            row, purchase_id, lead_id or "", "" if amount is None else format(amount, "f"),
-            when.isoformat().replace("+00:00", "Z") if when else "", neutralise(reference or ""),
-        ])
+        self._csv.writerow(
+            [
+                row,
+                purchase_id,
+                lead_id or "",
+                "" if amount is None else format(amount, "f"),
+                when.isoformat().replace("+00:00", "Z") if when else "",
+                neutralise(reference or ""),
+            ]
+        )
 
     def commit(self) -> None:
         self._handle.close()
@@ -175,9 +190,19 @@ def date_range_notes(summary: Summary, source: Path, *, period: Period | None) -
 
 
 def build_manifest(
-    *, command: str, source: Path, sha256: str, sheet: str | None, columns: dict[str, str],
-    options: dict, api_url: str | None, started: datetime, finished: datetime,
-    summary: Summary, results_path: Path | None, extra: dict | None = None,
+    *,
+    command: str,
+    source: Path,
+    sha256: str,
+    sheet: str | None,
+    columns: dict[str, str],
+    options: dict,
+    api_url: str | None,
+    started: datetime,
+    finished: datetime,
+    summary: Summary,
+    results_path: Path | None,
+    extra: dict | None = None,
 ) -> dict:
     """The audit manifest of one validate/run (never contains the API key)."""
     from . import __version__
@@ -186,8 +211,13 @@ def build_manifest(
         "tool": "keen-import",
         "version": __version__,
         "command": command,
-        "input": {"name": source.name, "path": str(source.resolve()),
-                  "size_bytes": source.stat().st_size, "sha256": sha256, "sheet": sheet},
+        "input": {
+            "name": source.name,
+            "path": str(source.resolve()),
+            "size_bytes": source.stat().st_size,
+            "sha256": sha256,
+            "sheet": sheet,
+        },
         "mapping": columns,
         "options": {k: v for k, v in options.items() if "key" not in k.lower()},
         "api_url": api_url,

@@ -2,7 +2,7 @@
 
     KeenImportError                 base: the CLI catches it once, prints one line, exits 2
     ├── InputFileError              the file cannot be read (missing, corrupt, wrong type, too big)
-    ├── MappingError                columns cannot be mapped (unknown column, no lead column, bad map file)
+    ├── MappingError                columns cannot be mapped (unknown or missing column, bad map)
     ├── ConfigurationError          options that contradict each other, missing API key, unsafe URL
     ├── AmbiguousDataError          the file itself is ambiguous (day-first vs month-first dates)
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file

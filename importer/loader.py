@@ -109,8 +109,9 @@ def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, s
     def read(size: int) -> Iterator[Chunk]:
         return _csv_chunks(info, encoding, delimiter, header_index, len(headers), size)
 
-    return Table(info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter,
-                 _reader=read)
+    return Table(
+        info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter, _reader=read
+    )
 
 
 def _read_sample(info: FileInfo, encoding: str) -> str:
@@ -127,7 +128,9 @@ def detect_delimiter(sample: str) -> str:
     best, best_score = ",", (0, 0)
     for candidate in DELIMITERS:
         try:
-            widths = [len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate)]
+            widths = [
+                len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate)
+            ]
         except csv.Error:
             continue
         if not widths or max(widths) < 2:
@@ -201,10 +204,10 @@ def _csv_chunks(
                             chunk.overflow[len(chunk.rows)] = extra
                     else:
                         cells = cells + [""] * (width - len(cells))
-                if not any(cells) or not any(c.strip() for c in cells):
-                    if len(chunk.rows) not in chunk.overflow:
-                        chunk.blank += 1
-                        continue
+                blank = not any(c.strip() for c in cells)
+                if blank and len(chunk.rows) not in chunk.overflow:
+                    chunk.blank += 1
+                    continue
                 chunk.rows.append(record_index + 1)
                 chunk.cells.append(cells)
                 if len(chunk.rows) >= size:
@@ -241,9 +244,12 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
         workbook = calamine.CalamineWorkbook.from_path(str(info.path))
         names = list(workbook.sheet_names)
         if sheet is None:
-            visible = [m.name for m in workbook.sheets_metadata
-                       if str(m.visible).lower().endswith("visible") and "hidden" not in
-                       str(m.visible).lower()]
+            visible = [
+                m.name
+                for m in workbook.sheets_metadata
+                if str(m.visible).lower().endswith("visible")
+                and "hidden" not in str(m.visible).lower()
+            ]
             sheet_name = (visible or names)[0]
         elif sheet in names:
             sheet_name = sheet
@@ -281,8 +287,14 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
     def read(size: int) -> Iterator[Chunk]:
         return _xlsx_chunks(info, sheet_name, header_index, len(headers), size)
 
-    return Table(info=info, headers=headers, header_row=header_index + 1, sheet=sheet_name,
-                 sheets=names, _reader=read)
+    return Table(
+        info=info,
+        headers=headers,
+        header_row=header_index + 1,
+        sheet=sheet_name,
+        sheets=names,
+        _reader=read,
+    )
 
 
 def _xlsx_chunks(

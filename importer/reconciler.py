@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from datetime import datetime
 import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -52,14 +52,14 @@ class ResultsWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.width = len(headers)
         folded = [h.strip().casefold() for h in headers]
-        self.replace_at = {
-            name: folded.index(name) for name in RESULT_COLUMNS if name in folded
-        }
+        self.replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
         if len(self.replace_at) < 3:  # not our results file: a lone "status" column is the user's
             self.replace_at = {}
         appended = [name for name in RESULT_COLUMNS if name not in self.replace_at]
         clashes = {h.strip().casefold() for h in headers}
-        self.appended = [f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended]
+        self.appended = [
+            f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended
+        ]
         self.header = list(headers) + self.appended
         self.rows_written = 0
         self._open()
@@ -67,15 +67,20 @@ class ResultsWriter:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.kind == "csv":
-            self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")
+            self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self._csv = csv.writer(self._handle)
             self._csv.writerow([neutralise(h) for h in self.header])
         else:
             import xlsxwriter
 
             self._book = xlsxwriter.Workbook(
-                str(self.tmp), {"constant_memory": True, "strings_to_formulas": False,
-                                "strings_to_urls": False, "strings_to_numbers": False}
+                str(self.tmp),
+                {
+                    "constant_memory": True,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                },
             )
             self._sheet = self._book.add_worksheet("Results")
             head = self._book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
@@ -122,9 +127,8 @@ class ResultsWriter:
     def _write_xlsx(self, chunk: Chunk, results: list[RowResult]) -> None:
         sheet = self._sheet
         raw_rows = chunk.raw if chunk.raw is not None else chunk.cells
-        for raw, result in zip(raw_rows, results, strict=True):
-            line = self.rows_written + 1
-            self.rows_written += 1
+        for offset_row, (raw, result) in enumerate(zip(raw_rows, results, strict=True)):
+            line = self.rows_written + 1 + offset_row
             fill, fill_date = self._fills.get(result.status, (None, None))
             cells, appended = self._merge(raw, result)
             for col, value in enumerate(cells):
@@ -135,7 +139,6 @@ class ResultsWriter:
                     sheet.write_number(line, col, int(value), fill)
                 elif value or fill:
                     sheet.write_string(line, col, value, fill)
-        self.rows_written -= len(results)
 
     def _write_cell(self, line: int, col: int, value: object, fill, fill_date) -> None:
         sheet = self._sheet
@@ -146,8 +149,9 @@ class ResultsWriter:
         elif isinstance(value, dt.datetime):
             sheet.write_datetime(line, col, value, fill_date or self._datetime)
         elif isinstance(value, dt.date):
-            sheet.write_datetime(line, col, dt.datetime.combine(value, dt.time()),
-                                 fill_date or self._date)
+            sheet.write_datetime(
+                line, col, dt.datetime.combine(value, dt.time()), fill_date or self._date
+            )
         elif value is None or value == "":
             if fill:
                 sheet.write_blank(line, col, None, fill)
@@ -198,8 +202,10 @@ class Totals:
             self.amounts[currency or ""] += amount
 
     def as_dict(self) -> dict:
-        return {"rows": self.rows,
-                "amounts": {k: format(v, "f") for k, v in sorted(self.amounts.items())}}
+        return {
+            "rows": self.rows,
+            "amounts": {k: format(v, "f") for k, v in sorted(self.amounts.items())},
+        }
 
 
 @dataclass
@@ -262,8 +268,10 @@ def format_amounts(amounts: dict[str, Decimal]) -> str:
 
 def format_summary(summary: Summary, *, order: tuple[RowStatus, ...]) -> list[str]:
     """The one-screen summary, as lines."""
-    lines = [f"  {'rows in file':<14} {summary.in_file.rows:>9,}   "
-             f"{format_amounts(summary.in_file.amounts)}"]
+    lines = [
+        f"  {'rows in file':<14} {summary.in_file.rows:>9,}   "
+        f"{format_amounts(summary.in_file.amounts)}"
+    ]
     for status in order:
         totals = summary.by_status.get(str(status))
         if totals is None:
@@ -272,6 +280,9 @@ def format_summary(summary: Summary, *, order: tuple[RowStatus, ...]) -> list[st
     if summary.blank_rows:
         lines.append(f"  {'blank (ignored)':<14} {summary.blank_rows:>9,}")
     verdict = "totals reconcile" if summary.reconciles() else "TOTALS DO NOT RECONCILE"
-    lines.append(f"  {verdict}: rows and amounts per status add up to the file's"
-                 if summary.reconciles() else f"  {verdict}")
+    lines.append(
+        f"  {verdict}: rows and amounts per status add up to the file's"
+        if summary.reconciles()
+        else f"  {verdict}"
+    )
     return lines

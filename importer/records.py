@@ -154,4 +154,3 @@ class RowResult:
             str(self.attempts) if self.attempts else "",
             "; ".join(self.warnings),
         ]
-

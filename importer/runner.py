@@ -15,8 +15,8 @@ import ipaddress
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,8 +50,14 @@ from .records import RowResult, RowStatus
 from .validator import RowValidator
 
 RUN_ORDER = (
-    RowStatus.CREATED, RowStatus.REJECTED, RowStatus.RETRIED, RowStatus.UNCONFIRMED,
-    RowStatus.NOT_SENT, RowStatus.INVALID, RowStatus.SKIPPED, RowStatus.VALID,
+    RowStatus.CREATED,
+    RowStatus.REJECTED,
+    RowStatus.RETRIED,
+    RowStatus.UNCONFIRMED,
+    RowStatus.NOT_SENT,
+    RowStatus.INVALID,
+    RowStatus.SKIPPED,
+    RowStatus.VALID,
 )
 
 
@@ -108,9 +114,16 @@ class ImportReport:
             return 2
         if self.interrupted:
             return 130
-        unfinished = sum(self.summary.count(s) for s in (
-            RowStatus.REJECTED, RowStatus.RETRIED, RowStatus.UNCONFIRMED, RowStatus.NOT_SENT,
-            RowStatus.INVALID))
+        unfinished = sum(
+            self.summary.count(s)
+            for s in (
+                RowStatus.REJECTED,
+                RowStatus.RETRIED,
+                RowStatus.UNCONFIRMED,
+                RowStatus.NOT_SENT,
+                RowStatus.INVALID,
+            )
+        )
         if self.dry_run:
             return 1 if unfinished else 0
         return 1 if unfinished else 0
@@ -154,8 +167,12 @@ def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -
     summary = Summary()
     for chunk in prepared.table.chunks():
         validator.check(chunk).add_to(summary)
-    return ImportPlan(path=prepared.table.path, api_url=api_url, summary=summary,
-                      valid_rows=summary.count(RowStatus.VALID))
+    return ImportPlan(
+        path=prepared.table.path,
+        api_url=api_url,
+        summary=summary,
+        valid_rows=summary.count(RowStatus.VALID),
+    )
 
 
 def run_import(
@@ -203,56 +220,99 @@ def run_import(
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
     check_results_path(results_path, table.path)
-    plan_validator = RowValidator(table.headers, prepared.columns, prepared.decisions,
-                                  prepared.options)
+    plan_validator = RowValidator(
+        table.headers, prepared.columns, prepared.decisions, prepared.options
+    )
     plan = plan_import(prepared, api_url, plan_validator)
     plan.notes = date_range_notes(plan.summary, table.path, period=prepared.options.period)
-    plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows,
-                                       expect_total=expected)
+    plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows, expect_total=expected)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")
     report = ImportReport(
-        path=table.path, results_path=results_path,
+        path=table.path,
+        results_path=results_path,
         journal_path=None if dry_run else journal_path_for(results_path, table.path),
-        api_url=api_url, columns=prepared.columns, summary=Summary(), plan=plan,
+        api_url=api_url,
+        columns=prepared.columns,
+        summary=Summary(),
+        plan=plan,
         dry_run=dry_run,
     )
     sha256 = file_sha256(table.path)
     file_hash = sha256 + "|" + (target or api_url)
     started = time.perf_counter()
-    asyncio.run(_send_pass(
-        prepared, report, api_key=api_key, file_hash=file_hash, concurrency=concurrency,
-        rate=rate, max_retries=max_retries, timeout=timeout,
-        resend_unconfirmed=resend_unconfirmed, on_progress=on_progress,
-        handle_signals=handle_signals, transport=transport, total=plan.summary.in_file.rows,
-    ))
+    asyncio.run(
+        _send_pass(
+            prepared,
+            report,
+            api_key=api_key,
+            file_hash=file_hash,
+            concurrency=concurrency,
+            rate=rate,
+            max_retries=max_retries,
+            timeout=timeout,
+            resend_unconfirmed=resend_unconfirmed,
+            on_progress=on_progress,
+            handle_signals=handle_signals,
+            transport=transport,
+            total=plan.summary.in_file.rows,
+        )
+    )
     report.duration = time.perf_counter() - started
-    write_json_atomic(manifest_path(results_path, table.path), build_manifest(
-        command="run --dry-run" if dry_run else "run", source=table.path, sha256=sha256,
-        sheet=table.sheet, columns=prepared.columns,
-        options={**options_dict(prepared), "concurrency": concurrency, "rate": rate,
-                 "max_retries": max_retries, "timeout": timeout,
-                 "resend_unconfirmed": resend_unconfirmed},
-        api_url=api_url, started=started_at, finished=datetime.now(UTC),
-        summary=report.summary, results_path=results_path,
-        extra={"target": target or api_url, "requests": report.requests,
-               "created_list": str(report.created_path) if report.created_path else None,
-               "journal": str(report.journal_path) if report.journal_path else None,
-               "exit_code": report.exit_code},
-    ))
+    write_json_atomic(
+        manifest_path(results_path, table.path),
+        build_manifest(
+            command="run --dry-run" if dry_run else "run",
+            source=table.path,
+            sha256=sha256,
+            sheet=table.sheet,
+            columns=prepared.columns,
+            options={
+                **options_dict(prepared),
+                "concurrency": concurrency,
+                "rate": rate,
+                "max_retries": max_retries,
+                "timeout": timeout,
+                "resend_unconfirmed": resend_unconfirmed,
+            },
+            api_url=api_url,
+            started=started_at,
+            finished=datetime.now(UTC),
+            summary=report.summary,
+            results_path=results_path,
+            extra={
+                "target": target or api_url,
+                "requests": report.requests,
+                "created_list": str(report.created_path) if report.created_path else None,
+                "journal": str(report.journal_path) if report.journal_path else None,
+                "exit_code": report.exit_code,
+            },
+        ),
+    )
     return report
 
 
 async def _send_pass(
-    prepared: PreparedFile, report: ImportReport, *, api_key: str, file_hash: str,
-    concurrency: int, rate: float | None, max_retries: int, timeout: float,
-    resend_unconfirmed: bool, on_progress: ProgressCallback | None, handle_signals: bool,
-    transport, total: int,
+    prepared: PreparedFile,
+    report: ImportReport,
+    *,
+    api_key: str,
+    file_hash: str,
+    concurrency: int,
+    rate: float | None,
+    max_retries: int,
+    timeout: float,
+    resend_unconfirmed: bool,
+    on_progress: ProgressCallback | None,
+    handle_signals: bool,
+    transport,
+    total: int,
 ) -> None:
     table = prepared.table
     options = prepared.options
-    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, options,
-                             build_records=True)
+    validator = RowValidator(
+        table.headers, prepared.columns, prepared.decisions, options, build_records=True
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if handle_signals:
@@ -268,8 +328,13 @@ async def _send_pass(
     try:
         if report.journal_path is not None:
             journal = Journal.open(report.journal_path, file_hash=file_hash)
-        async with KeenClient(report.api_url, api_key, timeout=timeout, transport=transport,
-                              max_connections=concurrency) as client:
+        async with KeenClient(
+            report.api_url,
+            api_key,
+            timeout=timeout,
+            transport=transport,
+            max_connections=concurrency,
+        ) as client:
             first_chunk = True
             for chunk in table.chunks():
                 checked = validator.check(chunk)
@@ -300,27 +365,40 @@ async def _send_pass(
                         results[i] = rejected
                         continue
                     channel_currency = checked_leads.currency_of(record)
-                    if ("currency" in prepared.columns and record.currency and channel_currency
-                            and record.currency != channel_currency):
+                    if (
+                        "currency" in prepared.columns
+                        and record.currency
+                        and channel_currency
+                        and record.currency != channel_currency
+                    ):
                         results[i].status = RowStatus.INVALID
                         results[i].error = (
                             f"currency {record.currency} does not match the lead's channel "
-                            f"currency {channel_currency}; Keen does not convert amounts")
+                            f"currency {channel_currency}; Keen does not convert amounts"
+                        )
                         continue
                     to_send.append(record)
                 if report.dry_run:
                     pass  # valid rows stay "valid": nothing is created
                 elif to_send:
-                    def collect(result: RowResult) -> None:
+
+                    def collect(result: RowResult, by_row=by_row, results=results) -> None:
                         i = by_row[result.row]
                         result.warnings = results[i].warnings + result.warnings
                         results[i] = result
 
                     send_report = await send_all(
-                        to_send, client=client, journal=journal, action=options.action,
-                        concurrency=concurrency, rate=rate, max_retries=max_retries,
+                        to_send,
+                        client=client,
+                        journal=journal,
+                        action=options.action,
+                        concurrency=concurrency,
+                        rate=rate,
+                        max_retries=max_retries,
                         resend_unconfirmed=resend_unconfirmed,
-                        lead_resolver=checked_leads.resolve, on_result=collect, stop=stop,
+                        lead_resolver=checked_leads.resolve,
+                        on_result=collect,
+                        stop=stop,
                     )
                     report.send_reports.append(send_report)
                     report.requests += send_report.requests
@@ -332,11 +410,14 @@ async def _send_pass(
                     for i, result in enumerate(results):
                         if result.status is RowStatus.CREATED and result.purchase_id:
                             record = checked.records[i] if checked.records else None
-                            created.add(result.row, result.purchase_id,
-                                        _sent_lead(record, checked_leads),
-                                        record.purchase_amount if record else None,
-                                        record.date if record else None,
-                                        record.reference if record else None)
+                            created.add(
+                                result.row,
+                                result.purchase_id,
+                                _sent_lead(record, checked_leads),
+                                record.purchase_amount if record else None,
+                                record.date if record else None,
+                                record.reference if record else None,
+                            )
                 for result in results:
                     counts[str(result.status)] = counts.get(str(result.status), 0) + 1
                 writer.write(chunk, results)
@@ -376,8 +457,11 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Even
         if stop.is_set():
             print("\nsecond interrupt: aborting now (the journal is consistent)", file=sys.stderr)
             os._exit(130)
-        print("\ninterrupt: finishing requests in flight, then writing results "
-              "(press Ctrl-C again to abort at once)", file=sys.stderr)
+        print(
+            "\ninterrupt: finishing requests in flight, then writing results "
+            "(press Ctrl-C again to abort at once)",
+            file=sys.stderr,
+        )
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,35 +7,96 @@ import datetime as dt
 from pathlib import Path
 
 TEMPLATE_HEADERS = [
-    "Lead ID", "Amount", "Currency", "Date", "Product name", "Product description",
-    "Trigger IDs", "Reference",
+    "Lead ID",
+    "Amount",
+    "Currency",
+    "Date",
+    "Product name",
+    "Product description",
+    "Trigger IDs",
+    "Reference",
 ]
 EXAMPLE_ROWS = [
-    ["47378190-96da-4dac-b2ff-5d2a386ecbe0", "1500.00", "USD", "2026-03-02", "Pro plan",
-     "Annual subscription", "", "INV-2026-0001"],
-    ["c241330b-01a9-471f-9e8a-774bcf36d58b", "249.50", "USD", "2026-03-05", "Starter plan",
-     "Monthly subscription", "aefcfad8-efc8-4849-b3aa-7efe4458a885", "INV-2026-0002"],
+    [
+        "47378190-96da-4dac-b2ff-5d2a386ecbe0",
+        "1500.00",
+        "USD",
+        "2026-03-02",
+        "Pro plan",
+        "Annual subscription",
+        "",
+        "INV-2026-0001",
+    ],
+    [
+        "c241330b-01a9-471f-9e8a-774bcf36d58b",
+        "249.50",
+        "USD",
+        "2026-03-05",
+        "Starter plan",
+        "Monthly subscription",
+        "aefcfad8-efc8-4849-b3aa-7efe4458a885",
+        "INV-2026-0002",
+    ],
 ]
 COLUMN_DOCS = [
-    ("Lead ID", "lead_id", "yes*", "The Keen lead's UUID (8-4-4-4-12 hex digits). *Or map a "
-     "'Legacy lead ID' column with the old numeric id instead."),
-    ("Legacy lead ID", "legacy_lead_id", "yes*", "The lead's integer id from the old Keen system; "
-     "resolved to the UUID when sending."),
-    ("Amount", "purchase_amount", "no", "Purchase amount in the channel's currency, at most two "
-     "decimals. 1500, 1,500.00, 1.500,00 and 1 500,00 € are all read. Negative amounts are refused."),
-    ("Currency", "currency", "no", "3-letter code (USD, EUR). Checked against the lead's channel "
-     "currency; never sent (Keen does not convert)."),
-    ("Date", "date", "no", "Purchase date. ISO (2026-03-02), 02.03.2026, slash dates (day-first or "
-     "month-first is read from the column), or a real Excel date cell. Date-only = midnight in "
-     "--timezone (default UTC)."),
+    (
+        "Lead ID",
+        "lead_id",
+        "yes*",
+        "The Keen lead's UUID (8-4-4-4-12 hex digits). *Or map a "
+        "'Legacy lead ID' column with the old numeric id instead.",
+    ),
+    (
+        "Legacy lead ID",
+        "legacy_lead_id",
+        "yes*",
+        "The lead's integer id from the old Keen system; resolved to the UUID when sending.",
+    ),
+    (
+        "Amount",
+        "purchase_amount",
+        "no",
+        "Purchase amount in the channel's currency, at most two decimals. 1500, 1,500.00, "
+        "1.500,00 and 1 500,00 € are all read. Negative amounts are refused.",
+    ),
+    (
+        "Currency",
+        "currency",
+        "no",
+        "3-letter code (USD, EUR). Checked against the lead's channel "
+        "currency; never sent (Keen does not convert).",
+    ),
+    (
+        "Date",
+        "date",
+        "no",
+        "Purchase date. ISO (2026-03-02), 02.03.2026, slash dates (day-first or "
+        "month-first is read from the column), or a real Excel date cell. Date-only = midnight in "
+        "--timezone (default UTC).",
+    ),
     ("Product name", "product_name", "no", "Free-text product name."),
     ("Product description", "product_description", "no", "Free text."),
-    ("Product ID", "product_id", "no", "Catalog product UUID (older API shape; cannot be combined "
-     "with Product name or Trigger IDs)."),
-    ("Trigger IDs", "trigger_ids", "no", "Reward trigger UUIDs to evaluate, separated by comma, "
-     "semicolon, pipe or space. Empty = every active purchase trigger of the channel."),
-    ("Reference", "reference", "no", "Your invoice/order number: never sent; used to catch "
-     "duplicate rows and shown in the results."),
+    (
+        "Product ID",
+        "product_id",
+        "no",
+        "Catalog product UUID (older API shape; cannot be combined "
+        "with Product name or Trigger IDs).",
+    ),
+    (
+        "Trigger IDs",
+        "trigger_ids",
+        "no",
+        "Reward trigger UUIDs to evaluate, separated by comma, "
+        "semicolon, pipe or space. Empty = every active purchase trigger of the channel.",
+    ),
+    (
+        "Reference",
+        "reference",
+        "no",
+        "Your invoice/order number: never sent; used to catch "
+        "duplicate rows and shown in the results.",
+    ),
 ]
 
 

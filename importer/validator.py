@@ -7,6 +7,7 @@ judges each chunk. Every parser runs once per distinct value of a column, not on
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -16,13 +17,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import normalise
-from .errors import AmbiguousDataError, ConfigurationError
 from .controls import Period
+from .errors import AmbiguousDataError, ConfigurationError
 from .loader import Chunk, Table
 from .records import PurchaseRecord, RowStatus
 
 ACTIONS = ("create_purchase", "create_purchase_custom")
-TOTAL_ROW = re.compile(r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I)
+TOTAL_ROW = re.compile(
+    r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
+)
 
 
 @dataclass
@@ -101,7 +104,9 @@ def decide_columns(
     if options.day_first is not None:
         decisions.day_first, decisions.day_first_from = options.day_first, "option"
     index = {name: table.headers.index(header) for name, header in columns.items()}
-    amount_at, date_at, currency_at = (index.get(k) for k in ("purchase_amount", "date", "currency"))
+    amount_at, date_at, currency_at = (
+        index.get(k) for k in ("purchase_amount", "date", "currency")
+    )
     need_decimal = amount_at is not None and decisions.decimal_from == "default"
     need_day = date_at is not None and decisions.day_first is None
     ambiguous_example: str | None = None
@@ -122,10 +127,8 @@ def decide_columns(
                 ambiguous_example = _first_ambiguous(values, options)
         if currency_at is not None:
             for value, count in Counter(chunk.column(currency_at)).items():
-                try:
+                with contextlib.suppress(ValueError):
                     currency_counts[normalise.parse_currency(value)] += count
-                except ValueError:
-                    pass
         elif not need_decimal and not need_day:
             break
     if need_day and ambiguous_example is not None:
@@ -186,7 +189,8 @@ class RowValidator:
     ) -> None:
         if options.action not in ACTIONS:
             raise ConfigurationError(
-                f"unknown action {options.action!r}", hint="use create_purchase or create_purchase_custom"
+                f"unknown action {options.action!r}",
+                hint="use create_purchase or create_purchase_custom",
             )
         self.columns = columns
         self.index = {name: headers.index(header) for name, header in columns.items()}
@@ -200,9 +204,7 @@ class RowValidator:
         )
         self._seen: dict[int, int] = {}
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
-        self._can_spot_duplicates = bool(
-            {"reference", "purchase_amount", "date"} & set(columns)
-        )
+        self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         """Validate every row of ``chunk``."""
@@ -245,8 +247,9 @@ class RowValidator:
         currency_cells = parsed.get("currency", none)
         currencies: list[str | None] = list(currency_cells)
         if "purchase_amount" in self.index:
-            implied = _parse_column(chunk.column(self.index["purchase_amount"]),
-                                    normalise.amount_currency)[0]
+            implied = _parse_column(
+                chunk.column(self.index["purchase_amount"]), normalise.amount_currency
+            )[0]
         else:
             implied = none
         statuses = [RowStatus.VALID] * n
@@ -256,8 +259,11 @@ class RowValidator:
         for i in range(n):
             if i in chunk.overflow:
                 extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
-                fail(i, f"the row has more cells than the header has columns (extra: {extra}); "
-                     "is there an unquoted delimiter in a value, such as 1,500.00?")
+                fail(
+                    i,
+                    f"the row has more cells than the header has columns (extra: {extra}); "
+                    "is there an unquoted delimiter in a value, such as 1,500.00?",
+                )
             if lead[i] is None and legacy[i] is None:
                 label = self._total_label(chunk.cells[i])
                 if label:
@@ -273,24 +279,41 @@ class RowValidator:
                     fail(i, f"{names} is empty")
             if product_id[i] is not None:
                 if product_name[i] is not None:
-                    fail(i, "product_id and product_name are both filled; Keen takes either a "
-                         "catalog product_id or a free-text product_name: empty one of them")
+                    fail(
+                        i,
+                        "product_id and product_name are both filled; Keen takes either a "
+                        "catalog product_id or a free-text product_name: empty one of them",
+                    )
                 elif action == "create_purchase_custom":
-                    fail(i, "product_id cannot be sent with create_purchase_custom (free-text "
-                         "products only): use --action create_purchase or map product_name")
+                    fail(
+                        i,
+                        "product_id cannot be sent with create_purchase_custom (free-text "
+                        "products only): use --action create_purchase or map product_name",
+                    )
                 elif triggers[i] or self.extra_triggers:
-                    fail(i, "trigger_ids cannot be combined with a catalog product_id "
-                         "(the catalog shape of create_purchase has no trigger_ids)")
+                    fail(
+                        i,
+                        "trigger_ids cannot be combined with a catalog product_id "
+                        "(the catalog shape of create_purchase has no trigger_ids)",
+                    )
             if implied[i] and currencies[i] and implied[i] != currencies[i]:
-                fail(i, f"amount is marked {implied[i]} but the currency column says {currencies[i]}")
+                fail(
+                    i, f"amount is marked {implied[i]} but the currency column says {currencies[i]}"
+                )
             currency = currencies[i] or implied[i]
             currencies[i] = currency
             if "currency" in self.index and currency is None and i not in errors:
-                fail(i, "currency is empty; every row needs a currency code when the column is mapped")
+                fail(
+                    i,
+                    "currency is empty; every row needs a currency code when the column is mapped",
+                )
             elif file_currency and currency and currency != file_currency and i not in errors:
-                fail(i, f"currency {currency} differs from the rest of the file ({file_currency}); "
-                     "amounts are in the channel's currency and nothing converts: import "
-                     f"{currency} rows in a separate file")
+                fail(
+                    i,
+                    f"currency {currency} differs from the rest of the file ({file_currency}); "
+                    "amounts are in the channel's currency and nothing converts: import "
+                    f"{currency} rows in a separate file",
+                )
             if dates[i] is not None:
                 local = dates[i][0].astimezone(self.zone)
                 warnings_for_date = normalise.date_warnings(local, now=self.now)
@@ -304,8 +327,13 @@ class RowValidator:
                 continue
             if not self._can_spot_duplicates:
                 continue
-            key = self._duplicate_key(reference[i], lead[i] or legacy[i], amounts[i], dates[i],
-                                      product_id[i] or product_name[i])
+            key = self._duplicate_key(
+                reference[i],
+                lead[i] or legacy[i],
+                amounts[i],
+                dates[i],
+                product_id[i] or product_name[i],
+            )
             first = self._seen.get(key)
             if first is None:
                 self._seen[key] = chunk.rows[i]
@@ -313,9 +341,15 @@ class RowValidator:
                 warnings.setdefault(i, []).append(f"same purchase as row {first}")
             else:
                 statuses[i] = RowStatus.SKIPPED
-                errors[i] = [f"duplicate of row {first}" + (
-                    " (same reference)" if reference[i] else " (same lead, amount, date and product)"
-                ) + "; use --allow-duplicates if both are real purchases"]
+                errors[i] = [
+                    f"duplicate of row {first}"
+                    + (
+                        " (same reference)"
+                        if reference[i]
+                        else " (same lead, amount, date and product)"
+                    )
+                    + "; use --allow-duplicates if both are real purchases"
+                ]
         records = None
         if self.build_records:
             records = [None] * n
@@ -324,11 +358,17 @@ class RowValidator:
                     continue
                 trigger_list = tuple(dict.fromkeys((triggers[i] or ()) + self.extra_triggers))
                 records[i] = PurchaseRecord.model_construct(
-                    row=chunk.rows[i], lead_id=lead[i], legacy_lead_id=legacy[i],
-                    purchase_amount=amounts[i], date=dates[i][0] if dates[i] else None,
-                    product_id=product_id[i], product_name=product_name[i],
-                    product_description=description[i], trigger_ids=trigger_list,
-                    reference=reference[i], currency=currencies[i],
+                    row=chunk.rows[i],
+                    lead_id=lead[i],
+                    legacy_lead_id=legacy[i],
+                    purchase_amount=amounts[i],
+                    date=dates[i][0] if dates[i] else None,
+                    product_id=product_id[i],
+                    product_name=product_name[i],
+                    product_description=description[i],
+                    trigger_ids=trigger_list,
+                    reference=reference[i],
+                    currency=currencies[i],
                 )
         return CheckedChunk(
             chunk=chunk,
@@ -383,5 +423,3 @@ class RowValidator:
 
 def _had_failure(i: int, errors: dict[int, list[str]], names: tuple[str, ...]) -> bool:
     return any(reason.startswith(names) for reason in errors.get(i, ()))
-
-
