@@ -98,8 +98,9 @@ def run_case(name: str, path: Path, *options: str) -> None:
     wall = time.perf_counter() - started
     first = stderr.decode("utf-8", "replace").strip().splitlines()[:1]
     print(
-        f"{name:<28} exit {child.returncode:>3}  {wall:7.2f} s  peak RSS {usage.ru_maxrss / 1024:7.0f}"
-        f" MB  {len(stderr):>5} B stderr  {first[0][:90] if first else ''}",
+        f"{name:<28} exit {child.returncode:>3}  {wall:7.2f} s  "
+        f"peak RSS {usage.ru_maxrss / 1024:7.0f} MB  {len(stderr):>5} B stderr  "
+        f"{first[0][:90] if first else ''}",
         flush=True,
     )
 
@@ -125,7 +126,8 @@ def main() -> None:
     scan = time.perf_counter() - started
     size_mb = large.stat().st_size / MB
     print(
-        f"inspect_input scan of {size_mb:.0f} MB CSV: {scan:.2f} s ({scan / size_mb * 100:.2f} s/100 MB)\n"
+        f"inspect_input scan of {size_mb:.0f} MB CSV: {scan:.2f} s "
+        f"({scan / size_mb * 100:.2f} s/100 MB)\n"
     )
 
     run_case("zip bomb 600 MB", bomb)

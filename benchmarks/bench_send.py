@@ -73,7 +73,9 @@ async def engine(
     async with client:
         with Journal.open(journal_path, file_hash=f"bench-{transport}-{concurrency}") as journal:
             cpu = time.process_time()
-            report = await send_all(records, client=client, journal=journal, concurrency=concurrency)
+            report = await send_all(
+                records, client=client, journal=journal, concurrency=concurrency
+            )
             cpu = time.process_time() - cpu
     assert report.counts["created"] == len(records), report.counts
     return {

@@ -5,7 +5,8 @@ Policy (issue 4), per row:
 - ``created`` / ``rejected`` answers are final; ``rejected`` is never retried.
 - ``not_sent`` (the request never reached the API): exponential backoff with full jitter, up to
   ``max_retries`` retries, then ``retried`` (safe to send again on the next run).
-- 503: wait ``Retry-After`` (or back off) and retry; counts against ``max_retries`` like not_sent.
+- 503: this row waits ``Retry-After`` (or backs off) and is retried; counts against
+  ``max_retries`` like not_sent. Sustained 503s trip the circuit breaker, which pauses everyone.
 - 429: wait ``Retry-After`` (or back off) and retry; the whole sender pauses for Retry-After and
   halves its effective concurrency (AIMD: at most once per Retry-After period, +1 again after as
   many successes in a row as the current limit). 429s do not use up ``max_retries`` (the server
@@ -354,6 +355,8 @@ async def send_all(
         try:
             if bucket is not None:
                 await bucket.take(halt)
+            if stop.is_set():
+                halt.set()
             if halt.is_set():
                 raise _Stopped
             if journal is not None:
@@ -448,9 +451,9 @@ async def send_all(
                 count = rate_limited if kind is OutcomeKind.RATE_LIMITED else retries
                 delay = policy.backoff(count)
             if kind is OutcomeKind.RATE_LIMITED:
+                # A rate limit applies to the whole key: everyone waits, and fewer go at once.
                 gate.on_rate_limited(delay)
-            if kind is not OutcomeKind.NOT_SENT:
-                gate.pause(delay)  # the server asked everyone to wait
+                gate.pause(delay)
             await _sleep_unless(policy.sleep, delay, halt)
             if halt.is_set():
                 return stopped_result(job, outcome)
@@ -461,6 +464,9 @@ async def send_all(
     async def worker() -> None:
         nonlocal exhausted_input
         while not halt.is_set():
+            if stop.is_set():
+                halt.set()  # do not wait for the watcher task to notice
+                break
             try:
                 record = next(iterator)
             except StopIteration:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MappingError
+from .normalise import parse_uuid
 from .records import FIELDS
 
 # Recognised header spellings after folding (lowercase, letters and digits only), best first.
@@ -117,6 +118,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+BOOLEAN_OPTIONS = ("day_first", "allow_precision", "allow_duplicates")
 OPTION_NAMES = (
     "day_first",
     "decimal",
@@ -214,9 +216,29 @@ def load_mapping_file(path: str | Path) -> Mapping:
     values: dict[str, Any] = {}
     for key, value in options.items():
         if key == "trigger_ids":
-            value = tuple([value] if isinstance(value, str) else value)
-        elif key == "decimal" and value not in (".", ","):
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise MappingError(f"mapping file {path}: trigger_ids must be a list of UUIDs")
+            for trigger in value:
+                try:
+                    parse_uuid(trigger, field=f"mapping file {path}: trigger_ids entry")
+                except ValueError as exc:
+                    raise MappingError(str(exc)) from None
+            value = tuple(value)
+        elif key in BOOLEAN_OPTIONS:
+            if not isinstance(value, bool):
+                raise MappingError(
+                    f"mapping file {path}: {key} must be true or false (without quotes), "
+                    f"not {value!r}"
+                )
+        elif not isinstance(value, str):
+            raise MappingError(f"mapping file {path}: {key} must be text in quotes, not {value!r}")
+        if key == "decimal" and value not in (".", ","):
             raise MappingError(f'mapping file {path}: decimal must be "." or ","')
+        if key == "action" and value not in ("create_purchase", "create_purchase_custom"):
+            raise MappingError(
+                f"mapping file {path}: action must be create_purchase or create_purchase_custom"
+            )
         values[key] = value
     return Mapping(columns=columns, **values)
 

@@ -148,7 +148,9 @@ async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what
         if outcome.kind in (OutcomeKind.OK, OutcomeKind.REJECTED):
             return outcome
         if attempt < attempts:
-            await sleep(outcome.retry_after if outcome.retry_after is not None else 0.2 * 2**attempt)
+            await sleep(
+                outcome.retry_after if outcome.retry_after is not None else 0.2 * 2**attempt
+            )
     assert outcome is not None
     raise ApiError(
         f"Could not look up {what}: {outcome.error or outcome.kind} after {attempts} tries.",

@@ -16,12 +16,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import normalise
+from . import damage, normalise
 from .controls import Period
 from .errors import AmbiguousDataError, ConfigurationError
 from .loader import Chunk, Table
 from .records import PurchaseRecord, RowStatus
 
+DAMAGE_SCANS = {
+    "reference": damage.scan_identifier_column,
+    "legacy_lead_id": damage.scan_identifier_column,
+    "product_name": damage.scan_identifier_column,
+    "purchase_amount": damage.scan_amount_column,
+    "date": damage.scan_date_column,
+}
+DAMAGE_LABELS = {"purchase_amount": "amount"}
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
     r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
@@ -199,9 +207,15 @@ class RowValidator:
         self.zone = options.zone()
         self.now = options.now or datetime.now(UTC)
         self.build_records = build_records
-        self.extra_triggers = tuple(
-            normalise.parse_uuid(t, field="--trigger-id") for t in options.trigger_ids
-        )
+        try:
+            self.extra_triggers = tuple(
+                normalise.parse_uuid(t, field="--trigger-id") for t in options.trigger_ids
+            )
+        except ValueError as exc:
+            raise ConfigurationError(
+                str(exc),
+                hint="trigger ids are UUIDs from the Keen dashboard",
+            ) from None
         self._seen: dict[int, int] = {}
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
@@ -222,16 +236,20 @@ class RowValidator:
                 continue
             values = chunk.column(at)
             column_values, failures = _parse_column(values, parser)
-            if failures:
+            damaged = self._scan_damage(name, values, warnings)
+            if failures or damaged:
                 for i, value in enumerate(values):
-                    if value in failures:
+                    if i in damaged:
+                        fail(i, damaged[i])  # says more than the parser's reason
+                        column_values[i] = None
+                    elif value in failures:
                         fail(i, failures[value])
                         column_values[i] = None
             parsed[name] = column_values
-            if name in ("purchase_amount", "date"):
+            if name in ("purchase_amount", "date") and any(not v.strip() for v in set(values)):
+                label = "amount" if name == "purchase_amount" else "date"
                 for i, value in enumerate(values):
-                    if column_values[i] is None and not value.strip() and i not in errors:
-                        label = "amount" if name == "purchase_amount" else "date"
+                    if not value.strip() and i not in errors:
                         fail(i, f"{label} is empty")
 
         none = [None] * n
@@ -253,7 +271,7 @@ class RowValidator:
         else:
             implied = none
         statuses = [RowStatus.VALID] * n
-        footers = 0
+        footers: list[int] = []  # an export's "Total" rows: their amount is not a purchase
         action = self.options.action
         file_currency = self.decisions.currency
         for i in range(n):
@@ -267,7 +285,7 @@ class RowValidator:
             if lead[i] is None and legacy[i] is None:
                 label = self._total_label(chunk.cells[i])
                 if label:
-                    footers += 1
+                    footers.append(i)
                     statuses[i] = RowStatus.SKIPPED
                     errors.pop(i, None)
                     warnings.setdefault(i, []).append(
@@ -378,9 +396,11 @@ class RowValidator:
             amounts=[
                 a if s is RowStatus.VALID else None for a, s in zip(amounts, statuses, strict=True)
             ],
-            amounts_all=list(amounts),
+            amounts_all=[None if i in footers else a for i, a in enumerate(amounts)]
+            if footers
+            else list(amounts),
             dates=[d[0] if d else None for d in dates],
-            footer_rows=footers,
+            footer_rows=len(footers),
             currencies=currencies,
             records=records,
         )
@@ -403,6 +423,21 @@ class RowValidator:
             "reference": normalise.parse_text,
             "currency": normalise.parse_currency,
         }
+
+    def _scan_damage(
+        self, name: str, values: list[str], warnings: dict[int, list[str]]
+    ) -> dict[int, str]:
+        """Excel-damage findings for one column: warnings are recorded, invalid ones returned."""
+        scan = DAMAGE_SCANS.get(name)
+        if scan is None:
+            return {}
+        invalid: dict[int, str] = {}
+        for finding in scan(values, column=DAMAGE_LABELS.get(name, name)):
+            if finding.severity == "invalid":
+                invalid[finding.index] = finding.reason
+            else:
+                warnings.setdefault(finding.index, []).append(finding.reason)
+        return invalid
 
     def _total_label(self, cells: list[str]) -> str | None:
         """The 'Total' label of an export's footer row, if this row is one."""

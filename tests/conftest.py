@@ -33,7 +33,7 @@ def write_csv(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    """Write a workbook with typed cells: str -> text cell, int/float -> number, datetime -> date."""
+    """Write a workbook with typed cells: str -> text, int/float -> number, datetime -> date."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path))

@@ -81,7 +81,9 @@ class FakeTime:
 
 def records(rows, lead: str = LEAD) -> list[PurchaseRecord]:
     return [
-        PurchaseRecord(row=row, lead_id=lead, purchase_amount=Decimal("10.50"), product_name=f"r{row}")
+        PurchaseRecord(
+            row=row, lead_id=lead, purchase_amount=Decimal("10.50"), product_name=f"r{row}"
+        )
         for row in rows
     ]
 
@@ -312,7 +314,10 @@ def test_rows_without_a_lead_and_preflight_rejections():
     refused = RowResult(4, RowStatus.REJECTED, http_status=403, error="Lead not accessible")
     client = FakeClient()
     _, results = send(
-        recs, client, rejection=lambda r: refused if r.row == 4 else None, lead_resolver=lambda r: None
+        recs,
+        client,
+        rejection=lambda r: refused if r.row == 4 else None,
+        lead_resolver=lambda r: None,
     )
     assert client.calls == [2]
     assert results[3] == RowResult(3, RowStatus.REJECTED, error="no lead id for this row")
@@ -354,7 +359,9 @@ def test_changed_payload_is_sent_again_with_a_warning(tmp_path):
     path = tmp_path / "j.sqlite"
     with Journal.open(path, file_hash="file") as journal:
         send(records([2]), FakeClient(), journal=journal)
-    changed = [PurchaseRecord(row=2, lead_id=LEAD, purchase_amount=Decimal("11"), product_name="r2")]
+    changed = [
+        PurchaseRecord(row=2, lead_id=LEAD, purchase_amount=Decimal("11"), product_name="r2")
+    ]
     client = FakeClient()
     with Journal.open(path, file_hash="file") as journal:
         _, results = send(changed, client, journal=journal)
@@ -407,12 +414,20 @@ class Renamed(KeenClient):
 def test_mixed_file_over_http(sandbox, tmp_path):
     sandbox.set_faults(Faults())
     recs = [
-        PurchaseRecord(row=2, lead_id=LEADS[0], purchase_amount=Decimal("100.10"), product_name="mx2"),
-        PurchaseRecord(row=3, legacy_lead_id=2001, purchase_amount=Decimal("50"), product_name="mx3"),
-        PurchaseRecord(row=4, lead_id=FABRIKAM_LEAD, purchase_amount=Decimal("1"), product_name="mx4"),
+        PurchaseRecord(
+            row=2, lead_id=LEADS[0], purchase_amount=Decimal("100.10"), product_name="mx2"
+        ),
+        PurchaseRecord(
+            row=3, legacy_lead_id=2001, purchase_amount=Decimal("50"), product_name="mx3"
+        ),
+        PurchaseRecord(
+            row=4, lead_id=FABRIKAM_LEAD, purchase_amount=Decimal("1"), product_name="mx4"
+        ),
         PurchaseRecord(row=5, legacy_lead_id=424242, product_name="mx5"),
         PurchaseRecord(row=6, lead_id=LEADS[1], product_name="mx6", trigger_ids=(FABRIKAM_LEAD,)),
-        PurchaseRecord(row=7, lead_id=LEADS[1], purchase_amount=Decimal("0.01"), product_name="mx7"),
+        PurchaseRecord(
+            row=7, lead_id=LEADS[1], purchase_amount=Decimal("0.01"), product_name="mx7"
+        ),
     ]
 
     async def go():
@@ -452,7 +467,7 @@ def test_mixed_file_over_http(sandbox, tmp_path):
 
 def test_fault_run_has_no_duplicates_and_no_lost_reply_marked_done(sandbox, tmp_path):
     faults = Faults(
-        rate_limit=400,
+        rate_limit=100,
         p_503=0.08,
         p_drop_before=0.04,
         p_commit_then_drop=0.05,
@@ -493,6 +508,7 @@ def test_fault_run_has_no_duplicates_and_no_lost_reply_marked_done(sandbox, tmp_
     counts = report.counts
     assert counts[RowStatus.UNCONFIRMED] > 0 and counts[RowStatus.CREATED] > 300
     assert report.requests > 400  # 503s were retried
+    assert report.rate_limited > 0
     assert sum(counts.values()) == 400
 
 
@@ -528,7 +544,9 @@ def test_revoked_key_mid_run_stops_promptly(sandbox, tmp_path):
     assert len(results) == 300
     assert sandbox.stats()["create_calls"] - calls_at_revoke <= 8 + 1
     created_rows = {r for r, res in results.items() if res.status is RowStatus.CREATED}
-    assert created_rows == {int(p["name"][2:]) for p in sandbox.purchases() if p["name"].startswith("rv")}
+    assert created_rows == {
+        int(p["name"][2:]) for p in sandbox.purchases() if p["name"].startswith("rv")
+    }
     assert report.counts[RowStatus.NOT_SENT] >= 300 - 30
     assert sandbox.stats()["create_calls"] - create_before == report.requests
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())

@@ -184,7 +184,11 @@ def test_reads_send_their_action():
 
     async def go() -> list[Outcome]:
         async with KeenClient("https://k.test", KEY, transport=httpx.MockTransport(handler)) as c:
-            return [await c.get_lead(LEAD), await c.get_lead_by_legacy_id(1001), await c.get_channels()]
+            return [
+                await c.get_lead(LEAD),
+                await c.get_lead_by_legacy_id(1001),
+                await c.get_channels(),
+            ]
 
     outcomes = run(go())
     assert [o.kind for o in outcomes] == [OutcomeKind.OK] * 3
@@ -261,7 +265,9 @@ def test_sandbox_slow_commit_is_unknown(sandbox):
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 def test_connection_refused_is_not_sent(transport):
     async def go() -> Outcome:
-        client = KeenClient("http://127.0.0.1:9/x", KEY, timeout=2, transport=make_transport(transport))
+        client = KeenClient(
+            "http://127.0.0.1:9/x", KEY, timeout=2, transport=make_transport(transport)
+        )
         async with client:
             return await client.create_purchase({"action": "create_purchase", "lead_id": LEAD})
 
@@ -274,7 +280,9 @@ def test_sandbox_rejections_carry_api_text(sandbox):
     async def go() -> list[Outcome]:
         async with KeenClient(sandbox.base_url, sandbox.api_key) as client:
             return [
-                await client.create_purchase({"action": "create_purchase", "lead_id": FABRIKAM_LEAD}),
+                await client.create_purchase(
+                    {"action": "create_purchase", "lead_id": FABRIKAM_LEAD}
+                ),
                 await client.create_purchase({"action": "create_purchase"}),
             ]
 

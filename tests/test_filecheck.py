@@ -396,3 +396,19 @@ def test_line_just_under_the_limit(tmp_path):
 def test_many_lines_across_chunks(tmp_path):
     data = HEADER.encode() + b"0123456789abcdef,1,2\n" * 500_000
     assert inspect_input(write(tmp_path, "sales.csv", data), max_line_mb=1).encoding == "utf-8"
+
+
+def test_utf16_with_lone_surrogate(tmp_path):
+    data = "Lead ID\n".encode("utf-16") + b"\x00\xd8a\x00\n\x00"
+    error = refusal(write(tmp_path, "sales.csv", data))
+    assert str(error) == (
+        "sales.csv cannot be read as utf-16 (line 2 has characters that are not utf-16)"
+    )
+
+
+def test_named_cp1252_with_undefined_byte(tmp_path):
+    data = HEADER.encode() + b"x,1,2\n" * 3 + b"x,\x81,2\n"
+    error = refusal(write(tmp_path, "sales.csv", data), encoding="cp1252")
+    assert str(error) == (
+        "sales.csv cannot be read as cp1252 (line 5 has characters that are not cp1252)"
+    )

@@ -1,4 +1,4 @@
-"""Reading CSV/XLSX files: encodings, delimiters, quoting, row numbers, title rows, sheets, types."""
+"""Reading CSV/XLSX: encodings, delimiters, quoting, row numbers, title rows, sheets, types."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ from importer.mapping import Mapping
 
 
 def data_rows(table) -> list[tuple[int, list[str]]]:
-    return [(row, cells) for chunk in table.chunks() for row, cells in zip(chunk.rows, chunk.cells)]
+    return [
+        (row, cells)
+        for chunk in table.chunks()
+        for row, cells in zip(chunk.rows, chunk.cells, strict=True)
+    ]
 
 
 # --- encodings --------------------------------------------------------------------------------
@@ -106,7 +110,11 @@ def test_utf16_with_bom(tmp_path, encoding):
     ],
 )
 def test_delimiter_detected(tmp_path, delimiter):
-    lines = [["Lead ID", "Amount", "Date"], [LEAD_1, "1500", "2026-03-02"], [LEAD_2, "20", "2026-03-03"]]
+    lines = [
+        ["Lead ID", "Amount", "Date"],
+        [LEAD_1, "1500", "2026-03-02"],
+        [LEAD_2, "20", "2026-03-03"],
+    ]
     text = "".join(delimiter.join(line) + "\r\n" for line in lines)
     path = write_csv(tmp_path / "d.csv", text)
 
@@ -206,21 +214,13 @@ def test_quoted_fields_with_commas_and_newlines_keep_excel_row_numbers(tmp_path)
 
 
 def test_blank_rows_ignored_counted_and_row_numbers_unchanged(tmp_path):
-    text = (
-        "Lead ID,Amount\r\n"
-        f"{LEAD_1},10\r\n"
-        "\r\n"
-        ",\r\n"
-        " , \r\n"
-        f"{LEAD_2},20\r\n"
-        "\r\n"
-    )
+    text = f"Lead ID,Amount\r\n{LEAD_1},10\r\n\r\n,\r\n , \r\n{LEAD_2},20\r\n\r\n"
     path = write_csv(tmp_path / "b.csv", text)
 
     table = open_table(path)
     chunks = list(table.chunks())
 
-    assert [(r, c) for ch in chunks for r, c in zip(ch.rows, ch.cells)] == [
+    assert [(r, c) for ch in chunks for r, c in zip(ch.rows, ch.cells, strict=True)] == [
         (2, [LEAD_1, "10"]),
         (6, [LEAD_2, "20"]),
     ]
@@ -249,11 +249,7 @@ def test_title_rows_above_header(tmp_path):
 
 
 def test_title_rows_found_with_mapped_header(tmp_path, cli):
-    text = (
-        "Export from Ledger,\r\n"
-        "Customer key,Net\r\n"
-        f"{LEAD_1},1500\r\n"
-    )
+    text = f"Export from Ledger,\r\nCustomer key,Net\r\n{LEAD_1},1500\r\n"
     path = write_csv(tmp_path / "t.csv", text)
 
     code, err = cli(
@@ -282,7 +278,7 @@ def test_short_rows_padded(tmp_path):
 
 def test_text_is_never_inferred(tmp_path):
     path = write_csv(
-        tmp_path / "t.csv", f"Lead ID,Amount,Reference,Notes\r\n{LEAD_1},\"1,500\",00123,NaN\r\n"
+        tmp_path / "t.csv", f'Lead ID,Amount,Reference,Notes\r\n{LEAD_1},"1,500",00123,NaN\r\n'
     )
 
     report = validate(path)

@@ -79,7 +79,7 @@ def test_mapping_used_line_printed(tmp_path, cli):
 def test_map_option_chooses_columns(tmp_path, cli):
     path = write_csv(
         tmp_path / "m.csv",
-        "Customer,Net,Gross,When\r\n" f"{LEAD_1},100,125,2026-03-02\r\n",
+        f"Customer,Net,Gross,When\r\n{LEAD_1},100,125,2026-03-02\r\n",
     )
 
     code, err = cli(
@@ -315,12 +315,44 @@ def test_mapping_file_bad_decimal(tmp_path):
 EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "templates" / "mapping.example.toml"
 
 
-@pytest.mark.xfail(
-    not EXAMPLE_MAPPING.exists(),
-    reason="BUG: templates/mapping.example.toml (promised by issue 2) does not exist",
-    strict=True,
-)
 def test_example_mapping_template_loads():
     mapping = load_mapping_file(EXAMPLE_MAPPING)
 
     assert {"lead_id", "legacy_lead_id"} & set(mapping.columns)
+
+
+def test_mapping_file_string_booleans_refused(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('day_first = "false"\nallow_duplicates = "false"\n', encoding="utf-8")
+    path = write_csv(
+        tmp_path / "m.csv",
+        "Lead ID,Amount,Date,Reference\r\n"
+        f"{LEAD_1},10,03/04/2026,A\r\n{LEAD_2},20,03/04/2026,A\r\n",
+    )
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0].startswith(f"error: mapping file {mapping}: day_first must be true or false")
+
+
+def test_mapping_file_timezone_of_wrong_type(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("timezone = 5\n", encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0].startswith(f"error: mapping file {mapping}: ")
+
+
+def test_mapping_file_bad_trigger_id(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('trigger_ids = ["not-a-uuid"]\n', encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert "not-a-uuid" in err[0]

@@ -153,6 +153,13 @@ def test_purchases_as_csv(db_with_purchases, capsys):
     ]
 
 
+def test_purchases_db_may_come_before_the_nested_command(db_with_purchases, capsys):
+    db, purchases = db_with_purchases
+    args = make_parser().parse_args(["sandbox", "--db", str(db), "purchases"])
+    assert args.func(args) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + len(purchases)
+
+
 def test_purchases_as_json(db_with_purchases, capsys):
     db, purchases = db_with_purchases
     args = make_parser().parse_args(["sandbox", "purchases", "--db", str(db), "--format", "json"])

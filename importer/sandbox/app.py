@@ -9,14 +9,25 @@ Routes (Starlette):
 
 Order of checks on an API request: latency, rate limit (429), method (400), JSON body (400),
 pre-commit fault (create actions only), API key (401), action (400), then the action itself.
-See ``docs/sandbox.md`` for every behaviour chosen where keen-api.md is silent.
+
+Behaviours chosen where keen-api.md is silent (the full table is in ``docs/sandbox.md``):
+
+- every success is 200; wrong method, malformed JSON, missing or unknown action are 400;
+- a malformed, unknown or inaccessible ``lead_id`` is 403 "Lead not accessible";
+- ``purchase_amount`` must be a JSON number (else 400) and is kept as the exact decimal sent;
+  ``date`` must be an ISO 8601 string (else 400); omitted, create_purchase uses "now" and
+  create_purchase_custom stores null, as their documented examples do;
+- an invalid ``trigger_ids`` entry (unknown, inactive, other channel, not a purchase trigger)
+  is 400 "Invalid trigger id <id>: <reason>" and nothing is created; ``[]`` fires nothing;
+- rewards: fixed = trigger amount, percentage = amount * pct / 100 rounded half-up to cents,
+  stored only when > 0, for every shape of create;
+- get_lead_by_legacy_id: unknown id 404 "Lead not found", inaccessible 403 "Lead not accessible".
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -41,7 +52,8 @@ UNSUPPORTED_ACTIONS = frozenset(
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _CENT = Decimal("0.01")
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-_AMOUNT_TOKEN = "\x00amount\x00"
+# Placeholder for the amount in a reply; random so that no product name can collide with it.
+_AMOUNT_TOKEN = f"\x00{uuid.uuid4().hex}\x00"
 
 INVALID_KEY = "Invalid API key"
 LEAD_NOT_ACCESSIBLE = "Lead not accessible"
@@ -65,8 +77,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _now() -> str:
-    now = datetime.now(UTC)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
+    return datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _encode(payload: Any) -> bytes:
@@ -563,7 +574,7 @@ def build_app(state: SandboxState) -> Any:
     # The two API paths skip Starlette's middleware and router: at thousands of requests per
     # second that layer costs more than the action itself. Everything else goes through it.
     api = KeenEndpoint(state)
-    fast_paths = frozenset(API_PATHS) if os.environ.get("KEEN_SANDBOX_ROUTER") != "1" else ()
+    fast_paths = frozenset(API_PATHS)
 
     async def app(scope, receive, send):
         if scope["type"] == "http":

@@ -108,7 +108,10 @@ def register(subparsers: Any) -> None:
         description="List the purchases a sandbox stored, with their rewards.",
     )
     source = purchases.add_mutually_exclusive_group()
-    source.add_argument("--db", type=Path, help="the sandbox's SQLite file")
+    # SUPPRESS keeps `sandbox --db FILE purchases` working: the parent's --db is not reset.
+    source.add_argument(
+        "--db", type=Path, default=argparse.SUPPRESS, help="the sandbox's SQLite file"
+    )
     source.add_argument(
         "--url",
         default=f"http://127.0.0.1:{DEFAULT_PORT}",

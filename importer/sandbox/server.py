@@ -194,11 +194,12 @@ class Sandbox:
             self._admin.close()
             self._admin = None
         if self._server is not None:
-            self._server.should_exit = True
+            server, self._server = self._server, None
+            server.should_exit = True
             if self._thread is not None:
                 self._thread.join(timeout=10)
-            self._server = None
-            self._thread = None
+                self._thread = None
+            server.config.app.state.store.close()
         if self._child is not None:
             child, self._child = self._child, None
             with contextlib.suppress(OSError):
@@ -264,6 +265,7 @@ def serve_forever(
         server.run(sockets=[sock])
     finally:
         sock.close()
+        server.config.app.state.store.close()
 
 
 def run_child(argv: list[str] | None = None) -> None:
@@ -282,4 +284,7 @@ def run_child(argv: list[str] | None = None) -> None:
         server.should_exit = True
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        server.config.app.state.store.close()

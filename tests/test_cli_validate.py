@@ -1,0 +1,283 @@
+"""`keen-import validate` and `keen-import template` run for real: exit codes and messages."""
+
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+from conftest import LEAD_1, LEAD_2, read_results_csv, write_bytes, write_csv
+
+GOOD = f"Lead ID,Amount,Date\r\n{LEAD_1},10,2026-03-02\r\n{LEAD_2},20,2026-03-03\r\n"
+
+
+def test_all_valid_exit_0(tmp_path, cli):
+    path = write_csv(tmp_path / "ok.csv", GOOD)
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[0] == "ok.csv: encoding utf-8, delimiter ',', header on row 1"
+    assert "  valid                  2   30.00" in err
+    assert err[-1] == f"results: {tmp_path / 'ok.results.csv'}"
+
+
+def test_some_invalid_exit_1(tmp_path, cli):
+    path = write_csv(tmp_path / "bad.csv", GOOD + "not-a-lead,30,2026-03-04\r\n")
+
+    code, err = cli("validate", path)
+
+    assert code == 1
+    assert "  invalid                1   30.00" in err
+    assert [r["status"] for r in read_results_csv(tmp_path / "bad.results.csv")] == [
+        "valid",
+        "valid",
+        "invalid",
+    ]
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    path = write_csv(tmp_path / "ok.csv", GOOD)
+    done = subprocess.run(
+        [sys.executable, "-m", "importer", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "mapping used: lead_id <- 'Lead ID', purchase_amount <- 'Amount', date <- 'Date'" in (
+        done.stderr
+    )
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2048
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "expected"),
+    [
+        pytest.param(
+            "missing.csv",
+            None,
+            ["error: file not found: missing.csv", "hint: check the path and the file name"],
+            id="missing",
+        ),
+        pytest.param(
+            "folder.csv",
+            "dir",
+            [
+                "error: folder.csv is a folder, not a file",
+                "hint: give the path of the CSV or .xlsx file inside it",
+            ],
+            id="directory",
+        ),
+        pytest.param(
+            "empty.csv",
+            b"",
+            [
+                "error: empty.csv: the file is empty (0 bytes)",
+                "hint: export the data again and check that the export finished",
+            ],
+            id="empty",
+        ),
+        pytest.param(
+            "image.csv",
+            b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+            [
+                "error: image.csv does not look like a CSV text file (it looks like a PNG image)",
+                "hint: export the data again from your accounting system or Excel as CSV or .xlsx",
+            ],
+            id="png-named-csv",
+        ),
+        pytest.param(
+            "binary.csv",
+            bytes(range(256)) * 20,
+            [
+                "error: binary.csv does not look like a CSV text file (it contains binary data)",
+                "hint: export the data again from your accounting system or Excel as CSV or .xlsx",
+            ],
+            id="binary-csv",
+        ),
+        pytest.param(
+            "old.xls",
+            OLE2,
+            [
+                "error: old.xls: this is an old Excel .xls (or other OLE2) file",
+                "hint: open it in Excel and save it as .xlsx (Excel Workbook)",
+            ],
+            id="xls",
+        ),
+        pytest.param(
+            "corrupt.xlsx",
+            b"PK\x03\x04" + b"garbage" * 100,
+            [
+                "error: corrupt.xlsx: the .xlsx file is damaged or incomplete (not a valid zip)",
+                "hint: download or copy it again, or open it in Excel and save it again as .xlsx",
+            ],
+            id="corrupt-xlsx",
+        ),
+    ],
+)
+def test_bad_input_exit_2_with_one_message(tmp_path, cli, monkeypatch, name, make, expected):
+    monkeypatch.chdir(tmp_path)
+    if make == "dir":
+        (tmp_path / name).mkdir()
+    elif make is not None:
+        write_bytes(tmp_path / name, make)
+
+    code, err = cli("validate", name)
+
+    assert code == 2
+    assert err == expected
+    assert not [p for p in tmp_path.iterdir() if ".results." in p.name]
+
+
+def test_zip_that_is_not_a_workbook(tmp_path, cli):
+    path = tmp_path / "fake.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+
+    code, err = cli("validate", path)
+
+    assert code == 2
+    assert err[0] == (
+        "error: fake.xlsx is a zip file but not an Excel workbook (no xl/workbook.xml inside)"
+    )
+
+
+def test_truncated_xlsx(tmp_path, cli):
+    from conftest import write_xlsx
+
+    source = write_xlsx(tmp_path / "full.xlsx", {"Data": [["Lead ID", "Amount"], [LEAD_1, 10]]})
+    path = write_bytes(tmp_path / "cut.xlsx", source.read_bytes()[:-200])
+
+    code, err = cli("validate", path)
+
+    assert code == 2
+    assert err[0].startswith("error: cut.xlsx")
+    assert not (tmp_path / "cut.results.xlsx").exists()
+
+
+def test_password_protected_workbook(tmp_path, cli):
+    path = write_bytes(
+        tmp_path / "secret.xlsx", OLE2[:512] + "EncryptedPackage".encode("utf-16-le") + OLE2[512:]
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 2
+    assert err[0].startswith("error: secret.xlsx")
+    assert "password" in " ".join(err).lower()
+
+
+def test_header_only_file_says_zero_rows(tmp_path, cli):
+    path = write_csv(tmp_path / "head.csv", "Lead ID,Amount\r\n")
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert "  rows in file           0   0" in err
+
+
+def test_blank_lines_only_file_exit_2(tmp_path, cli):
+    path = write_csv(tmp_path / "blank.csv", "\r\n\r\n,,\r\n")
+
+    code, err = cli("validate", path)
+
+    assert code == 2
+    assert err[0].startswith("error: ")
+
+
+def test_cp1252_file_with_wrong_encoding_option(tmp_path, cli):
+    path = write_csv(
+        tmp_path / "cp.csv", f"Lead ID;Amount;Product\r\n{LEAD_1};10;Café\r\n", encoding="cp1252"
+    )
+
+    code, err = cli("validate", path, "--encoding", "utf-8")
+
+    assert code == 2
+    assert err[0].startswith("error: cp.csv cannot be read as utf-8")
+
+
+def test_encoding_option_cp1252(tmp_path, cli):
+    path = write_csv(
+        tmp_path / "cp.csv", f"Lead ID;Amount;Product\r\n{LEAD_1};10;Café\r\n", encoding="cp1252"
+    )
+
+    code, err = cli("validate", path, "--encoding", "cp1252")
+
+    assert code == 0
+    assert err[0] == "cp.csv: encoding cp1252, delimiter ';', header on row 1"
+    assert read_results_csv(tmp_path / "cp.results.csv")[0]["Product"] == "Café"
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+def test_template_csv_validates(tmp_path, cli):
+    target = tmp_path / "t.csv"
+
+    code, err = cli("template", "--format", "csv", "--output", target)
+
+    assert (code, err) == (0, [f"wrote {target}"])
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfLead ID,Amount,Currency,Date,")
+    code, err = cli("validate", target)
+    assert code == 0
+    assert err[1] == (
+        "mapping used: lead_id <- 'Lead ID', purchase_amount <- 'Amount', date <- 'Date', "
+        "product_name <- 'Product name', product_description <- 'Product description', "
+        "trigger_ids <- 'Trigger IDs', reference <- 'Reference', currency <- 'Currency'"
+    )
+    assert [r["status"] for r in read_results_csv(tmp_path / "t.results.csv")] == [
+        "valid",
+        "valid",
+    ]
+
+
+def test_template_xlsx_validates(tmp_path, cli):
+    target = tmp_path / "t.xlsx"
+
+    code, err = cli("template", "--format", "xlsx", "--output", target)
+
+    assert (code, err) == (0, [f"wrote {target}"])
+    book = openpyxl.load_workbook(target)
+    assert book.sheetnames == ["Purchases", "Columns"]
+    code, err = cli("validate", target)
+    assert code == 0
+    assert err[0] == "t.xlsx: sheet 'Purchases', header on row 1"
+    assert "  valid                  2   1,749.50 USD" in err
+    results = openpyxl.load_workbook(tmp_path / "t.results.xlsx").worksheets[0]
+    assert [results.cell(r, 10).value for r in (2, 3)] == ["valid", "valid"]
+
+
+def test_template_default_output_name(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    code, err = cli("template")
+
+    assert (code, err) == (0, ["wrote purchases_template.csv"])
+    assert (tmp_path / "purchases_template.csv").exists()
+
+
+def test_control_totals_match_without_footer(tmp_path, cli):
+    path = write_csv(tmp_path / "c.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n{LEAD_2},20\r\n")
+
+    code, err = cli("validate", path, "--expect-rows", "2", "--expect-total", "30")
+
+    assert code == 0
+    assert "  amount matches the control total (30.00)" in err
+
+
+def test_totals_footer_not_counted_in_control_total(tmp_path, cli):
+    path = write_csv(
+        tmp_path / "c.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n{LEAD_2},20\r\nTotal,30\r\n"
+    )
+
+    code, err = cli("validate", path, "--expect-rows", "2", "--expect-total", "30")
+
+    assert code == 0
+    assert "  rows match the control total (2)" in err
