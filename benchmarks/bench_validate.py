@@ -49,8 +49,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HEADERS = [
-    "Lead ID", "Amount", "Invoice date", "Product", "Product description", "Invoice number",
-    "Currency", "Customer", "Region",
+    "Lead ID",
+    "Amount",
+    "Invoice date",
+    "Product",
+    "Product description",
+    "Invoice number",
+    "Currency",
+    "Customer",
+    "Region",
 ]
 RESULT_COLUMNS = 7  # row, status, purchase_id, http_status, error, attempts, warnings
 SEED = 20260421
@@ -71,9 +78,26 @@ PRODUCTS = [
 ]
 REGIONS = ["North", "South", "East", "West", "Central", "EMEA", "APAC", "LATAM"]
 COMPANY_WORDS = [
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Wonka",
-    "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Massive", "Dunder", "Sterling", "Pied",
-    "Prestige", "Oscorp", "Monarch",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Aperture",
+    "Massive",
+    "Dunder",
+    "Sterling",
+    "Pied",
+    "Prestige",
+    "Oscorp",
+    "Monarch",
 ]
 COMPANY_KINDS = ["Ltd", "Inc", "LLC", "GmbH", "A/S", "BV", "SAS", "AB"]
 CHUNK = 50_000
@@ -87,9 +111,14 @@ def _pools(rng: random.Random):
     start = dt.date(2025, 1, 1)
     days = [start + dt.timedelta(days=d) for d in range(365)]
     customers = [
-        f"{a} {b} {k}" for a, b, k in itertools.islice(
-            ((rng.choice(COMPANY_WORDS), rng.choice(COMPANY_WORDS), rng.choice(COMPANY_KINDS))
-             for _ in itertools.count()), 5_000)
+        f"{a} {b} {k}"
+        for a, b, k in itertools.islice(
+            (
+                (rng.choice(COMPANY_WORDS), rng.choice(COMPANY_WORDS), rng.choice(COMPANY_KINDS))
+                for _ in itertools.count()
+            ),
+            5_000,
+        )
     ]
     return leads, days, customers
 
@@ -100,8 +129,14 @@ def _columns(rng: random.Random, n: int, pools):
     products = rng.choices(PRODUCTS, k=n)
     # purchase amounts between 5.00 and 25,000.00, skewed towards small ones
     cents = [int(500 + 2_499_500 * (rng.random() ** 3)) for _ in range(n)]
-    return (rng.choices(leads, k=n), cents, rng.choices(days, k=n), products,
-            rng.choices(customers, k=n), rng.choices(REGIONS, k=n))
+    return (
+        rng.choices(leads, k=n),
+        cents,
+        rng.choices(days, k=n),
+        products,
+        rng.choices(customers, k=n),
+        rng.choices(REGIONS, k=n),
+    )
 
 
 def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
@@ -124,8 +159,19 @@ def generate_csv(path: Path, rows: int, seed: int = SEED) -> None:
                 else:
                     amount = f"{c // 100}.{c % 100:02d}"
                 name, description = products[i]
-                out.append([leads[i], amount, iso[dates[i]], name, description,
-                            f"INV-{row_number + 1:08d}", "USD", customers[i], regions[i]])
+                out.append(
+                    [
+                        leads[i],
+                        amount,
+                        iso[dates[i]],
+                        name,
+                        description,
+                        f"INV-{row_number + 1:08d}",
+                        "USD",
+                        customers[i],
+                        regions[i],
+                    ]
+                )
             writer.writerows(out)
     os.replace(tmp, path)
 
@@ -167,18 +213,27 @@ def generate_xlsx(path: Path, rows: int, seed: int = SEED + 1) -> None:
     os.replace(tmp, path)
 
 
-def ensure_files(workdir: Path, rows_csv: int, rows_xlsx: int, reuse: bool) -> tuple[Path, Path]:
+def ensure_files(
+    workdir: Path, rows_csv: int, rows_xlsx: int, reuse: bool, only: str | None = None
+) -> tuple[Path, Path]:
     csv_path = workdir / f"purchases_{rows_csv}.csv"
     xlsx_path = workdir / f"purchases_{rows_xlsx}.xlsx"
-    for path, rows, make in ((csv_path, rows_csv, generate_csv),
-                             (xlsx_path, rows_xlsx, generate_xlsx)):
+    for path, rows, make in (
+        (csv_path, rows_csv, generate_csv),
+        (xlsx_path, rows_xlsx, generate_xlsx),
+    ):
+        if only and not path.suffix.endswith(only):
+            continue
         if reuse and path.exists():
             print(f"reusing {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
             continue
         started = time.perf_counter()
         make(path, rows)
-        print(f"generated {path.name}: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB "
-              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"generated {path.name}: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
     return csv_path, xlsx_path
 
 
@@ -296,7 +351,7 @@ def run_child(step: str, *args) -> dict:
     if proc.returncode != 0 or marker < 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"step {step} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout[marker + len("@@BENCH@@"):])
+    return json.loads(proc.stdout[marker + len("@@BENCH@@") :])
 
 
 def best_of(repeat: int, step: str, *args) -> dict:
@@ -334,38 +389,62 @@ def bench_format(kind: str, path: Path, rows: int, workdir: Path, args) -> list[
     floor_rss = max(read["maxrss_kb"], write["maxrss_kb"])
     table = [
         (f"{kind} floor read", rows, read["seconds"], read["cpu_s"], read["maxrss_kb"]),
-        (f"{kind} floor write ({cols} cols)", rows, write["seconds"], write["cpu_s"],
-         write["maxrss_kb"]),
+        (
+            f"{kind} floor write ({cols} cols)",
+            rows,
+            write["seconds"],
+            write["cpu_s"],
+            write["maxrss_kb"],
+        ),
         (f"{kind} floor (read+write)", rows, floor_s, floor_cpu, floor_rss),
-        (f"{kind} validate ({args.via})", rows, validate["seconds"], validate["cpu_s"],
-         validate["maxrss_kb"]),
+        (
+            f"{kind} validate ({args.via})",
+            rows,
+            validate["seconds"],
+            validate["cpu_s"],
+            validate["maxrss_kb"],
+        ),
     ]
     return [
-        {"step": step, "rows": n, "seconds": s, "cpu_s": c, "rows_per_s": n / s,
-         "peak_rss_mb": kb / 1024, "ratio": s / floor_s, "cpu_ratio": c / floor_cpu}
+        {
+            "step": step,
+            "rows": n,
+            "seconds": s,
+            "cpu_s": c,
+            "rows_per_s": n / s,
+            "peak_rss_mb": kb / 1024,
+            "ratio": s / floor_s,
+            "cpu_ratio": c / floor_cpu,
+        }
         for step, n, s, c, kb in table
     ]
 
 
 def print_table(lines: list[dict]) -> None:
     """Wall seconds decide; CPU seconds (user+sys) help when other jobs share the machine."""
-    head = (f"{'step':<28} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
-            f"{'x floor':>8} {'cpu s':>7} {'cpu x floor':>11}")
+    head = (
+        f"{'step':<28} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
+        f"{'x floor':>8} {'cpu s':>7} {'cpu x floor':>11}"
+    )
     print(head)
     print("-" * len(head))
     for r in lines:
-        print(f"{r['step']:<28} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} "
-              f"{r['peak_rss_mb']:>12,.0f} {r['ratio']:>8.2f} {r['cpu_s']:>7.2f} "
-              f"{r['cpu_ratio']:>11.2f}")
+        print(
+            f"{r['step']:<28} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} "
+            f"{r['peak_rss_mb']:>12,.0f} {r['ratio']:>8.2f} {r['cpu_s']:>7.2f} "
+            f"{r['cpu_ratio']:>11.2f}"
+        )
 
 
 def print_markdown(lines: list[dict]) -> None:
     print("| step | rows | seconds | rows/s | peak RSS MB | x floor | CPU s | CPU x floor |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|")
     for r in lines:
-        print(f"| {r['step']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
-              f"{r['peak_rss_mb']:,.0f} | {r['ratio']:.2f} | {r['cpu_s']:.2f} | "
-              f"{r['cpu_ratio']:.2f} |")
+        print(
+            f"| {r['step']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
+            f"{r['peak_rss_mb']:,.0f} | {r['ratio']:.2f} | {r['cpu_s']:.2f} | "
+            f"{r['cpu_ratio']:.2f} |"
+        )
 
 
 def verdicts(lines: list[dict], rows_csv: int) -> list[str]:
@@ -374,14 +453,17 @@ def verdicts(lines: list[dict], rows_csv: int) -> list[str]:
         if "validate" not in r["step"]:
             continue
         ok = r["ratio"] <= 1.5
-        out.append(f"{'PASS' if ok else 'FAIL'}  {r['step']}: {r['ratio']:.2f}x floor (target <= 1.5x)")
+        verdict = "PASS" if ok else "FAIL"
+        out.append(f"{verdict}  {r['step']}: {r['ratio']:.2f}x floor (target <= 1.5x)")
         if r["step"].startswith("csv"):
             scaled = ""
             if rows_csv != 1_000_000:
                 scaled = f" (measured on {rows_csv:,} rows; the target is for 1M)"
             ok = r["peak_rss_mb"] <= 300
-            out.append(f"{'PASS' if ok else 'FAIL'}  {r['step']}: peak RSS "
-                       f"{r['peak_rss_mb']:.0f} MB (target <= 300 MB){scaled}")
+            out.append(
+                f"{'PASS' if ok else 'FAIL'}  {r['step']}: peak RSS "
+                f"{r['peak_rss_mb']:.0f} MB (target <= 300 MB){scaled}"
+            )
     return out
 
 
@@ -389,20 +471,33 @@ def profile(csv_path: Path, workdir: Path, prof: Path, top: int = 15) -> None:
     import pstats
 
     out = workdir / "profiled.results.csv"
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "importer", "validate",
-           str(csv_path), "--results", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cProfile",
+        "-o",
+        str(prof),
+        "-m",
+        "importer",
+        "validate",
+        str(csv_path),
+        "--results",
+        str(out),
+    ]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode not in (0, 1):
         sys.stderr.write(proc.stderr[-3000:])
         raise SystemExit("profiled validate failed")
-    print(f"\ncProfile of validate {csv_path.name}: {time.perf_counter() - started:.1f} s "
-          f"under the profiler; profile in {prof}")
+    print(
+        f"\ncProfile of validate {csv_path.name}: {time.perf_counter() - started:.1f} s "
+        f"under the profiler; profile in {prof}"
+    )
     stats = pstats.Stats(str(prof))
     entries = []
     for (filename, lineno, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
         if f"{os.sep}importer{os.sep}" in filename:
-            rel = filename[filename.rfind(f"{os.sep}importer{os.sep}") + 1:]
+            rel = filename[filename.rfind(f"{os.sep}importer{os.sep}") + 1 :]
             entries.append((cumtime, tottime, ncalls, f"{rel}:{lineno}({func})"))
     entries.sort(reverse=True)
     print(f"{'cumtime s':>10} {'tottime s':>10} {'calls':>10}  function (importer/ only)")
@@ -421,14 +516,23 @@ def main() -> int:
     parser.add_argument("--rows-xlsx", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="smoke run: 100k CSV rows, 10k XLSX")
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse generated files found in --workdir")
-    parser.add_argument("--via", choices=["cli", "api"], default="cli",
-                        help="validate through importer.cli.main (default) or importer.api")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse generated files found in --workdir"
+    )
+    parser.add_argument(
+        "--via",
+        choices=["cli", "api"],
+        default="cli",
+        help="validate through importer.cli.main (default) or importer.api",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs per step")
     parser.add_argument("--only", choices=["csv", "xlsx"], help="benchmark one format only")
-    parser.add_argument("--profile", type=Path, metavar="FILE.prof",
-                        help="also profile validate of the CSV with cProfile")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE.prof",
+        help="also profile validate of the CSV with cProfile",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     args = parser.parse_args()
     if args.quick:
@@ -442,9 +546,13 @@ def main() -> int:
         temp = tempfile.TemporaryDirectory(prefix="bench_validate_")
         workdir = Path(temp.name)
     try:
-        csv_path, xlsx_path = ensure_files(workdir, args.rows_csv, args.rows_xlsx, args.reuse)
-        print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
-              f"{platform.machine()}; workdir {workdir}\n")
+        csv_path, xlsx_path = ensure_files(
+            workdir, args.rows_csv, args.rows_xlsx, args.reuse, args.only
+        )
+        print(
+            f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
+            f"{platform.machine()}; workdir {workdir}\n"
+        )
         lines: list[dict] = []
         if args.only in (None, "csv"):
             lines += bench_format("csv", csv_path, args.rows_csv, workdir, args)

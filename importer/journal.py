@@ -5,11 +5,14 @@ payload changed is a new entry and the old one stays as history. A row is marked
 (durably) before its request goes out and its result is committed as soon as the answer arrives;
 a created purchase id is on disk before the row counts as done.
 
-Durability: WAL with ``synchronous=FULL`` (every commit fsyncs the WAL; NORMAL may lose the last
-commits on power loss, which could lose a created id and resend it). One fsync costs ~0.3 ms here,
-so the async API group-commits: every mark and result queued while a commit runs goes into the next
-one, in order. Commits run on the event loop's own thread: a writer thread measured 5 ms per
-commit under load, because it waits for the GIL (5 ms switch interval) after every fsync.
+Durability: WAL with ``synchronous=NORMAL`` plus an explicit fsync of the WAL before a result
+counts. Every commit reaches the operating system before the call returns, so a kill -9 loses
+nothing. A result (a created purchase id above all) is reported only after an ``fsync`` of the WAL
+that started after its commit, so it also survives power loss: the same guarantee as FULL, but one
+fsync (1-5 ms on this VM's disk) covers every result that completed meanwhile, on a helper
+thread, off the sending path. A ``sending`` mark is committed (kill -9 safe) before its request
+goes out and becomes power-loss safe with the next fsync; waiting for the fsync before every
+request would add milliseconds to every request for a power cut in that window only.
 
 A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out.
 """
@@ -23,6 +26,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +115,13 @@ class Journal:
         self.file_hash = file_hash
         self._lock_fd = lock_fd
         self._conn = _connect(path)
+        self._wal_fd = -1
+        self._fsyncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-fsync")
+        self._committed = 0  # commits so far
+        self._synced = 0  # commits known to be on disk
+        self._sync_waiters: list[tuple[int, asyncio.Future]] = []
+        self._syncing: asyncio.Task | None = None
+        self.fsyncs = 0
         self._pending: list[tuple[str, tuple, asyncio.Future | None]] = []
         self._writer: asyncio.Task | None = None
         self.commits = 0
@@ -154,7 +165,11 @@ class Journal:
         """Release the lock and close the database (pending async writes must be flushed first)."""
         if self._lock_fd < 0:
             return
+        self._fsyncer.shutdown(wait=True)
         self._conn.close()
+        if self._wal_fd >= 0:
+            os.close(self._wal_fd)
+            self._wal_fd = -1
         with contextlib.suppress(OSError):
             os.ftruncate(self._lock_fd, 0)
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -219,10 +234,12 @@ class Journal:
     def mark_sending(self, row: int, payload_hash: str) -> None:
         """Record (durably) that the request of this row is about to go out."""
         self._commit([(_MARK, (self.file_hash, row, payload_hash, time.time()))])
+        self._fsync()
 
     def record(self, row: int, payload_hash: str, result: RowResult) -> None:
         """Record (durably) the answer to this row's request."""
         self._commit([(_RECORD, self._record_args(row, payload_hash, result))])
+        self._fsync()
 
     # -- writing, group-committed ------------------------------------------------------------------
 
@@ -247,11 +264,15 @@ class Journal:
         return future
 
     async def flush(self) -> None:
-        """Wait until every queued write is committed."""
+        """Wait until every queued write is committed and on disk."""
         if self._pending or (self._writer and not self._writer.done()):
             future = asyncio.get_running_loop().create_future()
             self._pending.append(("", (), future))
             self._kick()
+            await future
+        if self._synced < self._committed:
+            future = asyncio.get_running_loop().create_future()
+            self._wait_for_disk(future)
             await future
 
     # -- internals ---------------------------------------------------------------------------------
@@ -290,9 +311,49 @@ class Journal:
                     if future is not None and not future.done():
                         future.set_exception(exc)
                 continue
-            for _, _, future in batch:
-                if future is not None and not future.done():
-                    future.set_result(None)
+            for sql, _, future in batch:
+                if future is None or future.done():
+                    continue
+                if sql == _MARK:
+                    future.set_result(None)  # committed: safe from kill -9; see module docstring
+                else:
+                    self._wait_for_disk(future)
+
+    def _wait_for_disk(self, future: asyncio.Future) -> None:
+        self._sync_waiters.append((self._committed, future))
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.get_running_loop().create_task(self._sync_loop())
+
+    async def _sync_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._sync_waiters:
+            target = self._committed
+            try:
+                await loop.run_in_executor(self._fsyncer, self._fsync)
+            except Exception as exc:
+                waiters, self._sync_waiters = self._sync_waiters, []
+                for _, future in waiters:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self._synced = max(self._synced, target)
+            still = []
+            for seq, future in self._sync_waiters:
+                if seq <= self._synced:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    still.append((seq, future))
+            self._sync_waiters = still
+
+    def _fsync(self) -> None:
+        started = time.perf_counter()
+        if self._wal_fd < 0:
+            wal = self.path.with_name(self.path.name + "-wal")
+            self._wal_fd = os.open(wal, os.O_RDONLY)
+        os.fsync(self._wal_fd)
+        self.fsyncs += 1
+        self.commit_seconds += time.perf_counter() - started
 
     def _commit(self, statements: list[tuple[str, tuple]]) -> None:
         started = time.perf_counter()
@@ -305,6 +366,7 @@ class Journal:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
 
@@ -312,7 +374,7 @@ class Journal:
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # plus explicit WAL fsyncs: see the docstring
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(_SCHEMA)
     return conn

@@ -324,7 +324,7 @@ def test_rows_without_a_lead_and_preflight_rejections():
     assert results[4] is refused
 
 
-# --- journal and resume -----------------------------------------------------------------------------
+# --- journal and resume ---------------------------------------------------------------------
 
 
 def test_resume_never_resends_created_or_unconfirmed(tmp_path):
@@ -405,10 +405,6 @@ def named(rows, prefix: str, leads=LEADS) -> list[PurchaseRecord]:
         )
         for row in rows
     ]
-
-
-class Renamed(KeenClient):
-    """The real client; product names carry a per-test prefix, FakeClient-style row parsing aside."""
 
 
 def test_mixed_file_over_http(sandbox, tmp_path):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import importer.sandbox as sandbox_package
+from importer.errors import ConfigurationError
 from importer.sandbox import DEFAULT_WORLD_PATH, DEMO_API_KEY, Sandbox, WorldError, load_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,11 @@ def test_world_file_errors_are_clear(tmp_path):
         load_world(broken)
     with pytest.raises(WorldError, match="cannot be read"):
         load_world(tmp_path / "missing.json")
+
+
+def test_unopenable_database_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="Cannot open the sandbox database"):
+        Sandbox(db=tmp_path / "missing-dir" / "x.db").start()
 
 
 def test_toml_world_loads(tmp_path):
@@ -281,6 +287,9 @@ def test_invalid_trigger_id_is_400_and_creates_nothing(client, sandbox, trigger_
             id="trigger-ids-not-list",
         ),
         pytest.param({"product_name": 5}, 400, "product_name must be a string", id="name-number"),
+        pytest.param(
+            {"purchase_amount": 1e300}, 400, "purchase_amount is out of range", id="amount-huge"
+        ),
         pytest.param(
             {"product_id": FABRIKAM_PRODUCT},
             403,
@@ -592,6 +601,7 @@ def test_header_name_is_case_insensitive(sandbox):
         pytest.param(b"{}", "action required", id="missing-action"),
         pytest.param(b'{"action": "fly"}', "Unknown action: fly", id="unknown-action"),
         pytest.param(b'{"action": 7}', "Unknown action: 7", id="number-action"),
+        pytest.param(b'{"action": ["a"]}', 'Unknown action: ["a"]', id="list-action"),
         pytest.param(
             b'{"action": "create_lead"}',
             "Action not supported by the sandbox: create_lead",

@@ -6,8 +6,9 @@
         ...  # send to sb.base_url with the key sb.api_key, then inspect sb.purchases()
 
 Modules: ``world`` (the seeded world file), ``store`` (SQLite state), ``faults`` (what goes wrong
-on purpose), ``app`` (the Starlette app and the actions), ``server`` (running it), ``cli`` (the
-``keen-import sandbox`` command). Behaviours chosen where the Keen docs are silent are listed in
+on purpose), ``actions`` (the Keen actions and reward rules), ``app`` (the Starlette app: routing,
+faults, admin endpoints), ``server`` (running it), ``cli`` (the ``keen-import sandbox`` command).
+Behaviours chosen where the Keen docs are silent are listed in ``actions`` and
 ``docs/sandbox.md``.
 """
 

@@ -141,6 +141,7 @@ class Sandbox:
             self._wait_ready()
         except BaseException:
             self.stop()
+            sock.close()
             raise
         finally:
             if self.process:

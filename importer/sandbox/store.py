@@ -1,7 +1,10 @@
 """The sandbox's state in SQLite: purchases, their purchase events and their rewards.
 
-One connection guarded by a lock serves the whole server: every write is a handful of small
-inserts, far cheaper than handing work to a thread pool. ``:memory:`` (the default) forgets
+One connection guarded by a lock serves the whole server, and a purchase is written by one
+INSERT statement (a trigger adds its event and rewards in the same statement, so in the same
+transaction): far cheaper than handing work to a thread pool. Purchase ids are random UUIDs, so
+there is no unique index on them; ``seq`` (the rowid, never reused since nothing is deleted)
+keeps creation order. ``:memory:`` (the default) forgets
 everything on exit; a file path is opened in WAL mode, so a sandbox restarted on the same file
 keeps every purchase (tests of crash and resume rely on this).
 """
@@ -14,10 +17,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from importer.errors import ConfigurationError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS purchases (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    id              TEXT NOT NULL UNIQUE,
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL,
     company_id      TEXT NOT NULL,
     lead_id         TEXT NOT NULL,
     purchase_amount TEXT,
@@ -30,15 +35,15 @@ CREATE TABLE IF NOT EXISTS purchases (
     reward_list     TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS rewards (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    purchase_id TEXT NOT NULL REFERENCES purchases(id),
+    seq         INTEGER PRIMARY KEY,
+    purchase_id TEXT NOT NULL,
     trigger_id  TEXT NOT NULL,
     amount      TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    purchase_id TEXT NOT NULL REFERENCES purchases(id),
+    seq         INTEGER PRIMARY KEY,
+    purchase_id TEXT NOT NULL,
     category    TEXT NOT NULL,
     payload     TEXT NOT NULL,
     created_at  TEXT NOT NULL
@@ -83,12 +88,18 @@ class Store:
     def __init__(self, db: str | Path | None = None) -> None:
         self.path = str(db) if db is not None else ":memory:"
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ConfigurationError(
+                f"Cannot open the sandbox database {self.path}: {exc}.",
+                hint="Pass a writable file path to --db, or omit it to keep purchases in memory.",
+            ) from None
         self._purchase_count = self._conn.execute("SELECT COUNT(*) FROM purchases").fetchone()[0]
 
     @property
