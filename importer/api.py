@@ -5,8 +5,9 @@ loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconcil
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from .controls import (
     write_json_atomic,
 )
 from .errors import ConfigurationError, InputFileError
-from .loader import Table, open_table
+from .loader import Chunk, Table, open_table
 from .mapping import Mapping, resolve_columns
 from .reconciler import ResultsWriter, Summary, default_results_path
 from .records import RowResult, RowStatus
@@ -151,26 +152,15 @@ def validate(
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
     check_results_path(results_path, table.path)
-    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
-    summary = Summary()
-    done = 0
-    writer = ResultsWriter(results_path, table.headers) if write_results else None
-    try:
-        for chunk in table.chunks():
-            checked = validator.check(chunk)
-            results_list = row_results(checked)
-            checked.add_to(summary)
-            if writer:
-                writer.write(chunk, results_list)
-            done += len(chunk.rows)
-            if on_progress:
-                on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
-        if writer:
-            writer.commit()
-    except BaseException:
-        if writer:
-            writer.abort()
-        raise
+    while True:
+        summary, validator = _validate_pass(
+            prepared, results_path if write_results else None, on_progress
+        )
+        majority = validator.majority_currency()
+        if majority is None or majority == prepared.decisions.currency:
+            break
+        # The first chunk's currency was not the file's majority: judge the rows again.
+        prepared.decisions.currency = majority
     notes = date_range_notes(summary, table.path, period=prepared.options.period)
     if write_results:
         write_json_atomic(
@@ -219,6 +209,51 @@ def options_dict(prepared: PreparedFile) -> dict:
         "encoding": prepared.table.info.encoding,
         "delimiter": prepared.table.delimiter,
     }
+
+
+def _validate_pass(
+    prepared: PreparedFile, results_path: Path | None, on_progress: ProgressCallback | None
+) -> tuple[Summary, RowValidator]:
+    table = prepared.table
+    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
+    summary = Summary()
+    done = 0
+    writer = ResultsWriter(results_path, table.headers) if results_path else None
+    try:
+        for chunk in paused_gc(table.chunks()):
+            checked = validator.check(chunk)
+            checked.add_to(summary)
+            if writer:
+                writer.write_columns(chunk, checked.statuses, checked.result_columns())
+            done += len(chunk.rows)
+            if on_progress:
+                on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
+        if writer:
+            if validator.majority_currency() not in (None, prepared.decisions.currency):
+                writer.abort()  # validate() runs again with the corrected majority
+            else:
+                writer.commit()
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    return summary, validator
+
+
+def paused_gc(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Iterate with the cyclic garbage collector paused.
+
+    Reading a file allocates millions of small lists that live only as long as their chunk;
+    the collector's full passes over them cost about a third of a large validate. The rows
+    hold no reference cycles, so pausing it while chunks flow is safe; it is restored after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield from chunks
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def file_sha256(path: Path) -> str:

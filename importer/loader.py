@@ -14,6 +14,8 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 from .errors import InputFileError
@@ -37,8 +39,12 @@ class Chunk:
     blank: int = 0
 
     def column(self, index: int) -> list[str]:
-        """All values of one column of this chunk."""
-        return [r[index] for r in self.cells]
+        """All values of one column of this chunk (computed once)."""
+        cache = self.__dict__.setdefault("_columns", {})
+        values = cache.get(index)
+        if values is None:
+            values = cache[index] = list(map(itemgetter(index), self.cells))
+        return values
 
 
 @dataclass
@@ -187,32 +193,13 @@ def _csv_chunks(
     csv.field_size_limit(MAX_FIELD_CHARS)
     with open(info.path, encoding=encoding, newline="", errors="strict") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        record_index = -1
-        chunk = Chunk(rows=[], cells=[])
         try:
-            for record in reader:
-                record_index += 1
-                if record_index <= header_index:
-                    continue
-                if len(record) == width:
-                    cells = record
-                else:
-                    cells = record[:width]
-                    if len(record) > width:
-                        extra = record[width:]
-                        if any(c.strip() for c in extra):
-                            chunk.overflow[len(chunk.rows)] = extra
-                    else:
-                        cells = cells + [""] * (width - len(cells))
-                blank = not any(c.strip() for c in cells)
-                if blank and len(chunk.rows) not in chunk.overflow:
-                    chunk.blank += 1
-                    continue
-                chunk.rows.append(record_index + 1)
-                chunk.cells.append(cells)
-                if len(chunk.rows) >= size:
-                    yield chunk
-                    chunk = Chunk(rows=[], cells=[])
+            for _ in islice(reader, header_index + 1):
+                pass  # title rows and the header
+            next_row = header_index + 2  # the spreadsheet row of the first data record
+            while batch := list(islice(reader, size)):
+                first_row, next_row = next_row, next_row + len(batch)
+                yield _csv_chunk(batch, first_row, width)
         except csv.Error as exc:
             raise InputFileError(
                 f"{info.path.name}: cannot read line {reader.line_num}: {_short(str(exc))}",
@@ -226,8 +213,33 @@ def _csv_chunks(
                 path=info.path,
                 hint="give the file's encoding with --encoding (e.g. --encoding cp1252)",
             ) from None
-        if chunk.rows or chunk.blank:
-            yield chunk
+
+
+def _csv_chunk(batch: list[list[str]], first_row: int, width: int) -> Chunk:
+    """Records -> a Chunk: rows padded/trimmed to the header, blank rows dropped and counted.
+
+    The common case (every record as wide as the header, no blank line) stays in C-level
+    builtins; only unusual batches take the per-record path.
+    """
+    if set(map(len, batch)) == {width} and all(map(str.strip, map("".join, batch))):
+        return Chunk(rows=list(range(first_row, first_row + len(batch))), cells=batch)
+    chunk = Chunk(rows=[], cells=[])
+    for offset, record in enumerate(batch):
+        cells = record
+        extra: list[str] = []
+        if len(record) > width:
+            cells, extra = record[:width], record[width:]
+        elif len(record) < width:
+            cells = record + [""] * (width - len(record))
+        has_extra = any(c.strip() for c in extra)
+        if not has_extra and not "".join(cells).strip():
+            chunk.blank += 1
+            continue
+        if has_extra:
+            chunk.overflow[len(chunk.rows)] = extra
+        chunk.rows.append(first_row + offset)
+        chunk.cells.append(cells)
+    return chunk
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -312,10 +324,10 @@ def _xlsx_chunks(
             raw = list(row[:width])
             if len(raw) < width:
                 raw.extend([""] * (width - len(raw)))
-            cells = [cell_text(c) for c in raw]
-            extra = [cell_text(c) for c in row[width:]]
+            cells = [c if type(c) is str else cell_text(c) for c in raw]
+            extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
             has_extra = any(c.strip() for c in extra)
-            if not has_extra and not any(c.strip() for c in cells):
+            if not has_extra and not "".join(cells).strip():
                 chunk.blank += 1
                 continue
             if has_extra:

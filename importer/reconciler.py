@@ -16,6 +16,15 @@ from .loader import Chunk
 from .records import RESULT_COLUMNS, RowResult, RowStatus
 
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+FORMULA_CHARS = frozenset("=+-@\t\r")
+
+
+def _may_hold_formulas(values: list[str]) -> bool:
+    """Cheap screen (C-level string search): False means no value starts with a formula char."""
+    blob = "\n" + "\n".join(values)
+    return any(f"\n{char}" in blob for char in FORMULA_CHARS)
+
+
 HIGHLIGHT = {
     RowStatus.INVALID: "#F8CBAD",
     RowStatus.REJECTED: "#F8CBAD",
@@ -100,14 +109,25 @@ class ResultsWriter:
 
     def write(self, chunk: Chunk, results: list[RowResult]) -> None:
         """Write one chunk of input rows with their results, in input order."""
-        if self.kind == "csv":
-            self._write_csv(chunk, results)
+        if results:
+            columns = [list(column) for column in zip(*(r.cells() for r in results), strict=True)]
         else:
-            self._write_xlsx(chunk, results)
-        self.rows_written += len(results)
+            columns = [[] for _ in RESULT_COLUMNS]
+        self.write_columns(chunk, [r.status for r in results], columns)
 
-    def _merge(self, cells: list, result: RowResult) -> tuple[list, list[str]]:
-        values = result.cells()
+    def write_columns(
+        self, chunk: Chunk, statuses: list[RowStatus], columns: list[list[str]]
+    ) -> None:
+        """Write a chunk given its result columns (one list per RESULT_COLUMNS entry)."""
+        if self.kind == "csv":
+            self._write_csv(chunk, columns)
+        else:
+            self._write_xlsx(chunk, statuses, columns)
+        self.rows_written += len(chunk.rows)
+
+    def _merge(self, cells: list, values) -> tuple[list, list[str]]:
+        if not self.replace_at:
+            return cells, list(values)
         cells = list(cells)
         appended = []
         for name, value in zip(RESULT_COLUMNS, values, strict=True):
@@ -117,22 +137,43 @@ class ResultsWriter:
                 appended.append(value)
         return cells, appended
 
-    def _write_csv(self, chunk: Chunk, results: list[RowResult]) -> None:
-        rows = []
-        for cells, result in zip(chunk.cells, results, strict=True):
-            cells, appended = self._merge(cells, result)
-            rows.append([neutralise(c) for c in cells] + [neutralise(c) for c in appended])
-        self._csv.writerows(rows)
+    def _write_csv(self, chunk: Chunk, columns: list[list[str]]) -> None:
+        rows = chunk.cells
+        if _may_hold_formulas(list(map("\n".join, rows))):
+            for col in range(self.width):
+                if _may_hold_formulas(chunk.column(col)):
+                    for row in rows:
+                        row[col] = neutralise(row[col])
+        for column in columns:
+            if _may_hold_formulas(column):
+                column[:] = map(neutralise, column)
+        if self.replace_at:
+            out = []
+            for cells, values in zip(rows, zip(*columns, strict=True), strict=True):
+                merged, appended = self._merge(cells, values)
+                out.append(merged + appended)
+            self._csv.writerows(out)
+        else:
+            for cells, values in zip(rows, zip(*columns, strict=True), strict=True):
+                cells.extend(values)  # the chunk is not used after it is written
+            self._csv.writerows(rows)
 
-    def _write_xlsx(self, chunk: Chunk, results: list[RowResult]) -> None:
+    def _write_xlsx(
+        self, chunk: Chunk, statuses: list[RowStatus], columns: list[list[str]]
+    ) -> None:
         sheet = self._sheet
         raw_rows = chunk.raw if chunk.raw is not None else chunk.cells
-        for offset_row, (raw, result) in enumerate(zip(raw_rows, results, strict=True)):
+        for offset_row, (raw, status, values) in enumerate(
+            zip(raw_rows, statuses, zip(*columns, strict=True), strict=True)
+        ):
             line = self.rows_written + 1 + offset_row
-            fill, fill_date = self._fills.get(result.status, (None, None))
-            cells, appended = self._merge(raw, result)
+            fill, fill_date = self._fills.get(status, (None, None))
+            cells, appended = self._merge(raw, values)
             for col, value in enumerate(cells):
-                self._write_cell(line, col, value, fill, fill_date)
+                if type(value) is str and value and fill is None:
+                    sheet.write_string(line, col, value)
+                else:
+                    self._write_cell(line, col, value, fill, fill_date)
             for offset, value in enumerate(appended):
                 col = len(cells) + offset
                 if value and self.appended[offset] in ("row", "attempts", "http_status"):
@@ -222,6 +263,23 @@ class Summary:
     def add(self, status: RowStatus, amount: Decimal | None, currency: str | None) -> None:
         self.in_file.add(amount, currency)
         self.by_status.setdefault(str(status), Totals()).add(amount, currency)
+
+    def add_many(self, statuses, amounts, currencies) -> None:
+        """Add a chunk of rows at once (aggregated per status and currency first)."""
+        rows: dict[str, int] = defaultdict(int)
+        sums: dict[tuple[str, str], list] = defaultdict(list)
+        for status, amount, currency in zip(statuses, amounts, currencies, strict=True):
+            rows[status] += 1
+            if amount is not None:
+                sums[(status, currency or "")].append(amount)
+        for status, count in rows.items():
+            totals = self.by_status.setdefault(str(status), Totals())
+            totals.rows += count
+            self.in_file.rows += count
+        for (status, currency), values in sums.items():
+            total = sum(values, Decimal(0))
+            self.by_status[str(status)].amounts[currency] += total
+            self.in_file.amounts[currency] += total
 
     def see_date(self, value: datetime | None) -> None:
         if value is None:

@@ -26,6 +26,7 @@ from .api import (
     check_results_path,
     file_sha256,
     options_dict,
+    paused_gc,
     prepare,
     row_results,
 )
@@ -165,7 +166,7 @@ def journal_path_for(results_path: Path, source: Path) -> Path:
 def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -> ImportPlan:
     """Validate the whole file once (no records kept) to count what would be sent."""
     summary = Summary()
-    for chunk in prepared.table.chunks():
+    for chunk in paused_gc(prepared.table.chunks()):
         validator.check(chunk).add_to(summary)
     return ImportPlan(
         path=prepared.table.path,
@@ -220,10 +221,15 @@ def run_import(
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
     check_results_path(results_path, table.path)
-    plan_validator = RowValidator(
-        table.headers, prepared.columns, prepared.decisions, prepared.options
-    )
-    plan = plan_import(prepared, api_url, plan_validator)
+    while True:
+        plan_validator = RowValidator(
+            table.headers, prepared.columns, prepared.decisions, prepared.options
+        )
+        plan = plan_import(prepared, api_url, plan_validator)
+        majority = plan_validator.majority_currency()
+        if majority is None or majority == prepared.decisions.currency:
+            break
+        prepared.decisions.currency = majority  # the first chunk was not representative
     plan.notes = date_range_notes(plan.summary, table.path, period=prepared.options.period)
     plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows, expect_total=expected)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):

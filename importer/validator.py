@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,20 @@ DAMAGE_SCANS = {
     "date": damage.scan_date_column,
 }
 DAMAGE_LABELS = {"purchase_amount": "amount"}
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,2})?")  # same fast form as normalise.parse_amount
+PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
+
+
+def _decimal_from_comma(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+def _no_currency(text: str) -> None:
+    return None
+
+
+SERIAL_LIKE = re.compile(r"^\s*[3-5]\d{4}(\.0+)?\s*$", re.M)  # 36526..55153: dates 2000-2050
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
     r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
@@ -90,11 +104,31 @@ class CheckedChunk:
         """Add this chunk's rows to a Summary (``statuses`` overrides the validation verdicts)."""
         summary.blank_rows += self.chunk.blank
         summary.footer_rows += self.footer_rows
-        for status, amount, currency, when in zip(
-            statuses or self.statuses, self.amounts_all, self.currencies, self.dates, strict=True
-        ):
-            summary.add(status, amount, currency)
-            summary.see_date(when)
+        summary.add_many(statuses or self.statuses, self.amounts_all, self.currencies)
+        known = [d for d in set(self.dates) if d is not None]
+        if known:
+            summary.see_date(min(known))
+            summary.see_date(max(known))
+
+    def result_columns(self) -> list[list[str]]:
+        """The verdicts as results-file columns (row, status, ..., warnings)."""
+        n = len(self.statuses)
+        blank = [""] * n
+        error = list(blank)
+        for i, text in self.errors.items():
+            error[i] = text
+        notes = list(blank)
+        for i, found in self.warnings.items():
+            notes[i] = "; ".join(found)
+        return [
+            list(map(str, self.chunk.rows)),
+            list(map(str, self.statuses)),
+            blank,
+            blank,
+            error,
+            blank,
+            notes,
+        ]
 
 
 def decide_columns(
@@ -102,8 +136,10 @@ def decide_columns(
 ) -> ColumnDecisions:
     """Scan the amount, date and currency columns for evidence and settle how to read them.
 
-    The scan stops as soon as every decision is settled (usually within the first chunk);
-    only a mapped currency column, or a date column that stays ambiguous, is read to the end.
+    The scan stops as soon as every decision is settled (usually within the first chunk); only
+    a date column that stays ambiguous is read to the end. The currency majority taken here is
+    provisional: callers compare it with :meth:`RowValidator.majority_currency` after the full
+    pass and run again in the rare file where the first chunk was not representative.
     Raises AmbiguousDataError when slash dates cannot be told apart (e.g. only 03/04/2026).
     """
     decisions = ColumnDecisions()
@@ -133,12 +169,16 @@ def decide_columns(
                 need_day = False
             elif ambiguous_example is None:
                 ambiguous_example = _first_ambiguous(values, options)
+                if ambiguous_example is None:
+                    # Nothing here needs the choice (e.g. ISO dates): stop looking. A rare
+                    # ambiguous value further down becomes an invalid row naming --day-first.
+                    need_day = False
         if currency_at is not None:
             for value, count in Counter(chunk.column(currency_at)).items():
                 with contextlib.suppress(ValueError):
                     currency_counts[normalise.parse_currency(value)] += count
-        elif not need_decimal and not need_day:
-            break
+        if not need_decimal and not need_day:
+            break  # the currency majority is confirmed (or corrected) by the full pass
     if need_day and ambiguous_example is not None:
         raise AmbiguousDataError(
             f"the date column {columns['date']!r} is ambiguous: {ambiguous_example!r} could be "
@@ -163,28 +203,82 @@ def _first_ambiguous(values: Iterable[str], options: ValidationOptions) -> str |
 
 
 _MISSING = object()
+CACHE_LIMIT = 100_000  # distinct values remembered per column (bounded memory)
+# Amounts rarely repeat across chunks: remembering them costs more than parsing them again.
+CACHE_LIMITS = {"purchase_amount": 0}
+
+
+class _ColumnParser:
+    """Parses the distinct values of a column once, remembering them across chunks (bounded).
+
+    ``fast`` is an optional (pattern, convert) pair for the plain form most values take
+    ("1500.00", a canonical UUID): those are converted by C-level map() without the general
+    parser, which then sees only the unusual values.
+    """
+
+    def __init__(
+        self,
+        parse: Callable[[str], object],
+        fast: tuple[re.Pattern[str], Callable[[str], object]] | None = None,
+        limit: int = CACHE_LIMIT,
+    ) -> None:
+        self.parse = parse
+        self.fast = fast
+        self.limit = limit
+        self.values: dict[str, object] = {}
+        self.failures: dict[str, str] = {}
+        self.failed: set[str] = set()
+
+    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
+        """Per-row parsed values (``_MISSING`` where parsing failed), distinct values, failures."""
+        distinct = set(values)
+        known = self.values
+        if len(known) > self.limit:
+            known.clear()
+            self.failures.clear()
+            self.failed.clear()
+        new = distinct.difference(known)
+        if self.fast is not None and new:
+            pattern, convert = self.fast
+            plain = list(filter(pattern.fullmatch, new))
+            known.update(zip(plain, map(convert, plain), strict=True))
+            new.difference_update(plain)
+        for value in new:
+            if not value.strip():
+                known[value] = None
+                continue
+            try:
+                known[value] = self.parse(value)
+            except ValueError as exc:
+                self.failures[value] = str(exc)
+                self.failed.add(value)
+                known[value] = _MISSING
+        failures = {v: self.failures[v] for v in distinct & self.failed}
+        return list(map(known.__getitem__, values)), distinct, failures
+
+
+class _TextColumn:
+    """Free text (names, references): nothing can fail and values rarely repeat, so no cache."""
+
+    values: dict[str, object] = {}
+
+    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
+        blob = "".join(values)
+        if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
+            return list(map(normalise.parse_text, values)), set(), {}
+        return [text or None for text in map(str.strip, values)], set(), {}
 
 
 def _parse_column(
     values: list[str], parse: Callable[[str], object]
 ) -> tuple[list[object], dict[str, str]]:
     """Parse each distinct non-blank value once; returns per-row values and value -> reason."""
-    results: dict[str, object] = {}
-    failures: dict[str, str] = {}
-    for value in set(values):
-        if not value.strip():
-            results[value] = None
-            continue
-        try:
-            results[value] = parse(value)
-        except ValueError as exc:
-            failures[value] = str(exc)
-            results[value] = _MISSING
-    return [results[v] for v in values], failures
+    parsed, _, failures = _ColumnParser(parse).run(values)
+    return [None if v is _MISSING else v for v in parsed], failures
 
 
 class RowValidator:
-    """Judges chunks of one file; keeps the state that spans chunks (duplicates)."""
+    """Judges chunks of one file; keeps the state that spans chunks (duplicates, caches)."""
 
     def __init__(
         self,
@@ -219,9 +313,28 @@ class RowValidator:
         self._seen: dict[int, int] = {}
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
+        fast = self._fast_paths()
+        self._parsers = {
+            name: _TextColumn()
+            if parse is normalise.parse_text
+            else _ColumnParser(parse, fast.get(name), CACHE_LIMITS.get(name, CACHE_LIMIT))
+            for name, parse in self._parse_functions().items()
+            if name in self.index
+        }
+        self._implied = _ColumnParser(normalise.amount_currency, (PLAIN_NUMBER, _no_currency))
+        #: Currency codes per row over every chunk checked (the file's majority).
+        self.currency_counts: Counter[str] = Counter()
+
+    def majority_currency(self) -> str | None:
+        """The most common currency of the rows checked so far."""
+        return self.currency_counts.most_common(1)[0][0] if self.currency_counts else None
 
     def check(self, chunk: Chunk) -> CheckedChunk:
-        """Validate every row of ``chunk``."""
+        """Validate every row of ``chunk``.
+
+        Work is done per column and per distinct value; Python-level loops touch only the rows
+        a rule can apply to, so a clean chunk costs a few list operations per column.
+        """
         n = len(chunk.rows)
         errors: dict[int, list[str]] = {}
         warnings: dict[int, list[str]] = {}
@@ -229,30 +342,38 @@ class RowValidator:
         def fail(i: int, reason: str) -> None:
             errors.setdefault(i, []).append(reason)
 
+        none = [None] * n
         parsed: dict[str, list[object]] = {}
-        for name, parser in self._parsers().items():
-            at = self.index.get(name)
-            if at is None:
-                continue
-            values = chunk.column(at)
-            column_values, failures = _parse_column(values, parser)
+        failed_fields: dict[str, set[int]] = {}
+        for name, parser in self._parsers.items():
+            values = chunk.column(self.index[name])
+            column_values, distinct, failures = parser.run(values)
             damaged = self._scan_damage(name, values, warnings)
             if failures or damaged:
+                bad: set[int] = set()
                 for i, value in enumerate(values):
                     if i in damaged:
                         fail(i, damaged[i])  # says more than the parser's reason
-                        column_values[i] = None
                     elif value in failures:
                         fail(i, failures[value])
-                        column_values[i] = None
-            parsed[name] = column_values
-            if name in ("purchase_amount", "date") and any(not v.strip() for v in set(values)):
+                    else:
+                        continue
+                    column_values[i] = None
+                    bad.add(i)
+                failed_fields[name] = bad
+            if name in ("purchase_amount", "date") and not all(map(str.strip, distinct)):
                 label = "amount" if name == "purchase_amount" else "date"
                 for i, value in enumerate(values):
                     if not value.strip() and i not in errors:
                         fail(i, f"{label} is empty")
+            if name == "date":
+                self._date_notes(column_values, distinct, parser, warnings)
+            if name == "purchase_amount":
+                implied, implied_distinct, _ = self._implied.run(values)
+                if not any(self._implied.values[v] for v in implied_distinct):
+                    implied = none
+            parsed[name] = column_values
 
-        none = [None] * n
         lead = parsed.get("lead_id", none)
         legacy = parsed.get("legacy_lead_id", none)
         amounts = parsed.get("purchase_amount", none)
@@ -262,112 +383,57 @@ class RowValidator:
         description = parsed.get("product_description", none)
         triggers = parsed.get("trigger_ids", none)
         reference = parsed.get("reference", none)
-        currency_cells = parsed.get("currency", none)
-        currencies: list[str | None] = list(currency_cells)
-        if "purchase_amount" in self.index:
-            implied = _parse_column(
-                chunk.column(self.index["purchase_amount"]), normalise.amount_currency
-            )[0]
-        else:
+        currencies: list[str | None] = list(parsed.get("currency", none))
+        if "purchase_amount" not in parsed:
             implied = none
-        statuses = [RowStatus.VALID] * n
-        footers: list[int] = []  # an export's "Total" rows: their amount is not a purchase
-        action = self.options.action
-        file_currency = self.decisions.currency
-        for i in range(n):
-            if i in chunk.overflow:
-                extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
-                fail(
-                    i,
-                    f"the row has more cells than the header has columns (extra: {extra}); "
-                    "is there an unquoted delimiter in a value, such as 1,500.00?",
-                )
-            if lead[i] is None and legacy[i] is None:
-                label = self._total_label(chunk.cells[i])
-                if label:
-                    footers.append(i)
-                    statuses[i] = RowStatus.SKIPPED
-                    errors.pop(i, None)
-                    warnings.setdefault(i, []).append(
-                        f"looks like a totals row ({label!r}), not a purchase"
-                    )
-                    continue
-                if not _had_failure(i, errors, ("lead_id", "legacy_lead_id")):
-                    names = " or ".join(n for n in ("lead_id", "legacy_lead_id") if n in self.index)
-                    fail(i, f"{names} is empty")
-            if product_id[i] is not None:
-                if product_name[i] is not None:
-                    fail(
-                        i,
-                        "product_id and product_name are both filled; Keen takes either a "
-                        "catalog product_id or a free-text product_name: empty one of them",
-                    )
-                elif action == "create_purchase_custom":
-                    fail(
-                        i,
-                        "product_id cannot be sent with create_purchase_custom (free-text "
-                        "products only): use --action create_purchase or map product_name",
-                    )
-                elif triggers[i] or self.extra_triggers:
-                    fail(
-                        i,
-                        "trigger_ids cannot be combined with a catalog product_id "
-                        "(the catalog shape of create_purchase has no trigger_ids)",
-                    )
-            if implied[i] and currencies[i] and implied[i] != currencies[i]:
-                fail(
-                    i, f"amount is marked {implied[i]} but the currency column says {currencies[i]}"
-                )
-            currency = currencies[i] or implied[i]
-            currencies[i] = currency
-            if "currency" in self.index and currency is None and i not in errors:
-                fail(
-                    i,
-                    "currency is empty; every row needs a currency code when the column is mapped",
-                )
-            elif file_currency and currency and currency != file_currency and i not in errors:
-                fail(
-                    i,
-                    f"currency {currency} differs from the rest of the file ({file_currency}); "
-                    "amounts are in the channel's currency and nothing converts: import "
-                    f"{currency} rows in a separate file",
-                )
-            if dates[i] is not None:
-                local = dates[i][0].astimezone(self.zone)
-                warnings_for_date = normalise.date_warnings(local, now=self.now)
-                if warnings_for_date:
-                    warnings.setdefault(i, []).extend(warnings_for_date)
-                period = self.options.period
-                if period is not None and not period.contains(local.date()):
-                    fail(i, f"date {local.date().isoformat()} is outside the period {period.label}")
-            if i in errors:
-                statuses[i] = RowStatus.INVALID
-                continue
-            if not self._can_spot_duplicates:
-                continue
-            key = self._duplicate_key(
-                reference[i],
-                lead[i] or legacy[i],
-                amounts[i],
-                dates[i],
-                product_id[i] or product_name[i],
+
+        for i in chunk.overflow:
+            extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
+            fail(
+                i,
+                f"the row has more cells than the header has columns (extra: {extra}); "
+                "is there an unquoted delimiter in a value, such as 1,500.00?",
             )
-            first = self._seen.get(key)
-            if first is None:
-                self._seen[key] = chunk.rows[i]
-            elif self.options.allow_duplicates:
-                warnings.setdefault(i, []).append(f"same purchase as row {first}")
-            else:
-                statuses[i] = RowStatus.SKIPPED
-                errors[i] = [
-                    f"duplicate of row {first}"
-                    + (
-                        " (same reference)"
-                        if reference[i]
-                        else " (same lead, amount, date and product)"
-                    )
-                    + "; use --allow-duplicates if both are real purchases"
-                ]
+        footers: list[int] = []  # an export's "Total" rows: their amount is not a purchase
+        lead_failed = failed_fields.get("lead_id", set()) | failed_fields.get(
+            "legacy_lead_id", set()
+        )
+        if None in lead and (legacy is none or None in legacy):
+            no_lead = [i for i, value in enumerate(lead) if value is None and legacy[i] is None]
+        else:
+            no_lead = []
+        for i in no_lead:
+            label = self._total_label(chunk.cells[i])
+            if label:
+                footers.append(i)
+                errors.pop(i, None)
+                warnings.setdefault(i, []).append(
+                    f"looks like a totals row ({label!r}), not a purchase"
+                )
+            elif i not in lead_failed:
+                names = " or ".join(n for n in ("lead_id", "legacy_lead_id") if n in self.index)
+                fail(i, f"{names} is empty")
+        if "product_id" in parsed:
+            self._check_products(product_id, product_name, triggers, fail)
+        if implied is not none or "currency" in parsed:
+            self._check_currencies(currencies, implied, errors, fail)
+            counts = Counter(currencies)
+            counts.pop(None, None)
+            self.currency_counts.update(counts)
+
+        statuses = [RowStatus.VALID] * n
+        for i in errors:
+            statuses[i] = RowStatus.INVALID
+        for i in footers:
+            statuses[i] = RowStatus.SKIPPED
+        if self._can_spot_duplicates:
+            self._mark_duplicates(
+                chunk,
+                statuses,
+                errors,
+                warnings,
+                (reference, lead, legacy, amounts, dates, product_id, product_name),
+            )
         records = None
         if self.build_records:
             records = [None] * n
@@ -388,6 +454,9 @@ class RowValidator:
                     reference=reference[i],
                     currency=currencies[i],
                 )
+        amounts_all = list(amounts)
+        for i in footers:
+            amounts_all[i] = None
         return CheckedChunk(
             chunk=chunk,
             statuses=statuses,
@@ -396,18 +465,140 @@ class RowValidator:
             amounts=[
                 a if s is RowStatus.VALID else None for a, s in zip(amounts, statuses, strict=True)
             ],
-            amounts_all=[None if i in footers else a for i, a in enumerate(amounts)]
-            if footers
-            else list(amounts),
-            dates=[d[0] if d else None for d in dates],
+            amounts_all=amounts_all,
+            dates=[d[0] if d else None for d in dates] if dates is not none else none,
             footer_rows=len(footers),
             currencies=currencies,
             records=records,
         )
 
-    def _parsers(self) -> dict[str, Callable[[str], object]]:
+    def _date_notes(self, column_values, distinct, parser, warnings) -> None:
+        """Warnings (future, before 2000) per distinct date, then spread to its rows."""
+        noted = {}
+        for value in distinct:
+            result = parser.values.get(value)
+            if result is None or result is _MISSING:
+                continue
+            found = normalise.date_warnings(result[0].astimezone(self.zone), now=self.now)
+            if found:
+                noted[result] = found
+        if noted:
+            for i, result in enumerate(column_values):
+                if result in noted:
+                    warnings.setdefault(i, []).extend(noted[result])
+
+    def _check_products(self, product_id, product_name, triggers, fail) -> None:
+        action = self.options.action
+        for i, value in enumerate(product_id):
+            if value is None:
+                continue
+            if product_name[i] is not None:
+                fail(
+                    i,
+                    "product_id and product_name are both filled; Keen takes either a "
+                    "catalog product_id or a free-text product_name: empty one of them",
+                )
+            elif action == "create_purchase_custom":
+                fail(
+                    i,
+                    "product_id cannot be sent with create_purchase_custom (free-text "
+                    "products only): use --action create_purchase or map product_name",
+                )
+            elif triggers[i] or self.extra_triggers:
+                fail(
+                    i,
+                    "trigger_ids cannot be combined with a catalog product_id "
+                    "(the catalog shape of create_purchase has no trigger_ids)",
+                )
+
+    def _check_currencies(self, currencies, implied, errors, fail) -> None:
+        file_currency = self.decisions.currency
+        column_mapped = "currency" in self.index
+        for i, marked in enumerate(implied):
+            if marked and currencies[i] and marked != currencies[i]:
+                fail(i, f"amount is marked {marked} but the currency column says {currencies[i]}")
+            currency = currencies[i] or marked
+            currencies[i] = currency
+            if i in errors:
+                continue
+            if column_mapped and currency is None:
+                fail(
+                    i,
+                    "currency is empty; every row needs a currency code when the column is mapped",
+                )
+            elif file_currency and currency and currency != file_currency:
+                fail(
+                    i,
+                    f"currency {currency} differs from the rest of the file ({file_currency}); "
+                    "amounts are in the channel's currency and nothing converts: import "
+                    f"{currency} rows in a separate file",
+                )
+
+    def _mark_duplicates(self, chunk, statuses, errors, warnings, columns) -> None:
+        """Skip rows that repeat an earlier valid row (by reference, else by content).
+
+        Keys are 64-bit hashes computed with C-level map(); the per-row loop runs only over
+        rows whose key was seen before.
+        """
+        reference, lead, legacy, amounts, dates, product_id, product_name = columns
+        n = len(statuses)
+        references = [r and r.casefold() for r in reference]
+        has_reference = any(references)
+        if has_reference and all(references):
+            keys = list(map(hash, references))
+        else:
+            when = [d[0] if d else None for d in dates]
+            who = [a or b for a, b in zip(lead, legacy, strict=True)]
+            what = [a or b for a, b in zip(product_id, product_name, strict=True)]
+            keys = list(map(hash, zip(who, amounts, when, what, strict=True)))
+            if has_reference:
+                keys = [hash(r) if r else k for r, k in zip(references, keys, strict=True)]
+        seen = self._seen
+        rows = chunk.rows
+        if statuses.count(RowStatus.VALID) == n:
+            valid, valid_keys, valid_rows = range(n), keys, rows
+        else:
+            valid = [i for i in range(n) if statuses[i] is RowStatus.VALID]
+            valid_keys = [keys[i] for i in valid]
+            valid_rows = [rows[i] for i in valid]
+        if seen.keys().isdisjoint(valid_keys) and len(set(valid_keys)) == len(valid_keys):
+            seen.update(zip(valid_keys, valid_rows, strict=True))
+            return
+        allow = self.options.allow_duplicates
+        for i in valid:
+            first = seen.get(keys[i])
+            if first is None:
+                seen[keys[i]] = rows[i]
+            elif allow:
+                warnings.setdefault(i, []).append(f"same purchase as row {first}")
+            else:
+                statuses[i] = RowStatus.SKIPPED
+                how = "same reference" if reference[i] else "same lead, amount, date and product"
+                errors[i] = [
+                    f"duplicate of row {first} ({how}); use --allow-duplicates if both are real "
+                    "purchases"
+                ]
+
+    def _parse_date_in_period(self, value: str) -> tuple[datetime, bool]:
+        result = normalise.parse_date(value, day_first=self.decisions.day_first, tz=self.zone)
+        period = self.options.period
+        if period is not None:
+            local = result[0].astimezone(self.zone).date()
+            if not period.contains(local):
+                raise ValueError(f"date {local.isoformat()} is outside the period {period.label}")
+        return result
+
+    def _fast_paths(self) -> dict[str, tuple[re.Pattern[str], Callable[[str], object]]]:
+        """Plain forms that need no general parser (they must parse to the same value)."""
+        paths = {"lead_id": (CANONICAL_UUID, str), "product_id": (CANONICAL_UUID, str)}
+        if self.decisions.decimal == ".":
+            paths["purchase_amount"] = (PLAIN_NUMBER, Decimal)
+        else:
+            paths["purchase_amount"] = (PLAIN_COMMA_NUMBER, _decimal_from_comma)
+        return paths
+
+    def _parse_functions(self) -> dict[str, Callable[[str], object]]:
         d = self.decisions
-        zone = self.zone
         allow = self.options.allow_precision
         return {
             "lead_id": lambda v: normalise.parse_uuid(v, field="lead_id"),
@@ -415,7 +606,7 @@ class RowValidator:
             "purchase_amount": lambda v: normalise.parse_amount(
                 v, decimal=d.decimal, allow_precision=allow
             ),
-            "date": lambda v: normalise.parse_date(v, day_first=d.day_first, tz=zone),
+            "date": self._parse_date_in_period,
             "product_id": lambda v: normalise.parse_uuid(v, field="product_id"),
             "product_name": normalise.parse_text,
             "product_description": normalise.parse_text,
@@ -432,7 +623,26 @@ class RowValidator:
         if scan is None:
             return {}
         invalid: dict[int, str] = {}
-        for finding in scan(values, column=DAMAGE_LABELS.get(name, name)):
+        label = DAMAGE_LABELS.get(name, name)
+        if name in ("purchase_amount", "date"):
+            # Amounts and dates repeat: judge each distinct value once, then spread to its rows.
+            parser = self._parsers[name]
+            distinct = list(dict.fromkeys(values))
+            if (
+                name == "purchase_amount"
+                and parser.failed.isdisjoint(distinct)
+                and not SERIAL_LIKE.search("\n".join(distinct))
+            ):
+                return {}  # every amount reads as a number and none could be a date serial
+            found = {distinct[f.index]: f for f in scan(distinct, column=label)}
+            findings = (
+                [replace(found[value], index=i) for i, value in enumerate(values) if value in found]
+                if found
+                else []
+            )
+        else:
+            findings = scan(values, column=label)
+        for finding in findings:
             if finding.severity == "invalid":
                 invalid[finding.index] = finding.reason
             else:
@@ -449,12 +659,3 @@ class RowValidator:
             if at is not None and cells[at].strip() and not TOTAL_ROW.match(cells[at]):
                 return None
         return first
-
-    def _duplicate_key(self, reference, lead, amount, date, product) -> int:
-        if reference:
-            return hash(("ref", reference.casefold()))
-        return hash((lead, amount, date[0] if date else None, product))
-
-
-def _had_failure(i: int, errors: dict[int, list[str]], names: tuple[str, ...]) -> bool:
-    return any(reason.startswith(names) for reason in errors.get(i, ()))

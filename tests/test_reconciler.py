@@ -205,10 +205,10 @@ def test_xlsx_writer_never_writes_a_formula(tmp_path):
 def test_failing_run_leaves_no_results_file(tmp_path, monkeypatch):
     path = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
 
-    def explode(self, chunk, results):
+    def explode(self, chunk, statuses, columns):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ResultsWriter, "write", explode)
+    monkeypatch.setattr(ResultsWriter, "write_columns", explode)
 
     with pytest.raises(RuntimeError, match="disk full"):
         validate(path)
@@ -220,10 +220,10 @@ def test_failing_run_keeps_previous_results_untouched(tmp_path, monkeypatch):
     previous = tmp_path / "in.results.xlsx"
     previous.write_bytes(b"previous results")
 
-    def explode(self, chunk, results):
+    def explode(self, chunk, statuses, columns):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ResultsWriter, "write", explode)
+    monkeypatch.setattr(ResultsWriter, "write_columns", explode)
 
     with pytest.raises(RuntimeError):
         validate(path)
