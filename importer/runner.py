@@ -30,7 +30,7 @@ from .api import (
     prepare,
     row_results,
 )
-from .batcher import SendReport, send_all
+from .batcher import SendReport, payload_hash, send_all
 from .client import DEFAULT_BASE_URL, KeenClient
 from .controls import (
     CreatedListWriter,
@@ -347,6 +347,10 @@ async def _send_pass(
                 results = row_results(checked)
                 by_row = {r.row: i for i, r in enumerate(results)}
                 records = [r for r in (checked.records or []) if r is not None]
+                if journal is not None:
+                    records = _drop_already_created(
+                        records, journal, options.action, results, by_row
+                    )
                 halted = report.auth_failed or report.interrupted or stop.is_set()
                 if records and not halted:
                     try:
@@ -445,6 +449,26 @@ async def _send_pass(
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def _drop_already_created(records, journal, action, results, by_row) -> list:
+    """Take rows an earlier run created (same payload) out before any lookup or send.
+
+    Rows with a legacy lead id stay in: their payload holds the UUID preflight resolves, and
+    the batcher's own journal check catches them after that.
+    """
+    pending = []
+    for record in records:
+        if record.lead_id:
+            body = record.payload(action=action)
+            earlier = journal.decide(record.row, payload_hash(body), resend_unconfirmed=False)
+            if earlier is not None and earlier.status is RowStatus.CREATED:
+                i = by_row[record.row]
+                earlier.warnings = results[i].warnings + earlier.warnings
+                results[i] = earlier
+                continue
+        pending.append(record)
+    return pending
 
 
 def _sent_lead(record, checked_leads) -> str | None:
