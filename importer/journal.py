@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (file_hash, row, payload_hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_time ON entries (file_hash, row, updated_at);
+CREATE INDEX IF NOT EXISTS entries_by_payload ON entries (file_hash, payload_hash, status);
 """
 
 _MARK = """
@@ -205,6 +206,16 @@ class Journal:
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? ORDER BY row, updated_at",
             (self.file_hash,),
+        )
+        return [JournalEntry(*found) for found in cur.fetchall()]
+
+    def created_with_payload(self, payload_hash: str) -> list[JournalEntry]:
+        """Every created entry with this payload, at any row (finds rows that moved)."""
+        cur = self._conn.execute(
+            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
+            " updated_at FROM entries WHERE file_hash = ? AND payload_hash = ? AND status = ?"
+            " ORDER BY row",
+            (self.file_hash, payload_hash, str(RowStatus.CREATED)),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
 

@@ -159,8 +159,13 @@ def check_api_url(url: str, *, insecure: bool = False) -> str:
 
 
 def journal_path_for(results_path: Path, source: Path) -> Path:
-    """``<input stem>.journal.sqlite`` beside the results file."""
-    return results_path.with_name(f"{source.stem}.journal.sqlite")
+    """``<input stem>.journal.sqlite`` beside the results file.
+
+    A results file run again (``march.results.csv``, fixed by the user) shares the journal of
+    the file it came from (``march``), so rows created the first time are recognised.
+    """
+    stem = source.stem.removesuffix(".results")
+    return results_path.with_name(f"{stem}.journal.sqlite")
 
 
 def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -> ImportPlan:
@@ -245,7 +250,7 @@ def run_import(
         dry_run=dry_run,
     )
     sha256 = file_sha256(table.path)
-    file_hash = sha256 + "|" + (target or api_url)
+    file_hash = "target:" + (target or api_url)  # see EarlierRuns: rows, not bytes, identify
     started = time.perf_counter()
     asyncio.run(
         _send_pass(
@@ -332,8 +337,10 @@ async def _send_pass(
     done = 0
     counts: dict[str, int] = {}
     try:
+        earlier = None
         if report.journal_path is not None:
             journal = Journal.open(report.journal_path, file_hash=file_hash)
+            earlier = EarlierRuns(journal, options.action)
         async with KeenClient(
             report.api_url,
             api_key,
@@ -347,10 +354,8 @@ async def _send_pass(
                 results = row_results(checked)
                 by_row = {r.row: i for i, r in enumerate(results)}
                 records = [r for r in (checked.records or []) if r is not None]
-                if journal is not None:
-                    records = _drop_already_created(
-                        records, journal, options.action, results, by_row
-                    )
+                if earlier is not None:
+                    records = _drop_already_created(records, earlier, results, by_row)
                 halted = report.auth_failed or report.interrupted or stop.is_set()
                 if records and not halted:
                     try:
@@ -363,6 +368,10 @@ async def _send_pass(
                     first_chunk = False
                 else:
                     checked_leads = None
+                if earlier is not None and checked_leads is not None:
+                    records = _drop_already_created(
+                        records, earlier, results, by_row, resolve=checked_leads.resolve
+                    )
                 to_send = []
                 for record in records:
                     i = by_row[record.row]
@@ -451,21 +460,56 @@ async def _send_pass(
                 loop.remove_signal_handler(sig)
 
 
-def _drop_already_created(records, journal, action, results, by_row) -> list:
+class EarlierRuns:
+    """What earlier runs against the same target created, for rows of this run.
+
+    The journal is keyed by the target and the row's payload, not by the file's bytes: fixing one
+    row of a file (or re-running its results file) must not make every other row look new. A row
+    is recognised at its own row number, or, when rows were inserted or deleted, at another row
+    with exactly the same payload that no row of this run has claimed yet.
+    """
+
+    def __init__(self, journal: Journal, action: str) -> None:
+        self.journal = journal
+        self.action = action
+        self.claimed: set[tuple[int, str]] = set()
+
+    def result_for(self, record, lead_id: str | None) -> RowResult | None:
+        """The earlier ``created`` result of this record, or None if it must be considered."""
+        digest = payload_hash(record.payload(action=self.action, lead_id=lead_id))
+        exact = self.journal.entry(record.row, digest)
+        if exact is not None and exact.status == RowStatus.CREATED:
+            self.claimed.add((exact.row, digest))
+            return exact.result()
+        for entry in self.journal.created_with_payload(digest):
+            if (entry.row, digest) in self.claimed:
+                continue
+            self.claimed.add((entry.row, digest))
+            result = entry.result()
+            result.row = record.row
+            result.warnings = [
+                f"already created by an earlier run as row {entry.row} (purchase "
+                f"{entry.purchase_id}); not sent again"
+            ]
+            return result
+        return None
+
+
+def _drop_already_created(records, earlier: EarlierRuns, results, by_row, resolve=None) -> list:
     """Take rows an earlier run created (same payload) out before any lookup or send.
 
-    Rows with a legacy lead id stay in: their payload holds the UUID preflight resolves, and
-    the batcher's own journal check catches them after that.
+    Before preflight only rows with a UUID lead can be matched; rows with a legacy lead id are
+    matched after preflight (``resolve``) has turned it into the UUID their payload holds.
     """
     pending = []
     for record in records:
-        if record.lead_id:
-            body = record.payload(action=action)
-            earlier = journal.decide(record.row, payload_hash(body), resend_unconfirmed=False)
-            if earlier is not None and earlier.status is RowStatus.CREATED:
+        lead_id = resolve(record) if resolve else record.lead_id
+        if lead_id:
+            found = earlier.result_for(record, lead_id)
+            if found is not None:
                 i = by_row[record.row]
-                earlier.warnings = results[i].warnings + earlier.warnings
-                results[i] = earlier
+                found.warnings = results[i].warnings + found.warnings
+                results[i] = found
                 continue
         pending.append(record)
     return pending

@@ -540,11 +540,6 @@ def test_legacy_ids_resolved_and_channel_currency_checked(tmp_path, sb, run_cli)
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the journal is keyed by the sha256 of the whole file, so fixing one row and "
-    "re-running sends every already-created row again (duplicate purchases)",
-)
 def test_fix_rejected_row_and_rerun_sends_only_that_row(tmp_path, sb, run_cli):
     source = tmp_path / "fix.csv"
     source.write_text(
@@ -566,11 +561,6 @@ def test_fix_rejected_row_and_rerun_sends_only_that_row(tmp_path, sb, run_cli):
     assert sorted(p["purchase_amount"] for p in sb.purchases()) == ["10.00", "11.00", "12.00"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: running the results file (rows already marked created with a purchase_id) "
-    "uses a fresh journal and creates every purchase a second time",
-)
 def test_running_the_results_file_creates_no_duplicates(tmp_path, sb, run_cli):
     source = write_rows(tmp_path / "rows.csv", 3)
     assert run_cli(source, "--api-url", sb.base_url)[0] == 0
@@ -578,3 +568,29 @@ def test_running_the_results_file_creates_no_duplicates(tmp_path, sb, run_cli):
     assert statuses(results_by_row(results_file)) == {"created": 3}
     run_cli(results_file, "--api-url", sb.base_url)
     assert len(sb.purchases()) == 3
+
+
+def test_rows_moved_by_an_edit_are_recognised_and_a_new_row_is_sent(tmp_path, sb, run_cli):
+    source = tmp_path / "moved.csv"
+    header = "Lead ID,Amount,Date,Reference\n"
+    body = [f"{LEAD_1},{10 + i}.00,2026-03-02,M{i}\n" for i in range(3)]
+    source.write_text(header + "".join(body))
+    assert run_cli(source, "--api-url", sb.base_url)[0] == 0
+    first = results_by_row(tmp_path / "moved.results.csv")
+    # A late purchase is inserted at the top: every earlier row moves down by one.
+    source.write_text(header + f"{LEAD_1},99.00,2026-03-01,M9\n" + "".join(body))
+    code, _, err = run_cli(source, "--api-url", sb.base_url)
+    assert code == 0, err
+    second = results_by_row(tmp_path / "moved.results.csv")
+    assert [second[r]["purchase_id"] for r in (3, 4, 5)] == [
+        first[r]["purchase_id"] for r in (2, 3, 4)
+    ]
+    assert "already created by an earlier run as row 2" in second[3]["warnings"]
+    assert sorted(p["purchase_amount"] for p in sb.purchases()) == [
+        "10.00",
+        "11.00",
+        "12.00",
+        "99.00",
+    ]
+    created = read_csv(tmp_path / "moved.created.csv")
+    assert sorted(r["purchase_id"] for r in created) == sorted(p["id"] for p in sb.purchases())
