@@ -7,8 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from conftest import LEAD_1, LEAD_2, read_results_csv, write_csv
+
 from importer import Mapping, validate
 from importer.controls import parse_expected_total, parse_period
 from importer.errors import ConfigurationError, ControlTotalError
