@@ -63,7 +63,7 @@ class Table:
     def path(self) -> Path:
         return self.info.path
 
-    def chunks(self, size: int = 50_000) -> Iterator[Chunk]:
+    def chunks(self, size: int = 25_000) -> Iterator[Chunk]:
         """Stream the data rows in chunks of at most ``size`` rows."""
         assert self._reader is not None
         return self._reader(size)

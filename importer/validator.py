@@ -39,9 +39,6 @@ def _decimal_from_comma(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
 
 
-def _no_currency(text: str) -> None:
-    return None
-
 
 SERIAL_LIKE = re.compile(r"^\s*[3-5]\d{4}(\.0+)?\s*$", re.M)  # 36526..55153: dates 2000-2050
 ACTIONS = ("create_purchase", "create_purchase_custom")
@@ -132,7 +129,7 @@ class CheckedChunk:
 
 
 def decide_columns(
-    table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 50_000
+    table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 25_000
 ) -> ColumnDecisions:
     """Scan the amount, date and currency columns for evidence and settle how to read them.
 
@@ -219,7 +216,7 @@ class _ColumnParser:
     def __init__(
         self,
         parse: Callable[[str], object],
-        fast: tuple[re.Pattern[str], Callable[[str], object]] | None = None,
+        fast: tuple[re.Pattern[str], Callable[[str], object] | None] | None = None,
         limit: int = CACHE_LIMIT,
     ) -> None:
         self.parse = parse
@@ -241,7 +238,10 @@ class _ColumnParser:
         if self.fast is not None and new:
             pattern, convert = self.fast
             plain = list(filter(pattern.fullmatch, new))
-            known.update(zip(plain, map(convert, plain), strict=True))
+            if convert is None:
+                known.update(dict.fromkeys(plain))
+            else:
+                known.update(zip(plain, map(convert, plain), strict=True))
             new.difference_update(plain)
         for value in new:
             if not value.strip():
@@ -321,7 +321,7 @@ class RowValidator:
             for name, parse in self._parse_functions().items()
             if name in self.index
         }
-        self._implied = _ColumnParser(normalise.amount_currency, (PLAIN_NUMBER, _no_currency))
+        self._implied = _ColumnParser(normalise.amount_currency, (PLAIN_NUMBER, None))
         #: Currency codes per row over every chunk checked (the file's majority).
         self.currency_counts: Counter[str] = Counter()
 
