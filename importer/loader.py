@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -26,6 +27,7 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
 MAX_FIELD_CHARS = 10 * 1024 * 1024
 HEADER_SEARCH_ROWS = 20
+EXCEL_SEP_LINE = re.compile(r"^sep=(.)\s*(?:\r?\n|$)")  # Excel's delimiter hint, first line
 
 
 @dataclass
@@ -102,8 +104,11 @@ def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, s
         if len(delimiter) != 1:
             raise InputFileError(f"--delimiter must be one character, got {delimiter!r}")
     else:
-        delimiter = detect_delimiter(sample)
+        hinted = EXCEL_SEP_LINE.match(sample)
+        delimiter = hinted.group(1) if hinted else detect_delimiter(sample)
     records = list(_sample_records(sample, delimiter))
+    if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
+        records[0] = []  # Excel's "sep=;" hint line is not a title or a header
     header_index = _find_header(records, header_hint)
     if header_index is None:
         raise InputFileError(f"{info.path.name} has no header row (the file holds no data)")
@@ -261,8 +266,12 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
                 for m in workbook.sheets_metadata
                 if str(m.visible).lower().endswith("visible")
                 and "hidden" not in str(m.visible).lower()
-            ]
-            sheet_name = (visible or names)[0]
+            ] or names
+            # The first sheet, unless it has no purchase header and a later one has (a cover
+            # or notes sheet in front of the data).
+            sheet_name = next(
+                (n for n in visible if _sheet_has_header(workbook, n, header_hint)), visible[0]
+            )
         elif sheet in names:
             sheet_name = sheet
         else:
@@ -274,12 +283,7 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
                     path=info.path,
                 )
             sheet_name = matches[0]
-        worksheet = workbook.get_sheet_by_name(sheet_name)
-        head = []
-        for index, row in enumerate(worksheet.iter_rows()):
-            if index >= HEADER_SEARCH_ROWS * 3:
-                break
-            head.append([cell_text(c) for c in row])
+        head = _sheet_head(workbook, sheet_name)
     except InputFileError:
         raise
     except Exception as exc:  # calamine raises several unrelated types for damaged files
@@ -307,6 +311,20 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
         sheets=names,
         _reader=read,
     )
+
+
+def _sheet_has_header(workbook, name: str, header_hint: dict[str, str]) -> bool:
+    head = _sheet_head(workbook, name)
+    return any(looks_like_header(row, header_hint) for row in head)
+
+
+def _sheet_head(workbook, name: str) -> list[list[str]]:
+    head = []
+    for index, row in enumerate(workbook.get_sheet_by_name(name).iter_rows()):
+        if index >= HEADER_SEARCH_ROWS * 3:
+            break
+        head.append([cell_text(c) for c in row])
+    return head
 
 
 def _xlsx_chunks(

@@ -1,8 +1,13 @@
 """Online preflight: look up every distinct lead once (and the channels once) before sending.
 
-Legacy integer ids resolve to lead UUIDs here; rows whose lead is not accessible or not found get
-their final ``rejected`` result without a create call. A 401 stops everything before any purchase
-is sent. Look-ups are reads, so any transient failure is retried a few times.
+Legacy integer ids resolve to lead UUIDs here; rows whose lead is not accessible (403) or not
+found (404 naming the lead) get their final ``rejected`` result without a create call. A 401 stops
+everything before any purchase is sent. Look-ups are reads, so transient failures are retried.
+
+The preflight is a safety net, never a gate the API does not ask for: when a look-up action is
+not supported by the server (a 400 on a well-formed request, a 404/405/501 that does not name a
+lead) or keeps failing transiently, the row is still sent and ``create_purchase`` decides. Only a
+legacy id that cannot be resolved keeps its row back (``retried``: safe to send on a later run).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from .client import Outcome, OutcomeKind
-from .errors import ApiError, AuthenticationError
+from .errors import AuthenticationError
 from .records import PurchaseRecord, RowResult, RowStatus
 
 __all__ = ["LeadLookup", "Preflight", "preflight"]
@@ -28,6 +33,7 @@ class LeadLookup:
     channel_id: str | None
     http_status: int | None
     error: str | None = None
+    unknown: bool = False  # the API could not tell (unsupported action, transient failure)
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Preflight:
     leads: dict[LeadKey, LeadLookup] = field(default_factory=dict)
     channels: dict[str, dict] = field(default_factory=dict)
     requests: int = 0
+    notes: list[str] = field(default_factory=list)  # what the preflight could not check
 
     def lookup(self, record: PurchaseRecord) -> LeadLookup | None:
         key = lead_key(record)
@@ -45,13 +52,25 @@ class Preflight:
     def resolve(self, record: PurchaseRecord) -> str | None:
         """The lead UUID to send for this record, or None when the lead was not found."""
         found = self.lookup(record)
-        return found.lead_id if found else None
+        if found is None or found.lead_id is None:
+            return record.lead_id if found is None or found.unknown else None
+        return found.lead_id
 
     def rejection(self, record: PurchaseRecord) -> RowResult | None:
-        """A final ``rejected`` result when the lead is not accessible or not found."""
+        """A final result for rows that must not be sent: lead refused, or legacy id unresolved."""
         found = self.lookup(record)
         if found is None or found.lead_id is not None:
             return None
+        if found.unknown:
+            if record.lead_id:
+                return None  # send it: create_purchase has the last word on the lead
+            return RowResult(
+                record.row,
+                RowStatus.RETRIED,
+                http_status=found.http_status,
+                error=f"could not resolve legacy lead {record.legacy_lead_id} to a lead id "
+                f"({found.error}); nothing was sent, run again later",
+            )
         return RowResult(
             record.row,
             RowStatus.REJECTED,
@@ -92,9 +111,17 @@ async def preflight(
     """
     result = Preflight()
     channels = await _read(client.get_channels, (), attempts, sleep, result, "the channels")
-    for channel in (channels.data or {}).get("channels") or []:
+    data = channels.data if channels.kind is OutcomeKind.OK else None
+    listed = data.get("channels") if isinstance(data, dict) else None
+    for channel in listed or []:
         if isinstance(channel, dict) and channel.get("id"):
             result.channels[channel["id"]] = channel
+    if channels.kind is not OutcomeKind.OK:
+        result.notes.append(
+            f"get_channels failed ({channels.http_status or channels.kind}: {channels.error}); "
+            "channel currencies were not checked"
+        )
+    unsupported: dict[str, bool] = {}
 
     keys: list[LeadKey] = list(dict.fromkeys(k for r in records if (k := lead_key(r))))
     queue: asyncio.Queue[LeadKey] = asyncio.Queue()
@@ -109,8 +136,23 @@ async def preflight(
                 call, what = client.get_lead, f"lead {value}"
             else:
                 call, what = client.get_lead_by_legacy_id, f"legacy lead {value}"
+            if unsupported.get(kind):
+                result.leads[key] = LeadLookup(None, None, None, "look-up not supported", True)
+                continue
             outcome = await _read(call, (value,), attempts, sleep, result, what)
-            if outcome.kind is OutcomeKind.OK:
+            if outcome.kind is OutcomeKind.REJECTED and not _refuses_lead(outcome):
+                unsupported[kind] = True
+                action = "get_lead_by_id" if kind == "id" else "get_lead_by_legacy_id"
+                result.notes.append(
+                    f"{action} is not supported by this API ({outcome.http_status}: "
+                    f"{outcome.error}); leads were not checked before sending"
+                )
+                result.leads[key] = LeadLookup(None, None, outcome.http_status, outcome.error, True)
+            elif outcome.kind not in (OutcomeKind.OK, OutcomeKind.REJECTED):
+                result.leads[key] = LeadLookup(
+                    None, None, outcome.http_status, outcome.error or str(outcome.kind), True
+                )
+            elif outcome.kind is OutcomeKind.OK:
                 lead = (outcome.data or {}).get("lead") or {}
                 result.leads[key] = LeadLookup(
                     lead_id=lead.get("id"),
@@ -133,8 +175,19 @@ async def preflight(
     return result
 
 
+def _refuses_lead(outcome: Outcome) -> bool:
+    """True when a rejected look-up is about the lead itself (403, or 404 naming a lead)."""
+    if outcome.http_status == 403:
+        return True
+    text = (outcome.error or "").lower()
+    return outcome.http_status == 404 and "lead" in text and "action" not in text
+
+
 async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what: str) -> Outcome:
-    """A read call, retried on anything transient (reads are safe to repeat)."""
+    """A read call, retried on anything transient (reads are safe to repeat).
+
+    Returns the last outcome; only a 401 raises (nothing may be sent with a refused key).
+    """
     outcome: Outcome | None = None
     for attempt in range(1, attempts + 1):
         result.requests += 1
@@ -152,8 +205,4 @@ async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what
                 outcome.retry_after if outcome.retry_after is not None else 0.2 * 2**attempt
             )
     assert outcome is not None
-    raise ApiError(
-        f"Could not look up {what}: {outcome.error or outcome.kind} after {attempts} tries.",
-        status=outcome.http_status,
-        hint="Check the API URL and your network, then run again; nothing was sent.",
-    )
+    return outcome

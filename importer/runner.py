@@ -360,6 +360,9 @@ async def _send_pass(
                 if records and not halted:
                     try:
                         checked_leads = await preflight(records, client=client)
+                        for note in checked_leads.notes:
+                            if note not in report.plan.notes:
+                                report.plan.notes.append(note)
                     except AuthenticationError:
                         if first_chunk:
                             raise

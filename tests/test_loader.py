@@ -416,3 +416,26 @@ def test_xlsm_is_read_like_xlsx(tmp_path):
 
     assert report.results_path == tmp_path / "m.results.xlsx"
     assert report.summary.count("valid") == 1
+
+
+def test_excel_sep_hint_line_sets_the_delimiter_and_is_skipped(tmp_path):
+    path = write_csv(
+        tmp_path / "sep.csv",
+        f"sep=;\r\nLead ID;Amount\r\n{LEAD_1};1.500,00\r\n",
+    )
+    table = open_table(path)
+    assert (table.delimiter, table.headers, table.header_row) == (";", ["Lead ID", "Amount"], 2)
+    chunk = next(table.chunks())
+    assert (chunk.rows, chunk.cells) == ([3], [[LEAD_1, "1.500,00"]])
+
+
+def test_xlsx_cover_sheet_in_front_of_the_data_is_passed_over(tmp_path):
+    path = write_xlsx(
+        tmp_path / "cover.xlsx",
+        {
+            "Read me": [["This export lists March purchases"]],
+            "Data": [["Lead ID", "Amount"], [LEAD_1, 12.5]],
+        },
+    )
+    table = open_table(path)
+    assert (table.sheet, table.headers) == ("Data", ["Lead ID", "Amount"])

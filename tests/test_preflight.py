@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from importer.client import KeenClient
-from importer.errors import ApiError, AuthenticationError
+from importer.errors import AuthenticationError
 from importer.preflight import preflight
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
@@ -72,7 +72,7 @@ def test_bad_key_stops_before_anything_is_sent(sandbox):
     assert after["create_calls"] == before["create_calls"]
 
 
-def test_transient_lookup_failures_are_retried_then_reported():
+def test_transient_lookup_failures_are_retried_then_left_to_the_create_call():
     calls: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -84,14 +84,46 @@ def test_transient_lookup_failures_are_retried_then_reported():
     async def fast(seconds: float) -> None:
         return None
 
+    uuid_row = PurchaseRecord(row=2, lead_id=USD_LEAD)
+    legacy_row = PurchaseRecord(row=3, legacy_lead_id=1001)
+
     async def go():
         client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
         async with client:
-            await preflight(
-                [PurchaseRecord(row=2, lead_id=USD_LEAD)], client=client, attempts=3, sleep=fast
-            )
+            return await preflight([uuid_row, legacy_row], client=client, attempts=3, sleep=fast)
 
-    with pytest.raises(ApiError) as caught:
-        asyncio.run(go())
-    assert str(caught.value) == f"Could not look up lead {USD_LEAD}: HTTP 502 after 3 tries."
-    assert len(calls) == 1 + 3
+    checked = asyncio.run(go())
+    assert len(calls) == 1 + 3 + 3
+    # A UUID row is still sent (create_purchase decides); a legacy id cannot be resolved.
+    assert checked.rejection(uuid_row) is None
+    assert checked.resolve(uuid_row) == USD_LEAD
+    held = checked.rejection(legacy_row)
+    assert (held.status, held.http_status) == ("retried", 502)
+    assert held.error.startswith("could not resolve legacy lead 1001 to a lead id")
+
+
+def test_lookup_action_not_supported_is_skipped_with_a_note():
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
+        if b"get_channels" in request.content:
+            return httpx.Response(200, json={"channels": []})
+        return httpx.Response(400, json={"error": "Unknown action: get_lead_by_id"})
+
+    other = "c241330b-01a9-471f-9e8a-774bcf36d58b"
+    rows = [PurchaseRecord(row=2, lead_id=USD_LEAD), PurchaseRecord(row=3, lead_id=other)]
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            return await preflight(rows, client=client, concurrency=1)
+
+    checked = asyncio.run(go())
+    assert len(calls) == 2  # channels + one look-up: the second lead is not asked again
+    assert [checked.rejection(r) for r in rows] == [None, None]
+    assert [checked.resolve(r) for r in rows] == [USD_LEAD, other]
+    assert checked.notes == [
+        "get_lead_by_id is not supported by this API (400: Unknown action: get_lead_by_id); "
+        "leads were not checked before sending"
+    ]
