@@ -155,6 +155,9 @@ def check_api_url(url: str, *, insecure: bool = False) -> str:
             f"refusing to send the API key over plain http to {parts.hostname}",
             hint="use https, or --insecure if you really mean it",
         )
+    if parts.path in ("", "/"):
+        # A bare host: every documented Keen base has this path (keen-api.md section 1.1).
+        return url.rstrip("/") + "/functions/v1/keen-api"
     return url
 
 
@@ -217,7 +220,7 @@ def run_import(
             "no API key: set KEEN_API_KEY or use --api-key-file PATH",
             hint="the key is a UUID from Settings > API keys in the Keen dashboard",
         )
-    check_api_url(api_url, insecure=insecure)
+    api_url = check_api_url(api_url, insecure=insecure)
     if concurrency < 1 or max_retries < 0 or timeout <= 0 or (rate is not None and rate <= 0):
         raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
     expected = parse_expected_total(expect_total) if expect_total else None

@@ -594,3 +594,11 @@ def test_rows_moved_by_an_edit_are_recognised_and_a_new_row_is_sent(tmp_path, sb
     ]
     created = read_csv(tmp_path / "moved.created.csv")
     assert sorted(r["purchase_id"] for r in created) == sorted(p["id"] for p in sb.purchases())
+
+
+def test_bare_host_url_gets_the_documented_path(tmp_path, sb, run_cli):
+    source = write_rows(tmp_path / "bare.csv", 2)
+    root = sb.base_url.removesuffix("/functions/v1/keen-api")
+    code, _, err = run_cli(source, "--api-url", root + "/")
+    assert code == 0, err
+    assert len(sb.purchases()) == 2
