@@ -10,13 +10,7 @@ from .api import ValidationReport, validate  # noqa: E402
 from .errors import KeenImportError  # noqa: E402
 from .mapping import Mapping  # noqa: E402
 from .records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
-
-
-def run_import(*args, **kwargs):
-    """Import a file into Keen: see :func:`importer.runner.run_import`."""
-    from .runner import run_import as _run_import
-
-    return _run_import(*args, **kwargs)
+from .runner import run_import  # noqa: E402
 
 
 __all__ = [
