@@ -12,7 +12,6 @@ from .mapping import Mapping  # noqa: E402
 from .records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
 from .runner import run_import  # noqa: E402
 
-
 __all__ = [
     "KeenImportError",
     "Mapping",
