@@ -75,7 +75,8 @@ class Outcome:
 def make_transport(
     kind: str = "aiohttp", *, max_connections: int = 100, verify: bool | ssl.SSLContext = True
 ) -> httpx.AsyncBaseTransport:
-    """The HTTP transport under :class:`KeenClient`: ``"aiohttp"`` (default) or ``"httpx"``.
+    """The HTTP transport under :class:`KeenClient`: ``"aiohttp"`` (default), ``"httpx"``, or
+    ``"httpx-aiohttp"`` (the httpx_aiohttp package's transport, kept for comparison).
 
     aiohttp is the default because plain httpx (httpcore) tops out near 300 req/s on one core; see
     benchmarks/bench_send.py for the figures.
@@ -90,10 +91,164 @@ def make_transport(
     if kind == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits, verify=verify)
     if kind == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
         return AiohttpTransport(limits=limits, verify=verify)
+    if kind == "httpx-aiohttp":
+        from httpx_aiohttp import AiohttpTransport as PackagedTransport
+
+        return PackagedTransport(limits=limits, verify=verify)
     raise ValueError(f"unknown transport {kind!r}: use 'aiohttp' or 'httpx'")
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport on one aiohttp ``ClientSession``, lean for small JSON requests.
+
+    Same contract and error mapping as the httpx_aiohttp package (an aiohttp failure is raised as
+    the httpx exception of its kind, ``from`` the aiohttp one, so :func:`classify_exception` sees
+    the original), with the per-request work cut down: the aiohttp headers, URL and timeout
+    objects are built once per distinct value and reused, the body is read in full before the
+    response is returned (the answers are small JSON documents), and the httpx objects are built
+    without re-normalising headers.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits | None = None,
+        verify: bool | ssl.SSLContext = True,
+    ) -> None:
+        self.limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self.verify = verify
+        self._session: Any = None
+        self._headers: dict[tuple, Any] = {}
+        self._urls: dict[str, Any] = {}
+        self._timeouts: dict[tuple, Any] = {}
+
+    def _open(self) -> Any:
+        import aiohttp
+
+        if isinstance(self.verify, ssl.SSLContext):
+            ssl_context: ssl.SSLContext | bool = self.verify
+        elif self.verify:
+            ssl_context = httpx.create_ssl_context(verify=True)
+        else:
+            ssl_context = False
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=ssl_context,
+        )
+        # No Accept-Encoding: the answers are tiny, and an uncompressed body can be handed to
+        # httpx as it is.
+        self._session = aiohttp.ClientSession(
+            connector=connector, skip_auto_headers=("Accept-Encoding",), auto_decompress=False
+        )
+        return self._session
+
+    def _aiohttp_headers(self, raw: list[tuple[bytes, bytes]]) -> Any:
+        key = tuple(raw)
+        headers = self._headers.get(key)
+        if headers is None:
+            from multidict import CIMultiDict, CIMultiDictProxy
+
+            if len(self._headers) > 1024:
+                self._headers.clear()
+            headers = CIMultiDictProxy(
+                CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+            )
+            self._headers[key] = headers
+        return headers
+
+    def _aiohttp_url(self, url: httpx.URL) -> Any:
+        text = str(url)
+        found = self._urls.get(text)
+        if found is None:
+            from yarl import URL
+
+            if len(self._urls) > 64:
+                self._urls.clear()
+            found = self._urls[text] = URL(text, encoded=True)
+        return found
+
+    def _aiohttp_timeout(self, timeout: dict | None) -> Any:
+        timeout = timeout or {}
+        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+        found = self._timeouts.get(key)
+        if found is None:
+            import aiohttp
+
+            found = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
+        return found
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import aiohttp
+
+        session = self._session or self._open()
+        try:
+            data: bytes | None = request.content
+        except httpx.RequestNotRead:
+            data = await request.aread()
+        try:
+            async with session.request(
+                request.method,
+                self._aiohttp_url(request.url),
+                headers=self._aiohttp_headers(request.headers.raw),
+                data=data or None,
+                allow_redirects=False,
+                timeout=self._aiohttp_timeout(request.extensions.get("timeout")),
+                server_hostname=request.extensions.get("sni_hostname"),
+            ) as answer:
+                body = await answer.read()
+                status = answer.status
+                raw_headers = answer.raw_headers
+                encoded = "Content-Encoding" in answer.headers
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _httpx_error(exc) from exc
+        response = httpx.Response(
+            status,
+            headers=raw_headers,
+            stream=httpx.ByteStream(body),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+        if encoded:  # not asked for, but decode it as httpx would
+            response.read()
+        else:
+            # Already read in full: what Response.read() would store, without running the bytes
+            # through httpx's decoder/chunker machinery again (~13 us per response).
+            response._content = body
+        return response
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _httpx_error(exc: BaseException) -> httpx.TransportError:
+    """The httpx exception httpx_aiohttp would raise for this aiohttp failure (same table)."""
+    import aiohttp
+
+    table: list[tuple[type[BaseException], type[httpx.TransportError]]] = [
+        (aiohttp.ServerTimeoutError, httpx.TimeoutException),
+        (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+        (aiohttp.ClientConnectionError, httpx.ConnectTimeout),
+        (aiohttp.ClientConnectorError, httpx.ConnectError),
+        (aiohttp.ClientPayloadError, httpx.ReadError),
+        (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+        (aiohttp.ClientHttpProxyError, httpx.ProxyError),
+        (aiohttp.client_exceptions.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+        (aiohttp.client_exceptions.InvalidUrlClientError, httpx.UnsupportedProtocol),
+    ]
+    mapped: type[httpx.TransportError] | None = None
+    for source, target in table:
+        if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
+            mapped = target
+    if mapped is None:
+        # A plain timeout or another client error: the request may have gone out.
+        mapped = httpx.ReadTimeout if isinstance(exc, TimeoutError) else httpx.ReadError
+    return mapped(str(exc))
 
 
 class KeenClient:
@@ -117,15 +272,16 @@ class KeenClient:
         self.timeout = timeout
         self.requests_made = 0
         self._url = httpx.URL(base_url)
-        self._headers = httpx.Headers(
-            {
-                "Host": self._url.netloc.decode("ascii"),
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "User-Agent": "keen-import",
-                "X-Api-Key": api_key,
-            }
-        )
+        self._base_headers = [
+            (b"Host", self._url.netloc),
+            (b"Accept", b"application/json"),
+            (b"Content-Type", b"application/json"),
+            (b"User-Agent", b"keen-import"),
+            (b"X-Api-Key", api_key.encode("latin-1")),
+        ]
+        # Complete request headers per body length, built once: httpx.Request copies a Headers
+        # object cheaply, while content=... would re-normalise and add Content-Length each time.
+        self._headers_by_length: dict[int, httpx.Headers] = {}
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         # The transport is called directly: AsyncClient's auth, redirect, cookie and hook layers
         # cost ~0.3 ms of CPU per request and none of them applies to one fixed POST endpoint.
@@ -143,9 +299,14 @@ class KeenClient:
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def create_purchase(self, body: dict) -> Outcome:
-        """POST one purchase payload (with its ``action``); ``created`` carries the purchase id."""
-        return await self._call(dumps_payload(body), expect_purchase=True)
+    async def create_purchase(self, body: dict | bytes) -> Outcome:
+        """POST one purchase payload (with its ``action``); ``created`` carries the purchase id.
+
+        ``body`` is the payload dict, or its bytes as :func:`dumps_payload` wrote them (the batcher
+        serialises once, for the journal's payload hash and for the request).
+        """
+        content = body if isinstance(body, bytes) else dumps_payload(body)
+        return await self._call(content, expect_purchase=True)
 
     async def get_lead(self, lead_id: str) -> Outcome:
         """get_lead_by_id; ``ok`` carries ``{"lead": {...}}`` in ``data``."""
@@ -162,9 +323,21 @@ class KeenClient:
 
     async def _call(self, content: bytes, *, expect_purchase: bool = False) -> Outcome:
         self.requests_made += 1
+        headers = self._headers_by_length.get(len(content))
+        if headers is None:
+            if len(self._headers_by_length) > 4096:
+                self._headers_by_length.clear()
+            length = str(len(content)).encode("ascii")
+            headers = httpx.Headers([*self._base_headers, (b"Content-Length", length)])
+            self._headers_by_length[len(content)] = headers
         request = httpx.Request(
-            "POST", self._url, headers=self._headers, content=content, extensions=self._extensions
+            "POST",
+            self._url,
+            headers=headers,
+            stream=httpx.ByteStream(content),
+            extensions=self._extensions,
         )
+        request.read()  # content=... semantics (request.content readable) without re-parsing
         try:
             response = await self._transport.handle_async_request(request)
             try:

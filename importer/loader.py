@@ -259,6 +259,7 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
 
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        sheets = _Sheets(workbook)
         names = list(workbook.sheet_names)
         if sheet is None:
             visible = [
@@ -270,7 +271,7 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
             # The first sheet, unless it has no purchase header and a later one has (a cover
             # or notes sheet in front of the data).
             sheet_name = next(
-                (n for n in visible if _sheet_has_header(workbook, n, header_hint)), visible[0]
+                (n for n in visible if _sheet_has_header(sheets, n, header_hint)), visible[0]
             )
         elif sheet in names:
             sheet_name = sheet
@@ -283,7 +284,7 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
                     path=info.path,
                 )
             sheet_name = matches[0]
-        head = _sheet_head(workbook, sheet_name)
+        head = _sheet_head(sheets, sheet_name)
     except InputFileError:
         raise
     except Exception as exc:  # calamine raises several unrelated types for damaged files
@@ -301,7 +302,7 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
     _check_headers(headers, info.path)
 
     def read(size: int) -> Iterator[Chunk]:
-        return _xlsx_chunks(info, sheet_name, header_index, len(headers), size)
+        return _xlsx_chunks(sheets[sheet_name], header_index, len(headers), size)
 
     return Table(
         info=info,
@@ -313,53 +314,56 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
     )
 
 
-def _sheet_has_header(workbook, name: str, header_hint: dict[str, str]) -> bool:
-    head = _sheet_head(workbook, name)
+def _sheet_has_header(sheets: _Sheets, name: str, header_hint: dict[str, str]) -> bool:
+    head = _sheet_head(sheets, name)
     return any(looks_like_header(row, header_hint) for row in head)
 
 
-def _sheet_head(workbook, name: str) -> list[list[str]]:
+class _Sheets(dict):
+    """Worksheets of one workbook, each parsed once (calamine parses a whole sheet on access)."""
+
+    def __init__(self, workbook) -> None:
+        super().__init__()
+        self.workbook = workbook
+
+    def __missing__(self, name: str):
+        sheet = self[name] = self.workbook.get_sheet_by_name(name)
+        return sheet
+
+
+def _sheet_head(sheets: _Sheets, name: str) -> list[list[str]]:
     head = []
-    for index, row in enumerate(workbook.get_sheet_by_name(name).iter_rows()):
+    for index, row in enumerate(sheets[name].iter_rows()):
         if index >= HEADER_SEARCH_ROWS * 3:
             break
         head.append([cell_text(c) for c in row])
     return head
 
 
-def _xlsx_chunks(
-    info: FileInfo, sheet_name: str, header_index: int, width: int, size: int
-) -> Iterator[Chunk]:
-    import python_calamine as calamine
-
-    workbook = calamine.CalamineWorkbook.from_path(str(info.path))
-    try:
-        worksheet = workbook.get_sheet_by_name(sheet_name)
-        chunk = Chunk(rows=[], cells=[], raw=[])
-        for index, row in enumerate(worksheet.iter_rows()):
-            if index <= header_index:
-                continue
-            raw = list(row[:width])
-            if len(raw) < width:
-                raw.extend([""] * (width - len(raw)))
-            cells = [c if type(c) is str else cell_text(c) for c in raw]
-            extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
-            has_extra = any(c.strip() for c in extra)
-            if not has_extra and not "".join(cells).strip():
-                chunk.blank += 1
-                continue
-            if has_extra:
-                chunk.overflow[len(chunk.rows)] = extra
-            chunk.rows.append(index + 1)
-            chunk.cells.append(cells)
-            chunk.raw.append(raw)
-            if len(chunk.rows) >= size:
-                yield chunk
-                chunk = Chunk(rows=[], cells=[], raw=[])
-        if chunk.rows or chunk.blank:
+def _xlsx_chunks(worksheet, header_index: int, width: int, size: int) -> Iterator[Chunk]:
+    chunk = Chunk(rows=[], cells=[], raw=[])
+    for index, row in enumerate(worksheet.iter_rows()):
+        if index <= header_index:
+            continue
+        raw = list(row[:width])
+        if len(raw) < width:
+            raw.extend([""] * (width - len(raw)))
+        cells = [c if type(c) is str else cell_text(c) for c in raw]
+        extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
+        has_extra = any(c.strip() for c in extra)
+        if not has_extra and not "".join(cells).strip():
+            chunk.blank += 1
+            continue
+        if has_extra:
+            chunk.overflow[len(chunk.rows)] = extra
+        chunk.rows.append(index + 1)
+        chunk.cells.append(cells)
+        chunk.raw.append(raw)
+        if len(chunk.rows) >= size:
             yield chunk
-    finally:
-        workbook.close()
+            chunk = Chunk(rows=[], cells=[], raw=[])
+    if chunk.rows or chunk.blank:
+        yield chunk
 
 
 def cell_text(value: object) -> str:
