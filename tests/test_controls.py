@@ -138,3 +138,33 @@ def test_manifest_of_validate(tmp_path):
     }
     assert manifest["results"].endswith("f.results.csv")
     assert manifest["api_url"] is None
+
+
+def test_file_damaged_by_excel(tmp_path):
+    """A CSV saved by Excel: long references in scientific notation, lost leading zeros,
+    an amount turned into a date, and a reference turned into a date serial."""
+    lines = ["Lead ID,Amount,Date,Reference"]
+    for i in range(8):
+        lines.append(f"{LEAD_1},{100 + i}.00,2026-03-0{i + 1},00{4711 + i}")
+    lines.append(f"{LEAD_2},1-Oct,2026-03-10,004720")
+    lines.append(f"{LEAD_2},55.00,2026-03-11,4721")
+    lines.append(f"{LEAD_2},56.00,2026-03-12,1.23457E+15")
+    path = write_csv(tmp_path / "damaged.csv", "\r\n".join(lines) + "\r\n")
+    report = validate(path)
+    rows = {int(r["row"]): r for r in read_results_csv(tmp_path / "damaged.results.csv")}
+    assert [rows[r]["status"] for r in range(2, 10)] == ["valid"] * 8
+    assert rows[10]["status"] == "invalid"
+    assert rows[10]["error"] == (
+        "amount '1-Oct' looks like a date: Excel probably turned 1.10 into 1 October; "
+        "re-enter the amount as a number"
+    )
+    assert rows[11]["status"] == "valid"
+    assert rows[11]["warnings"].startswith(
+        "reference '4721' is shorter than the others (6 digits, e.g. '004711')"
+    )
+    assert rows[12]["status"] == "invalid"
+    assert rows[12]["error"] == (
+        "reference '1.23457E+15' is in scientific notation: Excel has already rounded it; "
+        "re-export the column as text"
+    )
+    assert report.summary.count("invalid") == 2
