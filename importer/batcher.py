@@ -97,6 +97,11 @@ def payload_hash(body: dict) -> str:
     return hashlib.sha256(dumps_payload(body)).hexdigest()
 
 
+def _bytes_hash(content: bytes) -> str:
+    """:func:`payload_hash` of a payload already serialised with :func:`dumps_payload`."""
+    return hashlib.sha256(content).hexdigest()
+
+
 class _Stopped(Exception):
     """Raised inside a worker when the run stops before the row's next request."""
 
@@ -114,35 +119,39 @@ class _Gate:
         self.last_decrease = -1e9
         self.policy = policy
         self.halt = halt
-        self._changed = asyncio.Condition()
+        self._waiters: list[asyncio.Future] = []  # acquirers waiting for a change
 
     async def acquire(self) -> None:
         clock = self.policy.clock
-        async with self._changed:
-            while True:
-                if self.halt.is_set():
-                    raise _Stopped
-                wait = self.pause_until - clock()
-                if wait > 0:
-                    self._changed.release()
-                    try:
-                        await _sleep_unless(self.policy.sleep, wait, self.halt)
-                    finally:
-                        await self._changed.acquire()
-                    continue
-                if self.in_use < self.limit:
-                    self.in_use += 1
-                    return
-                await self._changed.wait()
+        while True:
+            if self.halt.is_set():
+                raise _Stopped
+            wait = self.pause_until - clock()
+            if wait > 0:
+                await _sleep_unless(self.policy.sleep, wait, self.halt)
+                continue
+            if self.in_use < self.limit:
+                self.in_use += 1  # no await since the checks: nobody else can take the slot
+                return
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_use -= 1
-            self._changed.notify_all()
+    def release(self) -> None:
+        self.in_use -= 1
+        if self._waiters:
+            self.wake()
 
-    async def wake(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+    def wake(self) -> None:
+        """Every waiting acquirer checks again (halt, pause, limit)."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def pause(self, seconds: float) -> None:
         self.pause_until = max(self.pause_until, self.policy.clock() + seconds)
@@ -169,6 +178,7 @@ class _Breaker:
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
         self.window: deque[bool] = deque(maxlen=policy.breaker_window)
+        self.failures = 0  # True values in window
         self.cooldown = policy.breaker_cooldown
         self.open_until: float | None = None
         self.probing = False
@@ -183,12 +193,18 @@ class _Breaker:
                 self.cooldown = self.policy.breaker_cooldown
                 self.open_until = None
                 self.window.clear()
+                self.failures = 0
             return
-        self.window.append(transient_failure)
+        window = self.window
+        if len(window) == window.maxlen and window[0]:
+            self.failures -= 1  # about to drop out of the window
+        window.append(transient_failure)
+        if transient_failure:
+            self.failures += 1
         if (
             self.open_until is None
-            and len(self.window) == self.window.maxlen
-            and sum(self.window) >= self.policy.breaker_threshold * len(self.window)
+            and len(window) == window.maxlen
+            and self.failures >= self.policy.breaker_threshold * len(window)
         ):
             self._trip(gate)
 
@@ -198,6 +214,7 @@ class _Breaker:
         gate.pause(self.cooldown)
         self.cooldown = min(self.cooldown * 2, self.policy.breaker_max_cooldown)
         self.window.clear()
+        self.failures = 0
 
     def claim_probe(self) -> bool | None:
         """None: closed, send freely. True: this request is the probe. False: wait."""
@@ -246,7 +263,7 @@ async def _sleep_unless(sleep: Callable[[float], Awaitable[object]], seconds: fl
 @dataclass(slots=True)
 class _Job:
     record: PurchaseRecord
-    body: dict
+    body: dict | bytes  # bytes (as dumps_payload wrote them) for clients that take them
     payload_hash: str
     warnings: list[str]
     attempts: int = 0
@@ -296,12 +313,17 @@ async def send_all(
             except Exception as exc:  # noqa: BLE001 - re-raised after the run, journal intact
                 callback_errors.append(exc)
 
+    # KeenClient takes the serialised bytes: the payload is serialised once, for the hash and the
+    # request. Other clients (tests' fakes) get the dict.
+    send_bytes = bool(getattr(client, "accepts_payload_bytes", False))
+
     def finish(job: _Job, result: RowResult) -> None:
-        result.warnings = job.warnings + result.warnings
+        if job.warnings:
+            result.warnings = job.warnings + result.warnings
         if journal is None:
             emit(result)
         else:
-            journal.record_soon(job.record.row, job.payload_hash, result, lambda: emit(result))
+            journal.record_then(job.record.row, job.payload_hash, result, lambda: emit(result))
 
     def prepare(record: PurchaseRecord) -> _Job | None:
         """A job to send, or None when the row's result is already known (and emitted)."""
@@ -313,7 +335,8 @@ async def send_all(
             emit(RowResult(record.row, RowStatus.REJECTED, error="no lead id for this row"))
             return None
         body = record.payload(action=action, lead_id=lead)
-        digest = payload_hash(body)
+        content = dumps_payload(body)
+        digest = _bytes_hash(content)
         warnings: list[str] = []
         if journal is not None:
             known = journal.decide(record.row, digest, resend_unconfirmed=resend_unconfirmed)
@@ -326,7 +349,7 @@ async def send_all(
                     f"payload changed since an earlier run created purchase {before.purchase_id} "
                     "for this row; sent as a new purchase"
                 )
-        return _Job(record, body, digest, warnings)
+        return _Job(record, content if send_bytes else body, digest, warnings)
 
     def stopped_result(job: _Job, outcome: Outcome | None = None) -> RowResult:
         if report.auth_failed:
@@ -346,7 +369,7 @@ async def send_all(
             await gate.acquire()
             probe = breaker.claim_probe()
             if probe is False:
-                await gate.release()
+                gate.release()
                 await _sleep_unless(policy.sleep, 0.05, halt)
                 if halt.is_set():
                     raise _Stopped
@@ -369,7 +392,7 @@ async def send_all(
         finally:
             if probe:
                 breaker.probing = False
-            await gate.release()
+            gate.release()
         transient = outcome.kind in (
             OutcomeKind.NOT_SENT,
             OutcomeKind.UNKNOWN,
@@ -406,7 +429,7 @@ async def send_all(
             if kind is OutcomeKind.AUTH:
                 report.auth_failed = True
                 halt.set()
-                await gate.wake()
+                gate.wake()
                 return stopped_result(job, outcome)
             if kind in (OutcomeKind.UNKNOWN, OutcomeKind.OK):
                 return RowResult(
@@ -434,7 +457,7 @@ async def send_all(
                     attempts=job.attempts,
                 )
             if journal is not None:
-                journal.record_soon(
+                journal.record_then(
                     job.record.row,
                     job.payload_hash,
                     RowResult(
@@ -498,7 +521,7 @@ async def send_all(
         await stop.wait()
         report.interrupted = True
         halt.set()
-        await gate.wake()
+        gate.wake()
 
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
     watcher = asyncio.create_task(watch_stop())

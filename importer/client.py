@@ -259,6 +259,9 @@ class KeenClient:
     :func:`make_transport`. Use as ``async with KeenClient(...) as client:``.
     """
 
+    #: :meth:`create_purchase` also takes the payload's bytes (the batcher serialises once).
+    accepts_payload_bytes = True
+
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,

@@ -123,10 +123,16 @@ class Journal:
         self._sync_waiters: list[tuple[int, asyncio.Future]] = []
         self._syncing: asyncio.Task | None = None
         self.fsyncs = 0
-        self._pending: list[tuple[str, tuple, asyncio.Future | None]] = []
+        self._pending: list[tuple[str, tuple, object]] = []
         self._writer: asyncio.Task | None = None
+        # Bitmap of the rows with at least one entry (loaded on first read, then kept up to date
+        # by every write): a row outside it needs no query, which is every row of a first run.
+        self._known_rows: bytearray | None = None
         self.commits = 0
+        #: Seconds in SQLite commits (on the event loop) plus WAL fsyncs (on a helper thread).
         self.commit_seconds = 0.0
+        self.fsync_seconds = 0.0  # the fsync part, off the event loop
+        self._failure: BaseException | None = None  # a failed write whose caller had no future
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, file_hash: str) -> Journal:
@@ -179,8 +185,34 @@ class Journal:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def _maybe_known(self, row: int) -> bool:
+        if self._known_rows is None:
+            self._known_rows = bytearray()
+            cur = self._conn.execute(
+                "SELECT DISTINCT row FROM entries WHERE file_hash = ?", (self.file_hash,)
+            )
+            self._note_rows(found for (found,) in cur)
+        if row < 0:
+            return True
+        index = row >> 3
+        return index < len(self._known_rows) and bool(self._known_rows[index] >> (row & 7) & 1)
+
+    def _note_rows(self, rows) -> None:
+        bits = self._known_rows
+        if bits is None:
+            return  # loaded from the database on first use
+        for row in rows:
+            if row < 0:
+                continue
+            index = row >> 3
+            if index >= len(bits):
+                bits.extend(bytes(index - len(bits) + 1 + len(bits) // 2))
+            bits[index] |= 1 << (row & 7)
+
     def previous(self, row: int) -> JournalEntry | None:
         """The most recent entry of ``row`` in this file, whatever its payload."""
+        if not self._maybe_known(row):
+            return None
         cur = self._conn.execute(
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? AND row = ?"
@@ -192,6 +224,8 @@ class Journal:
 
     def entry(self, row: int, payload_hash: str) -> JournalEntry | None:
         """The entry of exactly (row, payload hash), or None."""
+        if not self._maybe_known(row):
+            return None
         cur = self._conn.execute(
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? AND row = ? AND payload_hash = ?",
@@ -255,7 +289,10 @@ class Journal:
     # -- writing, group-committed ------------------------------------------------------------------
 
     async def mark_sending_async(self, row: int, payload_hash: str) -> None:
-        """Like :meth:`mark_sending`; returns once committed (with everything queued before it)."""
+        """Like :meth:`mark_sending`; returns once committed (with everything queued before it).
+
+        Every mark queued in the same loop tick joins one commit (one ``executemany``).
+        """
         future = asyncio.get_running_loop().create_future()
         self._enqueue(_MARK, (self.file_hash, row, payload_hash, time.time()), future)
         await future
@@ -274,17 +311,36 @@ class Journal:
         self._enqueue(_RECORD, self._record_args(row, payload_hash, result), future)
         return future
 
+    def record_then(
+        self,
+        row: int,
+        payload_hash: str,
+        result: RowResult,
+        on_durable: Callable[[], None] | None = None,
+    ) -> None:
+        """Like :meth:`record_soon` without a future: ``on_durable()`` runs once it is on disk.
+
+        If the disk fails, ``on_durable`` never runs (the error is raised by :meth:`flush`).
+        """
+        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), on_durable)
+
     async def flush(self) -> None:
-        """Wait until every queued write is committed and on disk."""
+        """Wait until every queued write is committed and on disk.
+
+        Raises the disk's error if a queued write (of any kind) failed since the last flush.
+        """
         if self._pending or (self._writer and not self._writer.done()):
             future = asyncio.get_running_loop().create_future()
             self._pending.append(("", (), future))
             self._kick()
             await future
-        if self._synced < self._committed:
+        if self._synced < self._committed or self._sync_waiters:
             future = asyncio.get_running_loop().create_future()
             self._wait_for_disk(future)
             await future
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -301,9 +357,10 @@ class Journal:
             time.time(),
         )
 
-    def _enqueue(self, sql: str, args: tuple, future: asyncio.Future) -> None:
-        self._pending.append((sql, args, future))
-        self._kick()
+    def _enqueue(self, sql: str, args: tuple, waiter: object) -> None:
+        self._pending.append((sql, args, waiter))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def _kick(self) -> None:
         if self._writer is None or self._writer.done():
@@ -313,27 +370,37 @@ class Journal:
         while self._pending:
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
-            statements = [(sql, args) for sql, args, _ in batch if sql]
             try:
-                if statements:
-                    self._commit(statements)
+                self._commit([(sql, args) for sql, args, _ in batch if sql])
             except Exception as exc:  # the disk failed: nobody may count these rows as done
-                for _, _, future in batch:
-                    if future is not None and not future.done():
-                        future.set_exception(exc)
+                self._fail([waiter for _, _, waiter in batch], exc)
                 continue
-            for sql, _, future in batch:
-                if future is None or future.done():
-                    continue
-                if sql == _MARK:
-                    future.set_result(None)  # committed: safe from kill -9; see module docstring
-                else:
-                    self._wait_for_disk(future)
+            durable = []
+            for sql, _, waiter in batch:
+                if sql is _MARK:
+                    if not waiter.done():
+                        # Committed: safe from kill -9 (see the module docstring); its request
+                        # may go out.
+                        waiter.set_result(None)
+                elif waiter is not None:
+                    durable.append(waiter)
+            if durable:
+                self._sync_waiters.append((self._committed, durable))
+                if self._syncing is None or self._syncing.done():
+                    self._syncing = asyncio.get_running_loop().create_task(self._sync_loop())
 
     def _wait_for_disk(self, future: asyncio.Future) -> None:
-        self._sync_waiters.append((self._committed, future))
+        self._sync_waiters.append((self._committed, [future]))
         if self._syncing is None or self._syncing.done():
             self._syncing = asyncio.get_running_loop().create_task(self._sync_loop())
+
+    def _fail(self, waiters: list, exc: BaseException) -> None:
+        for waiter in waiters:
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            elif self._failure is None:
+                self._failure = exc
 
     async def _sync_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -342,19 +409,21 @@ class Journal:
             try:
                 await loop.run_in_executor(self._fsyncer, self._fsync)
             except Exception as exc:
-                waiters, self._sync_waiters = self._sync_waiters, []
-                for _, future in waiters:
-                    if not future.done():
-                        future.set_exception(exc)
+                waiting, self._sync_waiters = self._sync_waiters, []
+                self._fail([waiter for _, group in waiting for waiter in group], exc)
                 continue
             self._synced = max(self._synced, target)
             still = []
-            for seq, future in self._sync_waiters:
-                if seq <= self._synced:
-                    if not future.done():
-                        future.set_result(None)
-                else:
-                    still.append((seq, future))
+            for seq, group in self._sync_waiters:
+                if seq > self._synced:
+                    still.append((seq, group))
+                    continue
+                for waiter in group:
+                    if isinstance(waiter, asyncio.Future):
+                        if not waiter.done():
+                            waiter.set_result(None)
+                    elif waiter is not None:
+                        waiter()
             self._sync_waiters = still
 
     def _fsync(self) -> None:
@@ -364,19 +433,40 @@ class Journal:
             self._wal_fd = os.open(wal, os.O_RDONLY)
         os.fsync(self._wal_fd)
         self.fsyncs += 1
-        self.commit_seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.fsync_seconds += elapsed
+        self.commit_seconds += elapsed
 
     def _commit(self, statements: list[tuple[str, tuple]]) -> None:
+        if not statements:
+            return
         started = time.perf_counter()
+        if len(statements) > 2 and len({args[1] for _, args in statements}) == len(statements):
+            # One statement per row: their order does not matter, so all marks go in one
+            # executemany and all answers in another. (A row's mark and answer sharing a group
+            # keep their order.)
+            statements = sorted(statements, key=lambda item: item[0] is not _MARK)
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for sql, args in statements:
-                conn.execute(sql, args)
+            # Consecutive statements of one kind go in one executemany.
+            start = 0
+            count = len(statements)
+            while start < count:
+                sql = statements[start][0]
+                end = start + 1
+                while end < count and statements[end][0] is sql:
+                    end += 1
+                if end - start == 1:
+                    conn.execute(sql, statements[start][1])
+                else:
+                    conn.executemany(sql, [args for _, args in statements[start:end]])
+                start = end
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._note_rows(args[1] for _, args in statements)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
