@@ -13,10 +13,9 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 
 from .errors import InputFileError
@@ -40,13 +39,12 @@ class Chunk:
     overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
     blank: int = 0
 
-    def column(self, index: int) -> list[str]:
-        """All values of one column of this chunk (computed once)."""
-        cache = self.__dict__.setdefault("_columns", {})
-        values = cache.get(index)
-        if values is None:
-            values = cache[index] = list(map(itemgetter(index), self.cells))
-        return values
+    def column(self, index: int) -> Sequence[str]:
+        """All values of one column of this chunk (the chunk is transposed once, in C)."""
+        columns = self.__dict__.get("_columns")
+        if columns is None:
+            columns = self.__dict__["_columns"] = list(zip(*self.cells, strict=True))
+        return columns[index] if columns else ()
 
 
 @dataclass

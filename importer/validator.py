@@ -30,6 +30,8 @@ DAMAGE_SCANS = {
     "date": damage.scan_date_column,
 }
 DAMAGE_LABELS = {"purchase_amount": "amount"}
+# What damage.scan_identifier_column can flag: all-digit values, "#..." cells, "1.2E+15".
+IDENTIFIER_DAMAGE_HINT = re.compile(r"\n[ \t]*(?:\d+[ \t]*\n|#)|\d[eE][+-]\d")
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,2})?")  # same fast form as normalise.parse_amount
 PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
@@ -640,8 +642,10 @@ class RowValidator:
                 if found
                 else []
             )
-        else:
+        elif IDENTIFIER_DAMAGE_HINT.search("\n" + "\n".join(values) + "\n"):
             findings = scan(values, column=label)
+        else:
+            findings = []  # no all-digit value, no '#', no exponent: nothing Excel could have hurt
         for finding in findings:
             if finding.severity == "invalid":
                 invalid[finding.index] = finding.reason
