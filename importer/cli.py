@@ -161,6 +161,11 @@ def _err(text: str = "") -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.online:
+        # The online check is exactly run --dry-run: validation plus the lead/channel preflight.
+        args.dry_run, args.yes, args.resend_unconfirmed = True, True, False
+        args.concurrency, args.rate, args.max_retries = 8, None, 5
+        return cmd_run(args)
     from .api import VALIDATE_ORDER, validate
 
     mapping = build_mapping(args)
@@ -339,6 +344,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """--api-url/--sandbox, key file, timeout and --insecure (shared by run and validate)."""
+    target = parser.add_argument_group("where to send").add_mutually_exclusive_group()
+    target.add_argument(
+        "--api-url", default=None, help=f"Keen API endpoint (default {DEFAULT_API_URL})"
+    )
+    target.add_argument(
+        "--sandbox", action="store_true", help="start the embedded Keen sandbox and use it"
+    )
+    online = parser.add_argument_group("talking to the API")
+    online.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="read the API key from this file (default: $KEEN_API_KEY)",
+    )
+    online.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for each answer (30)",
+    )
+    online.add_argument(
+        "--insecure", action="store_true", help="allow plain http to a non-loopback host"
+    )
+    return online
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The keen-import argument parser."""
     parser = argparse.ArgumentParser(
@@ -352,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a file offline and write results")
     validate.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(validate)
+    validate.add_argument(
+        "--online",
+        action="store_true",
+        help="also check every lead and channel against the API (as run --dry-run)",
+    )
+    _add_online_options(validate)
     validate.set_defaults(func=cmd_validate)
 
     template = commands.add_parser("template", help="write a blank import template")
@@ -368,19 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="import a file into Keen (or the embedded sandbox)")
     run.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(run)
-    target = run.add_argument_group("where to send").add_mutually_exclusive_group()
-    target.add_argument(
-        "--api-url", default=None, help=f"Keen API endpoint (default {DEFAULT_API_URL})"
-    )
-    target.add_argument(
-        "--sandbox", action="store_true", help="start the embedded Keen sandbox and import into it"
-    )
-    sending = run.add_argument_group("sending")
-    sending.add_argument(
-        "--api-key-file",
-        metavar="PATH",
-        help="read the API key from this file (default: $KEEN_API_KEY)",
-    )
+    sending = _add_online_options(run)
     sending.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
     sending.add_argument(
         "--rate", type=_rate, default=None, metavar="N/s", help="at most N requests per second"
@@ -392,13 +419,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="retries of requests that certainly did not arrive (5)",
     )
     sending.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="seconds to wait for each answer (30)",
-    )
-    sending.add_argument(
         "--dry-run", action="store_true", help="validate and check leads online; create nothing"
     )
     sending.add_argument(
@@ -408,9 +428,6 @@ def build_parser() -> argparse.ArgumentParser:
         "arrived (check in Keen first)",
     )
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    sending.add_argument(
-        "--insecure", action="store_true", help="allow plain http to a non-loopback host"
-    )
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -41,7 +41,6 @@ def _decimal_from_comma(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
 
 
-
 SERIAL_LIKE = re.compile(r"^\s*[3-5]\d{4}(\.0+)?\s*$", re.M)  # 36526..55153: dates 2000-2050
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(

@@ -602,3 +602,17 @@ def test_bare_host_url_gets_the_documented_path(tmp_path, sb, run_cli):
     code, _, err = run_cli(source, "--api-url", root + "/")
     assert code == 0, err
     assert len(sb.purchases()) == 2
+
+
+def test_validate_online_checks_leads_and_creates_nothing(tmp_path, sb, capsys, monkeypatch):
+    source = mixed_file(tmp_path)
+    monkeypatch.setenv("KEEN_API_KEY", DEMO_API_KEY)
+    code = main(["validate", str(source), "--online", "--api-url", sb.base_url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "dry run: nothing was created" in err
+    results = results_by_row(tmp_path / f"{source.stem}.results.csv")
+    rejected = [r for r in results.values() if r["status"] == "rejected"]
+    assert [(r["http_status"], r["error"]) for r in rejected] == [("403", "Lead not accessible")]
+    assert sb.stats()["create_calls"] == 0
+    assert sb.purchases() == []
