@@ -339,6 +339,8 @@ async def _send_pass(
     journal = None
     done = 0
     counts: dict[str, int] = {}
+    live: dict[str, int] = {}  # counts including the rows answered in the current chunk
+    last_progress = [0.0]
     try:
         earlier = None
         if report.journal_path is not None:
@@ -406,11 +408,24 @@ async def _send_pass(
                 if report.dry_run:
                     pass  # valid rows stay "valid": nothing is created
                 elif to_send:
+                    sent_in_chunk = [0]
 
-                    def collect(result: RowResult, by_row=by_row, results=results) -> None:
+                    def collect(
+                        result: RowResult,
+                        by_row=by_row,
+                        results=results,
+                        sent_in_chunk=sent_in_chunk,
+                        done=done,
+                    ) -> None:
                         i = by_row[result.row]
                         result.warnings = results[i].warnings + result.warnings
                         results[i] = result
+                        sent_in_chunk[0] += 1
+                        status = str(result.status)
+                        live[status] = live.get(status, 0) + 1
+                        if on_progress and time.monotonic() - last_progress[0] > 0.2:
+                            last_progress[0] = time.monotonic()
+                            on_progress(done + sent_in_chunk[0], total, live)
 
                     send_report = await send_all(
                         to_send,
@@ -447,6 +462,8 @@ async def _send_pass(
                     counts[str(result.status)] = counts.get(str(result.status), 0) + 1
                 writer.write(chunk, results)
                 done += len(results)
+                live.clear()
+                live.update(counts)
                 if on_progress:
                     on_progress(done, total, counts)
             report.requests += client.requests_made - report.requests
