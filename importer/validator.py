@@ -31,7 +31,18 @@ DAMAGE_SCANS = {
 }
 DAMAGE_LABELS = {"purchase_amount": "amount"}
 # What damage.scan_identifier_column can flag: all-digit values, "#..." cells, "1.2E+15".
-IDENTIFIER_DAMAGE_HINT = re.compile(r"\n[ \t]*(?:\d+[ \t]*\n|#)|\d[eE][+-]\d")
+ALL_DIGIT_LINE = re.compile(r"\n[ \t]*\d+[ \t]*\n")
+
+
+def _may_be_damaged_identifiers(blob: str) -> bool:
+    """Cheap screen (literal searches first) before the full identifier scan."""
+    return (
+        "#" in blob
+        or any(mark in blob for mark in ("E+", "e+", "E-", "e-"))
+        or ALL_DIGIT_LINE.search(blob) is not None
+    )
+
+
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,2})?")  # same fast form as normalise.parse_amount
 PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
@@ -41,7 +52,7 @@ def _decimal_from_comma(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
 
 
-SERIAL_LIKE = re.compile(r"^\s*[3-5]\d{4}(\.0+)?\s*$", re.M)  # 36526..55153: dates 2000-2050
+SERIAL_LIKE = re.compile(r"\n[ \t]*[3-5]\d{4}(?:\.0+)?[ \t]*\n")  # 36526..55153: dates 2000-2050
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
     r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
@@ -628,20 +639,20 @@ class RowValidator:
         if name in ("purchase_amount", "date"):
             # Amounts and dates repeat: judge each distinct value once, then spread to its rows.
             parser = self._parsers[name]
-            distinct = list(dict.fromkeys(values))
             if (
                 name == "purchase_amount"
-                and parser.failed.isdisjoint(distinct)
-                and not SERIAL_LIKE.search("\n".join(distinct))
+                and parser.failed.isdisjoint(values)
+                and not SERIAL_LIKE.search("\n" + "\n".join(values) + "\n")
             ):
                 return {}  # every amount reads as a number and none could be a date serial
+            distinct = list(dict.fromkeys(values))
             found = {distinct[f.index]: f for f in scan(distinct, column=label)}
             findings = (
                 [replace(found[value], index=i) for i, value in enumerate(values) if value in found]
                 if found
                 else []
             )
-        elif IDENTIFIER_DAMAGE_HINT.search("\n" + "\n".join(values) + "\n"):
+        elif _may_be_damaged_identifiers("\n" + "\n".join(values) + "\n"):
             findings = scan(values, column=label)
         else:
             findings = []  # no all-digit value, no '#', no exponent: nothing Excel could have hurt
