@@ -84,8 +84,18 @@ _SYMBOLS: dict[str, str | None] = {
 _FAST_POINT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
 _FAST_COMMA = re.compile(r"\d{1,15}(?:,\d{1,2})?")
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-"})
-_CURRENCY_PREFIX = re.compile(r"(US\$|[$€£¥]|kr\.?(?![a-z])|[A-Z]{3}(?![A-Za-z]))\s*")
-_CURRENCY_SUFFIX = re.compile(r"\s*(US\$|[$€£¥]|(?<![A-Za-z])kr\.?|(?<![A-Za-z])[A-Z]{3})$")
+# Lower-case codes are accepted only for common currencies ("1500 eur"): any three letters
+# would also let typos such as "l5O0 abc" through as a currency mark.
+_LOWER_CODES = "usd|eur|gbp|dkk|sek|nok|chf|jpy|cad|aud|nzd|pln|czk|huf|isk"
+_CURRENCY_PREFIX = re.compile(
+    r"(US\$|[$€£¥]|kr\.?(?![a-z])|[A-Z]{3}(?![A-Za-z])|(?:" + _LOWER_CODES + r")(?![A-Za-z]))\s*"
+)
+_CURRENCY_SUFFIX = re.compile(
+    r"\s*(US\$|[$€£¥]|(?<![A-Za-z])kr\.?|(?<![A-Za-z])[A-Z]{3}|(?<![A-Za-z])(?:"
+    + _LOWER_CODES
+    + r"))$"
+)
+_WHOLE_DASH = re.compile(r"[.,]-{1,2}$")  # "1500,-": a whole amount, common in DE/AT/CH/DK
 _SCIENTIFIC = re.compile(r"[+-]?\d*[.,]?\d+[eE][+-]?\d+")
 _NOT_FINITE = frozenset({"nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity"})
 _NUMBER_CHARS = re.compile(r"[0-9.,' ]+")
@@ -111,7 +121,7 @@ def _strip_currency(s: str) -> tuple[str, list[str]]:
 
 
 def _mark_code(mark: str) -> str | None:
-    return _SYMBOLS.get(mark, mark)
+    return _SYMBOLS.get(mark, mark.upper() if len(mark) == 3 and mark.isalpha() else mark)
 
 
 def _split_sign(s: str) -> tuple[str, bool]:
@@ -133,10 +143,10 @@ def _split_sign(s: str) -> tuple[str, bool]:
 
 def _clean_amount(text: str) -> tuple[str, bool, list[str]]:
     """Return the bare number text, whether it was negative, and the currency marks around it."""
-    s = text.translate(_SPACES).strip()
+    s = _WHOLE_DASH.sub("", text.translate(_SPACES).strip())
     s, negative = _split_sign(s)
     s, marks = _strip_currency(s)
-    s, negative_inside = _split_sign(s.strip())
+    s, negative_inside = _split_sign(_WHOLE_DASH.sub("", s.strip()))
     return s, negative or negative_inside, marks
 
 

@@ -229,10 +229,10 @@ def test_parse_amount_accepts(text: str, decimal: str, expected: Decimal) -> Non
             id="two-currencies",
         ),
         pytest.param(
-            "1500 eur",
+            "1500 abc",
             ".",
-            "amount '1500 eur' is not a number",
-            id="lower-case-code-refused",
+            "amount '1500 abc' is not a number",
+            id="unknown-lower-case-code-refused",
         ),
     ],
 )
@@ -860,3 +860,18 @@ def test_parse_text(text: str, expected: str | None) -> None:
 )
 def test_parse_number_like_text(text: str, expected: str) -> None:
     assert parse_number_like_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "expected", "currency"),
+    [
+        pytest.param("1500 eur", ".", Decimal("1500"), "EUR", id="lower-case-known-code"),
+        pytest.param("eur 1.500,00", ",", Decimal("1500.00"), "EUR", id="lower-case-prefix"),
+        pytest.param("1500,-", ",", Decimal("1500"), None, id="whole-amount-comma-dash"),
+        pytest.param("1.500,- €", ",", Decimal("1500"), "EUR", id="whole-amount-with-symbol"),
+        pytest.param("1500.-", ".", Decimal("1500"), None, id="whole-amount-point-dash"),
+    ],
+)
+def test_parse_amount_regional_forms(text, decimal, expected, currency):
+    assert parse_amount(text, decimal=decimal) == expected
+    assert amount_currency(text) == currency
