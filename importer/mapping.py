@@ -134,6 +134,9 @@ OPTION_NAMES = (
 )
 
 
+BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
+
+
 def fold_header(name: str) -> str:
     """'Lead ID' / 'lead-id' / ' LEAD_id ' -> 'leadid' (letters of any language are kept)."""
     return re.sub(r"[\W_]", "", name.casefold())
@@ -261,6 +264,11 @@ def resolve_columns(headers: list[str], explicit: dict[str, str]) -> dict[str, s
     by_fold: dict[str, str] = {}
     for h in present:
         by_fold.setdefault(fold_header(h), h)
+    for h in present:
+        # "Amount (EUR)", "Date [UTC]": the unit in brackets does not change the field.
+        bare = fold_header(BRACKETED.sub("", h))
+        if bare:
+            by_fold.setdefault(bare, h)
     resolved: dict[str, str] = {}
     for name, column in explicit.items():
         header = by_exact.get(column) or by_fold.get(fold_header(column))
@@ -279,6 +287,13 @@ def resolve_columns(headers: list[str], explicit: dict[str, str]) -> dict[str, s
             if header is not None and header not in taken:
                 resolved[name] = header
                 taken.add(header)
+                break
+    if "lead_id" not in resolved and "legacy_lead_id" not in resolved:
+        # Last resort: "Partner lead ID", "Keen lead UUID" and the like.
+        for h in present:
+            folded = fold_header(BRACKETED.sub("", h))
+            if h not in taken and folded.endswith(("leadid", "leaduuid")):
+                resolved["lead_id"] = h
                 break
     if "lead_id" not in resolved and "legacy_lead_id" not in resolved:
         raise MappingError(

@@ -356,3 +356,15 @@ def test_mapping_file_bad_trigger_id(tmp_path, cli):
 
     assert code == 2
     assert "not-a-uuid" in err[0]
+
+
+def test_units_in_brackets_and_prefixed_lead_headers_are_recognised():
+    from importer.mapping import resolve_columns
+
+    headers = ["Partner Lead ID", "Amount (EUR)", "Invoice Date [UTC]", "Item", "Notes"]
+    assert resolve_columns(headers, {}) == {
+        "lead_id": "Partner Lead ID",
+        "purchase_amount": "Amount (EUR)",
+        "date": "Invoice Date [UTC]",
+        "product_name": "Item",
+    }
