@@ -234,6 +234,7 @@ class _ColumnParser:
         self.parse = parse
         self.fast = fast
         self.limit = limit
+        self.last_plain: set[str] = set()  # values of the last run that took the fast path
         self.values: dict[str, object] = {}
         self.failures: dict[str, str] = {}
         self.failed: set[str] = set()
@@ -247,6 +248,7 @@ class _ColumnParser:
             self.failures.clear()
             self.failed.clear()
         new = distinct.difference(known)
+        self.last_plain = set()
         if self.fast is not None and new:
             pattern, convert = self.fast
             plain = list(filter(pattern.fullmatch, new))
@@ -255,6 +257,7 @@ class _ColumnParser:
             else:
                 known.update(zip(plain, map(convert, plain), strict=True))
             new.difference_update(plain)
+            self.last_plain = set(plain)
         for value in new:
             if not value.strip():
                 known[value] = None
@@ -333,7 +336,6 @@ class RowValidator:
             for name, parse in self._parse_functions().items()
             if name in self.index
         }
-        self._implied = _ColumnParser(normalise.amount_currency, (PLAIN_NUMBER, None))
         #: Currency codes per row over every chunk checked (the file's majority).
         self.currency_counts: Counter[str] = Counter()
 
@@ -381,9 +383,13 @@ class RowValidator:
             if name == "date":
                 self._date_notes(column_values, distinct, parser, warnings)
             if name == "purchase_amount":
-                implied, implied_distinct, _ = self._implied.run(values)
-                if not any(self._implied.values[v] for v in implied_distinct):
-                    implied = none
+                # Plain numbers carry no currency mark: only the others are looked at.
+                marks = {
+                    v: mark
+                    for v in distinct.difference(parser.last_plain)
+                    if (mark := normalise.amount_currency(v)) is not None
+                }
+                implied = list(map(marks.get, values)) if marks else none
             parsed[name] = column_values
 
         lead = parsed.get("lead_id", none)
