@@ -1,26 +1,38 @@
 """Validate chunks of text cells column by column and turn valid rows into purchase records.
 
 Decisions that need a whole column (decimal separator, day-first dates, the file's currency)
-are taken once by :func:`decide_columns` before any row is judged; then :class:`RowValidator`
-judges each chunk. Every parser runs once per distinct value of a column, not once per cell.
+are taken once by :func:`importer.decisions.decide_columns` before any row is judged; then
+:class:`RowValidator` judges each chunk. Every parser runs once per distinct value of a column
+(:mod:`importer.columns`), not once per cell.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import damage, normalise
-from .controls import Period
-from .errors import AmbiguousDataError, ConfigurationError
-from .loader import Chunk, Table
+from .columns import (
+    CACHE_LIMIT,
+    CACHE_LIMITS,
+    CANONICAL_UUID,
+    MISSING,
+    PLAIN_COMMA_NUMBER,
+    PLAIN_NUMBER,
+    ColumnParser,
+    TextColumn,
+    decimal_from_comma,
+)
+from .decisions import ColumnDecisions, ValidationOptions, decide_columns
+from .errors import ConfigurationError
+from .loader import Chunk
 from .records import PurchaseRecord, RowStatus
+
+__all__ = ["CheckedChunk", "ColumnDecisions", "RowValidator", "ValidationOptions", "decide_columns"]
 
 DAMAGE_SCANS = {
     "reference": damage.scan_identifier_column,
@@ -43,55 +55,11 @@ def _may_be_damaged_identifiers(blob: str) -> bool:
     )
 
 
-CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,2})?")  # same fast form as normalise.parse_amount
-PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
-
-
-def _decimal_from_comma(text: str) -> Decimal:
-    return Decimal(text.replace(",", "."))
-
-
 SERIAL_LIKE = re.compile(r"\n[ \t]*[3-5]\d{4}(?:\.0+)?[ \t]*\n")  # 36526..55153: dates 2000-2050
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
     r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
 )
-
-
-@dataclass
-class ValidationOptions:
-    """How values are read and which rows are accepted."""
-
-    day_first: bool | None = None
-    decimal: str | None = None
-    timezone: str = "UTC"
-    allow_precision: bool = False
-    allow_duplicates: bool = False
-    trigger_ids: tuple[str, ...] = ()
-    action: str = "create_purchase"
-    now: datetime | None = None
-    period: Period | None = None
-
-    def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(
-                f"unknown time zone {self.timezone!r}",
-                hint="use an IANA name such as UTC, Europe/Copenhagen or America/New_York",
-            ) from None
-
-
-@dataclass
-class ColumnDecisions:
-    """Per-column choices taken from the evidence of the whole file."""
-
-    decimal: str = "."
-    decimal_from: str = "default"  # "evidence", "option" or "default"
-    day_first: bool | None = None
-    day_first_from: str = "none"
-    currency: str | None = None  # the file's (majority) currency, when one is known
 
 
 @dataclass
@@ -140,158 +108,6 @@ class CheckedChunk:
         ]
 
 
-def decide_columns(
-    table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 25_000
-) -> ColumnDecisions:
-    """Scan the amount, date and currency columns for evidence and settle how to read them.
-
-    The scan stops as soon as every decision is settled (usually within the first chunk); only
-    a date column that stays ambiguous is read to the end. The currency majority taken here is
-    provisional: callers compare it with :meth:`RowValidator.majority_currency` after the full
-    pass and run again in the rare file where the first chunk was not representative.
-    Raises AmbiguousDataError when slash dates cannot be told apart (e.g. only 03/04/2026).
-    """
-    decisions = ColumnDecisions()
-    if options.decimal:
-        decisions.decimal, decisions.decimal_from = options.decimal, "option"
-    if options.day_first is not None:
-        decisions.day_first, decisions.day_first_from = options.day_first, "option"
-    index = {name: table.headers.index(header) for name, header in columns.items()}
-    amount_at, date_at, currency_at = (
-        index.get(k) for k in ("purchase_amount", "date", "currency")
-    )
-    need_decimal = amount_at is not None and decisions.decimal_from == "default"
-    need_day = date_at is not None and decisions.day_first is None
-    ambiguous_example: str | None = None
-    currency_counts: Counter[str] = Counter()
-    for chunk in table.chunks(chunk_size):
-        if need_decimal:
-            found = normalise.detect_decimal_separator(set(chunk.column(amount_at)))
-            if found:
-                decisions.decimal, decisions.decimal_from = found, "evidence"
-                need_decimal = False
-        if need_day:
-            values = {v for v in chunk.column(date_at) if v.strip()}
-            found = normalise.detect_day_first(values)
-            if found is not None:
-                decisions.day_first, decisions.day_first_from = found, "evidence"
-                need_day = False
-            elif ambiguous_example is None:
-                ambiguous_example = _first_ambiguous(values, options)
-                if ambiguous_example is None:
-                    # Nothing here needs the choice (e.g. ISO dates): stop looking. A rare
-                    # ambiguous value further down becomes an invalid row naming --day-first.
-                    need_day = False
-        if currency_at is not None:
-            for value, count in Counter(chunk.column(currency_at)).items():
-                with contextlib.suppress(ValueError):
-                    currency_counts[normalise.parse_currency(value)] += count
-        if not need_decimal and not need_day:
-            break  # the currency majority is confirmed (or corrected) by the full pass
-    if need_day and ambiguous_example is not None:
-        raise AmbiguousDataError(
-            f"the date column {columns['date']!r} is ambiguous: {ambiguous_example!r} could be "
-            "day-first or month-first, and no value in the file settles it",
-            column=columns["date"],
-            hint="say how to read it with --day-first (23/04/2026) or --month-first (04/23/2026)",
-        )
-    if currency_counts:
-        decisions.currency = currency_counts.most_common(1)[0][0]
-    return decisions
-
-
-def _first_ambiguous(values: Iterable[str], options: ValidationOptions) -> str | None:
-    zone = options.zone()
-    for value in sorted(values):
-        try:
-            normalise.parse_date(value, day_first=None, tz=zone)
-        except ValueError as exc:
-            if "--day-first" in str(exc):
-                return value
-    return None
-
-
-_MISSING = object()
-CACHE_LIMIT = 100_000  # distinct values remembered per column (bounded memory)
-# Amounts rarely repeat across chunks: remembering them costs more than parsing them again.
-CACHE_LIMITS = {"purchase_amount": 0}
-
-
-class _ColumnParser:
-    """Parses the distinct values of a column once, remembering them across chunks (bounded).
-
-    ``fast`` is an optional (pattern, convert) pair for the plain form most values take
-    ("1500.00", a canonical UUID): those are converted by C-level map() without the general
-    parser, which then sees only the unusual values.
-    """
-
-    def __init__(
-        self,
-        parse: Callable[[str], object],
-        fast: tuple[re.Pattern[str], Callable[[str], object] | None] | None = None,
-        limit: int = CACHE_LIMIT,
-    ) -> None:
-        self.parse = parse
-        self.fast = fast
-        self.limit = limit
-        self.last_plain: set[str] = set()  # values of the last run that took the fast path
-        self.values: dict[str, object] = {}
-        self.failures: dict[str, str] = {}
-        self.failed: set[str] = set()
-
-    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
-        """Per-row parsed values (``_MISSING`` where parsing failed), distinct values, failures."""
-        distinct = set(values)
-        known = self.values
-        if len(known) > self.limit:
-            known.clear()
-            self.failures.clear()
-            self.failed.clear()
-        new = distinct.difference(known)
-        self.last_plain = set()
-        if self.fast is not None and new:
-            pattern, convert = self.fast
-            plain = list(filter(pattern.fullmatch, new))
-            if convert is None:
-                known.update(dict.fromkeys(plain))
-            else:
-                known.update(zip(plain, map(convert, plain), strict=True))
-            new.difference_update(plain)
-            self.last_plain = set(plain)
-        for value in new:
-            if not value.strip():
-                known[value] = None
-                continue
-            try:
-                known[value] = self.parse(value)
-            except ValueError as exc:
-                self.failures[value] = str(exc)
-                self.failed.add(value)
-                known[value] = _MISSING
-        failures = {v: self.failures[v] for v in distinct & self.failed}
-        return list(map(known.__getitem__, values)), distinct, failures
-
-
-class _TextColumn:
-    """Free text (names, references): nothing can fail and values rarely repeat, so no cache."""
-
-    values: dict[str, object] = {}
-
-    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
-        blob = "".join(values)
-        if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
-            return list(map(normalise.parse_text, values)), set(), {}
-        return [text or None for text in map(str.strip, values)], set(), {}
-
-
-def _parse_column(
-    values: list[str], parse: Callable[[str], object]
-) -> tuple[list[object], dict[str, str]]:
-    """Parse each distinct non-blank value once; returns per-row values and value -> reason."""
-    parsed, _, failures = _ColumnParser(parse).run(values)
-    return [None if v is _MISSING else v for v in parsed], failures
-
-
 class RowValidator:
     """Judges chunks of one file; keeps the state that spans chunks (duplicates, caches)."""
 
@@ -330,9 +146,9 @@ class RowValidator:
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
         fast = self._fast_paths()
         self._parsers = {
-            name: _TextColumn()
+            name: TextColumn()
             if parse is normalise.parse_text
-            else _ColumnParser(parse, fast.get(name), CACHE_LIMITS.get(name, CACHE_LIMIT))
+            else ColumnParser(parse, fast.get(name), CACHE_LIMITS.get(name, CACHE_LIMIT))
             for name, parse in self._parse_functions().items()
             if name in self.index
         }
@@ -495,7 +311,7 @@ class RowValidator:
         noted = {}
         for value in distinct:
             result = parser.values.get(value)
-            if result is None or result is _MISSING:
+            if result is None or result is MISSING:
                 continue
             found = normalise.date_warnings(result[0].astimezone(self.zone), now=self.now)
             if found:
@@ -612,7 +428,7 @@ class RowValidator:
         if self.decisions.decimal == ".":
             paths["purchase_amount"] = (PLAIN_NUMBER, Decimal)
         else:
-            paths["purchase_amount"] = (PLAIN_COMMA_NUMBER, _decimal_from_comma)
+            paths["purchase_amount"] = (PLAIN_COMMA_NUMBER, decimal_from_comma)
         return paths
 
     def _parse_functions(self) -> dict[str, Callable[[str], object]]:
