@@ -30,7 +30,7 @@ from .api import (
     prepare,
     row_results,
 )
-from .batcher import SendReport, payload_hash, send_all
+from .batcher import SendReport, send_all
 from .client import DEFAULT_BASE_URL, KeenClient
 from .controls import (
     CreatedListWriter,
@@ -48,6 +48,7 @@ from .mapping import Mapping
 from .preflight import preflight
 from .reconciler import ResultsWriter, Summary, default_results_path
 from .records import RowResult, RowStatus
+from .resume import EarlierRuns, drop_already_created, journal_path_for
 from .validator import RowValidator
 
 RUN_ORDER = (
@@ -159,16 +160,6 @@ def check_api_url(url: str, *, insecure: bool = False) -> str:
         # A bare host: every documented Keen base has this path (keen-api.md section 1.1).
         return url.rstrip("/") + "/functions/v1/keen-api"
     return url
-
-
-def journal_path_for(results_path: Path, source: Path) -> Path:
-    """``<input stem>.journal.sqlite`` beside the results file.
-
-    A results file run again (``march.results.csv``, fixed by the user) shares the journal of
-    the file it came from (``march``), so rows created the first time are recognised.
-    """
-    stem = source.stem.removesuffix(".results")
-    return results_path.with_name(f"{stem}.journal.sqlite")
 
 
 def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -> ImportPlan:
@@ -360,7 +351,7 @@ async def _send_pass(
                 by_row = {r.row: i for i, r in enumerate(results)}
                 records = [r for r in (checked.records or []) if r is not None]
                 if earlier is not None:
-                    records = _drop_already_created(records, earlier, results, by_row)
+                    records = drop_already_created(records, earlier, results, by_row)
                 halted = report.auth_failed or report.interrupted or stop.is_set()
                 if records and not halted:
                     try:
@@ -377,7 +368,7 @@ async def _send_pass(
                 else:
                     checked_leads = None
                 if earlier is not None and checked_leads is not None:
-                    records = _drop_already_created(
+                    records = drop_already_created(
                         records, earlier, results, by_row, resolve=checked_leads.resolve
                     )
                 to_send = []
@@ -481,61 +472,6 @@ async def _send_pass(
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-
-
-class EarlierRuns:
-    """What earlier runs against the same target created, for rows of this run.
-
-    The journal is keyed by the target and the row's payload, not by the file's bytes: fixing one
-    row of a file (or re-running its results file) must not make every other row look new. A row
-    is recognised at its own row number, or, when rows were inserted or deleted, at another row
-    with exactly the same payload that no row of this run has claimed yet.
-    """
-
-    def __init__(self, journal: Journal, action: str) -> None:
-        self.journal = journal
-        self.action = action
-        self.claimed: set[tuple[int, str]] = set()
-
-    def result_for(self, record, lead_id: str | None) -> RowResult | None:
-        """The earlier ``created`` result of this record, or None if it must be considered."""
-        digest = payload_hash(record.payload(action=self.action, lead_id=lead_id))
-        exact = self.journal.entry(record.row, digest)
-        if exact is not None and exact.status == RowStatus.CREATED:
-            self.claimed.add((exact.row, digest))
-            return exact.result()
-        for entry in self.journal.created_with_payload(digest):
-            if (entry.row, digest) in self.claimed:
-                continue
-            self.claimed.add((entry.row, digest))
-            result = entry.result()
-            result.row = record.row
-            result.warnings = [
-                f"already created by an earlier run as row {entry.row} (purchase "
-                f"{entry.purchase_id}); not sent again"
-            ]
-            return result
-        return None
-
-
-def _drop_already_created(records, earlier: EarlierRuns, results, by_row, resolve=None) -> list:
-    """Take rows an earlier run created (same payload) out before any lookup or send.
-
-    Before preflight only rows with a UUID lead can be matched; rows with a legacy lead id are
-    matched after preflight (``resolve``) has turned it into the UUID their payload holds.
-    """
-    pending = []
-    for record in records:
-        lead_id = resolve(record) if resolve else record.lead_id
-        if lead_id:
-            found = earlier.result_for(record, lead_id)
-            if found is not None:
-                i = by_row[record.row]
-                found.warnings = results[i].warnings + found.warnings
-                results[i] = found
-                continue
-        pending.append(record)
-    return pending
 
 
 def _run_async(coroutine) -> None:
