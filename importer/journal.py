@@ -54,8 +54,7 @@ CREATE TABLE IF NOT EXISTS entries (
     updated_at   REAL NOT NULL,
     PRIMARY KEY (file_hash, row, payload_hash)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_by_time ON entries (file_hash, row, updated_at);
-CREATE INDEX IF NOT EXISTS entries_by_payload ON entries (file_hash, payload_hash, status);
+DROP INDEX IF EXISTS entries_by_time;
 """
 
 _MARK = """
@@ -242,6 +241,23 @@ class Journal:
             (self.file_hash,),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
+
+    def has_created(self) -> bool:
+        """True when some earlier run created a purchase (under this journal's key)."""
+        cur = self._conn.execute(
+            "SELECT 1 FROM entries WHERE file_hash = ? AND status = ? LIMIT 1",
+            (self.file_hash, str(RowStatus.CREATED)),
+        )
+        return cur.fetchone() is not None
+
+    def index_payloads(self) -> None:
+        """Index entries by payload (for :meth:`created_with_payload`).
+
+        Built only when a run resumes: every index slows each write of a first run down.
+        """
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS entries_by_payload ON entries (file_hash, payload_hash)"
+        )
 
     def created_with_payload(self, payload_hash: str) -> list[JournalEntry]:
         """Every created entry with this payload, at any row (finds rows that moved)."""

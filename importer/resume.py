@@ -36,9 +36,14 @@ class EarlierRuns:
         self.journal = journal
         self.action = action
         self.claimed: set[tuple[int, str]] = set()
+        self.any_created = journal.has_created()  # a first run has nothing to look up
+        if self.any_created:
+            journal.index_payloads()
 
     def result_for(self, record, lead_id: str | None) -> RowResult | None:
         """The earlier ``created`` result of this record, or None if it must be considered."""
+        if not self.any_created:
+            return None
         digest = payload_hash(record.payload(action=self.action, lead_id=lead_id))
         exact = self.journal.entry(record.row, digest)
         if exact is not None and exact.status == RowStatus.CREATED:
