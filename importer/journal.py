@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (file_hash, row, payload_hash)
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS entries_by_time;
+CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 """
 
 _MARK = """
@@ -115,6 +116,12 @@ class Journal:
         self.file_hash = file_hash
         self._lock_fd = lock_fd
         self._conn = _connect(path)
+        # Entries carry a short id of the journal key (target) instead of the key itself:
+        # every row's B-tree key stays small, which keeps each insert cheap.
+        self._conn.execute("INSERT OR IGNORE INTO keys (name) VALUES (?)", (file_hash,))
+        self._key = str(
+            self._conn.execute("SELECT id FROM keys WHERE name = ?", (file_hash,)).fetchone()[0]
+        )
         self._wal_fd = -1
         self._fsyncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-fsync")
         self._committed = 0  # commits so far
@@ -188,7 +195,7 @@ class Journal:
         if self._known_rows is None:
             self._known_rows = bytearray()
             cur = self._conn.execute(
-                "SELECT DISTINCT row FROM entries WHERE file_hash = ?", (self.file_hash,)
+                "SELECT DISTINCT row FROM entries WHERE file_hash = ?", (self._key,)
             )
             self._note_rows(found for (found,) in cur)
         if row < 0:
@@ -216,7 +223,7 @@ class Journal:
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? AND row = ?"
             " ORDER BY updated_at DESC LIMIT 1",
-            (self.file_hash, row),
+            (self._key, row),
         )
         found = cur.fetchone()
         return JournalEntry(*found) if found else None
@@ -228,7 +235,7 @@ class Journal:
         cur = self._conn.execute(
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? AND row = ? AND payload_hash = ?",
-            (self.file_hash, row, payload_hash),
+            (self._key, row, payload_hash),
         )
         found = cur.fetchone()
         return JournalEntry(*found) if found else None
@@ -238,7 +245,7 @@ class Journal:
         cur = self._conn.execute(
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? ORDER BY row, updated_at",
-            (self.file_hash,),
+            (self._key,),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
 
@@ -246,7 +253,7 @@ class Journal:
         """True when some earlier run created a purchase (under this journal's key)."""
         cur = self._conn.execute(
             "SELECT 1 FROM entries WHERE file_hash = ? AND status = ? LIMIT 1",
-            (self.file_hash, str(RowStatus.CREATED)),
+            (self._key, str(RowStatus.CREATED)),
         )
         return cur.fetchone() is not None
 
@@ -265,7 +272,7 @@ class Journal:
             "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
             " updated_at FROM entries WHERE file_hash = ? AND payload_hash = ? AND status = ?"
             " ORDER BY row",
-            (self.file_hash, payload_hash, str(RowStatus.CREATED)),
+            (self._key, payload_hash, str(RowStatus.CREATED)),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
 
@@ -294,7 +301,7 @@ class Journal:
 
     def mark_sending(self, row: int, payload_hash: str) -> None:
         """Record (durably) that the request of this row is about to go out."""
-        self._commit([(_MARK, (self.file_hash, row, payload_hash, time.time()))])
+        self._commit([(_MARK, (self._key, row, payload_hash, time.time()))])
         self._fsync()
 
     def record(self, row: int, payload_hash: str, result: RowResult) -> None:
@@ -310,7 +317,7 @@ class Journal:
         Every mark queued in the same loop tick joins one commit (one ``executemany``).
         """
         future = asyncio.get_running_loop().create_future()
-        self._enqueue(_MARK, (self.file_hash, row, payload_hash, time.time()), future)
+        self._enqueue(_MARK, (self._key, row, payload_hash, time.time()), future)
         await future
 
     def record_soon(
@@ -362,7 +369,7 @@ class Journal:
 
     def _record_args(self, row: int, payload_hash: str, result: RowResult) -> tuple:
         return (
-            self.file_hash,
+            self._key,
             row,
             payload_hash,
             str(result.status),
