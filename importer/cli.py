@@ -299,6 +299,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _err("mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in report.columns.items()))
     if report.dry_run:
         _err("dry run: nothing was created")
+    elif not report.plan.valid_rows:
+        _err("no valid rows to send (see the results file for the reasons)")
     elif report.nothing_to_send:
         _err(
             "nothing to send: every valid row was already handled by an earlier run "
