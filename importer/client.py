@@ -365,6 +365,8 @@ def classify_response(
         if not expect_purchase:
             return Outcome(OutcomeKind.OK, status, data=data)
         purchase = data.get("purchase")
+        if purchase is None and "leads_id" in data:
+            purchase = data  # the legacy (Xano) shape: the purchase object without a wrapper
         purchase_id = purchase.get("id") if isinstance(purchase, dict) else None
         if not purchase_id:
             error = "success status without a purchase id"

@@ -293,3 +293,22 @@ def test_sandbox_rejections_carry_api_text(sandbox):
     assert (missing.kind, missing.http_status, missing.error) == (
         OutcomeKind.REJECTED, 400, "lead_id required",
     )  # fmt: skip
+
+
+def test_legacy_flat_purchase_shape_counts_as_created():
+    from importer.client import classify_response
+
+    body = b'{"id":1,"created_at":1764251193514,"leads_id":1,"purchase_amount":1.00}'
+    outcome = classify_response(200, body, {}, expect_purchase=True)
+    assert (outcome.kind, outcome.purchase_id) == (OutcomeKind.CREATED, "1")
+
+
+def test_integer_purchase_id_is_kept_as_text():
+    from importer.client import classify_response
+
+    outcome = classify_response(201, b'{"purchase":{"id":42}}', {}, expect_purchase=True)
+    assert (outcome.kind, outcome.http_status, outcome.purchase_id) == (
+        OutcomeKind.CREATED,
+        201,
+        "42",
+    )
