@@ -161,6 +161,7 @@ def _err(text: str = "") -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """The validate command (with --online, the same path as run --dry-run)."""
     if args.online:
         # The online check is exactly run --dry-run: validation plus the lead/channel preflight.
         args.dry_run, args.yes, args.resend_unconfirmed = True, True, False
@@ -195,6 +196,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    """The template command: write a blank CSV or XLSX import template."""
     from .templates import write_csv_template, write_xlsx_template
 
     output = Path(args.output or f"purchases_template.{args.format}")
@@ -253,6 +255,7 @@ def _confirm(plan) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """The run command: import a file into Keen or the embedded sandbox."""
     from contextlib import ExitStack
 
     from .runner import RUN_ORDER, is_loopback, run_import

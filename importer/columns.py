@@ -14,6 +14,7 @@ PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
 
 
 def decimal_from_comma(text: str) -> Decimal:
+    """'1500,25' -> Decimal('1500.25') (the comma fast path)."""
     return Decimal(text.replace(",", "."))
 
 
@@ -84,6 +85,7 @@ class TextColumn:
     values: dict[str, object] = {}
 
     def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
+        """Per-row values, the distinct values, and value -> reason for the ones that failed."""
         blob = "".join(values)
         if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
             return list(map(normalise.parse_text, values)), set(), {}

@@ -26,6 +26,7 @@ class Period:
     label: str
 
     def contains(self, day: date) -> bool:
+        """True when ``day`` falls inside the period."""
         return self.start <= day < self.end
 
 
@@ -51,6 +52,8 @@ def _month(part: str, whole: str) -> date:
 
 @dataclass(frozen=True)
 class ExpectedTotal:
+    """A control total given by the user: an amount, optionally in one currency."""
+
     amount: Decimal
     currency: str | None
 
@@ -106,6 +109,7 @@ def check_control_totals(
 
 
 def write_json_atomic(path: Path, data: dict) -> Path:
+    """Write JSON to a temporary name, then rename it into place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
@@ -113,10 +117,12 @@ def write_json_atomic(path: Path, data: dict) -> Path:
 
 
 def manifest_path(results_path: Path, source: Path) -> Path:
+    """``<input stem>.manifest.json`` beside the results file."""
     return results_path.with_name(f"{source.stem}.manifest.json")
 
 
 def created_list_path(results_path: Path, source: Path) -> Path:
+    """``<input stem>.created.csv`` beside the results file."""
     return results_path.with_name(f"{source.stem}.created.csv")
 
 
@@ -143,6 +149,7 @@ class CreatedListWriter:
         when: datetime | None,
         reference: str | None,
     ) -> None:
+        """List one created purchase (a purchase id is listed once)."""
         if purchase_id in self._ids:
             return
         self._ids.add(purchase_id)
@@ -159,10 +166,12 @@ class CreatedListWriter:
         )
 
     def commit(self) -> None:
+        """Finish the list and move it to its final name."""
         self._handle.close()
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        """Drop the temporary file."""
         self._handle.close()
         self.tmp.unlink(missing_ok=True)
 

@@ -34,6 +34,7 @@ class ValidationOptions:
     period: Period | None = None
 
     def zone(self) -> ZoneInfo:
+        """The time zone of date-only values (ConfigurationError when unknown)."""
         try:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

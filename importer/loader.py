@@ -61,6 +61,7 @@ class Table:
 
     @property
     def path(self) -> Path:
+        """The input file."""
         return self.info.path
 
     def chunks(self, size: int = 25_000) -> Iterator[Chunk]:

@@ -46,6 +46,7 @@ class Preflight:
     notes: list[str] = field(default_factory=list)  # what the preflight could not check
 
     def lookup(self, record: PurchaseRecord) -> LeadLookup | None:
+        """What the API said about this record's lead, if it was asked."""
         key = lead_key(record)
         return self.leads.get(key) if key else None
 
@@ -89,6 +90,7 @@ class Preflight:
 
 
 def lead_key(record: PurchaseRecord) -> LeadKey | None:
+    """The look-up key of a record's lead: ('id', uuid) or ('legacy', number)."""
     if record.lead_id:
         return ("id", record.lead_id)
     if record.legacy_lead_id is not None:

@@ -245,11 +245,13 @@ class Totals:
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     def add(self, amount: Decimal | None, currency: str | None) -> None:
+        """Count one row (and its amount, when it has one)."""
         self.rows += 1
         if amount is not None:
             self.amounts[currency or ""] += amount
 
     def as_dict(self) -> dict:
+        """The totals as JSON-ready values (amounts as exact decimal text)."""
         return {
             "rows": self.rows,
             "amounts": {k: format(v, "f") for k, v in sorted(self.amounts.items())},
@@ -268,6 +270,7 @@ class Summary:
     by_status: dict[str, Totals] = field(default_factory=dict)
 
     def add(self, status: RowStatus, amount: Decimal | None, currency: str | None) -> None:
+        """Count one row (and its amount, when it has one)."""
         self.in_file.add(amount, currency)
         self.by_status.setdefault(str(status), Totals()).add(amount, currency)
 
@@ -292,6 +295,7 @@ class Summary:
             self.in_file.amounts[currency] += total
 
     def see_date(self, value: datetime | None) -> None:
+        """Widen the date range found in the file."""
         if value is None:
             return
         if self.first_date is None or value < self.first_date:
@@ -310,6 +314,7 @@ class Summary:
             self.in_file.amounts[currency or ""] += total
 
     def count(self, status: RowStatus) -> int:
+        """Rows with this status."""
         totals = self.by_status.get(str(status))
         return totals.rows if totals else 0
 
@@ -325,6 +330,7 @@ class Summary:
         }
 
     def as_dict(self) -> dict:
+        """The totals as JSON-ready values (amounts as exact decimal text)."""
         return {
             "blank_rows": self.blank_rows,
             "footer_rows": self.footer_rows,

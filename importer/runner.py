@@ -81,6 +81,7 @@ class ImportPlan:
 
     @property
     def amounts(self):
+        """Amounts of the valid rows per currency."""
         totals = self.summary.by_status.get(str(RowStatus.VALID))
         return dict(totals.amounts) if totals else {}
 
@@ -107,6 +108,7 @@ class ImportReport:
 
     @property
     def nothing_to_send(self) -> bool:
+        """True when a real run sent no request (everything was done before)."""
         return not self.dry_run and self.sent_this_run == 0
 
     @property
@@ -132,6 +134,7 @@ class ImportReport:
 
     @property
     def requests_per_second(self) -> float:
+        """Requests of this run per second of its duration."""
         return self.requests / self.duration if self.duration > 0 else 0.0
 
 

@@ -39,6 +39,7 @@ class _Member:
 
 
 def check_workbook(p: Path, file_size: int, *, max_xlsx_mb: int) -> None:
+    """Refuse a damaged .xlsx or one that would expand past ``max_xlsx_mb``."""
     members = _read_members(p, file_size)
     if "xl/workbook.xml" not in {m.name for m in members}:
         raise InputFileError(
@@ -240,6 +241,7 @@ def _inflate_counting(p: Path, f, m: _Member, max_xlsx_mb: int) -> None:
 
 
 def zip_has_workbook(p: Path) -> bool:
+    """True when the zip holds an Excel workbook (xl/workbook.xml)."""
     try:
         members = _read_members(p, p.stat().st_size)
     except InputFileError:
