@@ -148,12 +148,16 @@ def _print_header(report) -> None:
         else (f"encoding {report.encoding}, delimiter {report.delimiter!r}")
     )
     say(f"{report.path.name}: {where}, header on row {report.header_row}")
-    say("mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in report.columns.items()))
+    say(_mapping_line(report.columns))
     d = report.decisions
     if "purchase_amount" in report.columns:
         say(f"decimal separator {d.decimal!r} ({d.decimal_from})")
     if "date" in report.columns and d.day_first is not None:
         say(f"dates read {'day-first' if d.day_first else 'month-first'} ({d.day_first_from})")
+
+
+def _mapping_line(columns: dict[str, str]) -> str:
+    return "mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in columns.items())
 
 
 def _err(text: str = "") -> None:
@@ -299,7 +303,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         finally:
             bar.close()
-    _err("mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in report.columns.items()))
+    _err(_mapping_line(report.columns))
     if report.dry_run:
         _err("dry run: nothing was created")
     elif not report.plan.valid_rows:

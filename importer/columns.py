@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from . import normalise
 
-CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,2})?")  # same fast form as normalise.parse_amount
-PLAIN_COMMA_NUMBER = re.compile(r"\d{1,15}(?:,\d{1,2})?")
+# The plain forms are normalise's own fast paths, so a fast-path value parses exactly as the
+# general parser would parse it.
+CANONICAL_UUID = normalise.CANONICAL_UUID
+PLAIN_NUMBER = normalise.PLAIN_POINT_AMOUNT
+PLAIN_COMMA_NUMBER = normalise.PLAIN_COMMA_AMOUNT
 
 
 def decimal_from_comma(text: str) -> Decimal:
@@ -44,7 +46,6 @@ class ColumnParser:
         self.last_plain: set[str] = set()  # values of the last run that took the fast path
         self.values: dict[str, object] = {}
         self.failures: dict[str, str] = {}
-        self.failed: set[str] = set()
 
     def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
         """Per-row parsed values (``MISSING`` where parsing failed), distinct values, failures."""
@@ -53,7 +54,6 @@ class ColumnParser:
         if len(known) > self.limit:
             known.clear()
             self.failures.clear()
-            self.failed.clear()
         new = distinct.difference(known)
         self.last_plain = set()
         if self.fast is not None and new:
@@ -73,16 +73,13 @@ class ColumnParser:
                 known[value] = self.parse(value)
             except ValueError as exc:
                 self.failures[value] = str(exc)
-                self.failed.add(value)
                 known[value] = MISSING
-        failures = {v: self.failures[v] for v in distinct & self.failed}
+        failures = {v: self.failures[v] for v in distinct & self.failures.keys()}
         return list(map(known.__getitem__, values)), distinct, failures
 
 
 class TextColumn:
     """Free text (names, references): nothing can fail and values rarely repeat, so no cache."""
-
-    values: dict[str, object] = {}
 
     def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
         """Per-row values, the distinct values, and value -> reason for the ones that failed."""

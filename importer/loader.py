@@ -86,8 +86,6 @@ def open_table(
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
     if info.kind == "xlsx":
-        if delimiter:
-            pass  # harmless: a saved mapping may carry a delimiter for its CSV months
         return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
     return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
 

@@ -81,8 +81,8 @@ _SYMBOLS: dict[str, str | None] = {
     "kr.": None,
 }
 
-_FAST_POINT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
-_FAST_COMMA = re.compile(r"\d{1,15}(?:,\d{1,2})?")
+PLAIN_POINT_AMOUNT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
+PLAIN_COMMA_AMOUNT = re.compile(r"\d{1,15}(?:,\d{1,2})?")
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-"})
 # Lower-case codes are accepted only for common currencies ("1500 eur"): any three letters
 # would also let typos such as "l5O0 abc" through as a currency mark.
@@ -172,10 +172,10 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
     Decimal('1500.00')
     """
     if decimal == ".":
-        if _FAST_POINT.fullmatch(text):
+        if PLAIN_POINT_AMOUNT.fullmatch(text):
             return Decimal(text)
     elif decimal == ",":
-        if _FAST_COMMA.fullmatch(text):
+        if PLAIN_COMMA_AMOUNT.fullmatch(text):
             return Decimal(text.replace(",", "."))
     else:
         raise ValueError(f"decimal separator must be '.' or ',', not {decimal!r}")
@@ -251,7 +251,7 @@ def amount_currency(text: str) -> str | None:
 
     Symbols that name several currencies ("kr") give None.
     """
-    if _FAST_POINT.fullmatch(text):
+    if PLAIN_POINT_AMOUNT.fullmatch(text):
         return None
     _, _, marks = _clean_amount(text)
     for mark in marks:
@@ -591,7 +591,7 @@ def date_warnings(value: datetime, *, now: datetime) -> list[str]:
 # Ids and text
 # --------------------------------------------------------------------------------------------
 
-_FAST_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX_AND_DASHES = re.compile(r"[0-9a-f-]+")
 _LIST_SEPARATORS = re.compile(r"[\s,;|]+")
@@ -605,7 +605,7 @@ def parse_uuid(text: str, *, field: str = "lead_id") -> str:
     Accepts any case, surrounding spaces, braces, a "urn:uuid:" prefix, or 32 hex digits.
     ``field`` names the column in the reason.
     """
-    if _FAST_UUID.fullmatch(text):
+    if CANONICAL_UUID.fullmatch(text):
         return text
     s = text.strip().lower()
     if not s:
@@ -614,7 +614,7 @@ def parse_uuid(text: str, *, field: str = "lead_id") -> str:
         s = s[9:]
     if s.startswith("{") and s.endswith("}"):
         s = s[1:-1].strip()
-    if _FAST_UUID.fullmatch(s):
+    if CANONICAL_UUID.fullmatch(s):
         return s
     if _HEX32.fullmatch(s):
         return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,6 @@ from pathlib import Path
 from .loader import Chunk
 from .records import RESULT_COLUMNS, RowResult, RowStatus
 
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 FORMULA_CHARS = frozenset("=+-@\t\r")
 
 
@@ -46,7 +44,7 @@ def default_results_path(input_path: Path, kind: str) -> Path:
 
 def neutralise(value: str) -> str:
     """Make a cell that a spreadsheet would run as a formula display as text instead."""
-    if value and FORMULA_START.match(value):
+    if value[:1] in FORMULA_CHARS:
         return "'" + value
     return value
 
@@ -244,12 +242,6 @@ class Totals:
     rows: int = 0
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
-    def add(self, amount: Decimal | None, currency: str | None) -> None:
-        """Count one row (and its amount, when it has one)."""
-        self.rows += 1
-        if amount is not None:
-            self.amounts[currency or ""] += amount
-
     def as_dict(self) -> dict:
         """The totals as JSON-ready values (amounts as exact decimal text)."""
         return {
@@ -268,11 +260,6 @@ class Summary:
     last_date: datetime | None = None
     in_file: Totals = field(default_factory=Totals)
     by_status: dict[str, Totals] = field(default_factory=dict)
-
-    def add(self, status: RowStatus, amount: Decimal | None, currency: str | None) -> None:
-        """Count one row (and its amount, when it has one)."""
-        self.in_file.add(amount, currency)
-        self.by_status.setdefault(str(status), Totals()).add(amount, currency)
 
     def add_many(self, statuses, amounts, currencies) -> None:
         """Add a chunk of rows at once (aggregated per status and currency first)."""

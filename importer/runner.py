@@ -128,8 +128,6 @@ class ImportReport:
                 RowStatus.INVALID,
             )
         )
-        if self.dry_run:
-            return 1 if unfinished else 0
         return 1 if unfinished else 0
 
     @property
@@ -332,8 +330,7 @@ async def _send_pass(
         created = CreatedListWriter(report.created_path)
     journal = None
     done = 0
-    counts: dict[str, int] = {}
-    live: dict[str, int] = {}  # counts including the rows answered in the current chunk
+    live: dict[str, int] = {}  # rows per status, including those answered in the current chunk
     last_progress = [0.0]
     try:
         earlier = None
@@ -435,7 +432,6 @@ async def _send_pass(
                         stop=stop,
                     )
                     report.send_reports.append(send_report)
-                    report.requests += send_report.requests
                     report.sent_this_run += send_report.requests
                     report.auth_failed |= send_report.auth_failed
                     report.interrupted |= send_report.interrupted or stop.is_set()
@@ -452,15 +448,13 @@ async def _send_pass(
                                 record.date if record else None,
                                 record.reference if record else None,
                             )
-                for result in results:
-                    counts[str(result.status)] = counts.get(str(result.status), 0) + 1
                 writer.write(chunk, results)
                 done += len(results)
                 live.clear()
-                live.update(counts)
+                live.update({k: v.rows for k, v in report.summary.by_status.items()})
                 if on_progress:
-                    on_progress(done, total, counts)
-            report.requests += client.requests_made - report.requests
+                    on_progress(done, total, live)
+            report.requests = client.requests_made
         writer.commit()
         if created is not None:
             created.commit()

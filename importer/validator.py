@@ -70,7 +70,6 @@ class CheckedChunk:
     statuses: list[RowStatus]
     errors: dict[int, str]
     warnings: dict[int, list[str]]
-    amounts: list[Decimal | None]  # valid rows only
     amounts_all: list[Decimal | None]  # every row whose amount could be read
     currencies: list[str | None]
     records: list[PurchaseRecord | None] | None = None
@@ -296,9 +295,6 @@ class RowValidator:
             statuses=statuses,
             errors={i: "; ".join(reasons) for i, reasons in errors.items()},
             warnings=warnings,
-            amounts=[
-                a if s is RowStatus.VALID else None for a, s in zip(amounts, statuses, strict=True)
-            ],
             amounts_all=amounts_all,
             dates=[d[0] if d else None for d in dates] if dates is not none else none,
             footer_rows=len(footers),
@@ -463,7 +459,7 @@ class RowValidator:
             parser = self._parsers[name]
             if (
                 name == "purchase_amount"
-                and parser.failed.isdisjoint(values)
+                and parser.failures.keys().isdisjoint(values)
                 and not SERIAL_LIKE.search("\n" + "\n".join(values) + "\n")
             ):
                 return {}  # every amount reads as a number and none could be a date serial

@@ -34,18 +34,27 @@ def finish(proc, timeout: float = 30.0) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
-def test_kill_9_mid_run_then_resume(tmp_path, slow_sandbox):
-    sb = slow_sandbox
-    n, concurrency = 200, 4
+def start_midway(tmp_path, sb, n: int, concurrency: int, created: int):
+    """Start a run of ``n`` rows in a subprocess; return once ``created`` purchases exist."""
     work = tmp_path / "work"
     work.mkdir()
     source = write_rows(work / "rows.csv", n)
     args = [source, "--api-url", sb.base_url, "--concurrency", concurrency]
-
     proc = start_run(args, work)
     try:
-        wait_for(lambda: sb.stats()["purchases"] >= 40 or proc.poll() is not None)
-        assert proc.poll() is None, "the run finished before it could be killed"
+        wait_for(lambda: sb.stats()["purchases"] >= created or proc.poll() is not None)
+        assert proc.poll() is None, "the run finished before it could be stopped"
+    except BaseException:
+        proc.kill()
+        raise
+    return work, source, args, proc
+
+
+def test_kill_9_mid_run_then_resume(tmp_path, slow_sandbox):
+    sb = slow_sandbox
+    n, concurrency = 200, 4
+    work, source, args, proc = start_midway(tmp_path, sb, n, concurrency, created=40)
+    try:
         proc.send_signal(signal.SIGKILL)
         code, out1, err1 = finish(proc)
     finally:
@@ -108,15 +117,8 @@ def test_kill_9_mid_run_then_resume(tmp_path, slow_sandbox):
 def test_interrupt_writes_results_and_resumes(tmp_path, slow_sandbox, sig):
     sb = slow_sandbox
     n, concurrency = 150, 4
-    work = tmp_path / "work"
-    work.mkdir()
-    source = write_rows(work / "rows.csv", n)
-    args = [source, "--api-url", sb.base_url, "--concurrency", concurrency]
-
-    proc = start_run(args, work)
+    work, source, args, proc = start_midway(tmp_path, sb, n, concurrency, created=20)
     try:
-        wait_for(lambda: sb.stats()["purchases"] >= 20 or proc.poll() is not None)
-        assert proc.poll() is None, "the run finished before it could be interrupted"
         proc.send_signal(sig)
         code, out1, err1 = finish(proc)
     finally:
@@ -154,14 +156,8 @@ def test_interrupt_writes_results_and_resumes(tmp_path, slow_sandbox, sig):
 def test_second_sigint_aborts_at_once_journal_consistent(tmp_path, slow_sandbox):
     sb = slow_sandbox
     n, concurrency = 150, 4
-    work = tmp_path / "work"
-    work.mkdir()
-    source = write_rows(work / "rows.csv", n)
-    args = [source, "--api-url", sb.base_url, "--concurrency", concurrency]
-    proc = start_run(args, work)
+    work, source, args, proc = start_midway(tmp_path, sb, n, concurrency, created=20)
     try:
-        wait_for(lambda: sb.stats()["purchases"] >= 20 or proc.poll() is not None)
-        assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         time.sleep(0.01)  # two signals sent at once would merge into one pending signal
         proc.send_signal(signal.SIGINT)
