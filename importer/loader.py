@@ -40,11 +40,14 @@ class Chunk:
     blank: int = 0
 
     def column(self, index: int) -> Sequence[str]:
-        """All values of one column of this chunk (the chunk is transposed once, in C)."""
-        columns = self.__dict__.get("_columns")
-        if columns is None:
-            columns = self.__dict__["_columns"] = list(zip(*self.cells, strict=True))
-        return columns[index] if columns else ()
+        """All values of one column of this chunk (built once per column, then cached)."""
+        columns = self.__dict__.setdefault("_columns", {})
+        values = columns.get(index)
+        if values is None:
+            # A comprehension per column beats zip(*cells): that call takes one iterator
+            # per row.
+            values = columns[index] = [cells[index] for cells in self.cells]
+        return values
 
 
 @dataclass

@@ -56,6 +56,7 @@ def _may_be_damaged_identifiers(blob: str) -> bool:
 
 
 SERIAL_LIKE = re.compile(r"\n[ \t]*[3-5]\d{4}(?:\.0+)?[ \t]*\n")  # 36526..55153: dates 2000-2050
+VALID = RowStatus.VALID
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
     r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
@@ -75,6 +76,8 @@ class CheckedChunk:
     records: list[PurchaseRecord | None] | None = None
     dates: list[datetime | None] = field(default_factory=list)
     footer_rows: int = 0
+    #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in order.
+    valid_keys: list[int] | None = None
 
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
         """Add this chunk's rows to a Summary (``statuses`` overrides the validation verdicts)."""
@@ -158,11 +161,13 @@ class RowValidator:
         """The most common currency of the rows checked so far."""
         return self.currency_counts.most_common(1)[0][0] if self.currency_counts else None
 
-    def check(self, chunk: Chunk) -> CheckedChunk:
+    def check(self, chunk: Chunk, *, mark_duplicates: bool = True) -> CheckedChunk:
         """Validate every row of ``chunk``.
 
         Work is done per column and per distinct value; Python-level loops touch only the rows
         a rule can apply to, so a clean chunk costs a few list operations per column.
+        With ``mark_duplicates=False`` the rows are not compared with earlier chunks; the
+        result carries ``valid_keys`` for :meth:`accept_keys` instead.
         """
         n = len(chunk.rows)
         errors: dict[int, list[str]] = {}
@@ -259,14 +264,15 @@ class RowValidator:
             statuses[i] = RowStatus.INVALID
         for i in footers:
             statuses[i] = RowStatus.SKIPPED
+        valid_keys = None
         if self._can_spot_duplicates:
-            self._mark_duplicates(
-                chunk,
-                statuses,
-                errors,
-                warnings,
-                (reference, lead, legacy, amounts, dates, product_id, product_name),
+            keys = self._duplicate_keys(
+                (reference, lead, legacy, amounts, dates, product_id, product_name)
             )
+            if mark_duplicates:
+                self._mark_duplicates(chunk, statuses, errors, warnings, keys, reference)
+            else:
+                valid_keys = [k for k, s in zip(keys, statuses, strict=True) if s is VALID]
         records = None
         if self.build_records:
             records = [None] * n
@@ -300,7 +306,24 @@ class RowValidator:
             footer_rows=len(footers),
             currencies=currencies,
             records=records,
+            valid_keys=valid_keys,
         )
+
+    def accept_keys(self, checked: CheckedChunk) -> bool:
+        """Record a chunk checked with ``mark_duplicates=False`` as seen, if it repeats nothing.
+
+        False (and nothing recorded) when one of its valid rows repeats an earlier row or
+        another row of the chunk: then the chunk must be checked again with duplicates marked.
+        """
+        if checked.valid_keys is None:
+            return True
+        keys = checked.valid_keys
+        if not self._seen.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
+            return False
+        rows = checked.chunk.rows
+        valid_rows = [r for r, s in zip(rows, checked.statuses, strict=True) if s is VALID]
+        self._seen.update(zip(keys, valid_rows, strict=True))
+        return True
 
     def _date_notes(self, column_values, distinct, parser, warnings) -> None:
         """Warnings (future, before 2000) per distinct date, then spread to its rows."""
@@ -364,25 +387,32 @@ class RowValidator:
                     f"{currency} rows in a separate file",
                 )
 
-    def _mark_duplicates(self, chunk, statuses, errors, warnings, columns) -> None:
-        """Skip rows that repeat an earlier valid row (by reference, else by content).
+    @staticmethod
+    def _duplicate_keys(columns) -> list[int]:
+        """One 64-bit key per row: its reference, else its lead, amount, date and product.
 
-        Keys are 64-bit hashes computed with C-level map(); the per-row loop runs only over
-        rows whose key was seen before.
+        Computed with C-level map(); keys are hashes, so they are only comparable within one
+        process (a forked child shares the parent's hash secret).
         """
         reference, lead, legacy, amounts, dates, product_id, product_name = columns
-        n = len(statuses)
         references = [r and r.casefold() for r in reference]
         has_reference = any(references)
         if has_reference and all(references):
-            keys = list(map(hash, references))
-        else:
-            when = [d[0] if d else None for d in dates]
-            who = [a or b for a, b in zip(lead, legacy, strict=True)]
-            what = [a or b for a, b in zip(product_id, product_name, strict=True)]
-            keys = list(map(hash, zip(who, amounts, when, what, strict=True)))
-            if has_reference:
-                keys = [hash(r) if r else k for r, k in zip(references, keys, strict=True)]
+            return list(map(hash, references))
+        when = [d[0] if d else None for d in dates]
+        who = [a or b for a, b in zip(lead, legacy, strict=True)]
+        what = [a or b for a, b in zip(product_id, product_name, strict=True)]
+        keys = list(map(hash, zip(who, amounts, when, what, strict=True)))
+        if has_reference:
+            keys = [hash(r) if r else k for r, k in zip(references, keys, strict=True)]
+        return keys
+
+    def _mark_duplicates(self, chunk, statuses, errors, warnings, keys, reference) -> None:
+        """Skip rows that repeat an earlier valid row (by reference, else by content).
+
+        The per-row loop runs only when some key of the chunk was seen before.
+        """
+        n = len(statuses)
         seen = self._seen
         rows = chunk.rows
         if statuses.count(RowStatus.VALID) == n:

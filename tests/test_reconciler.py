@@ -304,3 +304,57 @@ def test_summary_json(tmp_path, cli):
         "valid": {"rows": 2, "amounts": {"": "1520.25"}},
     }
     assert data["reconciles"] is True
+
+
+AWKWARD_CELLS = [
+    "",
+    "plain",
+    "a,b",
+    'say "hi"',
+    "two\nlines",
+    "cr\ronly",
+    "crlf\r\nend",
+    "=SUM(A1)",
+    "-5",
+    "\t=tab",
+    " leading space",
+    '"',
+    ",",
+    "æøå €",
+]
+
+
+@pytest.mark.parametrize("offset", range(4))
+def test_csv_results_match_csv_writer_byte_for_byte(tmp_path, offset):
+    """The column-wise CSV writer must produce exactly what csv.writer would."""
+    import csv
+    import io
+
+    from importer.loader import Chunk
+
+    cells = AWKWARD_CELLS[offset:] + AWKWARD_CELLS[:offset]
+    rows = [[cells[i], cells[(i + 3) % len(cells)], "x"] for i in range(len(cells))]
+    writer = ResultsWriter(tmp_path / "out.csv", ["A", "B", "C"])
+    chunk = Chunk(rows=list(range(2, 2 + len(rows))), cells=[list(r) for r in rows])
+    result_columns = [
+        [str(r) for r in chunk.rows],
+        ["invalid"] * len(rows),
+        [""] * len(rows),
+        [""] * len(rows),
+        [cells[(i + 5) % len(cells)] for i in range(len(rows))],
+        [""] * len(rows),
+        [cells[(i + 7) % len(cells)] for i in range(len(rows))],
+    ]
+    writer.write_columns(chunk, ["invalid"] * len(rows), result_columns)
+    writer.commit()
+
+    expected = io.StringIO(newline="")
+    reference = csv.writer(expected)
+    reference.writerow(["A", "B", "C", *RESULT_HEADER])
+    for i, row in enumerate(rows):
+        values = [neutralise(v) for v in row]
+        extra = [column[i] for column in result_columns]
+        for at in (2, 4, 6):  # purchase_id, error, warnings are neutralised; ours are not
+            extra[at] = neutralise(extra[at])
+        reference.writerow(values + extra)
+    assert (tmp_path / "out.csv").read_bytes() == ("\ufeff" + expected.getvalue()).encode()
