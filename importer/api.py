@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from .controls import (
 from .errors import ConfigurationError, InputFileError
 from .loader import Chunk, Table, open_table
 from .mapping import Mapping, resolve_columns
+from .parallel import can_split, judge_split
 from .reconciler import ResultsWriter, Summary, default_results_path
 from .records import RowResult, RowStatus
 from .validator import (
@@ -219,15 +221,24 @@ def _validate_pass(
     summary = Summary()
     done = 0
     writer = ResultsWriter(results_path, table.headers) if results_path else None
+
+    def progress(chunk: Chunk) -> None:
+        nonlocal done
+        done += len(chunk.rows)
+        if on_progress:
+            on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
+
     try:
-        for chunk in paused_gc(table.chunks()):
-            checked = validator.check(chunk)
-            checked.add_to(summary)
-            if writer:
-                writer.write_columns(chunk, checked.statuses, checked.result_columns())
-            done += len(chunk.rows)
-            if on_progress:
-                on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
+        if writer and can_split(table, results_path):
+            with paused_gc_block():
+                judge_split(table, validator, writer, summary, progress)
+        else:
+            for chunk in paused_gc(table.chunks()):
+                checked = validator.check(chunk)
+                checked.add_to(summary)
+                if writer:
+                    writer.write_columns(chunk, checked.statuses, checked.result_columns())
+                progress(chunk)
         if writer:
             if validator.majority_currency() not in (None, prepared.decisions.currency):
                 writer.abort()  # validate() runs again with the corrected majority
@@ -247,10 +258,17 @@ def paused_gc(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     the collector's full passes over them cost about a third of a large validate. The rows
     hold no reference cycles, so pausing it while chunks flow is safe; it is restored after.
     """
+    with paused_gc_block():
+        yield from chunks
+
+
+@contextmanager
+def paused_gc_block() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block (see :func:`paused_gc`)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield from chunks
+        yield
     finally:
         if was_enabled:
             gc.enable()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from . import normalise
@@ -26,46 +26,98 @@ CACHE_LIMIT = 100_000  # distinct values remembered per column (bounded memory)
 CACHE_LIMITS = {"purchase_amount": 0}
 
 
+SEPARATOR = "\x1f"  # joins a column into one string for a single regex pass
+
+
 class ColumnParser:
     """Parses the distinct values of a column once, remembering them across chunks (bounded).
 
     ``fast`` is an optional (pattern, convert) pair for the plain form most values take
-    ("1500.00", a canonical UUID): those are converted by C-level map() without the general
-    parser, which then sees only the unusual values.
+    ("1500.00", a canonical UUID). When every value of a chunk has that form (one regex pass
+    over the joined column proves it), the values are converted by C-level map() with no set
+    or cache work; otherwise the plain ones are still converted without the general parser,
+    which then sees only the unusual values.
     """
 
     def __init__(
         self,
         parse: Callable[[str], object],
-        fast: tuple[re.Pattern[str], Callable[[str], object] | None] | None = None,
+        fast: tuple[re.Pattern[str], Callable[[str], object]] | None = None,
         limit: int = CACHE_LIMIT,
     ) -> None:
         self.parse = parse
         self.fast = fast
         self.limit = limit
-        self.last_plain: set[str] = set()  # values of the last run that took the fast path
         self.values: dict[str, object] = {}
         self.failures: dict[str, str] = {}
+        if fast is not None:
+            form = fast[0].pattern
+            self._all_plain = re.compile(f"(?:{form})(?:{SEPARATOR}(?:{form}))*")
+            # Zero-width: the start of every cell that is not of the plain form.
+            self._not_plain = re.compile(f"(?:^|(?<={SEPARATOR}))(?!(?:{form})(?:{SEPARATOR}|\\Z))")
 
-    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
-        """Per-row parsed values (``MISSING`` where parsing failed), distinct values, failures."""
+    def run(self, values: Sequence[str]) -> tuple[list[object], set[str], dict[str, str]]:
+        """Per-row parsed values (``MISSING`` where parsing failed), the distinct values not
+        of the plain form, and value -> reason for those that failed."""
+        if self.fast is not None and values:
+            blob = SEPARATOR.join(values)
+            # The count proves no value holds the separator itself.
+            if blob.count(SEPARATOR) == len(values) - 1:
+                if self._all_plain.fullmatch(blob):
+                    return list(map(self.fast[1], values)), set(), {}
+                unusual = self._unusual_cells(blob, len(values))
+                if unusual is not None:
+                    return self._run_mostly_plain(values, unusual)
+        return self._run_distinct(values)
+
+    def _unusual_cells(self, blob: str, count: int) -> list[int] | None:
+        """Indexes of the cells not of the plain form, or None when they are many."""
+        found = []
+        cell, at = 0, 0
+        for match in self._not_plain.finditer(blob):
+            cell += blob.count(SEPARATOR, at, match.start())
+            at = match.start()
+            found.append(cell)
+            if len(found) * 8 > count:
+                return None  # a messy column: the distinct-value path with its cache is better
+        return found
+
+    def _run_mostly_plain(self, values: Sequence[str], unusual: list[int]):
+        """Convert the plain cells in one map(); parse only the unusual ones."""
+        self._trim_cache()
+        odd = {i: values[i] for i in unusual}
+        cells = list(values)
+        stand_in = next(values[i] for i in range(len(values)) if i not in odd)
+        for i in odd:
+            cells[i] = stand_in
+        parsed = list(map(self.fast[1], cells))
+        distinct = set(odd.values())
+        failures = self._parse_new(distinct)
+        for i, value in odd.items():
+            parsed[i] = self.values[value]
+        return parsed, distinct, failures
+
+    def _run_distinct(self, values: Sequence[str]):
+        """Parse each distinct value once (cached across chunks)."""
+        self._trim_cache()
         distinct = set(values)
-        known = self.values
-        if len(known) > self.limit:
-            known.clear()
-            self.failures.clear()
-        new = distinct.difference(known)
-        self.last_plain = set()
-        if self.fast is not None and new:
+        if self.fast is not None:
             pattern, convert = self.fast
-            plain = list(filter(pattern.fullmatch, new))
-            if convert is None:
-                known.update(dict.fromkeys(plain))
-            else:
-                known.update(zip(plain, map(convert, plain), strict=True))
-            new.difference_update(plain)
-            self.last_plain = set(plain)
-        for value in new:
+            plain = list(filter(pattern.fullmatch, distinct.difference(self.values)))
+            self.values.update(zip(plain, map(convert, plain), strict=True))
+            distinct.difference_update(plain)
+        failures = self._parse_new(distinct)
+        return list(map(self.values.__getitem__, values)), distinct, failures
+
+    def _trim_cache(self) -> None:
+        if len(self.values) > self.limit:
+            self.values.clear()
+            self.failures.clear()
+
+    def _parse_new(self, distinct: set[str]) -> dict[str, str]:
+        """Parse the values not yet known; value -> reason for those of ``distinct`` that fail."""
+        known = self.values
+        for value in distinct.difference(known):
             if not value.strip():
                 known[value] = None
                 continue
@@ -74,15 +126,14 @@ class ColumnParser:
             except ValueError as exc:
                 self.failures[value] = str(exc)
                 known[value] = MISSING
-        failures = {v: self.failures[v] for v in distinct & self.failures.keys()}
-        return list(map(known.__getitem__, values)), distinct, failures
+        return {v: self.failures[v] for v in distinct & self.failures.keys()}
 
 
 class TextColumn:
     """Free text (names, references): nothing can fail and values rarely repeat, so no cache."""
 
-    def run(self, values: list[str]) -> tuple[list[object], set[str], dict[str, str]]:
-        """Per-row values, the distinct values, and value -> reason for the ones that failed."""
+    def run(self, values: Sequence[str]) -> tuple[list[object], set[str], dict[str, str]]:
+        """Per-row values, unusual distinct values (none), and failures (none)."""
         blob = "".join(values)
         if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
             return list(map(normalise.parse_text, values)), set(), {}

@@ -229,6 +229,11 @@ class ResultsWriter:
         else:
             sheet.write_string(line, col, str(value), fill)
 
+    def flush(self) -> None:
+        """Push buffered CSV bytes to the file (before a fork, so the child holds none)."""
+        if self.kind == "csv":
+            self._handle.flush()
+
     def commit(self) -> Path:
         """Finish the file and move it to its final name."""
         self._close()
@@ -305,6 +310,21 @@ class Summary:
             total = sum(values, Decimal(0))
             self.by_status[str(status)].amounts[currency] += total
             self.in_file.amounts[currency] += total
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's rows and amounts (e.g. one chunk judged elsewhere)."""
+        self.blank_rows += other.blank_rows
+        self.footer_rows += other.footer_rows
+        self.see_date(other.first_date)
+        self.see_date(other.last_date)
+        for status, totals in other.by_status.items():
+            mine = self.by_status.setdefault(status, Totals())
+            mine.rows += totals.rows
+            for currency, amount in totals.amounts.items():
+                mine.amounts[currency] += amount
+        self.in_file.rows += other.in_file.rows
+        for currency, amount in other.in_file.amounts.items():
+            self.in_file.amounts[currency] += amount
 
     def see_date(self, value: datetime | None) -> None:
         """Widen the date range found in the file."""

@@ -181,6 +181,7 @@ class RowValidator:
         failed_fields: dict[str, set[int]] = {}
         for name, parser in self._parsers.items():
             values = chunk.column(self.index[name])
+            # distinct: the distinct values not of the column's plain form
             column_values, distinct, failures = parser.run(values)
             damaged = self._scan_damage(name, values, warnings)
             if failures or damaged:
@@ -205,9 +206,7 @@ class RowValidator:
             if name == "purchase_amount":
                 # Plain numbers carry no currency mark: only the others are looked at.
                 marks = {
-                    v: mark
-                    for v in distinct.difference(parser.last_plain)
-                    if (mark := normalise.amount_currency(v)) is not None
+                    v: mark for v in distinct if (mark := normalise.amount_currency(v)) is not None
                 }
                 implied = list(map(marks.get, values)) if marks else none
             parsed[name] = column_values
@@ -309,20 +308,16 @@ class RowValidator:
             valid_keys=valid_keys,
         )
 
-    def accept_keys(self, checked: CheckedChunk) -> bool:
-        """Record a chunk checked with ``mark_duplicates=False`` as seen, if it repeats nothing.
+    def accept_keys(self, keys: list[int], rows: list[int]) -> bool:
+        """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
 
-        False (and nothing recorded) when one of its valid rows repeats an earlier row or
-        another row of the chunk: then the chunk must be checked again with duplicates marked.
+        ``keys`` and ``rows`` are its ``valid_keys`` and their row numbers. False (and nothing
+        recorded) when one of them repeats an earlier row or another row of the chunk: then
+        the chunk must be checked again with duplicates marked.
         """
-        if checked.valid_keys is None:
-            return True
-        keys = checked.valid_keys
         if not self._seen.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
             return False
-        rows = checked.chunk.rows
-        valid_rows = [r for r, s in zip(rows, checked.statuses, strict=True) if s is VALID]
-        self._seen.update(zip(keys, valid_rows, strict=True))
+        self._seen.update(zip(keys, rows, strict=True))
         return True
 
     def _date_notes(self, column_values, distinct, parser, warnings) -> None:

@@ -1,0 +1,187 @@
+"""Judge a large CSV in two processes: a forked helper checks about half of the chunks.
+
+Both processes read the whole file (parsing CSV is cheap next to judging it). The helper checks
+and renders its chunks and sends them, already encoded, to the parent, which checks the others,
+keeps the duplicate register in file order and writes every chunk in order. The helper
+cannot see the rows before its chunk, so when one of its rows repeats an earlier row the parent
+checks that chunk again itself: the verdicts are exactly those of a single-process pass. If the
+helper fails in any way, the parent judges the remaining chunks itself.
+
+Fork (not spawn) is what makes this cheap and exact: the helper starts with the parent's column
+decisions and caches, and shares its hash secret, so duplicate keys compare across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .loader import Chunk, Table
+from .reconciler import ResultsWriter, Summary
+from .records import RowStatus
+from .validator import RowValidator
+
+#: Below this size a second process costs more than it saves.
+MIN_SPLIT_BYTES = 16 * 1024 * 1024
+CHUNK_ROWS = 25_000
+#: The helper judges these chunks of every nine: a bit more than half, because the parent also
+#: writes every chunk and keeps the duplicate register.
+HELPER_SHARE = frozenset({1, 3, 5, 7, 8})
+_GONE = object()  # the helper stopped without finishing
+
+
+@dataclass
+class _Judged:
+    """What the helper sends for one chunk (its rendered rows follow as bytes)."""
+
+    index: int
+    fingerprint: tuple
+    valid_keys: list[int] | None
+    valid_rows: list[int]
+    summary: Summary
+    currencies: Counter
+
+
+def can_split(table: Table, results_path: Path | None) -> bool:
+    """True when a two-process pass is possible and worth it for this file."""
+    if table.info.kind != "csv" or results_path is None:
+        return False
+    if results_path.suffix.lower() in (".xlsx", ".xlsm"):
+        return False
+    # fork is unsafe on macOS and absent on Windows
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if not (sys.platform.startswith("linux") and forkable):
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) >= 2 and table.path.stat().st_size >= MIN_SPLIT_BYTES
+
+
+def helper_judges(index: int) -> bool:
+    """True for the chunks the helper process judges."""
+    return index % 9 in HELPER_SHARE
+
+
+def _fingerprint(chunk: Chunk) -> tuple:
+    """Enough to tell that both processes read the same rows into the same chunk."""
+    last = tuple(chunk.cells[-1]) if chunk.cells else ()
+    return (chunk.rows[:1], len(chunk.rows), chunk.blank, hash(last))
+
+
+def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int) -> None:
+    """Runs in the forked child: judge and render the helper's chunks, in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    gc.disable()
+    try:
+        for index, chunk in enumerate(table.chunks(size)):
+            if not helper_judges(index):
+                continue
+            checked = validator.check(chunk, mark_duplicates=False)
+            part = Summary()
+            checked.add_to(part)
+            valid_rows = [
+                r for r, s in zip(chunk.rows, checked.statuses, strict=True) if s is RowStatus.VALID
+            ]
+            conn.send(
+                _Judged(
+                    index=index,
+                    fingerprint=_fingerprint(chunk),
+                    valid_keys=checked.valid_keys,
+                    valid_rows=valid_rows,
+                    summary=part,
+                    currencies=Counter(c for c in checked.currencies if c),
+                )
+            )
+            conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _drain(conn, inbox: queue.Queue) -> None:
+    """Parent thread: move the helper's messages into a small queue (backpressure)."""
+    try:
+        while (judged := conn.recv()) is not None:
+            inbox.put((judged, conn.recv_bytes()))
+        inbox.put(None)
+    except (EOFError, OSError):
+        inbox.put(_GONE)
+
+
+def judge_split(
+    table: Table,
+    validator: RowValidator,
+    writer: ResultsWriter,
+    summary: Summary,
+    on_chunk: Callable[[Chunk], None] | None = None,
+    *,
+    size: int | None = None,
+    helper: Callable = _helper,
+) -> None:
+    """Judge and write every chunk of ``table``, about half of them in a forked helper."""
+    size = size or CHUNK_ROWS
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    writer.flush()  # the child must not inherit unwritten bytes
+    process = context.Process(
+        target=helper, args=(table, validator, writer, send, size), daemon=True
+    )
+    process.start()
+    send.close()
+    inbox: queue.Queue = queue.Queue(maxsize=2)
+    thread = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
+    thread.start()
+    helping = True
+    try:
+        for index, chunk in enumerate(table.chunks(size)):
+            taken = False
+            if helping and helper_judges(index):
+                item = inbox.get()
+                # A chunk read differently means the file changed under us: trust only our
+                # own reading from here on.
+                helping = (
+                    item is not None
+                    and item is not _GONE
+                    and item[0].index == index
+                    and item[0].fingerprint == _fingerprint(chunk)
+                )
+                if helping:
+                    taken = _take(item, chunk, validator, writer, summary)
+                elif process.is_alive():
+                    process.terminate()
+            if not taken:
+                checked = validator.check(chunk)
+                checked.add_to(summary)
+                writer.write_columns(chunk, checked.statuses, checked.result_columns())
+            if on_chunk:
+                on_chunk(chunk)
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        while thread.is_alive():  # unblock the drain thread if it waits on a full queue
+            with contextlib.suppress(queue.Empty):
+                inbox.get(timeout=0.05)
+        receive.close()
+
+
+def _take(item, chunk: Chunk, validator, writer: ResultsWriter, summary: Summary) -> bool:
+    """Use the helper's verdicts unless a row repeats an earlier one (then the caller re-checks)."""
+    judged, data = item
+    if judged.valid_keys is not None and not validator.accept_keys(
+        judged.valid_keys, judged.valid_rows
+    ):
+        return False
+    summary.merge(judged.summary)
+    validator.currency_counts.update(judged.currencies)
+    writer.write_rendered(data, len(chunk.rows))
+    return True

@@ -1,0 +1,241 @@
+"""Large-file paths: the column parser's plain-form passes and the two-process validate.
+
+The two-process pass must give exactly the verdicts, totals and bytes of a single-process pass,
+whatever the helper does: duplicates across and within its chunks, invalid rows, a helper that
+dies or reads the file differently.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+import pytest
+from conftest import LEAD_1, LEAD_2, LEAD_3, write_csv
+
+import importer.parallel as parallel
+from importer.api import validate
+from importer.columns import MISSING, ColumnParser
+from importer.normalise import CANONICAL_UUID, PLAIN_POINT_AMOUNT, parse_amount, parse_uuid
+from importer.reconciler import Summary
+
+# --- ColumnParser: all plain, mostly plain, messy ---------------------------------------------
+
+
+def amount_parser(limit: int = 100_000) -> ColumnParser:
+    return ColumnParser(
+        lambda v: parse_amount(v, decimal=".", allow_precision=False),
+        (PLAIN_POINT_AMOUNT, Decimal),
+        limit,
+    )
+
+
+def test_all_plain_column_converts_every_cell():
+    parsed, unusual, failures = amount_parser().run(["10", "2.5", "10", "0.99"])
+    assert parsed == [Decimal("10"), Decimal("2.5"), Decimal("10"), Decimal("0.99")]
+    assert unusual == set() and failures == {}
+
+
+def test_mostly_plain_column_parses_only_the_unusual_cells():
+    values = [str(i) for i in range(40)]
+    values[3] = "$1,500.00"
+    values[17] = "12,5O"
+    values[30] = ""
+    parsed, unusual, failures = amount_parser().run(values)
+    assert parsed[3] == Decimal("1500.00")
+    assert parsed[17] is MISSING
+    assert parsed[30] is None
+    assert parsed[0] == Decimal("0") and parsed[39] == Decimal("39")
+    assert unusual == {"$1,500.00", "12,5O", ""}
+    assert list(failures) == ["12,5O"] and "letter O" in failures["12,5O"]
+
+
+def test_messy_column_takes_the_distinct_value_path():
+    values = ["$1.00", "$2.00", "3", "$1.00", "bad"]
+    parsed, unusual, failures = amount_parser().run(values)
+    assert parsed == [Decimal("1.00"), Decimal("2.00"), Decimal("3"), Decimal("1.00"), MISSING]
+    assert unusual == {"$1.00", "$2.00", "bad"}
+    assert list(failures) == ["bad"]
+
+
+def test_a_cell_holding_the_join_separator_is_not_taken_for_two_plain_cells():
+    parsed, unusual, failures = amount_parser().run(["1\x1f2", "3"])
+    assert parsed[0] is MISSING and parsed[1] == Decimal("3")
+    assert "1\x1f2" in failures
+
+
+def test_uuid_column_keeps_canonical_cells_and_normalises_the_rest():
+    parser = ColumnParser(lambda v: parse_uuid(v, field="lead_id"), (CANONICAL_UUID, str))
+    values = [LEAD_1] * 20 + ["{" + LEAD_2.upper() + "}", LEAD_3]
+    parsed, unusual, _ = parser.run(values)
+    assert parsed == [LEAD_1] * 20 + [LEAD_2, LEAD_3]
+    assert unusual == {"{" + LEAD_2.upper() + "}"}
+
+
+def test_cache_limit_is_respected_on_every_path():
+    parser = amount_parser(limit=2)
+    for values in (["$1.00", "$2.00", "$3.00"], ["4", "$5.00"] + ["6"] * 20):
+        parser.run(values)
+        assert len(parser.values) <= 3 + 2  # trimmed before each run, then this run's values
+
+
+# --- the two-process pass -----------------------------------------------------------------------
+
+HEADER = "Lead ID,Amount,Invoice date,Invoice number,Notes"
+
+
+def big_file(tmp_path, name: str = "big.csv"):
+    """60 rows in chunks of 5: duplicates inside and across chunks, errors, blanks, a footer."""
+    leads = [LEAD_1, LEAD_2, LEAD_3]
+    lines = [HEADER]
+    for i in range(60):
+        reference = f"INV-{i:03d}"
+        amount = f"{100 + i}.50"
+        if i in (7, 33):
+            reference = "INV-002"  # repeats a row the parent judged
+        if i == 13:
+            reference = "INV-011"  # repeats a row the helper judged (same chunk)
+        if i == 41:
+            reference = "INV-036"  # repeats a row of an earlier helper chunk
+        if i == 20:
+            amount = '"12,5O"'
+        if i == 25:
+            amount = '"$1,500.00"'
+        note = '"says ""hi"", twice"' if i % 11 == 0 else "=cmd()" if i == 45 else ""
+        lines.append(f"{leads[i % 3]},{amount},2026-03-{1 + i % 28:02d},{reference},{note}")
+        if i == 50:
+            lines.append("")  # a blank line is counted, never reported
+    lines.append("Total,9999.00,,,")
+    return write_csv(tmp_path / name, "\r\n".join(lines) + "\r\n")
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 5)
+
+
+def single_process(path, results):
+    before = parallel.MIN_SPLIT_BYTES
+    parallel.MIN_SPLIT_BYTES = 1 << 62
+    try:
+        return validate(path, results=results)
+    finally:
+        parallel.MIN_SPLIT_BYTES = before
+
+
+def test_split_pass_gives_the_single_process_bytes_and_totals(tmp_path, split_everything):
+    path = big_file(tmp_path)
+    alone = single_process(path, tmp_path / "alone.csv")
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+    assert split.summary.count("skipped") == 5  # four duplicates and the Total row
+    assert split.summary.count("invalid") == 1
+    assert split.summary.count("valid") == 55
+    assert split.summary.blank_rows == 1
+    text = (tmp_path / "split.csv").read_text(encoding="utf-8-sig")
+    assert "duplicate of row 4 (same reference)" in text  # INV-002 is on row 4
+    assert "'=cmd()" in text
+
+
+def test_split_pass_uses_the_helper(tmp_path, split_everything, monkeypatch):
+    taken = []
+    real_take = parallel._take
+
+    def counting_take(item, *args):
+        accepted = real_take(item, *args)
+        taken.append((item[0].index, accepted))
+        return accepted
+
+    monkeypatch.setattr(parallel, "_take", counting_take)
+    validate(big_file(tmp_path), results=tmp_path / "r.csv")
+    # 13 chunks of 5 records; the helper judges 1, 3, 5, 7, 8, 10 and 12. Chunks 1 (row 9
+    # repeats row 4) and 8 (row 43 repeats row 38) hold repeats of earlier rows: the parent
+    # judges them again itself; every other helper chunk is taken as sent.
+    assert taken[-7:] == [
+        (1, False),
+        (3, True),
+        (5, True),
+        (7, True),
+        (8, False),
+        (10, True),
+        (12, True),
+    ]
+
+
+def dying_helper(table, validator, writer, conn, size):
+    conn.close()
+    os._exit(3)
+
+
+def half_helper(table, validator, writer, conn, size):
+    """Sends its first chunk, then dies."""
+    real_send = conn.send
+    sent = []
+
+    def send_once(obj):
+        if sent:
+            os._exit(4)
+        sent.append(obj)
+        real_send(obj)
+
+    conn.send = send_once
+    parallel._helper(table, validator, writer, conn, size)
+
+
+def lying_helper(table, validator, writer, conn, size):
+    """Reads a different file (as if the input changed between the two reads)."""
+    table.chunks = lambda size: iter(
+        [
+            parallel.Chunk(rows=[99 + i], cells=[[LEAD_1, "1", "2026-03-01", f"X{i}", ""]])
+            for i in range(20)
+        ]
+    )
+    parallel._helper(table, validator, writer, conn, size)
+
+
+@pytest.mark.parametrize("helper", [dying_helper, half_helper, lying_helper])
+def test_a_failing_helper_changes_nothing(tmp_path, split_everything, monkeypatch, helper):
+    path = big_file(tmp_path)
+    alone = single_process(path, tmp_path / "alone.csv")
+    real = parallel.judge_split
+    monkeypatch.setattr("importer.api.judge_split", lambda *a, **k: real(*a, helper=helper, **k))
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+
+
+def test_summary_merge_adds_rows_amounts_and_dates():
+    import datetime as dt
+
+    one, two = Summary(), Summary()
+    one.add_many(["valid", "invalid"], [Decimal("1.10"), None], ["USD", None])
+    one.see_date(dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+    two.add_many(["valid"], [Decimal("2.05")], ["EUR"])
+    two.blank_rows = 2
+    two.see_date(dt.datetime(2026, 3, 9, tzinfo=dt.UTC))
+    one.merge(two)
+    assert one.as_dict() == {
+        "blank_rows": 2,
+        "footer_rows": 0,
+        "first_date": "2026-03-02T00:00:00+00:00",
+        "last_date": "2026-03-09T00:00:00+00:00",
+        "in_file": {"rows": 3, "amounts": {"EUR": "2.05", "USD": "1.10"}},
+        "by_status": {
+            "invalid": {"rows": 1, "amounts": {}},
+            "valid": {"rows": 2, "amounts": {"EUR": "2.05", "USD": "1.10"}},
+        },
+        "reconciles": True,
+    }
+
+
+def test_small_and_xlsx_files_are_not_split(tmp_path):
+    from importer.api import prepare
+
+    path = big_file(tmp_path)
+    table = prepare(path).table
+    assert parallel.can_split(table, tmp_path / "r.csv") is False  # far below 16 MB
+    assert parallel.can_split(table, tmp_path / "r.xlsx") is False
