@@ -33,7 +33,7 @@ from .validator import RowValidator
 
 #: Below this size a second process costs more than it saves.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
-CHUNK_ROWS = 25_000
+CHUNK_ROWS = 10_000  # small chunks keep both processes' peak memory low
 #: The helper judges these chunks of every nine: a bit more than half, because the parent also
 #: writes every chunk and keeps the duplicate register.
 HELPER_SHARE = frozenset({1, 3, 5, 7, 8})

@@ -31,6 +31,7 @@ from .decisions import ColumnDecisions, ValidationOptions, decide_columns
 from .errors import ConfigurationError
 from .loader import Chunk
 from .records import PurchaseRecord, RowStatus
+from .seen import SeenRows
 
 __all__ = ["CheckedChunk", "ColumnDecisions", "RowValidator", "ValidationOptions", "decide_columns"]
 
@@ -143,7 +144,7 @@ class RowValidator:
                 str(exc),
                 hint="trigger ids are UUIDs from the Keen dashboard",
             ) from None
-        self._seen: dict[int, int] = {}
+        self._seen = SeenRows()
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
         fast = self._fast_paths()
@@ -315,9 +316,9 @@ class RowValidator:
         recorded) when one of them repeats an earlier row or another row of the chunk: then
         the chunk must be checked again with duplicates marked.
         """
-        if not self._seen.keys().isdisjoint(keys) or len(set(keys)) != len(keys):
+        if len(set(keys)) != len(keys) or self._seen.any_seen(keys):
             return False
-        self._seen.update(zip(keys, rows, strict=True))
+        self._seen.add(keys, rows)
         return True
 
     def _date_notes(self, column_values, distinct, parser, warnings) -> None:
@@ -416,14 +417,16 @@ class RowValidator:
             valid = [i for i in range(n) if statuses[i] is RowStatus.VALID]
             valid_keys = [keys[i] for i in valid]
             valid_rows = [rows[i] for i in valid]
-        if seen.keys().isdisjoint(valid_keys) and len(set(valid_keys)) == len(valid_keys):
-            seen.update(zip(valid_keys, valid_rows, strict=True))
+        if len(set(valid_keys)) == len(valid_keys) and not seen.any_seen(valid_keys):
+            seen.add(valid_keys, valid_rows)
             return
+        earlier = seen.first_rows(valid_keys).tolist()
+        in_chunk: dict[int, int] = {}
         allow = self.options.allow_duplicates
-        for i in valid:
-            first = seen.get(keys[i])
+        for i, before in zip(valid, earlier, strict=True):
+            first = before if before >= 0 else in_chunk.get(keys[i])
             if first is None:
-                seen[keys[i]] = rows[i]
+                in_chunk[keys[i]] = rows[i]
             elif allow:
                 warnings.setdefault(i, []).append(f"same purchase as row {first}")
             else:
@@ -433,6 +436,7 @@ class RowValidator:
                     f"duplicate of row {first} ({how}); use --allow-duplicates if both are real "
                     "purchases"
                 ]
+        seen.add(list(in_chunk), list(in_chunk.values()))
 
     def _parse_date_in_period(self, value: str) -> tuple[datetime, bool]:
         result = normalise.parse_date(value, day_first=self.decisions.day_first, tz=self.zone)
