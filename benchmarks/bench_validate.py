@@ -9,8 +9,11 @@ Generates a CSV (default 1M rows) and an XLSX (default 100k rows) of realistic p
 ISO dates over 2025; Product; Product description; Invoice number, unique; Currency "USD"; and two
 unmapped columns, Customer and Region). The XLSX holds real number and date cells.
 
-Every measured step runs in its own child process, which prints its wall time and its own
-``ru_maxrss`` as JSON, so the peak RSS is per step:
+Every measured step runs in its own child process, which prints its wall time and CPU seconds
+(its own plus its children's: validate forks a helper for large CSVs) as JSON. Peak RSS is per
+step and covers the whole process tree: the larger of the step's own ``ru_maxrss`` and the sum
+of the RSS of the step and its descendants, sampled every 50 ms from /proc (on Linux; the PSS
+sum, which counts pages shared after the fork once, is printed too):
 
 - ``floor read``:  CSV ``pandas.read_csv(path, dtype=str, keep_default_na=False)``;
                    XLSX ``CalamineWorkbook.from_path(p).get_sheet_by_index(0).to_python()``.
@@ -43,6 +46,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -245,8 +249,10 @@ def _usage() -> tuple[int, float]:
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss  # KiB on Linux
-    return rss, usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    return rss, cpu
 
 
 def child_floor_read_csv(path: str) -> dict:
@@ -343,21 +349,77 @@ def child_main(step: str, args: list) -> None:
     print("\n@@BENCH@@" + json.dumps(info, default=str), flush=True)
 
 
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its descendants (from /proc/PID/task/TID/children)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _rss_pss_kb(pid: int) -> tuple[int, int]:
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def _sample_tree(proc: subprocess.Popen, peaks: dict, stop: threading.Event) -> None:
+    """Peak sums of RSS and PSS over the step's process tree, sampled every 50 ms."""
+    while not stop.is_set() and proc.poll() is None:
+        usage = [_rss_pss_kb(pid) for pid in _process_tree(proc.pid)]
+        peaks["rss"] = max(peaks["rss"], sum(u[0] for u in usage))
+        peaks["pss"] = max(peaks["pss"], sum(u[1] for u in usage))
+        peaks["processes"] = max(peaks["processes"], len(usage))
+        stop.wait(0.05)
+
+
 def run_child(step: str, *args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", step, json.dumps(args)]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
-    marker = proc.stdout.rfind("@@BENCH@@")
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
+    peaks = {"rss": 0, "pss": 0, "processes": 0}
+    stop = threading.Event()
+    sampler = None
+    if os.path.exists("/proc/self/smaps_rollup"):
+        sampler = threading.Thread(target=_sample_tree, args=(proc, peaks, stop), daemon=True)
+        sampler.start()
+    stdout, stderr = proc.communicate()
+    stop.set()
+    if sampler:
+        sampler.join()
+    marker = stdout.rfind("@@BENCH@@")
     if proc.returncode != 0 or marker < 0:
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        sys.stderr.write(stdout[-3000:] + stderr[-3000:])
         raise SystemExit(f"step {step} failed (exit {proc.returncode})")
-    return json.loads(proc.stdout[marker + len("@@BENCH@@") :])
+    info = json.loads(stdout[marker + len("@@BENCH@@") :])
+    info["maxrss_kb"] = max(info["maxrss_kb"], peaks["rss"])
+    info["pss_kb"] = peaks["pss"]
+    info["processes"] = peaks["processes"]
+    return info
 
 
 def best_of(repeat: int, step: str, *args) -> dict:
     runs = [run_child(step, *args) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["seconds"])
     best["maxrss_kb"] = max(r["maxrss_kb"] for r in runs)
+    best["pss_kb"] = max(r["pss_kb"] for r in runs)
     return best
 
 
@@ -388,35 +450,35 @@ def bench_format(kind: str, path: Path, rows: int, workdir: Path, args) -> list[
     floor_cpu = read["cpu_s"] + write["cpu_s"]
     floor_rss = max(read["maxrss_kb"], write["maxrss_kb"])
     table = [
-        (f"{kind} floor read", rows, read["seconds"], read["cpu_s"], read["maxrss_kb"]),
+        (f"{kind} floor read", rows, read),
+        (f"{kind} floor write ({cols} cols)", rows, write),
         (
-            f"{kind} floor write ({cols} cols)",
+            f"{kind} floor (read+write)",
             rows,
-            write["seconds"],
-            write["cpu_s"],
-            write["maxrss_kb"],
+            {
+                "seconds": floor_s,
+                "cpu_s": floor_cpu,
+                "maxrss_kb": floor_rss,
+                "pss_kb": max(read["pss_kb"], write["pss_kb"]),
+                "processes": 1,
+            },
         ),
-        (f"{kind} floor (read+write)", rows, floor_s, floor_cpu, floor_rss),
-        (
-            f"{kind} validate ({args.via})",
-            rows,
-            validate["seconds"],
-            validate["cpu_s"],
-            validate["maxrss_kb"],
-        ),
+        (f"{kind} validate ({args.via})", rows, validate),
     ]
     return [
         {
             "step": step,
             "rows": n,
-            "seconds": s,
-            "cpu_s": c,
-            "rows_per_s": n / s,
-            "peak_rss_mb": kb / 1024,
-            "ratio": s / floor_s,
-            "cpu_ratio": c / floor_cpu,
+            "seconds": m["seconds"],
+            "cpu_s": m["cpu_s"],
+            "rows_per_s": n / m["seconds"],
+            "peak_rss_mb": m["maxrss_kb"] / 1024,
+            "peak_pss_mb": m["pss_kb"] / 1024,
+            "processes": m["processes"],
+            "ratio": m["seconds"] / floor_s,
+            "cpu_ratio": m["cpu_s"] / floor_cpu,
         }
-        for step, n, s, c, kb in table
+        for step, n, m in table
     ]
 
 
@@ -424,7 +486,7 @@ def print_table(lines: list[dict]) -> None:
     """Wall seconds decide; CPU seconds (user+sys) help when other jobs share the machine."""
     head = (
         f"{'step':<28} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12} "
-        f"{'x floor':>8} {'cpu s':>7} {'cpu x floor':>11}"
+        f"{'x floor':>8} {'cpu s':>7} {'cpu x floor':>11} {'PSS MB':>7} {'procs':>5}"
     )
     print(head)
     print("-" * len(head))
@@ -432,18 +494,21 @@ def print_table(lines: list[dict]) -> None:
         print(
             f"{r['step']:<28} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} "
             f"{r['peak_rss_mb']:>12,.0f} {r['ratio']:>8.2f} {r['cpu_s']:>7.2f} "
-            f"{r['cpu_ratio']:>11.2f}"
+            f"{r['cpu_ratio']:>11.2f} {r['peak_pss_mb']:>7,.0f} {r['processes']:>5}"
         )
 
 
 def print_markdown(lines: list[dict]) -> None:
-    print("| step | rows | seconds | rows/s | peak RSS MB | x floor | CPU s | CPU x floor |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    print(
+        "| step | rows | seconds | rows/s | peak RSS MB | x floor | CPU s | CPU x floor "
+        "| peak PSS MB | processes |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in lines:
         print(
             f"| {r['step']} | {r['rows']:,} | {r['seconds']:.2f} | {r['rows_per_s']:,.0f} | "
             f"{r['peak_rss_mb']:,.0f} | {r['ratio']:.2f} | {r['cpu_s']:.2f} | "
-            f"{r['cpu_ratio']:.2f} |"
+            f"{r['cpu_ratio']:.2f} | {r['peak_pss_mb']:,.0f} | {r['processes']} |"
         )
 
 

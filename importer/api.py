@@ -6,7 +6,6 @@ loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconcil
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from .controls import (
     build_manifest,
     check_control_totals,
     date_range_notes,
+    file_sha256,
     manifest_path,
     parse_expected_total,
     parse_period,
@@ -155,7 +155,7 @@ def validate(
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
     check_results_path(results_path, table.path)
     while True:
-        summary, validator = _validate_pass(
+        summary, validator, digest = _validate_pass(
             prepared, results_path if write_results else None, on_progress
         )
         majority = validator.majority_currency()
@@ -170,7 +170,7 @@ def validate(
             build_manifest(
                 command="validate",
                 source=table.path,
-                sha256=file_sha256(table.path),
+                sha256=digest or file_sha256(table.path),
                 sheet=table.sheet,
                 columns=prepared.columns,
                 options=options_dict(prepared),
@@ -215,11 +215,13 @@ def options_dict(prepared: PreparedFile) -> dict:
 
 def _validate_pass(
     prepared: PreparedFile, results_path: Path | None, on_progress: ProgressCallback | None
-) -> tuple[Summary, RowValidator]:
+) -> tuple[Summary, RowValidator, str | None]:
+    """One pass over the file; also the file's SHA-256 when the split pass computed it."""
     table = prepared.table
     validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
     summary = Summary()
     done = 0
+    digest = None
     writer = ResultsWriter(results_path, table.headers) if results_path else None
 
     def progress(chunk: Chunk) -> None:
@@ -231,7 +233,7 @@ def _validate_pass(
     try:
         if writer and can_split(table, results_path):
             with paused_gc_block():
-                judge_split(table, validator, writer, summary, progress)
+                digest = judge_split(table, validator, writer, summary, progress)
         else:
             for chunk in paused_gc(table.chunks()):
                 checked = validator.check(chunk)
@@ -248,7 +250,7 @@ def _validate_pass(
         if writer:
             writer.abort()
         raise
-    return summary, validator
+    return summary, validator, digest
 
 
 def paused_gc(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
@@ -272,15 +274,6 @@ def paused_gc_block() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (identifies an input across runs)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(4 * 1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 __all__ = ["InputFileError", "ValidationReport", "validate", "prepare", "file_sha256"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -238,3 +239,12 @@ def build_manifest(
     if extra:
         data.update(extra)
     return data
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (identifies an input across runs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()

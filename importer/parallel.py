@@ -1,4 +1,4 @@
-"""Judge a large CSV in two processes: a forked helper checks about half of the chunks.
+"""Judge a large CSV in two processes: a forked helper checks every other chunk.
 
 Both processes read the whole file (parsing CSV is cheap next to judging it). The helper checks
 and renders its chunks and sends them, already encoded, to the parent, which checks the others,
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .controls import file_sha256
 from .loader import Chunk, Table
 from .reconciler import ResultsWriter, Summary
 from .records import RowStatus
@@ -34,9 +35,7 @@ from .validator import RowValidator
 #: Below this size a second process costs more than it saves.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
 CHUNK_ROWS = 10_000  # small chunks keep both processes' peak memory low
-#: The helper judges these chunks of every nine: a bit more than half, because the parent also
-#: writes every chunk and keeps the duplicate register.
-HELPER_SHARE = frozenset({1, 3, 5, 7, 8})
+
 _GONE = object()  # the helper stopped without finishing
 
 
@@ -67,8 +66,8 @@ def can_split(table: Table, results_path: Path | None) -> bool:
 
 
 def helper_judges(index: int) -> bool:
-    """True for the chunks the helper process judges."""
-    return index % 9 in HELPER_SHARE
+    """True for the chunks the helper process judges: every other one."""
+    return index % 2 == 1
 
 
 def _fingerprint(chunk: Chunk) -> tuple:
@@ -103,16 +102,18 @@ def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, 
             )
             conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
         conn.send(None)
+        conn.send(file_sha256(table.path))
     finally:
         conn.close()
 
 
-def _drain(conn, inbox: queue.Queue) -> None:
+def _drain(conn, inbox: queue.Queue, digest: list[str]) -> None:
     """Parent thread: move the helper's messages into a small queue (backpressure)."""
     try:
         while (judged := conn.recv()) is not None:
             inbox.put((judged, conn.recv_bytes()))
         inbox.put(None)
+        digest.append(conn.recv())
     except (EOFError, OSError):
         inbox.put(_GONE)
 
@@ -126,8 +127,12 @@ def judge_split(
     *,
     size: int | None = None,
     helper: Callable = _helper,
-) -> None:
-    """Judge and write every chunk of ``table``, about half of them in a forked helper."""
+) -> str | None:
+    """Judge and write every chunk of ``table``, every other one in a forked helper.
+
+    Returns the SHA-256 of the input file when the helper computed it (it has time to spare
+    at the end), else None.
+    """
     size = size or CHUNK_ROWS
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
@@ -138,7 +143,8 @@ def judge_split(
     process.start()
     send.close()
     inbox: queue.Queue = queue.Queue(maxsize=2)
-    thread = threading.Thread(target=_drain, args=(receive, inbox), daemon=True)
+    digest: list[str] = []
+    thread = threading.Thread(target=_drain, args=(receive, inbox, digest), daemon=True)
     thread.start()
     helping = True
     try:
@@ -164,6 +170,10 @@ def judge_split(
                 writer.write_columns(chunk, checked.statuses, checked.result_columns())
             if on_chunk:
                 on_chunk(chunk)
+        if helping:
+            thread.join(timeout=60)  # the helper hashes the file after its last chunk
+            return digest[0] if digest else None
+        return None
     finally:
         if process.is_alive():
             process.terminate()
