@@ -53,8 +53,9 @@ class ColumnParser:
         if fast is not None:
             form = fast[0].pattern
             self._all_plain = re.compile(f"(?:{form})(?:{SEPARATOR}(?:{form}))*")
-            # Zero-width: the start of every cell that is not of the plain form.
-            self._not_plain = re.compile(f"(?:^|(?<={SEPARATOR}))(?!(?:{form})(?:{SEPARATOR}|\\Z))")
+            # The longest run of whole plain cells from a position.
+            cell = f"(?:{form})(?={SEPARATOR}|\\Z)"
+            self._plain_run = re.compile(f"{cell}(?:{SEPARATOR}{cell})*")
 
     def run(self, values: Sequence[str]) -> tuple[list[object], set[str], dict[str, str]]:
         """Per-row parsed values (``MISSING`` where parsing failed), the distinct values not
@@ -71,16 +72,28 @@ class ColumnParser:
         return self._run_distinct(values)
 
     def _unusual_cells(self, blob: str, count: int) -> list[int] | None:
-        """Indexes of the cells not of the plain form, or None when they are many."""
-        found = []
-        cell, at = 0, 0
-        for match in self._not_plain.finditer(blob):
-            cell += blob.count(SEPARATOR, at, match.start())
-            at = match.start()
+        """Indexes of the cells not of the plain form, or None when they are many.
+
+        Runs of plain cells are consumed by one regex match each; only the unusual cells
+        between them cost a Python step.
+        """
+        found: list[int] = []
+        cell, at, end = 0, 0, len(blob)
+        while True:
+            run = self._plain_run.match(blob, at)
+            if run is not None:
+                cell += blob.count(SEPARATOR, at, run.end()) + 1
+                if run.end() == end:
+                    return found
+                at = run.end() + 1  # past the separator: an unusual cell starts here
             found.append(cell)
             if len(found) * 8 > count:
                 return None  # a messy column: the distinct-value path with its cache is better
-        return found
+            at = blob.find(SEPARATOR, at)
+            if at < 0:
+                return found
+            at += 1
+            cell += 1
 
     def _run_mostly_plain(self, values: Sequence[str], unusual: list[int]):
         """Convert the plain cells in one map(); parse only the unusual ones."""

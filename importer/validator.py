@@ -363,6 +363,15 @@ class RowValidator:
     def _check_currencies(self, currencies, implied, errors, fail) -> None:
         file_currency = self.decisions.currency
         column_mapped = "currency" in self.index
+        if (
+            not any(implied)
+            and not (column_mapped and None in currencies)
+            and (
+                not file_currency
+                or currencies.count(file_currency) + currencies.count(None) == len(currencies)
+            )
+        ):
+            return  # no amount marks, no empty codes, one currency: nothing to flag
         for i, marked in enumerate(implied):
             if marked and currencies[i] and marked != currencies[i]:
                 fail(i, f"amount is marked {marked} but the currency column says {currencies[i]}")

@@ -72,6 +72,36 @@ def test_uuid_column_keeps_canonical_cells_and_normalises_the_rest():
     assert unusual == {"{" + LEAD_2.upper() + "}"}
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_plain_and_unusual_cells_match_a_cell_by_cell_parse(seed):
+    """Random columns mixing plain amounts with unusual cells in every position."""
+    import random
+
+    rng = random.Random(seed)
+    odd = ["", " ", "12.345", "1.2.3", "$5.00", "7,5", "-3", "1234567890123456", "x", "10."]
+    values = [
+        rng.choice(odd) if rng.random() < 0.08 else f"{rng.randint(0, 9999)}.{rng.randint(0, 99)}"
+        for _ in range(rng.randint(1, 60))
+    ]
+    if seed % 3 == 0:
+        values[0] = rng.choice(odd)
+    if seed % 4 == 0:
+        values[-1] = rng.choice(odd)
+    parser, reference = amount_parser(), amount_parser()
+    parsed, _, failures = parser.run(values)
+    expected = []
+    for value in values:
+        if not value.strip():
+            expected.append(None)
+            continue
+        try:
+            expected.append(reference.parse(value))
+        except ValueError:
+            expected.append(MISSING)
+    assert parsed == expected
+    assert set(failures) == {v for v, e in zip(values, expected, strict=True) if e is MISSING}
+
+
 def test_cache_limit_is_respected_on_every_path():
     parser = amount_parser(limit=2)
     for values in (["$1.00", "$2.00", "$3.00"], ["4", "$5.00"] + ["6"] * 20):
