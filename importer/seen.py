@@ -1,8 +1,8 @@
 """The register of rows seen so far, for duplicate detection over files of millions of rows.
 
 A dict of a million Python ints costs about 115 MB; this register keeps each key and its first
-row in 12 bytes: sorted numpy runs, merged as they grow (as in a log-structured merge tree),
-so adding a chunk and looking keys up are both vectorised.
+row in 12 bytes, in sorted numpy arrays, so adding a chunk and looking keys up are both
+vectorised.
 """
 
 from __future__ import annotations
@@ -16,38 +16,52 @@ _ROW = np.int32  # spreadsheet rows stay far below 2**31
 
 
 class SeenRows:
-    """Maps the 64-bit key of each row seen so far to its (first) row number."""
+    """Maps the 64-bit key of each row seen so far to its (first) row number.
+
+    Two sorted levels: a large one and a recent one, merged into the large one when it grows
+    past an eighth of it, so a lookup is two binary searches and merging stays linear overall.
+    """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, their rows)
+        empty = (np.empty(0, dtype=_KEY), np.empty(0, dtype=_ROW))
+        self._levels: list[tuple[np.ndarray, np.ndarray]] = [empty, empty]  # large, recent
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys, _ in self._runs)
+        return sum(len(keys) for keys, _ in self._levels)
 
     def first_rows(self, keys: Sequence[int]) -> np.ndarray:
         """The row of each key, or -1 for keys not seen."""
         wanted = np.asarray(keys, dtype=_KEY)
         found = np.full(len(wanted), -1, dtype=_ROW)
-        for run_keys, run_rows in self._runs:
-            at = np.searchsorted(run_keys, wanted)
-            at[at == len(run_keys)] = 0
-            hit = run_keys[at] == wanted
-            found[hit] = run_rows[at[hit]]
+        for level_keys, level_rows in self._levels:
+            if not len(level_keys):
+                continue
+            at = np.searchsorted(level_keys, wanted)
+            at[at == len(level_keys)] = 0
+            hit = level_keys[at] == wanted
+            found[hit] = level_rows[at[hit]]
         return found
 
     def any_seen(self, keys: Sequence[int]) -> bool:
         """True when one of ``keys`` was seen before."""
-        return bool(self._runs) and bool((self.first_rows(keys) >= 0).any())
+        return len(self) > 0 and bool((self.first_rows(keys) >= 0).any())
 
     def add(self, keys: Sequence[int], rows: Sequence[int]) -> None:
         """Record new keys (distinct, none seen before) with their rows."""
         if not len(keys):
             return
         new_keys = np.asarray(keys, dtype=_KEY)
-        order = np.argsort(new_keys, kind="stable")
-        self._runs.append((new_keys[order], np.asarray(rows, dtype=_ROW)[order]))
-        # Keep O(log n) runs: merge while the run before is not much larger than the last.
-        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            (k1, r1), (k2, r2) = self._runs[-2], self._runs.pop()
-            at = np.searchsorted(k1, k2)  # inserting one sorted run into the other
-            self._runs[-1] = (np.insert(k1, at, k2), np.insert(r1, at, r2))
+        order = np.argsort(new_keys)
+        recent = _merge(self._levels[1], (new_keys[order], np.asarray(rows, dtype=_ROW)[order]))
+        if len(recent[0]) * 8 > max(len(self._levels[0][0]), 1 << 16):
+            self._levels = [_merge(self._levels[0], recent), (recent[0][:0], recent[1][:0])]
+        else:
+            self._levels[1] = recent
+
+
+def _merge(
+    into: tuple[np.ndarray, np.ndarray], run: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Insert one sorted (keys, rows) run into another."""
+    at = np.searchsorted(into[0], run[0])
+    return np.insert(into[0], at, run[0]), np.insert(into[1], at, run[1])

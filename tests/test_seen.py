@@ -22,11 +22,23 @@ def test_first_rows_across_many_runs_match_a_dict():
         register.add(keys, rows)
         reference.update(zip(keys, rows, strict=True))
     assert len(register) == len(reference) == 1026
-    assert len(register._runs) <= 12  # merged as they grow
     probe = list(reference)[::7] + [0, 1, -1, 2**63 - 1, -(2**63)]
     expected = [reference.get(k, -1) for k in probe]
     assert register.first_rows(probe).tolist() == expected
     assert register.any_seen(probe[:1]) is True
+
+
+def test_many_chunks_of_keys_stay_exact():
+    rng = random.Random(11)
+    register = SeenRows()
+    keys = list({rng.randint(-(2**63), 2**63 - 1) for _ in range(300_000)})
+    rng.shuffle(keys)
+    for start in range(0, len(keys), 10_000):
+        register.add(keys[start : start + 10_000], range(start + 2, start + 10_002))
+    probe = keys[::997] + [5, 6]
+    where = {k: i + 2 for i, k in enumerate(keys)}
+    assert register.first_rows(probe).tolist() == [where[k] for k in probe[:-2]] + [-1, -1]
+    assert len(register) == len(keys)
 
 
 def test_empty_register_and_unknown_keys():
