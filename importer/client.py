@@ -73,13 +73,14 @@ class Outcome:
 
 
 def make_transport(
-    kind: str = "aiohttp", *, max_connections: int = 100, verify: bool | ssl.SSLContext = True
+    kind: str = "http11", *, max_connections: int = 100, verify: bool | ssl.SSLContext = True
 ) -> httpx.AsyncBaseTransport:
-    """The HTTP transport under :class:`KeenClient`: ``"aiohttp"`` (default), ``"httpx"``, or
-    ``"httpx-aiohttp"`` (the httpx_aiohttp package's transport, kept for comparison).
+    """The HTTP transport under :class:`KeenClient`: ``"http11"`` (default, our lean HTTP/1.1
+    transport, :mod:`importer.http11`), ``"aiohttp"`` (an aiohttp session behind httpx),
+    ``"httpx"`` (httpx's own httpcore) or ``"httpx-aiohttp"`` (the httpx_aiohttp package).
 
-    aiohttp is the default because plain httpx (httpcore) tops out near 300 req/s on one core; see
-    benchmarks/bench_send.py for the figures.
+    The client CPU per request decides the throughput on a small machine: plain httpx tops out
+    near 300 req/s on one core, aiohttp near 2,000; benchmarks/bench_send.py has the figures.
     """
     limits = httpx.Limits(
         max_connections=max_connections,
@@ -88,6 +89,10 @@ def make_transport(
         # the server is closing: a POST lost in that race would come back as "unknown".
         keepalive_expiry=3.0,
     )
+    if kind == "http11":
+        from .http11 import Http11Transport
+
+        return Http11Transport(limits=limits, verify=verify)
     if kind == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits, verify=verify)
     if kind == "aiohttp":
@@ -96,7 +101,7 @@ def make_transport(
         from httpx_aiohttp import AiohttpTransport as PackagedTransport
 
         return PackagedTransport(limits=limits, verify=verify)
-    raise ValueError(f"unknown transport {kind!r}: use 'aiohttp' or 'httpx'")
+    raise ValueError(f"unknown transport {kind!r}: use 'http11', 'aiohttp' or 'httpx'")
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

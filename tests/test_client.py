@@ -219,7 +219,7 @@ def sandbox():
         yield sb
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["http11", "aiohttp", "httpx"])
 @pytest.mark.parametrize(
     ("faults", "kind", "status"),
     [
@@ -262,7 +262,7 @@ def test_sandbox_slow_commit_is_unknown(sandbox):
     assert outcome.error == "timed out waiting for the answer"
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["http11", "aiohttp", "httpx"])
 def test_connection_refused_is_not_sent(transport):
     async def go() -> Outcome:
         client = KeenClient(

@@ -1,0 +1,241 @@
+"""The HTTP/1.1 transport against raw loopback servers that answer in every legal and broken way.
+
+Each server is a few lines of asyncio on 127.0.0.1 speaking bytes, so the test controls exactly
+what comes back: chunked and close-delimited bodies, 100 Continue, Keep-Alive hints, a close
+without an answer, half an answer, garbage, silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+
+import httpx
+import pytest
+
+from importer.client import KeenClient, OutcomeKind
+from importer.http11 import Http11Transport
+
+LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def serve(answer):
+    """Start a server; ``answer(request_bytes, connection_number)`` returns (bytes, close)."""
+    state = {"connections": 0, "requests": []}
+
+    async def handle(reader, writer):
+        state["connections"] += 1
+        number = state["connections"]
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = await reader.readexactly(length)
+                state["requests"].append(head + body)
+                data, close = answer(head + body, number)
+                if data:
+                    writer.write(data)
+                    await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/functions/v1/keen-api", state
+
+
+def created(purchase_id: str = "p-1", extra: bytes = b"") -> bytes:
+    body = json.dumps({"purchase": {"id": purchase_id}}).encode()
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + extra
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+
+
+async def post_many(url: str, count: int, transport=None, timeout: float = 2.0):
+    transport = transport or Http11Transport()
+    async with KeenClient(url, "secret-key", timeout=timeout, transport=transport) as client:
+        return [
+            await client.create_purchase({"action": "create_purchase", "lead_id": LEAD})
+            for _ in range(count)
+        ]
+
+
+def test_keep_alive_reuses_one_connection_and_sends_exact_bytes():
+    async def go():
+        server, url, state = await serve(lambda req, n: (created(f"p-{len(req)}"), False))
+        async with server:
+            outcomes = await post_many(url, 3)
+        return outcomes, state
+
+    outcomes, state = run(go())
+    assert [o.kind for o in outcomes] == [OutcomeKind.CREATED] * 3
+    assert state["connections"] == 1
+    first = state["requests"][0]
+    head, body = first.split(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"POST /functions/v1/keen-api HTTP/1.1"
+    assert b"X-Api-Key: secret-key" in head
+    assert b"Content-Length: %d" % len(body) in head
+    assert json.loads(body) == {"action": "create_purchase", "lead_id": LEAD}
+
+
+def test_chunked_gzip_and_interim_answers_are_read():
+    body = json.dumps({"purchase": {"id": "p-chunked"}}).encode()
+    packed = gzip.compress(json.dumps({"purchase": {"id": "p-gzip"}}).encode())
+    answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n%s\r\n" % (10, body[:10])
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 10, body[10:]),
+        b"HTTP/1.1 100 Continue\r\n\r\n" + created("p-after-100"),
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed)
+        + packed,
+    ]
+
+    async def go():
+        server, url, state = await serve(
+            lambda req, n: (answers[len(state["requests"]) - 1], False)
+        )
+        async with server:
+            return await post_many(url, 3)
+
+    outcomes = run(go())
+    assert [(o.kind, o.purchase_id) for o in outcomes] == [
+        (OutcomeKind.CREATED, "p-chunked"),
+        (OutcomeKind.CREATED, "p-after-100"),
+        (OutcomeKind.CREATED, "p-gzip"),
+    ]
+
+
+def test_close_delimited_body_and_connection_close_open_a_new_connection():
+    body = json.dumps({"purchase": {"id": "p-eof"}}).encode()
+
+    def answer(req, n):
+        if n == 1:
+            return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + body, True
+        return created("p-close", b"Connection: close\r\n"), True
+
+    async def go():
+        server, url, state = await serve(answer)
+        async with server:
+            outcomes = await post_many(url, 3)
+        return outcomes, state
+
+    outcomes, state = run(go())
+    assert [o.purchase_id for o in outcomes] == ["p-eof", "p-close", "p-close"]
+    assert state["connections"] == 3
+
+
+def test_server_keep_alive_timeout_is_honoured():
+    async def go():
+        hint = b"Keep-Alive: timeout=1\r\n"
+        server, url, state = await serve(lambda req, n: (created(extra=hint), False))
+        async with server:
+            transport = Http11Transport(limits=httpx.Limits(max_connections=4, keepalive_expiry=30))
+            async with KeenClient(url, "k", transport=transport) as client:
+                first = await client.create_purchase({"action": "create_purchase"})
+                await asyncio.sleep(0.1)  # 1 s less a margin of 1 s: stale at once
+                second = await client.create_purchase({"action": "create_purchase"})
+                third = await client.create_purchase({"action": "create_purchase"})
+        return [first, second, third], state
+
+    outcomes, state = run(go())
+    assert [o.kind for o in outcomes] == [OutcomeKind.CREATED] * 3
+    assert state["connections"] == 3
+
+
+def test_idle_connection_is_reused_within_expiry():
+    async def go():
+        server, url, state = await serve(lambda req, n: (created(), False))
+        async with server:
+            transport = Http11Transport(limits=httpx.Limits(max_connections=4, keepalive_expiry=30))
+            async with KeenClient(url, "k", transport=transport) as client:
+                for _ in range(3):
+                    await client.create_purchase({"action": "create_purchase"})
+                    await asyncio.sleep(0.05)
+        return state
+
+    assert run(go())["connections"] == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", "the server closed the connection without an answer"),
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"purch', "mid-answer"),
+        (b"NOT HTTP AT ALL\r\n\r\n", "invalid HTTP answer"),
+    ],
+    ids=["no-answer", "half-answer", "garbage"],
+)
+def test_a_request_lost_after_the_write_is_unknown_never_resent(data, error):
+    async def go():
+        server, url, state = await serve(lambda req, n: (data, True))
+        async with server:
+            outcomes = await post_many(url, 1)
+        return outcomes, state
+
+    outcomes, state = run(go())
+    assert outcomes[0].kind is OutcomeKind.UNKNOWN
+    assert error in outcomes[0].error
+    assert len(state["requests"]) == 1  # written once, never again
+
+
+def test_silence_is_a_read_timeout():
+    async def go():
+        server, url, state = await serve(lambda req, n: (b"", False))
+        async with server:
+            return await post_many(url, 1, timeout=0.3)
+
+    outcome = run(go())[0]
+    assert outcome.kind is OutcomeKind.UNKNOWN
+    assert outcome.error == "timed out waiting for the answer"
+
+
+def test_refused_connection_is_not_sent_and_pool_limit_waits():
+    async def refused():
+        async with KeenClient("http://127.0.0.1:9/x", "k", transport=Http11Transport()) as client:
+            return await client.create_purchase({"action": "create_purchase"})
+
+    outcome = run(refused())
+    assert outcome.kind is OutcomeKind.NOT_SENT
+    assert "cannot connect to 127.0.0.1:9" in outcome.error
+
+    async def limited():
+        def answer(req, n):
+            return created(f"p-{n}"), False
+
+        server, url, state = await serve(answer)
+        async with server:
+            transport = Http11Transport(limits=httpx.Limits(max_connections=2))
+            client = KeenClient(url, "k", transport=transport)
+            async with client:
+                results = await asyncio.gather(
+                    *(client.create_purchase({"action": "create_purchase"}) for _ in range(10))
+                )
+        return results, state
+
+    results, state = run(limited())
+    assert [r.kind for r in results] == [OutcomeKind.CREATED] * 10
+    assert state["connections"] == 2
+
+
+def test_unsupported_scheme():
+    async def go():
+        transport = Http11Transport()
+        with pytest.raises(httpx.UnsupportedProtocol):
+            await transport.handle_async_request(httpx.Request("GET", "ftp://example.org/"))
+
+    run(go())
