@@ -351,7 +351,8 @@ class KeenClient:
             try:
                 await response.aread()
             finally:
-                await response.aclose()
+                if not isinstance(response.stream, httpx.ByteStream):
+                    await response.aclose()  # a ByteStream holds no connection: nothing to free
         except httpx.TransportError as exc:
             return classify_exception(exc)
         return classify_response(

@@ -77,8 +77,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
         except BaseException:
             self._drop(connection)
             raise
+        keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
-            connection.expiry = min(self.keepalive_expiry, _server_keep_alive(headers))
+            connection.expiry = min(self.keepalive_expiry, keep_alive)
             self._idle.setdefault(origin, []).append(connection)
             self._wake()
         else:
@@ -90,7 +91,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
-        if response.headers.get("content-encoding"):
+        if encoded:
             response.read()  # let httpx decode it (we never ask for compression)
         else:
             response._content = content  # read in full already: what read() would store
@@ -333,11 +334,16 @@ def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def _server_keep_alive(headers: list[tuple[bytes, bytes]]) -> float:
-    """Seconds the server keeps an idle connection, less a margin (inf when it does not say)."""
+def _answer_hints(headers: list[tuple[bytes, bytes]]) -> tuple[float, bool]:
+    """(seconds the server keeps an idle connection less a margin, or inf when it does not
+    say; whether the body is content-encoded), from one pass over the raw headers."""
+    keep_alive, encoded = float("inf"), False
     for name, value in headers:
-        if name.lower() == b"keep-alive":
+        lowered = name.lower()
+        if lowered == b"keep-alive":
             found = _KEEP_ALIVE_TIMEOUT.search(value)
             if found:
-                return max(0.0, int(found.group(1)) - 1.0)
-    return float("inf")
+                keep_alive = max(0.0, int(found.group(1)) - 1.0)
+        elif lowered == b"content-encoding" and value.strip().lower() != b"identity":
+            encoded = True
+    return keep_alive, encoded
