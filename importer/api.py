@@ -224,9 +224,9 @@ def _validate_pass(
     digest = None
     writer = ResultsWriter(results_path, table.headers) if results_path else None
 
-    def progress(chunk: Chunk) -> None:
+    def progress(rows: int) -> None:
         nonlocal done
-        done += len(chunk.rows)
+        done += rows
         if on_progress:
             on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
 
@@ -240,7 +240,7 @@ def _validate_pass(
                 checked.add_to(summary)
                 if writer:
                     writer.write_columns(chunk, checked.statuses, checked.result_columns())
-                progress(chunk)
+                progress(len(chunk.rows))
         if writer:
             if validator.majority_currency() not in (None, prepared.decisions.currency):
                 writer.abort()  # validate() runs again with the corrected majority

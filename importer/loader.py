@@ -196,29 +196,104 @@ def _check_headers(headers: list[str], path: Path) -> None:
 def _csv_chunks(
     info: FileInfo, encoding: str, delimiter: str, header_index: int, width: int, size: int
 ) -> Iterator[Chunk]:
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    with open(info.path, encoding=encoding, newline="", errors="strict") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+    with CsvChunkReader(info, encoding, delimiter, header_index, width) as reader:
+        while (chunk := reader.next_chunk(size)) is not None:
+            yield chunk
+
+
+def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
+    """A :class:`CsvChunkReader` over the data rows of an opened CSV table."""
+    return CsvChunkReader(
+        table.info,
+        table.info.encoding or "utf-8",
+        table.delimiter or ",",
+        table.header_row - 1,
+        len(table.headers),
+        record=record,
+    )
+
+
+class CsvChunkReader:
+    """Reads a CSV table chunk by chunk; a chunk read elsewhere can be skipped unparsed.
+
+    ``record=True`` keeps the raw lines of the last chunk (:meth:`last_lines`), so another
+    process reading the same file can skip exactly those lines (:meth:`skip`).
+    """
+
+    def __init__(
+        self,
+        info: FileInfo,
+        encoding: str,
+        delimiter: str,
+        header_index: int,
+        width: int,
+        *,
+        record: bool = False,
+    ) -> None:
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        self.info, self.encoding, self.width = info, encoding, width
+        self._handle = open(info.path, encoding=encoding, newline="", errors="strict")  # noqa: SIM115
+        self._lines: list[str] = []
+        source = self._recording(self._handle) if record else self._handle
+        self._reader = csv.reader(source, delimiter=delimiter)
+        self._skipped_lines = 0
+        self._guard(lambda: list(islice(self._reader, header_index + 1)))  # titles, header
+        self.next_row = header_index + 2  # the spreadsheet row of the next data record
+
+    def _recording(self, handle) -> Iterator[str]:
+        for line in handle:
+            self._lines.append(line)
+            yield line
+
+    def next_chunk(self, size: int) -> Chunk | None:
+        """The next ``size`` records as a Chunk, or None at the end of the file."""
+        self._lines = []
+        batch = self._guard(lambda: list(islice(self._reader, size)))
+        if not batch:
+            return None
+        first_row, self.next_row = self.next_row, self.next_row + len(batch)
+        return _csv_chunk(batch, first_row, self.width)
+
+    def last_lines(self) -> list[str]:
+        """The raw lines of the last chunk (with ``record=True``)."""
+        return self._lines
+
+    def skip(self, lines: int, records: int) -> str:
+        """Pass over a chunk of ``records`` records spanning ``lines`` lines; its raw text."""
+        text = "".join(self._guard(lambda: list(islice(self._handle, lines))))
+        self._skipped_lines += lines
+        self.next_row += records
+        return text
+
+    def _guard(self, read):
         try:
-            for _ in islice(reader, header_index + 1):
-                pass  # title rows and the header
-            next_row = header_index + 2  # the spreadsheet row of the first data record
-            while batch := list(islice(reader, size)):
-                first_row, next_row = next_row, next_row + len(batch)
-                yield _csv_chunk(batch, first_row, width)
+            return read()
         except csv.Error as exc:
             raise InputFileError(
-                f"{info.path.name}: cannot read line {reader.line_num}: {_short(str(exc))}",
-                path=info.path,
+                f"{self.info.path.name}: cannot read line {self._line_num()}: {_short(str(exc))}",
+                path=self.info.path,
                 hint="is it really a CSV file? A field larger than 10 MB or a NUL byte is refused",
             ) from None
         except UnicodeDecodeError:
             raise InputFileError(
-                f"{info.path.name}: the text near line {reader.line_num + 1} is not valid "
-                f"{encoding}",
-                path=info.path,
+                f"{self.info.path.name}: the text near line {self._line_num() + 1} is not "
+                f"valid {self.encoding}",
+                path=self.info.path,
                 hint="give the file's encoding with --encoding (e.g. --encoding cp1252)",
             ) from None
+
+    def _line_num(self) -> int:
+        return self._reader.line_num + self._skipped_lines
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
+
+    def __enter__(self) -> CsvChunkReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _csv_chunk(batch: list[list[str]], first_row: int, width: int) -> Chunk:

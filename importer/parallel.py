@@ -1,14 +1,16 @@
-"""Judge a large CSV in two processes: a forked helper checks every other chunk.
+"""Judge a large CSV in two processes: a forked helper checks two chunks of every five.
 
-Both processes read the whole file (parsing CSV is cheap next to judging it). The helper checks
-and renders its chunks and sends them, already encoded, to the parent, which checks the others,
-keeps the duplicate register in file order and writes every chunk in order. The helper
+The helper parses the whole file, checks and renders its chunks and sends them, already
+encoded, with the number of lines each spans and a hash of their text. The parent parses only
+its own chunks (it passes over the helper's lines unparsed and compares their hash), checks
+them, keeps the duplicate register in file order and writes every chunk in order. The helper
 cannot see the rows before its chunk, so when one of its rows repeats an earlier row the parent
-checks that chunk again itself: the verdicts are exactly those of a single-process pass. If the
-helper fails in any way, the parent judges the remaining chunks itself.
+reads and checks that chunk itself: the verdicts are exactly those of a single-process pass. If
+the helper fails in any way, the parent judges the remaining chunks itself.
 
 Fork (not spawn) is what makes this cheap and exact: the helper starts with the parent's column
-decisions and caches, and shares its hash secret, so duplicate keys compare across processes.
+decisions and caches, and shares its hash secret, so duplicate keys and text hashes compare
+across processes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .controls import file_sha256
-from .loader import Chunk, Table
+from .errors import InputFileError
+from .loader import CsvChunkReader, Table, csv_chunk_reader
 from .reconciler import ResultsWriter, Summary
 from .records import RowStatus
 from .validator import RowValidator
@@ -44,7 +47,11 @@ class _Judged:
     """What the helper sends for one chunk (its rendered rows follow as bytes)."""
 
     index: int
-    fingerprint: tuple
+    first_row: int  # the spreadsheet row of its first record
+    records: int  # records read, blank ones included
+    lines: int  # physical lines they span
+    text_hash: int  # hash of those lines: the parent skips them unparsed and compares
+    rows: int  # data rows (records less blank ones)
     valid_keys: list[int] | None
     valid_rows: list[int]
     summary: Summary
@@ -66,14 +73,9 @@ def can_split(table: Table, results_path: Path | None) -> bool:
 
 
 def helper_judges(index: int) -> bool:
-    """True for the chunks the helper process judges: every other one."""
-    return index % 2 == 1
-
-
-def _fingerprint(chunk: Chunk) -> tuple:
-    """Enough to tell that both processes read the same rows into the same chunk."""
-    last = tuple(chunk.cells[-1]) if chunk.cells else ()
-    return (chunk.rows[:1], len(chunk.rows), chunk.blank, hash(last))
+    """True for the chunks the helper process judges: two of every five (it also parses the
+    parent's chunks, to find where its own begin)."""
+    return index % 5 in (1, 3)
 
 
 def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int) -> None:
@@ -81,30 +83,43 @@ def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     gc.disable()
     try:
-        for index, chunk in enumerate(table.chunks(size)):
-            if not helper_judges(index):
-                continue
-            checked = validator.check(chunk, mark_duplicates=False)
-            part = Summary()
-            checked.add_to(part)
-            valid_rows = [
-                r for r, s in zip(chunk.rows, checked.statuses, strict=True) if s is RowStatus.VALID
-            ]
-            conn.send(
-                _Judged(
-                    index=index,
-                    fingerprint=_fingerprint(chunk),
-                    valid_keys=checked.valid_keys,
-                    valid_rows=valid_rows,
-                    summary=part,
-                    currencies=Counter(c for c in checked.currencies if c),
-                )
-            )
-            conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
+        with csv_chunk_reader(table, record=True) as reader:
+            index = 0
+            while True:
+                first_row = reader.next_row
+                chunk = reader.next_chunk(size)
+                if chunk is None:
+                    break
+                if helper_judges(index):
+                    _send_judged(conn, index, first_row, reader, chunk, validator, writer)
+                index += 1
         conn.send(None)
         conn.send(file_sha256(table.path))
     finally:
         conn.close()
+
+
+def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> None:
+    checked = validator.check(chunk, mark_duplicates=False)
+    part = Summary()
+    checked.add_to(part)
+    lines = reader.last_lines()
+    valid = RowStatus.VALID
+    conn.send(
+        _Judged(
+            index=index,
+            first_row=first_row,
+            records=reader.next_row - first_row,
+            lines=len(lines),
+            text_hash=hash("".join(lines)),
+            rows=len(chunk.rows),
+            valid_keys=checked.valid_keys,
+            valid_rows=[r for r, s in zip(chunk.rows, checked.statuses, strict=True) if s is valid],
+            summary=part,
+            currencies=Counter(c for c in checked.currencies if c),
+        )
+    )
+    conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
 
 
 def _drain(conn, inbox: queue.Queue, digest: list[str]) -> None:
@@ -123,15 +138,16 @@ def judge_split(
     validator: RowValidator,
     writer: ResultsWriter,
     summary: Summary,
-    on_chunk: Callable[[Chunk], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
     *,
     size: int | None = None,
     helper: Callable = _helper,
 ) -> str | None:
-    """Judge and write every chunk of ``table``, every other one in a forked helper.
+    """Judge and write every chunk of ``table``, two of every five in a forked helper.
 
-    Returns the SHA-256 of the input file when the helper computed it (it has time to spare
-    at the end), else None.
+    The parent skips the helper's chunks without parsing them (it compares their raw text
+    with the helper's) unless it must judge one itself. Returns the SHA-256 of the input file
+    when the helper computed it (it has time to spare at the end), else None.
     """
     size = size or CHUNK_ROWS
     context = multiprocessing.get_context("fork")
@@ -148,28 +164,33 @@ def judge_split(
     thread.start()
     helping = True
     try:
-        for index, chunk in enumerate(table.chunks(size)):
-            taken = False
-            if helping and helper_judges(index):
-                item = inbox.get()
-                # A chunk read differently means the file changed under us: trust only our
-                # own reading from here on.
-                helping = (
-                    item is not None
-                    and item is not _GONE
-                    and item[0].index == index
-                    and item[0].fingerprint == _fingerprint(chunk)
-                )
-                if helping:
-                    taken = _take(item, chunk, validator, writer, summary)
-                elif process.is_alive():
-                    process.terminate()
-            if not taken:
+        with csv_chunk_reader(table) as reader:
+            index = 0
+            while True:
+                if helping and helper_judges(index):
+                    item = inbox.get()
+                    helping = (
+                        item is not None
+                        and item is not _GONE
+                        and item[0].index == index
+                        and item[0].first_row == reader.next_row
+                    )
+                    if not helping and process.is_alive():
+                        process.terminate()
+                    elif helping and _take(item, reader, validator, writer, summary):
+                        if on_rows:
+                            on_rows(item[0].rows)
+                        index += 1
+                        continue
+                chunk = reader.next_chunk(size)
+                if chunk is None:
+                    break
                 checked = validator.check(chunk)
                 checked.add_to(summary)
                 writer.write_columns(chunk, checked.statuses, checked.result_columns())
-            if on_chunk:
-                on_chunk(chunk)
+                if on_rows:
+                    on_rows(len(chunk.rows))
+                index += 1
         if helping:
             thread.join(timeout=60)  # the helper hashes the file after its last chunk
             return digest[0] if digest else None
@@ -184,14 +205,22 @@ def judge_split(
         receive.close()
 
 
-def _take(item, chunk: Chunk, validator, writer: ResultsWriter, summary: Summary) -> bool:
-    """Use the helper's verdicts unless a row repeats an earlier one (then the caller re-checks)."""
+def _take(item, reader: CsvChunkReader, validator, writer, summary: Summary) -> bool:
+    """Use the helper's verdicts and skip the chunk's lines, unless a row repeats an earlier
+    one (then the caller reads and judges the chunk itself)."""
     judged, data = item
     if judged.valid_keys is not None and not validator.accept_keys(
         judged.valid_keys, judged.valid_rows
     ):
         return False
+    text = reader.skip(judged.lines, judged.records)
+    if hash(text) != judged.text_hash:
+        raise InputFileError(
+            f"{reader.info.path.name} changed while it was being read",
+            path=reader.info.path,
+            hint="run again once the file is saved and no longer being written",
+        )
     summary.merge(judged.summary)
     validator.currency_counts.update(judged.currencies)
-    writer.write_rendered(data, len(chunk.rows))
+    writer.write_rendered(data, judged.rows)
     return True

@@ -181,11 +181,11 @@ def test_split_pass_uses_the_helper(tmp_path, split_everything, monkeypatch):
 
     monkeypatch.setattr(parallel, "_take", counting_take)
     validate(big_file(tmp_path), results=tmp_path / "r.csv")
-    # 13 chunks of 5 records; the helper judges the odd ones. Chunk 1 (row 9 repeats row 4)
-    # holds a repeat of an earlier row: the parent judges it again itself; every other helper
-    # chunk is taken as sent (row 43 of chunk 8, a repeat of row 38 of helper chunk 7, is
-    # found by the parent because chunk 7's keys were registered when it was taken).
-    assert taken[-6:] == [(1, False), (3, True), (5, True), (7, True), (9, True), (11, True)]
+    # 13 chunks of 5 records; the helper judges 1, 3, 6, 8 and 11. Chunks 1 (row 9 repeats
+    # row 4), 6 (row 35 repeats row 4) and 8 (row 43 repeats row 38) hold repeats of earlier
+    # rows the helper could not see: the parent reads and judges those itself; the others are
+    # taken as sent.
+    assert taken[-5:] == [(1, False), (3, True), (6, False), (8, False), (11, True)]
 
 
 def test_split_pass_manifest_holds_the_file_hash(tmp_path, split_everything):
@@ -219,18 +219,30 @@ def half_helper(table, validator, writer, conn, size):
     parallel._helper(table, validator, writer, conn, size)
 
 
-def lying_helper(table, validator, writer, conn, size):
-    """Reads a different file (as if the input changed between the two reads)."""
-    table.chunks = lambda size: iter(
-        [
-            parallel.Chunk(rows=[99 + i], cells=[[LEAD_1, "1", "2026-03-01", f"X{i}", ""]])
-            for i in range(20)
-        ]
-    )
-    parallel._helper(table, validator, writer, conn, size)
+def tampering_helper(field: str, value, nth: int = 1):
+    """A helper whose ``nth`` message carries a wrong ``field``."""
+
+    def helper(table, validator, writer, conn, size):
+        real_send = conn.send
+        state = {"sent": 0}
+
+        def send(obj):
+            if isinstance(obj, parallel._Judged):
+                state["sent"] += 1
+                if state["sent"] == nth:
+                    setattr(obj, field, value)
+            real_send(obj)
+
+        conn.send = send
+        parallel._helper(table, validator, writer, conn, size)
+
+    return helper
 
 
-@pytest.mark.parametrize("helper", [dying_helper, half_helper, lying_helper])
+misaligned_helper = tampering_helper("first_row", 10_000)  # read the file differently
+
+
+@pytest.mark.parametrize("helper", [dying_helper, half_helper, misaligned_helper])
 def test_a_failing_helper_changes_nothing(tmp_path, split_everything, monkeypatch, helper):
     path = big_file(tmp_path)
     alone = single_process(path, tmp_path / "alone.csv")
@@ -240,6 +252,19 @@ def test_a_failing_helper_changes_nothing(tmp_path, split_everything, monkeypatc
 
     assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
     assert split.summary.as_dict() == alone.summary.as_dict()
+
+
+def test_a_file_changed_between_the_two_readings_stops_with_a_clear_error(
+    tmp_path, split_everything, monkeypatch
+):
+    from importer.errors import InputFileError
+
+    real = parallel.judge_split
+    lying = tampering_helper("text_hash", 12345, nth=2)  # chunk 1 holds a repeat: read anyway
+    monkeypatch.setattr("importer.api.judge_split", lambda *a, **k: real(*a, helper=lying, **k))
+    with pytest.raises(InputFileError, match="big.csv changed while it was being read"):
+        validate(big_file(tmp_path), results=tmp_path / "r.csv")
+    assert not (tmp_path / "r.csv").exists()
 
 
 def test_summary_merge_adds_rows_amounts_and_dates():
