@@ -107,11 +107,18 @@ class _Stopped(Exception):
 
 
 class _Gate:
-    """Adaptive concurrency limit (AIMD) plus a shared pause (Retry-After, open breaker)."""
+    """Adaptive concurrency limit (AIMD) plus a shared pause (Retry-After, open breaker).
+
+    Slow start: the first request goes alone; once it is answered the others join one by one
+    over one round trip (its latency, at most a second), so the API sees an even stream rather
+    than a burst of ``limit`` requests that would keep arriving in waves.
+    """
 
     def __init__(self, limit: int, policy: RetryPolicy, halt: asyncio.Event) -> None:
         self.max_limit = limit
-        self.limit = limit
+        self.limit = 1
+        self.ramping = limit > 1
+        self._ramp_task: asyncio.Task | None = None
         self.lowest = limit
         self.in_use = 0
         self.successes = 0
@@ -156,7 +163,29 @@ class _Gate:
     def pause(self, seconds: float) -> None:
         self.pause_until = max(self.pause_until, self.policy.clock() + seconds)
 
+    def answered(self, latency: float) -> None:
+        """The first answer is in: let the other requests join, spread over ``latency``."""
+        if self.ramping and self._ramp_task is None:
+            spacing = min(latency, 1.0) / self.max_limit
+            self._ramp_task = asyncio.get_running_loop().create_task(self._ramp(spacing))
+
+    async def _ramp(self, spacing: float) -> None:
+        while self.ramping and self.limit < self.max_limit and not self.halt.is_set():
+            self.limit += 1
+            self.wake()
+            if spacing > 0:
+                await _sleep_unless(self.policy.sleep, spacing, self.halt)
+        self.ramping = False
+
+    def close(self) -> None:
+        """Stop the slow start (end of the run)."""
+        self.ramping = False
+        if self._ramp_task is not None:
+            self._ramp_task.cancel()
+
     def on_success(self) -> None:
+        if self.ramping:
+            return
         self.successes += 1
         if self.limit < self.max_limit and self.successes >= self.limit:
             self.limit += 1
@@ -164,10 +193,13 @@ class _Gate:
 
     def on_rate_limited(self, retry_after: float) -> None:
         now = self.policy.clock()
+        # During the slow start the limit is still growing: halve the configured one.
+        base = self.max_limit if self.ramping else self.limit
+        self.ramping = False  # from here AIMD decides
         self.successes = 0
         # Halve once per back-off period, not once per 429 already in flight.
         if now - self.last_decrease >= max(retry_after, 0.05):
-            self.limit = max(1, self.limit // 2)
+            self.limit = max(1, base // 2)
             self.lowest = min(self.lowest, self.limit)
             self.last_decrease = now
 
@@ -387,8 +419,11 @@ async def send_all(
             job.attempts += 1
             report.requests += 1
             job.in_flight = True
+            sent_at = policy.clock()
             outcome = await client.create_purchase(job.body)
             job.in_flight = False
+            if gate.ramping:
+                gate.answered(policy.clock() - sent_at)
         finally:
             if probe:
                 breaker.probing = False
@@ -560,6 +595,7 @@ async def send_all(
             await journal.flush()
             report.journal_seconds = journal.commit_seconds - journal_start
         report.breaker_trips = breaker.trips
+        gate.close()
         report.lowest_concurrency = gate.lowest
         report.duration = time.perf_counter() - started
     if callback_errors:

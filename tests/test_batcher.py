@@ -149,11 +149,36 @@ def test_rate_limited_honours_retry_after_and_halves_concurrency():
 
 def test_many_429s_in_one_period_halve_once():
     time = FakeTime()
-    script = {row: [rate_limited(1.0), created(row)] for row in range(2, 10)}
+    # Row 2 goes alone (slow start) and succeeds; then all the others are in flight at once
+    # and every one of them meets a 429 in the same period.
+    script = {row: [rate_limited(1.0), created(row)] for row in range(3, 10)}
+    script[2] = [created(2)]
     client = FakeClient(script)
     report, results = send(records(range(2, 10)), client, concurrency=8, policy=time.policy())
     assert all(r.status is RowStatus.CREATED for r in results.values())
+    assert report.rate_limited == 7
     assert report.lowest_concurrency == 4
+
+
+def test_slow_start_sends_the_first_request_alone():
+    time = FakeTime()
+    in_flight, peak = [0], []
+
+    class Counting(FakeClient):
+        async def create_purchase(self, body):
+            in_flight[0] += 1
+            peak.append(in_flight[0])
+            await asyncio.sleep(0)
+            try:
+                return await super().create_purchase(body)
+            finally:
+                in_flight[0] -= 1
+
+    client = Counting({row: [created(row)] for row in range(2, 30)})
+    report, results = send(records(range(2, 30)), client, concurrency=8, policy=time.policy())
+    assert report.counts[RowStatus.CREATED] == 28
+    assert peak[0] == 1  # the first request had the API to itself
+    assert max(peak) == 8  # then every worker joined
 
 
 def test_rate_limits_do_not_use_up_max_retries():
