@@ -70,6 +70,11 @@ def make_server(
         loop=EVENT_LOOP,
         lifespan="off",
         access_log=False,
+        # The admin endpoints trust only the socket's own loopback peer, never a forwarded
+        # header; and no Server/Date headers: less work per answer.
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
         log_level="warning",
         timeout_graceful_shutdown=1,
         backlog=2048,
