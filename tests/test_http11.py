@@ -239,3 +239,54 @@ def test_unsupported_scheme():
             await transport.handle_async_request(httpx.Request("GET", "ftp://example.org/"))
 
     run(go())
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (needs the openssl command)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(certificate):
+    import ssl
+
+    cert, key = certificate
+
+    async def go():
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_context.load_cert_chain(cert, key)
+
+        async def handle(reader, writer):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            writer.write(created("p-tls"))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_context)
+        port = server.sockets[0].getsockname()[1]
+        url = f"https://127.0.0.1:{port}/functions/v1/keen-api"
+        async with server:
+            trusting = ssl.create_default_context(cafile=str(cert))
+            good = await post_many(url, 1, Http11Transport(verify=trusting))
+            bad = await post_many(url, 1, Http11Transport())  # system CAs: not trusted
+        return good[0], bad[0]
+
+    good, bad = run(go())
+    assert (good.kind, good.purchase_id) == (OutcomeKind.CREATED, "p-tls")
+    assert bad.kind is OutcomeKind.NOT_SENT  # the handshake failed before anything was written
+    assert "CERTIFICATE_VERIFY_FAILED" in bad.error or "certificate" in bad.error.lower()
