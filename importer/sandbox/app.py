@@ -132,11 +132,30 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
+class InjectedLatency:
+    """Sleeps for the injected latency, calibrated so that the mean added latency is what was
+    asked for: uvloop's timers have millisecond resolution and fire about 1 ms late, which would
+    turn ``--latency 20`` into 21.5 ms round trips. A single wait may be up to ~1 ms short."""
+
+    MAX_CORRECTION = 0.002
+
+    def __init__(self) -> None:
+        self.correction = 0.0  # seconds taken off each sleep (the measured average lateness)
+
+    async def wait(self, delay: float) -> None:
+        """Wait ``delay`` seconds (on average)."""
+        started = time.perf_counter()
+        await asyncio.sleep(max(0.0, delay - self.correction))
+        late = time.perf_counter() - started - delay
+        self.correction = min(self.MAX_CORRECTION, max(0.0, self.correction + 0.1 * late))
+
+
 class KeenEndpoint:
     """One documented base path: a POST with a JSON body naming the ``action``."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self.latency = InjectedLatency()
 
     async def __call__(self, scope, receive, send) -> None:
         state = self.state
@@ -145,7 +164,7 @@ class KeenEndpoint:
         plan = state.plan
         delay = plan.delay_seconds()
         if delay:
-            await asyncio.sleep(delay)
+            await self.latency.wait(delay)
         retry_after = plan.retry_after()
         if retry_after is not None:
             counters["rate_limited"] += 1
