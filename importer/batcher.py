@@ -27,6 +27,7 @@ journal, a result is reported only after it is on disk.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import random
 import time
@@ -558,6 +559,9 @@ async def send_all(
         halt.set()
         gate.wake()
 
+    # Objects that exist before the run (the records, caches) never become garbage during it:
+    # freezing them keeps the collector's full passes from walking them again and again.
+    gc.freeze()
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
     watcher = asyncio.create_task(watch_stop())
     try:
@@ -596,6 +600,7 @@ async def send_all(
             report.journal_seconds = journal.commit_seconds - journal_start
         report.breaker_trips = breaker.trips
         gate.close()
+        gc.unfreeze()
         report.lowest_concurrency = gate.lowest
         report.duration = time.perf_counter() - started
     if callback_errors:
