@@ -72,7 +72,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         connection = await self._acquire(origin, timeouts)
         try:
             status, headers, content, reusable = await connection.exchange(
-                data, timeouts.get("read")
+                data, timeouts.get("read"), head=request.method == "HEAD"
             )
         except BaseException:
             self._drop(connection)
@@ -207,6 +207,8 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._headers_done = False
         self._received = False
+        self._answered = False
+        self._head = False
         self.closed = False
         self.idle_since = 0.0
         self.expiry = 0.0
@@ -221,13 +223,18 @@ class _Connection(asyncio.Protocol):
         )
 
     async def exchange(
-        self, data: bytes, read_timeout: float | None
+        self, data: bytes, read_timeout: float | None, *, head: bool = False
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-        """Write one request; (status, headers, body, reusable) of its answer."""
+        """Write one request; (status, headers, body, reusable) of its answer.
+
+        ``head``: the answer to a HEAD request has no body whatever its headers say; the
+        connection is then not reused (the parser cannot be told).
+        """
         if self.closed or self._transport is None:
             raise httpx.RemoteProtocolError("the connection closed before the request was sent")
         self._headers, self._body = [], []
-        self._headers_done = self._received = False
+        self._headers_done = self._received = self._answered = False
+        self._head = head
         waiter = self._waiter = self._loop.create_future()
         self._transport.write(data)
         timer = (
@@ -256,7 +263,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._received = True
-        if self._waiter is None:
+        if self._waiter is None or self._waiter.done():
             self.close()  # bytes nobody asked for: the connection cannot be trusted any more
             return
         try:
@@ -289,8 +296,19 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
+    def on_message_begin(self) -> None:
+        if self._answered:
+            self.closed = True  # a second answer to one request: do not reuse this connection
+
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        status = self._parser.get_status_code()
+        if self._head and status >= 200:
+            self.closed = True
+            self._answered = True
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result((status, self._headers, b"", False))
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -301,6 +319,7 @@ class _Connection(asyncio.Protocol):
             self._headers, self._body = [], []
             self._headers_done = False
             return
+        self._answered = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             keep = self._parser.should_keep_alive() and not self.closed

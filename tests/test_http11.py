@@ -290,3 +290,34 @@ def test_https_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(certif
     assert (good.kind, good.purchase_id) == (OutcomeKind.CREATED, "p-tls")
     assert bad.kind is OutcomeKind.NOT_SENT  # the handshake failed before anything was written
     assert "CERTIFICATE_VERIFY_FAILED" in bad.error or "certificate" in bad.error.lower()
+
+
+def test_extra_bytes_after_an_answer_retire_the_connection():
+    def answer(req, n):
+        return created(f"p-{n}") + created("p-extra"), False  # two answers to one request
+
+    async def go():
+        server, url, state = await serve(answer)
+        async with server:
+            outcomes = await post_many(url, 3)
+        return outcomes, state
+
+    outcomes, state = run(go())
+    assert [o.purchase_id for o in outcomes] == ["p-1", "p-2", "p-3"]
+    assert state["connections"] == 3  # never reused after the unasked-for answer
+
+
+def test_head_answer_has_no_body_whatever_its_length():
+    async def go():
+        server, url, state = await serve(
+            lambda req, n: (b"HTTP/1.1 200 OK\r\nContent-Length: 120\r\n\r\n", False)
+        )
+        async with server:
+            transport = Http11Transport()
+            request = httpx.Request("HEAD", url, extensions={"timeout": {"read": 2}})
+            response = await transport.handle_async_request(request)
+            await transport.aclose()
+        return response
+
+    response = run(go())
+    assert (response.status_code, response.content) == (200, b"")
