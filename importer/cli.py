@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -445,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the keen-import command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _terminate_like_ctrl_c()
     try:
         return args.func(args)
     except KeenImportError as exc:
@@ -455,6 +458,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM (a scheduler stopping the job) cleans up like Ctrl-C: no temporary files left,
+    a forked helper stopped, exit 130. ``run`` installs its own handlers while it sends.
+    Returns the previous handler (None when not on the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":  # pragma: no cover

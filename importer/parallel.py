@@ -99,6 +99,28 @@ def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, 
         conn.close()
 
 
+def _child(helper: Callable, inherited, parent: int, *args) -> None:
+    """Entry of the forked helper: tie its life to the parent's, then run ``helper``."""
+    # The fork copied the parent's end of the pipe: without closing it, a helper whose parent
+    # died would block for ever on a full pipe instead of failing with a broken pipe.
+    inherited.close()
+    _die_with_parent(parent)
+    helper(*args)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # the broken pipe still ends the helper
+    if os.getppid() != parent:
+        os._exit(0)  # the parent died before the request took effect
+
+
 def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> None:
     checked = validator.check(chunk, mark_duplicates=False)
     part = Summary()
@@ -154,7 +176,9 @@ def judge_split(
     receive, send = context.Pipe(duplex=False)
     writer.flush()  # the child must not inherit unwritten bytes
     process = context.Process(
-        target=helper, args=(table, validator, writer, send, size), daemon=True
+        target=_child,
+        args=(helper, receive, os.getpid(), table, validator, writer, send, size),
+        daemon=True,
     )
     process.start()
     send.close()

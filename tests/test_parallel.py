@@ -298,3 +298,53 @@ def test_small_and_xlsx_files_are_not_split(tmp_path):
     table = prepare(path).table
     assert parallel.can_split(table, tmp_path / "r.csv") is False  # far below 16 MB
     assert parallel.can_split(table, tmp_path / "r.xlsx") is False
+
+
+SLEEPY_PARENT = """
+import os, sys, time
+sys.path.insert(0, {tests!r})
+import importer.parallel as parallel
+from importer.api import validate
+
+def sleepy(table, validator, writer, conn, size):
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+
+parallel.MIN_SPLIT_BYTES = 0
+parallel.CHUNK_ROWS = 5
+real = parallel.judge_split
+import importer.api as api
+api.judge_split = lambda *a, **k: real(*a, helper=sleepy, **k)
+validate({path!r}, results={results!r})
+"""
+
+
+def test_the_helper_does_not_outlive_its_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    path = big_file(tmp_path)
+    script = SLEEPY_PARENT.format(
+        tests=str(Path(__file__).parent), path=str(path), results=str(tmp_path / "r.csv")
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    helper = int(parent.stdout.readline())
+    assert os.path.exists(f"/proc/{helper}")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{helper}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break  # gone
+        if state == "Z":
+            break  # dead, waiting to be reaped by init
+        time.sleep(0.05)
+    else:
+        os.kill(helper, signal.SIGKILL)
+        pytest.fail("the helper outlived its parent")
