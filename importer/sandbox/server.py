@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -267,6 +268,7 @@ def serve_forever(
     announce(f"Keen sandbox listening on {url}")
     announce(f"Demo API key: {api_key}")
     announce("Press Ctrl+C to stop.")
+    gc.freeze()  # the app, world and libraries live as long as the process: skip them in GC passes
     try:
         server.run(sockets=[sock])
     finally:
@@ -290,6 +292,7 @@ def run_child(argv: list[str] | None = None) -> None:
         server.should_exit = True
 
     threading.Thread(target=watch_parent, daemon=True).start()
+    gc.freeze()  # the app, world and libraries live as long as the process: skip them in GC passes
     try:
         server.run(sockets=[sock])
     finally:
