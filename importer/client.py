@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from .http11 import read_response
 from .records import dumps_payload
 
 __all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
@@ -210,20 +211,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 encoded = "Content-Encoding" in answer.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _httpx_error(exc) from exc
-        response = httpx.Response(
-            status,
-            headers=raw_headers,
-            stream=httpx.ByteStream(body),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
-        if encoded:  # not asked for, but decode it as httpx would
-            response.read()
-        else:
-            # Already read in full: what Response.read() would store, without running the bytes
-            # through httpx's decoder/chunker machinery again (~13 us per response).
-            response._content = body
-        return response
+        return read_response(request, status, raw_headers, body, encoded=encoded)
 
     async def aclose(self) -> None:
         if self._session is not None:

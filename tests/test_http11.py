@@ -66,6 +66,18 @@ def created(purchase_id: str = "p-1", extra: bytes = b"") -> bytes:
     )
 
 
+def post_to(answer, count: int):
+    """Start a server answering with ``answer``, post ``count`` purchases: (outcomes, state)."""
+
+    async def go():
+        server, url, state = await serve(answer)
+        async with server:
+            outcomes = await post_many(url, count)
+        return outcomes, state
+
+    return run(go())
+
+
 async def post_many(url: str, count: int, transport=None, timeout: float = 2.0):
     transport = transport or Http11Transport()
     async with KeenClient(url, "secret-key", timeout=timeout, transport=transport) as client:
@@ -128,13 +140,7 @@ def test_close_delimited_body_and_connection_close_open_a_new_connection():
             return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + body, True
         return created("p-close", b"Connection: close\r\n"), True
 
-    async def go():
-        server, url, state = await serve(answer)
-        async with server:
-            outcomes = await post_many(url, 3)
-        return outcomes, state
-
-    outcomes, state = run(go())
+    outcomes, state = post_to(answer, 3)
     assert [o.purchase_id for o in outcomes] == ["p-eof", "p-close", "p-close"]
     assert state["connections"] == 3
 
@@ -296,13 +302,7 @@ def test_extra_bytes_after_an_answer_retire_the_connection():
     def answer(req, n):
         return created(f"p-{n}") + created("p-extra"), False  # two answers to one request
 
-    async def go():
-        server, url, state = await serve(answer)
-        async with server:
-            outcomes = await post_many(url, 3)
-        return outcomes, state
-
-    outcomes, state = run(go())
+    outcomes, state = post_to(answer, 3)
     assert [o.purchase_id for o in outcomes] == ["p-1", "p-2", "p-3"]
     assert state["connections"] == 3  # never reused after the unasked-for answer
 
