@@ -16,6 +16,7 @@ across processes.
 from __future__ import annotations
 
 import contextlib
+import ctypes  # imported here, not in the forked child (no imports after a fork)
 import gc
 import multiprocessing
 import os
@@ -111,8 +112,6 @@ def _child(helper: Callable, inherited, parent: int, *args) -> None:
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
