@@ -52,8 +52,7 @@ class ColumnParser:
         self.failures: dict[str, str] = {}
         if fast is not None:
             form = fast[0].pattern
-            self._all_plain = re.compile(f"(?:{form})(?:{SEPARATOR}(?:{form}))*")
-            # The longest run of whole plain cells from a position.
+            # The longest run of whole plain cells from a position (fullmatch: all plain).
             cell = f"(?:{form})(?={SEPARATOR}|\\Z)"
             self._plain_run = re.compile(f"{cell}(?:{SEPARATOR}{cell})*")
 
@@ -64,7 +63,7 @@ class ColumnParser:
             blob = SEPARATOR.join(values)
             # The count proves no value holds the separator itself.
             if blob.count(SEPARATOR) == len(values) - 1:
-                if self._all_plain.fullmatch(blob):
+                if self._plain_run.fullmatch(blob):
                     return list(map(self.fast[1], values)), set(), {}
                 unusual = self._unusual_cells(blob, len(values))
                 if unusual is not None:

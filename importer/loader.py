@@ -50,6 +50,21 @@ class Chunk:
             values = columns[index] = [cells[index] for cells in self.cells]
         return values
 
+    def add(self, row: int, cells: list[str], extra: list[str], raw: list | None = None) -> None:
+        """Append one record (``cells`` as wide as the header, ``extra`` the cells past it);
+        a blank record is only counted."""
+        has_extra = any(c.strip() for c in extra)
+        if not has_extra and not "".join(cells).strip():
+            self.blank += 1
+            return
+        if has_extra:
+            self.overflow[len(self.rows)] = extra
+        self.rows.append(row)
+        self.cells.append(cells)
+        if raw is not None:
+            assert self.raw is not None
+            self.raw.append(raw)
+
 
 @dataclass
 class Table:
@@ -315,14 +330,7 @@ def _csv_chunk(batch: list[list[str]], first_row: int, width: int) -> Chunk:
             cells, extra = record[:width], record[width:]
         elif len(record) < width:
             cells = record + [""] * (width - len(record))
-        has_extra = any(c.strip() for c in extra)
-        if not has_extra and not "".join(cells).strip():
-            chunk.blank += 1
-            continue
-        if has_extra:
-            chunk.overflow[len(chunk.rows)] = extra
-        chunk.rows.append(first_row + offset)
-        chunk.cells.append(cells)
+        chunk.add(first_row + offset, cells, extra)
     return chunk
 
 
@@ -429,15 +437,7 @@ def _xlsx_chunks(worksheet, header_index: int, width: int, size: int) -> Iterato
             raw.extend([""] * (width - len(raw)))
         cells = [c if type(c) is str else cell_text(c) for c in raw]
         extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
-        has_extra = any(c.strip() for c in extra)
-        if not has_extra and not "".join(cells).strip():
-            chunk.blank += 1
-            continue
-        if has_extra:
-            chunk.overflow[len(chunk.rows)] = extra
-        chunk.rows.append(index + 1)
-        chunk.cells.append(cells)
-        chunk.raw.append(raw)
+        chunk.add(index + 1, cells, extra, raw)
         if len(chunk.rows) >= size:
             yield chunk
             chunk = Chunk(rows=[], cells=[], raw=[])

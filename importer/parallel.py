@@ -33,7 +33,6 @@ from .controls import file_sha256
 from .errors import InputFileError
 from .loader import CsvChunkReader, Table, csv_chunk_reader
 from .reconciler import ResultsWriter, Summary
-from .records import RowStatus
 from .validator import RowValidator
 
 #: Below this size a second process costs more than it saves.
@@ -125,7 +124,6 @@ def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> No
     part = Summary()
     checked.add_to(part)
     lines = reader.last_lines()
-    valid = RowStatus.VALID
     conn.send(
         _Judged(
             index=index,
@@ -135,7 +133,7 @@ def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> No
             text_hash=hash("".join(lines)),
             rows=len(chunk.rows),
             valid_keys=checked.valid_keys,
-            valid_rows=[r for r, s in zip(chunk.rows, checked.statuses, strict=True) if s is valid],
+            valid_rows=checked.valid_rows or [],
             summary=part,
             currencies=Counter(c for c in checked.currencies if c),
         )

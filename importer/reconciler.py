@@ -145,7 +145,8 @@ class ResultsWriter:
             self._write_xlsx(chunk, statuses, columns)
         self.rows_written += len(chunk.rows)
 
-    def _merge(self, cells: list, values) -> tuple[list, list[str]]:
+    def _merge(self, cells: list, values) -> tuple[list, list]:
+        """Our result values into a results file's own columns; the others to append."""
         if not self.replace_at:
             return cells, list(values)
         cells = list(cells)
@@ -172,13 +173,8 @@ class ResultsWriter:
             return ""
         data = [chunk.column(col) for col in range(self.width)]
         if self.replace_at:
-            appended = []
-            for name, column in zip(RESULT_COLUMNS, columns, strict=True):
-                if name in self.replace_at:
-                    data[self.replace_at[name]] = column
-                else:
-                    appended.append(column)
-            screened = [csv_column(column) for column in data + appended]
+            merged, appended = self._merge(data, columns)  # whole columns, not cells
+            screened = [csv_column(column) for column in merged + appended]
         else:
             screened = [csv_column(column) for column in data]
             for name, column in zip(RESULT_COLUMNS, columns, strict=True):

@@ -77,8 +77,10 @@ class CheckedChunk:
     records: list[PurchaseRecord | None] | None = None
     dates: list[datetime | None] = field(default_factory=list)
     footer_rows: int = 0
-    #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in order.
+    #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in order,
+    #: and their row numbers (for :meth:`RowValidator.accept_keys`).
     valid_keys: list[int] | None = None
+    valid_rows: list[int] | None = None
 
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
         """Add this chunk's rows to a Summary (``statuses`` overrides the validation verdicts)."""
@@ -264,7 +266,7 @@ class RowValidator:
             statuses[i] = RowStatus.INVALID
         for i in footers:
             statuses[i] = RowStatus.SKIPPED
-        valid_keys = None
+        valid_keys = valid_rows = None
         if self._can_spot_duplicates:
             keys = self._duplicate_keys(
                 (reference, lead, legacy, amounts, dates, product_id, product_name)
@@ -272,7 +274,9 @@ class RowValidator:
             if mark_duplicates:
                 self._mark_duplicates(chunk, statuses, errors, warnings, keys, reference)
             else:
-                valid_keys = [k for k, s in zip(keys, statuses, strict=True) if s is VALID]
+                valid = [i for i, s in enumerate(statuses) if s is VALID]
+                valid_keys = [keys[i] for i in valid]
+                valid_rows = [chunk.rows[i] for i in valid]
         records = None
         if self.build_records:
             records = [None] * n
@@ -307,6 +311,7 @@ class RowValidator:
             currencies=currencies,
             records=records,
             valid_keys=valid_keys,
+            valid_rows=valid_rows,
         )
 
     def accept_keys(self, keys: list[int], rows: list[int]) -> bool:
@@ -426,9 +431,8 @@ class RowValidator:
             valid = [i for i in range(n) if statuses[i] is RowStatus.VALID]
             valid_keys = [keys[i] for i in valid]
             valid_rows = [rows[i] for i in valid]
-        if len(set(valid_keys)) == len(valid_keys) and not seen.any_seen(valid_keys):
-            seen.add(valid_keys, valid_rows)
-            return
+        if self.accept_keys(valid_keys, valid_rows):
+            return  # no repeats: the usual chunk
         earlier = seen.first_rows(valid_keys).tolist()
         in_chunk: dict[int, int] = {}
         allow = self.options.allow_duplicates
