@@ -13,6 +13,7 @@ import pytest
 import importer.sandbox as sandbox_package
 from importer.errors import ConfigurationError
 from importer.sandbox import DEFAULT_WORLD_PATH, DEMO_API_KEY, Sandbox, WorldError, load_world
+from importer.sandbox.store import MemoryStore, SqliteStore, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -654,6 +655,42 @@ def test_purchases_survive_a_restart(tmp_path):
         assert sb.stats()["purchases"] == 2
     assert [p["id"] for p in after] == [first["purchase"]["id"], second["purchase"]["id"]]
     assert rewards_of(after[0]) == {USD_FIXED_50: "50.00", USD_PERCENT_10: "10.00"}
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_both_stores_keep_the_same_purchases(tmp_path, kind):
+    """The in-memory store (default) and the SQLite file store answer alike."""
+    store = open_store(None if kind == "memory" else tmp_path / "s.db")
+    assert type(store) is (MemoryStore if kind == "memory" else SqliteStore)
+    common = {"company_id": NORTHWIND, "action": "create_purchase", "created_at": "2026-11-23"}
+    first = {
+        **common,
+        "id": "p1",
+        "lead_id": USD_LEAD,
+        "purchase_amount": "1234.50",
+        "date": "2026-11-01T00:00:00.000Z",
+        "name": "Plan",
+        "description": None,
+        "product_id": None,
+    }
+    second = {**first, "id": "p2", "purchase_amount": None, "name": None, "product_id": PRO_PLAN}
+    store.add_purchase(first, [(USD_FIXED_50, "50.00"), (USD_PERCENT_10, "123.45")])
+    store.add_purchase(second, [])
+    assert store.purchase_count == 2
+    assert store.counts() == {"purchases": 2, "events": 2, "rewards": 2}
+    assert store.purchases() == [
+        {
+            **first,
+            "rewards": [
+                {"trigger_id": USD_FIXED_50, "amount": "50.00"},
+                {"trigger_id": USD_PERCENT_10, "amount": "123.45"},
+            ],
+        },
+        {**second, "rewards": []},
+    ]
+    fields = "id lead_id purchase_amount date name description product_id action created_at"
+    assert list(store.purchases()[0]) == [*fields.split(), "company_id", "rewards"]
+    store.close()
 
 
 def test_stats_count_requests_and_creates():

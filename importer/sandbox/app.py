@@ -39,7 +39,7 @@ from importer.sandbox.actions import (
     encode_json,
 )
 from importer.sandbox.faults import POST_FAULTS, FaultPlan, Faults
-from importer.sandbox.store import Store
+from importer.sandbox.store import MemoryStore, SqliteStore
 from importer.sandbox.world import World
 
 API_PATHS = ("/functions/v1/keen-api", "/functions/v1/openapi-operations")
@@ -58,7 +58,9 @@ def _error(status: int, message: str) -> tuple[int, bytes]:
 class SandboxState:
     """Everything the running app knows: the world, the store, the faults and the counters."""
 
-    def __init__(self, world: World, store: Store, faults: Faults | None = None) -> None:
+    def __init__(
+        self, world: World, store: MemoryStore | SqliteStore, faults: Faults | None = None
+    ) -> None:
         self.world = world
         self.store = store
         self.plan = FaultPlan(faults)

@@ -23,7 +23,7 @@ import httpx
 from importer.errors import ConfigurationError
 from importer.sandbox.faults import Faults
 from importer.sandbox.server import serve_forever
-from importer.sandbox.store import Store
+from importer.sandbox.store import SqliteStore
 
 DEFAULT_PORT = 8787
 _PROBABILITY_FLAGS = (
@@ -159,7 +159,7 @@ def read_purchases(*, db: Path | None, url: str) -> list[dict[str, Any]]:
                 f"No sandbox database at {db}.",
                 hint="Pass the file you gave to `keen-import sandbox --db`.",
             )
-        store = Store(db)
+        store = SqliteStore(db)
         try:
             return store.purchases()
         finally:

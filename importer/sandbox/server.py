@@ -34,7 +34,7 @@ import uvicorn
 
 from importer.sandbox.app import API_PATHS, SandboxState, build_app
 from importer.sandbox.faults import Faults
-from importer.sandbox.store import Store
+from importer.sandbox.store import open_store
 from importer.sandbox.world import load_world
 
 # httptools + uvloop when installed (uvicorn[standard]); h11 + asyncio otherwise. Dropping a
@@ -64,7 +64,7 @@ def make_server(
     *, world: str | Path | None, db: str | Path | None, faults: Faults | None
 ) -> uvicorn.Server:
     """A configured uvicorn server around a fresh sandbox app (not started)."""
-    state = SandboxState(load_world(world), Store(db), faults)
+    state = SandboxState(load_world(world), open_store(db), faults)
     config = uvicorn.Config(
         build_app(state),
         http=HTTP_PROTOCOL,

@@ -1,12 +1,19 @@
-"""The sandbox's state in SQLite: purchases, their purchase events and their rewards.
+"""The sandbox's state: purchases, their purchase events and their rewards.
 
-One connection guarded by a lock serves the whole server, and a purchase is written by one
-INSERT statement (a trigger adds its event and rewards in the same statement, so in the same
-transaction): far cheaper than handing work to a thread pool. Purchase ids are random UUIDs, so
-there is no unique index on them; ``seq`` (the rowid, never reused since nothing is deleted)
-keeps creation order. ``:memory:`` (the default) forgets
-everything on exit; a file path is opened in WAL mode, so a sandbox restarted on the same file
-keeps every purchase (tests of crash and resume rely on this).
+Two stores with one interface; :func:`open_store` picks one.
+
+- :class:`MemoryStore` (the default, no ``--db``): Python lists that vanish when the sandbox
+  exits. A purchase costs about 2 us to store. SQLite costs 20-50 us, and the sandbox shares
+  the machine's cores with the importer it serves: at c=64 those microseconds queue up behind
+  the other requests and lengthen every round trip (``benchmarks/bench_send.py``).
+- :class:`SqliteStore` (``--db FILE``): SQLite in WAL mode, so a sandbox restarted on the same
+  file keeps every purchase (tests of crash and resume rely on this). One connection guarded by
+  a lock serves the whole server. A purchase is written by one INSERT statement: a trigger adds
+  its event and rewards in the same statement, so in the same transaction, and the purchase is
+  committed before its reply goes out. Purchase ids are random UUIDs, so there is no unique
+  index on them; ``seq`` (the rowid, never reused since nothing is deleted) keeps creation order.
+
+Every purchase has exactly one ``purchase`` event.
 """
 
 from __future__ import annotations
@@ -63,9 +70,9 @@ BEGIN
 END;
 """
 
+# A stored purchase's fields, in the order purchases() lists them.
 _PURCHASE_COLUMNS = (
     "id",
-    "company_id",
     "lead_id",
     "purchase_amount",
     "date",
@@ -74,6 +81,7 @@ _PURCHASE_COLUMNS = (
     "product_id",
     "action",
     "created_at",
+    "company_id",
 )
 
 _INSERT_PURCHASE = (
@@ -82,7 +90,59 @@ _INSERT_PURCHASE = (
 )
 
 
-class Store:
+def open_store(db: str | Path | None = None) -> MemoryStore | SqliteStore:
+    """The store for ``--db``: in memory when None (or ``:memory:``), else the SQLite file."""
+    if db is None or str(db) == ":memory:":
+        return MemoryStore()
+    return SqliteStore(db)
+
+
+class MemoryStore:
+    """Purchases and rewards in memory (thread-safe); everything is gone on exit."""
+
+    path = ":memory:"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # (purchase values in _PURCHASE_COLUMNS order, ((trigger_id, amount), ...)), in order.
+        self._purchases: list[tuple[tuple, tuple[tuple[str, str], ...]]] = []
+        self._reward_count = 0
+
+    @property
+    def purchase_count(self) -> int:
+        return len(self._purchases)
+
+    def add_purchase(self, purchase: dict[str, Any], rewards: list[tuple[str, str]]) -> None:
+        """Store a purchase, its ``purchase`` event and its rewards.
+
+        ``rewards`` is a list of ``(trigger_id, amount_text)``.
+        """
+        values = tuple([purchase[c] for c in _PURCHASE_COLUMNS])
+        with self._lock:
+            self._purchases.append((values, tuple(rewards)))
+            self._reward_count += len(rewards)
+
+    def purchases(self) -> list[dict[str, Any]]:
+        """Every stored purchase in creation order, each with its ``rewards``."""
+        with self._lock:
+            stored = list(self._purchases)
+        result = []
+        for values, rewards in stored:
+            item = dict(zip(_PURCHASE_COLUMNS, values, strict=True))
+            item["rewards"] = [{"trigger_id": t, "amount": a} for t, a in rewards]
+            result.append(item)
+        return result
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            purchases = len(self._purchases)
+            return {"purchases": purchases, "events": purchases, "rewards": self._reward_count}
+
+    def close(self) -> None:
+        """Nothing to release (the purchases stay readable until the store is dropped)."""
+
+
+class SqliteStore:
     """Purchases, events and rewards in one SQLite database (thread-safe)."""
 
     def __init__(self, db: str | Path | None = None) -> None:
@@ -121,8 +181,7 @@ class Store:
         """Every stored purchase in creation order, each with its ``rewards``."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, lead_id, purchase_amount, date, name, description, product_id,"
-                " action, created_at, company_id FROM purchases ORDER BY seq"
+                f"SELECT {', '.join(_PURCHASE_COLUMNS)} FROM purchases ORDER BY seq"
             ).fetchall()
             reward_rows = self._conn.execute(
                 "SELECT purchase_id, trigger_id, amount FROM rewards ORDER BY seq"
@@ -130,21 +189,9 @@ class Store:
         rewards: dict[str, list[dict[str, str]]] = {}
         for purchase_id, trigger_id, amount in reward_rows:
             rewards.setdefault(purchase_id, []).append({"trigger_id": trigger_id, "amount": amount})
-        keys = (
-            "id",
-            "lead_id",
-            "purchase_amount",
-            "date",
-            "name",
-            "description",
-            "product_id",
-            "action",
-            "created_at",
-            "company_id",
-        )
         result = []
         for row in rows:
-            item = dict(zip(keys, row, strict=True))
+            item = dict(zip(_PURCHASE_COLUMNS, row, strict=True))
             item["rewards"] = rewards.get(item["id"], [])
             result.append(item)
         return result
