@@ -16,7 +16,10 @@ Policy (issue 4), per row:
 - 401 -> stop at once: requests in flight finish, every row not yet answered is ``not_sent``.
 - Circuit breaker: when most of the last ``breaker_window`` requests failed transiently (not sent,
   unknown, 503), sending pauses for a cooldown, then one probe request decides whether to resume
-  (success) or pause again for twice as long.
+  (success) or pause again for twice as long (at most ``breaker_max_cooldown``).
+- Outage: when the breaker trips again and no request has had a real answer for
+  ``max_outage`` seconds (10 minutes), the run stops like after a 401, with ``outage`` saying
+  why: an API that stays down would otherwise be probed once a minute for days.
 - ``stop`` set (Ctrl-C): no new rows; requests in flight get ``stop_grace`` seconds to finish, then
   are cancelled (their rows become ``unconfirmed``); rows waiting to retry become ``not_sent``.
 
@@ -60,6 +63,7 @@ class RetryPolicy:
     breaker_threshold: float = 0.6
     breaker_cooldown: float = 2.0
     breaker_max_cooldown: float = 60.0
+    max_outage: float = 600.0
     stop_grace: float = 5.0
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
     jitter: Callable[[], float] = random.random
@@ -83,6 +87,7 @@ class SendReport:
     breaker_trips: int = 0
     lowest_concurrency: int = 0
     journal_seconds: float = 0.0
+    outage: str | None = None  # why sending stopped early because the API stayed unreachable
 
     @property
     def rows(self) -> int:
@@ -216,8 +221,17 @@ class _Breaker:
         self.open_until: float | None = None
         self.probing = False
         self.trips = 0
+        self.last_answer = policy.clock()  # the last request that was not a transient failure
+        self.last_error: str | None = None
+        self.outage = False  # no real answer for policy.max_outage seconds
 
-    def record(self, transient_failure: bool, gate: _Gate, probe: bool) -> None:
+    def record(self, outcome: Outcome, transient_failure: bool, gate: _Gate, probe: bool) -> None:
+        if transient_failure:
+            self.last_error = outcome.error or (
+                f"HTTP {outcome.http_status}" if outcome.http_status else None
+            )
+        else:
+            self.last_answer = self.policy.clock()
         if probe:
             self.probing = False
             if transient_failure:
@@ -243,6 +257,8 @@ class _Breaker:
 
     def _trip(self, gate: _Gate) -> None:
         self.trips += 1
+        if self.policy.clock() - self.last_answer >= self.policy.max_outage:
+            self.outage = True
         self.open_until = self.policy.clock() + self.cooldown
         gate.pause(self.cooldown)
         self.cooldown = min(self.cooldown * 2, self.policy.breaker_max_cooldown)
@@ -278,6 +294,12 @@ class _TokenBucket:
             if halt.is_set():
                 raise _Stopped
             await _sleep_unless(self.policy.sleep, (1 - self.tokens) / self.rate, halt)
+
+
+def _outage_text(seconds: float, last_error: str | None) -> str:
+    span = f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+    last = f" (last error: {last_error})" if last_error else ""
+    return f"the API gave no answer for {span}{last}; sending stopped"
 
 
 async def _sleep_unless(sleep: Callable[[float], Awaitable[object]], seconds: float, halt) -> None:
@@ -387,6 +409,8 @@ async def send_all(
     def stopped_result(job: _Job, outcome: Outcome | None = None) -> RowResult:
         if report.auth_failed:
             error = "not sent: the API key was rejected (401 Invalid API key)"
+        elif report.outage:
+            error = f"not sent: {report.outage}"
         else:
             error = "not sent: the run was interrupted"
         return RowResult(
@@ -435,7 +459,11 @@ async def send_all(
             OutcomeKind.UNAVAILABLE,
         )
         if outcome.kind is not OutcomeKind.RATE_LIMITED:
-            breaker.record(transient, gate, bool(probe))
+            breaker.record(outcome, transient, gate, bool(probe))
+            if breaker.outage and not halt.is_set():
+                report.outage = _outage_text(policy.max_outage, breaker.last_error)
+                halt.set()
+                gate.wake()
         return outcome
 
     async def send_one(job: _Job) -> RowResult:

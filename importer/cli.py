@@ -330,6 +330,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "error: Invalid API key: the API refused the key; unsent rows are not_sent and "
             "will be sent by the next run"
         )
+    if report.outage:
+        _err(f"error: {report.outage}; unsent rows are not_sent: run the same command again later")
     if report.interrupted:
         _err("interrupted: unsent rows are not_sent; run the same command again to resume")
     if report.summary.count(RowStatus.UNCONFIRMED):

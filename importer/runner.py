@@ -102,6 +102,7 @@ class ImportReport:
     duration: float = 0.0
     auth_failed: bool = False
     interrupted: bool = False
+    outage: str | None = None  # sending stopped: the API stayed unreachable (SendReport.outage)
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
@@ -352,7 +353,7 @@ async def _send_pass(
                 records = [r for r in (checked.records or []) if r is not None]
                 if earlier is not None:
                     records = drop_already_created(records, earlier, results, by_row)
-                halted = report.auth_failed or report.interrupted or stop.is_set()
+                halted = report.auth_failed or report.interrupted or report.outage or stop.is_set()
                 if records and not halted:
                     try:
                         checked_leads = await preflight(records, client=client)
@@ -376,6 +377,7 @@ async def _send_pass(
                     i = by_row[record.row]
                     if checked_leads is None:
                         results[i].status = RowStatus.NOT_SENT
+                        results[i].error = _why_not_sent(report)
                         continue
                     rejected = checked_leads.rejection(record)
                     if rejected is not None:
@@ -434,6 +436,7 @@ async def _send_pass(
                     report.send_reports.append(send_report)
                     report.sent_this_run += send_report.requests
                     report.auth_failed |= send_report.auth_failed
+                    report.outage = report.outage or send_report.outage
                     report.interrupted |= send_report.interrupted or stop.is_set()
                 checked.add_to(report.summary, [r.status for r in results])
                 if created is not None:
@@ -507,3 +510,12 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Even
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+
+
+def _why_not_sent(report: ImportReport) -> str:
+    """The reason given to rows of later chunks once sending has stopped."""
+    if report.auth_failed:
+        return "not sent: the API key was rejected (401 Invalid API key)"
+    if report.outage:
+        return f"not sent: {report.outage}"
+    return "not sent: the run was interrupted"

@@ -225,13 +225,33 @@ def test_rejected_is_never_retried():
 def test_circuit_breaker_pauses_then_probes():
     time = FakeTime()
     client = FakeClient({row: [UNKNOWN_500] for row in range(2, 40)})
-    report, results = send(
-        records(range(2, 40)), client, concurrency=1, policy=time.policy(breaker_window=10)
-    )
+    policy = time.policy(breaker_window=10, max_outage=1e9)
+    report, results = send(records(range(2, 40)), client, concurrency=1, policy=policy)
     assert all(r.status is RowStatus.UNCONFIRMED for r in results.values())
     # 10 failures trip it (pause 2 s), each failed probe doubles the pause.
     assert time.sleeps[:3] == [2.0, 4.0, 8.0]
     assert report.breaker_trips >= 3
+
+
+def test_an_api_down_for_max_outage_stops_the_run():
+    time = FakeTime()
+    client = FakeClient({row: [NOT_SENT] for row in range(3, 200)})
+    policy = time.policy(breaker_window=10, max_outage=600)
+    report, results = send(records(range(2, 200)), client, concurrency=1, policy=policy)
+    reason = (
+        "the API gave no answer for 10 minutes (last error: could not connect); sending stopped"
+    )
+    assert report.outage == reason
+    assert 600 <= time.now < 700  # stopped at the first trip after 600 s without an answer
+    assert max(time.sleeps) == 60.0  # the pauses grew to the cap first
+    assert results[2].status is RowStatus.CREATED
+    retried = [row for row, r in results.items() if r.status is RowStatus.RETRIED]
+    assert retried == [3, 4, 5]  # each gave up after 6 attempts, before the stop
+    assert report.counts == Counter(
+        {RowStatus.CREATED: 1, RowStatus.RETRIED: 3, RowStatus.NOT_SENT: 194}
+    )
+    assert results[199] == RowResult(199, RowStatus.NOT_SENT, error=f"not sent: {reason}")
+    assert len(client.calls) == 1 + 3 * 6 + 5  # then row 6 was stopped after 5 attempts
 
 
 def test_circuit_breaker_closes_after_a_good_probe():
