@@ -33,9 +33,11 @@ Dates
     is dotted dates is day-first, and ``parse_date`` reads a dotted date day-first when the column
     setting is None. Year-first dates ("2026/04/21") are always year-month-day.
   * Two-digit years: 00-69 -> 2000-2069, 70-99 -> 1970-1999.
-  * Plain numbers are Excel serial dates (1900 date system, 1..2958465, 60 = the non-existent
-    1900-02-29 is refused), fractions are the time of day rounded to the second. Eight digits
-    ("20260421") are read as YYYYMMDD.
+  * Plain numbers are Excel serial dates (1900 date system), fractions are the time of day
+    rounded to the second, but only from 1970-01-01 (25569) to 2099-12-31 (73050): a smaller or
+    larger number in a date column ("12", "500.00", an amount or a day of the month in the wrong
+    column) is refused rather than sent as a purchase of 1900. Eight digits ("20260421") are
+    read as YYYYMMDD.
   * Month names are English, full or abbreviated ("21 Apr 2026", "Apr 21, 2026", "April 21 2026").
 Ids
   * UUIDs: any case, spaces, braces, "urn:uuid:" prefix, or 32 hex digits -> lowercase 8-4-4-4-12.
@@ -363,8 +365,9 @@ _MONTHS = {
     )
     for name in names
 }
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-_MAX_SERIAL = 2958465  # 9999-12-31
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 for every serial after 1900-02-28
+_MIN_SERIAL = 25569  # 1970-01-01
+_MAX_SERIAL = 73050  # 2099-12-31
 _YEAR_2000 = datetime(2000, 1, 1)
 
 
@@ -525,17 +528,13 @@ def _parse_iso(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
 
 def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
     serial = int(m[1])
-    if not 1 <= serial <= _MAX_SERIAL:
+    if not _MIN_SERIAL <= serial <= _MAX_SERIAL:
         raise ValueError(
-            f"date '{s}' is not a date: as an Excel serial date it must be between 1 and "
-            f"{_MAX_SERIAL}; use YYYY-MM-DD"
+            f"date '{s}' is not a date: a number in a date column is read as an Excel serial "
+            f"date, and only {_MIN_SERIAL} to {_MAX_SERIAL} (1970 to 2099) are plausible; "
+            "check the column, or use YYYY-MM-DD"
         )
-    if serial == 60:
-        raise ValueError(
-            f"date '{s}' is Excel's 29 February 1900, a day that never existed; check the value"
-        )
-    # Excel counts 1900-02-29 as a real day: serials before it are one day off the epoch.
-    day = _EXCEL_EPOCH + timedelta(days=serial if serial > 60 else serial + 1)
+    day = _EXCEL_EPOCH + timedelta(days=serial)
     seconds = 0
     if m[2]:
         seconds = round(Decimal("0." + m[2]) * 86400)

@@ -455,10 +455,8 @@ def test_detect_decimal_separator_takes_a_generator() -> None:
             "45678.604166666664", None, utc(2025, 1, 21, 14, 30), True, id="excel-serial-float"
         ),
         pytest.param("45678.99999999", None, utc(2025, 1, 22), False, id="serial-rounds-up"),
-        pytest.param("1", None, utc(1900, 1, 1), False, id="excel-serial-1"),
-        pytest.param("59", None, utc(1900, 2, 28), False, id="excel-serial-59"),
-        pytest.param("61", None, utc(1900, 3, 1), False, id="excel-serial-61"),
-        pytest.param("2958465", None, utc(9999, 12, 31), False, id="excel-serial-max"),
+        pytest.param("25569", None, utc(1970, 1, 1), False, id="excel-serial-first"),
+        pytest.param("73050.5", None, utc(2099, 12, 31, 12), True, id="excel-serial-last"),
     ],
 )
 def test_parse_date_accepts_utc(
@@ -578,19 +576,19 @@ def test_parse_date_timezones(text: str, tz, expected: datetime, had_time: bool)
             id="bad-offset",
         ),
         pytest.param(
-            "60",
+            "500.00",
             None,
-            "date '60' is Excel's 29 February 1900, a day that never existed; check the value",
-            id="excel-fake-leap-day",
-        ),
-        pytest.param(
-            "0",
-            None,
-            "date '0' is not a date: as an Excel serial date it must be between 1 and 2958465; "
+            "date '500.00' is not a date: a number in a date column is read as an Excel serial "
+            "date, and only 25569 to 73050 (1970 to 2099) are plausible; check the column, or "
             "use YYYY-MM-DD",
-            id="serial-zero",
+            id="amount-in-date-column",
         ),
-        pytest.param("2958466", None, "must be between 1 and 2958465", id="serial-too-big"),
+        pytest.param("0", None, "only 25569 to 73050 (1970 to 2099)", id="serial-zero"),
+        pytest.param("12", None, "only 25569 to 73050 (1970 to 2099)", id="day-of-month"),
+        pytest.param("60", None, "only 25569 to 73050", id="excel-fake-leap-day"),
+        pytest.param("25568.99", None, "only 25569 to 73050", id="serial-1969"),
+        pytest.param("73051", None, "only 25569 to 73050", id="serial-2100"),
+        pytest.param("2958465", None, "only 25569 to 73050", id="serial-9999"),
         pytest.param(
             "yesterday",
             None,
@@ -611,9 +609,9 @@ def test_parse_date_refuses(text: str, day_first: bool | None, reason: str) -> N
     assert reason in str(caught.value)
 
 
-def test_parse_date_max_serial_west_of_utc_is_a_reason_not_a_crash() -> None:
+def test_parse_date_last_day_west_of_utc_is_a_reason_not_a_crash() -> None:
     with pytest.raises(ValueError, match="out of range"):
-        parse_date("2958465.9", day_first=None, tz=NY)
+        parse_date("9999-12-31 23:00", day_first=None, tz=NY)
 
 
 # ---------------------------------------------------------------------------------------------
