@@ -321,8 +321,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for note in report.plan.notes:
         _err(f"  {note}")
     if report.requests:
+        digits = 1 if report.duration >= 1 else 2  # a small file takes hundredths of a second
         _err(
-            f"  {report.requests:,} requests in {report.duration:.1f} s "
+            f"  {report.requests:,} requests in {report.duration:.{digits}f} s "
             f"({report.requests_per_second:,.0f} req/s)"
         )
     if report.auth_failed:
