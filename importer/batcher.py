@@ -17,7 +17,7 @@ Policy (issue 4), per row:
 - Circuit breaker: when most of the last ``breaker_window`` requests failed transiently (not sent,
   unknown, 503), sending pauses for a cooldown, then one probe request decides whether to resume
   (success) or pause again for twice as long (at most ``breaker_max_cooldown``).
-- Outage: when the breaker trips again and no request has had a real answer for
+- Outage: when the breaker trips again and no request has had a real answer (a 429 counts) for
   ``max_outage`` seconds (10 minutes), the run stops like after a 401, with ``outage`` saying
   why: an API that stays down would otherwise be probed once a minute for days.
 - ``stop`` set (Ctrl-C): no new rows; requests in flight get ``stop_grace`` seconds to finish, then
@@ -458,7 +458,9 @@ async def send_all(
             OutcomeKind.UNKNOWN,
             OutcomeKind.UNAVAILABLE,
         )
-        if outcome.kind is not OutcomeKind.RATE_LIMITED:
+        if outcome.kind is OutcomeKind.RATE_LIMITED:
+            breaker.last_answer = policy.clock()  # the API is there, only busy
+        else:
             breaker.record(outcome, transient, gate, bool(probe))
             if breaker.outage and not halt.is_set():
                 report.outage = _outage_text(policy.max_outage, breaker.last_error)
