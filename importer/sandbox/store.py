@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ _PURCHASE_COLUMNS = (
     "company_id",
 )
 
+_ACTION = _PURCHASE_COLUMNS.index("action")
+
 _INSERT_PURCHASE = (
     f"INSERT INTO purchases ({', '.join(_PURCHASE_COLUMNS)}, reward_list)"
     f" VALUES ({', '.join('?' * (len(_PURCHASE_COLUMNS) + 1))})"
@@ -104,8 +107,9 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # (purchase values in _PURCHASE_COLUMNS order, ((trigger_id, amount), ...)), in order.
-        self._purchases: list[tuple[tuple, tuple[tuple[str, str], ...]]] = []
+        # One flat tuple per purchase: its values in _PURCHASE_COLUMNS order, then trigger id and
+        # amount of each reward (about 0.7 KB per purchase; nested tuples cost a third more).
+        self._purchases: list[tuple[str | None, ...]] = []
         self._reward_count = 0
 
     @property
@@ -117,19 +121,27 @@ class MemoryStore:
 
         ``rewards`` is a list of ``(trigger_id, amount_text)``.
         """
-        values = tuple([purchase[c] for c in _PURCHASE_COLUMNS])
+        values = [purchase[c] for c in _PURCHASE_COLUMNS]
+        values[_ACTION] = sys.intern(values[_ACTION])  # two distinct values, one copy each
+        for reward in rewards:
+            values += reward
         with self._lock:
-            self._purchases.append((values, tuple(rewards)))
+            self._purchases.append(tuple(values))
             self._reward_count += len(rewards)
 
     def purchases(self) -> list[dict[str, Any]]:
         """Every stored purchase in creation order, each with its ``rewards``."""
         with self._lock:
             stored = list(self._purchases)
+        width = len(_PURCHASE_COLUMNS)
         result = []
-        for values, rewards in stored:
-            item = dict(zip(_PURCHASE_COLUMNS, values, strict=True))
-            item["rewards"] = [{"trigger_id": t, "amount": a} for t, a in rewards]
+        for values in stored:
+            item = dict(zip(_PURCHASE_COLUMNS, values[:width], strict=True))
+            rewards = values[width:]
+            item["rewards"] = [
+                {"trigger_id": rewards[i], "amount": rewards[i + 1]}
+                for i in range(0, len(rewards), 2)
+            ]
             result.append(item)
         return result
 
