@@ -42,7 +42,7 @@ from .client import Outcome, OutcomeKind
 from .journal import Journal
 from .records import PurchaseRecord, RowResult, RowStatus, dumps_payload
 
-__all__ = ["RetryPolicy", "SendReport", "payload_hash", "send_all"]
+__all__ = ["RetryPolicy", "SendReport", "not_sent_reason", "payload_hash", "send_all"]
 
 UNCONFIRMED_HINT = (
     "the purchase may have been created: check in Keen, then re-run with --resend-unconfirmed"
@@ -296,6 +296,15 @@ class _TokenBucket:
             await _sleep_unless(self.policy.sleep, (1 - self.tokens) / self.rate, halt)
 
 
+def not_sent_reason(*, auth_failed: bool, outage: str | None) -> str:
+    """The error of a row that was not sent because the run stopped early."""
+    if auth_failed:
+        return "not sent: the API key was rejected (401 Invalid API key)"
+    if outage:
+        return f"not sent: {outage}"
+    return "not sent: the run was interrupted"
+
+
 def _outage_text(seconds: float, last_error: str | None) -> str:
     span = f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
     last = f" (last error: {last_error})" if last_error else ""
@@ -407,17 +416,11 @@ async def send_all(
         return _Job(record, content if send_bytes else body, digest, warnings)
 
     def stopped_result(job: _Job, outcome: Outcome | None = None) -> RowResult:
-        if report.auth_failed:
-            error = "not sent: the API key was rejected (401 Invalid API key)"
-        elif report.outage:
-            error = f"not sent: {report.outage}"
-        else:
-            error = "not sent: the run was interrupted"
         return RowResult(
             job.record.row,
             RowStatus.NOT_SENT,
             http_status=outcome.http_status if outcome else None,
-            error=error,
+            error=not_sent_reason(auth_failed=report.auth_failed, outage=report.outage),
             attempts=job.attempts,
         )
 

@@ -30,7 +30,7 @@ from .api import (
     prepare,
     row_results,
 )
-from .batcher import SendReport, send_all
+from .batcher import SendReport, not_sent_reason, send_all
 from .client import DEFAULT_BASE_URL, KeenClient
 from .controls import (
     CreatedListWriter,
@@ -377,7 +377,9 @@ async def _send_pass(
                     i = by_row[record.row]
                     if checked_leads is None:
                         results[i].status = RowStatus.NOT_SENT
-                        results[i].error = _why_not_sent(report)
+                        results[i].error = not_sent_reason(
+                            auth_failed=report.auth_failed, outage=report.outage
+                        )
                         continue
                     rejected = checked_leads.rejection(record)
                     if rejected is not None:
@@ -510,12 +512,3 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Even
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-
-
-def _why_not_sent(report: ImportReport) -> str:
-    """The reason given to rows of later chunks once sending has stopped."""
-    if report.auth_failed:
-        return "not sent: the API key was rejected (401 Invalid API key)"
-    if report.outage:
-        return f"not sent: {report.outage}"
-    return "not sent: the run was interrupted"
