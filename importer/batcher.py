@@ -349,6 +349,7 @@ async def send_all(
     on_result: Callable[[RowResult], None] | None = None,
     stop: asyncio.Event | None = None,
     policy: RetryPolicy | None = None,
+    activity: dict[str, int] | None = None,
 ) -> SendReport:
     """Send every record with ``client.create_purchase`` and report one RowResult per record.
 
@@ -356,6 +357,8 @@ async def send_all(
     the record's own ``lead_id``). ``rejection`` returns a final result for rows preflight already
     rejected (never sent). ``rate`` caps requests per second. ``stop`` ends the run gracefully.
     ``policy`` tunes backoff and the breaker (``max_retries`` overrides ``policy.max_retries``).
+    ``activity``, when given, is kept current for progress displays: ``requests`` is increased by
+    every request sent, ``retrying`` counts the rows waiting to be sent again.
     """
     policy = policy or RetryPolicy()
     policy.max_retries = max_retries
@@ -368,6 +371,9 @@ async def send_all(
     bucket = _TokenBucket(rate, policy) if rate else None
     callback_errors: list[BaseException] = []
     journal_start = journal.commit_seconds if journal else 0.0
+    activity = activity if activity is not None else {}
+    activity.setdefault("requests", 0)
+    activity.setdefault("retrying", 0)
 
     def emit(result: RowResult) -> None:
         report.counts[result.status] += 1
@@ -446,6 +452,7 @@ async def send_all(
                 await journal.mark_sending_async(job.record.row, job.payload_hash)
             job.attempts += 1
             report.requests += 1
+            activity["requests"] += 1
             job.in_flight = True
             sent_at = policy.clock()
             outcome = await client.create_purchase(job.body)
@@ -546,7 +553,11 @@ async def send_all(
                 # A rate limit applies to the whole key: everyone waits, and fewer go at once.
                 gate.on_rate_limited(delay)
                 gate.pause(delay)
-            await _sleep_unless(policy.sleep, delay, halt)
+            activity["retrying"] += 1
+            try:
+                await _sleep_unless(policy.sleep, delay, halt)
+            finally:
+                activity["retrying"] -= 1
             if halt.is_set():
                 return stopped_result(job, outcome)
 

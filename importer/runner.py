@@ -333,6 +333,22 @@ async def _send_pass(
     done = 0
     live: dict[str, int] = {}  # rows per status, including those answered in the current chunk
     last_progress = [0.0]
+    activity = {"requests": 0, "retrying": 0}  # kept current by send_all
+    sending_since = [0.0]  # when the first purchase request of this run went out
+
+    def sending_progress(rows: int) -> None:
+        last_progress[0] = time.monotonic()
+        elapsed = last_progress[0] - sending_since[0]
+        rate = round(activity["requests"] / elapsed) if elapsed > 0 else 0
+        on_progress(rows, total, {**live, "retrying": activity["retrying"], "req/s": rate})
+
+    async def tick(rows: Callable[[], int]) -> None:
+        # Progress also moves while no row finishes (a long Retry-After, a paused breaker).
+        while True:
+            await asyncio.sleep(0.5)
+            if time.monotonic() - last_progress[0] >= 0.5:
+                sending_progress(rows())
+
     try:
         earlier = None
         if report.journal_path is not None:
@@ -419,22 +435,32 @@ async def _send_pass(
                         status = str(result.status)
                         live[status] = live.get(status, 0) + 1
                         if on_progress and time.monotonic() - last_progress[0] > 0.2:
-                            last_progress[0] = time.monotonic()
-                            on_progress(done + sent_in_chunk[0], total, live)
+                            sending_progress(done + sent_in_chunk[0])
 
-                    send_report = await send_all(
-                        to_send,
-                        client=client,
-                        journal=journal,
-                        action=options.action,
-                        concurrency=concurrency,
-                        rate=rate,
-                        max_retries=max_retries,
-                        resend_unconfirmed=resend_unconfirmed,
-                        lead_resolver=checked_leads.resolve,
-                        on_result=collect,
-                        stop=stop,
-                    )
+                    sending_since[0] = sending_since[0] or time.monotonic()
+                    ticker = None
+                    if on_progress:
+                        ticker = loop.create_task(
+                            tick(lambda done=done, sent=sent_in_chunk: done + sent[0])
+                        )
+                    try:
+                        send_report = await send_all(
+                            to_send,
+                            client=client,
+                            journal=journal,
+                            action=options.action,
+                            concurrency=concurrency,
+                            rate=rate,
+                            max_retries=max_retries,
+                            resend_unconfirmed=resend_unconfirmed,
+                            lead_resolver=checked_leads.resolve,
+                            on_result=collect,
+                            stop=stop,
+                            activity=activity,
+                        )
+                    finally:
+                        if ticker is not None:
+                            ticker.cancel()
                     report.send_reports.append(send_report)
                     report.sent_this_run += send_report.requests
                     report.auth_failed |= send_report.auth_failed

@@ -265,6 +265,24 @@ def test_rate_limit_answers_count_as_an_api_that_is_there():
     assert 600 + 600 <= time.now < 600 + 700
 
 
+def test_activity_counts_requests_and_rows_waiting_to_retry():
+    time = FakeTime()
+    activity: dict[str, int] = {}
+    waiting_during_sleeps: list[int] = []
+    sleep = time.sleep
+
+    async def watching_sleep(seconds: float) -> None:
+        waiting_during_sleeps.append(activity["retrying"])
+        await sleep(seconds)
+
+    policy = RetryPolicy(sleep=watching_sleep, jitter=lambda: 1.0, clock=lambda: time.now)
+    client = FakeClient({3: [NOT_SENT, NOT_SENT, created(3)]})
+    report, _ = send(records(range(2, 6)), client, concurrency=1, policy=policy, activity=activity)
+    assert waiting_during_sleeps == [1, 1]  # row 3 waited twice, alone
+    assert activity == {"requests": 6, "retrying": 0}
+    assert report.requests == 6
+
+
 def test_circuit_breaker_closes_after_a_good_probe():
     time = FakeTime()
     client = FakeClient({row: [UNKNOWN_500] for row in range(2, 12)})

@@ -342,6 +342,32 @@ def test_api_key_file(tmp_path, sb, run_cli):
     assert_no_key(tmp_path, DEMO_API_KEY, out, err)
 
 
+def test_progress_reports_rows_statuses_retrying_and_request_rate(tmp_path):
+    n = 40
+    source = write_rows(tmp_path / "rows.csv", n)
+    calls: list[tuple[int, int | None, dict[str, int]]] = []
+    with Sandbox(faults=Faults(latency_ms=5, p_503=0.1, seed=3)) as sb:
+        report = run_import(
+            source,
+            api_key=sb.api_key,
+            api_url=sb.base_url,
+            concurrency=4,
+            max_retries=20,
+            on_progress=lambda done, total, counts: calls.append((done, total, dict(counts))),
+        )
+        retried_503 = sb.stats()["faults"]["503"]
+    assert report.exit_code == 0
+    assert retried_503 > 0
+    during = [counts for done, total, counts in calls if "req/s" in counts]
+    assert during, "no progress while sending"
+    assert all(total == n for _, total, _ in calls)
+    assert all(set(c) <= {"created", "retrying", "req/s"} for c in during)
+    assert max(c["retrying"] for c in during) >= 1  # some 503 was waiting for its Retry-After
+    assert max(c["req/s"] for c in during) > 0
+    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
+    assert calls[-1] == (n, n, {"created": n})
+
+
 # --- 6. key revoked mid-run ---------------------------------------------------------------------
 
 
