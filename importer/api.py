@@ -123,10 +123,15 @@ def row_results(checked: CheckedChunk) -> list[RowResult]:
 
 
 def check_results_path(results: Path, source: Path) -> None:
-    """Refuse to overwrite the input with its own results."""
+    """Refuse to overwrite the input with its own results, or to write a legacy .xls."""
     if results.resolve() == source.resolve():
         raise ConfigurationError(
             f"--results {results} is the input file itself; choose another path"
+        )
+    if results.suffix.lower() == ".xls":
+        raise ConfigurationError(
+            f"--results {results}: results are written as .xlsx or .csv, not as a legacy .xls; "
+            "choose a name ending in .xlsx"
         )
 
 

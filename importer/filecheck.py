@@ -1,12 +1,12 @@
 """Look at an input file before any parser touches it, and refuse hostile or broken files cleanly.
 
-`inspect_input` decides what the file is (CSV text or an .xlsx workbook) from its content first
-and its name second, and refuses, with one `InputFileError` written for a finance user, anything a
-parser would choke on or that could exhaust memory or time:
+`inspect_input` decides what the file is (CSV text, an .xlsx workbook or a legacy .xls workbook)
+from its content first and its name second, and refuses, with one `InputFileError` written for a
+finance user, anything a parser would choke on or that could exhaust memory or time:
 
 - missing paths, folders, special files, unreadable and empty files;
-- files that are not what their name says (an image or a zip named .csv, legacy .xls and
-  password-protected workbooks, which are both OLE2 containers);
+- files that are not what their name says (an image or a zip named .csv), password-protected
+  workbooks, and OLE2 files that hold no workbook (a Word document named .xls);
 - damaged zips and decompression bombs: the declared sizes of every part of an .xlsx are checked
   against ``max_xlsx_mb`` and, where a lying size could matter, the parts are inflated once with a
   byte counter (no CRC, nothing kept) to prove the sizes are honest. The fast reader
@@ -42,6 +42,9 @@ EXCERPT_CHARS = 20
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# The stream that holds a legacy workbook: "Workbook" (Excel 97-2003, BIFF8) or "Book" (BIFF5).
+# Directory entries store names in UTF-16LE followed by a NUL character.
+XLS_STREAMS = tuple((name + "\0").encode("utf-16-le") for name in ("Workbook", "Book"))
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -83,7 +86,7 @@ class FileInfo:
     """
 
     path: Path
-    kind: str  # "csv" or "xlsx"
+    kind: str  # "csv", "xlsx" or "xls"
     size: int
     encoding: str | None
 
@@ -114,6 +117,16 @@ def inspect_input(
     if kind == "xlsx":
         check_workbook(p, size, max_xlsx_mb=max_xlsx_mb)
         return FileInfo(path=p, kind="xlsx", size=size, encoding=None)
+    if kind == "xls":
+        # Nothing is compressed in an .xls: what the reader holds is about the file's size.
+        if size > _mb(max_xlsx_mb):
+            raise InputFileError(
+                f"{p.name} is {size / MB:,.0f} MB, more than the {max_xlsx_mb:,} MB a workbook may "
+                "take (--max-xlsx-mb)",
+                path=p,
+                hint="split the export, or raise --max-xlsx-mb if the file is trusted",
+            )
+        return FileInfo(path=p, kind="xls", size=size, encoding=None)
     if encoding is None:
         chosen = _detect_encoding(p, head)
         chosen = _scan_text(p, chosen, explicit=False, max_line_bytes=_mb(max_line_mb))
@@ -182,7 +195,7 @@ def _read_head(p: Path) -> bytes:
 def _detect_kind(p: Path, head: bytes, encoding: str | None) -> str:
     suffix = p.suffix.lower()
     if head.startswith(OLE2_MAGIC):
-        _refuse_ole2(p)
+        return _ole2_kind(p)
     if head.startswith(ZIP_MAGICS):
         if suffix in XLSX_SUFFIXES:
             return "xlsx"
@@ -208,19 +221,22 @@ def _detect_kind(p: Path, head: bytes, encoding: str | None) -> str:
     return "csv"
 
 
-def _refuse_ole2(p: Path) -> None:
+def _ole2_kind(p: Path) -> str:
+    """``xls`` for a legacy workbook; refuse an encrypted workbook or any other OLE2 file."""
     # An encrypted .xlsx is an OLE2 container holding a stream called EncryptedPackage; a legacy
-    # .xls is an OLE2 container without one. Both end with the same advice: save as .xlsx.
+    # .xls holds a Workbook (or Book) stream; a Word or PowerPoint file holds neither.
     if _contains(p, ENCRYPTED_PACKAGE):
         raise InputFileError(
             f"{p.name}: the workbook is password-protected",
             path=p,
             hint="open it in Excel and save a copy as .xlsx without a password",
         )
+    if any(_contains(p, stream) for stream in XLS_STREAMS):
+        return "xls"
     raise InputFileError(
-        f"{p.name}: this is an old Excel .xls (or other OLE2) file",
+        f"{p.name}: this is an Office (OLE2) file with no workbook in it, such as a Word document",
         path=p,
-        hint="open it in Excel and save it as .xlsx (Excel Workbook)",
+        hint="export the data again from your accounting system or Excel as CSV or .xlsx",
     )
 
 

@@ -104,7 +104,7 @@ def open_table(
     Raises InputFileError with a message for the user on any problem with the file.
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
-    if info.kind == "xlsx":
+    if info.kind in ("xlsx", "xls"):  # python-calamine reads both
         return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
     return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
 

@@ -54,8 +54,8 @@ HIGHLIGHT = {
 
 
 def default_results_path(input_path: Path, kind: str) -> Path:
-    """``<stem>.results.<ext>`` beside the input (xlsm input gives an xlsx results file)."""
-    extension = "xlsx" if kind == "xlsx" else "csv"
+    """``<stem>.results.<ext>`` beside the input (xlsm and xls input give an xlsx results file)."""
+    extension = "xlsx" if kind in ("xlsx", "xls") else "csv"
     return input_path.with_name(f"{input_path.stem}.results.{extension}")
 
 

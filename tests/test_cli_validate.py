@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -106,10 +107,20 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2048
             "old.xls",
             OLE2,
             [
-                "error: old.xls: this is an old Excel .xls (or other OLE2) file",
-                "hint: open it in Excel and save it as .xlsx (Excel Workbook)",
+                "error: old.xls: this is an Office (OLE2) file with no workbook in it, such as a "
+                "Word document",
+                "hint: export the data again from your accounting system or Excel as CSV or .xlsx",
             ],
-            id="xls",
+            id="ole2-without-workbook",
+        ),
+        pytest.param(
+            "damaged.xls",
+            OLE2[:1024] + "Workbook\0".encode("utf-16-le") + OLE2[1024:],
+            [
+                "error: damaged.xls: the workbook cannot be read (CalamineError)",
+                "hint: open it in Excel and save it again as .xlsx",
+            ],
+            id="damaged-xls",
         ),
         pytest.param(
             "corrupt.xlsx",
@@ -213,6 +224,50 @@ def test_encoding_option_cp1252(tmp_path, cli):
     assert code == 0
     assert err[0] == "cp.csv: encoding cp1252, delimiter ';', header on row 1"
     assert read_results_csv(tmp_path / "cp.results.csv")[0]["Product"] == "Café"
+
+
+def test_legacy_xls_export_validates_into_an_xlsx_results_file(tmp_path, cli):
+    """An Excel 97-2003 workbook (as older ERPs export) with a notes sheet in front, a title row,
+    typed amount and date cells and invoice numbers with leading zeros."""
+    source = tmp_path / "legacy.xls"
+    source.write_bytes((Path(__file__).parent / "data" / "legacy_march_2026.xls").read_bytes())
+
+    code, err = cli("validate", source)
+
+    assert code == 1
+    assert err[0] == "legacy.xls: sheet 'Sales', header on row 3"
+    assert "  valid                  3   1,849.49" in err
+    assert "  invalid                1   10.00" in err
+    results = openpyxl.load_workbook(tmp_path / "legacy.results.xlsx").worksheets[0]
+    rows = list(results.iter_rows(min_row=2, values_only=True))
+    assert [(row[5], row[6]) for row in rows] == [
+        (4, "valid"),
+        (5, "valid"),
+        (6, "valid"),
+        (7, "invalid"),
+    ]
+    assert rows[3][9].startswith("lead_id 'not-a-lead' is not a valid UUID")
+    assert [row[4] for row in rows] == ["00123", "00124", "00125", "00126"]  # zeros kept
+    assert [row[2].date().isoformat() for row in rows] == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-17",
+    ]
+    assert [row[1] for row in rows] == [1500, 249.5, 99.99, 10]
+
+
+def test_results_cannot_be_a_legacy_xls(tmp_path, cli):
+    source = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+
+    code, err = cli("validate", source, "--results", tmp_path / "out.xls")
+
+    assert code == 2
+    assert err[0] == (
+        f"error: --results {tmp_path / 'out.xls'}: results are written as .xlsx or .csv, not as "
+        "a legacy .xls; choose a name ending in .xlsx"
+    )
+    assert not (tmp_path / "out.xls").exists()
 
 
 # --- templates --------------------------------------------------------------------------------

@@ -195,11 +195,31 @@ def test_zip_named_csv(tmp_path):
     )
 
 
-def test_old_xls(tmp_path):
+LEGACY_XLS = Path(__file__).parent / "data" / "legacy_march_2026.xls"  # written by xlwt
+
+
+def test_ole2_file_without_a_workbook(tmp_path):
     path = write(tmp_path, "sales.xls", OLE2_MAGIC + bytes(4096))
     error = refusal(path)
-    assert str(error) == "sales.xls: this is an old Excel .xls (or other OLE2) file"
-    assert error.hint == "open it in Excel and save it as .xlsx (Excel Workbook)"
+    assert str(error) == (
+        "sales.xls: this is an Office (OLE2) file with no workbook in it, such as a Word document"
+    )
+    assert error.hint == (
+        "export the data again from your accounting system or Excel as CSV or .xlsx"
+    )
+
+
+@pytest.mark.parametrize("name", ["legacy.xls", "legacy.csv", "legacy"])
+def test_legacy_xls_workbook_is_read_whatever_its_name(tmp_path, name):
+    path = write(tmp_path, name, LEGACY_XLS.read_bytes())
+    info = inspect_input(path)
+    assert (info.kind, info.size, info.encoding) == ("xls", 5632, None)
+
+
+def test_legacy_xls_over_the_size_limit(tmp_path):
+    data = LEGACY_XLS.read_bytes() + bytes(2 * MB)  # an .xls is not compressed: size is memory
+    error = refusal(write(tmp_path, "big.xls", data), max_xlsx_mb=1)
+    assert str(error).startswith("big.xls is 2 MB, more than the 1 MB a workbook may take")
 
 
 @pytest.mark.parametrize("name", ["sales.xlsx", "sales.csv", "sales.xls"])

@@ -78,10 +78,10 @@ def test_binary_named_csv(tmp_path):
     assert "does not look like a CSV text file" in assert_refused(path)
 
 
-def test_old_xls(tmp_path):
+def test_ole2_file_without_a_workbook(tmp_path):
     stderr = assert_refused(write(tmp_path, "sales.xls", OLE2_MAGIC + bytes(4096)))
-    assert "old Excel .xls" in stderr
-    assert "save it as .xlsx" in stderr
+    assert "Office (OLE2) file with no workbook in it" in stderr
+    assert "as CSV or .xlsx" in stderr
 
 
 def test_password_protected(tmp_path):
