@@ -341,11 +341,20 @@ def _short(text: str, limit: int = 80) -> str:
 # --- XLSX ------------------------------------------------------------------------------------
 
 
+_WORKBOOK_SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}
+
+
 def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
     import python_calamine as calamine
 
     try:
-        workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        if info.path.suffix.lower() in _WORKBOOK_SUFFIXES[info.kind]:
+            workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        else:
+            # calamine picks its reader by the name: a workbook with another name (an .xlsx
+            # saved as .xls, a download without one) is read by its content instead.
+            with open(info.path, "rb") as handle:
+                workbook = calamine.CalamineWorkbook.from_filelike(handle)
         sheets = _Sheets(workbook)
         names = list(workbook.sheet_names)
         if sheet is None:

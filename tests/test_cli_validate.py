@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import LEAD_1, LEAD_2, read_results_csv, write_bytes, write_csv
+from conftest import LEAD_1, LEAD_2, read_results_csv, write_bytes, write_csv, write_xlsx
 
 GOOD = f"Lead ID,Amount,Date\r\n{LEAD_1},10,2026-03-02\r\n{LEAD_2},20,2026-03-03\r\n"
 
@@ -255,6 +255,33 @@ def test_legacy_xls_export_validates_into_an_xlsx_results_file(tmp_path, cli):
         "2026-03-17",
     ]
     assert [row[1] for row in rows] == [1500, 249.5, 99.99, 10]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("saved-as.xls", "xlsx"), ("saved-as.xlsx", "xls"), ("download", "xls")],
+)
+def test_workbook_under_another_name_is_read_by_its_content(tmp_path, cli, name, kind):
+    source = tmp_path / name
+    if kind == "xls":
+        source.write_bytes((Path(__file__).parent / "data" / "legacy_march_2026.xls").read_bytes())
+    else:
+        write_xlsx(source, {"Data": [["Lead ID", "Amount"], [LEAD_1, 12.5], [LEAD_2, 99]]})
+
+    code, err = cli("validate", source, "--results", tmp_path / "out.xlsx")
+
+    assert err[0] == f"{name}: sheet {'Sales' if kind == 'xls' else 'Data'!r}, header on row " + (
+        "3" if kind == "xls" else "1"
+    )
+    assert code == (1 if kind == "xls" else 0)
+    statuses = [
+        row[-6] for row in openpyxl.load_workbook(tmp_path / "out.xlsx").worksheets[0].values
+    ]
+    assert statuses == (
+        ["status", "valid", "valid", "valid", "invalid"]
+        if kind == "xls"
+        else ["status", "valid", "valid"]
+    )
 
 
 def test_results_cannot_be_a_legacy_xls(tmp_path, cli):
