@@ -30,8 +30,9 @@ Dates
     --day-first / --month-first). A value that contradicts the column's reading is refused.
   * Day-first vs month-first is decided per column (``detect_day_first``). Dotted dates
     ("05.04.2026") are the European day-first convention: a column whose only ambiguous evidence
-    is dotted dates is day-first, and ``parse_date`` reads a dotted date day-first when the column
-    setting is None. Year-first dates ("2026/04/21") are always year-month-day.
+    is dotted dates is day-first, ``parse_date`` reads a dotted date day-first when the column
+    setting is None, and refuses an ambiguous dotted date in a month-first column.
+    Year-first dates ("2026/04/21") are always year-month-day.
   * Two-digit years: 00-69 -> 2000-2069, 70-99 -> 1970-1999.
   * Plain numbers are Excel serial dates (1900 date system), fractions are the time of day
     rounded to the second, but only from 1970-01-01 (25569) to 2099-12-31 (73050): a smaller or
@@ -448,6 +449,14 @@ def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[dateti
         year = _full_year(m[4])
         if day_first is None:
             day_first = _reading(s, first, second, sep, year)
+        elif not day_first and sep == "." and first <= 12 and second <= 12 and first != second:
+            # Dots are the European day-first style; the month-first reading of this column
+            # comes from its slash dates (or --month-first) and may not be what this row meant.
+            raise ValueError(
+                f"date '{s}' is written with dots, the day-first European style, but this column "
+                f"reads dates month-first ({first} {calendar.month_name[second]} or "
+                f"{second} {calendar.month_name[first]}?); write it as YYYY-MM-DD"
+            )
         day, month = (first, second) if day_first else (second, first)
         if month > 12:
             order = "day/month/year" if day_first else "month/day/year"

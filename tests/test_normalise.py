@@ -576,6 +576,13 @@ def test_parse_date_timezones(text: str, tz, expected: datetime, had_time: bool)
             id="bad-offset",
         ),
         pytest.param(
+            "01.03.2026",
+            False,
+            "date '01.03.2026' is written with dots, the day-first European style, but this "
+            "column reads dates month-first (1 March or 3 January?); write it as YYYY-MM-DD",
+            id="dotted-in-month-first-column",
+        ),
+        pytest.param(
             "500.00",
             None,
             "date '500.00' is not a date: a number in a date column is read as an Excel serial "
