@@ -78,13 +78,19 @@ def decide_columns(
     need_decimal = amount_at is not None and decisions.decimal_from == "default"
     need_day = date_at is not None and decisions.day_first is None
     ambiguous_example: str | None = None
+    dotted_amount: str | None = None  # "1.500" with nothing in the file to say 1500 or 1.5
     currency_counts: Counter[str] = Counter()
     for chunk in table.chunks(chunk_size):
         if need_decimal:
-            found = normalise.detect_decimal_separator(set(chunk.column(amount_at)))
+            values = set(chunk.column(amount_at))
+            found = normalise.detect_decimal_separator(values)
             if found:
                 decisions.decimal, decisions.decimal_from = found, "evidence"
                 need_decimal = False
+            elif dotted_amount is None:
+                dotted_amount = next(
+                    (v for v in sorted(values) if normalise.grouping_or_decimals(v) == "."), None
+                )
         if need_day:
             values = {v for v in chunk.column(date_at) if v.strip()}
             found = normalise.detect_day_first(values)
@@ -109,6 +115,17 @@ def decide_columns(
             "day-first or month-first, and no value in the file settles it",
             column=columns["date"],
             hint="say how to read it with --day-first (23/04/2026) or --month-first (04/23/2026)",
+        )
+    if need_decimal and dotted_amount is not None:
+        # Read with the default '.', "1.500" would be 1.5: a thousand times too small if the
+        # file is European. Nothing in the file tells, so ask (like ambiguous dates).
+        raise AmbiguousDataError(
+            f"the amount column {columns['purchase_amount']!r} is ambiguous: {dotted_amount!r} "
+            "could be a whole number with a thousands dot or a number with 3 decimals, and no "
+            "value in the file settles it",
+            column=columns["purchase_amount"],
+            hint="say how to read it with --decimal , (1.500,00 = 1500) or --decimal . "
+            "(1.500 = 1.5)",
         )
     if currency_counts:
         decisions.currency = currency_counts.most_common(1)[0][0]

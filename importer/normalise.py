@@ -103,6 +103,7 @@ _SCIENTIFIC = re.compile(r"[+-]?\d*[.,]?\d+[eE][+-]?\d+")
 _NOT_FINITE = frozenset({"nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity"})
 _NUMBER_CHARS = re.compile(r"[0-9.,' ]+")
 _THOUSANDS = {".": ",", ",": "."}
+_GROUP_OR_DECIMALS = re.compile(r"[1-9]\d{0,2}([.,])\d{3}")  # "1.500": 1500 or 1.5?
 _GROUPED = {sep: re.compile(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+") for sep in ",. '"}
 _DIGITS = re.compile(r"\d+")
 _NOT_DIGIT = re.compile(r"\D")
@@ -215,6 +216,13 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
             "remove the row or enter the purchase amount"
         )
     if len(fraction) > 2 and not allow_precision:
+        if grouping_or_decimals(text) == decimal:
+            raise ValueError(
+                f"amount '{shown}' reads as {whole}.{fraction}, with 3 decimal places, because "
+                f"'{decimal}' is this column's decimal separator; if '{decimal}' separates "
+                f"thousands here, use --decimal {_THOUSANDS[decimal]}; otherwise round it or use "
+                "--allow-precision"
+            )
         raise ValueError(
             f"amount '{shown}' has more than 2 decimal places; round it or use --allow-precision"
         )
@@ -262,6 +270,14 @@ def amount_currency(text: str) -> str | None:
         if code:
             return code
     return None
+
+
+def grouping_or_decimals(value: str) -> str | None:
+    """The separator of an amount that reads both as thousands and as 3 decimals ("1.500",
+    "12,000"), or None."""
+    body = _clean_amount(value)[0].replace(" ", "").replace("'", "")
+    found = _GROUP_OR_DECIMALS.fullmatch(body)
+    return found[1] if found else None
 
 
 def detect_decimal_separator(values: Iterable[str]) -> str | None:

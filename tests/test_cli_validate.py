@@ -284,6 +284,27 @@ def test_workbook_under_another_name_is_read_by_its_content(tmp_path, cli, name,
     )
 
 
+def test_amounts_with_only_a_thousands_dot_ask_for_the_decimal_separator(tmp_path, cli):
+    rows = "".join(f"{LEAD_1};{amount};2026-03-0{i + 1}\r\n" for i, amount in enumerate(
+        ["1.500", "2.000", "12.000"]))  # fmt: skip
+    source = write_csv(tmp_path / "eu.csv", "Lead ID;Amount;Date\r\n" + rows)
+
+    code, err = cli("validate", source)
+
+    assert code == 2
+    assert err == [
+        "error: the amount column 'Amount' is ambiguous: '1.500' could be a whole number with a "
+        "thousands dot or a number with 3 decimals, and no value in the file settles it",
+        "hint: say how to read it with --decimal , (1.500,00 = 1500) or --decimal . (1.500 = 1.5)",
+    ]
+    assert not (tmp_path / "eu.results.csv").exists()
+
+    code, err = cli("validate", source, "--decimal", ",")
+
+    assert code == 0
+    assert "  valid                  3   15,500.00" in err
+
+
 def test_results_cannot_be_a_legacy_xls(tmp_path, cli):
     source = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
 

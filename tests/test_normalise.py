@@ -150,10 +150,31 @@ def test_parse_amount_accepts(text: str, decimal: str, expected: Decimal) -> Non
         pytest.param("\u221212", ".", "amount '\u221212' is negative;", id="unicode-minus"),
         pytest.param("-12.345", ".", "amount '-12.345' is negative;", id="negative-wins"),
         pytest.param(
+            "12.3456",
+            ".",
+            "amount '12.3456' has more than 2 decimal places; round it or use --allow-precision",
+            id="four-decimals",
+        ),
+        pytest.param(
             "12.345",
             ".",
-            "amount '12.345' has more than 2 decimal places; round it or use --allow-precision",
-            id="three-decimals",
+            "amount '12.345' reads as 12.345, with 3 decimal places, because '.' is this column's "
+            "decimal separator; if '.' separates thousands here, use --decimal ,; otherwise round "
+            "it or use --allow-precision",
+            id="three-decimals-or-thousands",
+        ),
+        pytest.param(
+            "$1,500",
+            ",",
+            "amount '$1,500' reads as 1.500, with 3 decimal places, because ',' is this column's "
+            "decimal separator; if ',' separates thousands here, use --decimal .;",
+            id="comma-three-decimals-or-thousands",
+        ),
+        pytest.param(
+            "0.125",
+            ".",
+            "amount '0.125' has more than 2 decimal places; round it or use --allow-precision",
+            id="three-decimals-not-a-group",
         ),
         pytest.param(
             "1,2345",

@@ -76,7 +76,9 @@ MIXED_EXPECTED = {
     12: (
         "invalid",
         "",
-        "amount '19.999' has more than 2 decimal places; round it or use --allow-precision",
+        "amount '19.999' reads as 19.999, with 3 decimal places, because '.' is this column's "
+        "decimal separator; if '.' separates thousands here, use --decimal ,; otherwise round it "
+        "or use --allow-precision",
     ),
     13: ("created", "200", ""),
 }

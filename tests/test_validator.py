@@ -45,7 +45,9 @@ def test_decimal_comma_column_resolved_from_evidence(tmp_path):
     # "1,500" in a decimal-comma column is 1.500: three decimals, refused, never 1500.
     assert rows[0][1:3] == (
         "invalid",
-        "amount '1,500' has more than 2 decimal places; round it or use --allow-precision",
+        "amount '1,500' reads as 1.500, with 3 decimal places, because ',' is this column's "
+        "decimal separator; if ',' separates thousands here, use --decimal .; otherwise round it "
+        "or use --allow-precision",
     )
     assert rows[1][1:3] == ("valid", None)
     assert rows[1][4].purchase_amount == Decimal("2.25")
@@ -109,7 +111,9 @@ def test_amount_problems_in_the_file(tmp_path):
     assert rows[0][2] == "amount is empty"
     assert "(12.00)" in rows[1][2] and "negative" in rows[1][2]
     assert rows[2][2] == (
-        "amount '12.345' has more than 2 decimal places; round it or use --allow-precision"
+        "amount '12.345' reads as 12.345, with 3 decimal places, because '.' is this column's "
+        "decimal separator; if '.' separates thousands here, use --decimal ,; otherwise round it "
+        "or use --allow-precision"
     )
     allowed = verdicts(path, Mapping(allow_precision=True))
     assert allowed[2] == (4, "valid", None)
