@@ -170,7 +170,8 @@ def detect_delimiter(sample: str) -> str:
 
 
 def _sample_records(sample: str, delimiter: str) -> Iterator[list[str]]:
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    # newline="": lines end at CR, LF or CRLF, as in the data reader (old Mac exports use CR).
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     try:
         for index, record in enumerate(reader):
             if index >= HEADER_SEARCH_ROWS:

@@ -305,6 +305,22 @@ def test_amounts_with_only_a_thousands_dot_ask_for_the_decimal_separator(tmp_pat
     assert "  valid                  3   15,500.00" in err
 
 
+def test_old_mac_csv_with_cr_line_endings(tmp_path, cli):
+    text = f"Report March\rLead ID;Amount;Product\r{LEAD_1};10,50;A\r{LEAD_2};20,00;B\r"
+    source = write_csv(tmp_path / "mac.csv", text, encoding="cp1252")
+
+    code, err = cli("validate", source)
+
+    assert code == 0
+    assert err[0] == "mac.csv: encoding utf-8, delimiter ';', header on row 2"  # all ASCII
+    assert "  valid                  2   30.50" in err
+    rows = read_results_csv(tmp_path / "mac.results.csv")
+    assert [(r["row"], r["status"], r["Amount"]) for r in rows] == [
+        ("3", "valid", "10,50"),
+        ("4", "valid", "20,00"),
+    ]
+
+
 def test_results_cannot_be_a_legacy_xls(tmp_path, cli):
     source = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
 
