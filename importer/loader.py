@@ -21,12 +21,11 @@ from pathlib import Path
 
 from .errors import InputFileError
 from .filecheck import FileInfo, inspect_input
-from .mapping import looks_like_header
+from .mapping import HEADER_SEARCH_ROWS, looks_like_header
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
 MAX_FIELD_CHARS = 10 * 1024 * 1024
-HEADER_SEARCH_ROWS = 20
 EXCEL_SEP_LINE = re.compile(r"^sep=(.)\s*(?:\r?\n|$)")  # Excel's delimiter hint, first line
 
 

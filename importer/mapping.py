@@ -12,6 +12,8 @@ from .errors import MappingError
 from .normalise import parse_uuid
 from .records import FIELDS
 
+HEADER_SEARCH_ROWS = 20  # title rows above the header: at most this many rows are searched
+
 # Recognised header spellings after folding (lowercase, letters and digits only), best first.
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "lead_id": ("leadid", "leaduuid", "keenleadid", "leadguid", "lead"),
@@ -299,7 +301,9 @@ def resolve_columns(headers: list[str], explicit: dict[str, str]) -> dict[str, s
         raise MappingError(
             "no lead column found (neither lead_id nor legacy_lead_id)",
             hint="map one with --map lead_id=COLUMN; columns in the file: "
-            + ", ".join(repr(h) for h in present),
+            + ", ".join(repr(h) for h in present)
+            + f" (the header is looked for in rows 1-{HEADER_SEARCH_ROWS} of a CSV, "
+            f"1-{HEADER_SEARCH_ROWS * 3} of a sheet)",
         )
     return {name: resolved[name] for name in FIELDS if name in resolved}
 

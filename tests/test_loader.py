@@ -162,7 +162,8 @@ def test_delimiter_override_wins_over_detection(tmp_path, cli):
     assert code == 2
     assert err[0] == "error: no lead column found (neither lead_id nor legacy_lead_id)"
     assert err[1] == (
-        "hint: map one with --map lead_id=COLUMN; columns in the file: 'Lead ID;Amount'"
+        "hint: map one with --map lead_id=COLUMN; columns in the file: 'Lead ID;Amount' "
+        "(the header is looked for in rows 1-20 of a CSV, 1-60 of a sheet)"
     )
     assert not (tmp_path / "s.results.csv").exists()
 

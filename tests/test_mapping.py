@@ -140,7 +140,8 @@ def test_no_lead_column_exit_2(tmp_path, cli):
     assert code == 2
     assert err == [
         "error: no lead column found (neither lead_id nor legacy_lead_id)",
-        "hint: map one with --map lead_id=COLUMN; columns in the file: 'Customer', 'Amount'",
+        "hint: map one with --map lead_id=COLUMN; columns in the file: 'Customer', 'Amount' "
+        "(the header is looked for in rows 1-20 of a CSV, 1-60 of a sheet)",
     ]
     assert not (tmp_path / "m.results.csv").exists()
 
