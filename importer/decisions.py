@@ -88,8 +88,9 @@ def decide_columns(
                 decisions.decimal, decisions.decimal_from = found, "evidence"
                 need_decimal = False
             elif dotted_amount is None:
+                dotted = sorted(v for v in values if "." in v)  # most values have none
                 dotted_amount = next(
-                    (v for v in sorted(values) if normalise.grouping_or_decimals(v) == "."), None
+                    (v for v in dotted if normalise.grouping_or_decimals(v) == "."), None
                 )
         if need_day:
             values = {v for v in chunk.column(date_at) if v.strip()}
