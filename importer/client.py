@@ -341,7 +341,7 @@ class KeenClient:
             finally:
                 if not isinstance(response.stream, httpx.ByteStream):
                     await response.aclose()  # a ByteStream holds no connection: nothing to free
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             return classify_exception(exc)
         return classify_response(
             response.status_code, response.content, response.headers, expect_purchase
@@ -400,6 +400,8 @@ def classify_exception(exc: BaseException) -> Outcome:
         return Outcome(OutcomeKind.NOT_SENT, error=_describe(exc, "could not connect"))
     if isinstance(exc, httpx.ReadTimeout):
         return Outcome(OutcomeKind.UNKNOWN, error="timed out waiting for the answer")
+    if isinstance(exc, httpx.DecodingError):  # answered, but the body is damaged: created or not?
+        return Outcome(OutcomeKind.UNKNOWN, error=_describe(exc, "the answer could not be read"))
     # Write errors/timeouts, read errors, RemoteProtocolError (server disconnected): the request
     # may have reached the API in full.
     return Outcome(OutcomeKind.UNKNOWN, error=_describe(exc, "connection lost"))
