@@ -226,6 +226,9 @@ class _Breaker:
         self.outage = False  # no real answer for policy.max_outage seconds
 
     def record(self, outcome: Outcome, transient_failure: bool, gate: _Gate, probe: bool) -> None:
+        if outcome.kind is OutcomeKind.RATE_LIMITED:
+            self.last_answer = self.policy.clock()  # the API is there, only busy: not a failure
+            return
         if transient_failure:
             self.last_error = outcome.error or (
                 f"HTTP {outcome.http_status}" if outcome.http_status else None
@@ -468,14 +471,11 @@ async def send_all(
             OutcomeKind.UNKNOWN,
             OutcomeKind.UNAVAILABLE,
         )
-        if outcome.kind is OutcomeKind.RATE_LIMITED:
-            breaker.last_answer = policy.clock()  # the API is there, only busy
-        else:
-            breaker.record(outcome, transient, gate, bool(probe))
-            if breaker.outage and not halt.is_set():
-                report.outage = _outage_text(policy.max_outage, breaker.last_error)
-                halt.set()
-                gate.wake()
+        breaker.record(outcome, transient, gate, bool(probe))
+        if breaker.outage and not halt.is_set():
+            report.outage = _outage_text(policy.max_outage, breaker.last_error)
+            halt.set()
+            gate.wake()
         return outcome
 
     async def send_one(job: _Job) -> RowResult:

@@ -28,7 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from importer.errors import InputFileError
-from importer.zipcheck import DEFAULT_MAX_XLSX_MB, check_workbook, zip_has_workbook
+from importer.zipcheck import (
+    DEFAULT_MAX_XLSX_MB,
+    check_workbook,
+    workbook_too_big,
+    zip_has_workbook,
+)
 
 __all__ = ["FileInfo", "inspect_input", "DEFAULT_MAX_XLSX_MB", "DEFAULT_MAX_LINE_MB"]
 
@@ -48,6 +53,7 @@ XLS_STREAMS = tuple((name + "\0").encode("utf-16-le") for name in ("Workbook", "
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+WORKBOOK_SUFFIXES = {"xlsx": XLSX_SUFFIXES, "xls": {".xls"}}  # FileInfo.kind of a workbook
 
 # Content that is certainly not CSV text, by its first bytes.
 BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
@@ -120,12 +126,7 @@ def inspect_input(
     if kind == "xls":
         # Nothing is compressed in an .xls: what the reader holds is about the file's size.
         if size > _mb(max_xlsx_mb):
-            raise InputFileError(
-                f"{p.name} is {size / MB:,.0f} MB, more than the {max_xlsx_mb:,} MB a workbook may "
-                "take (--max-xlsx-mb)",
-                path=p,
-                hint="split the export, or raise --max-xlsx-mb if the file is trusted",
-            )
+            raise workbook_too_big(p, size, max_xlsx_mb)
         return FileInfo(path=p, kind="xls", size=size, encoding=None)
     if encoding is None:
         chosen = _detect_encoding(p, head)

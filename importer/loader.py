@@ -20,7 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from .errors import InputFileError
-from .filecheck import FileInfo, inspect_input
+from .filecheck import WORKBOOK_SUFFIXES, FileInfo, inspect_input
 from .mapping import HEADER_SEARCH_ROWS, looks_like_header
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -103,7 +103,7 @@ def open_table(
     Raises InputFileError with a message for the user on any problem with the file.
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
-    if info.kind in ("xlsx", "xls"):  # python-calamine reads both
+    if info.kind in WORKBOOK_SUFFIXES:  # python-calamine reads .xlsx and .xls
         return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
     return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
 
@@ -341,14 +341,11 @@ def _short(text: str, limit: int = 80) -> str:
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-_WORKBOOK_SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}
-
-
 def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
     import python_calamine as calamine
 
     try:
-        if info.path.suffix.lower() in _WORKBOOK_SUFFIXES[info.kind]:
+        if info.path.suffix.lower() in WORKBOOK_SUFFIXES[info.kind]:
             workbook = calamine.CalamineWorkbook.from_path(str(info.path))
         else:
             # calamine picks its reader by the name: a workbook with another name (an .xlsx

@@ -216,7 +216,7 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
             "remove the row or enter the purchase amount"
         )
     if len(fraction) > 2 and not allow_precision:
-        if grouping_or_decimals(text) == decimal:
+        if _grouping_separator(_compact(body)) == decimal:
             raise ValueError(
                 f"amount '{shown}' reads as {whole}.{fraction}, with 3 decimal places, because "
                 f"'{decimal}' is this column's decimal separator; if '{decimal}' separates "
@@ -275,8 +275,16 @@ def amount_currency(text: str) -> str | None:
 def grouping_or_decimals(value: str) -> str | None:
     """The separator of an amount that reads both as thousands and as 3 decimals ("1.500",
     "12,000"), or None."""
-    body = _clean_amount(value)[0].replace(" ", "").replace("'", "")
-    found = _GROUP_OR_DECIMALS.fullmatch(body)
+    return _grouping_separator(_compact(_clean_amount(value)[0]))
+
+
+def _compact(body: str) -> str:
+    """A cleaned amount without its digit-group spaces and apostrophes ("1'500.00")."""
+    return body.replace(" ", "").replace("'", "")
+
+
+def _grouping_separator(compact: str) -> str | None:
+    found = _GROUP_OR_DECIMALS.fullmatch(compact)
     return found[1] if found else None
 
 
@@ -300,7 +308,7 @@ def detect_decimal_separator(values: Iterable[str]) -> str | None:
 
 
 def _decimal_evidence(value: str) -> str | None:
-    body = _clean_amount(value)[0].replace(" ", "").replace("'", "")
+    body = _compact(_clean_amount(value)[0])
     points, commas = body.count("."), body.count(",")
     if not _NUMBER_CHARS.fullmatch(body) or not (points or commas):
         return None
@@ -310,12 +318,9 @@ def _decimal_evidence(value: str) -> str | None:
     if points + commas > 1:
         # a separator used twice is a thousands separator: the decimal is the other one
         return _THOUSANDS[sep]
-    whole, _, fraction = body.partition(sep)
-    if not _DIGITS.fullmatch(fraction):
+    if not _DIGITS.fullmatch(body.partition(sep)[2]):
         return None
-    if len(fraction) != 3 or not whole or len(whole) > 3 or whole.startswith("0"):
-        return sep
-    return None
+    return None if _grouping_separator(body) else sep  # "1.500" tells nothing
 
 
 def parse_currency(text: str) -> str:

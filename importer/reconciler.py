@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .filecheck import WORKBOOK_SUFFIXES
 from .loader import Chunk
 from .records import RESULT_COLUMNS, RowResult, RowStatus
 
@@ -55,7 +56,7 @@ HIGHLIGHT = {
 
 def default_results_path(input_path: Path, kind: str) -> Path:
     """``<stem>.results.<ext>`` beside the input (xlsm and xls input give an xlsx results file)."""
-    extension = "xlsx" if kind in ("xlsx", "xls") else "csv"
+    extension = "xlsx" if kind in WORKBOOK_SUFFIXES else "csv"
     return input_path.with_name(f"{input_path.stem}.results.{extension}")
 
 

@@ -50,7 +50,7 @@ def check_workbook(p: Path, file_size: int, *, max_xlsx_mb: int) -> None:
     limit = _mb(max_xlsx_mb)
     declared = sum(m.size for m in members)
     if declared > limit:
-        raise _too_big(p, declared, max_xlsx_mb)
+        raise workbook_too_big(p, declared, max_xlsx_mb)
     if max_xlsx_mb <= DEFAULT_MAX_XLSX_MB:
         for m in members:
             ratio = m.size / max(m.compressed, 1)
@@ -65,7 +65,8 @@ def check_workbook(p: Path, file_size: int, *, max_xlsx_mb: int) -> None:
     _check_declared_sizes(p, members, declared=declared, limit=limit, max_xlsx_mb=max_xlsx_mb)
 
 
-def _too_big(p: Path, expanded: int, max_xlsx_mb: int) -> InputFileError:
+def workbook_too_big(p: Path, expanded: int, max_xlsx_mb: int) -> InputFileError:
+    """The refusal of a workbook that would take ``expanded`` bytes of memory."""
     return InputFileError(
         f"{p.name}: the workbook would expand to {math.ceil(expanded / MB):,} MB in memory, "
         f"over the {max_xlsx_mb:,} MB limit",

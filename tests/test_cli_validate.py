@@ -257,31 +257,31 @@ def test_legacy_xls_export_validates_into_an_xlsx_results_file(tmp_path, cli):
     assert [row[1] for row in rows] == [1500, 249.5, 99.99, 10]
 
 
+XLS_STATUSES = ["status", "valid", "valid", "valid", "invalid"]
+
+
 @pytest.mark.parametrize(
-    ("name", "kind"),
-    [("saved-as.xls", "xlsx"), ("saved-as.xlsx", "xls"), ("download", "xls")],
+    ("name", "kind", "header", "code", "statuses"),
+    [
+        ("saved-as.xls", "xlsx", "sheet 'Data', header on row 1", 0, ["status", "valid", "valid"]),
+        ("saved-as.xlsx", "xls", "sheet 'Sales', header on row 3", 1, XLS_STATUSES),
+        ("download", "xls", "sheet 'Sales', header on row 3", 1, XLS_STATUSES),
+    ],
 )
-def test_workbook_under_another_name_is_read_by_its_content(tmp_path, cli, name, kind):
+def test_workbook_under_another_name_is_read_by_its_content(
+    tmp_path, cli, name, kind, header, code, statuses
+):
     source = tmp_path / name
     if kind == "xls":
         source.write_bytes((Path(__file__).parent / "data" / "legacy_march_2026.xls").read_bytes())
     else:
         write_xlsx(source, {"Data": [["Lead ID", "Amount"], [LEAD_1, 12.5], [LEAD_2, 99]]})
 
-    code, err = cli("validate", source, "--results", tmp_path / "out.xlsx")
+    exit_code, err = cli("validate", source, "--results", tmp_path / "out.xlsx")
 
-    assert err[0] == f"{name}: sheet {'Sales' if kind == 'xls' else 'Data'!r}, header on row " + (
-        "3" if kind == "xls" else "1"
-    )
-    assert code == (1 if kind == "xls" else 0)
-    statuses = [
-        row[-6] for row in openpyxl.load_workbook(tmp_path / "out.xlsx").worksheets[0].values
-    ]
-    assert statuses == (
-        ["status", "valid", "valid", "valid", "invalid"]
-        if kind == "xls"
-        else ["status", "valid", "valid"]
-    )
+    assert (exit_code, err[0]) == (code, f"{name}: {header}")
+    rows = openpyxl.load_workbook(tmp_path / "out.xlsx").worksheets[0].values
+    assert [row[-6] for row in rows] == statuses
 
 
 def test_amounts_with_only_a_thousands_dot_ask_for_the_decimal_separator(tmp_path, cli):

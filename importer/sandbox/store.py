@@ -103,8 +103,6 @@ def open_store(db: str | Path | None = None) -> MemoryStore | SqliteStore:
 class MemoryStore:
     """Purchases and rewards in memory (thread-safe); everything is gone on exit."""
 
-    path = ":memory:"
-
     def __init__(self) -> None:
         self._lock = threading.Lock()
         # One flat tuple per purchase: its values in _PURCHASE_COLUMNS order, then trigger id and
