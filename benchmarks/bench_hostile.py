@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from importer.filecheck import inspect_input  # noqa: E402
+from importer.read.filecheck import inspect_input  # noqa: E402
 
 MB = 1024 * 1024
 ADDRESS_LIMIT = 1536 * MB

@@ -31,11 +31,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from importer.batcher import send_all  # noqa: E402
-from importer.client import KeenClient, make_transport  # noqa: E402
-from importer.journal import Journal  # noqa: E402
 from importer.records import PurchaseRecord, dumps_payload  # noqa: E402
 from importer.sandbox import Faults, Sandbox  # noqa: E402
+from importer.send.client import KeenClient, make_transport  # noqa: E402
+from importer.send.journal import Journal  # noqa: E402
+from importer.send.sender import send_all  # noqa: E402
 
 LEADS = (
     "47378190-96da-4dac-b2ff-5d2a386ecbe0",
@@ -111,7 +111,7 @@ def write_csv(path: Path, rows: int, start: int) -> Path:
 
 def via_run(sb: Sandbox, rows: int, concurrency: int, workdir: Path, start: int) -> dict:
     """The whole ``run`` (read, validate, preflight, send, results) through run_import()."""
-    from importer.runner import run_import
+    from importer.job.run import run_import
 
     source = write_csv(workdir / f"run-{concurrency}-{start}.csv", rows, start)
     cpu = time.process_time()

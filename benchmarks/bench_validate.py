@@ -22,7 +22,7 @@ sum, which counts pages shared after the fork once, is printed too):
                    xlsxwriter (constant_memory=True) write of the same shape with typed cells.
 - ``floor``:       read + write (the I/O floor); peak RSS is the larger of the two.
 - ``validate``:    ``python -m importer validate FILE --results OUT`` (``--via cli``, the default:
-                   ``importer.cli.main`` in the child) or ``importer.api.validate`` (``--via api``).
+                   ``importer.cli.main`` in the child) or ``importer.validate`` (``--via api``).
 
 Times include importing the library under test (pandas, python-calamine, xlsxwriter or
 importer) but not the interpreter start-up. Targets (issue 2): validate <= 1.5x the floor for
@@ -317,7 +317,7 @@ def child_floor_write_xlsx(path: str, out: str, rows: int, cols: int) -> dict:
 
 def child_validate(path: str, out: str, via: str) -> dict:
     if via == "api":
-        from importer.api import validate
+        from importer.job.validate import validate
 
         report = validate(path, results=out)
         return {"exit": report.exit_code, "valid": report.summary.count("valid")}
@@ -588,7 +588,7 @@ def main() -> int:
         "--via",
         choices=["cli", "api"],
         default="cli",
-        help="validate through importer.cli.main (default) or importer.api",
+        help="validate through importer.cli.main (default) or importer.job.validate",
     )
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs per step")
     parser.add_argument("--only", choices=["csv", "xlsx"], help="benchmark one format only")

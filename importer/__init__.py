@@ -6,17 +6,17 @@ reconcile every row into a results file.
 
 __version__ = "0.1.0"
 
-from .api import ValidationReport, validate  # noqa: E402
-from .errors import KeenImportError  # noqa: E402
-from .mapping import Mapping  # noqa: E402
-from .records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
+from importer.check.mapping import Mapping  # noqa: E402
+from importer.errors import KeenImportError  # noqa: E402
+from importer.job.validate import ValidationReport, validate  # noqa: E402
+from importer.records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
 
 
 def __getattr__(name: str):
     # The sending stack (httpx, aiohttp) is imported only when run_import is used: validate
     # starts faster without it.
     if name == "run_import":
-        from .runner import run_import
+        from importer.job.run import run_import
 
         return run_import
     raise AttributeError(f"module 'importer' has no attribute {name!r}")

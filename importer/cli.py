@@ -1,4 +1,4 @@
-"""Command line: argument parsing, progress bars and printing; the work is done by importer.api."""
+"""Command line: argument parsing, progress bars and printing; the work is done by the job API."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sys
 import threading
 from pathlib import Path
 
-from . import __version__
-from .errors import ConfigurationError, KeenImportError
-from .mapping import Mapping, load_mapping_file, parse_map_options
-from .reconciler import format_summary
-from .records import FIELDS, RowStatus
+from importer import __version__
+from importer.check.mapping import Mapping, load_mapping_file, parse_map_options
+from importer.check.summary import format_summary
+from importer.errors import ConfigurationError, KeenImportError
+from importer.records import FIELDS, RowStatus
 
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
 
@@ -173,7 +173,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.dry_run, args.yes, args.resend_unconfirmed = True, True, False
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
-    from .api import VALIDATE_ORDER, validate
+    from importer.job.validate import VALIDATE_ORDER, validate
 
     mapping = build_mapping(args)
     bar, update = _progress("validating")
@@ -203,7 +203,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """The template command: write a blank CSV or XLSX import template."""
-    from .templates import write_csv_template, write_xlsx_template
+    from importer.report.templates import write_csv_template, write_xlsx_template
 
     output = Path(args.output or f"purchases_template.{args.format}")
     if args.format == "csv":
@@ -247,7 +247,7 @@ def read_api_key(args: argparse.Namespace) -> str:
 
 
 def _confirm(plan) -> bool:
-    from .reconciler import format_amounts
+    from importer.check.summary import format_amounts
 
     _err(f"About to import {plan.valid_rows:,} purchases from {plan.path.name}")
     _err(f"  total: {format_amounts(plan.amounts)}")
@@ -264,12 +264,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The run command: import a file into Keen or the embedded sandbox."""
     from contextlib import ExitStack
 
-    from .runner import RUN_ORDER, is_loopback, run_import
+    from importer.job.run import RUN_ORDER, is_loopback, run_import
 
     mapping = build_mapping(args)
     with ExitStack() as stack:
         if args.sandbox:
-            from .sandbox import Sandbox
+            from importer.sandbox import Sandbox
 
             sandbox = stack.enter_context(Sandbox())
             api_url, api_key, target = sandbox.base_url, sandbox.api_key, "sandbox"
@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     template.set_defaults(func=cmd_template)
 
     try:
-        from .sandbox import cli as sandbox_cli
+        from importer.sandbox import cli as sandbox_cli
     except ImportError:  # pragma: no cover - sandbox extras always ship with the package
         sandbox_cli = None
     if sandbox_cli is not None:

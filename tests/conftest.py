@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from importer.api import prepare
+from importer.check.mapping import Mapping
+from importer.check.validator import RowValidator
 from importer.cli import main
-from importer.mapping import Mapping
-from importer.validator import RowValidator
+from importer.job.validate import prepare
 
 LEAD_1 = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 LEAD_2 = "c241330b-01a9-471f-9e8a-774bcf36d58b"

@@ -20,6 +20,6 @@ def test_public_names():
 
 
 def test_run_import_is_the_runner():
-    from importer.runner import run_import
+    from importer.job.run import run_import
 
     assert importer.run_import is run_import

@@ -1,0 +1,1 @@
+"""Check stage: mapping, parsing, column decisions, row validation, control totals."""

@@ -1,0 +1,127 @@
+"""Finance controls: the period gate, control totals, the audit manifest and the reversal list."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from importer.check.summary import Summary, format_amounts
+from importer.errors import ConfigurationError, ControlTotalError
+
+MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of whole months, first day inclusive, ``end`` exclusive (local dates)."""
+
+    start: date
+    end: date
+    label: str
+
+    def contains(self, day: date) -> bool:
+        """True when ``day`` falls inside the period."""
+        return self.start <= day < self.end
+
+
+def parse_period(text: str) -> Period:
+    """``2026-03`` or ``2026-01..2026-03`` -> Period."""
+    first, _, last = text.partition("..")
+    start = _month(first, text)
+    stop = _month(last, text) if last else start
+    if stop < start:
+        raise ConfigurationError(f"--period {text!r} ends before it starts")
+    end = date(stop.year + (stop.month == 12), stop.month % 12 + 1, 1)
+    return Period(start=start, end=end, label=text.strip())
+
+
+def _month(part: str, whole: str) -> date:
+    match = MONTH.match(part)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ConfigurationError(
+            f"--period {whole!r} is not a month (YYYY-MM) or a range (YYYY-MM..YYYY-MM)"
+        )
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+@dataclass(frozen=True)
+class ExpectedTotal:
+    """A control total given by the user: an amount, optionally in one currency."""
+
+    amount: Decimal
+    currency: str | None
+
+
+def parse_expected_total(text: str) -> ExpectedTotal:
+    """``12345.67`` or ``12345.67:EUR`` -> ExpectedTotal."""
+    amount, _, currency = text.partition(":")
+    try:
+        value = Decimal(amount.strip().replace(",", ""))
+    except InvalidOperation:
+        raise ConfigurationError(
+            f"--expect-total {text!r} is not AMOUNT or AMOUNT:CURRENCY"
+        ) from None
+    return ExpectedTotal(value, currency.strip().upper() or None)
+
+
+def check_control_totals(
+    summary: Summary, *, expect_rows: int | None, expect_total: ExpectedTotal | None
+) -> list[str]:
+    """Compare the file with the user's control totals; raises ControlTotalError on a mismatch.
+
+    Rows counted are the file's purchase rows (blank rows and totals footers excluded); the
+    amount is the sum of every amount that could be read, in the given currency if one is named.
+    """
+    lines = []
+    rows = summary.in_file.rows - summary.footer_rows
+    if expect_rows is not None:
+        if rows != expect_rows:
+            raise ControlTotalError(
+                f"control total mismatch: the file has {rows:,} purchase rows, expected "
+                f"{expect_rows:,} (difference {rows - expect_rows:+,})",
+                hint="check the export is complete, or correct --expect-rows",
+            )
+        lines.append(f"rows match the control total ({expect_rows:,})")
+    if expect_total is not None:
+        amounts = summary.in_file.amounts
+        code = expect_total.currency
+        if code is None:
+            found = sum(amounts.values(), Decimal(0))
+        else:
+            found = amounts.get(code, Decimal(0))
+            if code not in amounts and "" in amounts and len(amounts) == 1:
+                found = amounts[""]  # the file names no currency: take the user's word for it
+        if found != expect_total.amount:
+            raise ControlTotalError(
+                f"control total mismatch: amounts in the file add up to {found:,} {code or ''}"
+                f" but {expect_total.amount:,} was expected (difference "
+                f"{found - expect_total.amount:+,})".replace("  ", " "),
+                hint="check the export is complete, or correct --expect-total",
+            )
+        lines.append(f"amount matches the control total ({format_amounts({code or '': found})})")
+    return lines
+
+
+MONTHLY_NAME = re.compile(
+    r"((19|20)\d\d[-_ .]?(0[1-9]|1[0-2])(?!\d))|(?<![a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|"
+    r"nov|dec)[a-z]*(?![a-z])",
+    re.I,
+)
+
+
+def date_range_notes(summary: Summary, source: Path, *, period: Period | None) -> list[str]:
+    """The date range found, and a warning when a monthly file spans several months."""
+    if summary.first_date is None or summary.last_date is None:
+        return []
+    first, last = summary.first_date.date(), summary.last_date.date()
+    notes = [f"dates from {first.isoformat()} to {last.isoformat()}"]
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if period is None and months > 1 and MONTHLY_NAME.search(source.stem):
+        notes.append(
+            f"warning: {source.name} looks like a monthly file but its dates span {months} "
+            "months; use --period YYYY-MM to reject rows outside the month"
+        )
+    return notes

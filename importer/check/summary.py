@@ -1,0 +1,149 @@
+"""The results file (CSV or XLSX, written atomically) and the control-total summary."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from importer.records import RowStatus
+
+
+@dataclass
+class Totals:
+    """A row count and the amount sum per currency ('' when the currency is unknown)."""
+
+    rows: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def as_dict(self) -> dict:
+        """The totals as JSON-ready values (amounts as exact decimal text)."""
+        return {
+            "rows": self.rows,
+            "amounts": {k: format(v, "f") for k, v in sorted(self.amounts.items())},
+        }
+
+
+@dataclass
+class Summary:
+    """Control totals: rows and amounts in the file and per status; they must reconcile."""
+
+    blank_rows: int = 0
+    footer_rows: int = 0  # "Total" rows at the bottom of an export (skipped)
+    first_date: datetime | None = None
+    last_date: datetime | None = None
+    in_file: Totals = field(default_factory=Totals)
+    by_status: dict[str, Totals] = field(default_factory=dict)
+
+    def add_many(self, statuses, amounts, currencies) -> None:
+        """Add a chunk of rows at once (aggregated per status and currency first)."""
+        if len(set(statuses)) == 1 and len(set(currencies)) == 1:  # the usual clean chunk
+            self._add_uniform(statuses[0], amounts, currencies[0], len(statuses))
+            return
+        rows: dict[str, int] = defaultdict(int)
+        sums: dict[tuple[str, str], list] = defaultdict(list)
+        for status, amount, currency in zip(statuses, amounts, currencies, strict=True):
+            rows[status] += 1
+            if amount is not None:
+                sums[(status, currency or "")].append(amount)
+        for status, count in rows.items():
+            totals = self.by_status.setdefault(str(status), Totals())
+            totals.rows += count
+            self.in_file.rows += count
+        for (status, currency), values in sums.items():
+            total = sum(values, Decimal(0))
+            self.by_status[str(status)].amounts[currency] += total
+            self.in_file.amounts[currency] += total
+
+    def merge(self, other: Summary) -> None:
+        """Add another summary's rows and amounts (e.g. one chunk judged elsewhere)."""
+        self.blank_rows += other.blank_rows
+        self.footer_rows += other.footer_rows
+        self.see_date(other.first_date)
+        self.see_date(other.last_date)
+        for status, totals in other.by_status.items():
+            mine = self.by_status.setdefault(status, Totals())
+            mine.rows += totals.rows
+            for currency, amount in totals.amounts.items():
+                mine.amounts[currency] += amount
+        self.in_file.rows += other.in_file.rows
+        for currency, amount in other.in_file.amounts.items():
+            self.in_file.amounts[currency] += amount
+
+    def see_date(self, value: datetime | None) -> None:
+        """Widen the date range found in the file."""
+        if value is None:
+            return
+        if self.first_date is None or value < self.first_date:
+            self.first_date = value
+        if self.last_date is None or value > self.last_date:
+            self.last_date = value
+
+    def _add_uniform(self, status, amounts, currency, count: int) -> None:
+        totals = self.by_status.setdefault(str(status), Totals())
+        totals.rows += count
+        self.in_file.rows += count
+        known = [a for a in amounts if a is not None]
+        if known:
+            total = sum(known, Decimal(0))
+            totals.amounts[currency or ""] += total
+            self.in_file.amounts[currency or ""] += total
+
+    def count(self, status: RowStatus) -> int:
+        """Rows with this status."""
+        totals = self.by_status.get(str(status))
+        return totals.rows if totals else 0
+
+    def reconciles(self) -> bool:
+        """True when the per-status rows and amounts add up to the file's."""
+        rows = sum(t.rows for t in self.by_status.values())
+        sums: dict[str, Decimal] = defaultdict(Decimal)
+        for totals in self.by_status.values():
+            for currency, amount in totals.amounts.items():
+                sums[currency] += amount
+        return rows == self.in_file.rows and dict(sums) == {
+            k: v for k, v in self.in_file.amounts.items()
+        }
+
+    def as_dict(self) -> dict:
+        """The totals as JSON-ready values (amounts as exact decimal text)."""
+        return {
+            "blank_rows": self.blank_rows,
+            "footer_rows": self.footer_rows,
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+            "in_file": self.in_file.as_dict(),
+            "by_status": {k: v.as_dict() for k, v in sorted(self.by_status.items())},
+            "reconciles": self.reconciles(),
+        }
+
+
+def format_amounts(amounts: dict[str, Decimal]) -> str:
+    """'12,345.50 USD + 800.00 EUR' (amounts without a known currency have no code)."""
+    if not amounts:
+        return "0"
+    parts = [f"{value:,.2f} {code}".strip() for code, value in sorted(amounts.items())]
+    return " + ".join(parts)
+
+
+def format_summary(summary: Summary, *, order: tuple[RowStatus, ...]) -> list[str]:
+    """The one-screen summary, as lines."""
+    lines = [
+        f"  {'rows in file':<14} {summary.in_file.rows:>9,}   "
+        f"{format_amounts(summary.in_file.amounts)}"
+    ]
+    for status in order:
+        totals = summary.by_status.get(str(status))
+        if totals is None:
+            continue
+        lines.append(f"  {str(status):<14} {totals.rows:>9,}   {format_amounts(totals.amounts)}")
+    if summary.blank_rows:
+        lines.append(f"  {'blank (ignored)':<14} {summary.blank_rows:>9,}")
+    verdict = "totals reconcile" if summary.reconciles() else "TOTALS DO NOT RECONCILE"
+    lines.append(
+        f"  {verdict}: rows and amounts per status add up to the file's"
+        if summary.reconciles()
+        else f"  {verdict}"
+    )
+    return lines

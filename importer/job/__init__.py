@@ -1,0 +1,1 @@
+"""The import job: drives read -> check -> send -> report for every front end."""

@@ -1,0 +1,248 @@
+"""Judge a large CSV in two processes: a forked helper checks two chunks of every five.
+
+The helper parses the whole file, checks and renders its chunks and sends them, already
+encoded, with the number of lines each spans and a hash of their text. The parent parses only
+its own chunks (it passes over the helper's lines unparsed and compares their hash), checks
+them, keeps the duplicate register in file order and writes every chunk in order. The helper
+cannot see the rows before its chunk, so when one of its rows repeats an earlier row the parent
+reads and checks that chunk itself: the verdicts are exactly those of a single-process pass. If
+the helper fails in any way, the parent judges the remaining chunks itself.
+
+Fork (not spawn) is what makes this cheap and exact: the helper starts with the parent's column
+decisions and caches, and shares its hash secret, so duplicate keys and text hashes compare
+across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes  # imported here, not in the forked child (no imports after a fork)
+import gc
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from importer.check.summary import Summary
+from importer.check.validator import RowValidator
+from importer.errors import InputFileError
+from importer.read.loader import CsvChunkReader, Table, csv_chunk_reader
+from importer.report.manifest import file_sha256
+from importer.report.results import ResultsWriter
+
+#: Below this size a second process costs more than it saves.
+MIN_SPLIT_BYTES = 16 * 1024 * 1024
+CHUNK_ROWS = 10_000  # small chunks keep both processes' peak memory low
+
+_GONE = object()  # the helper stopped without finishing
+
+
+@dataclass
+class _Judged:
+    """What the helper sends for one chunk (its rendered rows follow as bytes)."""
+
+    index: int
+    first_row: int  # the spreadsheet row of its first record
+    records: int  # records read, blank ones included
+    lines: int  # physical lines they span
+    text_hash: int  # hash of those lines: the parent skips them unparsed and compares
+    rows: int  # data rows (records less blank ones)
+    valid_keys: list[int] | None
+    valid_rows: list[int]
+    summary: Summary
+    currencies: Counter
+
+
+def can_split(table: Table, results_path: Path | None) -> bool:
+    """True when a two-process pass is possible and worth it for this file."""
+    if table.info.kind != "csv" or results_path is None:
+        return False
+    if results_path.suffix.lower() in (".xlsx", ".xlsm"):
+        return False
+    # fork is unsafe on macOS and absent on Windows
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if not (sys.platform.startswith("linux") and forkable):
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) >= 2 and table.path.stat().st_size >= MIN_SPLIT_BYTES
+
+
+def helper_judges(index: int) -> bool:
+    """True for the chunks the helper process judges: two of every five (it also parses the
+    parent's chunks, to find where its own begin)."""
+    return index % 5 in (1, 3)
+
+
+def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int) -> None:
+    """Runs in the forked child: judge and render the helper's chunks, in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    gc.disable()
+    try:
+        with csv_chunk_reader(table, record=True) as reader:
+            index = 0
+            while True:
+                first_row = reader.next_row
+                chunk = reader.next_chunk(size)
+                if chunk is None:
+                    break
+                if helper_judges(index):
+                    _send_judged(conn, index, first_row, reader, chunk, validator, writer)
+                index += 1
+        conn.send(None)
+        conn.send(file_sha256(table.path))
+    finally:
+        conn.close()
+
+
+def _child(helper: Callable, inherited, parent: int, *args) -> None:
+    """Entry of the forked helper: tie its life to the parent's, then run ``helper``."""
+    # The fork copied the parent's end of the pipe: without closing it, a helper whose parent
+    # died would block for ever on a full pipe instead of failing with a broken pipe.
+    inherited.close()
+    _die_with_parent(parent)
+    helper(*args)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # the broken pipe still ends the helper
+    if os.getppid() != parent:
+        os._exit(0)  # the parent died before the request took effect
+
+
+def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> None:
+    checked = validator.check(chunk, mark_duplicates=False)
+    part = Summary()
+    checked.add_to(part)
+    lines = reader.last_lines()
+    conn.send(
+        _Judged(
+            index=index,
+            first_row=first_row,
+            records=reader.next_row - first_row,
+            lines=len(lines),
+            text_hash=hash("".join(lines)),
+            rows=len(chunk.rows),
+            valid_keys=checked.valid_keys,
+            valid_rows=checked.valid_rows or [],
+            summary=part,
+            currencies=Counter(c for c in checked.currencies if c),
+        )
+    )
+    conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
+
+
+def _drain(conn, inbox: queue.Queue, digest: list[str]) -> None:
+    """Parent thread: move the helper's messages into a small queue (backpressure)."""
+    try:
+        while (judged := conn.recv()) is not None:
+            inbox.put((judged, conn.recv_bytes()))
+        inbox.put(None)
+        digest.append(conn.recv())
+    except (EOFError, OSError):
+        inbox.put(_GONE)
+
+
+def judge_split(
+    table: Table,
+    validator: RowValidator,
+    writer: ResultsWriter,
+    summary: Summary,
+    on_rows: Callable[[int], None] | None = None,
+    *,
+    size: int | None = None,
+    helper: Callable = _helper,
+) -> str | None:
+    """Judge and write every chunk of ``table``, two of every five in a forked helper.
+
+    The parent skips the helper's chunks without parsing them (it compares their raw text
+    with the helper's) unless it must judge one itself. Returns the SHA-256 of the input file
+    when the helper computed it (it has time to spare at the end), else None.
+    """
+    size = size or CHUNK_ROWS
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    writer.flush()  # the child must not inherit unwritten bytes
+    process = context.Process(
+        target=_child,
+        args=(helper, receive, os.getpid(), table, validator, writer, send, size),
+        daemon=True,
+    )
+    process.start()
+    send.close()
+    inbox: queue.Queue = queue.Queue(maxsize=2)
+    digest: list[str] = []
+    thread = threading.Thread(target=_drain, args=(receive, inbox, digest), daemon=True)
+    thread.start()
+    helping = True
+    try:
+        with csv_chunk_reader(table) as reader:
+            index = 0
+            while True:
+                if helping and helper_judges(index):
+                    item = inbox.get()
+                    helping = (
+                        item is not None
+                        and item is not _GONE
+                        and item[0].index == index
+                        and item[0].first_row == reader.next_row
+                    )
+                    if not helping and process.is_alive():
+                        process.terminate()
+                    elif helping and _take(item, reader, validator, writer, summary):
+                        if on_rows:
+                            on_rows(item[0].rows)
+                        index += 1
+                        continue
+                chunk = reader.next_chunk(size)
+                if chunk is None:
+                    break
+                checked = validator.check(chunk)
+                checked.add_to(summary)
+                writer.write_columns(chunk, checked.statuses, checked.result_columns())
+                if on_rows:
+                    on_rows(len(chunk.rows))
+                index += 1
+        if helping:
+            thread.join(timeout=60)  # the helper hashes the file after its last chunk
+            return digest[0] if digest else None
+        return None
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        while thread.is_alive():  # unblock the drain thread if it waits on a full queue
+            with contextlib.suppress(queue.Empty):
+                inbox.get(timeout=0.05)
+        receive.close()
+
+
+def _take(item, reader: CsvChunkReader, validator, writer, summary: Summary) -> bool:
+    """Use the helper's verdicts and skip the chunk's lines, unless a row repeats an earlier
+    one (then the caller reads and judges the chunk itself)."""
+    judged, data = item
+    if judged.valid_keys is not None and not validator.accept_keys(
+        judged.valid_keys, judged.valid_rows
+    ):
+        return False
+    text = reader.skip(judged.lines, judged.records)
+    if hash(text) != judged.text_hash:
+        raise InputFileError(
+            f"{reader.info.path.name} changed while it was being read",
+            path=reader.info.path,
+            hint="run again once the file is saved and no longer being written",
+        )
+    summary.merge(judged.summary)
+    validator.currency_counts.update(judged.currencies)
+    writer.write_rendered(data, judged.rows)
+    return True

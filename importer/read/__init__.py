@@ -1,0 +1,1 @@
+"""Read stage: file checks, the CSV/XLSX/XLS loader and header detection."""

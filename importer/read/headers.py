@@ -1,0 +1,131 @@
+"""Map spreadsheet columns to purchase fields: header spellings, --map, mapping files (TOML)."""
+
+from __future__ import annotations
+
+import re
+
+HEADER_SEARCH_ROWS = 20  # title rows above the header: at most this many rows are searched
+
+# Recognised header spellings after folding (lowercase, letters and digits only), best first.
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "lead_id": ("leadid", "leaduuid", "keenleadid", "leadguid", "lead"),
+    "legacy_lead_id": ("legacyleadid", "legacyid", "oldleadid", "xanoleadid", "leadnumber"),
+    "purchase_amount": (
+        "purchaseamount",
+        "amount",
+        "saleamount",
+        "salesamount",
+        "invoiceamount",
+        "totalamount",
+        "netamount",
+        "amountexvat",
+        "value",
+        "dealvalue",
+        "revenue",
+        "price",
+        "total",
+        "beløb",
+        "betrag",
+        "montant",
+        "importe",
+        "bedrag",
+        "belopp",
+        "summa",
+        "nettobeløb",
+        "nettobetrag",
+    ),
+    "date": (
+        "date",
+        "purchasedate",
+        "invoicedate",
+        "orderdate",
+        "saledate",
+        "salesdate",
+        "transactiondate",
+        "documentdate",
+        "bookingdate",
+        "postingdate",
+        "datetime",
+        "timestamp",
+        "fakturadato",
+        "rechnungsdatum",
+        "datum",
+        "dato",
+        "fecha",
+        "datefacture",
+    ),
+    "product_id": ("productid", "productuuid", "catalogproductid"),
+    "product_name": (
+        "productname",
+        "product",
+        "item",
+        "itemname",
+        "plan",
+        "planname",
+        "sku",
+        "produkt",
+        "produit",
+        "producto",
+        "artikel",
+    ),
+    "product_description": (
+        "productdescription",
+        "description",
+        "itemdescription",
+        "details",
+        "beskrivelse",
+        "beschreibung",
+    ),
+    "trigger_ids": ("triggerids", "triggerid", "triggers", "rewardtriggerids", "rewardtriggers"),
+    "reference": (
+        "reference",
+        "ref",
+        "invoicenumber",
+        "invoiceno",
+        "invoicenr",
+        "invoiceid",
+        "invoice",
+        "ordernumber",
+        "orderno",
+        "orderid",
+        "order",
+        "transactionid",
+        "documentnumber",
+        "receiptnumber",
+        "externalid",
+        "yourreference",
+        "fakturanr",
+        "fakturanummer",
+        "rechnungsnummer",
+        "belegnummer",
+    ),
+    "currency": (
+        "currency",
+        "currencycode",
+        "ccy",
+        "cur",
+        "curr",
+        "valuta",
+        "währung",
+        "devise",
+        "moneda",
+    ),
+}
+
+
+BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
+
+
+def fold_header(name: str) -> str:
+    """'Lead ID' / 'lead-id' / ' LEAD_id ' -> 'leadid' (letters of any language are kept)."""
+    return re.sub(r"[\W_]", "", name.casefold())
+
+
+def looks_like_header(cells: list[str], explicit: dict[str, str]) -> bool:
+    """True if a row names a lead column (used to skip title rows above the header)."""
+    folded = {fold_header(c) for c in cells if c and c.strip()}
+    wanted = {fold_header(c) for c in explicit.values()}
+    if wanted and wanted <= folded:
+        return True
+    lead = set(HEADER_SYNONYMS["lead_id"]) | set(HEADER_SYNONYMS["legacy_lead_id"])
+    return bool(folded & lead) and len(folded) >= 2

@@ -1,0 +1,474 @@
+"""Read CSV/XLSX files into chunks of text cells with their spreadsheet row numbers.
+
+Everything is read as text: nothing is inferred (no "00123" -> 123, no "1,500" -> 1.5, no NaN).
+XLSX numeric cells are written the way Excel shows them (15 significant digits, "1500" not
+"1500.0"); date cells become ISO text. Rows are numbered as the user sees them in Excel
+(header = its own row number, usually 1). Blank rows are dropped and counted.
+Title rows above the header (an export's "Sales report March 2026" line) are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
+from pathlib import Path
+
+from importer.errors import InputFileError
+from importer.read.filecheck import WORKBOOK_SUFFIXES, FileInfo, inspect_input
+from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+MAX_FIELD_CHARS = 10 * 1024 * 1024
+EXCEL_SEP_LINE = re.compile(r"^sep=(.)\s*(?:\r?\n|$)")  # Excel's delimiter hint, first line
+
+
+@dataclass
+class Chunk:
+    """A slice of data rows. ``cells`` are padded/trimmed to the header width."""
+
+    rows: list[int]
+    cells: list[list[str]]
+    raw: list[list] | None = None  # XLSX only: typed values, for typed results
+    overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
+    blank: int = 0
+
+    def column(self, index: int) -> Sequence[str]:
+        """All values of one column of this chunk (built once per column, then cached)."""
+        columns = self.__dict__.setdefault("_columns", {})
+        values = columns.get(index)
+        if values is None:
+            # A comprehension per column beats zip(*cells): that call takes one iterator
+            # per row.
+            values = columns[index] = [cells[index] for cells in self.cells]
+        return values
+
+    def add(self, row: int, cells: list[str], extra: list[str], raw: list | None = None) -> None:
+        """Append one record (``cells`` as wide as the header, ``extra`` the cells past it);
+        a blank record is only counted."""
+        has_extra = any(c.strip() for c in extra)
+        if not has_extra and not "".join(cells).strip():
+            self.blank += 1
+            return
+        if has_extra:
+            self.overflow[len(self.rows)] = extra
+        self.rows.append(row)
+        self.cells.append(cells)
+        if raw is not None:
+            assert self.raw is not None
+            self.raw.append(raw)
+
+
+@dataclass
+class Table:
+    """An opened input file: its headers and a way to stream its data rows."""
+
+    info: FileInfo
+    headers: list[str]
+    header_row: int
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    delimiter: str | None = None
+    _reader: Callable[[int], Iterator[Chunk]] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The input file."""
+        return self.info.path
+
+    def chunks(self, size: int = 25_000) -> Iterator[Chunk]:
+        """Stream the data rows in chunks of at most ``size`` rows."""
+        assert self._reader is not None
+        return self._reader(size)
+
+
+def open_table(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_xlsx_mb: int = 500,
+    header_hint: dict[str, str] | None = None,
+) -> Table:
+    """Open a CSV or XLSX file, find its header row and check it.
+
+    ``header_hint`` (field -> column) helps find the header below title rows.
+    Raises InputFileError with a message for the user on any problem with the file.
+    """
+    info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
+    if info.kind in WORKBOOK_SUFFIXES:  # python-calamine reads .xlsx and .xls
+        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
+    return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str]) -> Table:
+    encoding = info.encoding or "utf-8"
+    sample = _read_sample(info, encoding)
+    if delimiter:
+        delimiter = DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1:
+            raise InputFileError(f"--delimiter must be one character, got {delimiter!r}")
+    else:
+        hinted = EXCEL_SEP_LINE.match(sample)
+        delimiter = hinted.group(1) if hinted else detect_delimiter(sample)
+    records = list(_sample_records(sample, delimiter))
+    if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
+        records[0] = []  # Excel's "sep=;" hint line is not a title or a header
+    header_index = _find_header(records, header_hint)
+    if header_index is None:
+        raise InputFileError(f"{info.path.name} has no header row (the file holds no data)")
+    headers = [h.strip().lstrip("\ufeff") for h in records[header_index]]
+    while headers and not headers[-1]:
+        headers.pop()  # trailing delimiters after the last header
+    _check_headers(headers, info.path)
+
+    def read(size: int) -> Iterator[Chunk]:
+        return _csv_chunks(info, encoding, delimiter, header_index, len(headers), size)
+
+    return Table(
+        info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter, _reader=read
+    )
+
+
+def _read_sample(info: FileInfo, encoding: str) -> str:
+    with open(info.path, encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(256 * 1024)
+    if len(sample) == 256 * 1024 and "\n" in sample:
+        sample = sample[: sample.rfind("\n") + 1]
+    return sample.lstrip("\ufeff")
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the first lines most consistently into the most columns."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for candidate in DELIMITERS:
+        try:
+            widths = [
+                len(r) for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=candidate)
+            ]
+        except csv.Error:
+            continue
+        if not widths or max(widths) < 2:
+            continue
+        modal = max(set(widths), key=widths.count)
+        score = (widths.count(modal), modal)
+        if modal >= 2 and score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _sample_records(sample: str, delimiter: str) -> Iterator[list[str]]:
+    # newline="": lines end at CR, LF or CRLF, as in the data reader (old Mac exports use CR).
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    try:
+        for index, record in enumerate(reader):
+            if index >= HEADER_SEARCH_ROWS:
+                return
+            yield record
+    except csv.Error:
+        return
+
+
+def _find_header(records: list[list[str]], hint: dict[str, str]) -> int | None:
+    first = None
+    for index, record in enumerate(records):
+        cells = [c.strip().lstrip("\ufeff") for c in record]
+        if not any(cells):
+            continue
+        if first is None:
+            first = index
+        if looks_like_header(cells, hint):
+            return index
+    return first
+
+
+def _check_headers(headers: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(headers, start=1):
+        if not name:
+            continue
+        key = name.casefold()
+        if key in seen:
+            raise InputFileError(
+                f"{path.name}: the column {name!r} appears twice (columns {seen[key]} and "
+                f"{position}); rename one of them so it is clear which one to import",
+                path=path,
+            )
+        seen[key] = position
+
+
+def _csv_chunks(
+    info: FileInfo, encoding: str, delimiter: str, header_index: int, width: int, size: int
+) -> Iterator[Chunk]:
+    with CsvChunkReader(info, encoding, delimiter, header_index, width) as reader:
+        while (chunk := reader.next_chunk(size)) is not None:
+            yield chunk
+
+
+def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
+    """A :class:`CsvChunkReader` over the data rows of an opened CSV table."""
+    return CsvChunkReader(
+        table.info,
+        table.info.encoding or "utf-8",
+        table.delimiter or ",",
+        table.header_row - 1,
+        len(table.headers),
+        record=record,
+    )
+
+
+class CsvChunkReader:
+    """Reads a CSV table chunk by chunk; a chunk read elsewhere can be skipped unparsed.
+
+    ``record=True`` keeps the raw lines of the last chunk (:meth:`last_lines`), so another
+    process reading the same file can skip exactly those lines (:meth:`skip`).
+    """
+
+    def __init__(
+        self,
+        info: FileInfo,
+        encoding: str,
+        delimiter: str,
+        header_index: int,
+        width: int,
+        *,
+        record: bool = False,
+    ) -> None:
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        self.info, self.encoding, self.width = info, encoding, width
+        self._handle = open(info.path, encoding=encoding, newline="", errors="strict")  # noqa: SIM115
+        self._lines: list[str] = []
+        source = self._recording(self._handle) if record else self._handle
+        self._reader = csv.reader(source, delimiter=delimiter)
+        self._skipped_lines = 0
+        self._guard(lambda: list(islice(self._reader, header_index + 1)))  # titles, header
+        self.next_row = header_index + 2  # the spreadsheet row of the next data record
+
+    def _recording(self, handle) -> Iterator[str]:
+        for line in handle:
+            self._lines.append(line)
+            yield line
+
+    def next_chunk(self, size: int) -> Chunk | None:
+        """The next ``size`` records as a Chunk, or None at the end of the file."""
+        self._lines = []
+        batch = self._guard(lambda: list(islice(self._reader, size)))
+        if not batch:
+            return None
+        first_row, self.next_row = self.next_row, self.next_row + len(batch)
+        return _csv_chunk(batch, first_row, self.width)
+
+    def last_lines(self) -> list[str]:
+        """The raw lines of the last chunk (with ``record=True``)."""
+        return self._lines
+
+    def skip(self, lines: int, records: int) -> str:
+        """Pass over a chunk of ``records`` records spanning ``lines`` lines; its raw text."""
+        text = "".join(self._guard(lambda: list(islice(self._handle, lines))))
+        self._skipped_lines += lines
+        self.next_row += records
+        return text
+
+    def _guard(self, read):
+        try:
+            return read()
+        except csv.Error as exc:
+            raise InputFileError(
+                f"{self.info.path.name}: cannot read line {self._line_num()}: {_short(str(exc))}",
+                path=self.info.path,
+                hint="is it really a CSV file? A field larger than 10 MB or a NUL byte is refused",
+            ) from None
+        except UnicodeDecodeError:
+            raise InputFileError(
+                f"{self.info.path.name}: the text near line {self._line_num() + 1} is not "
+                f"valid {self.encoding}",
+                path=self.info.path,
+                hint="give the file's encoding with --encoding (e.g. --encoding cp1252)",
+            ) from None
+
+    def _line_num(self) -> int:
+        return self._reader.line_num + self._skipped_lines
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
+
+    def __enter__(self) -> CsvChunkReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _csv_chunk(batch: list[list[str]], first_row: int, width: int) -> Chunk:
+    """Records -> a Chunk: rows padded/trimmed to the header, blank rows dropped and counted.
+
+    The common case (every record as wide as the header, no blank line) stays in C-level
+    builtins; only unusual batches take the per-record path.
+    """
+    if set(map(len, batch)) == {width} and (
+        # A filled first cell proves a row is not blank; joining whole rows costs 5x more.
+        all(map(str.strip, map(itemgetter(0), batch))) or all(map(str.strip, map("".join, batch)))
+    ):
+        return Chunk(rows=list(range(first_row, first_row + len(batch))), cells=batch)
+    chunk = Chunk(rows=[], cells=[])
+    for offset, record in enumerate(batch):
+        cells = record
+        extra: list[str] = []
+        if len(record) > width:
+            cells, extra = record[:width], record[width:]
+        elif len(record) < width:
+            cells = record + [""] * (width - len(record))
+        chunk.add(first_row + offset, cells, extra)
+    return chunk
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
+    import python_calamine as calamine
+
+    try:
+        if info.path.suffix.lower() in WORKBOOK_SUFFIXES[info.kind]:
+            workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        else:
+            # calamine picks its reader by the name: a workbook with another name (an .xlsx
+            # saved as .xls, a download without one) is read by its content instead.
+            with open(info.path, "rb") as handle:
+                workbook = calamine.CalamineWorkbook.from_filelike(handle)
+        sheets = _Sheets(workbook)
+        names = list(workbook.sheet_names)
+        if sheet is None:
+            visible = [
+                m.name
+                for m in workbook.sheets_metadata
+                if str(m.visible).lower().endswith("visible")
+                and "hidden" not in str(m.visible).lower()
+            ] or names
+            # The first sheet, unless it has no purchase header and a later one has (a cover
+            # or notes sheet in front of the data).
+            sheet_name = next(
+                (n for n in visible if _sheet_has_header(sheets, n, header_hint)), visible[0]
+            )
+        elif sheet in names:
+            sheet_name = sheet
+        else:
+            matches = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+            if not matches:
+                raise InputFileError(
+                    f"{info.path.name} has no sheet named {sheet!r}; sheets: "
+                    + ", ".join(repr(n) for n in names),
+                    path=info.path,
+                )
+            sheet_name = matches[0]
+        head = _sheet_head(sheets, sheet_name)
+    except InputFileError:
+        raise
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise InputFileError(
+            f"{info.path.name}: the workbook cannot be read ({exc.__class__.__name__})",
+            path=info.path,
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
+    header_index = _find_header(head, header_hint)
+    if header_index is None:
+        raise InputFileError(f"{info.path.name}, sheet {sheet_name!r}: the sheet is empty")
+    headers = [h.strip() for h in head[header_index]]
+    while headers and not headers[-1]:
+        headers.pop()
+    _check_headers(headers, info.path)
+
+    def read(size: int) -> Iterator[Chunk]:
+        return _xlsx_chunks(sheets[sheet_name], header_index, len(headers), size)
+
+    return Table(
+        info=info,
+        headers=headers,
+        header_row=header_index + 1,
+        sheet=sheet_name,
+        sheets=names,
+        _reader=read,
+    )
+
+
+def _sheet_has_header(sheets: _Sheets, name: str, header_hint: dict[str, str]) -> bool:
+    head = _sheet_head(sheets, name)
+    return any(looks_like_header(row, header_hint) for row in head)
+
+
+class _Sheets(dict):
+    """Worksheets of one workbook, each parsed once (calamine parses a whole sheet on access)."""
+
+    def __init__(self, workbook) -> None:
+        super().__init__()
+        self.workbook = workbook
+
+    def __missing__(self, name: str):
+        sheet = self[name] = self.workbook.get_sheet_by_name(name)
+        return sheet
+
+
+def _sheet_head(sheets: _Sheets, name: str) -> list[list[str]]:
+    head = []
+    for index, row in enumerate(sheets[name].iter_rows()):
+        if index >= HEADER_SEARCH_ROWS * 3:
+            break
+        head.append([cell_text(c) for c in row])
+    return head
+
+
+def _xlsx_chunks(worksheet, header_index: int, width: int, size: int) -> Iterator[Chunk]:
+    chunk = Chunk(rows=[], cells=[], raw=[])
+    for index, row in enumerate(worksheet.iter_rows()):
+        if index <= header_index:
+            continue
+        raw = list(row[:width])
+        if len(raw) < width:
+            raw.extend([""] * (width - len(raw)))
+        cells = [c if type(c) is str else cell_text(c) for c in raw]
+        extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
+        chunk.add(index + 1, cells, extra, raw)
+        if len(chunk.rows) >= size:
+            yield chunk
+            chunk = Chunk(rows=[], cells=[], raw=[])
+    if chunk.rows or chunk.blank:
+        yield chunk
+
+
+def cell_text(value: object) -> str:
+    """An XLSX cell as the text Excel shows (numbers to 15 significant digits, dates as ISO)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value)

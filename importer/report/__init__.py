@@ -1,0 +1,1 @@
+"""Report stage: results file, manifest, created list and templates."""

@@ -1,0 +1,75 @@
+"""Finance controls: the period gate, control totals, the audit manifest and the reversal list."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from importer.check.summary import Summary
+
+
+def write_json_atomic(path: Path, data: dict) -> Path:
+    """Write JSON to a temporary name, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def manifest_path(results_path: Path, source: Path) -> Path:
+    """``<input stem>.manifest.json`` beside the results file."""
+    return results_path.with_name(f"{source.stem}.manifest.json")
+
+
+def build_manifest(
+    *,
+    command: str,
+    source: Path,
+    sha256: str,
+    sheet: str | None,
+    columns: dict[str, str],
+    options: dict,
+    api_url: str | None,
+    started: datetime,
+    finished: datetime,
+    summary: Summary,
+    results_path: Path | None,
+    extra: dict | None = None,
+) -> dict:
+    """The audit manifest of one validate/run (never contains the API key)."""
+    from importer import __version__
+
+    data = {
+        "tool": "keen-import",
+        "version": __version__,
+        "command": command,
+        "input": {
+            "name": source.name,
+            "path": str(source.resolve()),
+            "size_bytes": source.stat().st_size,
+            "sha256": sha256,
+            "sheet": sheet,
+        },
+        "mapping": columns,
+        "options": {k: v for k, v in options.items() if "key" not in k.lower()},
+        "api_url": api_url,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "summary": summary.as_dict(),
+        "results": str(results_path) if results_path else None,
+    }
+    if extra:
+        data.update(extra)
+    return data
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (identifies an input across runs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,258 @@
+"""The results file (CSV or XLSX, written atomically) and the control-total summary."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from importer.read.filecheck import WORKBOOK_SUFFIXES
+from importer.read.loader import Chunk
+from importer.records import RESULT_COLUMNS, RowResult, RowStatus
+
+FORMULA_CHARS = frozenset("=+-@\t\r")
+
+
+# A formula-like cell or a cell the CSV format must quote, searched for in one joined blob per
+# column (C-level scans), so a clean column costs no per-cell Python call.
+_FORMULA_START = re.compile("\x00[=+\\-@\t\r]")
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
+def _csv_quote(value: str) -> str:
+    """Quote one cell exactly as csv.writer (QUOTE_MINIMAL, excel dialect) would."""
+    if "," in value or '"' in value or "\r" in value or "\n" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_column(values: Sequence[str]) -> Sequence[str]:
+    """One column ready for a comma-joined CSV line: formulas neutralised, cells quoted."""
+    blob = "\x00" + "\x00".join(values)
+    if _FORMULA_START.search(blob):
+        values = list(map(neutralise, values))
+    if any(char in blob for char in _CSV_SPECIAL):
+        values = list(map(_csv_quote, values))
+    return values
+
+
+HIGHLIGHT = {
+    RowStatus.INVALID: "#F8CBAD",
+    RowStatus.REJECTED: "#F8CBAD",
+    RowStatus.UNCONFIRMED: "#FFE699",
+    RowStatus.SKIPPED: "#FFF2CC",
+    RowStatus.RETRIED: "#FFE699",
+    RowStatus.NOT_SENT: "#FFF2CC",
+}
+
+
+def default_results_path(input_path: Path, kind: str) -> Path:
+    """``<stem>.results.<ext>`` beside the input (xlsm and xls input give an xlsx results file)."""
+    extension = "xlsx" if kind in WORKBOOK_SUFFIXES else "csv"
+    return input_path.with_name(f"{input_path.stem}.results.{extension}")
+
+
+def neutralise(value: str) -> str:
+    """Make a cell that a spreadsheet would run as a formula display as text instead."""
+    if value[:1] in FORMULA_CHARS:
+        return "'" + value
+    return value
+
+
+class ResultsWriter:
+    """Writes the input rows with their result columns to a temporary file, renamed on commit.
+
+    When the input is itself a results file (it already has our result columns), those columns
+    are overwritten in place instead of being appended a second time.
+    """
+
+    def __init__(self, path: Path, headers: list[str]) -> None:
+        self.path = Path(path)
+        self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.width = len(headers)
+        folded = [h.strip().casefold() for h in headers]
+        self.replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
+        if len(self.replace_at) < 3:  # not our results file: a lone "status" column is the user's
+            self.replace_at = {}
+        appended = [name for name in RESULT_COLUMNS if name not in self.replace_at]
+        clashes = {h.strip().casefold() for h in headers}
+        self.appended = [
+            f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended
+        ]
+        self.header = list(headers) + self.appended
+        self.rows_written = 0
+        self._open()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == "csv":
+            # Bytes: a chunk is rendered as one string (see render_csv) and encoded at once.
+            self._handle = open(self.tmp, "wb")  # noqa: SIM115
+            header = io.StringIO(newline="")
+            csv.writer(header).writerow([neutralise(h) for h in self.header])
+            self._handle.write(("\ufeff" + header.getvalue()).encode("utf-8"))
+        else:
+            import xlsxwriter
+
+            self._book = xlsxwriter.Workbook(
+                str(self.tmp),
+                {
+                    "constant_memory": True,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                    "strings_to_numbers": False,
+                },
+            )
+            self._sheet = self._book.add_worksheet("Results")
+            head = self._book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+            self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
+            self._datetime = self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+            self._fills = {
+                status: (
+                    self._book.add_format({"bg_color": color}),
+                    self._book.add_format({"bg_color": color, "num_format": "yyyy-mm-dd"}),
+                )
+                for status, color in HIGHLIGHT.items()
+            }
+            for col, name in enumerate(self.header):
+                self._sheet.write_string(0, col, name, head)
+                self._sheet.set_column(col, col, max(10, min(40, len(name) + 4)))
+            self._sheet.freeze_panes(1, 0)
+
+    def write(self, chunk: Chunk, results: list[RowResult]) -> None:
+        """Write one chunk of input rows with their results, in input order."""
+        if results:
+            columns = [list(column) for column in zip(*(r.cells() for r in results), strict=True)]
+        else:
+            columns = [[] for _ in RESULT_COLUMNS]
+        self.write_columns(chunk, [r.status for r in results], columns)
+
+    def write_columns(
+        self, chunk: Chunk, statuses: list[RowStatus], columns: list[list[str]]
+    ) -> None:
+        """Write a chunk given its result columns (one list per RESULT_COLUMNS entry)."""
+        if self.kind == "csv":
+            self._write_csv(chunk, columns)
+        else:
+            self._write_xlsx(chunk, statuses, columns)
+        self.rows_written += len(chunk.rows)
+
+    def _merge(self, cells: list, values) -> tuple[list, list]:
+        """Our result values into a results file's own columns; the others to append."""
+        if not self.replace_at:
+            return cells, list(values)
+        cells = list(cells)
+        appended = []
+        for name, value in zip(RESULT_COLUMNS, values, strict=True):
+            if name in self.replace_at:
+                cells[self.replace_at[name]] = value
+            else:
+                appended.append(value)
+        return cells, appended
+
+    def _write_csv(self, chunk: Chunk, columns: list[list[str]]) -> None:
+        self._handle.write(self.render_csv(chunk, columns).encode("utf-8"))
+
+    def write_rendered(self, data: bytes, rows: int) -> None:
+        """Append ``rows`` rows already rendered by :meth:`render_csv` and encoded as UTF-8."""
+        self._handle.write(data)
+        self.rows_written += rows
+
+    def render_csv(self, chunk: Chunk, columns: list[list[str]]) -> str:
+        """A chunk's CSV lines (input cells, then result columns) exactly as csv.writer would
+        write them, built column-wise: a clean column costs no per-cell Python call."""
+        if not chunk.rows:
+            return ""
+        data = [chunk.column(col) for col in range(self.width)]
+        if self.replace_at:
+            merged, appended = self._merge(data, columns)  # whole columns, not cells
+            screened = [csv_column(column) for column in merged + appended]
+        else:
+            screened = [csv_column(column) for column in data]
+            for name, column in zip(RESULT_COLUMNS, columns, strict=True):
+                # row, status, http_status and attempts are ours and plain; the rest may quote
+                # the file or the server.
+                ours = name in ("row", "status", "http_status", "attempts")
+                screened.append(column if ours else csv_column(column))
+        return "\r\n".join(map(",".join, zip(*screened, strict=True))) + "\r\n"
+
+    def _write_xlsx(
+        self, chunk: Chunk, statuses: list[RowStatus], columns: list[list[str]]
+    ) -> None:
+        sheet = self._sheet
+        raw_rows = chunk.raw if chunk.raw is not None else chunk.cells
+        for offset_row, (raw, status, values) in enumerate(
+            zip(raw_rows, statuses, zip(*columns, strict=True), strict=True)
+        ):
+            line = self.rows_written + 1 + offset_row
+            fill, fill_date = self._fills.get(status, (None, None))
+            cells, appended = self._merge(raw, values)
+            for col, value in enumerate(cells):
+                if type(value) is str and value and fill is None:
+                    sheet.write_string(line, col, value)
+                else:
+                    self._write_cell(line, col, value, fill, fill_date)
+            for offset, value in enumerate(appended):
+                col = len(cells) + offset
+                if value and self.appended[offset] in ("row", "attempts", "http_status"):
+                    sheet.write_number(line, col, int(value), fill)
+                elif value or fill:
+                    sheet.write_string(line, col, value, fill)
+
+    def _write_cell(self, line: int, col: int, value: object, fill, fill_date) -> None:
+        sheet = self._sheet
+        if isinstance(value, bool):
+            sheet.write_boolean(line, col, value, fill)
+        elif isinstance(value, (int, float)):
+            sheet.write_number(line, col, value, fill)
+        elif isinstance(value, dt.datetime):
+            sheet.write_datetime(line, col, value, fill_date or self._datetime)
+        elif isinstance(value, dt.date):
+            sheet.write_datetime(
+                line, col, dt.datetime.combine(value, dt.time()), fill_date or self._date
+            )
+        elif value is None or value == "":
+            if fill:
+                sheet.write_blank(line, col, None, fill)
+        else:
+            sheet.write_string(line, col, str(value), fill)
+
+    def flush(self) -> None:
+        """Push buffered CSV bytes to the file (before a fork, so the child holds none)."""
+        if self.kind == "csv":
+            self._handle.flush()
+
+    def commit(self) -> Path:
+        """Finish the file and move it to its final name."""
+        self._close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file (nothing is left under the final name)."""
+        try:
+            self._close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self.kind == "csv":
+            if not self._handle.closed:
+                self._handle.close()
+        elif self._book is not None:
+            if self.rows_written:
+                self._sheet.autofilter(0, 0, self.rows_written, len(self.header) - 1)
+            book, self._book = self._book, None
+            book.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()

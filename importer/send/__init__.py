@@ -1,0 +1,1 @@
+"""Send stage: HTTP client and transport, the sender, journal, preflight and resume."""

@@ -1,0 +1,210 @@
+"""Online preflight: look up every distinct lead once (and the channels once) before sending.
+
+Legacy integer ids resolve to lead UUIDs here; rows whose lead is not accessible (403) or not
+found (404 naming the lead) get their final ``rejected`` result without a create call. A 401 stops
+everything before any purchase is sent. Look-ups are reads, so transient failures are retried.
+
+The preflight is a safety net, never a gate the API does not ask for: when a look-up action is
+not supported by the server (a 400 on a well-formed request, a 404/405/501 that does not name a
+lead) or keeps failing transiently, the row is still sent and ``create_purchase`` decides. Only a
+legacy id that cannot be resolved keeps its row back (``retried``: safe to send on a later run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from importer.errors import AuthenticationError
+from importer.records import PurchaseRecord, RowResult, RowStatus
+from importer.send.client import Outcome, OutcomeKind
+
+__all__ = ["LeadLookup", "Preflight", "preflight"]
+
+LeadKey = tuple[str, str | int]  # ("id", uuid) or ("legacy", 12345)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLookup:
+    """The answer about one lead: its UUID and channel, or the API's refusal."""
+
+    lead_id: str | None
+    channel_id: str | None
+    http_status: int | None
+    error: str | None = None
+    unknown: bool = False  # the API could not tell (unsupported action, transient failure)
+
+
+@dataclass
+class Preflight:
+    """What the API said about the leads and channels of a file."""
+
+    leads: dict[LeadKey, LeadLookup] = field(default_factory=dict)
+    channels: dict[str, dict] = field(default_factory=dict)
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)  # what the preflight could not check
+
+    def lookup(self, record: PurchaseRecord) -> LeadLookup | None:
+        """What the API said about this record's lead, if it was asked."""
+        key = lead_key(record)
+        return self.leads.get(key) if key else None
+
+    def resolve(self, record: PurchaseRecord) -> str | None:
+        """The lead UUID to send for this record, or None when the lead was not found."""
+        found = self.lookup(record)
+        if found is None or found.lead_id is None:
+            return record.lead_id if found is None or found.unknown else None
+        return found.lead_id
+
+    def rejection(self, record: PurchaseRecord) -> RowResult | None:
+        """A final result for rows that must not be sent: lead refused, or legacy id unresolved."""
+        found = self.lookup(record)
+        if found is None or found.lead_id is not None:
+            return None
+        if found.unknown:
+            if record.lead_id:
+                return None  # send it: create_purchase has the last word on the lead
+            return RowResult(
+                record.row,
+                RowStatus.RETRIED,
+                http_status=found.http_status,
+                error=f"could not resolve legacy lead {record.legacy_lead_id} to a lead id "
+                f"({found.error}); nothing was sent, run again later",
+            )
+        return RowResult(
+            record.row,
+            RowStatus.REJECTED,
+            http_status=found.http_status,
+            error=found.error,
+            attempts=0,
+        )
+
+    def currency_of(self, record: PurchaseRecord) -> str | None:
+        """The currency code of the lead's channel, when known."""
+        found = self.lookup(record)
+        if found is None or found.channel_id is None:
+            return None
+        channel = self.channels.get(found.channel_id)
+        return channel.get("currency") if channel else None
+
+
+def lead_key(record: PurchaseRecord) -> LeadKey | None:
+    """The look-up key of a record's lead: ('id', uuid) or ('legacy', number)."""
+    if record.lead_id:
+        return ("id", record.lead_id)
+    if record.legacy_lead_id is not None:
+        return ("legacy", record.legacy_lead_id)
+    return None
+
+
+async def preflight(
+    records: Iterable[PurchaseRecord],
+    *,
+    client,
+    concurrency: int = 8,
+    attempts: int = 4,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> Preflight:
+    """Look up every distinct lead of ``records`` and the channels, before anything is sent.
+
+    Raises AuthenticationError on 401 (checked with the first call, get_channels) and ApiError when
+    a look-up still fails after ``attempts`` tries.
+    """
+    result = Preflight()
+    channels = await _read(client.get_channels, (), attempts, sleep, result, "the channels")
+    data = channels.data if channels.kind is OutcomeKind.OK else None
+    listed = data.get("channels") if isinstance(data, dict) else None
+    for channel in listed or []:
+        if isinstance(channel, dict) and channel.get("id"):
+            result.channels[channel["id"]] = channel
+    if channels.kind is not OutcomeKind.OK:
+        result.notes.append(
+            f"get_channels failed ({channels.http_status or channels.kind}: {channels.error}); "
+            "channel currencies were not checked"
+        )
+    unsupported: dict[str, bool] = {}
+
+    keys: list[LeadKey] = list(dict.fromkeys(k for r in records if (k := lead_key(r))))
+    queue: asyncio.Queue[LeadKey] = asyncio.Queue()
+    for key in keys:
+        queue.put_nowait(key)
+
+    async def worker() -> None:
+        while not queue.empty():
+            key = queue.get_nowait()
+            kind, value = key
+            if kind == "id":
+                call, what = client.get_lead, f"lead {value}"
+            else:
+                call, what = client.get_lead_by_legacy_id, f"legacy lead {value}"
+            if unsupported.get(kind):
+                result.leads[key] = LeadLookup(None, None, None, "look-up not supported", True)
+                continue
+            outcome = await _read(call, (value,), attempts, sleep, result, what)
+            if outcome.kind is OutcomeKind.REJECTED and not _refuses_lead(outcome):
+                unsupported[kind] = True
+                action = "get_lead_by_id" if kind == "id" else "get_lead_by_legacy_id"
+                result.notes.append(
+                    f"{action} is not supported by this API ({outcome.http_status}: "
+                    f"{outcome.error}); leads were not checked before sending"
+                )
+                result.leads[key] = LeadLookup(None, None, outcome.http_status, outcome.error, True)
+            elif outcome.kind not in (OutcomeKind.OK, OutcomeKind.REJECTED):
+                result.leads[key] = LeadLookup(
+                    None, None, outcome.http_status, outcome.error or str(outcome.kind), True
+                )
+            elif outcome.kind is OutcomeKind.OK:
+                lead = (outcome.data or {}).get("lead") or {}
+                result.leads[key] = LeadLookup(
+                    lead_id=lead.get("id"),
+                    channel_id=lead.get("channels_id"),
+                    http_status=outcome.http_status,
+                )
+                if not lead.get("id"):
+                    result.leads[key] = LeadLookup(
+                        None, None, outcome.http_status, f"{what}: the API returned no lead"
+                    )
+            else:  # rejected: 400/403/404
+                result.leads[key] = LeadLookup(None, None, outcome.http_status, outcome.error)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(keys))))]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return result
+
+
+def _refuses_lead(outcome: Outcome) -> bool:
+    """True when a rejected look-up is about the lead itself (403, or 404 naming a lead)."""
+    if outcome.http_status == 403:
+        return True
+    text = (outcome.error or "").lower()
+    return outcome.http_status == 404 and "lead" in text and "action" not in text
+
+
+async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what: str) -> Outcome:
+    """A read call, retried on anything transient (reads are safe to repeat).
+
+    Returns the last outcome; only a 401 raises (nothing may be sent with a refused key).
+    """
+    outcome: Outcome | None = None
+    for attempt in range(1, attempts + 1):
+        result.requests += 1
+        outcome = await call(*args)
+        if outcome.kind is OutcomeKind.AUTH:
+            raise AuthenticationError(
+                "Invalid API key",
+                status=401,
+                hint="Check KEEN_API_KEY or --api-key-file; nothing was sent.",
+            )
+        if outcome.kind in (OutcomeKind.OK, OutcomeKind.REJECTED):
+            return outcome
+        if attempt < attempts:
+            await sleep(
+                outcome.retry_after if outcome.retry_after is not None else 0.2 * 2**attempt
+            )
+    assert outcome is not None
+    return outcome

@@ -1,0 +1,372 @@
+"""Mapping columns to fields: header spellings, --map, TOML mapping files, missing columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import LEAD_1, LEAD_2, TRIGGER_1, check_file, read_results_csv, write_csv
+
+from importer.check.mapping import Mapping, load_mapping_file, resolve_columns
+from importer.errors import InputFileError, MappingError
+from importer.read.headers import fold_header
+from importer.read.loader import open_table
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        pytest.param("Lead ID", "lead_id", id="Lead ID"),
+        pytest.param("lead-id", "lead_id", id="lead-id"),
+        pytest.param(" LEAD_id ", "lead_id", id="LEAD_id"),
+        pytest.param("Legacy lead ID", "legacy_lead_id", id="Legacy lead ID"),
+        pytest.param("Amount", "purchase_amount", id="Amount"),
+        pytest.param("Purchase Amount", "purchase_amount", id="Purchase Amount"),
+        pytest.param("Date", "date", id="Date"),
+        pytest.param("Invoice date", "date", id="Invoice date"),
+        pytest.param("Product", "product_name", id="Product"),
+        pytest.param("Product ID", "product_id", id="Product ID"),
+        pytest.param("Description", "product_description", id="Description"),
+        pytest.param("Trigger IDs", "trigger_ids", id="Trigger IDs"),
+        pytest.param("Invoice number", "reference", id="Invoice number"),
+        pytest.param("Currency", "currency", id="Currency"),
+    ],
+)
+def test_header_spellings_recognised(header, field):
+    headers = ["Lead ID", header] if field != "lead_id" else [header, "Notes"]
+
+    columns = resolve_columns(headers, {})
+
+    assert columns[field] == header
+
+
+def test_fold_header_ignores_case_spaces_and_punctuation():
+    assert fold_header("Lead ID") == fold_header("lead-id") == fold_header(" LEAD_id ") == "leadid"
+
+
+def test_typical_export_mapped_in_field_order():
+    headers = ["Invoice date", "Lead ID", "Purchase Amount", "Product", "Notes", "Invoice"]
+
+    assert resolve_columns(headers, {}) == {
+        "lead_id": "Lead ID",
+        "purchase_amount": "Purchase Amount",
+        "date": "Invoice date",
+        "product_name": "Product",
+        "reference": "Invoice",
+    }
+
+
+def test_mapping_used_line_printed(tmp_path, cli):
+    path = write_csv(
+        tmp_path / "m.csv",
+        "lead-id,Purchase Amount,Invoice date,Product,Notes\r\n"
+        f"{LEAD_1},1500,2026-03-02,Pro,hello\r\n",
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[:3] == [
+        "m.csv: encoding utf-8, delimiter ',', header on row 1",
+        "mapping used: lead_id <- 'lead-id', purchase_amount <- 'Purchase Amount', "
+        "date <- 'Invoice date', product_name <- 'Product'",
+        "decimal separator '.' (default)",
+    ]
+
+
+def test_map_option_chooses_columns(tmp_path, cli):
+    path = write_csv(
+        tmp_path / "m.csv",
+        f"Customer,Net,Gross,When\r\n{LEAD_1},100,125,2026-03-02\r\n",
+    )
+
+    code, err = cli(
+        "validate",
+        path,
+        "--map",
+        "lead_id=Customer",
+        "--map",
+        "purchase_amount=Net",
+        "--map",
+        "date=When",
+    )
+
+    assert code == 0
+    assert err[1] == "mapping used: lead_id <- 'Customer', purchase_amount <- 'Net', date <- 'When'"
+    [row] = read_results_csv(tmp_path / "m.results.csv")
+    assert (row["Gross"], row["status"]) == ("125", "valid")
+
+
+def test_map_overrides_recognised_spelling(tmp_path):
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount,Net\r\n{LEAD_1},125,100\r\n")
+
+    [(_, status, _, _, record)] = check_file(path, Mapping(columns={"purchase_amount": "Net"}))
+
+    assert status == "valid"
+    assert record.purchase_amount == Decimal("100")
+
+
+def test_map_column_matched_ignoring_case_and_punctuation():
+    assert resolve_columns(["Lead ID", "Net amount"], {"purchase_amount": "net-AMOUNT"}) == {
+        "lead_id": "Lead ID",
+        "purchase_amount": "Net amount",
+    }
+
+
+def test_mapped_column_missing_lists_columns(tmp_path, cli):
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount,Date\r\n{LEAD_1},1,2026-03-02\r\n")
+
+    with pytest.raises(MappingError) as raised:
+        resolve_columns(["Lead ID", "Amount", "Date"], {"purchase_amount": "Net"})
+    assert raised.value.message == "column 'Net' (mapped to purchase_amount) is not in the file"
+    assert raised.value.hint == "columns in the file: 'Lead ID', 'Amount', 'Date'"
+
+    code, err = cli("validate", path, "--map", "purchase_amount=Net")
+    assert code == 2
+    assert err == [
+        "error: column 'Net' (mapped to purchase_amount) is not in the file",
+        "hint: columns in the file: 'Lead ID', 'Amount', 'Date'",
+    ]
+    assert not (tmp_path / "m.results.csv").exists()
+
+
+def test_no_lead_column_exit_2(tmp_path, cli):
+    path = write_csv(tmp_path / "m.csv", "Customer,Amount\r\nACME,1500\r\n")
+
+    code, err = cli("validate", path)
+
+    assert code == 2
+    assert err == [
+        "error: no lead column found (neither lead_id nor legacy_lead_id)",
+        "hint: map one with --map lead_id=COLUMN; columns in the file: 'Customer', 'Amount' "
+        "(the header is looked for in rows 1-20 of a CSV, 1-60 of a sheet)",
+    ]
+    assert not (tmp_path / "m.results.csv").exists()
+
+
+def test_legacy_lead_column_is_enough(tmp_path):
+    path = write_csv(tmp_path / "m.csv", "Legacy lead ID,Amount\r\n12345,10\r\n")
+
+    [(_, status, error, _, record)] = check_file(path)
+
+    assert (status, error) == ("valid", None)
+    assert record.legacy_lead_id == 12345
+    assert record.lead_id is None
+
+
+@pytest.mark.parametrize(
+    "second", [pytest.param("Amount", id="same"), pytest.param("amount", id="other-case")]
+)
+def test_duplicate_header_exit_2_naming_it(tmp_path, cli, second):
+    path = write_csv(tmp_path / "d.csv", f"Lead ID,Amount,{second}\r\n{LEAD_1},1,2\r\n")
+
+    with pytest.raises(InputFileError) as raised:
+        open_table(path)
+    assert raised.value.message == (
+        f"d.csv: the column {second!r} appears twice (columns 2 and 3); "
+        "rename one of them so it is clear which one to import"
+    )
+    code, err = cli("validate", path)
+    assert code == 2
+    assert err == [f"error: {raised.value.message}"]
+
+
+def test_map_option_unknown_field(tmp_path, cli):
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+    code, err = cli("validate", path, "--map", "amount=Amount")
+
+    assert code == 2
+    assert err[0] == "error: --map: unknown field 'amount'"
+    assert err[1].startswith("hint: known fields: lead_id, legacy_lead_id, purchase_amount, ")
+
+
+def test_map_option_without_equals(tmp_path, cli):
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+    code, err = cli("validate", path, "--map", "purchase_amount")
+
+    assert code == 2
+    assert err[0] == "error: --map 'purchase_amount' is not FIELD=COLUMN"
+
+
+# --- mapping files ----------------------------------------------------------------------------
+
+MAPPING_TOML = f"""
+day_first = true
+
+[columns]
+lead_id = "Kunde"
+purchase_amount = "Beløb"
+date = "Dato"
+
+[options]
+decimal = ","
+timezone = "Europe/Copenhagen"
+trigger_ids = ["{TRIGGER_1}"]
+"""
+
+
+def test_load_mapping_file_reads_columns_and_options(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(MAPPING_TOML, encoding="utf-8")
+
+    mapping = load_mapping_file(path)
+
+    assert mapping.columns == {"lead_id": "Kunde", "purchase_amount": "Beløb", "date": "Dato"}
+    assert mapping.day_first is True
+    assert mapping.decimal == ","
+    assert mapping.timezone == "Europe/Copenhagen"
+    assert mapping.trigger_ids == (TRIGGER_1,)
+
+
+def test_mapping_file_used_by_validate(tmp_path, cli):
+    (tmp_path / "map.toml").write_text(MAPPING_TOML, encoding="utf-8")
+    path = write_csv(
+        tmp_path / "dk.csv",
+        f"Kunde;Beløb;Dato\r\n{LEAD_1};1.500,50;03/04/2026\r\n{LEAD_2};2.000;05/04/2026\r\n",
+    )
+
+    code, err = cli("validate", path, "--mapping", tmp_path / "map.toml")
+
+    assert code == 0
+    assert err[1:4] == [
+        "mapping used: lead_id <- 'Kunde', purchase_amount <- 'Beløb', date <- 'Dato'",
+        "decimal separator ',' (option)",
+        "dates read day-first (option)",
+    ]
+    rows = check_file(path, load_mapping_file(tmp_path / "map.toml"))
+    records = [r[4] for r in rows]
+    assert [r.purchase_amount for r in records] == [Decimal("1500.50"), Decimal("2000")]
+    assert [r.date for r in records] == [
+        dt.datetime(2026, 4, 2, 22, 0, tzinfo=UTC),
+        dt.datetime(2026, 4, 4, 22, 0, tzinfo=UTC),
+    ]
+    assert [r.trigger_ids for r in records] == [(TRIGGER_1,), (TRIGGER_1,)]
+
+
+def test_command_line_flags_override_mapping_file(tmp_path, cli):
+    (tmp_path / "map.toml").write_text(MAPPING_TOML, encoding="utf-8")
+    path = write_csv(tmp_path / "dk.csv", f"Kunde;Beløb;Dato\r\n{LEAD_1};1500;03/04/2026\r\n")
+
+    code, err = cli(
+        "validate", path, "--mapping", tmp_path / "map.toml", "--month-first", "--decimal", "."
+    )
+
+    assert code == 0
+    assert err[2:4] == ["decimal separator '.' (option)", "dates read month-first (option)"]
+
+
+def test_mapping_file_that_does_not_parse(tmp_path, cli):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('[columns]\nlead_id = "Lead ID\n', encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0].startswith(f"error: mapping file {mapping} is not valid TOML: ")
+    assert err[1] == "hint: see templates/mapping.example.toml"
+    assert not (tmp_path / "m.results.csv").exists()
+
+
+def test_mapping_file_names_unknown_field(tmp_path, cli):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('[columns]\nlead_id = "Lead ID"\namount = "Amount"\n', encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0] == f"error: mapping file {mapping}: unknown field 'amount'"
+    assert err[1].startswith("hint: known fields: lead_id, ")
+
+
+def test_mapping_file_names_unknown_option(tmp_path):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('dayfirst = true\n[columns]\nlead_id = "Lead ID"\n', encoding="utf-8")
+
+    with pytest.raises(MappingError) as raised:
+        load_mapping_file(mapping)
+
+    assert raised.value.message == f"mapping file {mapping}: unknown option 'dayfirst'"
+
+
+def test_mapping_file_missing(tmp_path, cli):
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+    code, err = cli("validate", path, "--mapping", tmp_path / "nope.toml")
+
+    assert code == 2
+    assert err == [f"error: mapping file not found: {tmp_path / 'nope.toml'}"]
+
+
+def test_mapping_file_bad_decimal(tmp_path):
+    mapping = tmp_path / "bad.toml"
+    mapping.write_text('decimal = ";"\n', encoding="utf-8")
+
+    with pytest.raises(MappingError) as raised:
+        load_mapping_file(mapping)
+
+    assert raised.value.message == f'mapping file {mapping}: decimal must be "." or ","'
+
+
+EXAMPLE_MAPPING = Path(__file__).resolve().parents[2] / "templates" / "mapping.example.toml"
+
+
+def test_example_mapping_template_loads():
+    mapping = load_mapping_file(EXAMPLE_MAPPING)
+
+    assert {"lead_id", "legacy_lead_id"} & set(mapping.columns)
+
+
+def test_mapping_file_string_booleans_refused(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('day_first = "false"\nallow_duplicates = "false"\n', encoding="utf-8")
+    path = write_csv(
+        tmp_path / "m.csv",
+        "Lead ID,Amount,Date,Reference\r\n"
+        f"{LEAD_1},10,03/04/2026,A\r\n{LEAD_2},20,03/04/2026,A\r\n",
+    )
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0].startswith(f"error: mapping file {mapping}: day_first must be true or false")
+
+
+def test_mapping_file_timezone_of_wrong_type(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("timezone = 5\n", encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert err[0].startswith(f"error: mapping file {mapping}: ")
+
+
+def test_mapping_file_bad_trigger_id(tmp_path, cli):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('trigger_ids = ["not-a-uuid"]\n', encoding="utf-8")
+    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+
+    code, err = cli("validate", path, "--mapping", mapping)
+
+    assert code == 2
+    assert "not-a-uuid" in err[0]
+
+
+def test_units_in_brackets_and_prefixed_lead_headers_are_recognised():
+    from importer.check.mapping import resolve_columns
+
+    headers = ["Partner Lead ID", "Amount (EUR)", "Invoice Date [UTC]", "Item", "Notes"]
+    assert resolve_columns(headers, {}) == {
+        "lead_id": "Partner Lead ID",
+        "purchase_amount": "Amount (EUR)",
+        "date": "Invoice Date [UTC]",
+        "product_name": "Item",
+    }

@@ -1,0 +1,571 @@
+"""File-level validation: column decisions, dates in a zone, triggers, currencies, duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC
+from decimal import Decimal
+
+import pytest
+from conftest import (
+    LEAD_1,
+    LEAD_2,
+    LEAD_3,
+    PRODUCT_1,
+    TRIGGER_1,
+    TRIGGER_2,
+    check_file,
+    read_results_csv,
+    write_csv,
+)
+
+from importer.check.mapping import Mapping
+from importer.errors import AmbiguousDataError
+from importer.job.validate import prepare
+
+
+def csv_file(tmp_path, header: str, *rows: str, name: str = "f.csv"):
+    return write_csv(tmp_path / name, "\r\n".join([header, *rows]) + "\r\n")
+
+
+def verdicts(path, mapping: Mapping | None = None) -> list[tuple]:
+    return [(row, status, error) for row, status, error, _, _ in check_file(path, mapping)]
+
+
+# --- amounts: the decimal separator is decided per column --------------------------------------
+
+
+def test_decimal_comma_column_resolved_from_evidence(tmp_path):
+    path = csv_file(tmp_path, "Lead ID;Amount", f"{LEAD_1};1,500", f"{LEAD_2};2,25")
+
+    prepared = prepare(path)
+    rows = check_file(path)
+
+    assert (prepared.decisions.decimal, prepared.decisions.decimal_from) == (",", "evidence")
+    # "1,500" in a decimal-comma column is 1.500: three decimals, refused, never 1500.
+    assert rows[0][1:3] == (
+        "invalid",
+        "amount '1,500' reads as 1.500, with 3 decimal places, because ',' is this column's "
+        "decimal separator; if ',' separates thousands here, use --decimal .; otherwise round it "
+        "or use --allow-precision",
+    )
+    assert rows[1][1:3] == ("valid", None)
+    assert rows[1][4].purchase_amount == Decimal("2.25")
+
+
+def test_decimal_comma_column_with_allow_precision(tmp_path):
+    path = csv_file(tmp_path, "Lead ID;Amount", f"{LEAD_1};1,500", f"{LEAD_2};2,25")
+
+    rows = check_file(path, Mapping(allow_precision=True))
+
+    assert [r[4].purchase_amount for r in rows] == [Decimal("1.500"), Decimal("2.25")]
+
+
+def test_decimal_point_column_with_thousands(tmp_path):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount", f'{LEAD_1},"1,500"', f"{LEAD_2},2.25", f'{LEAD_3},"$1,500.00"'
+    )
+
+    rows = check_file(path)
+
+    assert prepare(path).decisions.decimal == "."
+    assert [r[4].purchase_amount for r in rows] == [
+        Decimal("1500"),
+        Decimal("2.25"),
+        Decimal("1500.00"),
+    ]
+
+
+def test_decimal_option_overrides_evidence(tmp_path, cli):
+    path = csv_file(tmp_path, "Lead ID;Amount", f"{LEAD_1};1.500", f"{LEAD_2};2.000")
+
+    code, err = cli("validate", path, "--decimal", ",")
+
+    assert code == 0
+    assert err[2] == "decimal separator ',' (option)"
+    amounts = [r[4].purchase_amount for r in check_file(path, Mapping(decimal=","))]
+    assert amounts == [Decimal("1500"), Decimal("2000")]
+
+
+def test_decimal_undecided_column_defaults_to_point(tmp_path, cli):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},1500", f"{LEAD_2},20")
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[2] == "decimal separator '.' (default)"
+
+
+def test_amount_problems_in_the_file(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount",
+        f"{LEAD_1},",
+        f"{LEAD_2},(12.00)",
+        f"{LEAD_3},12.345",
+    )
+
+    rows = verdicts(path)
+
+    assert [r[:2] for r in rows] == [(2, "invalid"), (3, "invalid"), (4, "invalid")]
+    assert rows[0][2] == "amount is empty"
+    assert "(12.00)" in rows[1][2] and "negative" in rows[1][2]
+    assert rows[2][2] == (
+        "amount '12.345' reads as 12.345, with 3 decimal places, because '.' is this column's "
+        "decimal separator; if '.' separates thousands here, use --decimal ,; otherwise round it "
+        "or use --allow-precision"
+    )
+    allowed = verdicts(path, Mapping(allow_precision=True))
+    assert allowed[2] == (4, "valid", None)
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+def test_ambiguous_date_column_stops(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,03/04/2026", f"{LEAD_2},20,03/04/2026"
+    )
+
+    with pytest.raises(AmbiguousDataError) as raised:
+        prepare(path)
+    assert raised.value.column == "Date"
+
+    code, err = cli("validate", path)
+    assert code == 2
+    assert err == [
+        "error: the date column 'Date' is ambiguous: '03/04/2026' could be day-first or "
+        "month-first, and no value in the file settles it",
+        "hint: say how to read it with --day-first (23/04/2026) or --month-first (04/23/2026)",
+    ]
+    assert not (tmp_path / "f.results.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "day_first", "expected"),
+    [
+        pytest.param("--day-first", True, dt.datetime(2026, 4, 3, tzinfo=UTC), id="day-first"),
+        pytest.param("--month-first", False, dt.datetime(2026, 3, 4, tzinfo=UTC), id="month-first"),
+    ],
+)
+def test_ambiguous_date_column_resolved_by_option(tmp_path, cli, flag, day_first, expected):
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,03/04/2026")
+
+    code, err = cli("validate", path, flag)
+
+    assert code == 0
+    assert err[3] == f"dates read {flag[2:]} (option)"
+    [(_, status, _, _, record)] = check_file(path, Mapping(day_first=day_first))
+    assert status == "valid"
+    assert record.date == expected
+    assert record.payload()["date"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_day_first_settled_by_evidence_in_the_column(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,03/04/2026", f"{LEAD_2},20,23/04/2026"
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[3] == "dates read day-first (evidence)"
+    dates = [r[4].date for r in check_file(path)]
+    assert dates == [dt.datetime(2026, 4, 3, tzinfo=UTC), dt.datetime(2026, 4, 23, tzinfo=UTC)]
+
+
+def test_value_contradicting_column_reading_is_invalid(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Date",
+        f"{LEAD_1},10,23/04/2026",
+        f"{LEAD_2},20,24/04/2026",
+        f"{LEAD_3},30,04/25/2026",
+    )
+
+    rows = verdicts(path)
+
+    assert rows[2][:2] == (4, "invalid")
+    assert "04/25/2026" in rows[2][2] and "--month-first" in rows[2][2]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2026-03-02", dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC), id="winter-cet"),
+        pytest.param("2026-07-01", dt.datetime(2026, 6, 30, 22, 0, tzinfo=UTC), id="summer-cest"),
+        pytest.param("02.03.2026", dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC), id="dotted"),
+        pytest.param(
+            "2026-03-02 10:30", dt.datetime(2026, 3, 2, 9, 30, tzinfo=UTC), id="wall-clock-time"
+        ),
+        pytest.param(
+            "2026-03-02T10:30:00Z", dt.datetime(2026, 3, 2, 10, 30, tzinfo=UTC), id="instant-z"
+        ),
+    ],
+)
+def test_timezone_copenhagen(tmp_path, value, expected):
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,{value}")
+
+    [(_, status, error, _, record)] = check_file(path, Mapping(timezone="Europe/Copenhagen"))
+
+    assert (status, error) == ("valid", None)
+    assert record.date == expected
+
+
+def test_timezone_option_in_cli_and_unknown_zone(tmp_path, cli):
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,2026-03-02")
+
+    assert cli("validate", path, "--timezone", "Europe/Copenhagen")[0] == 0
+    code, err = cli("validate", path, "--timezone", "Mars/Olympus")
+    assert code == 2
+    assert err[0] == "error: unknown time zone 'Mars/Olympus'"
+
+
+def test_blank_date_in_mapped_column_is_invalid(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,2026-03-02", f"{LEAD_2},20,")
+
+    assert verdicts(path) == [(2, "valid", None), (3, "invalid", "date is empty")]
+
+
+def test_excel_serial_date_in_csv(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,46083")
+
+    [(_, status, _, _, record)] = check_file(path)
+
+    assert status == "valid"
+    assert record.date == dt.datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_future_and_pre_2000_dates_warn_but_stay_valid(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Date",
+        f"{LEAD_1},10,2099-01-15",
+        f"{LEAD_2},20,1999-12-31",
+        f"{LEAD_3},30,2026-03-02",
+    )
+
+    rows = check_file(path)
+
+    assert [(r[1], r[3]) for r in rows] == [
+        ("valid", ["date 2099-01-15 is in the future"]),
+        ("valid", ["date 1999-12-31 is before 2000"]),
+        ("valid", []),
+    ]
+
+
+def test_date_warnings_in_results_file(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,2099-01-15", f"{LEAD_2},20,1999-12-31"
+    )
+
+    code, _ = cli("validate", path)
+
+    assert code == 0
+    rows = read_results_csv(tmp_path / "f.results.csv")
+    assert [(r["status"], r["warnings"]) for r in rows] == [
+        ("valid", "date 2099-01-15 is in the future"),
+        ("valid", "date 1999-12-31 is before 2000"),
+    ]
+
+
+def test_pre_2000_warning_uses_the_date_the_user_typed(tmp_path):
+    # Midnight 2000-01-01 in Copenhagen is 1999-12-31 23:00 UTC: the user typed 2000.
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},10,2000-01-01")
+
+    [(_, status, _, warnings, record)] = check_file(path, Mapping(timezone="Europe/Copenhagen"))
+
+    assert record.date == dt.datetime(1999, 12, 31, 23, 0, tzinfo=UTC)
+    assert (status, warnings) == ("valid", [])
+
+
+# --- trigger ids ----------------------------------------------------------------------------------
+
+
+def test_trigger_id_lists(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Trigger IDs",
+        f'{LEAD_1},10,"{TRIGGER_1}, {TRIGGER_2.upper()}"',
+        f"{LEAD_2},20,{TRIGGER_1};{{{TRIGGER_2}}}",
+        f"{LEAD_3},30,{TRIGGER_1}|{TRIGGER_2} {TRIGGER_1}",
+        f"{LEAD_1},40,",
+    )
+
+    rows = check_file(path)
+
+    assert [r[1] for r in rows] == ["valid"] * 4
+    assert [r[4].trigger_ids for r in rows] == [
+        (TRIGGER_1, TRIGGER_2),
+        (TRIGGER_1, TRIGGER_2),
+        (TRIGGER_1, TRIGGER_2),
+        (),
+    ]
+
+
+def test_one_bad_trigger_id_makes_the_row_invalid(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Trigger IDs", f'{LEAD_1},10,"{TRIGGER_1}, nope"')
+
+    [(row, status, error, _, _)] = check_file(path)
+
+    assert (row, status) == (2, "invalid")
+    assert error.startswith("trigger_ids 'nope' is not a valid UUID")
+
+
+def test_trigger_id_option_added_to_every_row(tmp_path, cli):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Trigger IDs",
+        f"{LEAD_1},10,{TRIGGER_1}",
+        f"{LEAD_2},20,",
+    )
+
+    rows = check_file(path, Mapping(trigger_ids=(TRIGGER_2.upper(),)))
+
+    assert [r[4].trigger_ids for r in rows] == [(TRIGGER_1, TRIGGER_2), (TRIGGER_2,)]
+    assert cli("validate", path, "--trigger-id", TRIGGER_2)[0] == 0
+
+
+def test_bad_trigger_id_option_exit_2(tmp_path, cli):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},10")
+
+    code, err = cli("validate", path, "--trigger-id", "nope")
+
+    assert code == 2
+    assert err[0].startswith("error: --trigger-id 'nope' is not a valid UUID")
+    assert not (tmp_path / "f.results.csv").exists()
+
+
+# --- products ----------------------------------------------------------------------------------
+
+
+def test_product_id_with_product_name_is_invalid(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Product ID,Product name",
+        f"{LEAD_1},10,{PRODUCT_1},Pro plan",
+        f"{LEAD_2},20,{PRODUCT_1},",
+        f"{LEAD_3},30,,Pro plan",
+    )
+
+    rows = verdicts(path)
+
+    assert rows == [
+        (
+            2,
+            "invalid",
+            "product_id and product_name are both filled; Keen takes either a catalog "
+            "product_id or a free-text product_name: empty one of them",
+        ),
+        (3, "valid", None),
+        (4, "valid", None),
+    ]
+
+
+def test_product_id_refused_for_custom_action(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Product ID", f"{LEAD_1},10,{PRODUCT_1}")
+
+    [(_, status, error)] = verdicts(path, Mapping(action="create_purchase_custom"))
+
+    assert status == "invalid"
+    assert error.startswith("product_id cannot be sent with create_purchase_custom")
+
+
+def test_text_fields_trimmed(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Product,Description,Reference",
+        f"  {{{LEAD_1.upper()}}} ,10,  Pro plan ,\u00a0Annual\u00a0, INV-1 ",
+    )
+
+    [(_, status, _, _, record)] = check_file(path)
+
+    assert status == "valid"
+    assert (record.lead_id, record.product_name, record.product_description, record.reference) == (
+        LEAD_1,
+        "Pro plan",
+        "Annual",
+        "INV-1",
+    )
+
+
+# --- currencies ----------------------------------------------------------------------------------
+
+
+def test_mixed_currencies_minority_invalid(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Currency",
+        f"{LEAD_1},10,USD",
+        f"{LEAD_2},20,EUR",
+        f"{LEAD_3},30,usd",
+        f"{LEAD_1},40,USD",
+    )
+
+    rows = verdicts(path)
+
+    assert rows == [
+        (2, "valid", None),
+        (
+            3,
+            "invalid",
+            "currency EUR differs from the rest of the file (USD); amounts are in the "
+            "channel's currency and nothing converts: import EUR rows in a separate file",
+        ),
+        (4, "valid", None),
+        (5, "valid", None),
+    ]
+
+
+def test_currency_column_needs_a_code_on_every_row(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Currency", f"{LEAD_1},10,USD", f"{LEAD_2},20,")
+
+    rows = verdicts(path)
+
+    assert rows[1] == (
+        3,
+        "invalid",
+        "currency is empty; every row needs a currency code when the column is mapped",
+    )
+
+
+def test_amount_currency_must_match_currency_column(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount,Currency", f"{LEAD_1},$10,USD", f"{LEAD_2},€20,USD")
+
+    rows = verdicts(path)
+
+    assert rows[0] == (2, "valid", None)
+    assert rows[1] == (3, "invalid", "amount is marked EUR but the currency column says USD")
+
+
+# --- duplicates ----------------------------------------------------------------------------------
+
+
+def test_same_reference_is_a_duplicate(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Reference",
+        f"{LEAD_1},10,INV-1",
+        f"{LEAD_2},20,INV-2",
+        f"{LEAD_3},30,inv-1",
+    )
+
+    rows = verdicts(path)
+
+    assert rows == [
+        (2, "valid", None),
+        (3, "valid", None),
+        (
+            4,
+            "skipped",
+            "duplicate of row 2 (same reference); use --allow-duplicates if both are real "
+            "purchases",
+        ),
+    ]
+
+
+def test_same_lead_amount_date_product_is_a_duplicate(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Date,Product",
+        f"{LEAD_1},10,2026-03-02,Pro",
+        f"{LEAD_1},10.00,2026-03-02,Pro",
+        f"{LEAD_1},10,2026-03-03,Pro",
+    )
+
+    rows = verdicts(path)
+
+    assert rows == [
+        (2, "valid", None),
+        (
+            3,
+            "skipped",
+            "duplicate of row 2 (same lead, amount, date and product); use --allow-duplicates "
+            "if both are real purchases",
+        ),
+        (4, "valid", None),
+    ]
+
+
+def test_allow_duplicates_keeps_both_with_a_warning(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount,Reference", f"{LEAD_1},10,INV-1", f"{LEAD_2},20,INV-1"
+    )
+
+    code, _ = cli("validate", path, "--allow-duplicates")
+
+    assert code == 0
+    rows = read_results_csv(tmp_path / "f.results.csv")
+    assert [(r["status"], r["error"], r["warnings"]) for r in rows] == [
+        ("valid", "", ""),
+        ("valid", "", "same purchase as row 2"),
+    ]
+
+
+def test_duplicate_rows_alone_exit_0(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "Lead ID,Amount,Reference", f"{LEAD_1},10,INV-1", f"{LEAD_2},20,INV-1"
+    )
+
+    code, _ = cli("validate", path)
+
+    assert code == 0
+    rows = read_results_csv(tmp_path / "f.results.csv")
+    assert [r["status"] for r in rows] == ["valid", "skipped"]
+
+
+# --- footers and overflowing rows ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["Total", "TOTAL", "Grand total", "Sum"])
+def test_totals_footer_row_is_skipped(tmp_path, label):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},10", f"{LEAD_2},20", f"{label},30")
+
+    rows = check_file(path)
+
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (2, "valid", None, []),
+        (3, "valid", None, []),
+        (4, "skipped", None, [f"looks like a totals row ({label!r}), not a purchase"]),
+    ]
+
+
+def test_totals_label_in_another_column(tmp_path):
+    path = csv_file(tmp_path, "Reference,Lead ID,Amount", f"INV-1,{LEAD_1},10", "Total,,10")
+
+    assert [r[1] for r in check_file(path)] == ["valid", "skipped"]
+
+
+def test_row_with_more_cells_than_header_is_invalid_with_extra_cells(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Reference",
+        f"{LEAD_1},10,INV-1",
+        f"{LEAD_2},1,500.00,INV-2",
+        f"{LEAD_3},30,INV-3,,",
+    )
+
+    rows = verdicts(path)
+
+    assert rows[0] == (2, "valid", None)
+    assert rows[1][:2] == (3, "invalid")
+    assert (
+        "the row has more cells than the header has columns (extra: 'INV-2'); is there an "
+        "unquoted delimiter in a value, such as 1,500.00?"
+    ) in rows[1][2]
+    assert rows[2] == (4, "valid", None)  # empty trailing cells are not data
+
+
+def test_overflow_only_row_is_not_blank(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},10", ",,lost value")
+
+    rows = verdicts(path)
+
+    assert rows[1][:2] == (3, "invalid")
+    assert "(extra: 'lost value')" in rows[1][2]
+
+
+def test_missing_lead_reason(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},10", ",20")
+
+    assert verdicts(path)[1] == (3, "invalid", "lead_id is empty")

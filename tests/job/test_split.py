@@ -1,0 +1,356 @@
+"""Large-file paths: the column parser's plain-form passes and the two-process validate.
+
+The two-process pass must give exactly the verdicts, totals and bytes of a single-process pass,
+whatever the helper does: duplicates across and within its chunks, invalid rows, a helper that
+dies or reads the file differently.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+import pytest
+from conftest import LEAD_1, LEAD_2, LEAD_3, write_csv
+
+import importer.job.split as parallel
+from importer.check.columns import MISSING, ColumnParser
+from importer.check.normalise import CANONICAL_UUID, PLAIN_POINT_AMOUNT, parse_amount, parse_uuid
+from importer.check.summary import Summary
+from importer.job.validate import validate
+
+# --- ColumnParser: all plain, mostly plain, messy ---------------------------------------------
+
+
+def amount_parser(limit: int = 100_000) -> ColumnParser:
+    return ColumnParser(
+        lambda v: parse_amount(v, decimal=".", allow_precision=False),
+        (PLAIN_POINT_AMOUNT, Decimal),
+        limit,
+    )
+
+
+def test_all_plain_column_converts_every_cell():
+    parsed, unusual, failures = amount_parser().run(["10", "2.5", "10", "0.99"])
+    assert parsed == [Decimal("10"), Decimal("2.5"), Decimal("10"), Decimal("0.99")]
+    assert unusual == set() and failures == {}
+
+
+def test_mostly_plain_column_parses_only_the_unusual_cells():
+    values = [str(i) for i in range(40)]
+    values[3] = "$1,500.00"
+    values[17] = "12,5O"
+    values[30] = ""
+    parsed, unusual, failures = amount_parser().run(values)
+    assert parsed[3] == Decimal("1500.00")
+    assert parsed[17] is MISSING
+    assert parsed[30] is None
+    assert parsed[0] == Decimal("0") and parsed[39] == Decimal("39")
+    assert unusual == {"$1,500.00", "12,5O", ""}
+    assert list(failures) == ["12,5O"] and "letter O" in failures["12,5O"]
+
+
+def test_messy_column_takes_the_distinct_value_path():
+    values = ["$1.00", "$2.00", "3", "$1.00", "bad"]
+    parsed, unusual, failures = amount_parser().run(values)
+    assert parsed == [Decimal("1.00"), Decimal("2.00"), Decimal("3"), Decimal("1.00"), MISSING]
+    assert unusual == {"$1.00", "$2.00", "bad"}
+    assert list(failures) == ["bad"]
+
+
+def test_a_cell_holding_the_join_separator_is_not_taken_for_two_plain_cells():
+    parsed, unusual, failures = amount_parser().run(["1\x1f2", "3"])
+    assert parsed[0] is MISSING and parsed[1] == Decimal("3")
+    assert "1\x1f2" in failures
+
+
+def test_uuid_column_keeps_canonical_cells_and_normalises_the_rest():
+    parser = ColumnParser(lambda v: parse_uuid(v, field="lead_id"), (CANONICAL_UUID, str))
+    values = [LEAD_1] * 20 + ["{" + LEAD_2.upper() + "}", LEAD_3]
+    parsed, unusual, _ = parser.run(values)
+    assert parsed == [LEAD_1] * 20 + [LEAD_2, LEAD_3]
+    assert unusual == {"{" + LEAD_2.upper() + "}"}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_plain_and_unusual_cells_match_a_cell_by_cell_parse(seed):
+    """Random columns mixing plain amounts with unusual cells in every position."""
+    import random
+
+    rng = random.Random(seed)
+    odd = ["", " ", "12.345", "1.2.3", "$5.00", "7,5", "-3", "1234567890123456", "x", "10."]
+    values = [
+        rng.choice(odd) if rng.random() < 0.08 else f"{rng.randint(0, 9999)}.{rng.randint(0, 99)}"
+        for _ in range(rng.randint(1, 60))
+    ]
+    if seed % 3 == 0:
+        values[0] = rng.choice(odd)
+    if seed % 4 == 0:
+        values[-1] = rng.choice(odd)
+    parser, reference = amount_parser(), amount_parser()
+    parsed, _, failures = parser.run(values)
+    expected = []
+    for value in values:
+        if not value.strip():
+            expected.append(None)
+            continue
+        try:
+            expected.append(reference.parse(value))
+        except ValueError:
+            expected.append(MISSING)
+    assert parsed == expected
+    assert set(failures) == {v for v, e in zip(values, expected, strict=True) if e is MISSING}
+
+
+def test_cache_limit_is_respected_on_every_path():
+    parser = amount_parser(limit=2)
+    for values in (["$1.00", "$2.00", "$3.00"], ["4", "$5.00"] + ["6"] * 20):
+        parser.run(values)
+        assert len(parser.values) <= 3 + 2  # trimmed before each run, then this run's values
+
+
+# --- the two-process pass -----------------------------------------------------------------------
+
+HEADER = "Lead ID,Amount,Invoice date,Invoice number,Notes"
+
+
+def big_file(tmp_path, name: str = "big.csv"):
+    """60 rows in chunks of 5: duplicates inside and across chunks, errors, blanks, a footer."""
+    leads = [LEAD_1, LEAD_2, LEAD_3]
+    lines = [HEADER]
+    for i in range(60):
+        reference = f"INV-{i:03d}"
+        amount = f"{100 + i}.50"
+        if i in (7, 33):
+            reference = "INV-002"  # repeats a row the parent judged
+        if i == 13:
+            reference = "INV-011"  # repeats a row the helper judged (same chunk)
+        if i == 41:
+            reference = "INV-036"  # repeats a row of an earlier helper chunk
+        if i == 20:
+            amount = '"12,5O"'
+        if i == 25:
+            amount = '"$1,500.00"'
+        note = '"says ""hi"", twice"' if i % 11 == 0 else "=cmd()" if i == 45 else ""
+        lines.append(f"{leads[i % 3]},{amount},2026-03-{1 + i % 28:02d},{reference},{note}")
+        if i == 50:
+            lines.append("")  # a blank line is counted, never reported
+    lines.append("Total,9999.00,,,")
+    return write_csv(tmp_path / name, "\r\n".join(lines) + "\r\n")
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 5)
+
+
+def single_process(path, results):
+    before = parallel.MIN_SPLIT_BYTES
+    parallel.MIN_SPLIT_BYTES = 1 << 62
+    try:
+        return validate(path, results=results)
+    finally:
+        parallel.MIN_SPLIT_BYTES = before
+
+
+def test_split_pass_gives_the_single_process_bytes_and_totals(tmp_path, split_everything):
+    path = big_file(tmp_path)
+    alone = single_process(path, tmp_path / "alone.csv")
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+    assert split.summary.count("skipped") == 5  # four duplicates and the Total row
+    assert split.summary.count("invalid") == 1
+    assert split.summary.count("valid") == 55
+    assert split.summary.blank_rows == 1
+    text = (tmp_path / "split.csv").read_text(encoding="utf-8-sig")
+    assert "duplicate of row 4 (same reference)" in text  # INV-002 is on row 4
+    assert "'=cmd()" in text
+
+
+def test_split_pass_uses_the_helper(tmp_path, split_everything, monkeypatch):
+    taken = []
+    real_take = parallel._take
+
+    def counting_take(item, *args):
+        accepted = real_take(item, *args)
+        taken.append((item[0].index, accepted))
+        return accepted
+
+    monkeypatch.setattr(parallel, "_take", counting_take)
+    validate(big_file(tmp_path), results=tmp_path / "r.csv")
+    # 13 chunks of 5 records; the helper judges 1, 3, 6, 8 and 11. Chunks 1 (row 9 repeats
+    # row 4), 6 (row 35 repeats row 4) and 8 (row 43 repeats row 38) hold repeats of earlier
+    # rows the helper could not see: the parent reads and judges those itself; the others are
+    # taken as sent.
+    assert taken[-5:] == [(1, False), (3, True), (6, False), (8, False), (11, True)]
+
+
+def test_split_pass_manifest_holds_the_file_hash(tmp_path, split_everything):
+    import hashlib
+    import json
+
+    path = big_file(tmp_path)
+    report = validate(path, results=tmp_path / "r.csv")
+    manifest = json.loads((tmp_path / "big.manifest.json").read_text())
+    assert manifest["input"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert report.summary.count("valid") == 55
+
+
+def dying_helper(table, validator, writer, conn, size):
+    conn.close()
+    os._exit(3)
+
+
+def half_helper(table, validator, writer, conn, size):
+    """Sends its first chunk, then dies."""
+    real_send = conn.send
+    sent = []
+
+    def send_once(obj):
+        if sent:
+            os._exit(4)
+        sent.append(obj)
+        real_send(obj)
+
+    conn.send = send_once
+    parallel._helper(table, validator, writer, conn, size)
+
+
+def tampering_helper(field: str, value, nth: int = 1):
+    """A helper whose ``nth`` message carries a wrong ``field``."""
+
+    def helper(table, validator, writer, conn, size):
+        real_send = conn.send
+        state = {"sent": 0}
+
+        def send(obj):
+            if isinstance(obj, parallel._Judged):
+                state["sent"] += 1
+                if state["sent"] == nth:
+                    setattr(obj, field, value)
+            real_send(obj)
+
+        conn.send = send
+        parallel._helper(table, validator, writer, conn, size)
+
+    return helper
+
+
+misaligned_helper = tampering_helper("first_row", 10_000)  # read the file differently
+
+
+@pytest.mark.parametrize("helper", [dying_helper, half_helper, misaligned_helper])
+def test_a_failing_helper_changes_nothing(tmp_path, split_everything, monkeypatch, helper):
+    path = big_file(tmp_path)
+    alone = single_process(path, tmp_path / "alone.csv")
+    real = parallel.judge_split
+    monkeypatch.setattr(
+        "importer.job.validate.judge_split", lambda *a, **k: real(*a, helper=helper, **k)
+    )
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+
+
+def test_a_file_changed_between_the_two_readings_stops_with_a_clear_error(
+    tmp_path, split_everything, monkeypatch
+):
+    from importer.errors import InputFileError
+
+    real = parallel.judge_split
+    lying = tampering_helper("text_hash", 12345, nth=2)  # chunk 1 holds a repeat: read anyway
+    monkeypatch.setattr(
+        "importer.job.validate.judge_split", lambda *a, **k: real(*a, helper=lying, **k)
+    )
+    with pytest.raises(InputFileError, match="big.csv changed while it was being read"):
+        validate(big_file(tmp_path), results=tmp_path / "r.csv")
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_summary_merge_adds_rows_amounts_and_dates():
+    import datetime as dt
+
+    one, two = Summary(), Summary()
+    one.add_many(["valid", "invalid"], [Decimal("1.10"), None], ["USD", None])
+    one.see_date(dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+    two.add_many(["valid"], [Decimal("2.05")], ["EUR"])
+    two.blank_rows = 2
+    two.see_date(dt.datetime(2026, 3, 9, tzinfo=dt.UTC))
+    one.merge(two)
+    assert one.as_dict() == {
+        "blank_rows": 2,
+        "footer_rows": 0,
+        "first_date": "2026-03-02T00:00:00+00:00",
+        "last_date": "2026-03-09T00:00:00+00:00",
+        "in_file": {"rows": 3, "amounts": {"EUR": "2.05", "USD": "1.10"}},
+        "by_status": {
+            "invalid": {"rows": 1, "amounts": {}},
+            "valid": {"rows": 2, "amounts": {"EUR": "2.05", "USD": "1.10"}},
+        },
+        "reconciles": True,
+    }
+
+
+def test_small_and_xlsx_files_are_not_split(tmp_path):
+    from importer.job.validate import prepare
+
+    path = big_file(tmp_path)
+    table = prepare(path).table
+    assert parallel.can_split(table, tmp_path / "r.csv") is False  # far below 16 MB
+    assert parallel.can_split(table, tmp_path / "r.xlsx") is False
+
+
+SLEEPY_PARENT = """
+import os, sys, time
+sys.path.insert(0, {tests!r})
+import importer.job.split as parallel
+from importer.job.validate import validate
+
+def sleepy(table, validator, writer, conn, size):
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+
+parallel.MIN_SPLIT_BYTES = 0
+parallel.CHUNK_ROWS = 5
+real = parallel.judge_split
+import importer.job.validate as api
+api.judge_split = lambda *a, **k: real(*a, helper=sleepy, **k)
+validate({path!r}, results={results!r})
+"""
+
+
+def test_the_helper_does_not_outlive_its_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    path = big_file(tmp_path)
+    script = SLEEPY_PARENT.format(
+        tests=str(Path(__file__).resolve().parents[1]),
+        path=str(path),
+        results=str(tmp_path / "r.csv"),
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    helper = int(parent.stdout.readline())
+    assert os.path.exists(f"/proc/{helper}")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{helper}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break  # gone
+        if state == "Z":
+            break  # dead, waiting to be reaped by init
+        time.sleep(0.05)
+    else:
+        os.kill(helper, signal.SIGKILL)
+        pytest.fail("the helper outlived its parent")

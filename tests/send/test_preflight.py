@@ -1,0 +1,129 @@
+"""Online preflight: one look-up per distinct lead, legacy ids resolved, 401 stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from importer.errors import AuthenticationError
+from importer.records import PurchaseRecord, RowResult, RowStatus
+from importer.sandbox import Faults, Sandbox
+from importer.send.client import KeenClient
+from importer.send.preflight import preflight
+
+USD_LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+EUR_LEAD = "ec1b8ca1-f91e-4d4c-9ff4-9b7889463e85"
+FABRIKAM_LEAD = "fc377a4c-4a15-444d-85e7-ce8a3a578a8e"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(faults=Faults()) as sb:
+        yield sb
+
+
+def test_preflight_against_the_sandbox(sandbox):
+    recs = [
+        PurchaseRecord(row=2, lead_id=USD_LEAD, purchase_amount=Decimal("1")),
+        PurchaseRecord(row=3, lead_id=USD_LEAD),
+        PurchaseRecord(row=4, legacy_lead_id=2001),
+        PurchaseRecord(row=5, lead_id=FABRIKAM_LEAD),
+        PurchaseRecord(row=6, legacy_lead_id=3001),
+        PurchaseRecord(row=7, legacy_lead_id=999999),
+    ]
+
+    async def go():
+        async with KeenClient(sandbox.base_url, sandbox.api_key) as client:
+            return await preflight(recs, client=client)
+
+    before = sandbox.stats()
+    checked = asyncio.run(go())
+    after = sandbox.stats()
+    assert after["requests"] - before["requests"] == 1 + 5  # channels + 5 distinct leads
+    assert after["create_calls"] == before["create_calls"]
+    assert checked.requests == 6
+    assert [checked.resolve(r) for r in recs] == [USD_LEAD, USD_LEAD, EUR_LEAD, None, None, None]
+    assert [checked.currency_of(r) for r in recs] == ["USD", "USD", "EUR", None, None, None]
+    assert [checked.rejection(r) for r in recs[:3]] == [None, None, None]
+    assert checked.rejection(recs[3]) == RowResult(
+        5, RowStatus.REJECTED, http_status=403, error="Lead not accessible", attempts=0
+    )
+    assert checked.rejection(recs[4]).http_status == 403
+    assert checked.rejection(recs[5]) == RowResult(
+        7, RowStatus.REJECTED, http_status=404, error="Lead not found", attempts=0
+    )
+
+
+def test_bad_key_stops_before_anything_is_sent(sandbox):
+    async def go():
+        async with KeenClient(sandbox.base_url, "not-a-key") as client:
+            await preflight([PurchaseRecord(row=2, lead_id=USD_LEAD)], client=client)
+
+    before = sandbox.stats()
+    with pytest.raises(AuthenticationError) as caught:
+        asyncio.run(go())
+    assert str(caught.value) == "Invalid API key"
+    assert caught.value.status == 401
+    after = sandbox.stats()
+    assert after["requests"] - before["requests"] == 1
+    assert after["create_calls"] == before["create_calls"]
+
+
+def test_transient_lookup_failures_are_retried_then_left_to_the_create_call():
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
+        if b"get_channels" in request.content:
+            return httpx.Response(200, json={"channels": []})
+        return httpx.Response(502, content=b"bad gateway")
+
+    async def fast(seconds: float) -> None:
+        return None
+
+    uuid_row = PurchaseRecord(row=2, lead_id=USD_LEAD)
+    legacy_row = PurchaseRecord(row=3, legacy_lead_id=1001)
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            return await preflight([uuid_row, legacy_row], client=client, attempts=3, sleep=fast)
+
+    checked = asyncio.run(go())
+    assert len(calls) == 1 + 3 + 3
+    # A UUID row is still sent (create_purchase decides); a legacy id cannot be resolved.
+    assert checked.rejection(uuid_row) is None
+    assert checked.resolve(uuid_row) == USD_LEAD
+    held = checked.rejection(legacy_row)
+    assert (held.status, held.http_status) == ("retried", 502)
+    assert held.error.startswith("could not resolve legacy lead 1001 to a lead id")
+
+
+def test_lookup_action_not_supported_is_skipped_with_a_note():
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
+        if b"get_channels" in request.content:
+            return httpx.Response(200, json={"channels": []})
+        return httpx.Response(400, json={"error": "Unknown action: get_lead_by_id"})
+
+    other = "c241330b-01a9-471f-9e8a-774bcf36d58b"
+    rows = [PurchaseRecord(row=2, lead_id=USD_LEAD), PurchaseRecord(row=3, lead_id=other)]
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            return await preflight(rows, client=client, concurrency=1)
+
+    checked = asyncio.run(go())
+    assert len(calls) == 2  # channels + one look-up: the second lead is not asked again
+    assert [checked.rejection(r) for r in rows] == [None, None]
+    assert [checked.resolve(r) for r in rows] == [USD_LEAD, other]
+    assert checked.notes == [
+        "get_lead_by_id is not supported by this API (400: Unknown action: get_lead_by_id); "
+        "leads were not checked before sending"
+    ]
