@@ -302,6 +302,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 expect_total=args.expect_total,
                 on_progress=update,
                 handle_signals=True,
+                # The embedded sandbox is on this machine: never through a proxy.
+                proxy="none" if args.sandbox and not args.proxy else args.proxy,
+                ca_bundle=args.ca_bundle,
             )
         finally:
             bar.close()
@@ -382,6 +385,18 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     )
     online.add_argument(
         "--insecure", action="store_true", help="allow plain http to a non-loopback host"
+    )
+    online.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send through this proxy, http://[USER:PASSWORD@]HOST:PORT, or 'none' "
+        "(default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY unless NO_PROXY lists the host)",
+    )
+    online.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="also trust the certificates in this PEM file (a company root certificate); "
+        "the system's trust store is always used",
     )
     return online
 

@@ -25,6 +25,8 @@ OPTION_NAMES = (
     "allow_duplicates",
     "action",
     "period",
+    "proxy",
+    "ca_bundle",
 )
 
 
@@ -44,6 +46,9 @@ class Mapping:
     allow_duplicates: bool | None = None
     action: str | None = None
     period: str | None = None
+    # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
+    proxy: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
 
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""
@@ -128,6 +133,8 @@ def load_mapping_file(path: str | Path) -> Mapping:
             raise MappingError(
                 f"mapping file {path}: action must be create_purchase or create_purchase_custom"
             )
+        if key == "ca_bundle":
+            value = str(path.parent / Path(value).expanduser())  # relative to the mapping file
         values[key] = value
     return Mapping(columns=columns, **values)
 

@@ -41,6 +41,7 @@ from importer.report.manifest import build_manifest, manifest_path, write_json_a
 from importer.report.results import ResultsWriter, default_results_path
 from importer.send.client import DEFAULT_BASE_URL, KeenClient
 from importer.send.journal import Journal
+from importer.send.network import NetworkSettings, network_settings
 from importer.send.preflight import preflight
 from importer.send.resume import EarlierRuns, drop_already_created, journal_path_for
 from importer.send.sender import SendReport, not_sent_reason, send_all
@@ -193,6 +194,8 @@ def run_import(
     on_progress: ProgressCallback | None = None,
     handle_signals: bool = False,
     transport=None,
+    proxy: str | None = None,
+    ca_bundle: str | Path | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX file of purchases into Keen and write the results file.
 
@@ -201,6 +204,9 @@ def run_import(
     the plan before the first request; returning False cancels (nothing is sent).
     ``handle_signals`` installs SIGINT/SIGTERM handlers (the CLI does): the first stops taking
     rows and lets requests in flight finish; the second aborts at once.
+    ``proxy`` (a URL, or "none" for a direct connection) and ``ca_bundle`` (a PEM file trusted
+    besides the system store) win over the mapping's options and the environment's proxy
+    variables (see :mod:`importer.send.network`).
     """
     if not api_key:
         raise ConfigurationError(
@@ -208,6 +214,7 @@ def run_import(
             hint="the key is a UUID from Settings > API keys in the Keen dashboard",
         )
     api_url = check_api_url(api_url, insecure=insecure)
+    network = _network(api_url, mapping, proxy, ca_bundle)
     if concurrency < 1 or max_retries < 0 or timeout <= 0 or (rate is not None and rate <= 0):
         raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
     expected = parse_expected_total(expect_total) if expect_total else None
@@ -256,6 +263,7 @@ def run_import(
             on_progress=on_progress,
             handle_signals=handle_signals,
             transport=transport,
+            network=network,
             total=plan.summary.in_file.rows,
         )
     )
@@ -275,6 +283,7 @@ def run_import(
                 "max_retries": max_retries,
                 "timeout": timeout,
                 "resend_unconfirmed": resend_unconfirmed,
+                **network.describe(),
             },
             api_url=api_url,
             started=started_at,
@@ -307,6 +316,7 @@ async def _send_pass(
     on_progress: ProgressCallback | None,
     handle_signals: bool,
     transport,
+    network: NetworkSettings,
     total: int,
 ) -> None:
     table = prepared.table
@@ -354,6 +364,7 @@ async def _send_pass(
             timeout=timeout,
             transport=transport,
             max_connections=concurrency,
+            network=network,
         ) as client:
             first_chunk = True
             for chunk in table.chunks():
@@ -494,6 +505,16 @@ async def _send_pass(
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def _network(api_url: str, mapping: Mapping | None, proxy, ca_bundle) -> NetworkSettings:
+    """Proxy and trust of the run: the arguments win over the mapping's options."""
+    source = "--proxy"
+    if proxy is None and mapping is not None and mapping.proxy:
+        proxy, source = mapping.proxy, "the mapping file's proxy option"
+    if ca_bundle is None and mapping is not None:
+        ca_bundle = mapping.ca_bundle
+    return network_settings(api_url, proxy=proxy, proxy_source=source, ca_bundle=ca_bundle)
 
 
 def _run_async(coroutine) -> None:
