@@ -13,7 +13,7 @@ from importer.records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
 
 
 def __getattr__(name: str):
-    # The sending stack (httpx, aiohttp) is imported only when run_import is used: validate
+    # The sending stack (httpx, httptools) is imported only when run_import is used: validate
     # starts faster without it.
     if name == "run_import":
         from importer.job.run import run_import

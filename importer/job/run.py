@@ -521,7 +521,7 @@ def _run_async(coroutine) -> None:
     """Run on uvloop when it is installed (a third less client CPU per request), else asyncio."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard] on Linux/macOS
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         asyncio.run(coroutine)
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
