@@ -244,7 +244,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         try:
             connection = await _dial(loop, self.proxy.host, self.proxy.port, None)
         except httpx.ConnectError as exc:
-            raise ProxyUnreachable(self.proxy, str(exc).rpartition(": ")[2]) from exc
+            raise ProxyUnreachable(self.proxy, getattr(exc, "reason", str(exc))) from exc
         if context is None:
             return connection  # plain http: requests carry the absolute URL to the proxy
         try:
@@ -302,7 +302,9 @@ async def _dial(
         raise CertificateError(host, port, exc, None) from exc
     except OSError as exc:  # refused, unreachable, DNS: nothing was sent
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from exc
+        error = httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}")
+        error.reason = reason  # type: ignore[attr-defined]
+        raise error from exc
     return connection
 
 
