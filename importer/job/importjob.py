@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
 from importer.check.decisions import ColumnDecisions
-from importer.check.mapping import OPTION_NAMES, Mapping, load_mapping_file
+from importer.check.mapping import (
+    OPTION_NAMES,
+    FieldMatch,
+    Mapping,
+    load_mapping_file,
+    match_fields,
+)
 from importer.errors import ConfigurationError
 from importer.job import edits as editing
 from importer.job.checking import (
@@ -56,11 +62,6 @@ from importer.read.loader import Table, open_table
 from importer.records import RowStatus
 from importer.report.manifest import build_manifest, file_sha256, manifest_path, write_json_atomic
 from importer.report.results import default_results_path
-
-try:
-    from importer.check.mapping import FieldMatch, match_fields
-except ImportError:  # pragma: no cover - until check.mapping gains them (data helper)
-    from importer.job._fieldmatch import FieldMatch, match_fields
 
 if TYPE_CHECKING:
     from importer.job.run import ImportPlan, ImportReport
