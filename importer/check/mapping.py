@@ -28,6 +28,7 @@ OPTION_NAMES = (
     "allow_duplicates",
     "action",
     "period",
+    "out_dir",
     "proxy",
     "ca_bundle",
 )
@@ -49,6 +50,7 @@ class Mapping:
     allow_duplicates: bool | None = None
     action: str | None = None
     period: str | None = None
+    out_dir: str | None = None  # folder for the results, journal, manifest and created list
     # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
     proxy: str | None = field(default=None, repr=False)
     ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
