@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
@@ -28,17 +29,21 @@ from importer.errors import AuthenticationError, ConfigurationError, KeenImportE
 from importer.job.validate import (
     PreparedFile,
     ProgressCallback,
+    Source,
     check_results_path,
-    file_sha256,
     options_dict,
     paused_gc,
     prepare,
+    results_target,
     row_results,
+    source_facts,
 )
+from importer.read.frame import FrameTable, is_frame
 from importer.records import RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path
+from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
-from importer.report.results import ResultsWriter, default_results_path
+from importer.report.results import ResultsWriter
 from importer.send.client import DEFAULT_BASE_URL, KeenClient
 from importer.send.journal import Journal
 from importer.send.preflight import preflight
@@ -85,7 +90,7 @@ class ImportReport:
     """What run_import() did."""
 
     path: Path
-    results_path: Path
+    results_path: Path | None  # None: a DataFrame imported without a results file
     journal_path: Path | None
     api_url: str
     columns: dict[str, str]
@@ -100,6 +105,17 @@ class ImportReport:
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+
+    def results_frame(self) -> Any:
+        """The imported DataFrame plus the result columns: status, purchase_id, error, ...,
+        and the amount sent as a Decimal (see importer.report.frames)."""
+        return results_frame(self.frame, self.kept)
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
 
     @property
     def nothing_to_send(self) -> bool:
@@ -172,10 +188,11 @@ def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -
 
 
 def run_import(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
     api_key: str,
+    name: str | None = None,
     api_url: str = DEFAULT_BASE_URL,
     target: str | None = None,
     concurrency: int = 8,
@@ -194,7 +211,11 @@ def run_import(
     handle_signals: bool = False,
     transport=None,
 ) -> ImportReport:
-    """Import a CSV/XLSX file of purchases into Keen and write the results file.
+    """Import a CSV/XLSX file (or a pandas DataFrame) of purchases into Keen; write the results.
+
+    A DataFrame needs a ``name``: its journal (``<name>.journal.sqlite``, what makes running
+    the same import again safe), manifest and created list go beside ``results`` or, without
+    it, in the current folder; its results file is written only when ``results`` is given.
 
     ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
     against one target are never taken as created against another. ``confirm`` is called with
@@ -212,9 +233,14 @@ def run_import(
         raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
     expected = parse_expected_total(expect_total) if expect_total else None
     started_at = datetime.now(UTC)
-    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
+    if is_frame(path) and name is None:
+        raise ConfigurationError(
+            "name the DataFrame, e.g. run_import(df, name='march', ...): its journal "
+            "'<name>.journal.sqlite' is what keeps a second run from creating purchases twice"
+        )
+    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb, name=name)
     table = prepared.table
-    results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
+    results_path, write_results = results_target(table, results)
     check_results_path(results_path, table.path)
     while True:
         plan_validator = RowValidator(
@@ -231,15 +257,18 @@ def run_import(
         raise Cancelled("cancelled: nothing was sent")
     report = ImportReport(
         path=table.path,
-        results_path=results_path,
+        results_path=results_path if write_results else None,
         journal_path=None if dry_run else journal_path_for(results_path, table.path),
         api_url=api_url,
         columns=prepared.columns,
         summary=Summary(),
         plan=plan,
         dry_run=dry_run,
+        created_path=None if dry_run else created_list_path(results_path, table.path),
+        frame=getattr(table, "frame", None),
+        kept=KeptResults() if isinstance(table, FrameTable) else None,
     )
-    sha256 = file_sha256(table.path)
+    sha256, source_info = source_facts(table)
     file_hash = "target:" + (target or api_url)  # see EarlierRuns: rows, not bytes, identify
     started = time.perf_counter()
     _run_async(
@@ -280,7 +309,8 @@ def run_import(
             started=started_at,
             finished=datetime.now(UTC),
             summary=report.summary,
-            results_path=results_path,
+            results_path=report.results_path,
+            source_info=source_info,
             extra={
                 "target": target or api_url,
                 "requests": report.requests,
@@ -318,11 +348,8 @@ async def _send_pass(
     loop = asyncio.get_running_loop()
     if handle_signals:
         _install_signal_handlers(loop, stop)
-    writer = ResultsWriter(report.results_path, table.headers)
-    created = None
-    if not report.dry_run:
-        report.created_path = created_list_path(report.results_path, table.path)
-        created = CreatedListWriter(report.created_path)
+    writer = ResultsWriter(report.results_path, table.headers) if report.results_path else None
+    created = CreatedListWriter(report.created_path) if report.created_path else None
     journal = None
     done = 0
     live: dict[str, int] = {}  # rows per status, including those answered in the current chunk
@@ -473,18 +500,23 @@ async def _send_pass(
                                 record.date if record else None,
                                 record.reference if record else None,
                             )
-                writer.write(chunk, results)
+                if writer is not None:
+                    writer.write(chunk, results)
+                if report.kept is not None:
+                    report.kept.add_results(checked, results)
                 done += len(results)
                 live.clear()
                 live.update({k: v.rows for k, v in report.summary.by_status.items()})
                 if on_progress:
                     on_progress(done, total, live)
             report.requests = client.requests_made
-        writer.commit()
+        if writer is not None:
+            writer.commit()
         if created is not None:
             created.commit()
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         if created is not None:
             created.abort()
         raise
