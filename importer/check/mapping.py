@@ -139,6 +139,44 @@ def load_mapping_file(path: str | Path) -> Mapping:
     return Mapping(columns=columns, **values)
 
 
+def dump_mapping(mapping: Mapping, *, comment: str | None = None) -> str:
+    """A mapping as the TOML text ``load_mapping_file`` reads back (the ``--mapping`` format)."""
+    lines = [f"# {line}" for line in (comment or "").splitlines()]
+    lines.append("[columns]")
+    lines += [f"{name} = {_toml_string(column)}" for name, column in mapping.columns.items()]
+    options = []
+    for name in OPTION_NAMES:
+        value = getattr(mapping, name)
+        if value in (None, ()):
+            continue
+        if isinstance(value, bool):
+            options.append(f"{name} = {'true' if value else 'false'}")
+        elif isinstance(value, tuple):
+            options.append(f"{name} = [{', '.join(_toml_string(v) for v in value)}]")
+        else:
+            options.append(f"{name} = {_toml_string(value)}")
+    if options:
+        lines += ["", "[options]", *options]
+    return "\n".join(lines) + "\n"
+
+
+def save_mapping_file(mapping: Mapping, path: str | Path, *, comment: str | None = None) -> Path:
+    """Write ``mapping`` as a TOML mapping file (replaced whole, never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dump_mapping(mapping, comment=comment), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(
+        c if (c >= " " and c != "\x7f") or c == "\t" else f"\\u{ord(c):04x}" for c in escaped
+    )
+    return f'"{escaped}"'
+
+
 def _check_field(name: str, *, source: str) -> str:
     if name not in FIELDS:
         raise MappingError(

@@ -26,9 +26,8 @@ from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import AuthenticationError, ConfigurationError, KeenImportError
-from importer.job.validate import (
+from importer.job.checking import (
     PreparedFile,
-    ProgressCallback,
     Source,
     check_results_path,
     options_dict,
@@ -38,6 +37,7 @@ from importer.job.validate import (
     row_results,
     source_facts,
 )
+from importer.job.model import ProgressCallback
 from importer.read.frame import FrameTable, is_frame
 from importer.records import RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path

@@ -27,6 +27,10 @@ class KeptResults:
     """The verdict, amount and currency of every judged row, kept in memory for a frame."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every row (the rows are judged again)."""
         self.rows: list[int] = []
         self.columns: list[list[str]] = [[] for _ in RESULT_COLUMNS]
         self.amounts: list[Decimal | None] = []

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from runhelpers import SAMPLE, USD_LEADS, results_by_row
 
+import importer
 from importer import Mapping, validate
 from importer.errors import ConfigurationError
 from importer.job.run import run_import
@@ -240,3 +241,69 @@ def test_results_frame_of_a_file_points_to_the_results_file(in_tmp):
         {"status": "valid", "currency": None, "rows": 4, "amount": Decimal("3390.00")},
         {"status": "valid", "currency": "USD", "rows": 1, "amount": Decimal("249.50")},
     ]
+
+
+# --- the import-job API ------------------------------------------------------------------------
+
+
+def mixed_frame() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE / "purchases_with_errors.csv", dtype=str, keep_default_na=False)
+
+
+def test_open_import_of_a_frame_overview_mapping_and_check(in_tmp):
+    job = importer.open_import(typed_frame(), name="march")
+
+    view = job.overview
+    assert (view.kind, view.header_row, view.path.stem) == ("frame", 1, "march")
+    assert view.headers == ["Lead ID", "Amount", "Net", "Date", "Reference"]
+    assert view.samples["Net"] == ["1500.00", "0.10", "249.50"]
+    assert view.samples["Date"][0] == "2026-03-02T00:00:00+01:00"
+    matches = {m.field: m.column for m in job.suggest_mapping()}
+    assert matches["lead_id"] == "Lead ID" and matches["reference"] == "Reference"
+
+    report = job.check()
+
+    assert report.results_path is None
+    assert list(in_tmp.iterdir()) == []  # no results file, no manifest
+    assert report.summary.count(importer.RowStatus.VALID) == 2
+    page = job.rows(status="invalid")
+    assert [(r.row, r.error) for r in page.rows][:1] == [(4, "date is empty")]
+    assert page.rows[0].cells["Reference"] == "0042"
+    assert list(report.results_frame()["status"]) == list(validate(typed_frame())
+                                                          .results_frame()["status"])  # fmt: skip
+    assert report.summary_frame()["rows"].sum() == 6
+
+
+def test_job_edit_of_a_frame_rechecks_the_row_and_the_next_check_uses_it(in_tmp):
+    job = importer.open_import(typed_frame(), name="march")
+    job.check()
+
+    view = job.edit(4, "Date", "2026-03-04")
+    report = job.check()
+
+    assert view.status == "valid"
+    assert report.results_frame().loc["r2", "status"] == "valid"
+    with pytest.raises(ConfigurationError, match="a DataFrame is corrected in the notebook"):
+        job.save_corrected()
+
+
+def test_job_with_a_results_path_writes_results_and_manifest_for_a_frame(in_tmp):
+    job = importer.open_import(mixed_frame(), name="march", out_dir=in_tmp / "out")
+    job.set_options(results="march.results.xlsx")
+
+    report = job.check()
+
+    assert report.results_path == in_tmp / "out" / "march.results.xlsx"
+    assert sorted(p.name for p in (in_tmp / "out").iterdir()) == [
+        "march.manifest.json",
+        "march.results.xlsx",
+    ]
+    manifest = json.loads((in_tmp / "out" / "march.manifest.json").read_text())
+    assert manifest["input"]["kind"] == "DataFrame" and manifest["input"]["rows"] == 12
+    assert job.rows(status="skipped").rows[0].row == 9
+
+
+def test_a_frame_has_no_other_header_row(in_tmp):
+    job = importer.open_import(mixed_frame())
+    with pytest.raises(ConfigurationError, match="header is its column labels"):
+        job.choose_header_row(2)
