@@ -307,3 +307,34 @@ def test_a_frame_has_no_other_header_row(in_tmp):
     job = importer.open_import(mixed_frame())
     with pytest.raises(ConfigurationError, match="header is its column labels"):
         job.choose_header_row(2)
+
+
+def test_job_plan_and_send_of_a_frame_match_run_import(in_tmp):
+    csv_rows, csv_payloads, _ = import_csv(
+        shutil.copy(SAMPLE / "purchases_with_errors.csv", in_tmp / "mixed.csv")
+    )
+    job = importer.open_import(mixed_frame(), name="march")
+    with Sandbox() as sandbox:
+        plan = job.plan(api_url=sandbox.base_url, api_key=DEMO_API_KEY)
+        report = job.send()
+        payloads = stored_payloads(sandbox)
+
+    assert plan.valid_rows == 5
+    frame = report.results_frame()
+    got = {
+        int(line["row"]): tuple("" if pd.isna(line[f]) else str(line[f]) for f in RESULT_FIELDS)
+        for _, line in frame.iterrows()
+    }
+    assert got == csv_rows
+    assert payloads == csv_payloads
+    assert report.results_path is None
+    assert (in_tmp / "march.journal.sqlite").exists()
+    with pytest.raises(ConfigurationError, match="job.set_options\\(results="):
+        job.write_reports()
+
+
+def test_job_send_of_an_unnamed_frame_is_refused_before_any_request(in_tmp):
+    job = importer.open_import(mixed_frame())
+    with pytest.raises(ConfigurationError, match="name the DataFrame"):
+        job.plan(api_url="http://127.0.0.1:9", api_key=DEMO_API_KEY)
+    assert list(in_tmp.iterdir()) == []
