@@ -47,7 +47,6 @@ def start(
             report = session.job.send(
                 on_progress=on_progress, resend_unconfirmed=resend_unconfirmed
             )
-            session.job.write_reports()
             session.report = report
             progress.outcome = describe(report)
             progress.done = report.summary.in_file.rows
