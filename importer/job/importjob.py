@@ -39,10 +39,13 @@ from importer.errors import ConfigurationError
 from importer.job import edits as editing
 from importer.job.checking import (
     PreparedFile,
+    Source,
     check_all,
     check_results_path,
+    open_source,
     options_dict,
     prepare_table,
+    source_facts,
 )
 from importer.job.model import (
     Answer,
@@ -58,9 +61,11 @@ from importer.job.model import (
 )
 from importer.job.questions import column_decisions, option_for, to_question
 from importer.job.rowstore import RowStore
-from importer.read.loader import Table, open_table
+from importer.read.frame import FrameTable, frame_name, is_frame
+from importer.read.loader import Table
 from importer.records import RowStatus
-from importer.report.manifest import build_manifest, file_sha256, manifest_path, write_json_atomic
+from importer.report.frames import KeptResults
+from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
 from importer.report.results import default_results_path
 
 if TYPE_CHECKING:
@@ -74,7 +79,7 @@ CONTROL_OPTIONS = ("expect_rows", "expect_total", "results")
 
 
 def open_import(
-    source: str | Path,
+    source: Source,
     *,
     sheet: str | None = None,
     header_row: int | None = None,
@@ -82,20 +87,24 @@ def open_import(
     delimiter: str | None = None,
     max_xlsx_mb: int = 500,
     out_dir: str | Path | None = None,
+    name: str | None = None,
 ) -> ImportJob:
-    """Open a CSV/TSV/TXT/XLSX/XLS file as an import job.
+    """Open a CSV/TSV/TXT/XLSX/XLS file, or a pandas DataFrame, as an import job.
 
     Raises InputFileError (file checks, hostile files) exactly like :func:`importer.validate`.
     ``out_dir``: the folder for the results, journal, manifest and created list (default:
-    beside the input).
+    beside the input). A DataFrame (read as in importer.read.frame) is named by ``name``
+    (default ``dataframe``) in those files' names; its results file is written only when the
+    ``results`` option names one (the rows are kept in memory for ``results_frame()``).
     """
     mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
     return ImportJob(
-        Path(source),
+        source if is_frame(source) else Path(source),
         mapping=mapping,
         header_row=header_row,
         max_xlsx_mb=max_xlsx_mb,
         out_dir=Path(out_dir) if out_dir is not None else None,
+        name=name,
     )
 
 
@@ -104,14 +113,16 @@ class ImportJob:
 
     def __init__(
         self,
-        source: Path,
+        source: Source,
         *,
         mapping: Mapping,
         header_row: int | None,
         max_xlsx_mb: int,
         out_dir: Path | None,
+        name: str | None = None,
     ) -> None:
         self.source = source
+        self.name = name
         self.max_xlsx_mb = max_xlsx_mb
         self.out_dir = out_dir
         self._mapping = mapping
@@ -124,7 +135,9 @@ class ImportJob:
         self._checked_edits = 0  # edits already in the results file
         self._scratch: Path | None = None
         self._sending = threading.Lock()
-        self._stop: Any = None  # set by send(): cancels the send in progress
+        self._stop: Any = None  # set while send() runs: stops it from any thread
+        self._planned: Any = None
+        self._last_pass: str | None = None  # "check" or "send": what wrote the results last
         self._cancelled = False
         self.last_check: CheckReport | None = None
         self.table = self._open()
@@ -132,13 +145,15 @@ class ImportJob:
     # -- opening ----------------------------------------------------------------------------
 
     def _open(self) -> Table:
-        table = open_table(
+        if is_frame(self.source) and self._header_row not in (None, 1):
+            raise ConfigurationError(
+                "a DataFrame's header is its column labels: there is no other header row"
+            )
+        table = open_source(
             self.source,
-            sheet=self._mapping.sheet,
-            encoding=self._mapping.encoding,
-            delimiter=self._mapping.delimiter,
+            self._mapping,
             max_xlsx_mb=self.max_xlsx_mb,
-            header_hint={k: v for k, v in self._mapping.columns.items() if v},
+            name=self.name,
             header_row=self._header_row,
         )
         self._overview = _overview(table)
@@ -146,6 +161,7 @@ class ImportJob:
         return table
 
     def _forget_checks(self) -> None:
+        self._planned = None
         self._prepared = None
         self._store = None
         self.last_check = None
@@ -267,15 +283,26 @@ class ImportJob:
         """Where the results file goes: ``<stem>.results.<ext>`` beside the input or in
         ``out_dir``; the ``results`` option names another file (relative: inside out_dir)."""
         chosen = self._controls.get("results")
+        folder = self.out_dir
+        if folder is None and self._mapping.out_dir:
+            folder = Path(self._mapping.out_dir)
         if chosen:
             path = Path(chosen)
-            if self.out_dir is not None and not path.is_absolute():
-                path = self.out_dir / path
+            if folder is not None and not path.is_absolute():
+                path = folder / path
+        elif isinstance(self.table, FrameTable):
+            # Not written (see writes_results); names the journal, manifest and created list.
+            path = (folder or Path.cwd()) / f"{frame_name(self.name)}.results.csv"
         else:
             path = default_results_path(self.table.path, self.table.info.kind)
-            if self.out_dir is not None:
-                path = self.out_dir / path.name
+            if folder is not None:
+                path = folder / path.name
         return path
+
+    @property
+    def writes_results(self) -> bool:
+        """False for a DataFrame without a ``results`` path: its verdicts stay in memory."""
+        return bool(self._controls.get("results")) or not isinstance(self.table, FrameTable)
 
     def check(self, *, on_progress: ProgressCallback | None = None) -> CheckReport:
         """Judge every row, write the results file and the manifest; return the totals.
@@ -308,17 +335,21 @@ class ImportJob:
         started = datetime.now(UTC)
         results = self.results_path
         check_results_path(results, self.table.path)
+        write = write and self.writes_results
         if write:
             results.parent.mkdir(parents=True, exist_ok=True)
-        shadow = self._shadow_path(results) if index else None
+        shadow = self._shadow_path(results, always=not write) if index else None
+        kept = KeptResults() if isinstance(self.table, FrameTable) else None
         summary, digest = check_all(
             self._with_edits(prepared),
             results if write else None,
             on_progress,
             shadow_path=shadow,
             allow_split=not self._edits,
+            kept=kept,
         )
         self._checked_edits = len(self._edits)
+        self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
         if write:
             self._write_manifest("validate", summary, started, digest)
@@ -331,13 +362,16 @@ class ImportJob:
             notes=notes,
             warnings_count=self._store.warning_counts() if self._store else {},
             exit_code=1 if summary.count(RowStatus.INVALID) else 0,
-            results_path=results,
+            results_path=results if write else None,
+            frame=getattr(self.table, "frame", None),
+            kept=kept,
         )
         return self.last_check
 
-    def _shadow_path(self, results: Path) -> Path | None:
-        """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it)."""
-        if results.suffix.lower() not in (".xlsx", ".xlsm"):
+    def _shadow_path(self, results: Path, *, always: bool = False) -> Path | None:
+        """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it);
+        ``always``: also for results that are not written to a file (a DataFrame's)."""
+        if results.suffix.lower() not in (".xlsx", ".xlsm") and not always:
             return None
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="keen-import-job-"))
@@ -356,20 +390,23 @@ class ImportJob:
         prepared = self._prepare()
         results = self.results_path
         path = manifest_path(results, self.table.path)
+        sha256 = digest or source_facts(self.table)[0]
+        source_info = self.table.describe() if isinstance(self.table, FrameTable) else None
         write_json_atomic(
             path,
             build_manifest(
                 command=command,
                 source=self.table.path,
-                sha256=digest or file_sha256(self.table.path),
+                sha256=sha256,
+                source_info=source_info,
                 sheet=self.table.sheet,
                 columns=prepared.columns,
-                options=options_dict(prepared),
+                options={**options_dict(prepared), **extra.pop("options", {})},
                 api_url=extra.pop("api_url", None),
                 started=started,
                 finished=datetime.now(UTC),
                 summary=summary,
-                results_path=results,
+                results_path=results if self.writes_results else None,
                 extra={**self._audit(), **extra},
             ),
         )
@@ -445,40 +482,115 @@ class ImportJob:
     def save_corrected(self, path: Path | None = None) -> Path:
         """Write ``<stem>.corrected.<ext>`` (beside the results) with every edit applied; the
         input file is never changed."""
+        if isinstance(self.table, FrameTable):
+            raise ConfigurationError(
+                "save_corrected() writes a corrected copy of a file; a DataFrame is corrected "
+                "in the notebook (the edits are listed in job.edits)"
+            )
         target = path or editing.corrected_path(self.table, self.results_path.parent)
         return editing.write_corrected(self.table, self._edits, Path(target))
 
     # -- sending ----------------------------------------------------------------------------
 
     def plan(self, *, api_url: str, api_key: str, **settings: Any) -> ImportPlan:
-        """Check every row (nothing sent) and say what would be sent; see :mod:`job.run`."""
+        """Check every row (nothing is sent) and say what :meth:`send` would send.
+
+        ``settings``: target (the account name for the journal, default ``api_url``),
+        dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
+        insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
+        send: for a command line). Raises AmbiguousDataError while a question is open,
+        ControlTotalError when the control totals do not match.
+        """
         from importer.job.run import plan_job
 
-        self._plan = plan_job(self, api_url=api_url, api_key=api_key, **settings)
-        return self._plan.plan
+        with self._sending:
+            self._cancelled = False
+        self._planned = plan_job(self, api_url=api_url, api_key=api_key, **settings)
+        return self._planned.plan
 
     def send(
         self, *, on_progress: ProgressCallback | None = None, resend_unconfirmed: bool = False
     ) -> ImportReport:
-        """Send the planned rows; :meth:`cancel` (from any thread) stops it like Ctrl-C."""
+        """Send what :meth:`plan` planned; write the results, journal, created list and
+        manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
+        same job (or the same command) again resumes from the journal."""
         from importer.job.run import send_job
 
-        return send_job(self, on_progress=on_progress, resend_unconfirmed=resend_unconfirmed)
+        planned = self._planned
+        if planned is None:
+            raise ConfigurationError("nothing is planned yet: call plan() first")
+        report = send_job(
+            self,
+            planned,
+            on_progress=on_progress,
+            resend_unconfirmed=resend_unconfirmed,
+            on_stop_ready=self._stop_ready,
+        )
+        self._last_pass = "send"
+        return report
+
+    def _stop_ready(self, stop: Any) -> None:
+        with self._sending:
+            self._stop = stop
+            if stop is not None and self._cancelled:
+                stop()
 
     def cancel(self) -> None:
         """Stop taking rows, let requests in flight finish, write the results (resumable).
 
-        Thread-safe: call it from any thread or task; before :meth:`send` it cancels the next.
+        Thread-safe: call it from any thread or task while :meth:`send` runs; called before,
+        the next send stops before its first request.
         """
         with self._sending:
             self._cancelled = True
             if self._stop is not None:
                 self._stop()
 
+    def prepared_for_sending(self) -> PreparedFile:
+        """The mapped file with its decisions and edits (AmbiguousDataError while a question
+        is open)."""
+        prepared = self._prepare()
+        if prepared.decisions.ambiguities:
+            raise prepared.decisions.ambiguities[0].error()
+        return self._with_edits(prepared)
+
+    def control_total_notes(self, summary) -> list[str]:
+        """The control-total lines (ControlTotalError when expect_rows/expect_total differ)."""
+        expected = self._controls.get("expect_total")
+        return check_control_totals(
+            summary,
+            expect_rows=self._controls.get("expect_rows"),
+            expect_total=parse_expected_total(expected) if expected else None,
+        )
+
+    def write_run_manifest(self, report, planned, sha256: str, resend_unconfirmed: bool) -> Path:
+        """The manifest of a send (no key): options, counts, files, answers and edits."""
+        settings = planned.settings
+        return self._write_manifest(
+            "run --dry-run" if report.dry_run else "run",
+            report.summary,
+            planned.started_at,
+            sha256,
+            api_url=settings.api_url,
+            options=settings.manifest_options(resend_unconfirmed),
+            target=settings.target or settings.api_url,
+            requests=report.requests,
+            created_list=str(report.created_path) if report.created_path else None,
+            journal=str(report.journal_path) if report.journal_path else None,
+            exit_code=report.exit_code,
+        )
+
     def write_reports(self) -> ReportFiles:
-        """Bring the results and manifest up to date (after edits) and return the files."""
-        if self.last_check is None or self._checked_edits != len(self._edits):
+        """The files of the last check or send; a check is run first when there was none, or
+        when cells were edited since the last check (a send's files are its own record)."""
+        stale = self._checked_edits != len(self._edits)
+        if self._last_pass is None or (self._last_pass == "check" and stale):
             self.check()
+        if not self.writes_results:
+            raise ConfigurationError(
+                "a DataFrame's results file is written only when you name one, e.g. "
+                "job.set_options(results='march.results.xlsx')"
+            )
         results = self.results_path
         created = results.with_name(f"{self.table.path.stem}.created.csv")
         return ReportFiles(
