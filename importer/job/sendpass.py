@@ -104,8 +104,10 @@ class SendPass:
         on_progress: ProgressCallback | None,
         total: int,
         on_stop_ready: Callable[[Callable[[], None] | None], None] | None = None,
+        write_results: bool = True,
     ) -> None:
         self.prepared = prepared
+        self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
         self.report = report
         self.settings = settings
         self.resend_unconfirmed = resend_unconfirmed
@@ -129,7 +131,11 @@ class SendPass:
         loop = asyncio.get_running_loop()
         self.stop = asyncio.Event()
         self._offer_stop(loop)
-        writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
+        writer = (
+            ResultsWriter(self.report.results_path, self.prepared.table.headers)
+            if self.write_results
+            else None
+        )
         try:
             self._open_created_list()
             self._open_journal()
@@ -137,11 +143,13 @@ class SendPass:
                 for chunk in self.prepared.table.chunks():
                     await self._chunk(chunk, client, writer)
                 self.report.requests = client.requests_made
-            writer.commit()
+            if writer is not None:
+                writer.commit()
             if self.created is not None:
                 self.created.commit()
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             if self.created is not None:
                 self.created.abort()
             raise
@@ -191,7 +199,7 @@ class SendPass:
 
     # -- one chunk --------------------------------------------------------------------------
 
-    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter) -> None:
+    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter | None) -> None:
         rows = self._judge(chunk)
         if self.earlier is not None:
             rows.records = drop_already_created(
@@ -320,13 +328,16 @@ class SendPass:
         report.outage = report.outage or sent.outage
         report.interrupted |= sent.interrupted or self.stop.is_set()
 
-    def _record(self, rows: _Rows, writer: ResultsWriter) -> None:
+    def _record(self, rows: _Rows, writer: ResultsWriter | None) -> None:
         """Count the chunk, list its created purchases and write its results, in input order."""
         summary = self.report.summary
         rows.checked.add_to(summary, [r.status for r in rows.results])
         if self.created is not None:
             self._list_created(rows)
-        writer.write(rows.chunk, rows.results)
+        if writer is not None:
+            writer.write(rows.chunk, rows.results)
+        if self.report.kept is not None:
+            self.report.kept.add_results(rows.checked, rows.results)
         counts = {k: v.rows for k, v in summary.by_status.items()}
         self.progress.chunk_done(len(rows.results), counts)
 
