@@ -340,12 +340,15 @@ class Journal:
         payload_hash: str,
         result: RowResult,
         on_durable: Callable[[], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Like :meth:`record_soon` without a future: ``on_durable()`` runs once it is on disk.
 
-        If the disk fails, ``on_durable`` never runs (the error is raised by :meth:`flush`).
+        If the disk fails, ``on_durable`` never runs: ``on_failed(error)`` runs instead, or, without
+        it, the error is raised by :meth:`flush`.
         """
-        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), on_durable)
+        waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), waiter)
 
     async def flush(self) -> None:
         """Wait until every queued write is committed and on disk.
@@ -422,6 +425,8 @@ class Journal:
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
                     waiter.set_exception(exc)
+            elif isinstance(waiter, _Then):
+                waiter.on_failed(exc)
             elif self._failure is None:
                 self._failure = exc
 
@@ -470,6 +475,9 @@ class Journal:
             # keep their order.)
             statements = sorted(statements, key=lambda item: item[0] is not _MARK)
         conn = self._conn
+        if conn.in_transaction:  # left open by a COMMIT that failed (disk full)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Consecutive statements of one kind go in one executemany.
@@ -485,14 +493,31 @@ class Journal:
                 else:
                     conn.executemany(sql, [args for _, args in statements[start:end]])
                 start = end
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): never hide the cause.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         self._note_rows(args[1] for _, args in statements)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+class _Then:
+    """Callbacks of a queued result: ``on_durable()`` once on disk, ``on_failed(error)`` if not."""
+
+    __slots__ = ("on_durable", "on_failed")
+
+    def __init__(self, on_durable, on_failed) -> None:
+        self.on_durable = on_durable
+        self.on_failed = on_failed
+
+    def __call__(self) -> None:
+        if self.on_durable is not None:
+            self.on_durable()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
