@@ -1,0 +1,67 @@
+"""Before anything is sent: can the run's files (results, journal, manifest, created list) be
+written where they are meant to go?
+
+A shared drive that is full or a folder that is read-only would otherwise be found out only
+after purchases were created. The check writes (and removes) a small probe file in each folder,
+because permissions alone do not tell: root ignores them, and a read-only or full volume does
+not show in them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from importer.errors import OutputWriteError
+
+__all__ = ["check_writable", "describe_os_error"]
+
+_WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
+_PROBE_BYTES = 64 * 1024  # a few journal pages: a volume with less room fails at the first rows
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """The reason of a failed write, without the path: 'No space left on device'."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def check_writable(paths: Iterable[Path]) -> None:
+    """Raise OutputWriteError unless every path's folder takes a new file and existing files
+    among ``paths`` can be replaced."""
+    folders: dict[Path, list[Path]] = {}
+    for path in paths:
+        folders.setdefault(Path(path).absolute().parent, []).append(Path(path))
+    for folder, files in folders.items():
+        _check_folder(folder, files)
+
+
+def _check_folder(folder: Path, files: list[Path]) -> None:
+    names = ", ".join(path.name for path in files)
+    if not folder.is_dir():
+        raise OutputWriteError(
+            f"cannot write the run's files ({names}): the folder {folder} does not exist; "
+            "nothing was sent: create it or choose another folder with --out-dir DIR",
+            path=folder,
+        )
+    probe = folder / f".keen-import-probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(bytes(_PROBE_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        for path in files:
+            if path.exists() and not os.access(path, os.W_OK):
+                raise PermissionError(13, "Permission denied", str(path))
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write in the folder {folder} ({names}): {describe_os_error(exc)}; "
+            + _WHAT_TO_DO,
+            path=folder,
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
