@@ -8,6 +8,21 @@ __version__ = "0.1.0"
 
 from importer.check.mapping import Mapping  # noqa: E402
 from importer.errors import KeenImportError  # noqa: E402
+from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
+from importer.job.model import (  # noqa: E402
+    Answer,
+    CellEdit,
+    CheckReport,
+    Choice,
+    ColumnDecision,
+    FileOverview,
+    ProgressCallback,
+    Question,
+    QuestionExample,
+    ReportFiles,
+    RowPage,
+    RowView,
+)
 from importer.job.validate import ValidationReport, validate  # noqa: E402
 from importer.records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
 
@@ -23,13 +38,28 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "Answer",
+    "CellEdit",
+    "CheckReport",
+    "Choice",
+    "ColumnDecision",
+    "FieldMatch",
+    "FileOverview",
+    "ImportJob",
     "KeenImportError",
     "Mapping",
+    "ProgressCallback",
     "PurchaseRecord",
+    "Question",
+    "QuestionExample",
+    "ReportFiles",
+    "RowPage",
     "RowResult",
     "RowStatus",
+    "RowView",
     "ValidationReport",
     "__version__",
+    "open_import",
     "run_import",
     "validate",
 ]

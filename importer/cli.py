@@ -443,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(func=cmd_run)
+
+    ui = commands.add_parser("ui", help="open the guided web app in a browser")
+    from importer.ui.server import add_arguments, cmd_ui
+
+    add_arguments(ui)
+    ui.set_defaults(func=cmd_ui)
     return parser
 
 

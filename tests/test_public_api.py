@@ -5,13 +5,28 @@ import importer
 
 def test_public_names():
     assert sorted(importer.__all__) == [
+        "Answer",
+        "CellEdit",
+        "CheckReport",
+        "Choice",
+        "ColumnDecision",
+        "FieldMatch",
+        "FileOverview",
+        "ImportJob",
         "KeenImportError",
         "Mapping",
+        "ProgressCallback",
         "PurchaseRecord",
+        "Question",
+        "QuestionExample",
+        "ReportFiles",
+        "RowPage",
         "RowResult",
         "RowStatus",
+        "RowView",
         "ValidationReport",
         "__version__",
+        "open_import",
         "run_import",
         "validate",
     ]

@@ -25,19 +25,23 @@ from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import AuthenticationError, ConfigurationError, KeenImportError
-from importer.job.validate import (
+from importer.job.checking import (
     PreparedFile,
-    ProgressCallback,
     check_results_path,
-    file_sha256,
     options_dict,
     paused_gc,
     prepare,
     row_results,
 )
+from importer.job.model import ProgressCallback
 from importer.records import RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path
-from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
+from importer.report.manifest import (
+    build_manifest,
+    file_sha256,
+    manifest_path,
+    write_json_atomic,
+)
 from importer.report.results import ResultsWriter, default_results_path
 from importer.send.client import DEFAULT_BASE_URL, KeenClient
 from importer.send.journal import Journal

@@ -63,6 +63,32 @@ def neutralise(value: str) -> str:
     return value
 
 
+def result_layout(headers: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Where the result columns go for an input with these headers.
+
+    Returns the result columns the input already has (an input that is itself a results file:
+    name -> its index, overwritten in place) and the names of the columns appended after the
+    input's (``keen_status`` when the user's file has its own ``status`` column).
+    """
+    folded = [h.strip().casefold() for h in headers]
+    replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
+    if len(replace_at) < 3:  # not our results file: a lone "status" column is the user's
+        replace_at = {}
+    appended = [name for name in RESULT_COLUMNS if name not in replace_at]
+    clashes = set(folded)
+    return replace_at, [f"keen_{n}" if n in clashes and not replace_at else n for n in appended]
+
+
+def result_positions(headers: list[str]) -> dict[str, int]:
+    """Result column name (``RESULT_COLUMNS``) -> its index in a results file's rows."""
+    replace_at, _ = result_layout(headers)
+    positions = dict(replace_at)
+    appended = [name for name in RESULT_COLUMNS if name not in replace_at]
+    for offset, name in enumerate(appended):
+        positions[name] = len(headers) + offset
+    return positions
+
+
 class ResultsWriter:
     """Writes the input rows with their result columns to a temporary file, renamed on commit.
 
@@ -75,15 +101,7 @@ class ResultsWriter:
         self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.width = len(headers)
-        folded = [h.strip().casefold() for h in headers]
-        self.replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
-        if len(self.replace_at) < 3:  # not our results file: a lone "status" column is the user's
-            self.replace_at = {}
-        appended = [name for name in RESULT_COLUMNS if name not in self.replace_at]
-        clashes = {h.strip().casefold() for h in headers}
-        self.appended = [
-            f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended
-        ]
+        self.replace_at, self.appended = result_layout(headers)
         self.header = list(headers) + self.appended
         self.rows_written = 0
         self._open()
