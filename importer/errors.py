@@ -7,7 +7,7 @@
     ├── AmbiguousDataError          the file itself is ambiguous (day-first vs month-first dates)
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file
     ├── JournalLockedError          another run holds the journal of this file
-    ├── OutputWriteError            a file of the run cannot be written (disk full, read-only folder)
+    ├── OutputWriteError            a file of the run cannot be written (disk full, read-only)
     └── ApiError                    the API answered in a way that stops the whole run
         └── AuthenticationError     401 "Invalid API key": nothing more may be sent
 

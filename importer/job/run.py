@@ -11,6 +11,7 @@ and writes results in input order. A resumed run reads its earlier answers from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import signal
 import time
@@ -24,7 +25,12 @@ from importer.check.controls import check_control_totals, date_range_notes, pars
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
-from importer.errors import AuthenticationError, ConfigurationError, KeenImportError
+from importer.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    KeenImportError,
+    OutputWriteError,
+)
 from importer.job.checking import (
     PreparedFile,
     check_results_path,
@@ -43,11 +49,12 @@ from importer.report.manifest import (
     write_json_atomic,
 )
 from importer.report.results import ResultsWriter, default_results_path
+from importer.report.writable import check_writable, run_files
 from importer.send.client import DEFAULT_BASE_URL, KeenClient
 from importer.send.journal import Journal
 from importer.send.preflight import preflight
 from importer.send.resume import EarlierRuns, drop_already_created, journal_path_for
-from importer.send.sender import SendReport, not_sent_reason, send_all
+from importer.send.sender import SendReport, describe_write_error, not_sent_reason, send_all
 
 RUN_ORDER = (
     RowStatus.CREATED,
@@ -101,6 +108,7 @@ class ImportReport:
     auth_failed: bool = False
     interrupted: bool = False
     outage: str | None = None  # sending stopped: the API stayed unreachable (SendReport.outage)
+    write_error: str | None = None  # sending stopped: this file could not be written
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
@@ -112,8 +120,9 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """0 every valid row created; 1 some not; 2 auth failure; 130 interrupted."""
-        if self.auth_failed:
+        """0 every valid row created; 1 some not; 2 auth failure or a file not written;
+        130 interrupted."""
+        if self.auth_failed or self.write_error:
             return 2
         if self.interrupted:
             return 130
@@ -220,6 +229,7 @@ def run_import(
     table = prepared.table
     results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
     check_results_path(results_path, table.path)
+    check_writable(run_files(results_path, table.path, dry_run=dry_run))
     while True:
         plan_validator = RowValidator(
             table.headers, prepared.columns, prepared.decisions, prepared.options
@@ -246,54 +256,59 @@ def run_import(
     sha256 = file_sha256(table.path)
     file_hash = "target:" + (target or api_url)  # see EarlierRuns: rows, not bytes, identify
     started = time.perf_counter()
-    _run_async(
-        _send_pass(
-            prepared,
-            report,
-            api_key=api_key,
-            file_hash=file_hash,
-            concurrency=concurrency,
-            rate=rate,
-            max_retries=max_retries,
-            timeout=timeout,
-            resend_unconfirmed=resend_unconfirmed,
-            on_progress=on_progress,
-            handle_signals=handle_signals,
-            transport=transport,
-            total=plan.summary.in_file.rows,
+    with contextlib.suppress(_WriteFailed):  # reported below, once the manifest is tried
+        _run_async(
+            _send_pass(
+                prepared,
+                report,
+                api_key=api_key,
+                file_hash=file_hash,
+                concurrency=concurrency,
+                rate=rate,
+                max_retries=max_retries,
+                timeout=timeout,
+                resend_unconfirmed=resend_unconfirmed,
+                on_progress=on_progress,
+                handle_signals=handle_signals,
+                transport=transport,
+                total=plan.summary.in_file.rows,
+            )
         )
-    )
     report.duration = time.perf_counter() - started
-    write_json_atomic(
-        manifest_path(results_path, table.path),
-        build_manifest(
-            command="run --dry-run" if dry_run else "run",
-            source=table.path,
-            sha256=sha256,
-            sheet=table.sheet,
-            columns=prepared.columns,
-            options={
-                **options_dict(prepared),
-                "concurrency": concurrency,
-                "rate": rate,
-                "max_retries": max_retries,
-                "timeout": timeout,
-                "resend_unconfirmed": resend_unconfirmed,
-            },
-            api_url=api_url,
-            started=started_at,
-            finished=datetime.now(UTC),
-            summary=report.summary,
-            results_path=results_path,
-            extra={
-                "target": target or api_url,
-                "requests": report.requests,
-                "created_list": str(report.created_path) if report.created_path else None,
-                "journal": str(report.journal_path) if report.journal_path else None,
-                "exit_code": report.exit_code,
-            },
-        ),
-    )
+    manifest = manifest_path(results_path, table.path)
+    with contextlib.suppress(_WriteFailed), _writing(report, f"the manifest {manifest}"):
+        write_json_atomic(
+            manifest,
+            build_manifest(
+                command="run --dry-run" if dry_run else "run",
+                source=table.path,
+                sha256=sha256,
+                sheet=table.sheet,
+                columns=prepared.columns,
+                options={
+                    **options_dict(prepared),
+                    "concurrency": concurrency,
+                    "rate": rate,
+                    "max_retries": max_retries,
+                    "timeout": timeout,
+                    "resend_unconfirmed": resend_unconfirmed,
+                },
+                api_url=api_url,
+                started=started_at,
+                finished=datetime.now(UTC),
+                summary=report.summary,
+                results_path=results_path,
+                extra={
+                    "target": target or api_url,
+                    "requests": report.requests,
+                    "created_list": str(report.created_path) if report.created_path else None,
+                    "journal": str(report.journal_path) if report.journal_path else None,
+                    "exit_code": report.exit_code,
+                },
+            ),
+        )
+    if report.write_error:
+        raise _write_failure(report)
     return report
 
 
@@ -322,11 +337,15 @@ async def _send_pass(
     loop = asyncio.get_running_loop()
     if handle_signals:
         _install_signal_handlers(loop, stop)
-    writer = ResultsWriter(report.results_path, table.headers)
+    results_file = f"the results file {report.results_path}"
+    with _writing(report, results_file):
+        writer = ResultsWriter(report.results_path, table.headers)
     created = None
     if not report.dry_run:
         report.created_path = created_list_path(report.results_path, table.path)
-        created = CreatedListWriter(report.created_path)
+        created_file = f"the created list {report.created_path}"
+        with _writing(report, created_file):
+            created = CreatedListWriter(report.created_path)
     journal = None
     done = 0
     live: dict[str, int] = {}  # rows per status, including those answered in the current chunk
@@ -367,7 +386,13 @@ async def _send_pass(
                 records = [r for r in (checked.records or []) if r is not None]
                 if earlier is not None:
                     records = drop_already_created(records, earlier, results, by_row)
-                halted = report.auth_failed or report.interrupted or report.outage or stop.is_set()
+                halted = (
+                    report.auth_failed
+                    or report.interrupted
+                    or report.outage
+                    or report.write_error
+                    or stop.is_set()
+                )
                 if records and not halted:
                     try:
                         checked_leads = await preflight(records, client=client)
@@ -392,7 +417,9 @@ async def _send_pass(
                     if checked_leads is None:
                         results[i].status = RowStatus.NOT_SENT
                         results[i].error = not_sent_reason(
-                            auth_failed=report.auth_failed, outage=report.outage
+                            auth_failed=report.auth_failed,
+                            outage=report.outage,
+                            write_error=report.write_error,
                         )
                         continue
                     rejected = checked_leads.rejection(record)
@@ -463,30 +490,25 @@ async def _send_pass(
                     report.sent_this_run += send_report.requests
                     report.auth_failed |= send_report.auth_failed
                     report.outage = report.outage or send_report.outage
+                    report.write_error = report.write_error or send_report.write_error
                     report.interrupted |= send_report.interrupted or stop.is_set()
                 checked.add_to(report.summary, [r.status for r in results])
                 if created is not None:
-                    for i, result in enumerate(results):
-                        if result.status is RowStatus.CREATED and result.purchase_id:
-                            record = checked.records[i] if checked.records else None
-                            created.add(
-                                result.row,
-                                result.purchase_id,
-                                _sent_lead(record, checked_leads),
-                                record.purchase_amount if record else None,
-                                record.date if record else None,
-                                record.reference if record else None,
-                            )
-                writer.write(chunk, results)
+                    with _writing(report, created_file):
+                        _add_created(created, checked, results, checked_leads)
+                with _writing(report, results_file):
+                    writer.write(chunk, results)
                 done += len(results)
                 live.clear()
                 live.update({k: v.rows for k, v in report.summary.by_status.items()})
                 if on_progress:
                     on_progress(done, total, live)
             report.requests = client.requests_made
-        writer.commit()
+        with _writing(report, results_file):
+            writer.commit()
         if created is not None:
-            created.commit()
+            with _writing(report, created_file):
+                created.commit()
     except BaseException:
         writer.abort()
         if created is not None:
@@ -509,6 +531,54 @@ def _run_async(coroutine) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(coroutine)
+
+
+def _add_created(created: CreatedListWriter, checked, results, checked_leads) -> None:
+    """The chunk's created purchases, for the reversal list."""
+    for i, result in enumerate(results):
+        if result.status is RowStatus.CREATED and result.purchase_id:
+            record = checked.records[i] if checked.records else None
+            created.add(
+                result.row,
+                result.purchase_id,
+                _sent_lead(record, checked_leads),
+                record.purchase_amount if record else None,
+                record.date if record else None,
+                record.reference if record else None,
+            )
+
+
+class _WriteFailed(Exception):
+    """A file of the run could not be written (``ImportReport.write_error`` says which)."""
+
+
+@contextlib.contextmanager
+def _writing(report: ImportReport, what: str):
+    """Turn a failed write of ``what`` into ``report.write_error`` (the first one counts)."""
+    try:
+        yield
+    except OSError as exc:
+        report.write_error = report.write_error or f"{what}: {describe_write_error(exc)}"
+        raise _WriteFailed from exc
+
+
+def _write_failure(report: ImportReport) -> OutputWriteError:
+    """The one message of a run stopped by a file it could not write."""
+    created = sum(r.counts[RowStatus.CREATED] for r in report.send_reports)
+    unconfirmed = sum(r.unjournalled for r in report.send_reports)
+    in_flight = (
+        f"; {unconfirmed:,} rows in flight could not be journalled and are unconfirmed "
+        "(check them in Keen before sending them again)"
+        if unconfirmed
+        else ""
+    )
+    return OutputWriteError(
+        f"could not write {report.write_error}. Sending stopped: {created:,} rows were created "
+        f"and journalled in this run{in_flight}. Free some space (or choose another folder "
+        "with --out-dir DIR) and run the same command again: it resumes where this run stopped "
+        "and sends nothing twice.",
+        path=report.journal_path,
+    )
 
 
 def _sent_lead(record, checked_leads) -> str | None:

@@ -15,18 +15,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from importer.errors import OutputWriteError
+from importer.report.created import created_list_path
+from importer.report.manifest import manifest_path
+from importer.send.resume import journal_path_for
+from importer.send.sender import describe_write_error
 
-__all__ = ["check_writable", "describe_os_error"]
+__all__ = ["check_writable", "run_files"]
 
 _WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
 _PROBE_BYTES = 64 * 1024  # a few journal pages: a volume with less room fails at the first rows
-
-
-def describe_os_error(exc: BaseException) -> str:
-    """The reason of a failed write, without the path: 'No space left on device'."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def check_writable(paths: Iterable[Path]) -> None:
@@ -58,10 +55,18 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
                 raise PermissionError(13, "Permission denied", str(path))
     except OSError as exc:
         raise OutputWriteError(
-            f"cannot write in the folder {folder} ({names}): {describe_os_error(exc)}; "
+            f"cannot write in the folder {folder} ({names}): {describe_write_error(exc)}; "
             + _WHAT_TO_DO,
             path=folder,
         ) from None
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()
+
+
+def run_files(results_path: Path, source: Path, *, dry_run: bool) -> list[Path]:
+    """The files a run writes: results and manifest; journal and created list unless dry."""
+    files = [results_path, manifest_path(results_path, source)]
+    if not dry_run:
+        files += [journal_path_for(results_path, source), created_list_path(results_path, source)]
+    return files

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalLockedError
+from importer.errors import JournalLockedError, OutputWriteError
 from importer.records import RowResult, RowStatus
 
 __all__ = ["Journal", "JournalEntry", "SENDING", "UNCONFIRMED_ERROR"]
@@ -148,7 +148,10 @@ class Journal:
         """
         path = Path(path)
         lock_path = path.with_name(path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _cannot_open(path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -159,13 +162,15 @@ class Journal:
                 f"Another keen-import run{who} is using the journal {path}.",
                 hint="Wait for it to finish or stop it, then run again.",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
             return cls(path, file_hash, fd)
-        except BaseException:
+        except BaseException as exc:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise _cannot_open(path, exc) from None
             raise
 
     def __enter__(self) -> Journal:
@@ -355,17 +360,25 @@ class Journal:
 
         Raises the disk's error if a queued write (of any kind) failed since the last flush.
         """
+        failure: BaseException | None = None
         if self._pending or (self._writer and not self._writer.done()):
             future = asyncio.get_running_loop().create_future()
             self._pending.append(("", (), future))
             self._kick()
-            await future
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - what was committed before still gets synced
+                failure = exc
         if self._synced < self._committed or self._sync_waiters:
             future = asyncio.get_running_loop().create_future()
             self._wait_for_disk(future)
-            await future
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - raised below
+                failure = failure or exc
+        failure = self._failure or failure
+        self._failure = None
+        if failure is not None:
             raise failure
 
     # -- internals ---------------------------------------------------------------------------------
@@ -504,6 +517,15 @@ class Journal:
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+def _cannot_open(path: Path, exc: BaseException) -> OutputWriteError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return OutputWriteError(
+        f"cannot open the journal {path}: {reason}; nothing was sent. Free some space there or "
+        "choose another folder with --out-dir DIR",
+        path=path,
+    )
 
 
 class _Then:
