@@ -82,6 +82,12 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
         help="results file (default: <input stem>.results.<ext> beside the input)",
     )
     group.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="folder for the results, journal, manifest and created list (default: beside "
+        "the input); a run resumes from the journal found there",
+    )
+    group.add_argument(
         "--max-xlsx-mb",
         type=int,
         default=500,
@@ -123,6 +129,7 @@ def build_mapping(args: argparse.Namespace) -> Mapping:
         allow_duplicates=args.allow_duplicates,
         action=args.action,
         period=args.period,
+        out_dir=args.out_dir,
     )
     return mapping.merged(parse_map_options(args.map)).merged(flags)
 

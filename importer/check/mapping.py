@@ -28,6 +28,7 @@ OPTION_NAMES = (
     "allow_duplicates",
     "action",
     "period",
+    "out_dir",
 )
 
 
@@ -47,6 +48,7 @@ class Mapping:
     allow_duplicates: bool | None = None
     action: str | None = None
     period: str | None = None
+    out_dir: str | None = None  # folder for the results, journal, manifest and created list
 
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""

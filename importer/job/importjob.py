@@ -124,7 +124,9 @@ class ImportJob:
         self._checked_edits = 0  # edits already in the results file
         self._scratch: Path | None = None
         self._sending = threading.Lock()
-        self._stop: Any = None  # set by send(): cancels the send in progress
+        self._stop: Any = None  # set while send() runs: stops it from any thread
+        self._planned: Any = None
+        self._last_pass: str | None = None  # "check" or "send": what wrote the results last
         self._cancelled = False
         self.last_check: CheckReport | None = None
         self.table = self._open()
@@ -146,6 +148,7 @@ class ImportJob:
         return table
 
     def _forget_checks(self) -> None:
+        self._planned = None
         self._prepared = None
         self._store = None
         self.last_check = None
@@ -267,14 +270,17 @@ class ImportJob:
         """Where the results file goes: ``<stem>.results.<ext>`` beside the input or in
         ``out_dir``; the ``results`` option names another file (relative: inside out_dir)."""
         chosen = self._controls.get("results")
+        folder = self.out_dir
+        if folder is None and self._mapping.out_dir:
+            folder = Path(self._mapping.out_dir)
         if chosen:
             path = Path(chosen)
-            if self.out_dir is not None and not path.is_absolute():
-                path = self.out_dir / path
+            if folder is not None and not path.is_absolute():
+                path = folder / path
         else:
             path = default_results_path(self.table.path, self.table.info.kind)
-            if self.out_dir is not None:
-                path = self.out_dir / path.name
+            if folder is not None:
+                path = folder / path.name
         return path
 
     def check(self, *, on_progress: ProgressCallback | None = None) -> CheckReport:
@@ -319,6 +325,7 @@ class ImportJob:
             allow_split=not self._edits,
         )
         self._checked_edits = len(self._edits)
+        self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
         if write:
             self._write_manifest("validate", summary, started, digest)
@@ -364,7 +371,7 @@ class ImportJob:
                 sha256=digest or file_sha256(self.table.path),
                 sheet=self.table.sheet,
                 columns=prepared.columns,
-                options=options_dict(prepared),
+                options={**options_dict(prepared), **extra.pop("options", {})},
                 api_url=extra.pop("api_url", None),
                 started=started,
                 finished=datetime.now(UTC),
@@ -451,33 +458,98 @@ class ImportJob:
     # -- sending ----------------------------------------------------------------------------
 
     def plan(self, *, api_url: str, api_key: str, **settings: Any) -> ImportPlan:
-        """Check every row (nothing sent) and say what would be sent; see :mod:`job.run`."""
+        """Check every row (nothing is sent) and say what :meth:`send` would send.
+
+        ``settings``: target (the account name for the journal, default ``api_url``),
+        dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
+        insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
+        send: for a command line). Raises AmbiguousDataError while a question is open,
+        ControlTotalError when the control totals do not match.
+        """
         from importer.job.run import plan_job
 
-        self._plan = plan_job(self, api_url=api_url, api_key=api_key, **settings)
-        return self._plan.plan
+        with self._sending:
+            self._cancelled = False
+        self._planned = plan_job(self, api_url=api_url, api_key=api_key, **settings)
+        return self._planned.plan
 
     def send(
         self, *, on_progress: ProgressCallback | None = None, resend_unconfirmed: bool = False
     ) -> ImportReport:
-        """Send the planned rows; :meth:`cancel` (from any thread) stops it like Ctrl-C."""
+        """Send what :meth:`plan` planned; write the results, journal, created list and
+        manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
+        same job (or the same command) again resumes from the journal."""
         from importer.job.run import send_job
 
-        return send_job(self, on_progress=on_progress, resend_unconfirmed=resend_unconfirmed)
+        planned = self._planned
+        if planned is None:
+            raise ConfigurationError("nothing is planned yet: call plan() first")
+        report = send_job(
+            self,
+            planned,
+            on_progress=on_progress,
+            resend_unconfirmed=resend_unconfirmed,
+            on_stop_ready=self._stop_ready,
+        )
+        self._last_pass = "send"
+        return report
+
+    def _stop_ready(self, stop: Any) -> None:
+        with self._sending:
+            self._stop = stop
+            if stop is not None and self._cancelled:
+                stop()
 
     def cancel(self) -> None:
         """Stop taking rows, let requests in flight finish, write the results (resumable).
 
-        Thread-safe: call it from any thread or task; before :meth:`send` it cancels the next.
+        Thread-safe: call it from any thread or task while :meth:`send` runs; called before,
+        the next send stops before its first request.
         """
         with self._sending:
             self._cancelled = True
             if self._stop is not None:
                 self._stop()
 
+    def prepared_for_sending(self) -> PreparedFile:
+        """The mapped file with its decisions and edits (AmbiguousDataError while a question
+        is open)."""
+        prepared = self._prepare()
+        if prepared.decisions.ambiguities:
+            raise prepared.decisions.ambiguities[0].error()
+        return self._with_edits(prepared)
+
+    def control_total_notes(self, summary) -> list[str]:
+        """The control-total lines (ControlTotalError when expect_rows/expect_total differ)."""
+        expected = self._controls.get("expect_total")
+        return check_control_totals(
+            summary,
+            expect_rows=self._controls.get("expect_rows"),
+            expect_total=parse_expected_total(expected) if expected else None,
+        )
+
+    def write_run_manifest(self, report, planned, sha256: str, resend_unconfirmed: bool) -> Path:
+        """The manifest of a send (no key): options, counts, files, answers and edits."""
+        settings = planned.settings
+        return self._write_manifest(
+            "run --dry-run" if report.dry_run else "run",
+            report.summary,
+            planned.started_at,
+            sha256,
+            api_url=settings.api_url,
+            options=settings.manifest_options(resend_unconfirmed),
+            target=settings.target or settings.api_url,
+            requests=report.requests,
+            created_list=str(report.created_path) if report.created_path else None,
+            journal=str(report.journal_path) if report.journal_path else None,
+            exit_code=report.exit_code,
+        )
+
     def write_reports(self) -> ReportFiles:
-        """Bring the results and manifest up to date (after edits) and return the files."""
-        if self.last_check is None or self._checked_edits != len(self._edits):
+        """The files of the last check or send; a check is run first when there was none, or
+        when cells were edited since the last check (a send's files are its own record)."""
+        stale = self._checked_edits != len(self._edits)
+        if self._last_pass is None or (self._last_pass == "check" and stale):
             self.check()
         results = self.results_path
         created = results.with_name(f"{self.table.path.stem}.created.csv")

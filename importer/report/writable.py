@@ -38,10 +38,12 @@ def check_writable(paths: Iterable[Path]) -> None:
 
 def _check_folder(folder: Path, files: list[Path]) -> None:
     names = ", ".join(path.name for path in files)
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent  # the run creates the missing folders: this one must take them
     if not folder.is_dir():
         raise OutputWriteError(
-            f"cannot write the run's files ({names}): the folder {folder} does not exist; "
-            "nothing was sent: create it or choose another folder with --out-dir DIR",
+            f"cannot write the run's files ({names}): {folder} is not a folder; nothing was "
+            "sent: choose another folder with --out-dir DIR",
             path=folder,
         )
     probe = folder / f".keen-import-probe-{os.getpid()}"

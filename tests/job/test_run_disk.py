@@ -88,15 +88,15 @@ def test_read_only_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
     assert sb.stats()["requests"] == 0
 
 
-def test_missing_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
+def test_a_file_in_place_of_the_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
     source = write_rows(tmp_path / "rows.csv", 20)
-    gone = tmp_path / "gone"
-    code, err = run_cli(source, "--api-url", sb.base_url, "--results", gone / "r.csv")
+    (tmp_path / "taken").write_text("not a folder")
+    code, err = run_cli(source, "--api-url", sb.base_url, "--results", tmp_path / "taken/r.csv")
     assert code == 2
     assert err == (
         "error: cannot write the run's files (r.csv, rows.manifest.json, rows.journal.sqlite, "
-        f"rows.created.csv): the folder {gone} does not exist; nothing was sent: create it or "
-        "choose another folder with --out-dir DIR\n"
+        f"rows.created.csv): {tmp_path / 'taken'} is not a folder; nothing was sent: choose "
+        "another folder with --out-dir DIR\n"
     )
     assert sb.stats()["requests"] == 0
 
