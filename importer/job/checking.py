@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from importer.check.controls import (
     parse_period,
@@ -29,11 +30,17 @@ from importer.check.validator import (
 from importer.errors import ConfigurationError
 from importer.job.model import ProgressCallback
 from importer.job.split import can_split, judge_split
+from importer.read.frame import FrameTable, is_frame, open_frame
 from importer.read.loader import Chunk, Table, open_table
 from importer.records import RowResult, RowStatus
-from importer.report.results import ResultsWriter
+from importer.report.frames import KeptResults
+from importer.report.manifest import file_sha256
+from importer.report.results import ResultsWriter, default_results_path
 
 VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
+
+#: A CSV/XLSX/XLS file, or a pandas DataFrame read under the same rules.
+Source = Any
 
 
 @dataclass
@@ -61,25 +68,62 @@ def options_from(mapping: Mapping) -> ValidationOptions:
 
 
 def prepare(
-    path: str | Path, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500
+    path: Source, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500, name: str | None = None
 ) -> PreparedFile:
-    """Open ``path``, map its columns and settle how its amounts and dates are read.
+    """Open ``path`` (or a DataFrame named ``name``), map its columns and settle how its
+    amounts and dates are read.
 
     Raises AmbiguousDataError when the file leaves a column choice open.
     """
     mapping = mapping or Mapping()
-    table = open_table(
-        path,
-        sheet=mapping.sheet,
-        encoding=mapping.encoding,
-        delimiter=mapping.delimiter,
-        max_xlsx_mb=max_xlsx_mb,
-        header_hint=mapping.columns,
-    )
+    table = open_source(path, mapping, max_xlsx_mb=max_xlsx_mb, name=name)
     prepared = prepare_table(table, mapping)
     if prepared.decisions.ambiguities:
         raise prepared.decisions.ambiguities[0].error()
     return prepared
+
+
+def open_source(
+    source: Source,
+    mapping: Mapping,
+    *,
+    max_xlsx_mb: int = 500,
+    name: str | None = None,
+    header_row: int | None = None,
+) -> Table:
+    """Open a file (sheet, encoding, delimiter from ``mapping``) or a DataFrame as a Table."""
+    if is_frame(source):
+        return open_frame(source, name=name)
+    return open_table(
+        source,
+        sheet=mapping.sheet,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        max_xlsx_mb=max_xlsx_mb,
+        header_hint={k: v for k, v in mapping.columns.items() if v},
+        header_row=header_row,
+    )
+
+
+def results_target(table: Table, results: str | Path | None) -> tuple[Path, bool]:
+    """Where the results file goes, and whether it is written.
+
+    A file's results go to ``results`` or ``<stem>.results.<ext>`` beside it. A DataFrame's
+    results file is written only when ``results`` is given; the journal, manifest and created
+    list of a run still need a folder: the current one, named after the DataFrame.
+    """
+    if results:
+        return Path(results), True
+    if isinstance(table, FrameTable):
+        return Path.cwd() / f"{table.name}.results.csv", False
+    return default_results_path(table.path, table.info.kind), True
+
+
+def source_facts(table: Table) -> tuple[str, dict | None]:
+    """The source's SHA-256, and what the manifest says about a source that is not a file."""
+    if isinstance(table, FrameTable):
+        return table.content_sha256(), table.describe()
+    return file_sha256(table.path), None
 
 
 def prepare_table(table: Table, mapping: Mapping) -> PreparedFile:
@@ -144,6 +188,7 @@ def check_all(
     *,
     shadow_path: Path | None = None,
     allow_split: bool = True,
+    kept: KeptResults | None = None,
 ) -> tuple[Summary, str | None]:
     """Judge every row and write the results file; the summary and, when the two-process pass
     computed it, the file's SHA-256. ``allow_split=False`` keeps the pass in this process (the
@@ -151,11 +196,14 @@ def check_all(
 
     ``shadow_path``: a CSV copy of the results as well (the job pages rows from it when the
     results file is a workbook). When the first chunk's currency was not the file's majority,
-    the rows are judged again with the majority.
+    the rows are judged again with the majority. ``kept``: the verdicts are kept there too
+    (a DataFrame's, for results_frame()).
     """
     while True:
+        if kept is not None:
+            kept.clear()
         summary, validator, digest = _check_pass(
-            prepared, results_path, on_progress, shadow_path, allow_split
+            prepared, results_path, on_progress, shadow_path, allow_split and kept is None, kept
         )
         majority = validator.majority_currency()
         if majority is None or majority == prepared.decisions.currency:
@@ -184,6 +232,7 @@ def _check_pass(
     on_progress: ProgressCallback | None,
     shadow_path: Path | None,
     allow_split: bool,
+    kept: KeptResults | None = None,
 ) -> tuple[Summary, RowValidator, str | None]:
     """One pass over the file; also the file's SHA-256 when the split pass computed it."""
     table = prepared.table
@@ -210,6 +259,8 @@ def _check_pass(
                 columns = checked.result_columns()
                 for writer in writers:
                     writer.write_columns(chunk, checked.statuses, columns)
+                if kept is not None:
+                    kept.add(checked, columns)
                 progress(len(chunk.rows))
         again = validator.majority_currency() not in (None, prepared.decisions.currency)
         for writer in writers:

@@ -39,10 +39,13 @@ from importer.errors import ConfigurationError
 from importer.job import edits as editing
 from importer.job.checking import (
     PreparedFile,
+    Source,
     check_all,
     check_results_path,
+    open_source,
     options_dict,
     prepare_table,
+    source_facts,
 )
 from importer.job.model import (
     Answer,
@@ -58,9 +61,11 @@ from importer.job.model import (
 )
 from importer.job.questions import column_decisions, option_for, to_question
 from importer.job.rowstore import RowStore
-from importer.read.loader import Table, open_table
+from importer.read.frame import FrameTable, frame_name, is_frame
+from importer.read.loader import Table
 from importer.records import RowStatus
-from importer.report.manifest import build_manifest, file_sha256, manifest_path, write_json_atomic
+from importer.report.frames import KeptResults
+from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
 from importer.report.results import default_results_path
 
 if TYPE_CHECKING:
@@ -74,7 +79,7 @@ CONTROL_OPTIONS = ("expect_rows", "expect_total", "results")
 
 
 def open_import(
-    source: str | Path,
+    source: Source,
     *,
     sheet: str | None = None,
     header_row: int | None = None,
@@ -82,20 +87,24 @@ def open_import(
     delimiter: str | None = None,
     max_xlsx_mb: int = 500,
     out_dir: str | Path | None = None,
+    name: str | None = None,
 ) -> ImportJob:
-    """Open a CSV/TSV/TXT/XLSX/XLS file as an import job.
+    """Open a CSV/TSV/TXT/XLSX/XLS file, or a pandas DataFrame, as an import job.
 
     Raises InputFileError (file checks, hostile files) exactly like :func:`importer.validate`.
     ``out_dir``: the folder for the results, journal, manifest and created list (default:
-    beside the input).
+    beside the input). A DataFrame (read as in importer.read.frame) is named by ``name``
+    (default ``dataframe``) in those files' names; its results file is written only when the
+    ``results`` option names one (the rows are kept in memory for ``results_frame()``).
     """
     mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
     return ImportJob(
-        Path(source),
+        source if is_frame(source) else Path(source),
         mapping=mapping,
         header_row=header_row,
         max_xlsx_mb=max_xlsx_mb,
         out_dir=Path(out_dir) if out_dir is not None else None,
+        name=name,
     )
 
 
@@ -104,14 +113,16 @@ class ImportJob:
 
     def __init__(
         self,
-        source: Path,
+        source: Source,
         *,
         mapping: Mapping,
         header_row: int | None,
         max_xlsx_mb: int,
         out_dir: Path | None,
+        name: str | None = None,
     ) -> None:
         self.source = source
+        self.name = name
         self.max_xlsx_mb = max_xlsx_mb
         self.out_dir = out_dir
         self._mapping = mapping
@@ -134,13 +145,15 @@ class ImportJob:
     # -- opening ----------------------------------------------------------------------------
 
     def _open(self) -> Table:
-        table = open_table(
+        if is_frame(self.source) and self._header_row not in (None, 1):
+            raise ConfigurationError(
+                "a DataFrame's header is its column labels: there is no other header row"
+            )
+        table = open_source(
             self.source,
-            sheet=self._mapping.sheet,
-            encoding=self._mapping.encoding,
-            delimiter=self._mapping.delimiter,
+            self._mapping,
             max_xlsx_mb=self.max_xlsx_mb,
-            header_hint={k: v for k, v in self._mapping.columns.items() if v},
+            name=self.name,
             header_row=self._header_row,
         )
         self._overview = _overview(table)
@@ -277,11 +290,19 @@ class ImportJob:
             path = Path(chosen)
             if folder is not None and not path.is_absolute():
                 path = folder / path
+        elif isinstance(self.table, FrameTable):
+            # Not written (see writes_results); names the journal, manifest and created list.
+            path = (folder or Path.cwd()) / f"{frame_name(self.name)}.results.csv"
         else:
             path = default_results_path(self.table.path, self.table.info.kind)
             if folder is not None:
                 path = folder / path.name
         return path
+
+    @property
+    def writes_results(self) -> bool:
+        """False for a DataFrame without a ``results`` path: its verdicts stay in memory."""
+        return bool(self._controls.get("results")) or not isinstance(self.table, FrameTable)
 
     def check(self, *, on_progress: ProgressCallback | None = None) -> CheckReport:
         """Judge every row, write the results file and the manifest; return the totals.
@@ -314,15 +335,18 @@ class ImportJob:
         started = datetime.now(UTC)
         results = self.results_path
         check_results_path(results, self.table.path)
+        write = write and self.writes_results
         if write:
             results.parent.mkdir(parents=True, exist_ok=True)
-        shadow = self._shadow_path(results) if index else None
+        shadow = self._shadow_path(results, always=not write) if index else None
+        kept = KeptResults() if isinstance(self.table, FrameTable) else None
         summary, digest = check_all(
             self._with_edits(prepared),
             results if write else None,
             on_progress,
             shadow_path=shadow,
             allow_split=not self._edits,
+            kept=kept,
         )
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
@@ -338,13 +362,16 @@ class ImportJob:
             notes=notes,
             warnings_count=self._store.warning_counts() if self._store else {},
             exit_code=1 if summary.count(RowStatus.INVALID) else 0,
-            results_path=results,
+            results_path=results if write else None,
+            frame=getattr(self.table, "frame", None),
+            kept=kept,
         )
         return self.last_check
 
-    def _shadow_path(self, results: Path) -> Path | None:
-        """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it)."""
-        if results.suffix.lower() not in (".xlsx", ".xlsm"):
+    def _shadow_path(self, results: Path, *, always: bool = False) -> Path | None:
+        """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it);
+        ``always``: also for results that are not written to a file (a DataFrame's)."""
+        if results.suffix.lower() not in (".xlsx", ".xlsm") and not always:
             return None
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="keen-import-job-"))
@@ -363,12 +390,15 @@ class ImportJob:
         prepared = self._prepare()
         results = self.results_path
         path = manifest_path(results, self.table.path)
+        sha256 = digest or source_facts(self.table)[0]
+        source_info = self.table.describe() if isinstance(self.table, FrameTable) else None
         write_json_atomic(
             path,
             build_manifest(
                 command=command,
                 source=self.table.path,
-                sha256=digest or file_sha256(self.table.path),
+                sha256=sha256,
+                source_info=source_info,
                 sheet=self.table.sheet,
                 columns=prepared.columns,
                 options={**options_dict(prepared), **extra.pop("options", {})},
@@ -376,7 +406,7 @@ class ImportJob:
                 started=started,
                 finished=datetime.now(UTC),
                 summary=summary,
-                results_path=results,
+                results_path=results if self.writes_results else None,
                 extra={**self._audit(), **extra},
             ),
         )
@@ -452,6 +482,11 @@ class ImportJob:
     def save_corrected(self, path: Path | None = None) -> Path:
         """Write ``<stem>.corrected.<ext>`` (beside the results) with every edit applied; the
         input file is never changed."""
+        if isinstance(self.table, FrameTable):
+            raise ConfigurationError(
+                "save_corrected() writes a corrected copy of a file; a DataFrame is corrected "
+                "in the notebook (the edits are listed in job.edits)"
+            )
         target = path or editing.corrected_path(self.table, self.results_path.parent)
         return editing.write_corrected(self.table, self._edits, Path(target))
 
@@ -551,6 +586,11 @@ class ImportJob:
         stale = self._checked_edits != len(self._edits)
         if self._last_pass is None or (self._last_pass == "check" and stale):
             self.check()
+        if not self.writes_results:
+            raise ConfigurationError(
+                "a DataFrame's results file is written only when you name one, e.g. "
+                "job.set_options(results='march.results.xlsx')"
+            )
         results = self.results_path
         created = results.with_name(f"{self.table.path.stem}.created.csv")
         return ReportFiles(

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from importer.check.summary import Summary
+from importer.report.frames import KeptResults, results_frame, summary_frame
 
 #: Progress callback: (rows done, rows total or None, counts per status).
 ProgressCallback = Callable[[int, int | None, dict[str, int]], None]
@@ -100,7 +102,17 @@ class CheckReport:
     notes: list[str]
     warnings_count: dict[str, int]  # warning text -> rows with it
     exit_code: int
-    results_path: Path
+    results_path: Path | None  # None: a DataFrame checked without a results path
+    frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+
+    def results_frame(self) -> Any:
+        """The checked DataFrame plus the result columns (see importer.report.frames)."""
+        return results_frame(self.frame, self.kept)
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
 
 
 @dataclass

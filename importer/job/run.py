@@ -27,13 +27,21 @@ from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import ConfigurationError, KeenImportError
-from importer.job.checking import PreparedFile, check_results_path, paused_gc
+from importer.job.checking import (
+    PreparedFile,
+    Source,
+    check_results_path,
+    paused_gc,
+    source_facts,
+)
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
 from importer.job.writes import WriteFailed, write_failure, writing
+from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus
-from importer.report.manifest import file_sha256, manifest_path
+from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.manifest import manifest_path
 from importer.report.writable import check_writable, run_files
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.resume import journal_path_for
@@ -51,6 +59,13 @@ RUN_ORDER = (
     RowStatus.INVALID,
     RowStatus.SKIPPED,
     RowStatus.VALID,
+)
+
+
+NAME_THE_FRAME = (
+    "name the DataFrame, e.g. run_import(df, name='march', ...) or open_import(df, "
+    "name='march'): its journal '<name>.journal.sqlite' is what keeps a second run from "
+    "creating purchases twice"
 )
 
 
@@ -82,7 +97,7 @@ class ImportReport:
     """What run_import() did."""
 
     path: Path
-    results_path: Path
+    results_path: Path | None  # None: a DataFrame imported without a results file
     journal_path: Path | None
     api_url: str
     columns: dict[str, str]
@@ -98,6 +113,17 @@ class ImportReport:
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+
+    def results_frame(self) -> Any:
+        """The imported DataFrame plus the result columns: status, purchase_id, error, ...,
+        and the amount sent as a Decimal (see importer.report.frames)."""
+        return results_frame(self.frame, self.kept)
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
 
     @property
     def nothing_to_send(self) -> bool:
@@ -240,8 +266,10 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     checked = SendSettings(**settings).checked(insecure=insecure)
     started_at = datetime.now(UTC)
     prepared = job.prepared_for_sending()
+    if isinstance(prepared.table, FrameTable) and job.name is None:
+        raise ConfigurationError(NAME_THE_FRAME)
     check_results_path(job.results_path, prepared.table.path)
-    check_writable(run_files(job.results_path, job.source, dry_run=checked.dry_run))
+    check_writable(run_files(job.results_path, prepared.table.path, dry_run=checked.dry_run))
     while True:
         validator = RowValidator(
             prepared.table.headers, prepared.columns, prepared.decisions, prepared.options
@@ -267,19 +295,22 @@ def send_job(
     """Send a planned job, then write its manifest. ``on_stop_ready`` receives the callable
     that stops the send from any thread (None once the send is over)."""
     settings, prepared = planned.settings, planned.prepared
+    table = prepared.table
     results_path = job.results_path
     results_path.parent.mkdir(parents=True, exist_ok=True)
     report = ImportReport(
-        path=prepared.table.path,
+        path=table.path,
         results_path=results_path,
-        journal_path=None if settings.dry_run else journal_path_for(results_path, job.source),
+        journal_path=None if settings.dry_run else journal_path_for(results_path, table.path),
         api_url=settings.api_url,
         columns=prepared.columns,
         summary=Summary(),
         plan=planned.plan,
         dry_run=settings.dry_run,
+        frame=getattr(table, "frame", None),
+        kept=KeptResults() if isinstance(table, FrameTable) else None,
     )
-    sha256 = file_sha256(prepared.table.path)
+    sha256, _ = source_facts(table)
     started = time.perf_counter()
     sending = SendPass(
         prepared,
@@ -289,10 +320,13 @@ def send_job(
         on_progress=on_progress,
         total=planned.plan.summary.in_file.rows,
         on_stop_ready=on_stop_ready,
+        write_results=job.writes_results,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())
     report.duration = time.perf_counter() - started
+    if not job.writes_results:
+        report.results_path = None  # a DataFrame's verdicts are in report.results_frame()
     manifest = manifest_path(results_path, prepared.table.path)
     with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
         job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
@@ -302,10 +336,11 @@ def send_job(
 
 
 def run_import(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
     api_key: str,
+    name: str | None = None,
     api_url: str = DEFAULT_BASE_URL,
     target: str | None = None,
     concurrency: int = 8,
@@ -325,7 +360,12 @@ def run_import(
     transport=None,
     out_dir: str | Path | None = None,
 ) -> ImportReport:
-    """Import a CSV/XLSX file of purchases into Keen and write the results file.
+    """Import a CSV/XLSX file (or a pandas DataFrame) of purchases into Keen; write the results.
+
+    A DataFrame needs a ``name``: its journal (``<name>.journal.sqlite``, what makes running
+    the same import again safe), manifest and created list go beside ``results``, in
+    ``out_dir``, or else in the current folder; its results file is written only when
+    ``results`` is given (``report.results_frame()`` has the verdicts either way).
 
     The one-call form of ``open_import``, ``apply_mapping``, ``plan`` and ``send``.
     ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
@@ -335,7 +375,9 @@ def run_import(
     rows and lets requests in flight finish; the second aborts at once.
     """
     SendSettings(api_url=api_url, api_key=api_key).checked(insecure=insecure)  # before reading
-    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir)
+    if is_frame(path) and name is None:
+        raise ConfigurationError(NAME_THE_FRAME)
+    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
     job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
     plan = job.plan(
         api_url=api_url,

@@ -105,8 +105,10 @@ class SendPass:
         on_progress: ProgressCallback | None,
         total: int,
         on_stop_ready: Callable[[Callable[[], None] | None], None] | None = None,
+        write_results: bool = True,
     ) -> None:
         self.prepared = prepared
+        self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
         self.report = report
         self.settings = settings
         self.resend_unconfirmed = resend_unconfirmed
@@ -131,8 +133,10 @@ class SendPass:
         self.stop = asyncio.Event()
         self._offer_stop(loop)
         self.results_file = f"the results file {self.report.results_path}"
-        with writing(self.report, self.results_file):
-            writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
+        writer = None
+        if self.write_results:
+            with writing(self.report, self.results_file):
+                writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
         try:
             self._open_created_list()
             self._open_journal()
@@ -140,13 +144,15 @@ class SendPass:
                 for chunk in self.prepared.table.chunks():
                     await self._chunk(chunk, client, writer)
                 self.report.requests = client.requests_made
-            with writing(self.report, self.results_file):
-                writer.commit()
+            if writer is not None:
+                with writing(self.report, self.results_file):
+                    writer.commit()
             if self.created is not None:
                 with writing(self.report, self.created_file):
                     self.created.commit()
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             if self.created is not None:
                 self.created.abort()
             raise
@@ -198,7 +204,7 @@ class SendPass:
 
     # -- one chunk --------------------------------------------------------------------------
 
-    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter) -> None:
+    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter | None) -> None:
         rows = self._judge(chunk)
         if self.earlier is not None:
             rows.records = drop_already_created(
@@ -332,15 +338,18 @@ class SendPass:
         report.write_error = report.write_error or sent.write_error
         report.interrupted |= sent.interrupted or self.stop.is_set()
 
-    def _record(self, rows: _Rows, writer: ResultsWriter) -> None:
+    def _record(self, rows: _Rows, writer: ResultsWriter | None) -> None:
         """Count the chunk, list its created purchases and write its results, in input order."""
         summary = self.report.summary
         rows.checked.add_to(summary, [r.status for r in rows.results])
         if self.created is not None:
             with writing(self.report, self.created_file):
                 self._list_created(rows)
-        with writing(self.report, self.results_file):
-            writer.write(rows.chunk, rows.results)
+        if writer is not None:
+            with writing(self.report, self.results_file):
+                writer.write(rows.chunk, rows.results)
+        if self.report.kept is not None:
+            self.report.kept.add_results(rows.checked, rows.results)
         counts = {k: v.rows for k, v in summary.by_status.items()}
         self.progress.chunk_done(len(rows.results), counts)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from importer.check.decisions import ColumnDecisions
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
-from importer.job.checking import VALIDATE_ORDER, prepare
+from importer.job.checking import VALIDATE_ORDER, Source, prepare
 from importer.job.importjob import ImportJob, open_import
 from importer.job.model import ProgressCallback
 from importer.records import RowStatus
+from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.report.manifest import file_sha256
 
 __all__ = [
@@ -38,19 +40,30 @@ class ValidationReport:
     delimiter: str | None = None
     header_row: int = 1
     warnings: list[str] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)  # the DataFrame validated, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> int:
         """0 when every non-blank row is valid (or skipped), 1 when some are invalid."""
         return 1 if self.summary.count(RowStatus.INVALID) else 0
 
+    def results_frame(self) -> Any:
+        """The validated DataFrame plus the result columns (see importer.report.frames)."""
+        return results_frame(self.frame, self.kept)
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
+
 
 def open_mapped(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
     max_xlsx_mb: int = 500,
     out_dir: str | Path | None = None,
+    name: str | None = None,
 ) -> ImportJob:
     """An import job with ``mapping`` (columns and options, as the CLI builds it) applied."""
     mapping = mapping or Mapping()
@@ -61,15 +74,17 @@ def open_mapped(
         delimiter=mapping.delimiter,
         max_xlsx_mb=max_xlsx_mb,
         out_dir=out_dir,
+        name=name,
     )
     job.apply_mapping(mapping)
     return job
 
 
 def validate(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
+    name: str | None = None,
     results: str | Path | None = None,
     write_results: bool = True,
     max_xlsx_mb: int = 500,
@@ -78,7 +93,11 @@ def validate(
     on_progress: ProgressCallback | None = None,
     out_dir: str | Path | None = None,
 ) -> ValidationReport:
-    """Check every row of a CSV/XLSX file offline and write the results file.
+    """Check every row of a CSV/XLSX file (or a pandas DataFrame) offline; write the results.
+
+    A DataFrame is read under the same rules as a file (see importer.read.frame); ``name``
+    (default ``dataframe``) names its files, and its results file and manifest are written
+    only when ``results`` is given. ``report.results_frame()`` gives its rows with verdicts.
 
     The one-call form of ``open_import(...)``, ``apply_mapping(...)``, ``check()``; an open
     question raises AmbiguousDataError naming the option that answers it.
@@ -88,7 +107,7 @@ def validate(
         report = validate("march.csv", Mapping(columns={"purchase_amount": "Net"}))
         report.summary.count(RowStatus.INVALID)
     """
-    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir)
+    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
     job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
     checked = job.check_without_index(on_progress=on_progress, write_results=write_results)
     table = job.table
@@ -103,4 +122,6 @@ def validate(
         delimiter=table.delimiter,
         header_row=table.header_row,
         warnings=checked.notes,
+        frame=checked.frame,
+        kept=checked.kept,
     )
