@@ -145,7 +145,8 @@ def dump_mapping(mapping: Mapping, *, comment: str | None = None) -> str:
     """A mapping as the TOML text ``load_mapping_file`` reads back (the ``--mapping`` format)."""
     lines = [f"# {line}" for line in (comment or "").splitlines()]
     lines.append("[columns]")
-    lines += [f"{name} = {_toml_string(column)}" for name, column in mapping.columns.items()]
+    # A field switched off ("") is left out: the file then maps only what it names.
+    lines += [f"{k} = {_toml_string(v)}" for k, v in mapping.columns.items() if v]
     options = []
     for name in OPTION_NAMES:
         value = getattr(mapping, name)

@@ -365,6 +365,7 @@ class ImportJob:
             results_path=results if write else None,
             frame=getattr(self.table, "frame", None),
             kept=kept,
+            prepared=prepared,
         )
         return self.last_check
 

@@ -105,10 +105,14 @@ class CheckReport:
     results_path: Path | None  # None: a DataFrame checked without a results path
     frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
     kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
 
     def results_frame(self) -> Any:
-        """The checked DataFrame plus the result columns (see importer.report.frames)."""
-        return results_frame(self.frame, self.kept)
+        """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
+        the result columns, amounts as Decimal (see importer.report.frames)."""
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
 
     def summary_frame(self) -> Any:
         """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""

@@ -115,11 +115,14 @@ class ImportReport:
     send_reports: list[SendReport] = field(default_factory=list)
     frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
     kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
 
     def results_frame(self) -> Any:
         """The imported DataFrame plus the result columns: status, purchase_id, error, ...,
         and the amount sent as a Decimal (see importer.report.frames)."""
-        return results_frame(self.frame, self.kept)
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
 
     def summary_frame(self) -> Any:
         """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
@@ -309,6 +312,7 @@ def send_job(
         dry_run=settings.dry_run,
         frame=getattr(table, "frame", None),
         kept=KeptResults() if isinstance(table, FrameTable) else None,
+        prepared=prepared,
     )
     sha256, _ = source_facts(table)
     started = time.perf_counter()

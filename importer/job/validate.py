@@ -42,6 +42,7 @@ class ValidationReport:
     warnings: list[str] = field(default_factory=list)
     frame: Any = field(default=None, repr=False)  # the DataFrame validated, if one was
     kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
 
     @property
     def exit_code(self) -> int:
@@ -49,8 +50,11 @@ class ValidationReport:
         return 1 if self.summary.count(RowStatus.INVALID) else 0
 
     def results_frame(self) -> Any:
-        """The validated DataFrame plus the result columns (see importer.report.frames)."""
-        return results_frame(self.frame, self.kept)
+        """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
+        the result columns, amounts as Decimal (see importer.report.frames)."""
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
 
     def summary_frame(self) -> Any:
         """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
@@ -124,4 +128,5 @@ def validate(
         warnings=checked.notes,
         frame=checked.frame,
         kept=checked.kept,
+        prepared=checked.prepared,
     )

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from importer.check.summary import Summary
-from importer.check.validator import CheckedChunk
+from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import ConfigurationError
 from importer.read.frame import require_pandas
+from importer.read.loader import Chunk, open_table
 from importer.records import RESULT_COLUMNS, RowResult
+from importer.report.results import FORMULA_CHARS, result_positions
 
 #: Result columns after RESULT_COLUMNS: the amount as read (a Decimal) and its currency.
 AMOUNT_COLUMNS = ("purchase_amount", "purchase_currency")
@@ -54,22 +57,39 @@ class KeptResults:
         return {row: i for i, row in enumerate(self.rows)}
 
 
-def results_frame(source: Any, kept: KeptResults | None) -> Any:
-    """The caller's DataFrame (a copy, same index) with the result columns added.
+def results_frame(
+    source: Any,
+    kept: KeptResults | None,
+    *,
+    results_path: Path | None = None,
+    prepared: Any = None,
+) -> Any:
+    """Every row with its verdict, as a DataFrame.
 
-    Rows that were blank (nothing in any cell) have no status. Whole-number result columns are
-    pandas' nullable Int64; empty texts are None.
+    A DataFrame input: the caller's DataFrame (a copy, same index) with the result columns
+    added; rows that were blank have no status. A file: its results file read back, input
+    cells as text, with the same result columns; ``prepared`` (the mapped file with its
+    column decisions) reads the amounts again. Whole-number result columns are pandas'
+    nullable Int64, empty result texts are None, ``purchase_amount`` is a Decimal.
     """
     pandas = require_pandas("results_frame()")
-    if kept is None or source is None:
+    if source is not None and kept is not None:
+        frame = source.copy()
+        positions = {row - 2: i for i, row in enumerate(kept.rows)}
+        order = [positions.get(p) for p in range(len(frame))]
+    elif results_path is not None and prepared is not None:
+        frame, kept = _read_back(pandas, Path(results_path), prepared)
+        order = list(range(len(frame)))
+    else:
         raise ConfigurationError(
-            "results_frame() is available when the import read a DataFrame; for a file, read "
-            "its results file instead (report.results_path)"
+            "results_frame() needs the results file, and this check wrote none",
+            hint="check again without write_results=False",
         )
-    frame = source.copy()
+    return _with_results(pandas, frame, kept, order)
+
+
+def _with_results(pandas: Any, frame: Any, kept: KeptResults, order: list[int | None]) -> Any:
     names = result_names([str(c) for c in frame.columns])
-    positions = {row - 2: i for i, row in enumerate(kept.rows)}
-    order = [positions.get(p) for p in range(len(frame))]
     for name, values in zip(names, _result_values(kept), strict=True):
         column = [None if i is None else values[i] for i in order]
         if name.removeprefix("keen_") in _WHOLE_NUMBERS:
@@ -77,6 +97,36 @@ def results_frame(source: Any, kept: KeptResults | None) -> Any:
         else:
             frame[name] = pandas.Series(column, index=frame.index, dtype=object)
     return frame
+
+
+def _read_back(pandas: Any, path: Path, prepared: Any) -> tuple[Any, KeptResults]:
+    """A results file's input cells (text) and its verdicts, amounts read again."""
+    if not path.exists():
+        raise ConfigurationError(f"results_frame() reads {path}, which is not there any more")
+    headers = list(prepared.table.headers)
+    width, at = len(headers), result_positions(headers)
+    csv_file = path.suffix.lower() not in (".xlsx", ".xlsm")
+    validator = RowValidator(headers, prepared.columns, prepared.decisions, prepared.options)
+    kept, inputs = KeptResults(), []
+    for chunk in open_table(path, header_row=1).chunks():
+        cells = [row[:width] for row in chunk.cells]
+        if csv_file:  # the CSV writer put a ' before formula-like text: the user typed none
+            cells = [[_as_typed(c) for c in row] for row in cells]
+        checked = validator.check(Chunk(rows=list(chunk.rows), cells=cells))
+        kept.add(checked, _result_cells(chunk.cells, at))
+        inputs.extend(cells)
+    return pandas.DataFrame(inputs, columns=headers, dtype=object), kept
+
+
+def _result_cells(rows: list[list[str]], at: dict[str, int]) -> list[list[str]]:
+    """The result columns of a results file's rows (a missing trailing cell is empty)."""
+    return [[row[at[n]] if at[n] < len(row) else "" for row in rows] for n in RESULT_COLUMNS]
+
+
+def _as_typed(cell: str) -> str:
+    if cell[:1] == "'" and cell[1:2] in FORMULA_CHARS:
+        return cell[1:]
+    return cell
 
 
 def _result_values(kept: KeptResults) -> list[list]:

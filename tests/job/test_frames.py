@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from conftest import write_xlsx
 from runhelpers import SAMPLE, USD_LEADS, results_by_row
 
 import importer
@@ -227,13 +228,20 @@ def test_run_of_a_frame_needs_a_name(in_tmp):
     assert list(in_tmp.iterdir()) == []
 
 
-def test_results_frame_of_a_file_points_to_the_results_file(in_tmp):
+def test_results_frame_of_a_file_reads_its_results_back(in_tmp):
     source = shutil.copy(SAMPLE / "purchases_with_errors.csv", in_tmp / "mixed.csv")
 
     report = validate(source)
+    frame = report.results_frame()
+    from_frame = validate(mixed_frame()).results_frame()
 
-    with pytest.raises(ConfigurationError, match="report.results_path"):
-        report.results_frame()
+    assert list(frame.columns) == list(from_frame.columns)
+    for name in ("row", "status", "error", "warnings", "purchase_amount", "purchase_currency"):
+        assert list(frame[name]) == list(from_frame[name]), name
+    assert frame.loc[1, "Amount"] == "$249.50"  # a file's cells stay text
+    assert frame.loc[1, "purchase_amount"] == Decimal("249.50")
+    assert frame.loc[1, "purchase_currency"] == "USD"
+    assert frame.loc[4, "Amount"] == "-120.00"  # the CSV results hold "'-120.00"
     # Only "$249.50" names its currency: the other rows' currency is unknown (None).
     assert report.summary_frame().to_dict("records") == [
         {"status": "invalid", "currency": None, "rows": 6, "amount": Decimal("538.00")},
@@ -241,6 +249,38 @@ def test_results_frame_of_a_file_points_to_the_results_file(in_tmp):
         {"status": "valid", "currency": None, "rows": 4, "amount": Decimal("3390.00")},
         {"status": "valid", "currency": "USD", "rows": 1, "amount": Decimal("249.50")},
     ]
+
+
+def test_results_frame_of_a_workbook_and_of_a_run(in_tmp):
+    source = in_tmp / "typed.xlsx"
+    rows = [line.split(",") for line in TYPED_CSV.replace("\r\n\r\n", "\r\n").splitlines()]
+    # Amount as number cells; the rest (Net, dates, references) as text cells.
+    typed = [rows[0]] + [[r[0], float(r[1]) if r[1] else None, *r[2:]] for r in rows[1:]]
+    write_xlsx(source, {"Sales": typed})
+
+    checked = validate(source).results_frame()
+    with Sandbox() as sandbox:
+        sent = run_import(source, api_key=DEMO_API_KEY, api_url=sandbox.base_url)
+        ids = {p["id"] for p in sandbox.purchases()}
+    frame = sent.results_frame()
+
+    assert list(checked["status"]) == ["valid", "valid", "invalid", "invalid", "invalid",
+                                       "skipped"]  # fmt: skip
+    assert list(frame["status"]) == ["created", "created", "invalid", "invalid", "invalid",
+                                     "skipped"]  # fmt: skip
+    assert set(frame["purchase_id"].dropna()) == ids
+    assert list(frame["purchase_amount"])[:3] == [Decimal("1500"), Decimal("0.1"),
+                                                  Decimal("249.5")]  # fmt: skip
+    assert frame.loc[0, "Reference"] == "00123"
+
+
+def test_results_frame_without_a_results_file_says_so(in_tmp):
+    source = shutil.copy(SAMPLE / "purchases_with_errors.csv", in_tmp / "mixed.csv")
+
+    report = validate(source, write_results=False)
+
+    with pytest.raises(ConfigurationError, match="this check wrote none"):
+        report.results_frame()
 
 
 # --- the import-job API ------------------------------------------------------------------------
