@@ -86,6 +86,11 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def to_this_machine(self) -> bool:
+        """True when the rows go to a server on this machine (the sandbox, a test server)."""
+        return is_loopback(self.api_url)
+
+    @property
     def amounts(self):
         """Amounts of the valid rows per currency."""
         totals = self.summary.by_status.get(str(RowStatus.VALID))
