@@ -8,6 +8,7 @@
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file
     ├── JournalLockedError          another run holds the journal of this file
     ├── OutputWriteError            a file of the run cannot be written (disk full, read-only)
+    ├── NetworkError                the proxy or a certificate stops every request (nothing sent)
     └── ApiError                    the API answered in a way that stops the whole run
         └── AuthenticationError     401 "Invalid API key": nothing more may be sent
 
@@ -70,6 +71,11 @@ class OutputWriteError(KeenImportError):
     def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.path = path
+
+
+class NetworkError(KeenImportError):
+    """The network set-up fails before the API answers once: a certificate that does not verify,
+    a proxy that cannot be reached or that wants credentials. Nothing was sent."""
 
 
 class ApiError(KeenImportError):
