@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from importer.report.results import FORMULA_CHARS, result_positions
 
 #: Quoted values, numbers and dates inside a warning's text.
 VALUES = re.compile(r"'[^']*'|\d[\d\-:.,/]*")
+BLOCK_BYTES = 8 * 1024 * 1024  # the search screen reads the file in blocks of this size
 STATUSES: tuple[str, ...] = tuple(str(s) for s in RowStatus)
 HAS_WARNINGS = 1
 
@@ -97,8 +99,6 @@ class RowStore:
 
     def index_of(self, row: int) -> int:
         """The position of spreadsheet row ``row`` (KeyError when the file has no such row)."""
-        from bisect import bisect_left
-
         i = bisect_left(self.rows, row)
         if i == len(self.rows) or self.rows[i] != row:
             raise KeyError(row)
@@ -148,6 +148,9 @@ class RowStore:
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]
         found = array("l", self._by_index(status, bool(warning)))
+        if search and _screenable(search):
+            hits = set(self._raw_hits(search.lower().encode("ascii"))) | set(self.overlay)
+            found = array("l", (i for i in found if i in hits))
         if warning or search:
             found = array("l", self._by_text(found, (warning or "").casefold(), search))
         self._cached = (key, found)
@@ -161,6 +164,30 @@ class RowStore:
         for i in range(len(self)):
             if (code is None or self.statuses[i] == code) and (not warned or self.flags[i]):
                 yield i
+
+    def _raw_hits(self, needle: bytes) -> Iterator[int]:
+        """Rows whose bytes in the file contain ``needle`` (ASCII, lower case) in any case.
+
+        A cheap screen before rows are parsed: the file is read in large blocks and searched
+        with bytes.find; only the rows it finds are parsed and checked exactly.
+        """
+        ends = array("q", self.offsets[1:])
+        with open(self.path, "rb") as handle:
+            handle.seek(0, 2)
+            ends.append(handle.tell())
+            first = 0
+            while first < len(self):
+                last = bisect_right(ends, self.offsets[first] + BLOCK_BYTES, lo=first + 1)
+                last = max(last, first + 1)
+                start = self.offsets[first]
+                handle.seek(start)
+                block = handle.read(ends[last - 1] - start).lower()
+                at = block.find(needle)
+                while at >= 0:
+                    row = bisect_right(ends, start + at, lo=first)
+                    yield row
+                    at = block.find(needle, ends[row] - start)
+                first = last
 
     def _by_text(self, candidates: array, warning: str, search: str | None) -> Iterator[int]:
         needle = search.casefold() if search else None
@@ -207,6 +234,12 @@ def warning_kind(text: str) -> str:
 def _warns(text: str, wanted: str) -> bool:
     """True when a warning is of the kind ``wanted`` or contains it (any case)."""
     return wanted in text.casefold() or warning_kind(text).casefold() == wanted
+
+
+def _screenable(search: str) -> bool:
+    """True when a search can be screened on the file's bytes: ASCII letters whose lower case
+    is their casefold, and nothing the CSV format quotes or the writer prefixes."""
+    return search.isascii() and not any(c in search for c in "\"',\r\n'") and bool(search)
 
 
 def _contains(view: RowView, needle: str) -> bool:

@@ -207,6 +207,9 @@ def test_an_edit_rechecks_the_row_and_goes_into_the_corrected_copy_and_manifest(
     assert (view.row, view.status, view.error) == (6, "valid", None)
     assert job.rows(status="invalid").total == 0
     assert job.rows(offset=3).rows[0].cells["Lead ID"] == LEAD_1
+    # The search finds the edited cell (not in the results file yet), in any case.
+    assert [r.row for r in job.rows(search=LEAD_1[:8].upper()).rows] == [3, 6]
+    assert [r.row for r in job.rows(search="not-a-lead").rows] == []
     again = job.edit(6, "Net amount", "abc")
     assert again.status == "invalid"
     assert again.error.startswith("amount 'abc' is not a number")
