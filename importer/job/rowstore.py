@@ -25,7 +25,7 @@ from importer.report.results import FORMULA_CHARS, result_positions
 
 #: Quoted values, numbers and dates inside a warning's text.
 VALUES = re.compile(r"'[^']*'|\d[\d\-:.,/]*")
-BLOCK_BYTES = 8 * 1024 * 1024  # the search screen reads the file in blocks of this size
+BLOCK_BYTES = 2 * 1024 * 1024  # the search screen reads the file in blocks of this size
 STATUSES: tuple[str, ...] = tuple(str(s) for s in RowStatus)
 HAS_WARNINGS = 1
 
@@ -147,46 +147,46 @@ class RowStore:
         key = (status, warning, search)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]
-        found = array("l", self._by_index(status, bool(warning)))
+        code = STATUSES.index(status) if status is not None else None
         if search and _screenable(search):
-            hits = set(self._raw_hits(search.lower().encode("ascii"))) | set(self.overlay)
-            found = array("l", (i for i in found if i in hits))
+            hits = self._raw_hits(search.lower().encode("ascii"))
+            candidates = sorted({*hits, *self.overlay})
+            found = array("l", (i for i in candidates if self._fits(i, code, bool(warning))))
+        else:
+            found = array("l", (i for i in range(len(self)) if self._fits(i, code, bool(warning))))
         if warning or search:
             found = array("l", self._by_text(found, (warning or "").casefold(), search))
         self._cached = (key, found)
         return found
 
-    def _by_index(self, status: str | None, warned: bool) -> Iterator[int]:
-        if status is None and not warned:
-            yield from range(len(self))
-            return
-        code = STATUSES.index(status) if status is not None else None
-        for i in range(len(self)):
-            if (code is None or self.statuses[i] == code) and (not warned or self.flags[i]):
-                yield i
+    def _fits(self, index: int, code: int | None, warned: bool) -> bool:
+        """True when the row has this status code (None: any) and, if asked, a warning."""
+        return (code is None or self.statuses[index] == code) and (
+            not warned or bool(self.flags[index])
+        )
 
     def _raw_hits(self, needle: bytes) -> Iterator[int]:
         """Rows whose bytes in the file contain ``needle`` (ASCII, lower case) in any case.
 
-        A cheap screen before rows are parsed: the file is read in large blocks and searched
-        with bytes.find; only the rows it finds are parsed and checked exactly.
+        A cheap screen before rows are parsed: the file is read in blocks and searched with
+        bytes.find; only the rows it finds are parsed and checked exactly.
         """
-        ends = array("q", self.offsets[1:])
+        offsets, rows = self.offsets, len(self)
         with open(self.path, "rb") as handle:
-            handle.seek(0, 2)
-            ends.append(handle.tell())
+            size = handle.seek(0, 2)
             first = 0
-            while first < len(self):
-                last = bisect_right(ends, self.offsets[first] + BLOCK_BYTES, lo=first + 1)
-                last = max(last, first + 1)
-                start = self.offsets[first]
+            while first < rows:
+                start = offsets[first]
+                last = max(bisect_right(offsets, start + BLOCK_BYTES) - 1, first + 1)
+                end = offsets[last] if last < rows else size
                 handle.seek(start)
-                block = handle.read(ends[last - 1] - start).lower()
+                block = handle.read(end - start).lower()
                 at = block.find(needle)
                 while at >= 0:
-                    row = bisect_right(ends, start + at, lo=first)
+                    row = bisect_right(offsets, start + at) - 1
                     yield row
-                    at = block.find(needle, ends[row] - start)
+                    after = offsets[row + 1] if row + 1 < rows else size
+                    at = block.find(needle, after - start)
                 first = last
 
     def _by_text(self, candidates: array, warning: str, search: str | None) -> Iterator[int]:

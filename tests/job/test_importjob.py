@@ -162,7 +162,9 @@ def test_decisions_carry_their_evidence(tmp_path):
     assert chosen == [(".", "option"), (False, "option")]
 
 
-def test_rows_are_paged_and_filtered_with_exact_row_numbers(tmp_path):
+@pytest.mark.parametrize("block", [2 * 1024 * 1024, 64, 1], ids=["one-block", "small", "tiny"])
+def test_rows_are_paged_and_filtered_with_exact_row_numbers(tmp_path, monkeypatch, block):
+    monkeypatch.setattr("importer.job.rowstore.BLOCK_BYTES", block)  # the search's disk blocks
     lines = ["Lead ID,Amount,Date,Reference"]
     for i in range(40):
         lead = "bad" if i % 10 == 3 else LEAD_1
