@@ -63,7 +63,7 @@ class RowStore:
         self.headers = list(headers)
         self.at = result_positions(self.headers)
         self.offsets = array("q")
-        self.rows = array("l")
+        self.rows = array("i")  # spreadsheet row numbers fit in 32 bits (Excel: 1,048,576)
         self.statuses = bytearray()
         self.flags = bytearray()
         self.overlay: dict[int, RowView] = {}  # index -> an edited row's view
