@@ -43,7 +43,7 @@ _SENDING = ("ImportPlan", "ImportReport", "run_import")
 
 
 def __getattr__(name: str):
-    # The sending stack (httpx, aiohttp) is imported only when run_import is used: validate
+    # The sending stack (httpx, httptools) is imported only when run_import is used: validate
     # starts faster without it.
     if name in _SENDING:
         from importer.job import run

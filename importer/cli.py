@@ -331,6 +331,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             insecure=args.insecure,
             handle_signals=True,
+            # The embedded sandbox is on this machine: never through a proxy.
+            proxy="none" if args.sandbox and not args.proxy else args.proxy,
+            ca_bundle=args.ca_bundle,
         )
         interactive = sys.stdin is not None and sys.stdin.isatty()
         ask = interactive and not args.yes and not plan.to_this_machine and not args.dry_run
@@ -450,6 +453,18 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     )
     online.add_argument(
         "--insecure", action="store_true", help="allow plain http to a non-loopback host"
+    )
+    online.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send through this proxy, http://[USER:PASSWORD@]HOST:PORT, or 'none' "
+        "(default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY unless NO_PROXY lists the host)",
+    )
+    online.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="also trust the certificates in this PEM file (a company root certificate); "
+        "the system's trust store is always used",
     )
     return online
 
