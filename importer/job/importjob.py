@@ -498,8 +498,11 @@ class ImportJob:
         ``settings``: target (the account name for the journal, default ``api_url``),
         dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
         insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
-        send: for a command line). Raises AmbiguousDataError while a question is open,
-        ControlTotalError when the control totals do not match.
+        send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
+        HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
+        Raises AmbiguousDataError while a question is open, ControlTotalError when the control
+        totals do not match, NetworkError when the proxy or a certificate stops the first
+        request (nothing is sent).
         """
         from importer.job.run import plan_job
 
