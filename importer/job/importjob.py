@@ -501,8 +501,7 @@ class ImportJob:
         send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
         HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
         Raises AmbiguousDataError while a question is open, ControlTotalError when the control
-        totals do not match, NetworkError when the proxy or a certificate stops the first
-        request (nothing is sent).
+        totals do not match, ConfigurationError for a proxy URL or CA bundle that cannot be used.
         """
         from importer.job.run import plan_job
 
@@ -516,7 +515,8 @@ class ImportJob:
     ) -> ImportReport:
         """Send what :meth:`plan` planned; write the results, journal, created list and
         manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
-        same job (or the same command) again resumes from the journal."""
+        same job (or the same command) again resumes from the journal. Raises NetworkError,
+        with nothing sent, when a certificate or the proxy stops the first request."""
         from importer.job.run import send_job
 
         planned = self._planned
