@@ -29,6 +29,8 @@ OPTION_NAMES = (
     "action",
     "period",
     "out_dir",
+    "proxy",
+    "ca_bundle",
 )
 
 
@@ -49,6 +51,9 @@ class Mapping:
     action: str | None = None
     period: str | None = None
     out_dir: str | None = None  # folder for the results, journal, manifest and created list
+    # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
+    proxy: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
 
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""
@@ -137,6 +142,8 @@ def load_mapping_file(path: str | Path) -> Mapping:
             raise MappingError(
                 f"mapping file {path}: action must be create_purchase or create_purchase_custom"
             )
+        if key == "ca_bundle":
+            value = str(path.parent / Path(value).expanduser())  # relative to the mapping file
         values[key] = value
     return Mapping(columns=columns, **values)
 
@@ -145,7 +152,8 @@ def dump_mapping(mapping: Mapping, *, comment: str | None = None) -> str:
     """A mapping as the TOML text ``load_mapping_file`` reads back (the ``--mapping`` format)."""
     lines = [f"# {line}" for line in (comment or "").splitlines()]
     lines.append("[columns]")
-    lines += [f"{name} = {_toml_string(column)}" for name, column in mapping.columns.items()]
+    # A field switched off ("") is left out: the file then maps only what it names.
+    lines += [f"{k} = {_toml_string(v)}" for k, v in mapping.columns.items() if v]
     options = []
     for name in OPTION_NAMES:
         value = getattr(mapping, name)

@@ -305,20 +305,17 @@ class ImportJob:
         """False for a DataFrame without a ``results`` path: its verdicts stay in memory."""
         return bool(self._controls.get("results")) or not isinstance(self.table, FrameTable)
 
-    def check(self, *, on_progress: ProgressCallback | None = None) -> CheckReport:
+    def check(
+        self, *, on_progress: ProgressCallback | None = None, index: bool = True
+    ) -> CheckReport:
         """Judge every row, write the results file and the manifest; return the totals.
 
-        Raises AmbiguousDataError while a question is open, ControlTotalError when
-        ``expect_rows``/``expect_total`` do not match (the results are written first).
+        ``index=False`` skips the row index :meth:`rows` and :meth:`edit` read from (a
+        one-shot check of a large file saves its build). Raises AmbiguousDataError while a
+        question is open, ControlTotalError when ``expect_rows``/``expect_total`` do not match
+        (the results are written first).
         """
-        return self._check(on_progress=on_progress, index=True, write=True)
-
-    def check_without_index(
-        self, *, on_progress: ProgressCallback | None = None, write_results: bool = True
-    ) -> CheckReport:
-        """:meth:`check` for a one-call validate: no row index (so no :meth:`rows`), and with
-        ``write_results=False`` neither results file nor manifest."""
-        return self._check(on_progress=on_progress, index=False, write=write_results)
+        return self._check(on_progress=on_progress, index=index, write=True)
 
     @property
     def column_choices(self) -> ColumnDecisions:

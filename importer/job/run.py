@@ -40,6 +40,7 @@ from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus
 from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.send.client import DEFAULT_BASE_URL
+from importer.send.network import NetworkSettings, network_settings
 from importer.send.resume import journal_path_for
 from importer.send.sender import SendReport
 
@@ -80,6 +81,11 @@ class ImportPlan:
     summary: Summary
     valid_rows: int
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def to_this_machine(self) -> bool:
+        """True when the rows go to a server on this machine (the sandbox, a test server)."""
+        return is_loopback(self.api_url)
 
     @property
     def amounts(self):
@@ -208,6 +214,10 @@ class SendSettings:
     transport: Any = None
     handle_signals: bool = False
     client_options: dict[str, Any] = field(default_factory=dict)
+    proxy: str | None = field(default=None, repr=False)  # a URL (may hold a password) or "none"
+    proxy_source: str = "--proxy"
+    ca_bundle: str | Path | None = None
+    network: NetworkSettings | None = None  # settled by checked()
 
     def checked(self, *, insecure: bool) -> SendSettings:
         """These settings with the URL checked (and completed); ConfigurationError if unsafe."""
@@ -225,7 +235,10 @@ class SendSettings:
             or (rate is not None and rate <= 0)
         ):
             raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
-        return replace(self, api_url=api_url)
+        network = network_settings(
+            api_url, proxy=self.proxy, proxy_source=self.proxy_source, ca_bundle=self.ca_bundle
+        )
+        return replace(self, api_url=api_url, network=network)
 
     @property
     def journal_key(self) -> str:
@@ -241,6 +254,7 @@ class SendSettings:
             "max_retries": self.max_retries,
             "timeout": self.timeout,
             "resend_unconfirmed": resend_unconfirmed,
+            **(self.network or NetworkSettings()).describe(),
         }
 
 
@@ -258,8 +272,10 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     """Check every row of the job's file (nothing sent) and count what would be sent.
 
     ``settings`` are :class:`SendSettings` fields (api_url, api_key, target, dry_run,
-    concurrency, rate, max_retries, timeout, transport, handle_signals, client_options).
+    concurrency, rate, max_retries, timeout, transport, handle_signals, client_options, proxy,
+    ca_bundle); ``proxy`` and ``ca_bundle`` default to the mapping's options.
     """
+    settings.update(network_options(job.mapping, settings.get("proxy"), settings.get("ca_bundle")))
     checked = SendSettings(**settings).checked(insecure=insecure)
     started_at = datetime.now(UTC)
     prepared = job.prepared_for_sending()
@@ -278,6 +294,16 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
     plan.notes += job.control_total_notes(plan.summary)
     return PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
+
+
+def network_options(mapping: Mapping | None, proxy, ca_bundle) -> dict[str, Any]:
+    """The proxy and CA bundle settings: the arguments win over the mapping's options."""
+    options: dict[str, Any] = {"proxy": proxy, "ca_bundle": ca_bundle}
+    if proxy is None and mapping is not None and mapping.proxy:
+        options.update(proxy=mapping.proxy, proxy_source="the mapping file's proxy option")
+    if ca_bundle is None and mapping is not None and mapping.ca_bundle:
+        options["ca_bundle"] = mapping.ca_bundle
+    return options
 
 
 def send_job(
@@ -351,6 +377,8 @@ def run_import(
     handle_signals: bool = False,
     transport=None,
     out_dir: str | Path | None = None,
+    proxy: str | None = None,
+    ca_bundle: str | Path | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX file (or a pandas DataFrame) of purchases into Keen; write the results.
 
@@ -365,8 +393,12 @@ def run_import(
     the plan before the first request; returning False cancels (nothing is sent).
     ``handle_signals`` installs SIGINT/SIGTERM handlers (the CLI does): the first stops taking
     rows and lets requests in flight finish; the second aborts at once.
+    ``proxy`` (a URL, or "none" for a direct connection) and ``ca_bundle`` (a PEM file trusted
+    besides the system store) win over the mapping's options and the environment's proxy
+    variables (see :mod:`importer.send.network`).
     """
-    SendSettings(api_url=api_url, api_key=api_key).checked(insecure=insecure)  # before reading
+    network = network_options(mapping, proxy, ca_bundle)
+    SendSettings(api_url=api_url, api_key=api_key, **network).checked(insecure=insecure)
     if is_frame(path) and name is None:
         raise ConfigurationError(NAME_THE_FRAME)
     job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
@@ -383,6 +415,8 @@ def run_import(
         insecure=insecure,
         transport=transport,
         handle_signals=handle_signals,
+        proxy=proxy,
+        ca_bundle=ca_bundle,
     )
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")
@@ -393,7 +427,7 @@ def _run_async(coroutine) -> None:
     """Run on uvloop when it is installed (a third less client CPU per request), else asyncio."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard] on Linux/macOS
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         asyncio.run(coroutine)
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

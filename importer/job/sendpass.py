@@ -185,6 +185,7 @@ class SendPass:
             timeout=s.timeout,
             transport=s.transport,
             max_connections=s.concurrency,
+            network=s.network,
             **s.client_options,
         )
 

@@ -5,7 +5,7 @@ token            ?token= once (then a cookie), the cookie, or a Bearer header   
 state changes    POST/PUT/PATCH/DELETE: same origin and the CSRF token          -> 403
 upload size      a body larger than the limit                                   -> 413
 headers          CSP without inline script, frame-ancestors 'none', nosniff,
-                 no-referrer and no-store on every answer, refusals included
+                 same-origin referrer and no-store on every answer, refusals included
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 

@@ -65,6 +65,7 @@ class ImportSession:
     progress: Progress | None = None
     thread: threading.Thread | None = None
     report: Any = None  # the ImportReport of the last send or online check
+    rows_after_run: Any = None  # the rows of that run's results file (a RowStore), if any
 
     @property
     def running(self) -> bool:

@@ -133,8 +133,8 @@ class Workspace:
         """Every import, newest first."""
         if not self.imports.is_dir():
             return []
-        found = (self.get(p.name) for p in self.imports.iterdir())
-        return sorted((f for f in found if f), key=lambda f: f.id, reverse=True)
+        found = [f for f in (self.get(p.name) for p in self.imports.iterdir()) if f]
+        return sorted(found, key=lambda f: (f.meta().get("uploaded_at", ""), f.id), reverse=True)
 
     def remembered_mapping(self, headers: list[str]) -> Path:
         """Where the mapping for this set of headers is remembered."""

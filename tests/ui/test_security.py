@@ -107,7 +107,7 @@ def test_security_headers_on_every_answer(client, anonymous, path):
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["x-frame-options"] == "DENY"
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"
 
 
 def test_pages_have_no_inline_script(client):

@@ -16,3 +16,34 @@ def post(client: TestClient, settings: UISettings, path: str, **kwargs):
     headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
     sep = "&" if "?" in path else "?"
     return client.post(f"{path}{sep}csrf_token={settings.csrf_token}", headers=headers, **kwargs)
+
+
+SAMPLE = "sample_data/purchases_with_errors.csv"
+
+
+def upload(client: TestClient, settings: UISettings, path, name: str | None = None):
+    """Upload a file as the upload form does; returns the answer (303 on success)."""
+    from pathlib import Path
+
+    path = Path(path)
+    with path.open("rb") as handle:
+        files = {"file": (name or path.name, handle, "application/octet-stream")}
+        return post(client, settings, "/upload", files=files)
+
+
+def selected_mapping(page: str) -> dict[str, str]:
+    """field -> column selected in the mapping table of a columns page."""
+    import re
+
+    found = {}
+    for field, body in re.findall(r'name="field:([a-z_]+)">(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        found[field] = chosen[1] if chosen else ""
+    return found
+
+
+def check_file(client, settings, import_id: str, mapping: dict[str, str], **options):
+    """Press "Check file" with this mapping and options."""
+    data = {f"field:{k}": v for k, v in mapping.items()}
+    data.update({k: str(v) for k, v in options.items()})
+    return post(client, settings, f"/imports/{import_id}/columns", data=data)

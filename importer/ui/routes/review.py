@@ -48,8 +48,9 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         return redirect(f"/imports/{session.folder.id}/{elsewhere}")
     report = session.checked
     filters = grid_filters(request)
+    after_run = session.rows_after_run if not session.running else None
     page = await run_in_threadpool(
-        session.job.rows,
+        after_run.page if after_run is not None else session.job.rows,
         offset=(filters["page"] - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
         status=filters["status"],
@@ -62,8 +63,9 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         status_code=status_code,
         folder=session.folder,
         report=report,
-        cards=summary_cards(report.summary),
-        summary=report.summary,
+        cards=summary_cards(session.report.summary if after_run else report.summary),
+        summary=session.report.summary if after_run else report.summary,
+        after_run=after_run is not None,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
         page=page,
