@@ -200,3 +200,29 @@ def test_api_key_is_never_in_a_response_or_a_workspace_file(client, settings, ap
     for path in settings.workspace.rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_a_workbook_sheet_and_the_header_row_can_be_chosen(client, settings, tmp_path):
+    from conftest import write_xlsx
+
+    book = write_xlsx(
+        tmp_path / "q1.xlsx",
+        {
+            "Notes": [["Lead ID", "Amount"], ["47378190-96da-4dac-b2ff-5d2a386ecbe0", 5]],
+            "March": [["Sales export March"], [], ["Lead ID", "Amount", "Date"],
+                      ["47378190-96da-4dac-b2ff-5d2a386ecbe0", 10, "2026-03-02"]],
+        },
+    )  # fmt: skip
+    import_id = import_id_of(upload(client, settings, book))
+    page = client.get(f"/imports/{import_id}/columns").text
+    assert '<option value="Notes" selected>Notes</option>' in page
+    answer = post(client, settings, f"/imports/{import_id}/sheet", data={"sheet": "March"})
+    assert answer.status_code == 303
+    page = client.get(f"/imports/{import_id}/columns").text
+    assert "Headers found on row 3 of sheet “March”: Lead ID, Amount, Date" in page
+    post(client, settings, f"/imports/{import_id}/header-row", data={"header_row": "1"})
+    page = client.get(f"/imports/{import_id}/columns").text
+    assert "Headers found on row 1 of sheet “March”: Sales export March" in page
+    bad = post(client, settings, f"/imports/{import_id}/header-row", data={"header_row": "x"})
+    assert bad.status_code == 400
+    assert "The header row is a row number: 1, 2, 3..." in bad.text

@@ -25,7 +25,11 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     job = session.job
     matches = await run_in_threadpool(job.suggest_mapping)
-    in_force = job.columns
+    try:
+        in_force = job.columns
+    except KeenImportError as exc:  # e.g. no lead column under this header row: say so, ask
+        in_force = {}
+        error = error or exc.message + (f" ({exc.hint})" if exc.hint else "")
     rows = []
     for match in matches:
         chosen = in_force.get(match.field) or (match.column if match.confidence == "values" else "")
