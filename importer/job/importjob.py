@@ -145,6 +145,13 @@ class ImportJob:
     # -- opening ----------------------------------------------------------------------------
 
     def _open(self) -> Table:
+        if self._edits:
+            # Edits name rows and columns of the file as it is read now.
+            raise ConfigurationError(
+                "cells were edited: the file cannot be read another way (sheet, header row, "
+                "encoding, delimiter) now",
+                hint="save the corrected copy with save_corrected() and open that instead",
+            )
         if is_frame(self.source) and self._header_row not in (None, 1):
             raise ConfigurationError(
                 "a DataFrame's header is its column labels: there is no other header row"
