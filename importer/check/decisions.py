@@ -32,6 +32,9 @@ class ValidationOptions:
     action: str = "create_purchase"
     now: datetime | None = None
     period: Period | None = None
+    keep_null: bool = False  # NULL and \N cells stay text (default: they are empty cells)
+    skip_hidden: bool = False  # rows hidden in the workbook are skipped (default: warned)
+    where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]": keep only the matching rows
 
     def zone(self) -> ZoneInfo:
         """The time zone of date-only values (ConfigurationError when unknown)."""
@@ -82,7 +85,7 @@ def decide_columns(
     currency_counts: Counter[str] = Counter()
     for chunk in table.chunks(chunk_size):
         if need_decimal:
-            values = set(chunk.column(amount_at))
+            values = _text_cells(chunk, amount_at)
             found = normalise.detect_decimal_separator(values)
             if found:
                 decisions.decimal, decisions.decimal_from = found, "evidence"
@@ -142,3 +145,11 @@ def _first_ambiguous(values: Iterable[str], options: ValidationOptions) -> str |
             if "--day-first" in str(exc):
                 return value
     return None
+
+
+def _text_cells(chunk, at: int) -> set[str]:
+    """The distinct cells of a column that are text: a workbook's number cells carry no
+    separator of their own, so they are no evidence for the column's decimal separator."""
+    if chunk.raw is None:
+        return set(chunk.column(at))
+    return {row[at] for row in chunk.raw if type(row[at]) is str}

@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
+from importer.check.controls import (
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+    parse_expected_total,
+)
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
@@ -30,6 +35,7 @@ from importer.job.validate import (
     ProgressCallback,
     check_results_path,
     file_sha256,
+    mapping_notes,
     options_dict,
     paused_gc,
     prepare,
@@ -226,6 +232,7 @@ def run_import(
             break
         prepared.decisions.currency = majority  # the first chunk was not representative
     plan.notes = date_range_notes(plan.summary, table.path, period=prepared.options.period)
+    plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
     plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows, expect_total=expected)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")

@@ -15,10 +15,11 @@ from pathlib import Path
 from importer.check.controls import (
     check_control_totals,
     date_range_notes,
+    file_notes,
     parse_expected_total,
     parse_period,
 )
-from importer.check.mapping import Mapping, resolve_columns
+from importer.check.mapping import Mapping, match_fields, require_fields, resolve_columns
 from importer.check.summary import Summary
 from importer.check.validator import (
     CheckedChunk,
@@ -29,7 +30,7 @@ from importer.check.validator import (
 )
 from importer.errors import ConfigurationError, InputFileError
 from importer.job.split import can_split, judge_split
-from importer.read.loader import Chunk, Table, open_table
+from importer.read.loader import Chunk, Table, column_samples, open_table
 from importer.records import RowResult, RowStatus
 from importer.report.manifest import build_manifest, file_sha256, manifest_path, write_json_atomic
 from importer.report.results import ResultsWriter, default_results_path
@@ -82,6 +83,9 @@ def options_from(mapping: Mapping) -> ValidationOptions:
         trigger_ids=tuple(mapping.trigger_ids),
         action=mapping.action or "create_purchase",
         period=parse_period(mapping.period) if mapping.period else None,
+        keep_null=bool(mapping.keep_null),
+        skip_hidden=bool(mapping.skip_hidden),
+        where=tuple(mapping.where),
     )
 
 
@@ -101,9 +105,29 @@ def prepare(
         header_hint=mapping.columns,
     )
     columns = resolve_columns(table.headers, mapping.columns)
+    if not (mapping.no_amount and mapping.no_date) and not {"purchase_amount", "date"} <= set(
+        columns
+    ):
+        matches = match_fields(table.headers, column_samples(table), mapping.columns)
+        require_fields(
+            matches,
+            table.headers,
+            no_amount=bool(mapping.no_amount),
+            no_date=bool(mapping.no_date),
+        )
     options = options_from(mapping)
     decisions = decide_columns(table, columns, options)
     return PreparedFile(table=table, columns=columns, options=options, decisions=decisions)
+
+
+def mapping_notes(prepared: PreparedFile) -> list[str]:
+    """Warnings about the mapping itself (a mapped column hidden in the workbook)."""
+    fields = {header: name for name, header in prepared.columns.items()}
+    return [
+        f"warning: column {header!r} (mapped to {fields[header]}) is hidden in the workbook"
+        for header in prepared.table.hidden_columns
+        if header in fields
+    ]
 
 
 def row_results(checked: CheckedChunk) -> list[RowResult]:
@@ -167,6 +191,7 @@ def validate(
         # The first chunk's currency was not the file's majority: judge the rows again.
         prepared.decisions.currency = majority
     notes = date_range_notes(summary, table.path, period=prepared.options.period)
+    notes += mapping_notes(prepared) + file_notes(summary)
     if write_results:
         write_json_atomic(
             manifest_path(results_path, table.path),
@@ -211,6 +236,11 @@ def options_dict(prepared: PreparedFile) -> dict:
         "trigger_ids": list(o.trigger_ids),
         "action": o.action,
         "period": o.period.label if o.period else None,
+        "no_amount": "purchase_amount" not in prepared.columns,
+        "no_date": "date" not in prepared.columns,
+        "skip_hidden": o.skip_hidden,
+        "keep_null": o.keep_null,
+        "where": list(o.where),
         "encoding": prepared.table.info.encoding,
         "delimiter": prepared.table.delimiter,
     }
