@@ -614,7 +614,10 @@ def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]
 
 def is_serial_date(text: str) -> bool:
     """True when ``parse_date`` reads this text as an Excel serial (a plain number)."""
-    return _SERIAL.fullmatch(text.strip()) is not None
+    # str methods first: this runs on every distinct date of a column
+    return (
+        text.strip().replace(".", "", 1).isdigit() and _SERIAL.fullmatch(text.strip()) is not None
+    )
 
 
 def detect_day_first(values: Iterable[str]) -> bool | None:

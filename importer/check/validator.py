@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from importer.check import damage, normalise
 from importer.check.columns import (
@@ -21,6 +22,7 @@ from importer.check.columns import (
     CACHE_LIMITS,
     CANONICAL_UUID,
     MISSING,
+    NULL_MARKS,
     PLAIN_COMMA_NUMBER,
     PLAIN_NUMBER,
     ColumnParser,
@@ -70,8 +72,7 @@ TOTAL_ROW = re.compile(
 REPORT_LINE = "report line"
 HIDDEN = "hidden in the workbook"
 FILTERED_OUT = "filtered out by --where"
-#: Whole cells a database dump writes for "no value".
-NULL_CELLS = frozenset({"NULL", "null", "\\N"})
+NULL_CELLS = NULL_MARKS
 #: Fields where a leading apostrophe (Excel's mark for text) is not part of the value.
 APOSTROPHE_FIELDS = frozenset(
     {"lead_id", "legacy_lead_id", "purchase_amount", "date", "trigger_ids"}
@@ -214,7 +215,7 @@ class RowValidator:
         """
         verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
-            self._parse_column(name, parser, self._cells(chunk, name, verdict), verdict)
+            self._parse_column(name, parser, self._cells(chunk, name), verdict)
         self._check_overflow(chunk, verdict)
         self._check_leads(chunk, verdict)
         if "product_id" in verdict.parsed:
@@ -236,25 +237,38 @@ class RowValidator:
 
     # --- the steps of check(), in order -----------------------------------------------------
 
-    def _cells(self, chunk: Chunk, name: str, verdict: _Verdict) -> list[str]:
-        """The cells of a field's column, as the parsers should see them."""
+    def _cells(self, chunk: Chunk, name: str) -> list[str]:
+        """The cells of a field's column (a workbook's number cells in the column's form)."""
         values = chunk.column(self.index[name])
-        if not self.options.keep_null and not NULL_CELLS.isdisjoint(values):
-            nulls = [i for i, v in enumerate(values) if v in NULL_CELLS]
-            verdict.facts.null_cells += len(nulls)
-            values = list(values)
-            for i in nulls:
-                values[i] = ""
-        if name in APOSTROPHE_FIELDS and "'" in "".join(values):
-            values = [_without_apostrophe(v) for v in values]
         if name == "purchase_amount" and chunk.raw is not None and self.decisions.decimal == ",":
             values = _numbers_in_comma_form(values, chunk.raw, self.index[name])
+        return values
+
+    def _clean(self, name: str, values, distinct: set[str], verdict: _Verdict) -> list | None:
+        """The cells without NULL marks and Excel's leading apostrophe, or None when no cell
+        has either. Only the unusual values (``distinct``) are looked at: plain cells have none.
+        """
+        nulls = not self.options.keep_null and not NULL_CELLS.isdisjoint(distinct)
+        quoted = name in APOSTROPHE_FIELDS and any(v.lstrip()[:1] == "'" for v in distinct)
+        if not (nulls or quoted):
+            return None
+        values = list(values)
+        if nulls:
+            found = [i for i, v in enumerate(values) if v in NULL_CELLS]
+            verdict.facts.null_cells += len(found)
+            for i in found:
+                values[i] = ""
+        if quoted:
+            values = [_without_apostrophe(v) for v in values]
         return values
 
     def _parse_column(self, name: str, parser, values: list[str], verdict: _Verdict) -> None:
         """Parse one column; failures and Excel damage become reasons on their rows."""
         # distinct: the distinct values not of the column's plain form
         column_values, distinct, failures = parser.run(values)
+        if distinct and (cleaned := self._clean(name, values, distinct, verdict)) is not None:
+            values = cleaned
+            column_values, distinct, failures = parser.run(values)
         damaged = self._scan_damage(name, values, verdict.warnings)
         if failures or damaged:
             bad: set[int] = set()
@@ -349,9 +363,11 @@ class RowValidator:
                 and currencies.count(file_currency) + currencies.count(None) != len(currencies)
             )
         )
-        if flag:  # amount marks, empty codes or a second currency: look at each row
+        if flag:  # amount marks, empty codes or a second currency: look at the rows concerned
+            usual = file_currency if column_mapped else None
             for i, marked in enumerate(implied):
-                currencies[i] = self._row_currency(i, marked, currencies[i], verdict)
+                if marked is not None or currencies[i] != usual:
+                    currencies[i] = self._row_currency(i, marked, currencies[i], verdict)
         counts = Counter(currencies)
         counts.pop(None, None)
         self.currency_counts.update(counts)
@@ -513,33 +529,30 @@ class RowValidator:
                 if value in noted:
                     warnings.setdefault(i, []).extend(noted[value])
 
-    @staticmethod
-    def _duplicate_keys(verdict: _Verdict) -> tuple[list[int], list[int | None]]:
+    def _duplicate_keys(self, verdict: _Verdict) -> tuple[list[int], list[int | None]]:
         """Per row: a 64-bit key of its whole payload, and one of its reference (or None).
 
-        Computed with C-level map(); keys are hashes, so they are only comparable within one
-        process (a forked child shares the parent's hash secret).
+        Computed with C-level map() over the mapped fields only; keys are hashes, so they are
+        only comparable within one process (a forked child shares the parent's hash secret).
         """
-        get = verdict.get
+        get, mapped = verdict.get, self.index
         references = [r and r.casefold() for r in get("reference")]
-        when = [d[0] if d else None for d in get("date")]
-        who = [a or b for a, b in zip(get("lead_id"), get("legacy_lead_id"), strict=True)]
-        what = [a or b for a, b in zip(get("product_id"), get("product_name"), strict=True)]
-        payload = zip(
-            references,
-            who,
-            get("purchase_amount"),
-            when,
-            what,
-            get("product_description"),
-            get("trigger_ids"),
-            get("currency"),
-            strict=True,
-        )
-        keys = list(map(hash, payload))
+        dates = get("date")
+        parts = [references, _either(get, "lead_id", "legacy_lead_id", mapped)]
+        if None in dates:
+            parts.append([d[0] if d else None for d in dates])
+        else:
+            parts.append(list(map(itemgetter(0), dates)))
+        parts.append(_either(get, "product_id", "product_name", mapped))
+        for name in ("purchase_amount", "product_description", "trigger_ids", "currency"):
+            if name in mapped or name in verdict.parsed:
+                parts.append(get(name))
+        keys = list(map(hash, zip(*parts, strict=True)))
         if not any(references):
             return keys, [None] * verdict.n
-        return keys, [hash(("\x00reference", r)) if r else None for r in references]
+        if all(references):
+            return keys, list(map(hash, references))
+        return keys, [hash(r) if r else None for r in references]
 
     def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, reference_keys) -> None:
         """Skip rows whose whole payload repeats an earlier valid row; warn on rows that share
@@ -733,3 +746,12 @@ def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
         if header not in mapped and fold_header(header) in STATUS_HEADERS:
             return i
     return None
+
+
+def _either(get, first: str, second: str, mapped) -> list:
+    """Per row, the value of ``first`` or else of ``second`` (lead or legacy lead, ...)."""
+    if second not in mapped:
+        return get(first)
+    if first not in mapped:
+        return get(second)
+    return [a or b for a, b in zip(get(first), get(second), strict=True)]
