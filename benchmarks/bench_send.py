@@ -1,7 +1,7 @@
 """Throughput of the sending engine against the sandbox with 20 ms latency.
 
     python benchmarks/bench_send.py [--rows 5000]
-                                    [--transport http11|aiohttp|httpx|httpx-aiohttp|both]
+                                    [--transport http11|httpx|both]
                                     [--uvloop]
 
 For each concurrency it prints req/s next to the limit (concurrency / latency), the speed-up over
@@ -134,7 +134,7 @@ def via_run(sb: Sandbox, rows: int, concurrency: int, workdir: Path, start: int)
 
 async def main(args: argparse.Namespace) -> None:
     latency = args.latency_ms / 1000
-    transports = ["http11", "aiohttp"] if args.transport == "both" else [args.transport]
+    transports = ["http11", "httpx"] if args.transport == "both" else [args.transport]
     with (
         Sandbox(process=True, faults=Faults(latency_ms=args.latency_ms)) as sb,
         tempfile.TemporaryDirectory() as tmp,
@@ -192,7 +192,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument(
         "--transport",
-        choices=["http11", "aiohttp", "httpx", "httpx-aiohttp", "both"],
+        choices=["http11", "httpx", "both"],
         default="http11",
     )
     parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")

@@ -7,6 +7,7 @@
     ├── AmbiguousDataError          the file itself is ambiguous (day-first vs month-first dates)
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file
     ├── JournalLockedError          another run holds the journal of this file
+    ├── NetworkError                the proxy or a certificate stops every request (nothing sent)
     └── ApiError                    the API answered in a way that stops the whole run
         └── AuthenticationError     401 "Invalid API key": nothing more may be sent
 
@@ -61,6 +62,11 @@ class ControlTotalError(KeenImportError):
 
 class JournalLockedError(KeenImportError):
     """Another run of the same file holds the journal lock."""
+
+
+class NetworkError(KeenImportError):
+    """The network set-up fails before the API answers once: a certificate that does not verify,
+    a proxy that cannot be reached or that wants credentials. Nothing was sent."""
 
 
 class ApiError(KeenImportError):

@@ -41,6 +41,9 @@ OPTION_NAMES = (
     "skip_hidden",
     "keep_null",
     "where",
+    "out_dir",
+    "proxy",
+    "ca_bundle",
 )
 
 
@@ -65,6 +68,10 @@ class Mapping:
     skip_hidden: bool | None = None
     keep_null: bool | None = None
     where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]" row filters
+    out_dir: str | None = None  # folder for the results, journal, manifest and created list
+    # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
+    proxy: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
 
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""
@@ -160,8 +167,49 @@ def load_mapping_file(path: str | Path) -> Mapping:
             raise MappingError(
                 f"mapping file {path}: action must be create_purchase or create_purchase_custom"
             )
+        if key == "ca_bundle":
+            value = str(path.parent / Path(value).expanduser())  # relative to the mapping file
         values[key] = value
     return Mapping(columns=columns, **values)
+
+
+def dump_mapping(mapping: Mapping, *, comment: str | None = None) -> str:
+    """A mapping as the TOML text ``load_mapping_file`` reads back (the ``--mapping`` format)."""
+    lines = [f"# {line}" for line in (comment or "").splitlines()]
+    lines.append("[columns]")
+    # A field switched off ("") is left out: the file then maps only what it names.
+    lines += [f"{k} = {_toml_string(v)}" for k, v in mapping.columns.items() if v]
+    options = []
+    for name in OPTION_NAMES:
+        value = getattr(mapping, name)
+        if value in (None, ()):
+            continue
+        if isinstance(value, bool):
+            options.append(f"{name} = {'true' if value else 'false'}")
+        elif isinstance(value, tuple):
+            options.append(f"{name} = [{', '.join(_toml_string(v) for v in value)}]")
+        else:
+            options.append(f"{name} = {_toml_string(value)}")
+    if options:
+        lines += ["", "[options]", *options]
+    return "\n".join(lines) + "\n"
+
+
+def save_mapping_file(mapping: Mapping, path: str | Path, *, comment: str | None = None) -> Path:
+    """Write ``mapping`` as a TOML mapping file (replaced whole, never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dump_mapping(mapping, comment=comment), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(
+        c if (c >= " " and c != "\x7f") or c == "\t" else f"\\u{ord(c):04x}" for c in escaped
+    )
+    return f'"{escaped}"'
 
 
 def _check_field(name: str, *, source: str) -> str:

@@ -17,6 +17,8 @@ class Totals:
 
     rows: int = 0
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    #: Rows per currency ('' when unknown), whether or not their amount could be read.
+    rows_in: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict:
         """The totals as JSON-ready values (amounts as exact decimal text)."""
@@ -112,16 +114,18 @@ class Summary:
         if len(set(statuses)) == 1 and len(set(currencies)) == 1:  # the usual clean chunk
             self._add_uniform(statuses[0], amounts, currencies[0], len(statuses))
             return
-        rows: dict[str, int] = defaultdict(int)
+        rows: dict[tuple[str, str], int] = defaultdict(int)
         sums: dict[tuple[str, str], list] = defaultdict(list)
         for status, amount, currency in zip(statuses, amounts, currencies, strict=True):
-            rows[status] += 1
+            rows[(status, currency or "")] += 1
             if amount is not None:
                 sums[(status, currency or "")].append(amount)
-        for status, count in rows.items():
+        for (status, currency), count in rows.items():
             totals = self.by_status.setdefault(str(status), Totals())
             totals.rows += count
+            totals.rows_in[currency] += count
             self.in_file.rows += count
+            self.in_file.rows_in[currency] += count
         for (status, currency), values in sums.items():
             total = sum(values, Decimal(0))
             self.by_status[str(status)].amounts[currency] += total
@@ -138,7 +142,11 @@ class Summary:
             mine.rows += totals.rows
             for currency, amount in totals.amounts.items():
                 mine.amounts[currency] += amount
+            for currency, count in totals.rows_in.items():
+                mine.rows_in[currency] += count
         self.in_file.rows += other.in_file.rows
+        for currency, count in other.in_file.rows_in.items():
+            self.in_file.rows_in[currency] += count
         for currency, amount in other.in_file.amounts.items():
             self.in_file.amounts[currency] += amount
 
@@ -172,7 +180,9 @@ class Summary:
     def _add_uniform(self, status, amounts, currency, count: int) -> None:
         totals = self.by_status.setdefault(str(status), Totals())
         totals.rows += count
+        totals.rows_in[currency or ""] += count
         self.in_file.rows += count
+        self.in_file.rows_in[currency or ""] += count
         known = [a for a in amounts if a is not None]
         if known:
             total = sum(known, Decimal(0))

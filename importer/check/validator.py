@@ -682,7 +682,7 @@ class RowValidator:
 
 
 def _same_reference(row: int) -> str:
-    return f"same reference as row {row} (another line of the same invoice?); both are sent"
+    return f"same reference as row {row} (another line of the same invoice?), both are sent"
 
 
 def _without_apostrophe(value: str) -> str:

@@ -109,22 +109,28 @@ def open_table(
     delimiter: str | None = None,
     max_xlsx_mb: int = 500,
     header_hint: dict[str, str] | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """Open a CSV or XLSX file, find its header row and check it.
 
-    ``header_hint`` (field -> column) helps find the header below title rows.
+    ``header_hint`` (field -> column) helps find the header below title rows; ``header_row``
+    (1-based row of the file) names it instead of looking for it.
     Raises InputFileError with a message for the user on any problem with the file.
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
     if info.kind in WORKBOOK_SUFFIXES:  # python-calamine reads .xlsx and .xls
-        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
-    return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
+        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {}, header_row=header_row)
+    return _open_csv(
+        info, delimiter=delimiter, header_hint=header_hint or {}, header_row=header_row
+    )
 
 
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str]) -> Table:
+def _open_csv(
+    info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str], header_row: int | None
+) -> Table:
     encoding = info.encoding or "utf-8"
     sample = _read_sample(info, encoding)
     if delimiter:
@@ -137,7 +143,9 @@ def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, s
     records = list(_sample_records(sample, delimiter))
     if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
         records[0] = []  # Excel's "sep=;" hint line is not a title or a header
-    header_index = _find_header(records, header_hint)
+    header_index = _chosen_header(records, header_row, info.path)
+    if header_index is None:
+        header_index = _find_header(records, header_hint)
     if header_index is None:
         raise InputFileError(f"{info.path.name} has no header row (the file holds no data)")
     headers = [h.strip().lstrip("\ufeff") for h in records[header_index]]
@@ -191,6 +199,19 @@ def _sample_records(sample: str, delimiter: str) -> Iterator[list[str]]:
             yield record
     except csv.Error:
         return
+
+
+def _chosen_header(records: list[list[str]], header_row: int | None, path: Path) -> int | None:
+    """The 0-based index of the header row the user chose (None: look for it)."""
+    if header_row is None:
+        return None
+    if not 1 <= header_row <= len(records) or not any(c.strip() for c in records[header_row - 1]):
+        raise InputFileError(
+            f"{path.name}: row {header_row} cannot be the header (it is empty or beyond the "
+            f"first {len(records)} rows)",
+            path=path,
+        )
+    return header_row - 1
 
 
 def _find_header(records: list[list[str]], hint: dict[str, str]) -> int | None:
@@ -354,7 +375,9 @@ def _short(text: str, limit: int = 80) -> str:
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
+def _open_xlsx(
+    info: FileInfo, *, sheet: str | None, header_hint: dict[str, str], header_row: int | None
+) -> Table:
     import python_calamine as calamine
 
     try:
@@ -399,7 +422,9 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
             path=info.path,
             hint="open it in Excel and save it again as .xlsx",
         ) from None
-    header_index = _find_header(head, header_hint)
+    header_index = _chosen_header(head, header_row, info.path)
+    if header_index is None:
+        header_index = _find_header(head, header_hint)
     if header_index is None:
         raise InputFileError(f"{info.path.name}, sheet {sheet_name!r}: the sheet is empty")
     headers = [h.strip() for h in head[header_index]]

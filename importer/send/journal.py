@@ -14,7 +14,8 @@ thread, off the sending path. A ``sending`` mark is committed (kill -9 safe) bef
 goes out and becomes power-loss safe with the next fsync; waiting for the fsync before every
 request would add milliseconds to every request for a power cut in that window only.
 
-A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out.
+A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out; it is
+removed when the run ends (one left by a crashed run is taken over: a dead process holds no lock).
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Journal:
         self.path = path
         self.file_hash = file_hash
         self._lock_fd = lock_fd
+        self._lock_path = path.with_name(path.name + ".lock")
         self._conn = _connect(path)
         # Entries carry a short id of the journal key (target) instead of the key itself:
         # every row's B-tree key stays small, which keeps each insert cheap.
@@ -144,23 +146,11 @@ class Journal:
     def open(cls, path: str | os.PathLike, *, file_hash: str) -> Journal:
         """Open (or create) the journal at ``path`` and take its lock.
 
-        Raises JournalLockedError when another run holds it.
+        Raises JournalLockedError when another run holds it. A lock file left by a run that
+        died is taken over (the dead process holds no lock).
         """
         path = Path(path)
-        lock_path = path.with_name(path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
-            os.close(fd)
-            who = f" (process {holder})" if holder else ""
-            raise JournalLockedError(
-                f"Another keen-import run{who} is using the journal {path}.",
-                hint="Wait for it to finish or stop it, then run again.",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        fd = _take_lock(path.with_name(path.name + ".lock"), path)
         try:
             return cls(path, file_hash, fd)
         except BaseException:
@@ -184,7 +174,9 @@ class Journal:
             os.close(self._wal_fd)
             self._wal_fd = -1
         with contextlib.suppress(OSError):
-            os.ftruncate(self._lock_fd, 0)
+            # Removed while still held: a run that opens the name next creates a new file, and
+            # one that opened the old file before this sees it gone (see _take_lock).
+            os.unlink(self._lock_path)
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
         self._lock_fd = -1
@@ -493,6 +485,37 @@ class Journal:
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+def _take_lock(lock_path: Path, journal: Path) -> int:
+    """Lock ``lock_path`` (created if missing) and write our process id into it.
+
+    The file is removed when its run ends. A run that opened it just before it was removed
+    would lock a file no longer under that name, so the lock counts only when the name still
+    leads to the file locked; otherwise it tries again with the new file.
+    """
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder else ""
+            raise JournalLockedError(
+                f"Another keen-import run{who} is using the journal {journal}.",
+                hint="Wait for it to finish or stop it, then run again.",
+            ) from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            return fd
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

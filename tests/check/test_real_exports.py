@@ -144,13 +144,13 @@ def test_xero_invoice_lines_are_both_sent_and_name_each_other(tmp_path, cli):
             "2",
             "valid",
             "",
-            "same reference as row 3 (another line of the same invoice?); both are sent",
+            "same reference as row 3 (another line of the same invoice?), both are sent",
         ),
         (
             "3",
             "valid",
             "",
-            "same reference as row 2 (another line of the same invoice?); both are sent",
+            "same reference as row 2 (another line of the same invoice?), both are sent",
         ),
         ("4", "valid", "", ""),
         (

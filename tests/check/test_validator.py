@@ -458,14 +458,14 @@ def test_same_reference_with_another_payload_is_an_invoice_line(tmp_path):
             2,
             "valid",
             None,
-            ["same reference as row 4 (another line of the same invoice?); both are sent"],
+            ["same reference as row 4 (another line of the same invoice?), both are sent"],
         ),
         (3, "valid", None, []),
         (
             4,
             "valid",
             None,
-            ["same reference as row 2 (another line of the same invoice?); both are sent"],
+            ["same reference as row 2 (another line of the same invoice?), both are sent"],
         ),
     ]
 

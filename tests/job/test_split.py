@@ -251,7 +251,7 @@ def test_a_failing_helper_changes_nothing(tmp_path, split_everything, monkeypatc
     alone = single_process(path, tmp_path / "alone.csv")
     real = parallel.judge_split
     monkeypatch.setattr(
-        "importer.job.validate.judge_split", lambda *a, **k: real(*a, helper=helper, **k)
+        "importer.job.checking.judge_split", lambda *a, **k: real(*a, helper=helper, **k)
     )
     split = validate(path, results=tmp_path / "split.csv")
 
@@ -267,7 +267,7 @@ def test_a_file_changed_between_the_two_readings_stops_with_a_clear_error(
     real = parallel.judge_split
     lying = tampering_helper("text_hash", 12345, nth=2)  # chunk 1 holds a repeat: read anyway
     monkeypatch.setattr(
-        "importer.job.validate.judge_split", lambda *a, **k: real(*a, helper=lying, **k)
+        "importer.job.checking.judge_split", lambda *a, **k: real(*a, helper=lying, **k)
     )
     with pytest.raises(InputFileError, match="big.csv changed while it was being read"):
         validate(big_file(tmp_path), results=tmp_path / "r.csv")
@@ -324,7 +324,7 @@ def sleepy(table, validator, writer, conn, size):
 parallel.MIN_SPLIT_BYTES = 0
 parallel.CHUNK_ROWS = 5
 real = parallel.judge_split
-import importer.job.validate as api
+import importer.job.checking as api
 api.judge_split = lambda *a, **k: real(*a, helper=sleepy, **k)
 validate({path!r}, results={results!r})
 """

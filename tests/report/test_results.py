@@ -359,3 +359,39 @@ def test_csv_results_match_csv_writer_byte_for_byte(tmp_path, offset):
             extra[at] = neutralise(extra[at])
         reference.writerow(values + extra)
     assert (tmp_path / "out.csv").read_bytes() == ("\ufeff" + expected.getvalue()).encode()
+
+
+def test_xlsx_text_cells_like_formulas_get_the_quote_prefix(tmp_path):
+    report = validate(xlsx_input(tmp_path))
+
+    sheet = openpyxl.load_workbook(report.results_path).worksheets[0]
+    # E2 "=cmd" on a valid row, E3 "@x" on an invalid (filled) row, E4 "+1": all quote-prefixed,
+    # so Excel keeps them as text even after a user edits the cell.
+    for ref in ("E2", "E3", "E4"):
+        assert sheet[ref].quotePrefix is True, ref
+        assert sheet[ref].data_type == "s"
+    assert sheet["E3"].fill.fgColor.rgb == "FFF8CBAD"  # the invalid row keeps its highlight
+    assert sheet["J3"].value.startswith("amount 'oops'")
+    # Plain text, numbers and dates are not quote-prefixed.
+    for ref in ("A2", "B2", "C2", "D2", "J3"):
+        assert sheet[ref].quotePrefix is False, ref
+
+
+def test_xlsx_result_columns_and_headers_like_formulas_are_quote_prefixed(tmp_path):
+    from importer.read.loader import Chunk
+    from importer.records import RowResult, RowStatus
+
+    target = tmp_path / "w.xlsx"
+    writer = ResultsWriter(target, ["-Notes", "Plain"])
+    writer.write(
+        Chunk(rows=[2], cells=[["-1", "x"]], raw=[["-1", "x"]]),
+        [RowResult(row=2, status=RowStatus.INVALID, error="=bad", warnings=["+w"])],
+    )
+    writer.commit()
+
+    sheet = openpyxl.load_workbook(target).worksheets[0]
+    assert [c.quotePrefix for c in sheet[1]][:2] == [True, False]
+    assert sheet["A1"].font.b is True  # still the header style
+    quoted = [c.column_letter for c in sheet[2] if c.quotePrefix]
+    assert quoted == ["A", "G", "I"]  # "-1", error "=bad", warnings "+w"
+    assert sheet["G2"].value == "=bad" and sheet["G2"].data_type == "s"
