@@ -506,16 +506,7 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     return online
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The keen-import argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="keen-import",
-        description="Bulk purchase importer for the Keen partner API.",
-    )
-    parser.add_argument("--version", action="version", version=f"keen-import {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-
+def _add_validate_command(commands) -> None:
     validate = commands.add_parser("validate", help="check a file offline and write results")
     validate.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(validate)
@@ -527,17 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_online_options(validate)
     validate.set_defaults(func=cmd_validate)
 
-    template = commands.add_parser("template", help="write a blank import template")
-    template.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    template.add_argument("--output", metavar="PATH")
-    template.set_defaults(func=cmd_template)
 
-    try:
-        from importer.sandbox import cli as sandbox_cli
-    except ImportError:  # pragma: no cover - sandbox extras always ship with the package
-        sandbox_cli = None
-    if sandbox_cli is not None:
-        sandbox_cli.register(commands)
+def _add_run_command(commands) -> None:
     run = commands.add_parser("run", help="import a file into Keen (or the embedded sandbox)")
     run.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(run)
@@ -564,6 +546,28 @@ def build_parser() -> argparse.ArgumentParser:
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(func=cmd_run)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The keen-import argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="keen-import",
+        description="Bulk purchase importer for the Keen partner API.",
+    )
+    parser.add_argument("--version", action="version", version=f"keen-import {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    _add_validate_command(commands)
+    template = commands.add_parser("template", help="write a blank import template")
+    template.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    template.add_argument("--output", metavar="PATH")
+    template.set_defaults(func=cmd_template)
+    try:
+        from importer.sandbox import cli as sandbox_cli
+    except ImportError:  # pragma: no cover - sandbox extras always ship with the package
+        sandbox_cli = None
+    if sandbox_cli is not None:
+        sandbox_cli.register(commands)
+    _add_run_command(commands)
     ui = commands.add_parser("ui", help="open the guided web app in a browser")
     from importer.ui.server import add_arguments, cmd_ui
 

@@ -242,9 +242,11 @@ class ImportJob:
         for name in CONTROL_OPTIONS:
             if name in options:
                 self._controls[name] = options.pop(name)
+                self.last_check = None  # a check under other controls says nothing of these
         if "trigger_ids" in options:
             options["trigger_ids"] = tuple(options["trigger_ids"] or ())
-        self._use(dataclasses.replace(self._mapping, **options))
+        if options:  # only reading options make the file be mapped and scanned again
+            self._use(dataclasses.replace(self._mapping, **options))
 
     # -- decisions and questions ------------------------------------------------------------
 

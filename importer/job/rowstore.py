@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from importer.report.results import FORMULA_CHARS, result_positions
 
 #: Quoted values, numbers and dates inside a warning's text.
 VALUES = re.compile(r"'[^']*'|\d[\d\-:.,/]*")
+BLOCK_BYTES = 2 * 1024 * 1024  # the search screen reads the file in blocks of this size
 STATUSES: tuple[str, ...] = tuple(str(s) for s in RowStatus)
 HAS_WARNINGS = 1
 
@@ -61,7 +63,7 @@ class RowStore:
         self.headers = list(headers)
         self.at = result_positions(self.headers)
         self.offsets = array("q")
-        self.rows = array("l")
+        self.rows = array("i")  # spreadsheet row numbers fit in 32 bits (Excel: 1,048,576)
         self.statuses = bytearray()
         self.flags = bytearray()
         self.overlay: dict[int, RowView] = {}  # index -> an edited row's view
@@ -97,8 +99,6 @@ class RowStore:
 
     def index_of(self, row: int) -> int:
         """The position of spreadsheet row ``row`` (KeyError when the file has no such row)."""
-        from bisect import bisect_left
-
         i = bisect_left(self.rows, row)
         if i == len(self.rows) or self.rows[i] != row:
             raise KeyError(row)
@@ -147,20 +147,47 @@ class RowStore:
         key = (status, warning, search)
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]
-        found = array("l", self._by_index(status, bool(warning)))
+        code = STATUSES.index(status) if status is not None else None
+        if search and _screenable(search):
+            hits = self._raw_hits(search.lower().encode("ascii"))
+            candidates = sorted({*hits, *self.overlay})
+            found = array("l", (i for i in candidates if self._fits(i, code, bool(warning))))
+        else:
+            found = array("l", (i for i in range(len(self)) if self._fits(i, code, bool(warning))))
         if warning or search:
             found = array("l", self._by_text(found, (warning or "").casefold(), search))
         self._cached = (key, found)
         return found
 
-    def _by_index(self, status: str | None, warned: bool) -> Iterator[int]:
-        if status is None and not warned:
-            yield from range(len(self))
-            return
-        code = STATUSES.index(status) if status is not None else None
-        for i in range(len(self)):
-            if (code is None or self.statuses[i] == code) and (not warned or self.flags[i]):
-                yield i
+    def _fits(self, index: int, code: int | None, warned: bool) -> bool:
+        """True when the row has this status code (None: any) and, if asked, a warning."""
+        return (code is None or self.statuses[index] == code) and (
+            not warned or bool(self.flags[index])
+        )
+
+    def _raw_hits(self, needle: bytes) -> Iterator[int]:
+        """Rows whose bytes in the file contain ``needle`` (ASCII, lower case) in any case.
+
+        A cheap screen before rows are parsed: the file is read in blocks and searched with
+        bytes.find; only the rows it finds are parsed and checked exactly.
+        """
+        offsets, rows = self.offsets, len(self)
+        with open(self.path, "rb") as handle:
+            size = handle.seek(0, 2)
+            first = 0
+            while first < rows:
+                start = offsets[first]
+                last = max(bisect_right(offsets, start + BLOCK_BYTES) - 1, first + 1)
+                end = offsets[last] if last < rows else size
+                handle.seek(start)
+                block = handle.read(end - start).lower()
+                at = block.find(needle)
+                while at >= 0:
+                    row = bisect_right(offsets, start + at) - 1
+                    yield row
+                    after = offsets[row + 1] if row + 1 < rows else size
+                    at = block.find(needle, after - start)
+                first = last
 
     def _by_text(self, candidates: array, warning: str, search: str | None) -> Iterator[int]:
         needle = search.casefold() if search else None
@@ -207,6 +234,12 @@ def warning_kind(text: str) -> str:
 def _warns(text: str, wanted: str) -> bool:
     """True when a warning is of the kind ``wanted`` or contains it (any case)."""
     return wanted in text.casefold() or warning_kind(text).casefold() == wanted
+
+
+def _screenable(search: str) -> bool:
+    """True when a search can be screened on the file's bytes: ASCII letters whose lower case
+    is their casefold, and nothing the CSV format quotes or the writer prefixes."""
+    return search.isascii() and not any(c in search for c in "\"',\r\n'") and bool(search)
 
 
 def _contains(view: RowView, needle: str) -> bool:

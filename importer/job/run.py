@@ -12,6 +12,7 @@ and writes results in input order. A resumed run reads its earlier answers from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import time
 from collections.abc import Callable
@@ -37,9 +38,12 @@ from importer.job.checking import (
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
+from importer.job.writes import WriteFailed, write_failure, writing
 from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus
 from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.manifest import manifest_path
+from importer.report.writable import check_writable, run_files
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.network import NetworkSettings, network_settings
 from importer.send.resume import journal_path_for
@@ -112,6 +116,7 @@ class ImportReport:
     auth_failed: bool = False
     interrupted: bool = False
     outage: str | None = None  # sending stopped: the API stayed unreachable (SendReport.outage)
+    write_error: str | None = None  # sending stopped: this file could not be written
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
@@ -137,8 +142,9 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """0 every valid row created; 1 some not; 2 auth failure; 130 interrupted."""
-        if self.auth_failed:
+        """0 every valid row created; 1 some not; 2 auth failure or a file not written;
+        130 interrupted."""
+        if self.auth_failed or self.write_error:
             return 2
         if self.interrupted:
             return 130
@@ -283,6 +289,7 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     if isinstance(prepared.table, FrameTable) and job.name is None:
         raise ConfigurationError(NAME_THE_FRAME)
     check_results_path(job.results_path, prepared.table.path)
+    check_writable(run_files(job.results_path, prepared.table.path, dry_run=checked.dry_run))
     while True:
         validator = RowValidator(
             prepared.table.headers, prepared.columns, prepared.decisions, prepared.options
@@ -347,11 +354,16 @@ def send_job(
         on_stop_ready=on_stop_ready,
         write_results=job.writes_results,
     )
-    _run_async(sending.run())
+    with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
+        _run_async(sending.run())
     report.duration = time.perf_counter() - started
     if not job.writes_results:
         report.results_path = None  # a DataFrame's verdicts are in report.results_frame()
-    job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+    manifest = manifest_path(results_path, prepared.table.path)
+    with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
+        job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+    if report.write_error:
+        raise write_failure(report)
     return report
 
 

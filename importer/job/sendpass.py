@@ -22,6 +22,7 @@ from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import AuthenticationError
 from importer.job.checking import PreparedFile, row_results
 from importer.job.model import ProgressCallback
+from importer.job.writes import writing
 from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path
@@ -131,11 +132,11 @@ class SendPass:
         loop = asyncio.get_running_loop()
         self.stop = asyncio.Event()
         self._offer_stop(loop)
-        writer = (
-            ResultsWriter(self.report.results_path, self.prepared.table.headers)
-            if self.write_results
-            else None
-        )
+        self.results_file = f"the results file {self.report.results_path}"
+        writer = None
+        if self.write_results:
+            with writing(self.report, self.results_file):
+                writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
         try:
             self._open_created_list()
             self._open_journal()
@@ -144,9 +145,11 @@ class SendPass:
                     await self._chunk(chunk, client, writer)
                 self.report.requests = client.requests_made
             if writer is not None:
-                writer.commit()
+                with writing(self.report, self.results_file):
+                    writer.commit()
             if self.created is not None:
-                self.created.commit()
+                with writing(self.report, self.created_file):
+                    self.created.commit()
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -168,7 +171,9 @@ class SendPass:
         if not self.report.dry_run:
             path = created_list_path(self.report.results_path, self.prepared.table.path)
             self.report.created_path = path
-            self.created = CreatedListWriter(path)
+            self.created_file = f"the created list {path}"
+            with writing(self.report, self.created_file):
+                self.created = CreatedListWriter(path)
 
     def _open_journal(self) -> None:
         if self.report.journal_path is not None:
@@ -225,7 +230,9 @@ class SendPass:
 
     def _halted(self) -> bool:
         r = self.report
-        return bool(r.auth_failed or r.interrupted or r.outage or self.stop.is_set())
+        return bool(
+            r.auth_failed or r.interrupted or r.outage or r.write_error or self.stop.is_set()
+        )
 
     async def _preflight(
         self, records: list[PurchaseRecord], client: KeenClient
@@ -265,7 +272,9 @@ class SendPass:
         if leads is None:
             result.status = RowStatus.NOT_SENT
             result.error = not_sent_reason(
-                auth_failed=self.report.auth_failed, outage=self.report.outage
+                auth_failed=self.report.auth_failed,
+                outage=self.report.outage,
+                write_error=self.report.write_error,
             )
             return result
         rejected = leads.rejection(record)
@@ -327,6 +336,7 @@ class SendPass:
         report.sent_this_run += sent.requests
         report.auth_failed |= sent.auth_failed
         report.outage = report.outage or sent.outage
+        report.write_error = report.write_error or sent.write_error
         report.interrupted |= sent.interrupted or self.stop.is_set()
 
     def _record(self, rows: _Rows, writer: ResultsWriter | None) -> None:
@@ -334,9 +344,11 @@ class SendPass:
         summary = self.report.summary
         rows.checked.add_to(summary, [r.status for r in rows.results])
         if self.created is not None:
-            self._list_created(rows)
+            with writing(self.report, self.created_file):
+                self._list_created(rows)
         if writer is not None:
-            writer.write(rows.chunk, rows.results)
+            with writing(self.report, self.results_file):
+                writer.write(rows.chunk, rows.results)
         if self.report.kept is not None:
             self.report.kept.add_results(rows.checked, rows.results)
         counts = {k: v.rows for k, v in summary.by_status.items()}

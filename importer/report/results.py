@@ -278,6 +278,8 @@ class ResultsWriter:
         """Drop the temporary file (nothing is left under the final name)."""
         try:
             self._close()
+        except OSError:
+            pass  # a full disk cannot take the rest of a file that is being dropped anyway
         finally:
             self.tmp.unlink(missing_ok=True)
 

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalLockedError
+from importer.errors import JournalLockedError, OutputWriteError
 from importer.records import RowResult, RowStatus
 
 __all__ = ["Journal", "JournalEntry", "SENDING", "UNCONFIRMED_ERROR"]
@@ -150,12 +150,17 @@ class Journal:
         died is taken over (the dead process holds no lock).
         """
         path = Path(path)
-        fd = _take_lock(path.with_name(path.name + ".lock"), path)
+        try:
+            fd = _take_lock(path.with_name(path.name + ".lock"), path)
+        except OSError as exc:
+            raise _cannot_open(path, exc) from None
         try:
             return cls(path, file_hash, fd)
-        except BaseException:
+        except BaseException as exc:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise _cannot_open(path, exc) from None
             raise
 
     def __enter__(self) -> Journal:
@@ -332,29 +337,40 @@ class Journal:
         payload_hash: str,
         result: RowResult,
         on_durable: Callable[[], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Like :meth:`record_soon` without a future: ``on_durable()`` runs once it is on disk.
 
-        If the disk fails, ``on_durable`` never runs (the error is raised by :meth:`flush`).
+        If the disk fails, ``on_durable`` never runs: ``on_failed(error)`` runs instead, or, without
+        it, the error is raised by :meth:`flush`.
         """
-        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), on_durable)
+        waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), waiter)
 
     async def flush(self) -> None:
         """Wait until every queued write is committed and on disk.
 
         Raises the disk's error if a queued write (of any kind) failed since the last flush.
         """
+        failure: BaseException | None = None
         if self._pending or (self._writer and not self._writer.done()):
             future = asyncio.get_running_loop().create_future()
             self._pending.append(("", (), future))
             self._kick()
-            await future
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - what was committed before still gets synced
+                failure = exc
         if self._synced < self._committed or self._sync_waiters:
             future = asyncio.get_running_loop().create_future()
             self._wait_for_disk(future)
-            await future
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - raised below
+                failure = failure or exc
+        failure = self._failure or failure
+        self._failure = None
+        if failure is not None:
             raise failure
 
     # -- internals ---------------------------------------------------------------------------------
@@ -414,6 +430,8 @@ class Journal:
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
                     waiter.set_exception(exc)
+            elif isinstance(waiter, _Then):
+                waiter.on_failed(exc)
             elif self._failure is None:
                 self._failure = exc
 
@@ -462,6 +480,9 @@ class Journal:
             # keep their order.)
             statements = sorted(statements, key=lambda item: item[0] is not _MARK)
         conn = self._conn
+        if conn.in_transaction:  # left open by a COMMIT that failed (disk full)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Consecutive statements of one kind go in one executemany.
@@ -477,14 +498,40 @@ class Journal:
                 else:
                     conn.executemany(sql, [args for _, args in statements[start:end]])
                 start = end
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): never hide the cause.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         self._note_rows(args[1] for _, args in statements)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+def _cannot_open(path: Path, exc: BaseException) -> OutputWriteError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return OutputWriteError(
+        f"cannot open the journal {path}: {reason}; nothing was sent. Free some space there or "
+        "choose another folder with --out-dir DIR",
+        path=path,
+    )
+
+
+class _Then:
+    """Callbacks of a queued result: ``on_durable()`` once on disk, ``on_failed(error)`` if not."""
+
+    __slots__ = ("on_durable", "on_failed")
+
+    def __init__(self, on_durable, on_failed) -> None:
+        self.on_durable = on_durable
+        self.on_failed = on_failed
+
+    def __call__(self) -> None:
+        if self.on_durable is not None:
+            self.on_durable()
 
 
 def _take_lock(lock_path: Path, journal: Path) -> int:
@@ -511,8 +558,13 @@ def _take_lock(lock_path: Path, journal: Path) -> int:
         except FileNotFoundError:
             same = False
         if same:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            except OSError:  # a full disk: Journal.open says so
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                raise
             return fd
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

@@ -45,6 +45,7 @@ from importer.send.network import Proxy, trust_context
 Origin = tuple[str, str, int]
 _KEEP_ALIVE_TIMEOUT = re.compile(rb"timeout\s*=\s*(\d+)", re.I)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PROXY_AUTH = "Proxy Authentication Required"
 _TLS_HINT = (
     "nothing was sent. If your company inspects HTTPS with its own root certificate, give that "
     "certificate with --ca-bundle FILE (PEM); check the proxy settings too (--proxy, HTTPS_PROXY, "
@@ -96,9 +97,9 @@ class ProxyRefused(httpx.ProxyError):
         self.setup = 400 <= status < 500
         where = f"the proxy {proxy.address} (from {proxy.source})"
         if status == 407 and proxy.username is None:
-            text = f"{where} wants credentials: 407 Proxy Authentication Required"
+            text = f"{where} wants credentials: 407 {_PROXY_AUTH}"
         elif status == 407:
-            text = f"{where} refused the credentials of user {proxy.username!r}: 407 {reason}"
+            text = f"{where} refused the credentials of user {proxy.username!r}: 407 {_PROXY_AUTH}"
         else:
             text = f"{where} refused to connect to {host}:{port}: {status} {reason}".rstrip()
         super().__init__(text)
@@ -161,7 +162,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             raise
         if forwarded and status == 407:  # the proxy's own answer: the request went no further
             self._drop(connection)
-            raise ProxyRefused(self.proxy, status, "", origin[1], origin[2])
+            raise ProxyRefused(self.proxy, status, _PROXY_AUTH, origin[1], origin[2])
         keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
             connection.expiry = min(self.keepalive_expiry, keep_alive)

@@ -110,7 +110,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
         if not args.no_browser:
             threading.Thread(target=webbrowser.open, args=(settings.url,), daemon=True).start()
         server = uvicorn.Server(
-            uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")
+            # An open progress stream must not hold the shutdown: sends are stopped afterwards.
+            uvicorn.Config(
+                app,
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
         )
         try:
             server.run(sockets=[sock])

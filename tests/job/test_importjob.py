@@ -162,7 +162,9 @@ def test_decisions_carry_their_evidence(tmp_path):
     assert chosen == [(".", "option"), (False, "option")]
 
 
-def test_rows_are_paged_and_filtered_with_exact_row_numbers(tmp_path):
+@pytest.mark.parametrize("block", [2 * 1024 * 1024, 64, 1], ids=["one-block", "small", "tiny"])
+def test_rows_are_paged_and_filtered_with_exact_row_numbers(tmp_path, monkeypatch, block):
+    monkeypatch.setattr("importer.job.rowstore.BLOCK_BYTES", block)  # the search's disk blocks
     lines = ["Lead ID,Amount,Date,Reference"]
     for i in range(40):
         lead = "bad" if i % 10 == 3 else LEAD_1
@@ -207,6 +209,9 @@ def test_an_edit_rechecks_the_row_and_goes_into_the_corrected_copy_and_manifest(
     assert (view.row, view.status, view.error) == (6, "valid", None)
     assert job.rows(status="invalid").total == 0
     assert job.rows(offset=3).rows[0].cells["Lead ID"] == LEAD_1
+    # The search finds the edited cell (not in the results file yet), in any case.
+    assert [r.row for r in job.rows(search=LEAD_1[:8].upper()).rows] == [3, 6]
+    assert [r.row for r in job.rows(search="not-a-lead").rows] == []
     again = job.edit(6, "Net amount", "abc")
     assert again.status == "invalid"
     assert again.error.startswith("amount 'abc' is not a number")

@@ -207,3 +207,19 @@ def test_a_lock_file_removed_under_a_waiting_run_is_not_trusted(tmp_path, monkey
         assert lock.exists()  # the lock taken is the file under the name, not the lost one
         assert os.stat(lock).st_ino
     assert not lock.exists()
+
+
+def test_an_edited_cell_is_what_gets_sent(tmp_path, sb):
+    source = write_rows(tmp_path / "rows.csv", 3)
+    before = source.read_bytes()
+    job = importer.open_import(source)
+    job.check()
+    job.edit(3, "Amount", "777.70")
+    job.plan(api_url=sb.base_url, api_key=sb.api_key)
+    report = job.send()
+    assert report.exit_code == 0
+    assert sorted(p["purchase_amount"] for p in sb.purchases()) == ["1000.00", "1002.02", "777.70"]
+    manifest = json.loads(job.write_reports().manifest.read_text())
+    assert manifest["command"] == "run"
+    assert [(e["row"], e["old"], e["new"]) for e in manifest["edits"]] == [(3, "1001.01", "777.70")]
+    assert source.read_bytes() == before

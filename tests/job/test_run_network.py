@@ -15,6 +15,7 @@ import pytest
 from nethelpers import ForwardProxy, PrivateCA, closed_port
 from runhelpers import assert_no_key, results_by_row, statuses, write_rows
 
+from importer import open_import
 from importer.cli import main
 from importer.sandbox import DEMO_API_KEY, Sandbox
 
@@ -158,3 +159,23 @@ def test_mapping_file_options_and_no_proxy(tmp_path, sb, ca, run_cli, monkeypatc
     assert manifest["options"]["proxy_from"] == "the mapping file's proxy option"
     assert manifest["options"]["trust"] == f"system trust store + {config / 'root.pem'}"
     assert_no_secret(work, err, err_again)
+
+
+def test_job_api_takes_proxy_and_ca_bundle(tmp_path, sb, ca, monkeypatch):
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    source = write_rows(tmp_path / "march.csv", 3)
+    bundle = ca.write_bundle(tmp_path / "company-root.pem")
+    with ForwardProxy(credentials=("finance", PASSWORD), inspect=ca.server_context()) as proxy:
+        job = open_import(source)
+        job.plan(
+            api_url=https_url(sb),
+            api_key=DEMO_API_KEY,
+            proxy=proxy.url_with("finance", QUOTED),
+            ca_bundle=bundle,
+        )
+        report = job.send()
+    assert report.exit_code == 0
+    assert len(sb.purchases()) == 3 and proxy.forwarded >= 3
+    assert_no_secret(tmp_path)

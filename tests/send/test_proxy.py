@@ -265,12 +265,25 @@ def test_http_target_is_sent_to_the_proxy_in_absolute_form(sandbox):
     assert len(sandbox.purchases()) == 2
 
 
-def test_plain_http_407_is_not_a_rejection(sandbox):
-    with ForwardProxy(credentials=("finance", PASSWORD)) as proxy, pytest.raises(NetworkError) as e:
-        asyncio.run(post(sandbox.base_url, proxy=proxy.url))
-    refused = e
-    assert str(refused.value).endswith("wants credentials: 407 Proxy Authentication Required")
-    assert sandbox.purchases() == []
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        pytest.param(None, "wants credentials: 407 Proxy Authentication Required", id="none"),
+        pytest.param(
+            "finance",
+            "refused the credentials of user 'finance': 407 Proxy Authentication Required",
+            id="wrong-password",
+        ),
+    ],
+)
+def test_plain_http_407_is_not_a_rejection(sandbox, user, expected):
+    with ForwardProxy(credentials=("finance", "other")) as proxy:
+        given = proxy.url_with(user, QUOTED) if user else proxy.url
+        with pytest.raises(NetworkError) as refused:
+            asyncio.run(post(sandbox.base_url, proxy=given))
+    assert str(refused.value) == f"the proxy 127.0.0.1:{proxy.port} (from --proxy) {expected}"
+    assert sandbox.purchases() == [] and proxy.forwarded == 0
+    assert_no_secret(refused.value, refused.value.hint)
 
 
 def test_unreachable_proxy_says_it_was_the_proxy(sandbox):

@@ -80,3 +80,51 @@ def test_key_file_and_api_url_means_no_sandbox(tmp_path):
     )
     assert settings.api_key.last_four == "1234"
     assert "abcd" not in repr(settings)
+
+
+def test_ctrl_c_during_a_send_lets_it_finish_its_requests_and_write_results(tmp_path):
+    import csv
+    import time
+
+    lead = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+    source = tmp_path / "many.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{lead},{1 + i % 900}.00,2026-03-02,C-{i}\n" for i in range(20000))
+    )
+    process = start_ui(tmp_path)
+    try:
+        url = process.stdout.readline().strip().removeprefix("keen-import ui: ")
+        root = url.split("/?")[0]
+        with httpx.Client(trust_env=False, timeout=60) as client:
+            client.get(url)
+            csrf = client.get(root + "/").text.split("csrf_token=", 1)[1].split('"', 1)[0]
+            origin = {"Origin": root}
+            with source.open("rb") as handle:
+                answer = client.post(
+                    f"{root}/upload?csrf_token={csrf}", files={"file": handle}, headers=origin
+                )
+            import_id = answer.headers["location"].split("/")[2]
+            client.post(f"{root}/imports/{import_id}/columns?csrf_token={csrf}", headers=origin)
+            client.post(
+                f"{root}/imports/{import_id}/send?csrf_token={csrf}",
+                data={"rows_to_send": "20000"},
+                headers=origin,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until the first rows are answered
+                page = client.get(f"{root}/imports/{import_id}/progress").text
+                done = re.search(r"([\d,]+) of 20,000 rows done", page)
+                if done and done[1] != "0":
+                    break
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    results = next((tmp_path / "ws" / "imports" / import_id).glob("*.results.csv"))
+    with results.open(newline="", encoding="utf-8-sig") as handle:
+        statuses = [r["status"] for r in csv.DictReader(handle)]
+    assert len(statuses) == 20000
+    assert set(statuses) == {"created", "not_sent"}, set(statuses)
+    assert "finishing requests in flight, then writing results..." in err

@@ -37,7 +37,8 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
             {
                 "match": match,
                 "chosen": chosen or "",
-                "confidence": CONFIDENCE.get(match.confidence, match.confidence),
+                "confidence": _confidence(match, chosen),
+                "note": match.note if match.confidence != "none" and chosen == match.column else "",
                 "samples": job.overview.samples.get(chosen, [])[:3] if chosen else [],
             }
         )
@@ -53,6 +54,13 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
         error=error,
         step="columns",
     )
+
+
+def _confidence(match, chosen: str) -> str:
+    """How sure the match is; a column the user picked is theirs, whatever was suggested."""
+    if chosen and chosen != match.column:
+        return "Chosen by you"
+    return CONFIDENCE.get(match.confidence, match.confidence)
 
 
 async def choose_sheet(request: Request):
