@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -206,17 +207,20 @@ def parse_head(head: bytes) -> tuple[int, int, bool]:
     return status, length, close
 
 
-def keen_import_run(sb: Sandbox, source: Path, concurrency: int) -> float:
-    """``keen-import run`` as a user starts it (a subprocess); returns its wall time."""
+def keen_import_run(sb: Sandbox, source: Path, concurrency: int) -> tuple[float, float]:
+    """``keen-import run`` as a user starts it (a subprocess): its wall and CPU seconds."""
     env = {**os.environ, "KEEN_API_KEY": sb.api_key}
     command = [sys.executable, "-m", "importer", "run", str(source), "--api-url", sb.base_url]
     command += ["--concurrency", str(concurrency), "--yes"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"keen-import run exited {done.returncode}: {done.stderr[-2000:]}")
-    return wall
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 async def whole_run(sb: Sandbox, args: argparse.Namespace, workdir: Path, start: int) -> None:
@@ -224,19 +228,25 @@ async def whole_run(sb: Sandbox, args: argparse.Namespace, workdir: Path, start:
     concurrency = args.concurrency[0]
     rows = args.rows
     print(f"whole run vs bare asyncio keep-alive peer: {rows} rows, c={concurrency}")
-    print(f"{'#':>2} {'peer s':>7} {'peer req/s':>10} {'run s':>6} {'run rows/s':>10} {'ratio':>6}")
+    print(
+        f"{'#':>2} {'peer s':>7} {'peer req/s':>10} {'peer CPU':>8} {'run s':>6} "
+        f"{'run rows/s':>10} {'run CPU':>7} {'ratio':>6}"
+    )
     ratios = []
     for n in range(1, args.repeat + 1):
         bodies = [dumps_payload(r.payload()) for r in csv_records(rows, start)]
         start += rows
+        peer_cpu = time.process_time()
         peer_seconds = await peer(sb.base_url, sb.api_key, bodies, concurrency)
+        peer_cpu = time.process_time() - peer_cpu
         source = write_csv(workdir / f"whole-{n}.csv", rows, start)
         start += rows
-        run_seconds = await asyncio.to_thread(keen_import_run, sb, source, concurrency)
+        run_seconds, run_cpu = await asyncio.to_thread(keen_import_run, sb, source, concurrency)
         ratios.append(peer_seconds / run_seconds)
         print(
-            f"{n:>2} {peer_seconds:>7.2f} {rows / peer_seconds:>10,.0f} {run_seconds:>6.2f} "
-            f"{rows / run_seconds:>10,.0f} {ratios[-1]:>5.2f}x"
+            f"{n:>2} {peer_seconds:>7.2f} {rows / peer_seconds:>10,.0f} {peer_cpu:>7.2f}s "
+            f"{run_seconds:>6.2f} {rows / run_seconds:>10,.0f} {run_cpu:>6.2f}s "
+            f"{ratios[-1]:>5.2f}x"
         )
     print(f"median ratio {statistics.median(ratios):.2f}x (target >= 0.90x)")
 

@@ -507,8 +507,10 @@ class ImportJob:
         ``settings``: target (the account name for the journal, default ``api_url``),
         dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
         insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
-        send: for a command line). Raises AmbiguousDataError while a question is open,
-        ControlTotalError when the control totals do not match.
+        send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
+        HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
+        Raises AmbiguousDataError while a question is open, ControlTotalError when the control
+        totals do not match, ConfigurationError for a proxy URL or CA bundle that cannot be used.
         """
         from importer.job.run import plan_job
 
@@ -522,7 +524,8 @@ class ImportJob:
     ) -> ImportReport:
         """Send what :meth:`plan` planned; write the results, journal, created list and
         manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
-        same job (or the same command) again resumes from the journal."""
+        same job (or the same command) again resumes from the journal. Raises NetworkError,
+        with nothing sent, when a certificate or the proxy stops the first request."""
         from importer.job.run import send_job
 
         planned = self._planned
