@@ -45,6 +45,7 @@ from importer.job import edits as editing
 from importer.job.checking import (
     PreparedFile,
     Source,
+    as_source,
     check_all,
     check_results_path,
     mapping_notes,
@@ -106,7 +107,7 @@ def open_import(
     """
     mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
     return ImportJob(
-        source if is_frame(source) else Path(source),
+        as_source(source),
         mapping=mapping,
         header_row=header_row,
         max_xlsx_mb=max_xlsx_mb,
@@ -152,6 +153,13 @@ class ImportJob:
     # -- opening ----------------------------------------------------------------------------
 
     def _open(self) -> Table:
+        if self._edits:
+            # Edits name rows and columns of the file as it is read now.
+            raise ConfigurationError(
+                "cells were edited: the file cannot be read another way (sheet, header row, "
+                "encoding, delimiter) now",
+                hint="save the corrected copy with save_corrected() and open that instead",
+            )
         if is_frame(self.source) and self._header_row not in (None, 1):
             raise ConfigurationError(
                 "a DataFrame's header is its column labels: there is no other header row"
