@@ -9,6 +9,7 @@ sending. Nothing here prints.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def open_source(
     header_row: int | None = None,
 ) -> Table:
     """Open a file (sheet, encoding, delimiter from ``mapping``) or a DataFrame as a Table."""
+    source = as_source(source)
     if is_frame(source):
         return open_frame(source, name=name)
     return open_table(
@@ -103,6 +105,19 @@ def open_source(
         header_hint={k: v for k, v in mapping.columns.items() if v},
         header_row=header_row,
     )
+
+
+def as_source(source: Source) -> Source:
+    """A DataFrame as it is, a path as a Path; ConfigurationError for anything else."""
+    if is_frame(source):
+        return source
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigurationError(
+            f"cannot import a {type(source).__name__}: give the path of a CSV/XLSX/XLS file or "
+            "a pandas DataFrame",
+            hint="a pandas Series becomes a DataFrame with series.to_frame()",
+        )
+    return Path(source)
 
 
 def results_target(table: Table, results: str | Path | None) -> tuple[Path, bool]:

@@ -40,6 +40,7 @@ from importer.job import edits as editing
 from importer.job.checking import (
     PreparedFile,
     Source,
+    as_source,
     check_all,
     check_results_path,
     open_source,
@@ -99,7 +100,7 @@ def open_import(
     """
     mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
     return ImportJob(
-        source if is_frame(source) else Path(source),
+        as_source(source),
         mapping=mapping,
         header_row=header_row,
         max_xlsx_mb=max_xlsx_mb,

@@ -231,3 +231,14 @@ def test_validating_a_file_never_imports_pandas(tmp_path):
         "ConfigurationError summary_frame() needs pandas, which is not installed "
         "install it with: pip install 'keen-import[pandas]'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [(pd.Series([1, 2], name="Amount"), "Series"), ([["Lead ID"], [LEAD_1]], "list")],
+)
+def test_something_that_is_neither_a_path_nor_a_frame_is_refused_clearly(source, kind):
+    from importer import validate
+
+    with pytest.raises(ConfigurationError, match=f"cannot import a {kind}: give the path"):
+        validate(source)
