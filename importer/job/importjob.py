@@ -458,8 +458,9 @@ class ImportJob:
         search: str | None = None,
     ) -> RowPage:
         """A page of row verdicts, optionally only rows with this status, a warning containing
-        this text, or this text anywhere in the row (any case). Read from disk: memory stays
-        flat however large the file."""
+        this text, or this text anywhere in the row (any case); after a send, the send's
+        verdicts (created, rejected...). Read from disk: memory stays flat however large the
+        file."""
         return self._rows_store().page(
             offset=offset, limit=limit, status=status, warning=warning, search=search
         )
@@ -539,13 +540,23 @@ class ImportJob:
         planned = self._planned
         if planned is None:
             raise ConfigurationError("nothing is planned yet: call plan() first")
-        report = send_job(
-            self,
-            planned,
-            on_progress=on_progress,
-            resend_unconfirmed=resend_unconfirmed,
-            on_stop_ready=self._stop_ready,
-        )
+        shadow = self._shadow_path(self.results_path) if self.writes_results else None
+        before = _file_state(shadow or self.results_path)
+        try:
+            report = send_job(
+                self,
+                planned,
+                on_progress=on_progress,
+                resend_unconfirmed=resend_unconfirmed,
+                on_stop_ready=self._stop_ready,
+                shadow_path=shadow,
+            )
+        finally:
+            if _file_state(shadow or self.results_path) != before:
+                self._store = None  # the index pointed into the file the send replaced
+        rows_file = shadow or report.results_path
+        if rows_file is not None and rows_file.suffix.lower() == ".csv" and rows_file.is_file():
+            self._store = RowStore(rows_file, self.table.headers)  # the send's verdicts
         self._last_pass = "send"
         return report
 
@@ -619,6 +630,16 @@ class ImportJob:
             manifest=manifest_path(results, self.table.path),
             created=created if created.exists() else None,
         )
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of a file, None when it does not exist: a replaced file
+    (written elsewhere, renamed into place) differs."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _overview(table: Table) -> FileOverview:

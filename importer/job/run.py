@@ -322,9 +322,11 @@ def send_job(
     on_progress: ProgressCallback | None = None,
     resend_unconfirmed: bool = False,
     on_stop_ready=None,
+    shadow_path: Path | None = None,
 ) -> ImportReport:
     """Send a planned job, then write its manifest. ``on_stop_ready`` receives the callable
-    that stops the send from any thread (None once the send is over)."""
+    that stops the send from any thread (None once the send is over); ``shadow_path``: a CSV
+    copy of workbook results, which the job pages rows from."""
     settings, prepared = planned.settings, planned.prepared
     table = prepared.table
     results_path = job.results_path
@@ -353,6 +355,7 @@ def send_job(
         total=planned.plan.summary.in_file.rows,
         on_stop_ready=on_stop_ready,
         write_results=job.writes_results,
+        shadow_path=shadow_path,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())
