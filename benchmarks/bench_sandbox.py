@@ -1,7 +1,8 @@
 """How many create_purchase requests per second the sandbox serves at latency 0.
 
-The sandbox runs in a child process (``Sandbox(process=True)``) and an aiohttp client in this
-process keeps ``--concurrency`` requests in flight, so client and server do not share a GIL.
+The sandbox runs in a child process (``Sandbox(process=True)``) and the importer's own client
+(KeenClient on the default HTTP/1.1 transport) in this process keeps ``--concurrency`` requests in
+flight, so client and server do not share a GIL.
 
     python benchmarks/bench_sandbox.py [--requests 20000] [--concurrency 48] [--db FILE]
 
@@ -16,9 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
-
 from importer.sandbox import Sandbox
+from importer.send.client import KeenClient
 
 LEADS = (
     "47378190-96da-4dac-b2ff-5d2a386ecbe0",
@@ -32,10 +32,7 @@ async def hammer(
 ) -> tuple[float, Counter]:
     statuses: Counter = Counter()
     counter = iter(range(requests))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    headers = {"X-Api-Key": api_key}
-
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    async with KeenClient(url, api_key, max_connections=concurrency) as client:
 
         async def worker() -> None:
             for n in counter:
@@ -46,9 +43,8 @@ async def hammer(
                     "product_name": "Pro plan",
                     "date": "2026-04-21T10:00:00Z",
                 }
-                async with session.post(url, json=body) as response:
-                    await response.read()
-                    statuses[response.status] += 1
+                outcome = await client.create_purchase(body)
+                statuses[outcome.http_status] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -1,7 +1,7 @@
 """Throughput of the sending engine against the sandbox with 20 ms latency.
 
     python benchmarks/bench_send.py [--rows 5000]
-                                    [--transport http11|aiohttp|httpx|httpx-aiohttp|both]
+                                    [--transport http11|httpx|both]
                                     [--uvloop]
 
 For each concurrency it prints req/s next to the limit (concurrency / latency), the speed-up over
@@ -12,6 +12,14 @@ versions printed), "commit" the part on the event loop (the fsyncs run on a help
 overlapping the sending).
 Targets (issue 4): >= 1,280 req/s at c=32, >= 2,560 at c=64, >= 25x sequential at c=32.
 
+``--via whole-run`` is the target of issue 11: the whole ``keen-import run`` of ``--rows`` rows
+(start-up, read, validate, preflight, journal, results; a subprocess, its wall time) as a ratio
+to a bare asyncio HTTP/1.1 keep-alive client (the peer: raw asyncio streams, no httpx) posting
+the same bodies to the same server at the same concurrency in the same run, ``--repeat`` times
+(peer, then run). Target: >= 0.9x. For example::
+
+    python benchmarks/bench_send.py --uvloop --via whole-run --rows 20000 --concurrency 32
+
 ``--via run`` measures the whole ``run`` instead (run_import() on a generated CSV of valid rows:
 read, validate, preflight, send with the journal, results file): req/s of the sending phase,
 CPU per row of everything, and the wall time of the whole run.
@@ -21,11 +29,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -132,9 +146,114 @@ def via_run(sb: Sandbox, rows: int, concurrency: int, workdir: Path, start: int)
     }
 
 
+def csv_records(rows: int, start: int) -> list[PurchaseRecord]:
+    """The purchases of :func:`write_csv`'s file, as the run reads them (same request bodies)."""
+    return [
+        PurchaseRecord(
+            row=start + i,
+            lead_id=LEADS[i % len(LEADS)],
+            purchase_amount=Decimal(f"{10 + i % 90}.{i % 100:02d}"),
+            date=datetime(2026, 3, 1 + i % 28, tzinfo=UTC),
+            product_name=f"Plan {i % 7}",
+        )
+        for i in range(rows)
+    ]
+
+
+async def peer(url: str, api_key: str, bodies: list[bytes], concurrency: int) -> float:
+    """A bare HTTP/1.1 keep-alive client on asyncio streams: ``concurrency`` connections, each
+    posting the next body as soon as its previous answer is read. Returns the seconds taken."""
+    parts = urlsplit(url)
+    head = (
+        f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nX-Api-Key: {api_key}\r\n"
+    ).encode()
+    queue = iter(bodies)
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        try:
+            for body in queue:
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                status, length, close = parse_head(await reader.readuntil(b"\r\n\r\n"))
+                await reader.readexactly(length)
+                if status not in (200, 201):
+                    raise RuntimeError(f"peer: HTTP {status}")
+                if close:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """Status, Content-Length and whether the server closes, from a response head."""
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+        elif name == b"transfer-encoding":
+            raise RuntimeError("peer: chunked answers are not supported")
+    return status, length, close
+
+
+def keen_import_run(sb: Sandbox, source: Path, concurrency: int) -> tuple[float, float]:
+    """``keen-import run`` as a user starts it (a subprocess): its wall and CPU seconds."""
+    env = {**os.environ, "KEEN_API_KEY": sb.api_key}
+    command = [sys.executable, "-m", "importer", "run", str(source), "--api-url", sb.base_url]
+    command += ["--concurrency", str(concurrency), "--yes"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"keen-import run exited {done.returncode}: {done.stderr[-2000:]}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+async def whole_run(sb: Sandbox, args: argparse.Namespace, workdir: Path, start: int) -> None:
+    """The whole ``keen-import run`` against the bare peer, ``--repeat`` times."""
+    concurrency = args.concurrency[0]
+    rows = args.rows
+    print(f"whole run vs bare asyncio keep-alive peer: {rows} rows, c={concurrency}")
+    print(
+        f"{'#':>2} {'peer s':>7} {'peer req/s':>10} {'peer CPU':>8} {'run s':>6} "
+        f"{'run rows/s':>10} {'run CPU':>7} {'ratio':>6}"
+    )
+    ratios = []
+    for n in range(1, args.repeat + 1):
+        bodies = [dumps_payload(r.payload()) for r in csv_records(rows, start)]
+        start += rows
+        peer_cpu = time.process_time()
+        peer_seconds = await peer(sb.base_url, sb.api_key, bodies, concurrency)
+        peer_cpu = time.process_time() - peer_cpu
+        source = write_csv(workdir / f"whole-{n}.csv", rows, start)
+        start += rows
+        run_seconds, run_cpu = await asyncio.to_thread(keen_import_run, sb, source, concurrency)
+        ratios.append(peer_seconds / run_seconds)
+        print(
+            f"{n:>2} {peer_seconds:>7.2f} {rows / peer_seconds:>10,.0f} {peer_cpu:>7.2f}s "
+            f"{run_seconds:>6.2f} {rows / run_seconds:>10,.0f} {run_cpu:>6.2f}s "
+            f"{ratios[-1]:>5.2f}x"
+        )
+    print(f"median ratio {statistics.median(ratios):.2f}x (target >= 0.90x)")
+
+
 async def main(args: argparse.Namespace) -> None:
     latency = args.latency_ms / 1000
-    transports = ["http11", "aiohttp"] if args.transport == "both" else [args.transport]
+    transports = ["http11", "httpx"] if args.transport == "both" else [args.transport]
     with (
         Sandbox(process=True, faults=Faults(latency_ms=args.latency_ms)) as sb,
         tempfile.TemporaryDirectory() as tmp,
@@ -145,6 +264,9 @@ async def main(args: argparse.Namespace) -> None:
         seq_rps = await sequential(sb, seq_rows)
         print(f"sandbox latency {args.latency_ms:.0f} ms, {args.rows} rows (c=1: {args.c1_rows})")
         print(f"naive sequential httpx loop: {seq_rps:,.0f} req/s ({len(seq_rows)} rows)")
+        if args.via == "whole-run":
+            await whole_run(sb, args, Path(tmp), next_row)
+            return
         if args.via == "run":
             print(
                 f"{'via run':<13} {'c':>3} {'rows':>5} {'req/s':>8} {'limit':>7} {'%limit':>7} "
@@ -192,17 +314,19 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument(
         "--transport",
-        choices=["http11", "aiohttp", "httpx", "httpx-aiohttp", "both"],
+        choices=["http11", "httpx", "both"],
         default="http11",
     )
     parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     parser.add_argument(
         "--via",
-        choices=["engine", "run"],
+        choices=["engine", "run", "whole-run"],
         default="engine",
         help="engine: send_all with the journal (default); run: the whole run_import() on a "
-        "generated CSV (its own event loop, uvloop when installed)",
+        "generated CSV (its own event loop, uvloop when installed); whole-run: the whole "
+        "`keen-import run` (a subprocess) as a ratio to a bare asyncio keep-alive peer",
     )
+    parser.add_argument("--repeat", type=int, default=3, help="whole-run: runs of each")
     arguments = parser.parse_args()
     if arguments.uvloop:
         import uvloop

@@ -6,30 +6,92 @@ reconcile every row into a results file.
 
 __version__ = "0.1.0"
 
-from importer.check.mapping import Mapping  # noqa: E402
-from importer.errors import KeenImportError  # noqa: E402
+from importer.check.mapping import Mapping, load_mapping_file, parse_map_options  # noqa: E402
+from importer.check.summary import Summary, format_amounts, format_summary  # noqa: E402
+from importer.errors import (  # noqa: E402
+    AmbiguousDataError,
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ControlTotalError,
+    InputFileError,
+    JournalLockedError,
+    KeenImportError,
+    MappingError,
+)
+from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
+from importer.job.model import (  # noqa: E402
+    Answer,
+    CellEdit,
+    CheckReport,
+    Choice,
+    ColumnDecision,
+    FileOverview,
+    ProgressCallback,
+    Question,
+    QuestionExample,
+    ReportFiles,
+    RowPage,
+    RowView,
+)
 from importer.job.validate import ValidationReport, validate  # noqa: E402
-from importer.records import PurchaseRecord, RowResult, RowStatus  # noqa: E402
+from importer.records import FIELDS, PurchaseRecord, RowResult, RowStatus  # noqa: E402
+from importer.report.templates import write_template  # noqa: E402
+
+#: Names that live with the sending stack, imported on first use.
+_SENDING = ("ImportPlan", "ImportReport", "run_import")
 
 
 def __getattr__(name: str):
-    # The sending stack (httpx, aiohttp) is imported only when run_import is used: validate
+    # The sending stack (httpx, httptools) is imported only when run_import is used: validate
     # starts faster without it.
-    if name == "run_import":
-        from importer.job.run import run_import
+    if name in _SENDING:
+        from importer.job import run
 
-        return run_import
+        return getattr(run, name)
     raise AttributeError(f"module 'importer' has no attribute {name!r}")
 
 
 __all__ = [
+    "FIELDS",
+    "AmbiguousDataError",
+    "Answer",
+    "ApiError",
+    "AuthenticationError",
+    "CellEdit",
+    "CheckReport",
+    "Choice",
+    "ColumnDecision",
+    "ConfigurationError",
+    "ControlTotalError",
+    "FieldMatch",
+    "FileOverview",
+    "ImportJob",
+    "ImportPlan",
+    "ImportReport",
+    "InputFileError",
+    "JournalLockedError",
     "KeenImportError",
     "Mapping",
+    "MappingError",
+    "ProgressCallback",
     "PurchaseRecord",
+    "Question",
+    "QuestionExample",
+    "ReportFiles",
+    "RowPage",
     "RowResult",
     "RowStatus",
+    "RowView",
+    "Summary",
     "ValidationReport",
     "__version__",
+    "format_amounts",
+    "format_summary",
+    "load_mapping_file",
+    "open_import",
+    "parse_map_options",
     "run_import",
     "validate",
+    "write_template",
 ]

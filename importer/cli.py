@@ -10,19 +10,49 @@ import sys
 import threading
 from pathlib import Path
 
-from importer import __version__
-from importer.check.mapping import Mapping, load_mapping_file, parse_map_options
-from importer.check.summary import format_summary
-from importer.errors import ConfigurationError, KeenImportError
-from importer.records import FIELDS, RowStatus
+import importer
+from importer import (
+    FIELDS,
+    AmbiguousDataError,
+    ConfigurationError,
+    ImportJob,
+    KeenImportError,
+    Mapping,
+    RowStatus,
+    __version__,
+    format_amounts,
+    format_summary,
+    load_mapping_file,
+    parse_map_options,
+)
 
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
 
 EXIT_USAGE = 2
 
+# The order statuses are listed in the summary of each command.
+VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
+RUN_ORDER = (
+    RowStatus.CREATED,
+    RowStatus.REJECTED,
+    RowStatus.RETRIED,
+    RowStatus.UNCONFIRMED,
+    RowStatus.NOT_SENT,
+    RowStatus.INVALID,
+    RowStatus.SKIPPED,
+    RowStatus.VALID,
+)
+
 
 def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading and mapping the file")
+    _add_column_options(group)
+    _add_reading_options(group)
+    _add_file_options(group)
+    _add_control_options(parser.add_argument_group("finance controls"))
+
+
+def _add_column_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--map",
         action="append",
@@ -34,6 +64,9 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
     group.add_argument("--encoding", help="CSV encoding (default: detected)")
     group.add_argument("--delimiter", help="CSV delimiter: , ; tab | (default: detected)")
+
+
+def _add_reading_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--decimal", choices=[".", ","], help="decimal separator of amounts")
     dates = group.add_mutually_exclusive_group()
     dates.add_argument(
@@ -72,14 +105,55 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
         help="do not skip rows that repeat an earlier row",
     )
     group.add_argument(
+        "--no-amount",
+        action="store_true",
+        default=None,
+        help="send without an amount (fixed rewards only) when no amount column is mapped",
+    )
+    group.add_argument(
+        "--no-date",
+        action="store_true",
+        default=None,
+        help="send without a date (Keen dates them on arrival) when no date column is mapped",
+    )
+    group.add_argument(
+        "--skip-hidden",
+        action="store_true",
+        default=None,
+        help="skip rows hidden in the workbook (by hand or by a filter)",
+    )
+    group.add_argument(
+        "--keep-null",
+        action="store_true",
+        default=None,
+        help="keep NULL and \\N cells as text (default: they are empty cells)",
+    )
+    group.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE[,VALUE...]",
+        help="keep only rows whose COLUMN holds one of the values (repeatable); "
+        "the others are skipped",
+    )
+    group.add_argument(
         "--action",
         choices=["create_purchase", "create_purchase_custom"],
         help="API action the rows are meant for (default create_purchase)",
     )
+
+
+def _add_file_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--results",
         metavar="PATH",
         help="results file (default: <input stem>.results.<ext> beside the input)",
+    )
+    group.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="folder for the results, journal, manifest and created list (default: beside "
+        "the input); a run resumes from the journal found there",
     )
     group.add_argument(
         "--max-xlsx-mb",
@@ -89,7 +163,9 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
         help="refuse workbooks that expand to more than this (default 500)",
     )
     group.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON")
-    controls = parser.add_argument_group("finance controls")
+
+
+def _add_control_options(controls: argparse._ArgumentGroup) -> None:
     controls.add_argument(
         "--period",
         metavar="YYYY-MM[..YYYY-MM]",
@@ -123,6 +199,12 @@ def build_mapping(args: argparse.Namespace) -> Mapping:
         allow_duplicates=args.allow_duplicates,
         action=args.action,
         period=args.period,
+        out_dir=args.out_dir,
+        no_amount=args.no_amount,
+        no_date=args.no_date,
+        skip_hidden=args.skip_hidden,
+        keep_null=args.keep_null,
+        where=tuple(args.where),
     )
     return mapping.merged(parse_map_options(args.map)).merged(flags)
 
@@ -142,20 +224,44 @@ def _progress(desc: str):
     return bar, update
 
 
-def _print_header(report) -> None:
-    say = _err
-    where = (
-        f"sheet {report.sheet!r}"
-        if report.sheet
-        else (f"encoding {report.encoding}, delimiter {report.delimiter!r}")
+def open_job(args: argparse.Namespace) -> ImportJob:
+    """The import job of the command's file, mapped and with its options, questions settled.
+
+    An open question (the file cannot tell how to read a column) stops here with the same
+    message and hint as ever: the flag that answers it.
+    """
+    mapping = build_mapping(args)
+    job = importer.open_import(
+        args.file,
+        sheet=mapping.sheet,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        max_xlsx_mb=args.max_xlsx_mb,
     )
-    say(f"{report.path.name}: {where}, header on row {report.header_row}")
-    say(_mapping_line(report.columns))
-    d = report.decisions
-    if "purchase_amount" in report.columns:
-        say(f"decimal separator {d.decimal!r} ({d.decimal_from})")
-    if "date" in report.columns and d.day_first is not None:
-        say(f"dates read {'day-first' if d.day_first else 'month-first'} ({d.day_first_from})")
+    job.apply_mapping(mapping)
+    job.set_options(
+        results=args.results, expect_rows=args.expect_rows, expect_total=args.expect_total
+    )
+    for question in job.questions():
+        raise AmbiguousDataError(question.text, column=question.column, hint=question.hint)
+    return job
+
+
+def _print_header(job: ImportJob) -> None:
+    view = job.overview
+    where = (
+        f"sheet {view.sheet!r}"
+        if view.sheet
+        else (f"encoding {view.encoding}, delimiter {view.delimiter!r}")
+    )
+    _err(f"{view.path.name}: {where}, header on row {view.header_row}")
+    _err(_mapping_line(job.columns))
+    decisions = {d.kind: d for d in job.decisions()}
+    decimal, dates = decisions["decimal"], decisions["day_first"]
+    if decimal.column is not None:
+        _err(f"decimal separator {decimal.value!r} ({decimal.source})")
+    if dates.column is not None and dates.value is not None:
+        _err(f"dates read {'day-first' if dates.value else 'month-first'} ({dates.source})")
 
 
 def _mapping_line(columns: dict[str, str]) -> str:
@@ -173,27 +279,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.dry_run, args.yes, args.resend_unconfirmed = True, True, False
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
-    from importer.job.validate import VALIDATE_ORDER, validate
-
-    mapping = build_mapping(args)
+    job = open_job(args)
     bar, update = _progress("validating")
     try:
-        report = validate(
-            args.file,
-            mapping,
-            results=args.results,
-            max_xlsx_mb=args.max_xlsx_mb,
-            expect_rows=args.expect_rows,
-            expect_total=args.expect_total,
-            on_progress=update,
-        )
+        report = job.check(on_progress=update, index=False)
     finally:
         bar.close()
-    _print_header(report)
+    _print_header(job)
     _err("summary:")
     for line in format_summary(report.summary, order=VALIDATE_ORDER):
         _err(line)
-    for note in report.warnings:
+    for note in report.notes:
         _err(f"  {note}")
     _err(f"results: {report.results_path}")
     if args.summary_json:
@@ -203,13 +299,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """The template command: write a blank CSV or XLSX import template."""
-    from importer.report.templates import write_csv_template, write_xlsx_template
-
-    output = Path(args.output or f"purchases_template.{args.format}")
-    if args.format == "csv":
-        write_csv_template(output)
-    else:
-        write_xlsx_template(output)
+    output = importer.write_template(
+        args.output or f"purchases_template.{args.format}", args.format
+    )
     _err(f"wrote {output}")
     return 0
 
@@ -247,8 +339,6 @@ def read_api_key(args: argparse.Namespace) -> str:
 
 
 def _confirm(plan) -> bool:
-    from importer.check.summary import format_amounts
-
     _err(f"About to import {plan.valid_rows:,} purchases from {plan.path.name}")
     _err(f"  total: {format_amounts(plan.amounts)}")
     _err(f"  into:  {plan.api_url}")
@@ -264,47 +354,59 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The run command: import a file into Keen or the embedded sandbox."""
     from contextlib import ExitStack
 
-    from importer.job.run import RUN_ORDER, is_loopback, run_import
-
-    mapping = build_mapping(args)
     with ExitStack() as stack:
-        if args.sandbox:
-            from importer.sandbox import Sandbox
-
-            sandbox = stack.enter_context(Sandbox())
-            api_url, api_key, target = sandbox.base_url, sandbox.api_key, "sandbox"
-            _err(f"sandbox running at {api_url} (demo company, default world)")
-        else:
-            api_url = args.api_url or DEFAULT_API_URL
-            api_key = read_api_key(args)  # before anything touches the network
-            target = None
+        api_url, api_key, target = _target(args, stack)
+        job = open_job(args)
+        plan = job.plan(
+            api_url=api_url,
+            api_key=api_key,
+            target=target,
+            dry_run=args.dry_run,
+            concurrency=args.concurrency,
+            rate=args.rate,
+            max_retries=args.max_retries,
+            timeout=args.timeout,
+            insecure=args.insecure,
+            handle_signals=True,
+            # The embedded sandbox is on this machine: never through a proxy.
+            proxy="none" if args.sandbox and not args.proxy else args.proxy,
+            ca_bundle=args.ca_bundle,
+        )
         interactive = sys.stdin is not None and sys.stdin.isatty()
-        ask = interactive and not args.yes and not is_loopback(api_url) and not args.dry_run
+        ask = interactive and not args.yes and not plan.to_this_machine and not args.dry_run
+        if ask and plan.valid_rows and not _confirm(plan):
+            raise _Cancelled("cancelled: nothing was sent")
         bar, update = _progress("importing")
         try:
-            report = run_import(
-                args.file,
-                mapping,
-                api_key=api_key,
-                api_url=api_url,
-                target=target,
-                concurrency=args.concurrency,
-                rate=args.rate,
-                max_retries=args.max_retries,
-                timeout=args.timeout,
-                results=args.results,
-                dry_run=args.dry_run,
-                resend_unconfirmed=args.resend_unconfirmed,
-                insecure=args.insecure,
-                max_xlsx_mb=args.max_xlsx_mb,
-                confirm=_confirm if ask else None,
-                expect_rows=args.expect_rows,
-                expect_total=args.expect_total,
-                on_progress=update,
-                handle_signals=True,
-            )
+            report = job.send(on_progress=update, resend_unconfirmed=args.resend_unconfirmed)
         finally:
             bar.close()
+    _print_run(report)
+    if args.summary_json:
+        _write_run_summary(report, Path(args.summary_json))
+    return report.exit_code
+
+
+class _Cancelled(KeenImportError):
+    """The user answered no at the confirmation prompt; nothing was sent."""
+
+    exit_code = 1
+
+
+def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:
+    """Where to send: the embedded sandbox (started here) or --api-url with the user's key."""
+    if args.sandbox:
+        from importer.sandbox import Sandbox
+
+        sandbox = stack.enter_context(Sandbox())
+        _err(f"sandbox running at {sandbox.base_url} (demo company, default world)")
+        return sandbox.base_url, sandbox.api_key, "sandbox"
+    api_key = read_api_key(args)  # before anything touches the network
+    return args.api_url or DEFAULT_API_URL, api_key, None
+
+
+def _print_run(report) -> None:
+    """What a run did: counts, notes, speed, why it stopped, and where its files are."""
     _err(_mapping_line(report.columns))
     if report.dry_run:
         _err("dry run: nothing was created")
@@ -326,6 +428,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  {report.requests:,} requests in {report.duration:.{digits}f} s "
             f"({report.requests_per_second:,.0f} req/s)"
         )
+    _print_stops(report)
+    _err(f"results: {report.results_path}")
+    if report.journal_path:
+        _err(f"journal: {report.journal_path}")
+    if report.created_path:
+        _err(f"created purchases (for a reversal request): {report.created_path}")
+
+
+def _print_stops(report) -> None:
+    """Why sending stopped early, and what the user does next."""
     if report.auth_failed:
         _err(
             "error: Invalid API key: the API refused the key; unsent rows are not_sent and "
@@ -340,22 +452,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             "some rows are unconfirmed: their request may have created a purchase. Check them "
             "in Keen; re-run with --resend-unconfirmed only for rows that are not there."
         )
-    _err(f"results: {report.results_path}")
-    if report.journal_path:
-        _err(f"journal: {report.journal_path}")
-    if report.created_path:
-        _err(f"created purchases (for a reversal request): {report.created_path}")
-    if args.summary_json:
-        data = report.summary.as_dict()
-        data.update(
-            duration_seconds=round(report.duration, 3),
-            requests=report.requests,
-            requests_per_second=round(report.requests_per_second, 1),
-            results=str(report.results_path),
-            exit_code=report.exit_code,
-        )
-        Path(args.summary_json).write_text(json.dumps(data, indent=2))
-    return report.exit_code
+
+
+def _write_run_summary(report, path: Path) -> None:
+    data = report.summary.as_dict()
+    data.update(
+        duration_seconds=round(report.duration, 3),
+        requests=report.requests,
+        requests_per_second=round(report.requests_per_second, 1),
+        results=str(report.results_path),
+        exit_code=report.exit_code,
+    )
+    path.write_text(json.dumps(data, indent=2))
 
 
 def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -383,19 +491,22 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     online.add_argument(
         "--insecure", action="store_true", help="allow plain http to a non-loopback host"
     )
+    online.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="send through this proxy, http://[USER:PASSWORD@]HOST:PORT, or 'none' "
+        "(default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY unless NO_PROXY lists the host)",
+    )
+    online.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="also trust the certificates in this PEM file (a company root certificate); "
+        "the system's trust store is always used",
+    )
     return online
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The keen-import argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="keen-import",
-        description="Bulk purchase importer for the Keen partner API.",
-    )
-    parser.add_argument("--version", action="version", version=f"keen-import {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-
+def _add_validate_command(commands) -> None:
     validate = commands.add_parser("validate", help="check a file offline and write results")
     validate.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(validate)
@@ -407,17 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_online_options(validate)
     validate.set_defaults(func=cmd_validate)
 
-    template = commands.add_parser("template", help="write a blank import template")
-    template.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    template.add_argument("--output", metavar="PATH")
-    template.set_defaults(func=cmd_template)
 
-    try:
-        from importer.sandbox import cli as sandbox_cli
-    except ImportError:  # pragma: no cover - sandbox extras always ship with the package
-        sandbox_cli = None
-    if sandbox_cli is not None:
-        sandbox_cli.register(commands)
+def _add_run_command(commands) -> None:
     run = commands.add_parser("run", help="import a file into Keen (or the embedded sandbox)")
     run.add_argument("file", help="CSV or XLSX file of purchases")
     _add_mapping_options(run)
@@ -443,6 +545,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(func=cmd_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The keen-import argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="keen-import",
+        description="Bulk purchase importer for the Keen partner API.",
+    )
+    parser.add_argument("--version", action="version", version=f"keen-import {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    _add_validate_command(commands)
+    template = commands.add_parser("template", help="write a blank import template")
+    template.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    template.add_argument("--output", metavar="PATH")
+    template.set_defaults(func=cmd_template)
+    try:
+        from importer.sandbox import cli as sandbox_cli
+    except ImportError:  # pragma: no cover - sandbox extras always ship with the package
+        sandbox_cli = None
+    if sandbox_cli is not None:
+        sandbox_cli.register(commands)
+    _add_run_command(commands)
+    ui = commands.add_parser("ui", help="open the guided web app in a browser")
+    from importer.ui.server import add_arguments, cmd_ui
+
+    add_arguments(ui)
+    ui.set_defaults(func=cmd_ui)
     return parser
 
 

@@ -7,6 +7,8 @@
     ├── AmbiguousDataError          the file itself is ambiguous (day-first vs month-first dates)
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file
     ├── JournalLockedError          another run holds the journal of this file
+    ├── OutputWriteError            a file of the run cannot be written (disk full, read-only)
+    ├── NetworkError                the proxy or a certificate stops every request (nothing sent)
     └── ApiError                    the API answered in a way that stops the whole run
         └── AuthenticationError     401 "Invalid API key": nothing more may be sent
 
@@ -61,6 +63,19 @@ class ControlTotalError(KeenImportError):
 
 class JournalLockedError(KeenImportError):
     """Another run of the same file holds the journal lock."""
+
+
+class OutputWriteError(KeenImportError):
+    """A file of the run (results, journal, manifest, created list) cannot be written."""
+
+    def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+class NetworkError(KeenImportError):
+    """The network set-up fails before the API answers once: a certificate that does not verify,
+    a proxy that cannot be reached or that wants credentials. Nothing was sent."""
 
 
 class ApiError(KeenImportError):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _quote
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -101,8 +103,10 @@ class PurchaseRecord(BaseModel):
         return body
 
 
+@lru_cache(maxsize=4096)
 def format_instant(value: datetime) -> str:
     """ISO-8601 UTC with a Z suffix, e.g. ``2026-04-21T10:00:00Z``."""
+    # Cached: a file's purchases share a few hundred dates, and strftime is a third of a payload.
     utc = value.astimezone(UTC)
     if utc.microsecond:
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -110,20 +114,22 @@ def format_instant(value: datetime) -> str:
 
 
 def dumps_payload(body: dict) -> bytes:
-    """Serialise a payload to JSON, writing Decimals as exact JSON numbers (no float round trip)."""
-    placeholders: dict[str, str] = {}
+    """Serialise a payload to JSON, writing Decimals as exact JSON numbers (no float round trip).
 
-    def encode(value: object) -> object:
-        if isinstance(value, Decimal):
-            token = f"\x00dec{len(placeholders)}\x00"
-            placeholders[token] = format_decimal(value)
-            return token
-        return value
-
-    text = json.dumps({k: encode(v) for k, v in body.items()}, separators=(",", ":"))
-    for token, number in placeholders.items():
-        text = text.replace(json.dumps(token), number)
-    return text.encode()
+    The bytes are those of ``json.dumps(body, separators=(",", ":"))`` with each Decimal written
+    by :func:`format_decimal`: they identify a row in the journal, so they never change. Text is
+    escaped by the same function json.dumps uses; other values go through json.dumps itself.
+    """
+    parts = []
+    for key, value in body.items():
+        if type(value) is str:
+            text = _quote(value)
+        elif isinstance(value, Decimal):
+            text = format_decimal(value)
+        else:
+            text = json.dumps(value, separators=(",", ":"))
+        parts.append(f"{_quote(key)}:{text}")
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 def format_decimal(value: Decimal) -> str:

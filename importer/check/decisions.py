@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer.check import normalise
 from importer.check.controls import Period
 from importer.errors import AmbiguousDataError, ConfigurationError
-from importer.read.loader import Table
+from importer.read.loader import Chunk, Table
 
 
 @dataclass
@@ -32,6 +32,9 @@ class ValidationOptions:
     action: str = "create_purchase"
     now: datetime | None = None
     period: Period | None = None
+    keep_null: bool = False  # NULL and \N cells stay text (default: they are empty cells)
+    skip_hidden: bool = False  # rows hidden in the workbook are skipped (default: warned)
+    where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]": keep only the matching rows
 
     def zone(self) -> ZoneInfo:
         """The time zone of date-only values (ConfigurationError when unknown)."""
@@ -44,6 +47,28 @@ class ValidationOptions:
             ) from None
 
 
+MAX_EXAMPLES = 3  # example values kept as evidence or for a question
+
+
+@dataclass
+class Ambiguity:
+    """A whole-column choice that only the user can settle (the file gives no evidence).
+
+    ``kind`` is ``"day_first"`` or ``"decimal"``; ``examples`` are (row, value) pairs of the
+    values that could be read either way.
+    """
+
+    kind: str
+    column: str
+    examples: list[tuple[int, str]]
+    message: str
+    hint: str
+
+    def error(self) -> AmbiguousDataError:
+        """The error the one-call API and the CLI raise for this open question."""
+        return AmbiguousDataError(self.message, column=self.column, hint=self.hint)
+
+
 @dataclass
 class ColumnDecisions:
     """Per-column choices taken from the evidence of the whole file."""
@@ -53,9 +78,42 @@ class ColumnDecisions:
     day_first: bool | None = None
     day_first_from: str = "none"
     currency: str | None = None  # the file's (majority) currency, when one is known
+    decimal_evidence: list[str] = field(default_factory=list)
+    day_first_evidence: list[str] = field(default_factory=list)
+    currency_evidence: list[str] = field(default_factory=list)
+    #: Choices the file leaves open (asked before any row is judged), dates first.
+    ambiguities: list[Ambiguity] = field(default_factory=list)
 
 
 def decide_columns(
+    table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 25_000
+) -> ColumnDecisions:
+    """Settle how to read the amount, date and currency columns; raise on an open question.
+
+    Raises AmbiguousDataError for the first ambiguity :func:`scan_columns` finds (e.g. slash
+    dates that are all like 03/04/2026).
+    """
+    decisions = scan_columns(table, columns, options, chunk_size=chunk_size)
+    if decisions.ambiguities:
+        raise decisions.ambiguities[0].error()
+    return decisions
+
+
+@dataclass
+class _Scan:
+    """What the evidence scan is still looking for, and what it has found so far."""
+
+    amount_at: int | None
+    date_at: int | None
+    currency_at: int | None
+    need_decimal: bool
+    need_day: bool
+    ambiguous_dates: list[tuple[int, str]] = field(default_factory=list)
+    dotted_amounts: list[tuple[int, str]] = field(default_factory=list)  # "1.500": 1500 or 1.5?
+    currency_counts: Counter[str] = field(default_factory=Counter)
+
+
+def scan_columns(
     table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 25_000
 ) -> ColumnDecisions:
     """Scan the amount, date and currency columns for evidence and settle how to read them.
@@ -64,7 +122,7 @@ def decide_columns(
     a date column that stays ambiguous is read to the end. The currency majority taken here is
     provisional: callers compare it with :meth:`RowValidator.majority_currency` after the full
     pass and run again in the rare file where the first chunk was not representative.
-    Raises AmbiguousDataError when slash dates cannot be told apart (e.g. only 03/04/2026).
+    Choices the file cannot settle are listed in ``ambiguities`` (nothing is raised).
     """
     decisions = ColumnDecisions()
     if options.decimal:
@@ -72,73 +130,156 @@ def decide_columns(
     if options.day_first is not None:
         decisions.day_first, decisions.day_first_from = options.day_first, "option"
     index = {name: table.headers.index(header) for name, header in columns.items()}
-    amount_at, date_at, currency_at = (
-        index.get(k) for k in ("purchase_amount", "date", "currency")
+    scan = _Scan(
+        amount_at=index.get("purchase_amount"),
+        date_at=index.get("date"),
+        currency_at=index.get("currency"),
+        need_decimal=index.get("purchase_amount") is not None
+        and decisions.decimal_from == "default",
+        need_day=index.get("date") is not None and decisions.day_first is None,
     )
-    need_decimal = amount_at is not None and decisions.decimal_from == "default"
-    need_day = date_at is not None and decisions.day_first is None
-    ambiguous_example: str | None = None
-    dotted_amount: str | None = None  # "1.500" with nothing in the file to say 1500 or 1.5
-    currency_counts: Counter[str] = Counter()
     for chunk in table.chunks(chunk_size):
-        if need_decimal:
-            values = set(chunk.column(amount_at))
-            found = normalise.detect_decimal_separator(values)
-            if found:
-                decisions.decimal, decisions.decimal_from = found, "evidence"
-                need_decimal = False
-            elif dotted_amount is None:
-                dotted = sorted(v for v in values if "." in v)  # most values have none
-                dotted_amount = next(
-                    (v for v in dotted if normalise.grouping_or_decimals(v) == "."), None
-                )
-        if need_day:
-            values = {v for v in chunk.column(date_at) if v.strip()}
-            found = normalise.detect_day_first(values)
-            if found is not None:
-                decisions.day_first, decisions.day_first_from = found, "evidence"
-                need_day = False
-            elif ambiguous_example is None:
-                ambiguous_example = _first_ambiguous(values, options)
-                if ambiguous_example is None:
-                    # Nothing here needs the choice (e.g. ISO dates): stop looking. A rare
-                    # ambiguous value further down becomes an invalid row naming --day-first.
-                    need_day = False
-        if currency_at is not None:
-            for value, count in Counter(chunk.column(currency_at)).items():
-                with contextlib.suppress(ValueError):
-                    currency_counts[normalise.parse_currency(value)] += count
-        if not need_decimal and not need_day:
+        if scan.need_decimal:
+            _scan_amounts(chunk, scan, decisions)
+        if scan.need_day:
+            _scan_dates(chunk, scan, decisions, options)
+        if scan.currency_at is not None:
+            _count_currencies(chunk, scan, decisions)
+        if not scan.need_decimal and not scan.need_day:
             break  # the currency majority is confirmed (or corrected) by the full pass
-    if need_day and ambiguous_example is not None:
-        raise AmbiguousDataError(
-            f"the date column {columns['date']!r} is ambiguous: {ambiguous_example!r} could be "
-            "day-first or month-first, and no value in the file settles it",
-            column=columns["date"],
-            hint="say how to read it with --day-first (23/04/2026) or --month-first (04/23/2026)",
-        )
-    if need_decimal and dotted_amount is not None:
-        # Read with the default '.', "1.500" would be 1.5: a thousand times too small if the
-        # file is European. Nothing in the file tells, so ask (like ambiguous dates).
-        raise AmbiguousDataError(
-            f"the amount column {columns['purchase_amount']!r} is ambiguous: {dotted_amount!r} "
-            "could be a whole number with a thousands dot or a number with 3 decimals, and no "
-            "value in the file settles it",
-            column=columns["purchase_amount"],
-            hint="say how to read it with --decimal , (1.500,00 = 1500) or --decimal . "
-            "(1.500 = 1.5)",
-        )
-    if currency_counts:
-        decisions.currency = currency_counts.most_common(1)[0][0]
+    _list_ambiguities(scan, columns, decisions)
+    if scan.currency_counts:
+        decisions.currency = scan.currency_counts.most_common(1)[0][0]
     return decisions
 
 
-def _first_ambiguous(values: Iterable[str], options: ValidationOptions) -> str | None:
+def _scan_amounts(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> None:
+    assert scan.amount_at is not None
+    column = chunk.column(scan.amount_at)
+    values = _text_cells(chunk, scan.amount_at)
+    found = normalise.detect_decimal_separator(values)
+    if found:
+        decisions.decimal, decisions.decimal_from = found, "evidence"
+        decisions.decimal_evidence = _examples(
+            column, lambda v: normalise.detect_decimal_separator((v,)) == found
+        )
+        scan.need_decimal = False
+    elif not scan.dotted_amounts:
+        dotted = {v for v in values if "." in v}  # most values have none
+        telling = {v for v in dotted if normalise.grouping_or_decimals(v) == "."}
+        scan.dotted_amounts = _with_rows(chunk, scan.amount_at, telling)
+
+
+def _scan_dates(
+    chunk: Chunk, scan: _Scan, decisions: ColumnDecisions, options: ValidationOptions
+) -> None:
+    assert scan.date_at is not None
+    column = chunk.column(scan.date_at)
+    values = {v for v in column if v.strip()}
+    found = normalise.detect_day_first(values)
+    if found is not None:
+        decisions.day_first, decisions.day_first_from = found, "evidence"
+        decisions.day_first_evidence = _examples(
+            column, lambda v: normalise.detect_day_first((v,)) is found
+        )
+        scan.need_day = False
+    elif not scan.ambiguous_dates:
+        ambiguous = _ambiguous_dates(values, options)
+        if not ambiguous:
+            # Nothing here needs the choice (e.g. ISO dates): stop looking. A rare
+            # ambiguous value further down becomes an invalid row naming --day-first.
+            scan.need_day = False
+        scan.ambiguous_dates = _with_rows(chunk, scan.date_at, ambiguous)
+
+
+def _count_currencies(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> None:
+    assert scan.currency_at is not None
+    column = chunk.column(scan.currency_at)
+    for value, count in Counter(column).items():
+        with contextlib.suppress(ValueError):
+            code = normalise.parse_currency(value)
+            scan.currency_counts[code] += count
+            if len(decisions.currency_evidence) < MAX_EXAMPLES:
+                decisions.currency_evidence.append(value)
+
+
+def _list_ambiguities(scan: _Scan, columns: dict[str, str], decisions: ColumnDecisions) -> None:
+    if scan.need_day and scan.ambiguous_dates:
+        column = columns["date"]
+        first = scan.ambiguous_dates[0][1]
+        decisions.ambiguities.append(
+            Ambiguity(
+                kind="day_first",
+                column=column,
+                examples=scan.ambiguous_dates,
+                message=f"the date column {column!r} is ambiguous: {first!r} could be "
+                "day-first or month-first, and no value in the file settles it",
+                hint="say how to read it with --day-first (23/04/2026) or --month-first "
+                "(04/23/2026)",
+            )
+        )
+    if scan.need_decimal and scan.dotted_amounts:
+        # Read with the default '.', "1.500" would be 1.5: a thousand times too small if the
+        # file is European. Nothing in the file tells, so ask (like ambiguous dates).
+        column = columns["purchase_amount"]
+        first = scan.dotted_amounts[0][1]
+        decisions.ambiguities.append(
+            Ambiguity(
+                kind="decimal",
+                column=column,
+                examples=scan.dotted_amounts,
+                message=f"the amount column {column!r} is ambiguous: {first!r} could be a "
+                "whole number with a thousands dot or a number with 3 decimals, and no value "
+                "in the file settles it",
+                hint="say how to read it with --decimal , (1.500,00 = 1500) or --decimal . "
+                "(1.500 = 1.5)",
+            )
+        )
+
+
+def _examples(column: Iterable[str], tells: Callable[[str], bool]) -> list[str]:
+    """Up to MAX_EXAMPLES distinct values of a column, in file order, for which ``tells``."""
+    found: list[str] = []
+    for value in dict.fromkeys(column):
+        if tells(value):
+            found.append(value)
+            if len(found) == MAX_EXAMPLES:
+                break
+    return found
+
+
+def _with_rows(chunk: Chunk, at: int, wanted: set[str]) -> list[tuple[int, str]]:
+    """(row, value) of the first MAX_EXAMPLES distinct ``wanted`` values, sorted by value.
+
+    Sorted by value so the first example is the one today's message has always named.
+    """
+    if not wanted:
+        return []
+    first_row: dict[str, int] = {}
+    for row, value in zip(chunk.rows, chunk.column(at), strict=True):
+        if value in wanted and value not in first_row:
+            first_row[value] = row
+    return [(first_row[v], v) for v in sorted(first_row)[:MAX_EXAMPLES]]
+
+
+def _ambiguous_dates(values: Iterable[str], options: ValidationOptions) -> set[str]:
+    """Up to MAX_EXAMPLES values (the first in sorted order) that read both ways."""
     zone = options.zone()
+    found: set[str] = set()
     for value in sorted(values):
         try:
             normalise.parse_date(value, day_first=None, tz=zone)
         except ValueError as exc:
             if "--day-first" in str(exc):
-                return value
-    return None
+                found.add(value)
+                if len(found) == MAX_EXAMPLES:
+                    break
+    return found
+
+
+def _text_cells(chunk: Chunk, at: int) -> set[str]:
+    """The distinct cells of a column that are text: a workbook's number cells carry no
+    separator of their own, so they are no evidence for the column's decimal separator."""
+    if chunk.raw is None:
+        return set(chunk.column(at))
+    return {row[at] for row in chunk.raw if type(row[at]) is str}

@@ -1,4 +1,5 @@
-"""run_import(): validate, preflight, send exactly once where the API allows it, reconcile.
+"""Planning and sending a job; run_import(), the one-call form: validate, preflight, send
+exactly once where the API allows it, reconcile.
 
     plan pass:  loader -> validator                    (counts and totals; nothing sent)
     send pass:  loader -> validator -> preflight -> batcher (+ journal) -> reconciler
@@ -11,39 +12,45 @@ and writes results in input order. A resumed run reads its earlier answers from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
+from importer.check.controls import date_range_notes, file_notes
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
-from importer.errors import AuthenticationError, ConfigurationError, KeenImportError
-from importer.job.validate import (
+from importer.errors import ConfigurationError, KeenImportError
+from importer.job.checking import (
     PreparedFile,
-    ProgressCallback,
+    Source,
     check_results_path,
-    file_sha256,
-    options_dict,
+    mapping_notes,
     paused_gc,
-    prepare,
-    row_results,
+    source_facts,
 )
-from importer.records import RowResult, RowStatus
-from importer.report.created import CreatedListWriter, created_list_path
-from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
-from importer.report.results import ResultsWriter, default_results_path
-from importer.send.client import DEFAULT_BASE_URL, KeenClient
-from importer.send.journal import Journal
-from importer.send.preflight import preflight
-from importer.send.resume import EarlierRuns, drop_already_created, journal_path_for
-from importer.send.sender import SendReport, not_sent_reason, send_all
+from importer.job.model import ProgressCallback
+from importer.job.sendpass import SendPass
+from importer.job.validate import open_mapped
+from importer.job.writes import WriteFailed, write_failure, writing
+from importer.read.frame import FrameTable, is_frame
+from importer.records import RowStatus
+from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.manifest import manifest_path
+from importer.report.writable import check_writable, run_files
+from importer.send.client import DEFAULT_BASE_URL
+from importer.send.network import NetworkSettings, network_settings
+from importer.send.resume import journal_path_for
+from importer.send.sender import SendReport
+
+if TYPE_CHECKING:
+    from importer.job.importjob import ImportJob
 
 RUN_ORDER = (
     RowStatus.CREATED,
@@ -54,6 +61,13 @@ RUN_ORDER = (
     RowStatus.INVALID,
     RowStatus.SKIPPED,
     RowStatus.VALID,
+)
+
+
+NAME_THE_FRAME = (
+    "name the DataFrame, e.g. run_import(df, name='march', ...) or open_import(df, "
+    "name='march'): its journal '<name>.journal.sqlite' is what keeps a second run from "
+    "creating purchases twice"
 )
 
 
@@ -74,6 +88,11 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def to_this_machine(self) -> bool:
+        """True when the rows go to a server on this machine (the sandbox, a test server)."""
+        return is_loopback(self.api_url)
+
+    @property
     def amounts(self):
         """Amounts of the valid rows per currency."""
         totals = self.summary.by_status.get(str(RowStatus.VALID))
@@ -85,7 +104,7 @@ class ImportReport:
     """What run_import() did."""
 
     path: Path
-    results_path: Path
+    results_path: Path | None  # None: a DataFrame imported without a results file
     journal_path: Path | None
     api_url: str
     columns: dict[str, str]
@@ -97,9 +116,24 @@ class ImportReport:
     auth_failed: bool = False
     interrupted: bool = False
     outage: str | None = None  # sending stopped: the API stayed unreachable (SendReport.outage)
+    write_error: str | None = None  # sending stopped: this file could not be written
     sent_this_run: int = 0
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
+
+    def results_frame(self) -> Any:
+        """The imported DataFrame plus the result columns: status, purchase_id, error, ...,
+        and the amount sent as a Decimal (see importer.report.frames)."""
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
 
     @property
     def nothing_to_send(self) -> bool:
@@ -108,8 +142,9 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """0 every valid row created; 1 some not; 2 auth failure; 130 interrupted."""
-        if self.auth_failed:
+        """0 every valid row created; 1 some not; 2 auth failure or a file not written;
+        130 interrupted."""
+        if self.auth_failed or self.write_error:
             return 2
         if self.interrupted:
             return 130
@@ -171,11 +206,176 @@ def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -
     )
 
 
+@dataclass
+class SendSettings:
+    """Where and how a job sends: the target, the key and the pace (never written anywhere)."""
+
+    api_url: str
+    api_key: str = field(repr=False)
+    target: str | None = None
+    dry_run: bool = False
+    concurrency: int = 8
+    rate: float | None = None
+    max_retries: int = 5
+    timeout: float = 30.0
+    transport: Any = None
+    handle_signals: bool = False
+    client_options: dict[str, Any] = field(default_factory=dict)
+    proxy: str | None = field(default=None, repr=False)  # a URL (may hold a password) or "none"
+    proxy_source: str = "--proxy"
+    ca_bundle: str | Path | None = None
+    network: NetworkSettings | None = None  # settled by checked()
+
+    def checked(self, *, insecure: bool) -> SendSettings:
+        """These settings with the URL checked (and completed); ConfigurationError if unsafe."""
+        if not self.api_key:
+            raise ConfigurationError(
+                "no API key: set KEEN_API_KEY or use --api-key-file PATH",
+                hint="the key is a UUID from Settings > API keys in the Keen dashboard",
+            )
+        api_url = check_api_url(self.api_url, insecure=insecure)
+        rate = self.rate
+        if (
+            self.concurrency < 1
+            or self.max_retries < 0
+            or self.timeout <= 0
+            or (rate is not None and rate <= 0)
+        ):
+            raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
+        network = network_settings(
+            api_url, proxy=self.proxy, proxy_source=self.proxy_source, ca_bundle=self.ca_bundle
+        )
+        return replace(self, api_url=api_url, network=network)
+
+    @property
+    def journal_key(self) -> str:
+        """The journal key: rows created against one target are never taken as created
+        against another (see EarlierRuns: rows, not bytes, identify)."""
+        return "target:" + (self.target or self.api_url)
+
+    def manifest_options(self, resend_unconfirmed: bool) -> dict[str, Any]:
+        """The sending options for the manifest (no key)."""
+        return {
+            "concurrency": self.concurrency,
+            "rate": self.rate,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "resend_unconfirmed": resend_unconfirmed,
+            **(self.network or NetworkSettings()).describe(),
+        }
+
+
+@dataclass
+class PlannedRun:
+    """A checked file and the settings it will be sent with (made by :func:`plan_job`)."""
+
+    settings: SendSettings
+    plan: ImportPlan
+    prepared: PreparedFile
+    started_at: datetime
+
+
+def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> PlannedRun:
+    """Check every row of the job's file (nothing sent) and count what would be sent.
+
+    ``settings`` are :class:`SendSettings` fields (api_url, api_key, target, dry_run,
+    concurrency, rate, max_retries, timeout, transport, handle_signals, client_options, proxy,
+    ca_bundle); ``proxy`` and ``ca_bundle`` default to the mapping's options.
+    """
+    settings.update(network_options(job.mapping, settings.get("proxy"), settings.get("ca_bundle")))
+    checked = SendSettings(**settings).checked(insecure=insecure)
+    started_at = datetime.now(UTC)
+    prepared = job.prepared_for_sending()
+    if isinstance(prepared.table, FrameTable) and job.name is None:
+        raise ConfigurationError(NAME_THE_FRAME)
+    check_results_path(job.results_path, prepared.table.path)
+    check_writable(run_files(job.results_path, prepared.table.path, dry_run=checked.dry_run))
+    while True:
+        validator = RowValidator(
+            prepared.table.headers, prepared.columns, prepared.decisions, prepared.options
+        )
+        plan = plan_import(prepared, checked.api_url, validator)
+        majority = validator.majority_currency()
+        if majority is None or majority == prepared.decisions.currency:
+            break
+        prepared.decisions.currency = majority  # the first chunk was not representative
+    plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
+    plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
+    plan.notes += job.control_total_notes(plan.summary)
+    return PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
+
+
+def network_options(mapping: Mapping | None, proxy, ca_bundle) -> dict[str, Any]:
+    """The proxy and CA bundle settings: the arguments win over the mapping's options."""
+    options: dict[str, Any] = {"proxy": proxy, "ca_bundle": ca_bundle}
+    if proxy is None and mapping is not None and mapping.proxy:
+        options.update(proxy=mapping.proxy, proxy_source="the mapping file's proxy option")
+    if ca_bundle is None and mapping is not None and mapping.ca_bundle:
+        options["ca_bundle"] = mapping.ca_bundle
+    return options
+
+
+def send_job(
+    job: ImportJob,
+    planned: PlannedRun,
+    *,
+    on_progress: ProgressCallback | None = None,
+    resend_unconfirmed: bool = False,
+    on_stop_ready=None,
+    shadow_path: Path | None = None,
+) -> ImportReport:
+    """Send a planned job, then write its manifest. ``on_stop_ready`` receives the callable
+    that stops the send from any thread (None once the send is over); ``shadow_path``: a CSV
+    copy of workbook results, which the job pages rows from."""
+    settings, prepared = planned.settings, planned.prepared
+    table = prepared.table
+    results_path = job.results_path
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    report = ImportReport(
+        path=table.path,
+        results_path=results_path,
+        journal_path=None if settings.dry_run else journal_path_for(results_path, table.path),
+        api_url=settings.api_url,
+        columns=prepared.columns,
+        summary=Summary(),
+        plan=planned.plan,
+        dry_run=settings.dry_run,
+        frame=getattr(table, "frame", None),
+        kept=KeptResults() if isinstance(table, FrameTable) else None,
+        prepared=prepared,
+    )
+    sha256, _ = source_facts(table)
+    started = time.perf_counter()
+    sending = SendPass(
+        prepared,
+        report,
+        settings,
+        resend_unconfirmed=resend_unconfirmed,
+        on_progress=on_progress,
+        total=planned.plan.summary.in_file.rows,
+        on_stop_ready=on_stop_ready,
+        write_results=job.writes_results,
+        shadow_path=shadow_path,
+    )
+    with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
+        _run_async(sending.run())
+    report.duration = time.perf_counter() - started
+    if not job.writes_results:
+        report.results_path = None  # a DataFrame's verdicts are in report.results_frame()
+    manifest = manifest_path(results_path, prepared.table.path)
+    with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
+        job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+    if report.write_error:
+        raise write_failure(report)
+    return report
+
+
 def run_import(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
     api_key: str,
+    name: str | None = None,
     api_url: str = DEFAULT_BASE_URL,
     target: str | None = None,
     concurrency: int = 8,
@@ -193,342 +393,59 @@ def run_import(
     on_progress: ProgressCallback | None = None,
     handle_signals: bool = False,
     transport=None,
+    out_dir: str | Path | None = None,
+    proxy: str | None = None,
+    ca_bundle: str | Path | None = None,
 ) -> ImportReport:
-    """Import a CSV/XLSX file of purchases into Keen and write the results file.
+    """Import a CSV/XLSX file (or a pandas DataFrame) of purchases into Keen; write the results.
 
+    A DataFrame needs a ``name``: its journal (``<name>.journal.sqlite``, what makes running
+    the same import again safe), manifest and created list go beside ``results``, in
+    ``out_dir``, or else in the current folder; its results file is written only when
+    ``results`` is given (``report.results_frame()`` has the verdicts either way).
+
+    The one-call form of ``open_import``, ``apply_mapping``, ``plan`` and ``send``.
     ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
     against one target are never taken as created against another. ``confirm`` is called with
     the plan before the first request; returning False cancels (nothing is sent).
     ``handle_signals`` installs SIGINT/SIGTERM handlers (the CLI does): the first stops taking
     rows and lets requests in flight finish; the second aborts at once.
+    ``proxy`` (a URL, or "none" for a direct connection) and ``ca_bundle`` (a PEM file trusted
+    besides the system store) win over the mapping's options and the environment's proxy
+    variables (see :mod:`importer.send.network`).
     """
-    if not api_key:
-        raise ConfigurationError(
-            "no API key: set KEEN_API_KEY or use --api-key-file PATH",
-            hint="the key is a UUID from Settings > API keys in the Keen dashboard",
-        )
-    api_url = check_api_url(api_url, insecure=insecure)
-    if concurrency < 1 or max_retries < 0 or timeout <= 0 or (rate is not None and rate <= 0):
-        raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
-    expected = parse_expected_total(expect_total) if expect_total else None
-    started_at = datetime.now(UTC)
-    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
-    table = prepared.table
-    results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
-    check_results_path(results_path, table.path)
-    while True:
-        plan_validator = RowValidator(
-            table.headers, prepared.columns, prepared.decisions, prepared.options
-        )
-        plan = plan_import(prepared, api_url, plan_validator)
-        majority = plan_validator.majority_currency()
-        if majority is None or majority == prepared.decisions.currency:
-            break
-        prepared.decisions.currency = majority  # the first chunk was not representative
-    plan.notes = date_range_notes(plan.summary, table.path, period=prepared.options.period)
-    plan.notes += check_control_totals(plan.summary, expect_rows=expect_rows, expect_total=expected)
+    network = network_options(mapping, proxy, ca_bundle)
+    SendSettings(api_url=api_url, api_key=api_key, **network).checked(insecure=insecure)
+    if is_frame(path) and name is None:
+        raise ConfigurationError(NAME_THE_FRAME)
+    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
+    job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
+    plan = job.plan(
+        api_url=api_url,
+        api_key=api_key,
+        target=target,
+        dry_run=dry_run,
+        concurrency=concurrency,
+        rate=rate,
+        max_retries=max_retries,
+        timeout=timeout,
+        insecure=insecure,
+        transport=transport,
+        handle_signals=handle_signals,
+        proxy=proxy,
+        ca_bundle=ca_bundle,
+    )
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")
-    report = ImportReport(
-        path=table.path,
-        results_path=results_path,
-        journal_path=None if dry_run else journal_path_for(results_path, table.path),
-        api_url=api_url,
-        columns=prepared.columns,
-        summary=Summary(),
-        plan=plan,
-        dry_run=dry_run,
-    )
-    sha256 = file_sha256(table.path)
-    file_hash = "target:" + (target or api_url)  # see EarlierRuns: rows, not bytes, identify
-    started = time.perf_counter()
-    _run_async(
-        _send_pass(
-            prepared,
-            report,
-            api_key=api_key,
-            file_hash=file_hash,
-            concurrency=concurrency,
-            rate=rate,
-            max_retries=max_retries,
-            timeout=timeout,
-            resend_unconfirmed=resend_unconfirmed,
-            on_progress=on_progress,
-            handle_signals=handle_signals,
-            transport=transport,
-            total=plan.summary.in_file.rows,
-        )
-    )
-    report.duration = time.perf_counter() - started
-    write_json_atomic(
-        manifest_path(results_path, table.path),
-        build_manifest(
-            command="run --dry-run" if dry_run else "run",
-            source=table.path,
-            sha256=sha256,
-            sheet=table.sheet,
-            columns=prepared.columns,
-            options={
-                **options_dict(prepared),
-                "concurrency": concurrency,
-                "rate": rate,
-                "max_retries": max_retries,
-                "timeout": timeout,
-                "resend_unconfirmed": resend_unconfirmed,
-            },
-            api_url=api_url,
-            started=started_at,
-            finished=datetime.now(UTC),
-            summary=report.summary,
-            results_path=results_path,
-            extra={
-                "target": target or api_url,
-                "requests": report.requests,
-                "created_list": str(report.created_path) if report.created_path else None,
-                "journal": str(report.journal_path) if report.journal_path else None,
-                "exit_code": report.exit_code,
-            },
-        ),
-    )
-    return report
-
-
-async def _send_pass(
-    prepared: PreparedFile,
-    report: ImportReport,
-    *,
-    api_key: str,
-    file_hash: str,
-    concurrency: int,
-    rate: float | None,
-    max_retries: int,
-    timeout: float,
-    resend_unconfirmed: bool,
-    on_progress: ProgressCallback | None,
-    handle_signals: bool,
-    transport,
-    total: int,
-) -> None:
-    table = prepared.table
-    options = prepared.options
-    validator = RowValidator(
-        table.headers, prepared.columns, prepared.decisions, options, build_records=True
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    if handle_signals:
-        _install_signal_handlers(loop, stop)
-    writer = ResultsWriter(report.results_path, table.headers)
-    created = None
-    if not report.dry_run:
-        report.created_path = created_list_path(report.results_path, table.path)
-        created = CreatedListWriter(report.created_path)
-    journal = None
-    done = 0
-    live: dict[str, int] = {}  # rows per status, including those answered in the current chunk
-    last_progress = [0.0]
-    activity = {"requests": 0, "retrying": 0}  # kept current by send_all
-    sending_since = [0.0]  # when the first purchase request of this run went out
-
-    def sending_progress(rows: int) -> None:
-        last_progress[0] = time.monotonic()
-        elapsed = last_progress[0] - sending_since[0]
-        rate = round(activity["requests"] / elapsed) if elapsed > 0 else 0
-        on_progress(rows, total, {**live, "retrying": activity["retrying"], "req/s": rate})
-
-    async def tick(rows: Callable[[], int]) -> None:
-        # Progress also moves while no row finishes (a long Retry-After, a paused breaker).
-        while True:
-            await asyncio.sleep(0.5)
-            if time.monotonic() - last_progress[0] >= 0.5:
-                sending_progress(rows())
-
-    try:
-        earlier = None
-        if report.journal_path is not None:
-            journal = Journal.open(report.journal_path, file_hash=file_hash)
-            earlier = EarlierRuns(journal, options.action)
-        async with KeenClient(
-            report.api_url,
-            api_key,
-            timeout=timeout,
-            transport=transport,
-            max_connections=concurrency,
-        ) as client:
-            first_chunk = True
-            for chunk in table.chunks():
-                checked = validator.check(chunk)
-                results = row_results(checked)
-                by_row = {r.row: i for i, r in enumerate(results)}
-                records = [r for r in (checked.records or []) if r is not None]
-                if earlier is not None:
-                    records = drop_already_created(records, earlier, results, by_row)
-                halted = report.auth_failed or report.interrupted or report.outage or stop.is_set()
-                if records and not halted:
-                    try:
-                        checked_leads = await preflight(records, client=client)
-                        for note in checked_leads.notes:
-                            if note not in report.plan.notes:
-                                report.plan.notes.append(note)
-                    except AuthenticationError:
-                        if first_chunk:
-                            raise
-                        report.auth_failed = True
-                        checked_leads = None
-                    first_chunk = False
-                else:
-                    checked_leads = None
-                if earlier is not None and checked_leads is not None:
-                    records = drop_already_created(
-                        records, earlier, results, by_row, resolve=checked_leads.resolve
-                    )
-                to_send = []
-                for record in records:
-                    i = by_row[record.row]
-                    if checked_leads is None:
-                        results[i].status = RowStatus.NOT_SENT
-                        results[i].error = not_sent_reason(
-                            auth_failed=report.auth_failed, outage=report.outage
-                        )
-                        continue
-                    rejected = checked_leads.rejection(record)
-                    if rejected is not None:
-                        rejected.warnings = results[i].warnings + rejected.warnings
-                        results[i] = rejected
-                        continue
-                    channel_currency = checked_leads.currency_of(record)
-                    if (
-                        "currency" in prepared.columns
-                        and record.currency
-                        and channel_currency
-                        and record.currency != channel_currency
-                    ):
-                        results[i].status = RowStatus.INVALID
-                        results[i].error = (
-                            f"currency {record.currency} does not match the lead's channel "
-                            f"currency {channel_currency}; Keen does not convert amounts"
-                        )
-                        continue
-                    to_send.append(record)
-                if report.dry_run:
-                    pass  # valid rows stay "valid": nothing is created
-                elif to_send:
-                    sent_in_chunk = [0]
-
-                    def collect(
-                        result: RowResult,
-                        by_row=by_row,
-                        results=results,
-                        sent_in_chunk=sent_in_chunk,
-                        done=done,
-                    ) -> None:
-                        i = by_row[result.row]
-                        result.warnings = results[i].warnings + result.warnings
-                        results[i] = result
-                        sent_in_chunk[0] += 1
-                        status = str(result.status)
-                        live[status] = live.get(status, 0) + 1
-                        if on_progress and time.monotonic() - last_progress[0] > 0.2:
-                            sending_progress(done + sent_in_chunk[0])
-
-                    sending_since[0] = sending_since[0] or time.monotonic()
-                    ticker = None
-                    if on_progress:
-                        ticker = loop.create_task(
-                            tick(lambda done=done, sent=sent_in_chunk: done + sent[0])
-                        )
-                    try:
-                        send_report = await send_all(
-                            to_send,
-                            client=client,
-                            journal=journal,
-                            action=options.action,
-                            concurrency=concurrency,
-                            rate=rate,
-                            max_retries=max_retries,
-                            resend_unconfirmed=resend_unconfirmed,
-                            lead_resolver=checked_leads.resolve,
-                            on_result=collect,
-                            stop=stop,
-                            activity=activity,
-                        )
-                    finally:
-                        if ticker is not None:
-                            ticker.cancel()
-                    report.send_reports.append(send_report)
-                    report.sent_this_run += send_report.requests
-                    report.auth_failed |= send_report.auth_failed
-                    report.outage = report.outage or send_report.outage
-                    report.interrupted |= send_report.interrupted or stop.is_set()
-                checked.add_to(report.summary, [r.status for r in results])
-                if created is not None:
-                    for i, result in enumerate(results):
-                        if result.status is RowStatus.CREATED and result.purchase_id:
-                            record = checked.records[i] if checked.records else None
-                            created.add(
-                                result.row,
-                                result.purchase_id,
-                                _sent_lead(record, checked_leads),
-                                record.purchase_amount if record else None,
-                                record.date if record else None,
-                                record.reference if record else None,
-                            )
-                writer.write(chunk, results)
-                done += len(results)
-                live.clear()
-                live.update({k: v.rows for k, v in report.summary.by_status.items()})
-                if on_progress:
-                    on_progress(done, total, live)
-            report.requests = client.requests_made
-        writer.commit()
-        if created is not None:
-            created.commit()
-    except BaseException:
-        writer.abort()
-        if created is not None:
-            created.abort()
-        raise
-    finally:
-        if journal is not None:
-            journal.close()
-        if handle_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+    return job.send(on_progress=on_progress, resend_unconfirmed=resend_unconfirmed)
 
 
 def _run_async(coroutine) -> None:
     """Run on uvloop when it is installed (a third less client CPU per request), else asyncio."""
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard] on Linux/macOS
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         asyncio.run(coroutine)
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(coroutine)
-
-
-def _sent_lead(record, checked_leads) -> str | None:
-    if record is None:
-        return None
-    if checked_leads is not None:
-        return checked_leads.resolve(record) or record.lead_id
-    return record.lead_id
-
-
-def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    import os
-    import sys
-
-    def on_signal() -> None:
-        if stop.is_set():
-            print("\nsecond interrupt: aborting now (the journal is consistent)", file=sys.stderr)
-            os._exit(130)
-        print(
-            "\ninterrupt: finishing requests in flight, then writing results "
-            "(press Ctrl-C again to abort at once)",
-            file=sys.stderr,
-        )
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)

@@ -184,35 +184,10 @@ def judge_split(
     digest: list[str] = []
     thread = threading.Thread(target=_drain, args=(receive, inbox, digest), daemon=True)
     thread.start()
-    helping = True
     try:
         with csv_chunk_reader(table) as reader:
-            index = 0
-            while True:
-                if helping and helper_judges(index):
-                    item = inbox.get()
-                    helping = (
-                        item is not None
-                        and item is not _GONE
-                        and item[0].index == index
-                        and item[0].first_row == reader.next_row
-                    )
-                    if not helping and process.is_alive():
-                        process.terminate()
-                    elif helping and _take(item, reader, validator, writer, summary):
-                        if on_rows:
-                            on_rows(item[0].rows)
-                        index += 1
-                        continue
-                chunk = reader.next_chunk(size)
-                if chunk is None:
-                    break
-                checked = validator.check(chunk)
-                checked.add_to(summary)
-                writer.write_columns(chunk, checked.statuses, checked.result_columns())
-                if on_rows:
-                    on_rows(len(chunk.rows))
-                index += 1
+            pass_ = _InOrder(reader, inbox, process, validator, writer, summary, on_rows)
+            helping = pass_.run(size)
         if helping:
             thread.join(timeout=60)  # the helper hashes the file after its last chunk
             return digest[0] if digest else None
@@ -225,6 +200,51 @@ def judge_split(
             with contextlib.suppress(queue.Empty):
                 inbox.get(timeout=0.05)
         receive.close()
+
+
+class _InOrder:
+    """The parent's walk through the file: the helper's chunks taken (or judged again here
+    when they cannot be used), the others judged here, every chunk written in file order."""
+
+    def __init__(self, reader, inbox, process, validator, writer, summary, on_rows) -> None:
+        self.reader, self.inbox, self.process = reader, inbox, process
+        self.validator, self.writer, self.summary = validator, writer, summary
+        self.on_rows = on_rows or (lambda rows: None)
+        self.helping = True
+
+    def run(self, size: int) -> bool:
+        """Judge and write every chunk; True when the helper stayed useful to the end."""
+        index = 0
+        while True:
+            if self.helping and helper_judges(index) and self._from_helper(index):
+                index += 1
+                continue
+            chunk = self.reader.next_chunk(size)
+            if chunk is None:
+                return self.helping
+            checked = self.validator.check(chunk)
+            checked.add_to(self.summary)
+            self.writer.write_columns(chunk, checked.statuses, checked.result_columns())
+            self.on_rows(len(chunk.rows))
+            index += 1
+
+    def _from_helper(self, index: int) -> bool:
+        """Take the helper's chunk ``index``; False when this process must judge it."""
+        item = self.inbox.get()
+        self.helping = (
+            item is not None
+            and item is not _GONE
+            and item[0].index == index
+            and item[0].first_row == self.reader.next_row
+        )
+        if not self.helping:
+            if self.process.is_alive():
+                self.process.terminate()
+            return False
+        if not _take(item, self.reader, self.validator, self.writer, self.summary):
+            return False
+        self.on_rows(item[0].rows)
+        return True
 
 
 def _take(item, reader: CsvChunkReader, validator, writer, summary: Summary) -> bool:

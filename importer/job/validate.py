@@ -1,43 +1,29 @@
-"""The library API: validate() and run_import() wire the pipeline stages; they never print.
-
-loader -> validator (normalise) -> [preflight -> batcher -> journal] -> reconciler
-"""
+"""validate(): the one-call offline check, built on the import job. It never prints."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from importer.check.controls import (
-    check_control_totals,
-    date_range_notes,
-    parse_expected_total,
-    parse_period,
-)
-from importer.check.mapping import Mapping, resolve_columns
+from importer.check.decisions import ColumnDecisions
+from importer.check.mapping import Mapping
 from importer.check.summary import Summary
-from importer.check.validator import (
-    CheckedChunk,
-    ColumnDecisions,
-    RowValidator,
-    ValidationOptions,
-    decide_columns,
-)
-from importer.errors import ConfigurationError, InputFileError
-from importer.job.split import can_split, judge_split
-from importer.read.loader import Chunk, Table, open_table
-from importer.records import RowResult, RowStatus
-from importer.report.manifest import build_manifest, file_sha256, manifest_path, write_json_atomic
-from importer.report.results import ResultsWriter, default_results_path
+from importer.job.checking import VALIDATE_ORDER, Source, prepare
+from importer.job.importjob import ImportJob, open_import
+from importer.job.model import ProgressCallback
+from importer.records import RowStatus
+from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.manifest import file_sha256
 
-#: Progress callback: (rows done, rows total or None, counts per status).
-ProgressCallback = Callable[[int, int | None, dict[str, int]], None]
-
-VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
+__all__ = [
+    "VALIDATE_ORDER",
+    "ValidationReport",
+    "file_sha256",
+    "open_mapped",
+    "prepare",
+    "validate",
+]
 
 
 @dataclass
@@ -54,229 +40,93 @@ class ValidationReport:
     delimiter: str | None = None
     header_row: int = 1
     warnings: list[str] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)  # the DataFrame validated, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
 
     @property
     def exit_code(self) -> int:
         """0 when every non-blank row is valid (or skipped), 1 when some are invalid."""
         return 1 if self.summary.count(RowStatus.INVALID) else 0
 
+    def results_frame(self) -> Any:
+        """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
+        the result columns, amounts as Decimal (see importer.report.frames)."""
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
 
-@dataclass
-class PreparedFile:
-    """An opened, mapped file with its column decisions: everything needed to judge rows."""
-
-    table: Table
-    columns: dict[str, str]
-    options: ValidationOptions
-    decisions: ColumnDecisions
-
-
-def options_from(mapping: Mapping) -> ValidationOptions:
-    """The validation options a mapping carries."""
-    return ValidationOptions(
-        day_first=mapping.day_first,
-        decimal=mapping.decimal,
-        timezone=mapping.timezone or "UTC",
-        allow_precision=bool(mapping.allow_precision),
-        allow_duplicates=bool(mapping.allow_duplicates),
-        trigger_ids=tuple(mapping.trigger_ids),
-        action=mapping.action or "create_purchase",
-        period=parse_period(mapping.period) if mapping.period else None,
-    )
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
 
 
-def prepare(
-    path: str | Path, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500
-) -> PreparedFile:
-    """Open ``path``, map its columns and settle how its amounts and dates are read."""
+def open_mapped(
+    path: Source,
+    mapping: Mapping | None = None,
+    *,
+    max_xlsx_mb: int = 500,
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+) -> ImportJob:
+    """An import job with ``mapping`` (columns and options, as the CLI builds it) applied."""
     mapping = mapping or Mapping()
-    if mapping.decimal not in (None, ".", ","):
-        raise ConfigurationError(f"--decimal must be '.' or ',', got {mapping.decimal!r}")
-    table = open_table(
+    job = open_import(
         path,
         sheet=mapping.sheet,
         encoding=mapping.encoding,
         delimiter=mapping.delimiter,
         max_xlsx_mb=max_xlsx_mb,
-        header_hint=mapping.columns,
+        out_dir=out_dir,
+        name=name,
     )
-    columns = resolve_columns(table.headers, mapping.columns)
-    options = options_from(mapping)
-    decisions = decide_columns(table, columns, options)
-    return PreparedFile(table=table, columns=columns, options=options, decisions=decisions)
-
-
-def row_results(checked: CheckedChunk) -> list[RowResult]:
-    """The validation verdicts of a chunk as RowResults."""
-    rows = checked.chunk.rows
-    return [
-        RowResult(
-            row=rows[i],
-            status=status,
-            error=checked.errors.get(i),
-            warnings=checked.warnings.get(i, []),
-        )
-        for i, status in enumerate(checked.statuses)
-    ]
-
-
-def check_results_path(results: Path, source: Path) -> None:
-    """Refuse to overwrite the input with its own results, or to write a legacy .xls."""
-    if results.resolve() == source.resolve():
-        raise ConfigurationError(
-            f"--results {results} is the input file itself; choose another path"
-        )
-    if results.suffix.lower() == ".xls":
-        raise ConfigurationError(
-            f"--results {results}: results are written as .xlsx or .csv, not as a legacy .xls; "
-            "choose a name ending in .xlsx"
-        )
+    job.apply_mapping(mapping)
+    return job
 
 
 def validate(
-    path: str | Path,
+    path: Source,
     mapping: Mapping | None = None,
     *,
+    name: str | None = None,
     results: str | Path | None = None,
     write_results: bool = True,
     max_xlsx_mb: int = 500,
     expect_rows: int | None = None,
     expect_total: str | None = None,
     on_progress: ProgressCallback | None = None,
+    out_dir: str | Path | None = None,
 ) -> ValidationReport:
-    """Check every row of a CSV/XLSX file offline and write the results file.
+    """Check every row of a CSV/XLSX file (or a pandas DataFrame) offline; write the results.
+
+    A DataFrame is read under the same rules as a file (see importer.read.frame); ``name``
+    (default ``dataframe``) names its files, and its results file and manifest are written
+    only when ``results`` is given. ``report.results_frame()`` gives its rows with verdicts.
+
+    The one-call form of ``open_import(...)``, ``apply_mapping(...)``, ``check()``; an open
+    question raises AmbiguousDataError naming the option that answers it.
 
     Example::
 
         report = validate("march.csv", Mapping(columns={"purchase_amount": "Net"}))
         report.summary.count(RowStatus.INVALID)
     """
-    started = datetime.now(UTC)
-    expected = parse_expected_total(expect_total) if expect_total else None
-    prepared = prepare(path, mapping, max_xlsx_mb=max_xlsx_mb)
-    table = prepared.table
-    results_path = Path(results) if results else default_results_path(table.path, table.info.kind)
-    check_results_path(results_path, table.path)
-    while True:
-        summary, validator, digest = _validate_pass(
-            prepared, results_path if write_results else None, on_progress
-        )
-        majority = validator.majority_currency()
-        if majority is None or majority == prepared.decisions.currency:
-            break
-        # The first chunk's currency was not the file's majority: judge the rows again.
-        prepared.decisions.currency = majority
-    notes = date_range_notes(summary, table.path, period=prepared.options.period)
-    if write_results:
-        write_json_atomic(
-            manifest_path(results_path, table.path),
-            build_manifest(
-                command="validate",
-                source=table.path,
-                sha256=digest or file_sha256(table.path),
-                sheet=table.sheet,
-                columns=prepared.columns,
-                options=options_dict(prepared),
-                api_url=None,
-                started=started,
-                finished=datetime.now(UTC),
-                summary=summary,
-                results_path=results_path,
-            ),
-        )
-    notes += check_control_totals(summary, expect_rows=expect_rows, expect_total=expected)
+    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
+    job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
+    checked = job._check(on_progress=on_progress, index=False, write=write_results)
+    table = job.table
     return ValidationReport(
         path=table.path,
-        results_path=results_path if write_results else None,
-        columns=prepared.columns,
-        decisions=prepared.decisions,
-        summary=summary,
+        results_path=checked.results_path if write_results else None,
+        columns=job.columns,
+        decisions=job.column_choices,
+        summary=checked.summary,
         sheet=table.sheet,
         encoding=table.info.encoding,
         delimiter=table.delimiter,
         header_row=table.header_row,
-        warnings=notes,
+        warnings=checked.notes,
+        frame=checked.frame,
+        kept=checked.kept,
+        prepared=checked.prepared,
     )
-
-
-def options_dict(prepared: PreparedFile) -> dict:
-    """The reading options actually used, for the manifest."""
-    o, d = prepared.options, prepared.decisions
-    return {
-        "decimal": d.decimal,
-        "day_first": d.day_first,
-        "timezone": o.timezone,
-        "allow_precision": o.allow_precision,
-        "allow_duplicates": o.allow_duplicates,
-        "trigger_ids": list(o.trigger_ids),
-        "action": o.action,
-        "period": o.period.label if o.period else None,
-        "encoding": prepared.table.info.encoding,
-        "delimiter": prepared.table.delimiter,
-    }
-
-
-def _validate_pass(
-    prepared: PreparedFile, results_path: Path | None, on_progress: ProgressCallback | None
-) -> tuple[Summary, RowValidator, str | None]:
-    """One pass over the file; also the file's SHA-256 when the split pass computed it."""
-    table = prepared.table
-    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
-    summary = Summary()
-    done = 0
-    digest = None
-    writer = ResultsWriter(results_path, table.headers) if results_path else None
-
-    def progress(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if on_progress:
-            on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
-
-    try:
-        if writer and can_split(table, results_path):
-            with paused_gc_block():
-                digest = judge_split(table, validator, writer, summary, progress)
-        else:
-            for chunk in paused_gc(table.chunks()):
-                checked = validator.check(chunk)
-                checked.add_to(summary)
-                if writer:
-                    writer.write_columns(chunk, checked.statuses, checked.result_columns())
-                progress(len(chunk.rows))
-        if writer:
-            if validator.majority_currency() not in (None, prepared.decisions.currency):
-                writer.abort()  # validate() runs again with the corrected majority
-            else:
-                writer.commit()
-    except BaseException:
-        if writer:
-            writer.abort()
-        raise
-    return summary, validator, digest
-
-
-def paused_gc(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Iterate with the cyclic garbage collector paused.
-
-    Reading a file allocates millions of small lists that live only as long as their chunk;
-    the collector's full passes over them cost about a third of a large validate. The rows
-    hold no reference cycles, so pausing it while chunks flow is safe; it is restored after.
-    """
-    with paused_gc_block():
-        yield from chunks
-
-
-@contextmanager
-def paused_gc_block() -> Iterator[None]:
-    """The cyclic garbage collector paused for the block (see :func:`paused_gc`)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-__all__ = ["InputFileError", "ValidationReport", "validate", "prepare", "file_sha256"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from importer.errors import InputFileError
 from importer.read.filecheck import WORKBOOK_SUFFIXES, FileInfo, inspect_input
 from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
+from importer.read.hidden import HiddenCells, find_hidden
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
@@ -38,6 +39,7 @@ class Chunk:
     raw: list[list] | None = None  # XLSX only: typed values, for typed results
     overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
     blank: int = 0
+    hidden: list[int] = field(default_factory=list)  # indexes of rows hidden in the workbook
 
     def column(self, index: int) -> Sequence[str]:
         """All values of one column of this chunk (built once per column, then cached)."""
@@ -75,6 +77,7 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     delimiter: str | None = None
+    hidden_columns: list[str] = field(default_factory=list)  # headers of hidden .xlsx columns
     _reader: Callable[[int], Iterator[Chunk]] | None = None
 
     @property
@@ -88,6 +91,16 @@ class Table:
         return self._reader(size)
 
 
+def column_samples(table: Table, *, rows: int = 200, per_column: int = 20) -> dict[str, list[str]]:
+    """Header -> up to ``per_column`` non-empty cells from the first ``rows`` data rows."""
+    chunk = next(iter(table.chunks(rows)), None)
+    samples: dict[str, list[str]] = {}
+    for at, header in enumerate(table.headers):
+        cells = [] if chunk is None else [c for c in chunk.column(at) if c.strip()]
+        samples[header] = cells[:per_column]
+    return samples
+
+
 def open_table(
     path: str | Path,
     *,
@@ -96,22 +109,28 @@ def open_table(
     delimiter: str | None = None,
     max_xlsx_mb: int = 500,
     header_hint: dict[str, str] | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """Open a CSV or XLSX file, find its header row and check it.
 
-    ``header_hint`` (field -> column) helps find the header below title rows.
+    ``header_hint`` (field -> column) helps find the header below title rows; ``header_row``
+    (1-based row of the file) names it instead of looking for it.
     Raises InputFileError with a message for the user on any problem with the file.
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
     if info.kind in WORKBOOK_SUFFIXES:  # python-calamine reads .xlsx and .xls
-        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {})
-    return _open_csv(info, delimiter=delimiter, header_hint=header_hint or {})
+        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {}, header_row=header_row)
+    return _open_csv(
+        info, delimiter=delimiter, header_hint=header_hint or {}, header_row=header_row
+    )
 
 
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str]) -> Table:
+def _open_csv(
+    info: FileInfo, *, delimiter: str | None, header_hint: dict[str, str], header_row: int | None
+) -> Table:
     encoding = info.encoding or "utf-8"
     sample = _read_sample(info, encoding)
     if delimiter:
@@ -124,7 +143,9 @@ def _open_csv(info: FileInfo, *, delimiter: str | None, header_hint: dict[str, s
     records = list(_sample_records(sample, delimiter))
     if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
         records[0] = []  # Excel's "sep=;" hint line is not a title or a header
-    header_index = _find_header(records, header_hint)
+    header_index = _chosen_header(records, header_row, info.path)
+    if header_index is None:
+        header_index = _find_header(records, header_hint)
     if header_index is None:
         raise InputFileError(f"{info.path.name} has no header row (the file holds no data)")
     headers = [h.strip().lstrip("\ufeff") for h in records[header_index]]
@@ -178,6 +199,19 @@ def _sample_records(sample: str, delimiter: str) -> Iterator[list[str]]:
             yield record
     except csv.Error:
         return
+
+
+def _chosen_header(records: list[list[str]], header_row: int | None, path: Path) -> int | None:
+    """The 0-based index of the header row the user chose (None: look for it)."""
+    if header_row is None:
+        return None
+    if not 1 <= header_row <= len(records) or not any(c.strip() for c in records[header_row - 1]):
+        raise InputFileError(
+            f"{path.name}: row {header_row} cannot be the header (it is empty or beyond the "
+            f"first {len(records)} rows)",
+            path=path,
+        )
+    return header_row - 1
 
 
 def _find_header(records: list[list[str]], hint: dict[str, str]) -> int | None:
@@ -341,7 +375,9 @@ def _short(text: str, limit: int = 80) -> str:
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]) -> Table:
+def _open_xlsx(
+    info: FileInfo, *, sheet: str | None, header_hint: dict[str, str], header_row: int | None
+) -> Table:
     import python_calamine as calamine
 
     try:
@@ -386,7 +422,9 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
             path=info.path,
             hint="open it in Excel and save it again as .xlsx",
         ) from None
-    header_index = _find_header(head, header_hint)
+    header_index = _chosen_header(head, header_row, info.path)
+    if header_index is None:
+        header_index = _find_header(head, header_hint)
     if header_index is None:
         raise InputFileError(f"{info.path.name}, sheet {sheet_name!r}: the sheet is empty")
     headers = [h.strip() for h in head[header_index]]
@@ -394,8 +432,13 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
         headers.pop()
     _check_headers(headers, info.path)
 
+    worksheet = sheets[sheet_name]
+    hidden = find_hidden(info.path, sheet_name) if info.kind == "xlsx" else HiddenCells()
+    first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
+
     def read(size: int) -> Iterator[Chunk]:
-        return _xlsx_chunks(sheets[sheet_name], header_index, len(headers), size)
+        chunks = _xlsx_chunks(worksheet, header_index, len(headers), size)
+        return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
         info=info,
@@ -403,8 +446,17 @@ def _open_xlsx(info: FileInfo, *, sheet: str | None, header_hint: dict[str, str]
         header_row=header_index + 1,
         sheet=sheet_name,
         sheets=names,
+        hidden_columns=[
+            h for i, h in enumerate(headers) if h and (i + first_column) in hidden.columns
+        ],
         _reader=read,
     )
+
+
+def _mark_hidden(chunks: Iterator[Chunk], rows: frozenset[int]) -> Iterator[Chunk]:
+    for chunk in chunks:
+        chunk.hidden = [i for i, row in enumerate(chunk.rows) if row in rows]
+        yield chunk
 
 
 def _sheet_has_header(sheets: _Sheets, name: str, header_hint: dict[str, str]) -> bool:

@@ -62,5 +62,9 @@ class CreatedListWriter:
 
     def abort(self) -> None:
         """Drop the temporary file."""
-        self._handle.close()
-        self.tmp.unlink(missing_ok=True)
+        try:
+            self._handle.close()
+        except OSError:
+            pass  # a full disk cannot take the rest of a file that is being dropped anyway
+        finally:
+            self.tmp.unlink(missing_ok=True)

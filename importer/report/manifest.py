@@ -38,21 +38,26 @@ def build_manifest(
     summary: Summary,
     results_path: Path | None,
     extra: dict | None = None,
+    source_info: dict | None = None,
 ) -> dict:
-    """The audit manifest of one validate/run (never contains the API key)."""
+    """The audit manifest of one validate/run (never contains the API key).
+
+    ``source_info`` describes a source that is not a file (a DataFrame: name, shape); the
+    ``sha256`` is then the hash of its content.
+    """
     from importer import __version__
 
+    if source_info is None:
+        source_info = {
+            "name": source.name,
+            "path": str(source.resolve()),
+            "size_bytes": source.stat().st_size,
+        }
     data = {
         "tool": "keen-import",
         "version": __version__,
         "command": command,
-        "input": {
-            "name": source.name,
-            "path": str(source.resolve()),
-            "size_bytes": source.stat().st_size,
-            "sha256": sha256,
-            "sheet": sheet,
-        },
+        "input": {**source_info, "sha256": sha256, "sheet": sheet},
         "mapping": columns,
         "options": {k: v for k, v in options.items() if "key" not in k.lower()},
         "api_url": api_url,

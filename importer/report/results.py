@@ -15,6 +15,9 @@ from importer.read.loader import Chunk
 from importer.records import RESULT_COLUMNS, RowResult, RowStatus
 
 FORMULA_CHARS = frozenset("=+-@\t\r")
+#: Text cells that Excel would turn into a formula once a user edits them: they get the
+#: quote-prefix style (Excel's leading apostrophe), so they stay text after an edit.
+EXCEL_FORMULA_START = ("=", "+", "-", "@")
 
 
 # A formula-like cell or a cell the CSV format must quote, searched for in one joined blob per
@@ -63,6 +66,32 @@ def neutralise(value: str) -> str:
     return value
 
 
+def result_layout(headers: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Where the result columns go for an input with these headers.
+
+    Returns the result columns the input already has (an input that is itself a results file:
+    name -> its index, overwritten in place) and the names of the columns appended after the
+    input's (``keen_status`` when the user's file has its own ``status`` column).
+    """
+    folded = [h.strip().casefold() for h in headers]
+    replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
+    if len(replace_at) < 3:  # not our results file: a lone "status" column is the user's
+        replace_at = {}
+    appended = [name for name in RESULT_COLUMNS if name not in replace_at]
+    clashes = set(folded)
+    return replace_at, [f"keen_{n}" if n in clashes and not replace_at else n for n in appended]
+
+
+def result_positions(headers: list[str]) -> dict[str, int]:
+    """Result column name (``RESULT_COLUMNS``) -> its index in a results file's rows."""
+    replace_at, _ = result_layout(headers)
+    positions = dict(replace_at)
+    appended = [name for name in RESULT_COLUMNS if name not in replace_at]
+    for offset, name in enumerate(appended):
+        positions[name] = len(headers) + offset
+    return positions
+
+
 class ResultsWriter:
     """Writes the input rows with their result columns to a temporary file, renamed on commit.
 
@@ -75,15 +104,7 @@ class ResultsWriter:
         self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self.width = len(headers)
-        folded = [h.strip().casefold() for h in headers]
-        self.replace_at = {name: folded.index(name) for name in RESULT_COLUMNS if name in folded}
-        if len(self.replace_at) < 3:  # not our results file: a lone "status" column is the user's
-            self.replace_at = {}
-        appended = [name for name in RESULT_COLUMNS if name not in self.replace_at]
-        clashes = {h.strip().casefold() for h in headers}
-        self.appended = [
-            f"keen_{n}" if n in clashes and not self.replace_at else n for n in appended
-        ]
+        self.replace_at, self.appended = result_layout(headers)
         self.header = list(headers) + self.appended
         self.rows_written = 0
         self._open()
@@ -97,32 +118,46 @@ class ResultsWriter:
             csv.writer(header).writerow([neutralise(h) for h in self.header])
             self._handle.write(("\ufeff" + header.getvalue()).encode("utf-8"))
         else:
-            import xlsxwriter
+            self._open_xlsx()
 
-            self._book = xlsxwriter.Workbook(
-                str(self.tmp),
-                {
-                    "constant_memory": True,
-                    "strings_to_formulas": False,
-                    "strings_to_urls": False,
-                    "strings_to_numbers": False,
-                },
+    def _open_xlsx(self) -> None:
+        import xlsxwriter
+
+        self._book = book = xlsxwriter.Workbook(
+            str(self.tmp),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self._sheet = book.add_worksheet("Results")
+        self._date = book.add_format({"num_format": "yyyy-mm-dd"})
+        self._datetime = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self._fills = {
+            status: (
+                book.add_format({"bg_color": color}),
+                book.add_format({"bg_color": color, "num_format": "yyyy-mm-dd"}),
             )
-            self._sheet = self._book.add_worksheet("Results")
-            head = self._book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
-            self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
-            self._datetime = self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-            self._fills = {
-                status: (
-                    self._book.add_format({"bg_color": color}),
-                    self._book.add_format({"bg_color": color, "num_format": "yyyy-mm-dd"}),
-                )
-                for status, color in HIGHLIGHT.items()
-            }
-            for col, name in enumerate(self.header):
-                self._sheet.write_string(0, col, name, head)
-                self._sheet.set_column(col, col, max(10, min(40, len(name) + 4)))
-            self._sheet.freeze_panes(1, 0)
+            for status, color in HIGHLIGHT.items()
+        }
+        # The same styles with Excel's quote prefix, keyed by the style they extend.
+        self._quoted = {None: book.add_format({"quote_prefix": True})}
+        for status, color in HIGHLIGHT.items():
+            self._quoted[self._fills[status][0]] = book.add_format(
+                {"bg_color": color, "quote_prefix": True}
+            )
+        head = {"bold": True, "bg_color": "#D9E1F2", "border": 1}
+        head_plain, head_quoted = (
+            book.add_format(head),
+            book.add_format(head | {"quote_prefix": True}),
+        )
+        for col, name in enumerate(self.header):
+            quoted = name.startswith(EXCEL_FORMULA_START)
+            self._sheet.write_string(0, col, name, head_quoted if quoted else head_plain)
+            self._sheet.set_column(col, col, max(10, min(40, len(name) + 4)))
+        self._sheet.freeze_panes(1, 0)
 
     def write(self, chunk: Chunk, results: list[RowResult]) -> None:
         """Write one chunk of input rows with their results, in input order."""
@@ -194,7 +229,7 @@ class ResultsWriter:
             cells, appended = self._merge(raw, values)
             for col, value in enumerate(cells):
                 if type(value) is str and value and fill is None:
-                    sheet.write_string(line, col, value)
+                    sheet.write_string(line, col, value, self._text_style(value, None))
                 else:
                     self._write_cell(line, col, value, fill, fill_date)
             for offset, value in enumerate(appended):
@@ -202,7 +237,13 @@ class ResultsWriter:
                 if value and self.appended[offset] in ("row", "attempts", "http_status"):
                     sheet.write_number(line, col, int(value), fill)
                 elif value or fill:
-                    sheet.write_string(line, col, value, fill)
+                    sheet.write_string(line, col, value, self._text_style(value, fill))
+
+    def _text_style(self, value: str, fill):
+        """The row's fill, with Excel's quote prefix when the text starts like a formula."""
+        if value.startswith(EXCEL_FORMULA_START):
+            return self._quoted[fill]
+        return fill
 
     def _write_cell(self, line: int, col: int, value: object, fill, fill_date) -> None:
         sheet = self._sheet
@@ -220,7 +261,7 @@ class ResultsWriter:
             if fill:
                 sheet.write_blank(line, col, None, fill)
         else:
-            sheet.write_string(line, col, str(value), fill)
+            sheet.write_string(line, col, str(value), self._text_style(str(value), fill))
 
     def flush(self) -> None:
         """Push buffered CSV bytes to the file (before a fork, so the child holds none)."""
@@ -237,6 +278,8 @@ class ResultsWriter:
         """Drop the temporary file (nothing is left under the final name)."""
         try:
             self._close()
+        except OSError:
+            pass  # a full disk cannot take the rest of a file that is being dropped anyway
         finally:
             self.tmp.unlink(missing_ok=True)
 

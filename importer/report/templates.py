@@ -146,3 +146,11 @@ def write_xlsx_template(path: Path) -> Path:
             docs.write_string(line, col, value, wrap if col == 3 else None)
     book.close()
     return path
+
+
+def write_template(path: str | Path, kind: str = "csv") -> Path:
+    """Write a blank import template: ``kind`` "csv" or "xlsx" (with a Columns help sheet)."""
+    if kind not in ("csv", "xlsx"):
+        raise ValueError(f"a template is csv or xlsx, not {kind!r}")
+    writer = write_csv_template if kind == "csv" else write_xlsx_template
+    return writer(Path(path))

@@ -18,12 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from importer.errors import ConfigurationError
 from importer.sandbox.faults import Faults
-from importer.sandbox.server import serve_forever
-from importer.sandbox.store import SqliteStore
+
+# The server (Starlette, uvicorn) and httpx are imported by the commands that use them:
+# registering the command must not slow down every other keen-import command's start-up.
 
 DEFAULT_PORT = 8787
 _PROBABILITY_FLAGS = (
@@ -138,6 +137,8 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     """Run the sandbox in the foreground until Ctrl+C."""
+    from importer.sandbox.server import serve_forever
+
     faults = faults_from_args(args)
     try:
         serve_forever(world=args.world, db=args.db, faults=faults, host=args.host, port=args.port)
@@ -153,6 +154,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 def read_purchases(*, db: Path | None, url: str) -> list[dict[str, Any]]:
     """Purchases from a sandbox database file, or else from a running sandbox at ``url``."""
+    import httpx
+
+    from importer.sandbox.store import SqliteStore
+
     if db is not None:
         if not db.is_file():
             raise ConfigurationError(

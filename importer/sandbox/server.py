@@ -37,8 +37,8 @@ from importer.sandbox.faults import Faults
 from importer.sandbox.store import open_store
 from importer.sandbox.world import load_world
 
-# httptools + uvloop when installed (uvicorn[standard]); h11 + asyncio otherwise. Dropping a
-# connection works with both protocols (tests cover the one installed).
+# httptools + uvloop when installed (both are our own dependencies); h11 + asyncio otherwise.
+# Dropping a connection works with both protocols (tests cover the one installed).
 HTTP_PROTOCOL = "httptools" if importlib.util.find_spec("httptools") else "h11"
 EVENT_LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
 _START_TIMEOUT = 20.0

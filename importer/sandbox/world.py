@@ -118,6 +118,29 @@ def load_world(path: str | Path | None = None) -> World:
 def build_world(raw: dict[str, Any], *, source: object = "<memory>") -> World:
     """Validate an already parsed world document and index it."""
     path = source
+    companies, company_by_key = _companies(raw, path)
+    demo_key = raw.get("demo_api_key")
+    if demo_key not in company_by_key:
+        raise _fail(path, "demo_api_key must be one of the companies' api_keys")
+    channels = _channels(raw, companies, path)
+    leads, lead_by_legacy_id, leads_by_channel = _leads(raw, channels, path)
+    triggers, by_channel = _triggers(raw, channels, path)
+    return World(
+        demo_api_key=demo_key,
+        companies=companies,
+        channels=channels,
+        leads=leads,
+        products=_products(raw, companies, path),
+        triggers=triggers,
+        company_by_key=company_by_key,
+        lead_by_legacy_id=lead_by_legacy_id,
+        leads_by_channel=leads_by_channel,
+        purchase_triggers_by_channel=by_channel,
+    )
+
+
+def _companies(raw: dict[str, Any], path: object) -> tuple[dict[str, dict], dict[str, str]]:
+    """Companies by id, and which company each API key belongs to."""
     companies: dict[str, dict[str, Any]] = {}
     company_by_key: dict[str, str] = {}
     for company in raw.get("companies", []):
@@ -129,11 +152,11 @@ def build_world(raw: dict[str, Any], *, source: object = "<memory>") -> World:
             if key in company_by_key:
                 raise _fail(path, f"API key {key} belongs to two companies")
             company_by_key[str(key)] = cid
+    return companies, company_by_key
 
-    demo_key = raw.get("demo_api_key")
-    if demo_key not in company_by_key:
-        raise _fail(path, "demo_api_key must be one of the companies' api_keys")
 
+def _channels(raw: dict[str, Any], companies: dict[str, dict], path: object) -> dict[str, dict]:
+    """Channels by id, each with the set of its member companies (``_members``)."""
     channels: dict[str, dict[str, Any]] = {}
     for channel in raw.get("channels", []):
         chid = _uuid(channel.get("id"), "channel id", path)
@@ -150,84 +173,97 @@ def build_world(raw: dict[str, Any], *, source: object = "<memory>") -> World:
         if "currency" not in channel:
             raise _fail(path, f"channel {chid} has no currency")
         channels[chid] = dict(channel, id=chid, _members=frozenset(members))
+    return channels
 
+
+def _leads(
+    raw: dict[str, Any], channels: dict[str, dict], path: object
+) -> tuple[dict[str, dict], dict[int, dict], dict[str, list[dict]]]:
+    """Leads by id, by legacy id, and per channel (newest first)."""
     leads: dict[str, dict[str, Any]] = {}
     lead_by_legacy_id: dict[int, dict[str, Any]] = {}
     leads_by_channel: dict[str, list[dict[str, Any]]] = {c: [] for c in channels}
     for lead in raw.get("leads", []):
-        lid = _uuid(lead.get("id"), "lead id", path)
-        if lid in leads:
-            raise _fail(path, f"lead {lid} is defined twice")
-        channel_id = lead.get("channels_id")
-        if channel_id not in channels:
-            raise _fail(path, f"lead {lid}: channels_id {channel_id} is not a channel")
+        record = _lead(lead, channels, path)
+        if record["id"] in leads:
+            raise _fail(path, f"lead {record['id']} is defined twice")
         legacy = lead.get("legacy_id")
-        if legacy is not None:
-            if not isinstance(legacy, int) or isinstance(legacy, bool):
-                raise _fail(path, f"lead {lid}: legacy_id must be an integer")
-            if legacy in lead_by_legacy_id:
-                raise _fail(path, f"legacy_id {legacy} is used by two leads")
-        record = dict(lead, id=lid)
-        for name in _LEAD_TEXT_FIELDS:
-            record.setdefault(name, None)
-        record.setdefault("properties", {})
-        statuses = channels[channel_id].get("lead_status", [])
-        status_name = record.get("status") or (statuses[0]["status"] if statuses else None)
-        record["status"] = status_name
-        match = next((s for s in statuses if s["status"] == status_name), None)
-        record["lead_status_id"] = match["id"] if match else None
-        leads[lid] = record
+        if legacy is not None and legacy in lead_by_legacy_id:
+            raise _fail(path, f"legacy_id {legacy} is used by two leads")
+        leads[record["id"]] = record
         if legacy is not None:
             lead_by_legacy_id[legacy] = record
-        leads_by_channel[channel_id].append(record)
+        leads_by_channel[record["channels_id"]].append(record)
     for channel_leads in leads_by_channel.values():
         channel_leads.sort(key=lambda lead: lead.get("created_at") or "", reverse=True)
+    return leads, lead_by_legacy_id, leads_by_channel
 
+
+def _lead(lead: dict[str, Any], channels: dict[str, dict], path: object) -> dict[str, Any]:
+    """One lead checked and completed (text fields, properties, its status id)."""
+    lid = _uuid(lead.get("id"), "lead id", path)
+    channel_id = lead.get("channels_id")
+    if channel_id not in channels:
+        raise _fail(path, f"lead {lid}: channels_id {channel_id} is not a channel")
+    legacy = lead.get("legacy_id")
+    if legacy is not None and (not isinstance(legacy, int) or isinstance(legacy, bool)):
+        raise _fail(path, f"lead {lid}: legacy_id must be an integer")
+    record = dict(lead, id=lid)
+    for name in _LEAD_TEXT_FIELDS:
+        record.setdefault(name, None)
+    record.setdefault("properties", {})
+    statuses = channels[channel_id].get("lead_status", [])
+    status_name = record.get("status") or (statuses[0]["status"] if statuses else None)
+    record["status"] = status_name
+    match = next((s for s in statuses if s["status"] == status_name), None)
+    record["lead_status_id"] = match["id"] if match else None
+    return record
+
+
+def _products(raw: dict[str, Any], companies: dict[str, dict], path: object) -> dict[str, dict]:
     products: dict[str, dict[str, Any]] = {}
     for product in raw.get("products", []):
         pid = _uuid(product.get("id"), "product id", path)
         if product.get("company_id") not in companies:
             raise _fail(path, f"product {pid}: company_id is not a company")
         products[pid] = dict(product, id=pid)
+    return products
 
+
+def _triggers(
+    raw: dict[str, Any], channels: dict[str, dict], path: object
+) -> tuple[dict[str, Trigger], dict[str, list[Trigger]]]:
+    """Triggers by id, and the active purchase triggers of each channel."""
     triggers: dict[str, Trigger] = {}
     by_channel: dict[str, list[Trigger]] = {c: [] for c in channels}
     for item in raw.get("triggers", []):
-        tid = _uuid(item.get("id"), "trigger id", path)
-        if item.get("channel_id") not in channels:
-            raise _fail(path, f"trigger {tid}: channel_id is not a channel")
-        kind = item.get("type")
-        if kind == "fixed":
-            value = _decimal(item.get("amount"), f"trigger {tid} amount", path)
-        elif kind == "percentage":
-            value = _decimal(item.get("percentage"), f"trigger {tid} percentage", path)
-        else:
-            raise _fail(path, f"trigger {tid}: type must be 'fixed' or 'percentage'")
-        status = item.get("status", "Active")
-        if status not in ("Active", "Inactive"):
-            raise _fail(path, f"trigger {tid}: status must be 'Active' or 'Inactive'")
-        trigger = Trigger(
-            id=tid,
-            channel_id=item["channel_id"],
-            name=str(item.get("name", "")),
-            event=str(item.get("event", "purchase")),
-            type=kind,
-            value=value,
-            status=status,
-        )
-        triggers[tid] = trigger
+        trigger = _trigger(item, channels, path)
+        triggers[trigger.id] = trigger
         if trigger.fires_on_purchase:
             by_channel[trigger.channel_id].append(trigger)
+    return triggers, by_channel
 
-    return World(
-        demo_api_key=demo_key,
-        companies=companies,
-        channels=channels,
-        leads=leads,
-        products=products,
-        triggers=triggers,
-        company_by_key=company_by_key,
-        lead_by_legacy_id=lead_by_legacy_id,
-        leads_by_channel=leads_by_channel,
-        purchase_triggers_by_channel=by_channel,
+
+def _trigger(item: dict[str, Any], channels: dict[str, dict], path: object) -> Trigger:
+    tid = _uuid(item.get("id"), "trigger id", path)
+    if item.get("channel_id") not in channels:
+        raise _fail(path, f"trigger {tid}: channel_id is not a channel")
+    kind = item.get("type")
+    if kind == "fixed":
+        value = _decimal(item.get("amount"), f"trigger {tid} amount", path)
+    elif kind == "percentage":
+        value = _decimal(item.get("percentage"), f"trigger {tid} percentage", path)
+    else:
+        raise _fail(path, f"trigger {tid}: type must be 'fixed' or 'percentage'")
+    status = item.get("status", "Active")
+    if status not in ("Active", "Inactive"):
+        raise _fail(path, f"trigger {tid}: status must be 'Active' or 'Inactive'")
+    return Trigger(
+        id=tid,
+        channel_id=item["channel_id"],
+        name=str(item.get("name", "")),
+        event=str(item.get("event", "purchase")),
+        type=kind,
+        value=value,
+        status=status,
     )

@@ -27,8 +27,9 @@ from typing import Any
 
 import httpx
 
+from importer.errors import NetworkError
 from importer.records import dumps_payload
-from importer.send.transport import read_response
+from importer.send.network import NetworkSettings, Proxy, trust_context
 
 __all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
 
@@ -74,14 +75,19 @@ class Outcome:
 
 
 def make_transport(
-    kind: str = "http11", *, max_connections: int = 100, verify: bool | ssl.SSLContext = True
+    kind: str = "http11",
+    *,
+    max_connections: int = 100,
+    verify: bool | ssl.SSLContext = True,
+    proxy: Proxy | None = None,
 ) -> httpx.AsyncBaseTransport:
     """The HTTP transport under :class:`KeenClient`: ``"http11"`` (default, our lean HTTP/1.1
-    transport, :mod:`importer.send.transport`), ``"aiohttp"`` (an aiohttp session behind httpx),
-    ``"httpx"`` (httpx's own httpcore) or ``"httpx-aiohttp"`` (the httpx_aiohttp package).
+    transport with CONNECT support, :mod:`importer.send.transport`) or ``"httpx"`` (httpx's own
+    httpcore, kept as the reference the benchmark compares against).
 
+    ``verify``: True (the operating system's trust store), False, or a ready ``SSLContext``.
     The client CPU per request decides the throughput on a small machine: plain httpx tops out
-    near 300 req/s on one core, aiohttp near 2,000; benchmarks/bench_send.py has the figures.
+    near 300 req/s on one core, ours above 2,000; benchmarks/bench_send.py has the figures.
     """
     limits = httpx.Limits(
         max_connections=max_connections,
@@ -93,163 +99,34 @@ def make_transport(
     if kind == "http11":
         from importer.send.transport import Http11Transport
 
-        return Http11Transport(limits=limits, verify=verify)
+        return Http11Transport(limits=limits, verify=verify, proxy=proxy)
     if kind == "httpx":
-        return httpx.AsyncHTTPTransport(limits=limits, verify=verify)
-    if kind == "aiohttp":
-        return AiohttpTransport(limits=limits, verify=verify)
-    if kind == "httpx-aiohttp":
-        from httpx_aiohttp import AiohttpTransport as PackagedTransport
-
-        return PackagedTransport(limits=limits, verify=verify)
-    raise ValueError(f"unknown transport {kind!r}: use 'http11', 'aiohttp' or 'httpx'")
-
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An httpx transport on one aiohttp ``ClientSession``, lean for small JSON requests.
-
-    Same contract and error mapping as the httpx_aiohttp package (an aiohttp failure is raised as
-    the httpx exception of its kind, ``from`` the aiohttp one, so :func:`classify_exception` sees
-    the original), with the per-request work cut down: the aiohttp headers, URL and timeout
-    objects are built once per distinct value and reused, the body is read in full before the
-    response is returned (the answers are small JSON documents), and the httpx objects are built
-    without re-normalising headers.
-    """
-
-    def __init__(
-        self,
-        *,
-        limits: httpx.Limits | None = None,
-        verify: bool | ssl.SSLContext = True,
-    ) -> None:
-        self.limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self.verify = verify
-        self._session: Any = None
-        self._headers: dict[tuple, Any] = {}
-        self._urls: dict[str, Any] = {}
-        self._timeouts: dict[tuple, Any] = {}
-
-    def _open(self) -> Any:
-        import aiohttp
-
-        if isinstance(self.verify, ssl.SSLContext):
-            ssl_context: ssl.SSLContext | bool = self.verify
-        elif self.verify:
-            ssl_context = httpx.create_ssl_context(verify=True)
-        else:
-            ssl_context = False
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.max_connections or 0,
-            keepalive_timeout=self.limits.keepalive_expiry,
-            ssl=ssl_context,
+        if verify is True:
+            verify = trust_context()
+        return httpx.AsyncHTTPTransport(
+            limits=limits, verify=verify, proxy=_httpx_proxy(proxy) if proxy else None
         )
-        # No Accept-Encoding: the answers are tiny, and an uncompressed body can be handed to
-        # httpx as it is.
-        self._session = aiohttp.ClientSession(
-            connector=connector, skip_auto_headers=("Accept-Encoding",), auto_decompress=False
-        )
-        return self._session
-
-    def _aiohttp_headers(self, raw: list[tuple[bytes, bytes]]) -> Any:
-        key = tuple(raw)
-        headers = self._headers.get(key)
-        if headers is None:
-            from multidict import CIMultiDict, CIMultiDictProxy
-
-            if len(self._headers) > 1024:
-                self._headers.clear()
-            headers = CIMultiDictProxy(
-                CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
-            )
-            self._headers[key] = headers
-        return headers
-
-    def _aiohttp_url(self, url: httpx.URL) -> Any:
-        text = str(url)
-        found = self._urls.get(text)
-        if found is None:
-            from yarl import URL
-
-            if len(self._urls) > 64:
-                self._urls.clear()
-            found = self._urls[text] = URL(text, encoded=True)
-        return found
-
-    def _aiohttp_timeout(self, timeout: dict | None) -> Any:
-        timeout = timeout or {}
-        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
-        found = self._timeouts.get(key)
-        if found is None:
-            import aiohttp
-
-            found = self._timeouts[key] = aiohttp.ClientTimeout(
-                sock_connect=key[0], sock_read=key[1], connect=key[2]
-            )
-        return found
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        import aiohttp
-
-        session = self._session or self._open()
-        try:
-            data: bytes | None = request.content
-        except httpx.RequestNotRead:
-            data = await request.aread()
-        try:
-            async with session.request(
-                request.method,
-                self._aiohttp_url(request.url),
-                headers=self._aiohttp_headers(request.headers.raw),
-                data=data or None,
-                allow_redirects=False,
-                timeout=self._aiohttp_timeout(request.extensions.get("timeout")),
-                server_hostname=request.extensions.get("sni_hostname"),
-            ) as answer:
-                body = await answer.read()
-                status = answer.status
-                raw_headers = answer.raw_headers
-                encoded = "Content-Encoding" in answer.headers
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _httpx_error(exc) from exc
-        return read_response(request, status, raw_headers, body, encoded=encoded)
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    raise ValueError(f"unknown transport {kind!r}: use 'http11' or 'httpx'")
 
 
-def _httpx_error(exc: BaseException) -> httpx.TransportError:
-    """The httpx exception httpx_aiohttp would raise for this aiohttp failure (same table)."""
-    import aiohttp
-
-    table: list[tuple[type[BaseException], type[httpx.TransportError]]] = [
-        (aiohttp.ServerTimeoutError, httpx.TimeoutException),
-        (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
-        (aiohttp.ClientConnectionError, httpx.ConnectTimeout),
-        (aiohttp.ClientConnectorError, httpx.ConnectError),
-        (aiohttp.ClientPayloadError, httpx.ReadError),
-        (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
-        (aiohttp.ClientHttpProxyError, httpx.ProxyError),
-        (aiohttp.client_exceptions.NonHttpUrlClientError, httpx.UnsupportedProtocol),
-        (aiohttp.client_exceptions.InvalidUrlClientError, httpx.UnsupportedProtocol),
-    ]
-    mapped: type[httpx.TransportError] | None = None
-    for source, target in table:
-        if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
-            mapped = target
-    if mapped is None:
-        # A plain timeout or another client error: the request may have gone out.
-        mapped = httpx.ReadTimeout if isinstance(exc, TimeoutError) else httpx.ReadError
-    return mapped(str(exc))
+def _httpx_proxy(proxy: Proxy) -> httpx.Proxy:
+    auth = (proxy.username, proxy.password or "") if proxy.username is not None else None
+    return httpx.Proxy(f"http://{proxy.address}", auth=auth)
 
 
 class KeenClient:
     """Async client of the Keen partner API (single POST endpoint, ``action`` in the JSON body).
 
     ``timeout`` is in seconds and applies to connect, read, write and pool waits separately.
-    ``transport`` is injectable (tests use :class:`httpx.MockTransport`); the default is
-    :func:`make_transport`. Use as ``async with KeenClient(...) as client:``.
+    ``network`` gives the proxy and the trusted certificates (default: direct, the operating
+    system's trust store). ``transport`` is injectable (tests use :class:`httpx.MockTransport`);
+    the default is :func:`make_transport`. Use as ``async with KeenClient(...) as client:``.
+
+    Until the API has answered once, a failure of the network set-up (a certificate that does
+    not verify, a proxy that cannot be reached or wants credentials) raises
+    :class:`~importer.errors.NetworkError` instead of returning ``not_sent``: every request would
+    meet it, and retrying it for ten minutes tells the user nothing. The first request of a run
+    is the preflight's read, so nothing has been sent when it raises.
     """
 
     #: :meth:`create_purchase` also takes the payload's bytes (the batcher serialises once).
@@ -263,6 +140,7 @@ class KeenClient:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 100,
+        network: NetworkSettings | None = None,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
@@ -281,7 +159,11 @@ class KeenClient:
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         # The transport is called directly: AsyncClient's auth, redirect, cookie and hook layers
         # cost ~0.3 ms of CPU per request and none of them applies to one fixed POST endpoint.
-        self._transport = transport or make_transport(max_connections=max_connections)
+        network = network or NetworkSettings()
+        self._transport = transport or make_transport(
+            max_connections=max_connections, verify=network.tls or True, proxy=network.proxy
+        )
+        self._answered = False  # set-up failures stop the run until the API has answered once
 
     def __repr__(self) -> str:
         return f"KeenClient(base_url={self.base_url!r}, timeout={self.timeout!r})"
@@ -342,7 +224,10 @@ class KeenClient:
                 if not isinstance(response.stream, httpx.ByteStream):
                     await response.aclose()  # a ByteStream holds no connection: nothing to free
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if getattr(exc, "setup", False) and not self._answered:
+                raise NetworkError(str(exc), hint=getattr(exc, "hint", None)) from None
             return classify_exception(exc)
+        self._answered = True
         return classify_response(
             response.status_code, response.content, response.headers, expect_purchase
         )
@@ -381,19 +266,9 @@ def classify_response(
 def classify_exception(exc: BaseException) -> Outcome:
     """Transport failure -> ``not_sent`` only when the request certainly never left.
 
-    httpx_aiohttp maps every aiohttp ``ClientConnectionError`` (including ServerDisconnectedError,
-    a connection dropped after the request was written) to ``httpx.ConnectTimeout``, so the
-    original aiohttp exception in ``__cause__`` decides, not the httpx class.
+    A failed or refused CONNECT is a ``ProxyError``: the request never reached the API. A tunnel
+    that drops after the write is a ``RemoteProtocolError`` like a direct connection's: unknown.
     """
-    original = _aiohttp_cause(exc)
-    if original is not None:
-        import aiohttp
-
-        if isinstance(original, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-            return Outcome(OutcomeKind.NOT_SENT, error=_describe(original, "could not connect"))
-        if isinstance(original, aiohttp.SocketTimeoutError):
-            return Outcome(OutcomeKind.UNKNOWN, error="timed out waiting for the answer")
-        return Outcome(OutcomeKind.UNKNOWN, error=_describe(original, "connection lost"))
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return Outcome(OutcomeKind.NOT_SENT, error=_describe(exc, "could not connect"))
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
@@ -407,19 +282,9 @@ def classify_exception(exc: BaseException) -> Outcome:
     return Outcome(OutcomeKind.UNKNOWN, error=_describe(exc, "connection lost"))
 
 
-def _aiohttp_cause(exc: BaseException) -> BaseException | None:
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 5:
-        if type(current).__module__.startswith("aiohttp"):
-            return current
-        current = current.__cause__ or current.__context__
-        seen += 1
-    return None
-
-
 def _describe(exc: BaseException, fallback: str) -> str:
-    # Exception texts from aiohttp/httpx name host and port, never headers, so the key cannot leak.
+    # Exception texts from httpx and our transport name host and port (the proxy's with its
+    # password masked), never headers: neither the key nor a proxy password can leak.
     text = str(exc).strip()
     name = type(exc).__name__
     return f"{fallback} ({name}: {text})" if text else f"{fallback} ({name})"

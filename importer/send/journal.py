@@ -14,7 +14,8 @@ thread, off the sending path. A ``sending`` mark is committed (kill -9 safe) bef
 goes out and becomes power-loss safe with the next fsync; waiting for the fsync before every
 request would add milliseconds to every request for a power cut in that window only.
 
-A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out.
+A lock file (``<journal>.lock``, ``fcntl.flock``) keeps a second run of the same file out; it is
+removed when the run ends (one left by a crashed run is taken over: a dead process holds no lock).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalLockedError
+from importer.errors import JournalLockedError, OutputWriteError
 from importer.records import RowResult, RowStatus
 
 __all__ = ["Journal", "JournalEntry", "SENDING", "UNCONFIRMED_ERROR"]
@@ -115,6 +116,7 @@ class Journal:
         self.path = path
         self.file_hash = file_hash
         self._lock_fd = lock_fd
+        self._lock_path = path.with_name(path.name + ".lock")
         self._conn = _connect(path)
         # Entries carry a short id of the journal key (target) instead of the key itself:
         # every row's B-tree key stays small, which keeps each insert cheap.
@@ -144,28 +146,21 @@ class Journal:
     def open(cls, path: str | os.PathLike, *, file_hash: str) -> Journal:
         """Open (or create) the journal at ``path`` and take its lock.
 
-        Raises JournalLockedError when another run holds it.
+        Raises JournalLockedError when another run holds it. A lock file left by a run that
+        died is taken over (the dead process holds no lock).
         """
         path = Path(path)
-        lock_path = path.with_name(path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
-            os.close(fd)
-            who = f" (process {holder})" if holder else ""
-            raise JournalLockedError(
-                f"Another keen-import run{who} is using the journal {path}.",
-                hint="Wait for it to finish or stop it, then run again.",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+            fd = _take_lock(path.with_name(path.name + ".lock"), path)
+        except OSError as exc:
+            raise _cannot_open(path, exc) from None
         try:
             return cls(path, file_hash, fd)
-        except BaseException:
+        except BaseException as exc:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise _cannot_open(path, exc) from None
             raise
 
     def __enter__(self) -> Journal:
@@ -184,7 +179,9 @@ class Journal:
             os.close(self._wal_fd)
             self._wal_fd = -1
         with contextlib.suppress(OSError):
-            os.ftruncate(self._lock_fd, 0)
+            # Removed while still held: a run that opens the name next creates a new file, and
+            # one that opened the old file before this sees it gone (see _take_lock).
+            os.unlink(self._lock_path)
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
         self._lock_fd = -1
@@ -340,29 +337,40 @@ class Journal:
         payload_hash: str,
         result: RowResult,
         on_durable: Callable[[], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Like :meth:`record_soon` without a future: ``on_durable()`` runs once it is on disk.
 
-        If the disk fails, ``on_durable`` never runs (the error is raised by :meth:`flush`).
+        If the disk fails, ``on_durable`` never runs: ``on_failed(error)`` runs instead, or, without
+        it, the error is raised by :meth:`flush`.
         """
-        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), on_durable)
+        waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        self._enqueue(_RECORD, self._record_args(row, payload_hash, result), waiter)
 
     async def flush(self) -> None:
         """Wait until every queued write is committed and on disk.
 
         Raises the disk's error if a queued write (of any kind) failed since the last flush.
         """
+        failure: BaseException | None = None
         if self._pending or (self._writer and not self._writer.done()):
             future = asyncio.get_running_loop().create_future()
             self._pending.append(("", (), future))
             self._kick()
-            await future
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - what was committed before still gets synced
+                failure = exc
         if self._synced < self._committed or self._sync_waiters:
             future = asyncio.get_running_loop().create_future()
             self._wait_for_disk(future)
-            await future
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - raised below
+                failure = failure or exc
+        failure = self._failure or failure
+        self._failure = None
+        if failure is not None:
             raise failure
 
     # -- internals ---------------------------------------------------------------------------------
@@ -422,6 +430,8 @@ class Journal:
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
                     waiter.set_exception(exc)
+            elif isinstance(waiter, _Then):
+                waiter.on_failed(exc)
             elif self._failure is None:
                 self._failure = exc
 
@@ -470,6 +480,9 @@ class Journal:
             # keep their order.)
             statements = sorted(statements, key=lambda item: item[0] is not _MARK)
         conn = self._conn
+        if conn.in_transaction:  # left open by a COMMIT that failed (disk full)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Consecutive statements of one kind go in one executemany.
@@ -485,14 +498,76 @@ class Journal:
                 else:
                     conn.executemany(sql, [args for _, args in statements[start:end]])
                 start = end
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): never hide the cause.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         self._note_rows(args[1] for _, args in statements)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+def _cannot_open(path: Path, exc: BaseException) -> OutputWriteError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return OutputWriteError(
+        f"cannot open the journal {path}: {reason}; nothing was sent. Free some space there or "
+        "choose another folder with --out-dir DIR",
+        path=path,
+    )
+
+
+class _Then:
+    """Callbacks of a queued result: ``on_durable()`` once on disk, ``on_failed(error)`` if not."""
+
+    __slots__ = ("on_durable", "on_failed")
+
+    def __init__(self, on_durable, on_failed) -> None:
+        self.on_durable = on_durable
+        self.on_failed = on_failed
+
+    def __call__(self) -> None:
+        if self.on_durable is not None:
+            self.on_durable()
+
+
+def _take_lock(lock_path: Path, journal: Path) -> int:
+    """Lock ``lock_path`` (created if missing) and write our process id into it.
+
+    The file is removed when its run ends. A run that opened it just before it was removed
+    would lock a file no longer under that name, so the lock counts only when the name still
+    leads to the file locked; otherwise it tries again with the new file.
+    """
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder else ""
+            raise JournalLockedError(
+                f"Another keen-import run{who} is using the journal {journal}.",
+                hint="Wait for it to finish or stop it, then run again.",
+            ) from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            except OSError:  # a full disk: Journal.open says so
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                raise
+            return fd
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

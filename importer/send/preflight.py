@@ -112,6 +112,28 @@ async def preflight(
     a look-up still fails after ``attempts`` tries.
     """
     result = Preflight()
+    await _read_channels(client, attempts, sleep, result)
+    keys: list[LeadKey] = list(dict.fromkeys(k for r in records if (k := lead_key(r))))
+    queue: asyncio.Queue[LeadKey] = asyncio.Queue()
+    for key in keys:
+        queue.put_nowait(key)
+    lookups = _LeadLookups(client, attempts, sleep, result)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await lookups.look_up(queue.get_nowait())
+
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(keys))))]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return result
+
+
+async def _read_channels(client, attempts: int, sleep, result: Preflight) -> None:
+    """Every channel the key can see (for their currencies); a failure is only a note."""
     channels = await _read(client.get_channels, (), attempts, sleep, result, "the channels")
     data = channels.data if channels.kind is OutcomeKind.OK else None
     listed = data.get("channels") if isinstance(data, dict) else None
@@ -123,58 +145,55 @@ async def preflight(
             f"get_channels failed ({channels.http_status or channels.kind}: {channels.error}); "
             "channel currencies were not checked"
         )
-    unsupported: dict[str, bool] = {}
 
-    keys: list[LeadKey] = list(dict.fromkeys(k for r in records if (k := lead_key(r))))
-    queue: asyncio.Queue[LeadKey] = asyncio.Queue()
-    for key in keys:
-        queue.put_nowait(key)
 
-    async def worker() -> None:
-        while not queue.empty():
-            key = queue.get_nowait()
-            kind, value = key
-            if kind == "id":
-                call, what = client.get_lead, f"lead {value}"
-            else:
-                call, what = client.get_lead_by_legacy_id, f"legacy lead {value}"
-            if unsupported.get(kind):
-                result.leads[key] = LeadLookup(None, None, None, "look-up not supported", True)
-                continue
-            outcome = await _read(call, (value,), attempts, sleep, result, what)
-            if outcome.kind is OutcomeKind.REJECTED and not _refuses_lead(outcome):
-                unsupported[kind] = True
-                action = "get_lead_by_id" if kind == "id" else "get_lead_by_legacy_id"
-                result.notes.append(
-                    f"{action} is not supported by this API ({outcome.http_status}: "
-                    f"{outcome.error}); leads were not checked before sending"
-                )
-                result.leads[key] = LeadLookup(None, None, outcome.http_status, outcome.error, True)
-            elif outcome.kind not in (OutcomeKind.OK, OutcomeKind.REJECTED):
-                result.leads[key] = LeadLookup(
-                    None, None, outcome.http_status, outcome.error or str(outcome.kind), True
-                )
-            elif outcome.kind is OutcomeKind.OK:
-                lead = (outcome.data or {}).get("lead") or {}
-                result.leads[key] = LeadLookup(
-                    lead_id=lead.get("id"),
-                    channel_id=lead.get("channels_id"),
-                    http_status=outcome.http_status,
-                )
-                if not lead.get("id"):
-                    result.leads[key] = LeadLookup(
-                        None, None, outcome.http_status, f"{what}: the API returned no lead"
-                    )
-            else:  # rejected: 400/403/404
-                result.leads[key] = LeadLookup(None, None, outcome.http_status, outcome.error)
+class _LeadLookups:
+    """Looks leads up one by one into ``result.leads``; stops asking once an action is refused."""
 
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(keys))))]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-    return result
+    def __init__(self, client, attempts: int, sleep, result: Preflight) -> None:
+        self.client = client
+        self.attempts = attempts
+        self.sleep = sleep
+        self.result = result
+        self.unsupported: dict[str, bool] = {}  # "id"/"legacy": the API has no such look-up
+
+    async def look_up(self, key: LeadKey) -> None:
+        """Ask the API about one lead and store what it said."""
+        kind, value = key
+        if kind == "id":
+            call, what = self.client.get_lead, f"lead {value}"
+        else:
+            call, what = self.client.get_lead_by_legacy_id, f"legacy lead {value}"
+        if self.unsupported.get(kind):
+            self.result.leads[key] = LeadLookup(None, None, None, "look-up not supported", True)
+            return
+        outcome = await _read(call, (value,), self.attempts, self.sleep, self.result, what)
+        self.result.leads[key] = self.answer(kind, outcome, what)
+
+    def answer(self, kind: str, outcome: Outcome, what: str) -> LeadLookup:
+        """What one look-up's outcome says about the lead."""
+        if outcome.kind is OutcomeKind.REJECTED and not _refuses_lead(outcome):
+            self.unsupported[kind] = True
+            action = "get_lead_by_id" if kind == "id" else "get_lead_by_legacy_id"
+            self.result.notes.append(
+                f"{action} is not supported by this API ({outcome.http_status}: "
+                f"{outcome.error}); leads were not checked before sending"
+            )
+            return LeadLookup(None, None, outcome.http_status, outcome.error, True)
+        if outcome.kind not in (OutcomeKind.OK, OutcomeKind.REJECTED):
+            return LeadLookup(
+                None, None, outcome.http_status, outcome.error or str(outcome.kind), True
+            )
+        if outcome.kind is OutcomeKind.REJECTED:  # 400/403/404 about the lead
+            return LeadLookup(None, None, outcome.http_status, outcome.error)
+        lead = (outcome.data or {}).get("lead") or {}
+        if not lead.get("id"):
+            return LeadLookup(None, None, outcome.http_status, f"{what}: the API returned no lead")
+        return LeadLookup(
+            lead_id=lead.get("id"),
+            channel_id=lead.get("channels_id"),
+            http_status=outcome.http_status,
+        )
 
 
 def _refuses_lead(outcome: Outcome) -> bool:

@@ -8,17 +8,26 @@ uses) read the answer, which halves the client CPU per request.
 
 What it does: keep-alive connections per origin (most recently used first, dropped after
 ``keepalive_expiry`` or the server's ``Keep-Alive: timeout``), a connection limit with a pool
-timeout, TLS through ``ssl`` with httpx's default context, Content-Length, chunked and
-close-delimited bodies, interim 1xx answers skipped. Errors are the httpx exceptions whose
-meaning :func:`importer.send.client.classify_exception` relies on:
+timeout, TLS through ``ssl`` (the operating system's trust store by default), Content-Length,
+chunked and close-delimited bodies, interim 1xx answers skipped, and a forward proxy: an https
+target through a ``CONNECT`` tunnel (TLS inside it, end to end), an http target by sending the
+absolute URL to the proxy. Errors are the httpx exceptions whose meaning
+:func:`importer.send.client.classify_exception` relies on:
 
-- ``ConnectError`` / ``ConnectTimeout`` / ``PoolTimeout``: nothing was written, safe to retry;
+- ``ConnectError`` / ``ConnectTimeout`` / ``PoolTimeout`` / ``ProxyError``: nothing was written,
+  safe to retry (a refused or failed ``CONNECT`` is a ``ProxyError``: the API never saw it);
 - ``ReadTimeout``: the request was written and no complete answer came in time;
 - ``RemoteProtocolError``: the request was written and the connection closed or the answer
   could not be parsed.
 
 A POST is never written twice: a connection that fails after the write is reported, not
-retried, because the server may have acted on it.
+retried, because the server may have acted on it. A tunnel dropped after the write, or a 502/504
+answered through it, is therefore as uncertain as a direct connection that does the same.
+
+Failures of the set-up itself (a certificate that does not verify, a TLS handshake that fails, a
+proxy that cannot be reached or refuses the tunnel with a 4xx such as 407) carry ``setup = True``
+and a ``hint``: every later request would meet them too, so the client stops the run at once
+instead of retrying them. Their texts name hosts and the proxy's masked URL, never a password.
 """
 
 from __future__ import annotations
@@ -31,24 +40,97 @@ from collections import deque
 import httptools
 import httpx
 
+from importer.send.network import Proxy, trust_context
+
 Origin = tuple[str, str, int]
 _KEEP_ALIVE_TIMEOUT = re.compile(rb"timeout\s*=\s*(\d+)", re.I)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PROXY_AUTH = "Proxy Authentication Required"
+_TLS_HINT = (
+    "nothing was sent. If your company inspects HTTPS with its own root certificate, give that "
+    "certificate with --ca-bundle FILE (PEM); check the proxy settings too (--proxy, HTTPS_PROXY, "
+    "NO_PROXY)"
+)
+
+
+class CertificateError(httpx.ConnectError):
+    """The TLS handshake with the API failed (most often: its certificate does not verify)."""
+
+    setup = True
+
+    def __init__(self, host: str, port: int, exc: ssl.SSLError, proxy: Proxy | None) -> None:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            problem = exc.verify_message or exc.reason or "certificate verify failed"
+            text = f"the certificate of {host} could not be verified: {problem}"
+        else:
+            problem = exc.reason or str(exc) or type(exc).__name__
+            text = f"the TLS handshake with {host}:{port} failed: {problem}"
+        if proxy is not None:
+            text += f" (reached through the proxy {proxy.address} from {proxy.source})"
+        super().__init__(text)
+        self.host, self.port, self.problem = host, port, problem
+        self.hint = _TLS_HINT
+
+
+class ProxyUnreachable(httpx.ProxyError):
+    """The proxy itself could not be reached: nothing was sent."""
+
+    setup = True
+
+    def __init__(self, proxy: Proxy, reason: str) -> None:
+        super().__init__(f"cannot reach the proxy {proxy.address} (from {proxy.source}): {reason}")
+        self.proxy = proxy
+        self.hint = (
+            f"nothing was sent. Check the proxy in {proxy.source}; if the API is reached without "
+            "a proxy here, use --proxy none or list its host in NO_PROXY"
+        )
+
+
+class ProxyRefused(httpx.ProxyError):
+    """The proxy answered the CONNECT (or a forwarded request) itself: nothing reached the API.
+
+    A 4xx refusal (407 credentials, 403 a blocked host) is a set-up failure; a 5xx is the proxy
+    failing to reach the API, retried like a connection error."""
+
+    def __init__(self, proxy: Proxy, status: int, reason: str, host: str, port: int) -> None:
+        self.proxy, self.status = proxy, status
+        self.setup = 400 <= status < 500
+        where = f"the proxy {proxy.address} (from {proxy.source})"
+        if status == 407 and proxy.username is None:
+            text = f"{where} wants credentials: 407 {_PROXY_AUTH}"
+        elif status == 407:
+            text = f"{where} refused the credentials of user {proxy.username!r}: 407 {_PROXY_AUTH}"
+        else:
+            text = f"{where} refused to connect to {host}:{port}: {status} {reason}".rstrip()
+        super().__init__(text)
+        if status == 407:
+            self.hint = (
+                f"nothing was sent. Put the proxy credentials in its URL: "
+                f"http://USER:PASSWORD@{proxy.address} (in {proxy.source})"
+            )
+        else:
+            self.hint = f"nothing was sent. Ask your network team whether {host} is allowed"
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
-    """An httpx transport speaking HTTP/1.1 over pooled asyncio connections."""
+    """An httpx transport speaking HTTP/1.1 over pooled asyncio connections.
+
+    ``verify``: True (the operating system's trust store), False, or a ready ``SSLContext``.
+    ``proxy``: every request goes through this forward proxy (see the module docstring).
+    """
 
     def __init__(
         self,
         *,
         limits: httpx.Limits | None = None,
         verify: bool | ssl.SSLContext = True,
+        proxy: Proxy | None = None,
     ) -> None:
         limits = limits or httpx.Limits(max_connections=100, keepalive_expiry=5.0)
         self.max_connections = limits.max_connections or 100
         self.keepalive_expiry = limits.keepalive_expiry if limits.keepalive_expiry else 5.0
         self.verify = verify
+        self.proxy = proxy
         self._ssl_context: ssl.SSLContext | None = None
         self._idle: dict[Origin, list[_Connection]] = {}
         self._open = 0  # connections open or being opened, idle ones included
@@ -67,7 +149,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
             body = request.content
         except httpx.RequestNotRead:
             body = await request.aread()
-        data = _request_bytes(request, body)
+        forwarded = self.proxy is not None and origin[0] == "http"
+        data = _request_bytes(request, body, self.proxy if forwarded else None)
         timeouts = request.extensions.get("timeout") or {}
         connection = await self._acquire(origin, timeouts)
         try:
@@ -77,6 +160,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
         except BaseException:
             self._drop(connection)
             raise
+        if forwarded and status == 407:  # the proxy's own answer: the request went no further
+            self._drop(connection)
+            raise ProxyRefused(self.proxy, status, _PROXY_AUTH, origin[1], origin[2])
         keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
             connection.expiry = min(self.keepalive_expiry, keep_alive)
@@ -137,32 +223,49 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         scheme, host, port = origin
+        step = ["connect"]  # how far the opening got, for the timeout message
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._open_connection(origin, step)
+        except TimeoutError:
+            if self.proxy is not None and step[0] == "proxy":
+                raise ProxyUnreachable(self.proxy, "timed out") from None
+            doing = "in the TLS handshake with" if step[0] == "tls" else "connecting to"
+            via = f" through the proxy {self.proxy.address}" if self.proxy else ""
+            raise httpx.ConnectTimeout(f"timed out {doing} {host}:{port}{via}") from None
+
+    async def _open_connection(self, origin: Origin, step: list[str]) -> _Connection:
+        """A connection ready for requests to ``origin``, through the proxy when there is one."""
+        scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = self._tls() if scheme == "https" else None
+        if self.proxy is None:
+            return await _dial(loop, host, port, context)
+        step[0] = "proxy"
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: _Connection(loop),
-                    host,
-                    port,
-                    ssl=context,
-                    server_hostname=host if context else None,
-                ),
-                timeout,
-            )
-        except TimeoutError:
-            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as exc:  # refused, unreachable, DNS, TLS handshake: nothing was sent
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from exc
+            connection = await _dial(loop, self.proxy.host, self.proxy.port, None)
+        except httpx.ConnectError as exc:
+            raise ProxyUnreachable(self.proxy, getattr(exc, "reason", str(exc))) from exc
+        if context is None:
+            return connection  # plain http: requests carry the absolute URL to the proxy
+        try:
+            step[0] = "connect"
+            await connection.open_tunnel(self.proxy, host, port)
+            step[0] = "tls"
+            await connection.start_tls(context, host, port, self.proxy)
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl_context is None:
             if isinstance(self.verify, ssl.SSLContext):
                 self._ssl_context = self.verify
+            elif self.verify:
+                self._ssl_context = trust_context()
             else:
-                self._ssl_context = httpx.create_ssl_context(verify=self.verify)
+                self._ssl_context = httpx.create_ssl_context(verify=False)
         return self._ssl_context
 
     def _drop(self, connection: _Connection) -> None:
@@ -184,6 +287,28 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 return
 
 
+async def _dial(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, context: ssl.SSLContext | None
+) -> _Connection:
+    """A TCP (and TLS, with ``context``) connection; nothing is written on it yet."""
+    try:
+        _, connection = await loop.create_connection(
+            lambda: _Connection(loop),
+            host,
+            port,
+            ssl=context,
+            server_hostname=host if context else None,
+        )
+    except ssl.SSLError as exc:
+        raise CertificateError(host, port, exc, None) from exc
+    except OSError as exc:  # refused, unreachable, DNS: nothing was sent
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        error = httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}")
+        error.reason = reason  # type: ignore[attr-defined]
+        raise error from exc
+    return connection
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: one request at a time, the answer parsed by llhttp."""
 
@@ -198,6 +323,7 @@ class _Connection(asyncio.Protocol):
         self._received = False
         self._answered = False
         self._head = False
+        self._tunnel: bytearray | None = None  # the proxy's answer to CONNECT, while awaited
         self.closed = False
         self.idle_since = 0.0
         self.expiry = 0.0
@@ -239,6 +365,38 @@ class _Connection(asyncio.Protocol):
             self._waiter = None
             self.idle_since = self._loop.time()
 
+    async def open_tunnel(self, proxy: Proxy, host: str, port: int) -> None:
+        """Ask the proxy for a tunnel to ``host:port``; raise :class:`ProxyRefused` unless 2xx."""
+        authority = b"%s:%d" % (host.encode("idna"), port)
+        lines = [b"CONNECT %s HTTP/1.1" % authority, b"Host: %s" % authority]
+        if proxy.authorization is not None:
+            lines.append(b"Proxy-Authorization: " + proxy.authorization)
+        self._tunnel = bytearray()
+        waiter = self._waiter = self._loop.create_future()
+        assert self._transport is not None
+        self._transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        try:
+            status, reason = await waiter
+        finally:
+            self._waiter, self._tunnel = None, None
+        if not 200 <= status < 300:
+            raise ProxyRefused(proxy, status, reason, host, port)
+
+    async def start_tls(
+        self, context: ssl.SSLContext, host: str, port: int, proxy: Proxy | None
+    ) -> None:
+        """TLS with ``host`` inside the open tunnel (the proxy sees only encrypted bytes)."""
+        assert self._transport is not None
+        try:
+            self._transport = await self._loop.start_tls(
+                self._transport, self, context, server_hostname=host
+            )
+        except ssl.SSLError as exc:
+            raise CertificateError(host, port, exc, proxy) from exc
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {reason}") from exc
+
     def close(self) -> None:
         """Close the socket (idempotent)."""
         self.closed = True
@@ -251,6 +409,9 @@ class _Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self._tunnel is not None:
+            self._tunnel_data(data)
+            return
         self._received = True
         if self._waiter is None or self._waiter.done():
             self.close()  # bytes nobody asked for: the connection cannot be trusted any more
@@ -270,7 +431,9 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._headers_done and self._delimited_by_close():
+        if self._tunnel is not None:
+            self._fail(httpx.ProxyError("the proxy closed the connection instead of a tunnel"))
+        elif self._headers_done and self._delimited_by_close():
             status = self._parser.get_status_code()
             waiter.set_result((status, self._headers, b"".join(self._body), False))
         elif self._received:
@@ -316,6 +479,28 @@ class _Connection(asyncio.Protocol):
 
     # --- helpers ---------------------------------------------------------------------------
 
+    def _tunnel_data(self, data: bytes) -> None:
+        """Collect the proxy's answer to CONNECT up to its blank line: (status, reason)."""
+        assert self._tunnel is not None
+        self._tunnel += data
+        end = self._tunnel.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._tunnel) > 65536:
+                self._fail(httpx.ProxyError("the proxy's answer to CONNECT is not HTTP"))
+                self.close()
+            return
+        status_line = bytes(self._tunnel[: self._tunnel.find(b"\r\n")])
+        version, _, rest = status_line.partition(b" ")
+        code, _, reason = rest.partition(b" ")
+        if not version.startswith(b"HTTP/") or not code.isdigit():
+            self._fail(httpx.ProxyError("the proxy's answer to CONNECT is not HTTP"))
+            self.close()
+            return
+        text = reason.decode("latin-1").strip()
+        printable = "".join(c for c in text if c.isprintable())[:80]
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result((int(code), printable))
+
     def _delimited_by_close(self) -> bool:
         names = {name.lower() for name, _ in self._headers}
         return b"content-length" not in names and b"transfer-encoding" not in names
@@ -354,9 +539,15 @@ def read_response(
     return response
 
 
-def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
-    """The request line, headers and body as one buffer (one write, one segment)."""
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
+def _request_bytes(request: httpx.Request, body: bytes, proxy: Proxy | None = None) -> bytes:
+    """The request line, headers and body as one buffer (one write, one segment).
+
+    ``proxy``: the request goes to this proxy in the clear (an http target), so the request
+    line carries the absolute URL and the proxy's credentials are added."""
+    target = str(request.url).encode("ascii") if proxy else request.url.raw_path
+    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), target)]
+    if proxy is not None and proxy.authorization is not None:
+        lines.append(b"Proxy-Authorization: " + proxy.authorization)
     has_host = False
     for name, value in request.headers.raw:
         if name.lower() == b"host":

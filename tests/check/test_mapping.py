@@ -370,3 +370,21 @@ def test_units_in_brackets_and_prefixed_lead_headers_are_recognised():
         "date": "Invoice Date [UTC]",
         "product_name": "Item",
     }
+
+
+def test_saved_mapping_file_reads_back_identical(tmp_path):
+    from importer.check.mapping import Mapping, load_mapping_file, save_mapping_file
+
+    mapping = Mapping(
+        columns={"lead_id": 'Lead "ID" \\ x', "date": "Dato\tÅ", "reference": "Ref\x01\x7f"},
+        day_first=True,
+        decimal=",",
+        allow_duplicates=False,
+        trigger_ids=("aefcfad8-efc8-4849-b3aa-7efe4458a885",),
+        period="2026-03",
+        action="create_purchase",
+    )
+    path = save_mapping_file(mapping, tmp_path / "m.toml", comment="saved by\nkeen-import ui")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# saved by\n# keen-import ui\n[columns]\n")
+    assert load_mapping_file(path) == mapping

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from conftest import LEAD_1, LEAD_2, LEAD_3, read_results_csv, write_csv, write_xlsx
 
+from importer.check.mapping import Mapping
 from importer.job.validate import validate
 from importer.records import RESULT_COLUMNS
 from importer.report.results import ResultsWriter, neutralise
@@ -34,7 +35,7 @@ def test_csv_results_default_path_columns_order_and_bom(tmp_path):
     )
     path = write_csv(tmp_path / "march 2026.csv", text)
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     assert report.results_path == tmp_path / "march 2026.results.csv"
     raw = report.results_path.read_bytes()
@@ -62,7 +63,7 @@ def test_results_option_overrides_path(tmp_path, cli):
     path = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
     target = tmp_path / "out" / "checked.csv"
 
-    code, err = cli("validate", path, "--results", target)
+    code, err = cli("validate", "--no-date", path, "--results", target)
 
     assert code == 0
     assert err[-1] == f"results: {target}"
@@ -74,7 +75,7 @@ def test_results_may_not_overwrite_the_input(tmp_path, cli):
     path = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
     before = path.read_bytes()
 
-    code, err = cli("validate", path, "--results", path)
+    code, err = cli("validate", "--no-date", path, "--results", path)
 
     assert code == 2
     assert err[0] == f"error: --results {path} is the input file itself; choose another path"
@@ -110,7 +111,7 @@ def test_csv_results_neutralise_formulas(tmp_path):
     )
     path = write_csv(tmp_path / "f.csv", text)
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     with open(report.results_path, encoding="utf-8-sig", newline="") as handle:
         import csv
@@ -127,7 +128,7 @@ def test_csv_results_neutralise_formulas(tmp_path):
 def test_error_text_with_formula_is_neutralised(tmp_path):
     path = write_csv(tmp_path / "f.csv", "Lead ID,Amount\r\n=HYPERLINK(1),10\r\n")
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     [row] = read_results_csv(report.results_path)
     assert row["Lead ID"] == "'=HYPERLINK(1)"
@@ -211,7 +212,7 @@ def test_failing_run_leaves_no_results_file(tmp_path, monkeypatch):
     monkeypatch.setattr(ResultsWriter, "write_columns", explode)
 
     with pytest.raises(RuntimeError, match="disk full"):
-        validate(path)
+        validate(path, Mapping(no_date=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
@@ -244,19 +245,19 @@ def test_summary_on_stderr(tmp_path, cli):
         f'{LEAD_1},"1,500.50",R-1\r\n'
         f"{LEAD_2},oops,R-2\r\n"
         "\r\n"
-        f"{LEAD_3},20,R-1\r\n"
+        f'{LEAD_1},"1,500.50",R-1\r\n'
         f"{LEAD_3},30,R-4\r\n"
     )
     path = write_csv(tmp_path / "s.csv", text)
 
-    code, err = cli("validate", path)
+    code, err = cli("validate", "--no-date", path)
 
     assert code == 1
     assert err[err.index("summary:") + 1 :] == [
-        "  rows in file           4   1,550.50",
+        "  rows in file           4   3,031.00",
         "  valid                  2   1,530.50",
         "  invalid                1   0",
-        "  skipped                1   20.00",
+        "  skipped                1   1,500.50",
         "  blank (ignored)         1",
         "  totals reconcile: rows and amounts per status add up to the file's",
         f"results: {tmp_path / 's.results.csv'}",
@@ -269,7 +270,7 @@ def test_summary_per_currency(tmp_path, cli):
         f"Lead ID,Amount,Currency\r\n{LEAD_1},10,EUR\r\n{LEAD_2},20.5,EUR\r\n{LEAD_3},5,USD\r\n",
     )
 
-    code, err = cli("validate", path)
+    code, err = cli("validate", "--no-date", path)
 
     assert code == 1
     start = err.index("summary:") + 1
@@ -358,3 +359,39 @@ def test_csv_results_match_csv_writer_byte_for_byte(tmp_path, offset):
             extra[at] = neutralise(extra[at])
         reference.writerow(values + extra)
     assert (tmp_path / "out.csv").read_bytes() == ("\ufeff" + expected.getvalue()).encode()
+
+
+def test_xlsx_text_cells_like_formulas_get_the_quote_prefix(tmp_path):
+    report = validate(xlsx_input(tmp_path))
+
+    sheet = openpyxl.load_workbook(report.results_path).worksheets[0]
+    # E2 "=cmd" on a valid row, E3 "@x" on an invalid (filled) row, E4 "+1": all quote-prefixed,
+    # so Excel keeps them as text even after a user edits the cell.
+    for ref in ("E2", "E3", "E4"):
+        assert sheet[ref].quotePrefix is True, ref
+        assert sheet[ref].data_type == "s"
+    assert sheet["E3"].fill.fgColor.rgb == "FFF8CBAD"  # the invalid row keeps its highlight
+    assert sheet["J3"].value.startswith("amount 'oops'")
+    # Plain text, numbers and dates are not quote-prefixed.
+    for ref in ("A2", "B2", "C2", "D2", "J3"):
+        assert sheet[ref].quotePrefix is False, ref
+
+
+def test_xlsx_result_columns_and_headers_like_formulas_are_quote_prefixed(tmp_path):
+    from importer.read.loader import Chunk
+    from importer.records import RowResult, RowStatus
+
+    target = tmp_path / "w.xlsx"
+    writer = ResultsWriter(target, ["-Notes", "Plain"])
+    writer.write(
+        Chunk(rows=[2], cells=[["-1", "x"]], raw=[["-1", "x"]]),
+        [RowResult(row=2, status=RowStatus.INVALID, error="=bad", warnings=["+w"])],
+    )
+    writer.commit()
+
+    sheet = openpyxl.load_workbook(target).worksheets[0]
+    assert [c.quotePrefix for c in sheet[1]][:2] == [True, False]
+    assert sheet["A1"].font.b is True  # still the header style
+    quoted = [c.column_letter for c in sheet[2] if c.quotePrefix]
+    assert quoted == ["A", "G", "I"]  # "-1", error "=bad", warnings "+w"
+    assert sheet["G2"].value == "=bad" and sheet["G2"].data_type == "s"

@@ -6,7 +6,6 @@ import asyncio
 import json
 from decimal import Decimal
 
-import aiohttp
 import httpx
 import pytest
 
@@ -109,44 +108,6 @@ def test_classify_httpx_exceptions(exc, kind):
     assert classify_exception(exc).kind is kind
 
 
-def _mapped(original: BaseException, mapped: type[Exception]) -> Exception:
-    """What httpx_aiohttp raises: ``raise mapped(str(exc)) from exc``."""
-    try:
-        raise mapped(str(original)) from original
-    except mapped as exc:
-        return exc
-
-
-@pytest.mark.parametrize(
-    ("original", "mapped", "kind"),
-    [
-        # httpx_aiohttp maps ServerDisconnectedError to httpx.ConnectTimeout: the cause decides.
-        pytest.param(
-            aiohttp.ServerDisconnectedError(), httpx.ConnectTimeout, OutcomeKind.UNKNOWN,
-            id="server-disconnected-as-connect-timeout",
-        ),
-        pytest.param(
-            aiohttp.ClientOSError(104, "Connection reset by peer"), httpx.ConnectTimeout,
-            OutcomeKind.UNKNOWN, id="reset-as-connect-timeout",
-        ),
-        pytest.param(
-            aiohttp.SocketTimeoutError("read"), httpx.ReadTimeout, OutcomeKind.UNKNOWN,
-            id="socket-read-timeout",
-        ),
-        pytest.param(
-            aiohttp.ConnectionTimeoutError("connect"), httpx.ConnectTimeout,
-            OutcomeKind.NOT_SENT, id="connection-timeout",
-        ),
-        pytest.param(
-            aiohttp.ClientPayloadError("truncated"), httpx.ReadError, OutcomeKind.UNKNOWN,
-            id="payload-error",
-        ),
-    ],
-)  # fmt: skip
-def test_classify_aiohttp_causes(original, mapped, kind):
-    assert classify_exception(_mapped(original, mapped)).kind is kind
-
-
 def test_request_shape_and_created():
     seen: list[httpx.Request] = []
 
@@ -219,7 +180,7 @@ def sandbox():
         yield sb
 
 
-@pytest.mark.parametrize("transport", ["http11", "aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["http11", "httpx"])
 @pytest.mark.parametrize(
     ("faults", "kind", "status"),
     [
@@ -262,7 +223,7 @@ def test_sandbox_slow_commit_is_unknown(sandbox):
     assert outcome.error == "timed out waiting for the answer"
 
 
-@pytest.mark.parametrize("transport", ["http11", "aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["http11", "httpx"])
 def test_connection_refused_is_not_sent(transport):
     async def go() -> Outcome:
         client = KeenClient(

@@ -1,0 +1,667 @@
+"""The import job: one file taken step by step from opening to sending, for the CLI and the UI.
+
+    open -> map -> decide (questions, answers) -> check -> rows / edits -> plan -> send -> report
+
+Example::
+
+    job = open_import("march.xlsx", out_dir="imports/march")
+    job.apply_mapping({"purchase_amount": "Net amount"})
+    for question in job.questions():
+        job.answer(question.id, question.choices[0].value)
+    report = job.check()
+    page = job.rows(status="invalid", limit=20)
+
+Every step is a method call; nothing prints. See docs/job-api.md for the contract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+import threading
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from importer.check.controls import (
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+    parse_expected_total,
+)
+from importer.check.decisions import ColumnDecisions
+from importer.check.mapping import (
+    OPTION_NAMES,
+    FieldMatch,
+    Mapping,
+    load_mapping_file,
+    match_fields,
+)
+from importer.errors import ConfigurationError
+from importer.job import edits as editing
+from importer.job.checking import (
+    PreparedFile,
+    Source,
+    as_source,
+    check_all,
+    check_results_path,
+    mapping_notes,
+    open_source,
+    options_dict,
+    prepare_table,
+    require_mapped_fields,
+    source_facts,
+)
+from importer.job.model import (
+    Answer,
+    CellEdit,
+    CheckReport,
+    ColumnDecision,
+    FileOverview,
+    ProgressCallback,
+    Question,
+    ReportFiles,
+    RowPage,
+    RowView,
+)
+from importer.job.questions import column_decisions, option_for, to_question
+from importer.job.rowstore import RowStore
+from importer.read.frame import FrameTable, frame_name, is_frame
+from importer.read.loader import Table
+from importer.records import RowStatus
+from importer.report.frames import KeptResults
+from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
+from importer.report.results import default_results_path
+
+if TYPE_CHECKING:
+    from importer.job.run import ImportPlan, ImportReport
+
+SAMPLE_ROWS = 200  # rows read for the sample values of each column
+SAMPLES_PER_COLUMN = 3
+#: Options that change how the file is opened (the job opens it again).
+OPENING_OPTIONS = ("sheet", "encoding", "delimiter")
+CONTROL_OPTIONS = ("expect_rows", "expect_total", "results")
+
+
+def open_import(
+    source: Source,
+    *,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_xlsx_mb: int = 500,
+    out_dir: str | Path | None = None,
+    name: str | None = None,
+) -> ImportJob:
+    """Open a CSV/TSV/TXT/XLSX/XLS file, or a pandas DataFrame, as an import job.
+
+    Raises InputFileError (file checks, hostile files) exactly like :func:`importer.validate`.
+    ``out_dir``: the folder for the results, journal, manifest and created list (default:
+    beside the input). A DataFrame (read as in importer.read.frame) is named by ``name``
+    (default ``dataframe``) in those files' names; its results file is written only when the
+    ``results`` option names one (the rows are kept in memory for ``results_frame()``).
+    """
+    mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
+    return ImportJob(
+        as_source(source),
+        mapping=mapping,
+        header_row=header_row,
+        max_xlsx_mb=max_xlsx_mb,
+        out_dir=Path(out_dir) if out_dir is not None else None,
+        name=name,
+    )
+
+
+class ImportJob:
+    """One input file on its way into Keen. Create it with :func:`open_import`."""
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        mapping: Mapping,
+        header_row: int | None,
+        max_xlsx_mb: int,
+        out_dir: Path | None,
+        name: str | None = None,
+    ) -> None:
+        self.source = source
+        self.name = name
+        self.max_xlsx_mb = max_xlsx_mb
+        self.out_dir = out_dir
+        self._mapping = mapping
+        self._header_row = header_row
+        self._controls: dict[str, Any] = {}
+        self._answers: list[Answer] = []
+        self._edits: list[CellEdit] = []
+        self._prepared: PreparedFile | None = None
+        self._store: RowStore | None = None
+        self._checked_edits = 0  # edits already in the results file
+        self._scratch: Path | None = None
+        self._sending = threading.Lock()
+        self._stop: Any = None  # set while send() runs: stops it from any thread
+        self._planned: Any = None
+        self._last_pass: str | None = None  # "check" or "send": what wrote the results last
+        self._cancelled = False
+        self.last_check: CheckReport | None = None
+        self.table = self._open()
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _open(self) -> Table:
+        if self._edits:
+            # Edits name rows and columns of the file as it is read now.
+            raise ConfigurationError(
+                "cells were edited: the file cannot be read another way (sheet, header row, "
+                "encoding, delimiter) now",
+                hint="save the corrected copy with save_corrected() and open that instead",
+            )
+        if is_frame(self.source) and self._header_row not in (None, 1):
+            raise ConfigurationError(
+                "a DataFrame's header is its column labels: there is no other header row"
+            )
+        table = open_source(
+            self.source,
+            self._mapping,
+            max_xlsx_mb=self.max_xlsx_mb,
+            name=self.name,
+            header_row=self._header_row,
+        )
+        self._overview = _overview(table)
+        self._forget_checks()
+        return table
+
+    def _forget_checks(self) -> None:
+        self._planned = None
+        self._prepared = None
+        self._store = None
+        self.last_check = None
+
+    @property
+    def overview(self) -> FileOverview:
+        """The opened file: sheets, header row, headers and up to 3 sample values per column."""
+        return self._overview
+
+    def choose_sheet(self, name: str) -> None:
+        """Open another sheet of the workbook (the header row is looked for again)."""
+        self._mapping = dataclasses.replace(self._mapping, sheet=name)
+        self._header_row = None
+        self.table = self._open()
+
+    def choose_header_row(self, row: int) -> None:
+        """Read the file with ``row`` (1-based, as the user sees it) as its header row."""
+        self._header_row = row
+        self.table = self._open()
+
+    # -- mapping ----------------------------------------------------------------------------
+
+    def suggest_mapping(self) -> list[FieldMatch]:
+        """One match per Keen field (records.FIELDS order) with its confidence.
+
+        A "values" match is a guess from the cells alone: it is never applied silently.
+        """
+        return match_fields(self._overview.headers, self._overview.samples, self._mapping.columns)
+
+    def apply_mapping(self, mapping: Mapping | dict[str, str] | str | Path) -> None:
+        """Use this mapping: a Mapping, a {field: column} dict ("" switches a field off) or the
+        path of a TOML mapping file. Options it carries are laid over the job's."""
+        if isinstance(mapping, dict):
+            new = dataclasses.replace(self._mapping, columns=dict(mapping))
+        else:
+            loaded = mapping if isinstance(mapping, Mapping) else load_mapping_file(mapping)
+            new = dataclasses.replace(self._mapping.merged(loaded), columns=dict(loaded.columns))
+        self._use(new)
+        self.columns  # noqa: B018 - a column that is not in the file fails here, not later
+
+    def _use(self, mapping: Mapping) -> None:
+        old = self._mapping
+        self._mapping = mapping
+        reopen = any(getattr(old, o) != getattr(mapping, o) for o in OPENING_OPTIONS)
+        wanted = {c for c in mapping.columns.values() if c}
+        if reopen or not wanted <= set(self._overview.headers):
+            self.table = self._open()  # the mapping may also find a header below title rows
+        else:
+            self._forget_checks()
+
+    @property
+    def mapping(self) -> Mapping:
+        """The mapping and options in force."""
+        return self._mapping
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Field -> header actually used (MappingError when the mapping does not fit the file)."""
+        return self._prepare().columns
+
+    def set_options(self, **options: Any) -> None:
+        """Set reading and control options: decimal, day_first, timezone, period, trigger_ids,
+        action, allow_precision, allow_duplicates, sheet, encoding, delimiter, expect_rows,
+        expect_total, results (the results file's path)."""
+        unknown = sorted(set(options) - set(OPTION_NAMES) - set(CONTROL_OPTIONS))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option {unknown[0]!r}",
+                hint="known options: " + ", ".join(OPTION_NAMES + CONTROL_OPTIONS),
+            )
+        for name in CONTROL_OPTIONS:
+            if name in options:
+                self._controls[name] = options.pop(name)
+                self.last_check = None  # a check under other controls says nothing of these
+        if "trigger_ids" in options:
+            options["trigger_ids"] = tuple(options["trigger_ids"] or ())
+        if options:  # only reading options make the file be mapped and scanned again
+            self._use(dataclasses.replace(self._mapping, **options))
+
+    # -- decisions and questions ------------------------------------------------------------
+
+    def _prepare(self) -> PreparedFile:
+        if self._prepared is None:
+            self._prepared = prepare_table(self.table, self._mapping)
+        return self._prepared
+
+    def decisions(self) -> list[ColumnDecision]:
+        """How the amount, date and currency columns are read, each with its evidence."""
+        prepared = self._prepare()
+        return column_decisions(prepared.decisions, prepared.columns)
+
+    def questions(self) -> list[Question]:
+        """The open ambiguities (empty when none); :meth:`check` refuses to run while any is."""
+        return [to_question(a) for a in self._prepare().decisions.ambiguities]
+
+    def answer(self, question_id: str, value: str) -> None:
+        """Answer an open question (e.g. ``answer("day_first:Date", "day-first")``).
+
+        The answer sets the same option as the CLI flag and is recorded in the manifest.
+        """
+        asked = {q.id: q for q in self.questions()}
+        question = asked.get(question_id)
+        if question is None:
+            raise ConfigurationError(
+                f"no open question {question_id!r}",
+                hint="open questions: " + (", ".join(asked) or "none"),
+            )
+        name, option = option_for(question.kind, value)
+        self._answers.append(Answer(question_id, value, datetime.now(UTC)))
+        self._use(dataclasses.replace(self._mapping, **{name: option}))
+
+    @property
+    def answers(self) -> list[Answer]:
+        """The answers given so far, oldest first."""
+        return list(self._answers)
+
+    # -- checking ---------------------------------------------------------------------------
+
+    @property
+    def results_path(self) -> Path:
+        """Where the results file goes: ``<stem>.results.<ext>`` beside the input or in
+        ``out_dir``; the ``results`` option names another file (relative: inside out_dir)."""
+        chosen = self._controls.get("results")
+        folder = self.out_dir
+        if folder is None and self._mapping.out_dir:
+            folder = Path(self._mapping.out_dir)
+        if chosen:
+            path = Path(chosen)
+            if folder is not None and not path.is_absolute():
+                path = folder / path
+        elif isinstance(self.table, FrameTable):
+            # Not written (see writes_results); names the journal, manifest and created list.
+            path = (folder or Path.cwd()) / f"{frame_name(self.name)}.results.csv"
+        else:
+            path = default_results_path(self.table.path, self.table.info.kind)
+            if folder is not None:
+                path = folder / path.name
+        return path
+
+    @property
+    def writes_results(self) -> bool:
+        """False for a DataFrame without a ``results`` path: its verdicts stay in memory."""
+        return bool(self._controls.get("results")) or not isinstance(self.table, FrameTable)
+
+    def check(
+        self, *, on_progress: ProgressCallback | None = None, index: bool = True
+    ) -> CheckReport:
+        """Judge every row, write the results file and the manifest; return the totals.
+
+        ``index=False`` skips the row index :meth:`rows` and :meth:`edit` read from (a
+        one-shot check of a large file saves its build). Raises AmbiguousDataError while a
+        question is open, ControlTotalError when ``expect_rows``/``expect_total`` do not match
+        (the results are written first).
+        """
+        return self._check(on_progress=on_progress, index=index, write=True)
+
+    @property
+    def column_choices(self) -> ColumnDecisions:
+        """The column decisions as the pipeline holds them (see :meth:`decisions`)."""
+        return self._prepare().decisions
+
+    def _check(
+        self, *, on_progress: ProgressCallback | None, index: bool, write: bool
+    ) -> CheckReport:
+        prepared = self._prepare()
+        if prepared.decisions.ambiguities:
+            raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
+        expected = self._controls.get("expect_total")
+        expected = parse_expected_total(expected) if expected else None
+        started = datetime.now(UTC)
+        results = self.results_path
+        check_results_path(results, self.table.path)
+        write = write and self.writes_results
+        if write:
+            results.parent.mkdir(parents=True, exist_ok=True)
+        shadow = self._shadow_path(results, always=not write) if index else None
+        kept = KeptResults() if isinstance(self.table, FrameTable) else None
+        summary, digest = check_all(
+            self._with_edits(prepared),
+            results if write else None,
+            on_progress,
+            shadow_path=shadow,
+            allow_split=not self._edits,
+            kept=kept,
+        )
+        self._checked_edits = len(self._edits)
+        self._last_pass = "check" if write else self._last_pass
+        notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
+        notes += mapping_notes(prepared) + file_notes(summary)
+        if write:
+            self._write_manifest("validate", summary, started, digest)
+        self._store = RowStore(shadow or results, self.table.headers) if index else None
+        notes += check_control_totals(
+            summary, expect_rows=self._controls.get("expect_rows"), expect_total=expected
+        )
+        self.last_check = CheckReport(
+            summary=summary,
+            notes=notes,
+            warnings_count=self._store.warning_counts() if self._store else {},
+            exit_code=1 if summary.count(RowStatus.INVALID) else 0,
+            results_path=results if write else None,
+            frame=getattr(self.table, "frame", None),
+            kept=kept,
+            prepared=prepared,
+        )
+        return self.last_check
+
+    def _shadow_path(self, results: Path, *, always: bool = False) -> Path | None:
+        """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it);
+        ``always``: also for results that are not written to a file (a DataFrame's)."""
+        if results.suffix.lower() not in (".xlsx", ".xlsm") and not always:
+            return None
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="keen-import-job-"))
+            weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        return self._scratch / "rows.csv"
+
+    def _with_edits(self, prepared: PreparedFile) -> PreparedFile:
+        if not self._edits:
+            return prepared
+        table = editing.patched_table(prepared.table, self._edits)
+        return dataclasses.replace(prepared, table=table)
+
+    def _write_manifest(
+        self, command: str, summary, started: datetime, digest: str | None, **extra: Any
+    ) -> Path:
+        prepared = self._prepare()
+        results = self.results_path
+        path = manifest_path(results, self.table.path)
+        sha256 = digest or source_facts(self.table)[0]
+        source_info = self.table.describe() if isinstance(self.table, FrameTable) else None
+        write_json_atomic(
+            path,
+            build_manifest(
+                command=command,
+                source=self.table.path,
+                sha256=sha256,
+                source_info=source_info,
+                sheet=self.table.sheet,
+                columns=prepared.columns,
+                options={**options_dict(prepared), **extra.pop("options", {})},
+                api_url=extra.pop("api_url", None),
+                started=started,
+                finished=datetime.now(UTC),
+                summary=summary,
+                results_path=results if self.writes_results else None,
+                extra={**self._audit(), **extra},
+            ),
+        )
+        return path
+
+    def _audit(self) -> dict[str, Any]:
+        """Answers and edits, for the manifest."""
+        return {
+            "answers": [
+                {"question": a.question_id, "answer": a.value, "at": a.at.isoformat()}
+                for a in self._answers
+            ],
+            "edits": [
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "old": e.old,
+                    "new": e.new,
+                    "at": e.at.isoformat(),
+                }
+                for e in self._edits
+            ],  # fmt: skip
+        }
+
+    def rows(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        status: str | None = None,
+        warning: str | None = None,
+        search: str | None = None,
+    ) -> RowPage:
+        """A page of row verdicts, optionally only rows with this status, a warning containing
+        this text, or this text anywhere in the row (any case); after a send, the send's
+        verdicts (created, rejected...). Read from disk: memory stays flat however large the
+        file."""
+        return self._rows_store().page(
+            offset=offset, limit=limit, status=status, warning=warning, search=search
+        )
+
+    def _rows_store(self) -> RowStore:
+        if self._store is None:
+            raise ConfigurationError("the rows are not checked yet: call check() first")
+        return self._store
+
+    # -- editing ----------------------------------------------------------------------------
+
+    def edit(self, row: int, column: str, value: str) -> RowView:
+        """Correct one cell and re-check that row at once; returns its new verdict.
+
+        The input file is never changed: :meth:`save_corrected` writes a corrected copy, and
+        the next check or send reads the corrected value.
+        """
+        store = self._rows_store()
+        index = store.index_of(row)
+        before = store.view(index)
+        if column not in before.cells:
+            raise ConfigurationError(
+                f"no column {column!r} in the file",
+                hint="columns: " + ", ".join(repr(h) for h in self.table.headers),
+            )
+        cells = {**before.cells, column: value}
+        view = editing.recheck_row(self._prepare(), row, cells)
+        store.replace(index, view)
+        self._edits.append(CellEdit(row, column, before.cells[column], value, datetime.now(UTC)))
+        return view
+
+    @property
+    def edits(self) -> list[CellEdit]:
+        """Every cell edit made through the job, oldest first."""
+        return list(self._edits)
+
+    def save_corrected(self, path: Path | None = None) -> Path:
+        """Write ``<stem>.corrected.<ext>`` (beside the results) with every edit applied; the
+        input file is never changed."""
+        if isinstance(self.table, FrameTable):
+            raise ConfigurationError(
+                "save_corrected() writes a corrected copy of a file; a DataFrame is corrected "
+                "in the notebook (the edits are listed in job.edits)"
+            )
+        target = path or editing.corrected_path(self.table, self.results_path.parent)
+        return editing.write_corrected(self.table, self._edits, Path(target))
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def plan(self, *, api_url: str, api_key: str, **settings: Any) -> ImportPlan:
+        """Check every row (nothing is sent) and say what :meth:`send` would send.
+
+        ``settings``: target (the account name for the journal, default ``api_url``),
+        dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
+        insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
+        send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
+        HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
+        Raises AmbiguousDataError while a question is open, ControlTotalError when the control
+        totals do not match, ConfigurationError for a proxy URL or CA bundle that cannot be used.
+        """
+        from importer.job.run import plan_job
+
+        with self._sending:
+            self._cancelled = False
+        self._planned = plan_job(self, api_url=api_url, api_key=api_key, **settings)
+        return self._planned.plan
+
+    def send(
+        self, *, on_progress: ProgressCallback | None = None, resend_unconfirmed: bool = False
+    ) -> ImportReport:
+        """Send what :meth:`plan` planned; write the results, journal, created list and
+        manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
+        same job (or the same command) again resumes from the journal. Raises NetworkError,
+        with nothing sent, when a certificate or the proxy stops the first request."""
+        from importer.job.run import send_job
+
+        planned = self._planned
+        if planned is None:
+            raise ConfigurationError("nothing is planned yet: call plan() first")
+        shadow = self._shadow_path(self.results_path) if self.writes_results else None
+        before = _file_state(shadow or self.results_path)
+        try:
+            report = send_job(
+                self,
+                planned,
+                on_progress=on_progress,
+                resend_unconfirmed=resend_unconfirmed,
+                on_stop_ready=self._stop_ready,
+                shadow_path=shadow,
+            )
+        finally:
+            if _file_state(shadow or self.results_path) != before:
+                self._store = None  # the index pointed into the file the send replaced
+        rows_file = shadow or report.results_path
+        if rows_file is not None and rows_file.suffix.lower() == ".csv" and rows_file.is_file():
+            self._store = RowStore(rows_file, self.table.headers)  # the send's verdicts
+        self._last_pass = "send"
+        return report
+
+    def _stop_ready(self, stop: Any) -> None:
+        with self._sending:
+            self._stop = stop
+            if stop is not None and self._cancelled:
+                stop()
+
+    def cancel(self) -> None:
+        """Stop taking rows, let requests in flight finish, write the results (resumable).
+
+        Thread-safe: call it from any thread or task while :meth:`send` runs; called before,
+        the next send stops before its first request.
+        """
+        with self._sending:
+            self._cancelled = True
+            if self._stop is not None:
+                self._stop()
+
+    def prepared_for_sending(self) -> PreparedFile:
+        """The mapped file with its decisions and edits (AmbiguousDataError while a question
+        is open)."""
+        prepared = self._prepare()
+        if prepared.decisions.ambiguities:
+            raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
+        return self._with_edits(prepared)
+
+    def control_total_notes(self, summary) -> list[str]:
+        """The control-total lines (ControlTotalError when expect_rows/expect_total differ)."""
+        expected = self._controls.get("expect_total")
+        return check_control_totals(
+            summary,
+            expect_rows=self._controls.get("expect_rows"),
+            expect_total=parse_expected_total(expected) if expected else None,
+        )
+
+    def write_run_manifest(self, report, planned, sha256: str, resend_unconfirmed: bool) -> Path:
+        """The manifest of a send (no key): options, counts, files, answers and edits."""
+        settings = planned.settings
+        return self._write_manifest(
+            "run --dry-run" if report.dry_run else "run",
+            report.summary,
+            planned.started_at,
+            sha256,
+            api_url=settings.api_url,
+            options=settings.manifest_options(resend_unconfirmed),
+            target=settings.target or settings.api_url,
+            requests=report.requests,
+            created_list=str(report.created_path) if report.created_path else None,
+            journal=str(report.journal_path) if report.journal_path else None,
+            exit_code=report.exit_code,
+        )
+
+    def write_reports(self) -> ReportFiles:
+        """The files of the last check or send; a check is run first when there was none, or
+        when cells were edited since the last check (a send's files are its own record)."""
+        stale = self._checked_edits != len(self._edits)
+        if self._last_pass is None or (self._last_pass == "check" and stale):
+            self.check()
+        if not self.writes_results:
+            raise ConfigurationError(
+                "a DataFrame's results file is written only when you name one, e.g. "
+                "job.set_options(results='march.results.xlsx')"
+            )
+        results = self.results_path
+        created = results.with_name(f"{self.table.path.stem}.created.csv")
+        return ReportFiles(
+            results=results,
+            manifest=manifest_path(results, self.table.path),
+            created=created if created.exists() else None,
+        )
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of a file, None when it does not exist: a replaced file
+    (written elsewhere, renamed into place) differs."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def _overview(table: Table) -> FileOverview:
+    """What the UI shows before mapping: headers and a few sample values per column."""
+    samples: dict[str, list[str]] = {h: [] for h in table.headers}
+    with contextlib.closing(table.chunks(SAMPLE_ROWS)) as chunks:
+        first = next(chunks, None)
+    for at, header in enumerate(table.headers if first is not None else ()):
+        found = samples[header]
+        for value in first.column(at):
+            if len(found) == SAMPLES_PER_COLUMN:
+                break
+            if value.strip():
+                found.append(value)
+    return FileOverview(
+        path=table.path,
+        kind=table.info.kind,
+        sheets=list(table.sheets),
+        sheet=table.sheet,
+        header_row=table.header_row,
+        headers=list(table.headers),
+        samples=samples,
+        encoding=table.info.encoding,
+        delimiter=table.delimiter,
+    )

@@ -1,0 +1,160 @@
+"""The data an import job hands to its front ends (CLI, web UI): plain, typed, documented.
+
+Every class here is a dataclass of plain values (str, int, Path, Decimal, datetime) so a front
+end can render it or turn it into JSON without knowing the pipeline behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from importer.check.summary import Summary
+from importer.report.frames import KeptResults, results_frame, summary_frame
+
+#: Progress callback: (rows done, rows total or None, counts per status).
+ProgressCallback = Callable[[int, int | None, dict[str, int]], None]
+
+
+@dataclass
+class FileOverview:
+    """What an opened file looks like: its sheets, header row, headers and sample values."""
+
+    path: Path
+    kind: str  # "csv" | "xlsx" | "xls" | "frame"
+    sheets: list[str]
+    sheet: str | None
+    header_row: int  # 1-based row of the file
+    headers: list[str]
+    samples: dict[str, list[str]]  # header -> up to 3 non-empty cell texts
+    encoding: str | None
+    delimiter: str | None
+
+
+@dataclass
+class ColumnDecision:
+    """How a whole column is read, and why.
+
+    ``kind``: "decimal" (value "." or ","), "day_first" (True/False/None) or "currency" (the
+    file's currency code). ``source``: "evidence" (values in the file decided), "option" (the
+    user said so: a flag, a mapping file or an answer), "default" or "none" (nothing to decide).
+    ``evidence``: example values that decided it.
+    """
+
+    kind: str
+    column: str | None
+    value: str | bool | None
+    source: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QuestionExample:
+    """One value that could be read either way, with its row (as the user sees it)."""
+
+    row: int
+    value: str
+
+
+@dataclass
+class Choice:
+    """One possible answer to a question: the value to pass to ``answer()`` and its label."""
+
+    value: str
+    label: str
+
+
+@dataclass
+class Question:
+    """An open ambiguity only the user can settle; answer it with ``ImportJob.answer``.
+
+    ``flag`` is the command-line option that answers it; ``hint`` is the sentence the CLI
+    prints after the error (it names the flag).
+    """
+
+    id: str
+    kind: str  # "decimal" | "day_first"
+    column: str
+    text: str
+    examples: list[QuestionExample]
+    choices: list[Choice]
+    flag: str
+    hint: str = ""
+
+
+@dataclass
+class Answer:
+    """An answer given to a question (recorded in the manifest)."""
+
+    question_id: str
+    value: str
+    at: datetime
+
+
+@dataclass
+class CheckReport:
+    """What checking every row found: control totals, notes, warnings, results file."""
+
+    summary: Summary
+    notes: list[str]
+    warnings_count: dict[str, int]  # warning text -> rows with it
+    exit_code: int
+    results_path: Path | None  # None: a DataFrame checked without a results path
+    frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
+
+    def results_frame(self) -> Any:
+        """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
+        the result columns, amounts as Decimal (see importer.report.frames)."""
+        return results_frame(
+            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
+        )
+
+    def summary_frame(self) -> Any:
+        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
+        return summary_frame(self.summary)
+
+
+@dataclass
+class RowView:
+    """One row's verdict as a front end shows it: status, reasons and the cells of the file."""
+
+    row: int
+    status: str
+    error: str | None
+    warnings: list[str]
+    cells: dict[str, str]  # header -> cell text
+    purchase_id: str | None
+
+
+@dataclass
+class RowPage:
+    """A page of row verdicts: ``total`` rows match the filter, this page starts at ``offset``."""
+
+    total: int
+    offset: int
+    rows: list[RowView]
+
+
+@dataclass
+class CellEdit:
+    """One correction of a cell made through the job (listed in the manifest)."""
+
+    row: int
+    column: str
+    old: str
+    new: str
+    at: datetime
+
+
+@dataclass
+class ReportFiles:
+    """The files a job wrote."""
+
+    results: Path
+    manifest: Path
+    created: Path | None

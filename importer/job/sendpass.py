@@ -1,0 +1,409 @@
+"""The send pass: read the file chunk by chunk, judge, look up leads, send, journal, report.
+
+    chunk -> judge -> drop rows earlier runs created -> preflight -> screen -> send -> record
+
+One :class:`SendPass` per run. It stops taking rows when ``stop`` is set (Ctrl-C, SIGTERM or
+:meth:`ImportJob.cancel` from any thread): requests in flight finish, results are written, and
+the journal lets the next run resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from importer.check.validator import CheckedChunk, RowValidator
+from importer.errors import AuthenticationError
+from importer.job.checking import PreparedFile, row_results
+from importer.job.model import ProgressCallback
+from importer.job.writes import writing
+from importer.read.loader import Chunk
+from importer.records import PurchaseRecord, RowResult, RowStatus
+from importer.report.created import CreatedListWriter, created_list_path
+from importer.report.results import ResultsWriter
+from importer.send.client import KeenClient
+from importer.send.journal import Journal
+from importer.send.preflight import Preflight, preflight
+from importer.send.resume import EarlierRuns, drop_already_created
+from importer.send.sender import not_sent_reason, send_all
+
+if TYPE_CHECKING:
+    from importer.job.run import ImportReport, SendSettings
+
+
+@dataclass
+class _Rows:
+    """One chunk's rows on their way: verdicts by row, and the records still to be sent."""
+
+    chunk: Chunk
+    checked: CheckedChunk
+    results: list[RowResult]
+    by_row: dict[int, int]
+    records: list[PurchaseRecord]
+    leads: Preflight | None = None
+
+
+@dataclass
+class SendProgress:
+    """Progress of a send: rows done, rows per status, retrying rows and requests per second."""
+
+    on_progress: ProgressCallback | None
+    total: int
+    done: int = 0
+    live: dict[str, int] = field(default_factory=dict)
+    activity: dict[str, int] = field(default_factory=lambda: {"requests": 0, "retrying": 0})
+    last: float = 0.0
+    since: float = 0.0  # when the first purchase request of this run went out
+
+    def sending(self, rows: int) -> None:
+        """Report ``rows`` done while a chunk is being sent."""
+        if self.on_progress is None:
+            return
+        self.last = time.monotonic()
+        elapsed = self.last - self.since
+        rate = round(self.activity["requests"] / elapsed) if elapsed > 0 else 0
+        counts = {**self.live, "retrying": self.activity["retrying"], "req/s": rate}
+        self.on_progress(rows, self.total, counts)
+
+    def answered(self, status: str, rows: int) -> None:
+        """One row answered: count it, and report at most five times a second."""
+        self.live[status] = self.live.get(status, 0) + 1
+        if time.monotonic() - self.last > 0.2:
+            self.sending(rows)
+
+    async def tick(self, rows: Callable[[], int]) -> None:
+        """Progress also moves while no row finishes (a long Retry-After, a paused breaker)."""
+        while True:
+            await asyncio.sleep(0.5)
+            if time.monotonic() - self.last >= 0.5:
+                self.sending(rows())
+
+    def chunk_done(self, rows: int, counts: dict[str, int]) -> None:
+        """A chunk is written: the counts are the run's totals so far."""
+        self.done += rows
+        self.live = dict(counts)
+        if self.on_progress:
+            self.on_progress(self.done, self.total, self.live)
+
+
+class SendPass:
+    """Sends one prepared file; fills ``report`` (summary, counts, flags) as it goes."""
+
+    def __init__(
+        self,
+        prepared: PreparedFile,
+        report: ImportReport,
+        settings: SendSettings,
+        *,
+        resend_unconfirmed: bool,
+        on_progress: ProgressCallback | None,
+        total: int,
+        on_stop_ready: Callable[[Callable[[], None] | None], None] | None = None,
+        write_results: bool = True,
+        shadow_path: Path | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
+        self.shadow_path = shadow_path  # a CSV copy of workbook results (the job pages it)
+        self.shadow: ResultsWriter | None = None
+        self.report = report
+        self.settings = settings
+        self.resend_unconfirmed = resend_unconfirmed
+        self.progress = SendProgress(on_progress, total)
+        self.on_stop_ready = on_stop_ready
+        table = prepared.table
+        self.validator = RowValidator(
+            table.headers,
+            prepared.columns,
+            prepared.decisions,
+            prepared.options,
+            build_records=True,
+        )
+        self.first_chunk = True
+        self.journal: Journal | None = None
+        self.earlier: EarlierRuns | None = None
+        self.created: CreatedListWriter | None = None
+
+    async def run(self) -> None:
+        """Send the whole file and write the results (and created list) atomically."""
+        loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+        self._offer_stop(loop)
+        self.results_file = f"the results file {self.report.results_path}"
+        writer = None
+        if self.write_results:
+            with writing(self.report, self.results_file):
+                writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
+        if writer is not None and self.shadow_path is not None:
+            self.shadow = ResultsWriter(self.shadow_path, self.prepared.table.headers)
+        try:
+            self._open_created_list()
+            self._open_journal()
+            async with self._client() as client:
+                for chunk in self.prepared.table.chunks():
+                    await self._chunk(chunk, client, writer)
+                self.report.requests = client.requests_made
+            if writer is not None:
+                with writing(self.report, self.results_file):
+                    writer.commit()
+            if self.shadow is not None:
+                self.shadow.commit()
+            if self.created is not None:
+                with writing(self.report, self.created_file):
+                    self.created.commit()
+        except BaseException:
+            for open_writer in (writer, self.shadow):
+                if open_writer is not None:
+                    open_writer.abort()
+            if self.created is not None:
+                self.created.abort()
+            raise
+        finally:
+            self._close(loop)
+
+    # -- setting up and tearing down --------------------------------------------------------
+
+    def _offer_stop(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.settings.handle_signals:
+            _install_signal_handlers(loop, self.stop)
+        if self.on_stop_ready is not None:
+            self.on_stop_ready(lambda: loop.call_soon_threadsafe(self.stop.set))
+
+    def _open_created_list(self) -> None:
+        if not self.report.dry_run:
+            path = created_list_path(self.report.results_path, self.prepared.table.path)
+            self.report.created_path = path
+            self.created_file = f"the created list {path}"
+            with writing(self.report, self.created_file):
+                self.created = CreatedListWriter(path)
+
+    def _open_journal(self) -> None:
+        if self.report.journal_path is not None:
+            self.journal = Journal.open(
+                self.report.journal_path, file_hash=self.settings.journal_key
+            )
+            self.earlier = EarlierRuns(self.journal, self.prepared.options.action)
+
+    def _client(self) -> KeenClient:
+        s = self.settings
+        return KeenClient(
+            self.report.api_url,
+            s.api_key,
+            timeout=s.timeout,
+            transport=s.transport,
+            max_connections=s.concurrency,
+            network=s.network,
+            **s.client_options,
+        )
+
+    def _close(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.on_stop_ready is not None:
+            self.on_stop_ready(None)
+        if self.journal is not None:
+            self.journal.close()
+        if self.settings.handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    # -- one chunk --------------------------------------------------------------------------
+
+    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter | None) -> None:
+        rows = self._judge(chunk)
+        if self.earlier is not None:
+            rows.records = drop_already_created(
+                rows.records, self.earlier, rows.results, rows.by_row
+            )
+        rows.leads = await self._preflight(rows.records, client)
+        if self.earlier is not None and rows.leads is not None:
+            rows.records = drop_already_created(
+                rows.records, self.earlier, rows.results, rows.by_row, resolve=rows.leads.resolve
+            )
+        to_send = self._screen(rows)
+        if to_send and not self.report.dry_run:  # a dry run leaves valid rows "valid"
+            await self._send(to_send, rows, client)
+        self._record(rows, writer)
+
+    def _judge(self, chunk: Chunk) -> _Rows:
+        checked = self.validator.check(chunk)
+        results = row_results(checked)
+        records = [r for r in (checked.records or []) if r is not None]
+        by_row = {r.row: i for i, r in enumerate(results)}
+        return _Rows(chunk, checked, results, by_row, records)
+
+    def _halted(self) -> bool:
+        r = self.report
+        return bool(
+            r.auth_failed or r.interrupted or r.outage or r.write_error or self.stop.is_set()
+        )
+
+    async def _preflight(
+        self, records: list[PurchaseRecord], client: KeenClient
+    ) -> Preflight | None:
+        """Look up this chunk's leads and channels (None: the run stopped, nothing is sent)."""
+        if not records or self._halted():
+            return None
+        try:
+            found = await preflight(records, client=client)
+        except AuthenticationError:
+            if self.first_chunk:
+                raise  # nothing was sent: the whole run stops with the error
+            self.report.auth_failed = True
+            return None
+        finally:
+            self.first_chunk = False
+        for note in found.notes:
+            if note not in self.report.plan.notes:
+                self.report.plan.notes.append(note)
+        return found
+
+    def _screen(self, rows: _Rows) -> list[PurchaseRecord]:
+        """The records that may be sent; the others get their final verdict here."""
+        to_send = []
+        for record in rows.records:
+            i = rows.by_row[record.row]
+            verdict = self._verdict_before_sending(record, rows.results[i], rows.leads)
+            if verdict is None:
+                to_send.append(record)
+            else:
+                rows.results[i] = verdict
+        return to_send
+
+    def _verdict_before_sending(
+        self, record: PurchaseRecord, result: RowResult, leads: Preflight | None
+    ) -> RowResult | None:
+        if leads is None:
+            result.status = RowStatus.NOT_SENT
+            result.error = not_sent_reason(
+                auth_failed=self.report.auth_failed,
+                outage=self.report.outage,
+                write_error=self.report.write_error,
+            )
+            return result
+        rejected = leads.rejection(record)
+        if rejected is not None:
+            rejected.warnings = result.warnings + rejected.warnings
+            return rejected
+        channel = leads.currency_of(record)
+        mapped = "currency" in self.prepared.columns
+        if mapped and record.currency and channel and record.currency != channel:
+            result.status = RowStatus.INVALID
+            result.error = (
+                f"currency {record.currency} does not match the lead's channel currency "
+                f"{channel}; Keen does not convert amounts"
+            )
+            return result
+        return None
+
+    async def _send(self, to_send: list[PurchaseRecord], rows: _Rows, client: KeenClient) -> None:
+        progress, settings = self.progress, self.settings
+        sent = 0
+
+        def collect(result: RowResult) -> None:
+            nonlocal sent
+            i = rows.by_row[result.row]
+            result.warnings = rows.results[i].warnings + result.warnings
+            rows.results[i] = result
+            sent += 1
+            progress.answered(str(result.status), progress.done + sent)
+
+        progress.since = progress.since or time.monotonic()
+        ticker = None
+        if progress.on_progress:
+            ticker = asyncio.get_running_loop().create_task(
+                progress.tick(lambda: progress.done + sent)
+            )
+        try:
+            sent_report = await send_all(
+                to_send,
+                client=client,
+                journal=self.journal,
+                action=self.prepared.options.action,
+                concurrency=settings.concurrency,
+                rate=settings.rate,
+                max_retries=settings.max_retries,
+                resend_unconfirmed=self.resend_unconfirmed,
+                lead_resolver=rows.leads.resolve if rows.leads else None,
+                on_result=collect,
+                stop=self.stop,
+                activity=progress.activity,
+            )
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        self._add_send_report(sent_report)
+
+    def _add_send_report(self, sent) -> None:
+        report = self.report
+        report.send_reports.append(sent)
+        report.sent_this_run += sent.requests
+        report.auth_failed |= sent.auth_failed
+        report.outage = report.outage or sent.outage
+        report.write_error = report.write_error or sent.write_error
+        report.interrupted |= sent.interrupted or self.stop.is_set()
+
+    def _record(self, rows: _Rows, writer: ResultsWriter | None) -> None:
+        """Count the chunk, list its created purchases and write its results, in input order."""
+        summary = self.report.summary
+        rows.checked.add_to(summary, [r.status for r in rows.results])
+        if self.created is not None:
+            with writing(self.report, self.created_file):
+                self._list_created(rows)
+        if writer is not None:
+            with writing(self.report, self.results_file):
+                writer.write(rows.chunk, rows.results)
+        if self.shadow is not None:
+            self.shadow.write(rows.chunk, rows.results)
+        if self.report.kept is not None:
+            self.report.kept.add_results(rows.checked, rows.results)
+        counts = {k: v.rows for k, v in summary.by_status.items()}
+        self.progress.chunk_done(len(rows.results), counts)
+
+    def _list_created(self, rows: _Rows) -> None:
+        assert self.created is not None
+        records = rows.checked.records
+        for i, result in enumerate(rows.results):
+            if result.status is not RowStatus.CREATED or not result.purchase_id:
+                continue
+            record = records[i] if records else None
+            self.created.add(
+                result.row,
+                result.purchase_id,
+                _sent_lead(record, rows.leads),
+                record.purchase_amount if record else None,
+                record.date if record else None,
+                record.reference if record else None,
+            )
+
+
+def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | None:
+    if record is None:
+        return None
+    if leads is not None:
+        return leads.resolve(record) or record.lead_id
+    return record.lead_id
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    def on_signal() -> None:
+        if stop.is_set():
+            print("\nsecond interrupt: aborting now (the journal is consistent)", file=sys.stderr)
+            os._exit(130)
+        print(
+            "\ninterrupt: finishing requests in flight, then writing results "
+            "(press Ctrl-C again to abort at once)",
+            file=sys.stderr,
+        )
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+
+__all__ = ["SendPass", "SendProgress"]

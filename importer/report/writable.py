@@ -1,0 +1,74 @@
+"""Before anything is sent: can the run's files (results, journal, manifest, created list) be
+written where they are meant to go?
+
+A shared drive that is full or a folder that is read-only would otherwise be found out only
+after purchases were created. The check writes (and removes) a small probe file in each folder,
+because permissions alone do not tell: root ignores them, and a read-only or full volume does
+not show in them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from importer.errors import OutputWriteError
+from importer.report.created import created_list_path
+from importer.report.manifest import manifest_path
+from importer.send.resume import journal_path_for
+from importer.send.sender import describe_write_error
+
+__all__ = ["check_writable", "run_files"]
+
+_WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
+_PROBE_BYTES = 64 * 1024  # a few journal pages: a volume with less room fails at the first rows
+
+
+def check_writable(paths: Iterable[Path]) -> None:
+    """Raise OutputWriteError unless every path's folder takes a new file and existing files
+    among ``paths`` can be replaced."""
+    folders: dict[Path, list[Path]] = {}
+    for path in paths:
+        folders.setdefault(Path(path).absolute().parent, []).append(Path(path))
+    for folder, files in folders.items():
+        _check_folder(folder, files)
+
+
+def _check_folder(folder: Path, files: list[Path]) -> None:
+    names = ", ".join(path.name for path in files)
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent  # the run creates the missing folders: this one must take them
+    if not folder.is_dir():
+        raise OutputWriteError(
+            f"cannot write the run's files ({names}): {folder} is not a folder; nothing was "
+            "sent: choose another folder with --out-dir DIR",
+            path=folder,
+        )
+    probe = folder / f".keen-import-probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(bytes(_PROBE_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        for path in files:
+            if path.exists() and not os.access(path, os.W_OK):
+                raise PermissionError(13, "Permission denied", str(path))
+    except OSError as exc:
+        raise OutputWriteError(
+            f"cannot write in the folder {folder} ({names}): {describe_write_error(exc)}; "
+            + _WHAT_TO_DO,
+            path=folder,
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+def run_files(results_path: Path, source: Path, *, dry_run: bool) -> list[Path]:
+    """The files a run writes: results and manifest; journal and created list unless dry."""
+    files = [results_path, manifest_path(results_path, source)]
+    if not dry_run:
+        files += [journal_path_for(results_path, source), created_list_path(results_path, source)]
+    return files

@@ -1,0 +1,93 @@
+"""Sends and online checks run in a thread of their own; their progress is kept for the pages."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+
+from importer.errors import KeenImportError
+from importer.ui.sessions import ImportSession, Progress
+from importer.ui.settings import UISettings
+
+
+def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = False):
+    """``job.plan`` against the server's target, with the key held in memory."""
+    return session.job.plan(
+        api_url=settings.api_url,
+        api_key=settings.api_key.reveal(),
+        target=settings.target,
+        dry_run=dry_run,
+    )
+
+
+def start(
+    session: ImportSession,
+    settings: UISettings,
+    *,
+    dry_run: bool = False,
+    resend_unconfirmed: bool = False,
+    planned: bool = False,
+) -> Progress:
+    """Start sending (or the online check when ``dry_run``) in a background thread.
+
+    ``planned``: the caller already made the plan (the send confirmation did).
+    """
+    progress = Progress(kind="check online" if dry_run else "send")
+    session.progress = progress
+
+    def on_progress(done: int, total: int | None, counts: dict[str, int]) -> None:
+        progress.done, progress.total = done, total
+        progress.counts = dict(counts)
+
+    def work() -> None:
+        try:
+            if not planned:
+                make_plan(session, settings, dry_run=dry_run)
+            report = session.job.send(
+                on_progress=on_progress, resend_unconfirmed=resend_unconfirmed
+            )
+            session.report = report
+            session.rows_after_run = rows_of(report, session.job)
+            progress.outcome = describe(report)
+            progress.done = report.summary.in_file.rows
+            progress.counts = {k: v.rows for k, v in report.summary.by_status.items()}
+        except KeenImportError as exc:
+            progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        except Exception:  # the page must say it ended; the details go to the server's output
+            traceback.print_exc(file=sys.stderr)
+            progress.error = "the run stopped on an unexpected error (see the server's output)"
+        finally:
+            progress.finished = True
+
+    session.thread = threading.Thread(target=work, name=f"send-{session.folder.id}", daemon=True)
+    session.thread.start()
+    return progress
+
+
+def rows_of(report, job):
+    """The grid after a run: the run's own results file, paged from disk like ``job.rows``.
+
+    The job's row index points into the results file as its last check wrote it; a send or
+    online check rewrites that file, so the grid then reads the new file through a fresh index.
+    """
+    from importer.job.rowstore import RowStore
+
+    if report.results_path.suffix.lower() != ".csv" or not report.results_path.is_file():
+        return None
+    return RowStore(report.results_path, job.table.headers)
+
+
+def describe(report) -> str:
+    """One line saying how a send or online check ended."""
+    if report.dry_run:
+        return "Online check finished: nothing was created."
+    if report.auth_failed:
+        return "Keen refused the API key: rows not sent yet are not_sent; set a key and resume."
+    if report.outage:
+        return f"{report.outage}: rows not sent yet are not_sent; resume later."
+    if report.interrupted:
+        return "Stopped: rows not sent yet are not_sent; Resume sends them."
+    if report.summary.count("unconfirmed"):
+        return "Finished, but some rows are unconfirmed: check them in Keen before resending."
+    return "Finished."

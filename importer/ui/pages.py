@@ -1,0 +1,78 @@
+"""Rendering shared by every route: templates, the common page context, small helpers."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+
+from importer.ui.security import CSRF_PARAM
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: The steps of an import, in the order the navigation shows them.
+STEPS = (
+    ("columns", "Match columns"),
+    ("questions", "Questions"),
+    ("review", "Review"),
+    ("online", "Check online"),
+    ("send", "Send"),
+    ("results", "Results"),
+)
+
+
+def _amount(value: object) -> str:
+    """An amount with thousands separators, as a finance reader expects it."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{number:,.2f}"
+
+
+def build_environment() -> Environment:
+    """The Jinja2 environment: autoescaping everywhere, so every cell is shown as text."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["amount"] = _amount
+    env.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+    return env
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any):
+    """Render ``template`` with the context every page shares."""
+    state = request.app.state
+    settings = state.settings
+    page = state.env.get_template(template).render(
+        request=request,
+        sandbox=settings.sandbox,
+        api_url=settings.api_url,
+        key_set=settings.api_key.is_set,
+        key_last_four=settings.api_key.last_four,
+        csrf=settings.csrf_token,
+        action=lambda path, **q: form_action(settings.csrf_token, path, **q),
+        steps=STEPS,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def form_action(csrf_token: str, path: str, **query: object) -> str:
+    """A POST target carrying the CSRF token (checked by the middleware before routing)."""
+    params = {k: v for k, v in query.items() if v not in (None, "")}
+    params[CSRF_PARAM] = csrf_token
+    return f"{path}?{urlencode(params)}"
+
+
+def redirect(path: str) -> RedirectResponse:
+    """See-other redirect after a POST, so reload never posts twice."""
+    return RedirectResponse(path, status_code=303)

@@ -1,0 +1,180 @@
+"""Step 2, match columns: each Keen field, its suggested column, confidence and samples."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.routing import Route
+
+from importer.check.mapping import save_mapping_file
+from importer.errors import AmbiguousDataError, KeenImportError
+from importer.ui.pages import redirect, render
+from importer.ui.routes.common import open_session
+
+CONFIDENCE = {
+    "exact": "Exact match",
+    "synonym": "Known name",
+    "values": "Confirm: guessed from the values",
+    "none": "No column found",
+}
+DAY_FIRST = {"": None, "day": True, "month": False}
+
+
+async def show(request: Request, error: str | None = None, status_code: int = 200):
+    """The mapping table and the options."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    job = session.job
+    matches = await run_in_threadpool(job.suggest_mapping)
+    try:
+        in_force = job.columns
+    except KeenImportError as exc:  # e.g. no lead column under this header row: say so, ask
+        in_force = {}
+        error = error or exc.message + (f" ({exc.hint})" if exc.hint else "")
+    rows = []
+    for match in matches:
+        chosen = in_force.get(match.field) or (match.column if match.confidence == "values" else "")
+        rows.append(
+            {
+                "match": match,
+                "chosen": chosen or "",
+                "confidence": _confidence(match, chosen),
+                "note": match.note if match.confidence != "none" and chosen == match.column else "",
+                "samples": job.overview.samples.get(chosen, [])[:3] if chosen else [],
+            }
+        )
+    return render(
+        request,
+        "columns.html",
+        status_code=status_code,
+        folder=session.folder,
+        overview=job.overview,
+        rows=rows,
+        mapping=job.mapping,
+        meta=session.folder.meta(),
+        error=error,
+        step="columns",
+    )
+
+
+def _confidence(match, chosen: str) -> str:
+    """How sure the match is; a column the user picked is theirs, whatever was suggested."""
+    if chosen and chosen != match.column:
+        return "Chosen by you"
+    return CONFIDENCE.get(match.confidence, match.confidence)
+
+
+async def choose_sheet(request: Request):
+    """Read another sheet of the workbook."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    form = await request.form()
+    sheet = str(form.get("sheet", ""))
+    try:
+        await run_in_threadpool(session.job.choose_sheet, sheet)
+    except KeenImportError as exc:
+        return await show(request, exc.message, 400)
+    session.folder.update_meta(sheet=sheet, header_row=None)
+    return redirect(f"/imports/{session.folder.id}/columns")
+
+
+async def choose_header_row(request: Request):
+    """Take another row of the file as the header row."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    form = await request.form()
+    text = str(form.get("header_row", "")).strip()
+    if not text.isdigit() or int(text) < 1:
+        return await show(request, "The header row is a row number: 1, 2, 3...", 400)
+    try:
+        await run_in_threadpool(session.job.choose_header_row, int(text))
+    except KeenImportError as exc:
+        return await show(request, exc.message, 400)
+    session.folder.update_meta(header_row=int(text))
+    return redirect(f"/imports/{session.folder.id}/columns")
+
+
+async def check_file(request: Request):
+    """ "Check file": apply the mapping and options shown, then check every row."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    form = await request.form()
+    columns = {k.removeprefix("field:"): str(v) for k, v in form.items() if k.startswith("field:")}
+    try:
+        async with session.lock:
+            await run_in_threadpool(_apply, session, columns, options_from_form(form))
+            outcome = await run_in_threadpool(check_now, request, session)
+    except KeenImportError as exc:
+        return await show(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+    return redirect(f"/imports/{session.folder.id}/{outcome}")
+
+
+def options_from_form(form) -> dict:
+    """The options of the form, as ``ImportJob.set_options`` takes them."""
+    text = {
+        k: str(form.get(k, "")).strip()
+        for k in (
+            "decimal",
+            "day_first",
+            "timezone",
+            "period",
+            "trigger_ids",
+            "action",
+            "expect_rows",
+            "expect_total",
+        )
+    }
+    rows = text["expect_rows"].replace(",", "")
+    if rows and not rows.isdigit():
+        raise KeenImportError(f"Expected rows must be a whole number, not {text['expect_rows']!r}")
+    return {
+        "decimal": text["decimal"] or None,
+        "day_first": DAY_FIRST.get(text["day_first"]),
+        "timezone": text["timezone"] or None,
+        "period": text["period"] or None,
+        "trigger_ids": tuple(t for t in text["trigger_ids"].replace(",", " ").split() if t),
+        "action": text["action"] or None,
+        "expect_rows": int(rows) if rows else None,
+        "expect_total": text["expect_total"] or None,
+    }
+
+
+def _apply(session, columns: dict[str, str], options: dict) -> None:
+    session.job.apply_mapping(columns)
+    session.job.set_options(**options)
+    session.checked = None
+    session.folder.update_meta(
+        expect_rows=options["expect_rows"], expect_total=options["expect_total"]
+    )
+    save_mapping_file(
+        session.job.mapping,
+        session.folder.mapping_path,
+        comment=f"keen-import mapping for {session.folder.upload.name}",
+    )
+
+
+def check_now(request: Request, session) -> str:
+    """Check every row; the next step's name ("questions" while some are open, else "review")."""
+    if session.job.questions():
+        return "questions"
+    try:
+        session.checked = session.job.check()
+    except AmbiguousDataError:
+        return "questions"
+    remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
+    save_mapping_file(
+        session.job.mapping,
+        remembered,
+        comment="remembered by keen-import ui for this set of headers",
+    )
+    save_mapping_file(
+        session.job.mapping,
+        session.folder.mapping_path,
+        comment=f"keen-import mapping for {session.folder.upload.name}",
+    )
+    session.folder.update_meta(checked=True)
+    return "review"
+
+
+routes = [
+    Route("/imports/{import_id}/columns", show),
+    Route("/imports/{import_id}/columns", check_file, methods=["POST"]),
+    Route("/imports/{import_id}/sheet", choose_sheet, methods=["POST"]),
+    Route("/imports/{import_id}/header-row", choose_header_row, methods=["POST"]),
+]

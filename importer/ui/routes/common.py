@@ -1,0 +1,71 @@
+"""What the step routes share: finding an import and its open job, summary cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from importer.records import RowStatus
+from importer.ui.sessions import ImportSession
+from importer.ui.workspace import ImportFolder
+
+#: Statuses in the order the cards and the filter show them.
+STATUS_ORDER = tuple(str(s) for s in RowStatus)
+#: Statuses a user must act on after a send.
+NEEDS_ACTION = ("rejected", "unconfirmed", "not_sent", "retried", "invalid")
+
+
+def folder_or_404(request: Request, import_id: str) -> ImportFolder:
+    """The import's folder; an unknown or malformed id is 404 (an id is never a path)."""
+    folder = request.app.state.workspace.get(import_id)
+    if folder is None:
+        raise HTTPException(404)
+    return folder
+
+
+def open_session(request: Request, import_id: str) -> ImportSession:
+    """The import's open job, opened from its folder on first use (also after a restart)."""
+    sessions = request.app.state.sessions
+    session = sessions.get(import_id)
+    if session is not None:
+        return session
+    folder = folder_or_404(request, import_id)
+    from importer import open_import
+
+    meta = folder.meta()
+    job = open_import(
+        folder.upload,
+        sheet=meta.get("sheet"),
+        header_row=meta.get("header_row"),
+        out_dir=folder.path,
+    )
+    if folder.mapping_path.is_file():
+        job.apply_mapping(folder.mapping_path)
+    return sessions.add(ImportSession(folder=folder, job=job))
+
+
+@dataclass
+class Card:
+    """One summary card: a status, its rows and its amounts per currency."""
+
+    label: str
+    status: str
+    rows: int
+    amounts: list[tuple[str, object]]
+
+
+def summary_cards(summary) -> list[Card]:
+    """Cards for the rows in the file and each status present, in a fixed order."""
+    cards = [Card("Rows in file", "", summary.in_file.rows, _amounts(summary.in_file))]
+    for status in STATUS_ORDER:
+        totals = summary.by_status.get(status)
+        if totals is not None and totals.rows:
+            label = status.replace("_", " ").capitalize()
+            cards.append(Card(label, status, totals.rows, _amounts(totals)))
+    return cards
+
+
+def _amounts(totals) -> list[tuple[str, object]]:
+    return sorted((code or "", value) for code, value in totals.amounts.items())

@@ -1,0 +1,71 @@
+"""Step 1, upload: the file is stored in a new import folder and opened by the job API."""
+
+from __future__ import annotations
+
+import shutil
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.routing import Route
+
+from importer.errors import KeenImportError
+from importer.ui.pages import redirect, render
+from importer.ui.sessions import ImportSession
+
+
+async def home(request: Request):
+    """The upload form and the latest imports."""
+    recent = request.app.state.workspace.all()[:5]
+    return render(request, "upload.html", recent=recent, error=None)
+
+
+async def upload(request: Request):
+    """Keep the upload, open it; a file the CLI refuses is refused here too and not kept."""
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _refused(request, "Choose a spreadsheet file (CSV, XLSX or XLS) first.")
+    workspace = request.app.state.workspace
+    folder = workspace.new_import(upload.filename)
+    try:
+        await run_in_threadpool(_store, upload, folder.upload)
+        session = await run_in_threadpool(_open, request, folder)
+    except KeenImportError as exc:
+        shutil.rmtree(folder.path, ignore_errors=True)
+        return _refused(request, exc.message, exc.hint)
+    finally:
+        await upload.close()
+    request.app.state.sessions.add(session)
+    return redirect(f"/imports/{folder.id}/columns")
+
+
+def _store(upload: UploadFile, target) -> None:
+    upload.file.seek(0)
+    with open(target, "xb") as out:
+        shutil.copyfileobj(upload.file, out, 1024 * 1024)
+
+
+def _open(request: Request, folder) -> ImportSession:
+    """Open the job; apply the mapping remembered for these headers, if any."""
+    from importer import open_import
+
+    job = open_import(folder.upload, out_dir=folder.path)
+    remembered = request.app.state.workspace.remembered_mapping(job.overview.headers)
+    if remembered.is_file():
+        job.apply_mapping(remembered)
+        shutil.copyfile(remembered, folder.mapping_path)
+        folder.update_meta(remembered_mapping=True)
+    return ImportSession(folder=folder, job=job)
+
+
+def _refused(request: Request, message: str, hint: str | None = None):
+    recent = request.app.state.workspace.all()[:5]
+    error = message + (f" ({hint})" if hint else "")
+    return render(request, "upload.html", status_code=400, recent=recent, error=error)
+
+
+routes = [
+    Route("/", home),
+    Route("/upload", upload, methods=["POST"]),
+]

@@ -1,0 +1,59 @@
+"""Step 7, results: the summary from the manifest, downloads, rows that need action, resume."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from importer.ui.pages import render
+from importer.ui.routes.common import NEEDS_ACTION, folder_or_404
+
+
+def read_manifest(folder) -> dict:
+    """The import's manifest (the CLI's ``<stem>.manifest.json``), or {} before any run."""
+    path = folder.file("manifest")
+    if path is None:
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def status_rows(manifest: dict) -> dict[str, dict]:
+    """Rows and amounts per status, as the manifest's summary holds them."""
+    return manifest.get("summary", {}).get("by_status", {})
+
+
+async def show(request: Request):
+    """Summary, downloads and what to do next."""
+    folder = folder_or_404(request, request.path_params["import_id"])
+    session = request.app.state.sessions.get(folder.id)
+    manifest = read_manifest(folder)
+    by_status = status_rows(manifest)
+    needs_action = {
+        s: by_status[s]["rows"] for s in NEEDS_ACTION if by_status.get(s, {}).get("rows")
+    }
+    resumable = any(by_status.get(s, {}).get("rows") for s in ("not_sent", "retried"))
+    return render(
+        request,
+        "results.html",
+        folder=folder,
+        manifest=manifest,
+        by_status=by_status,
+        needs_action=needs_action,
+        resumable=resumable and manifest.get("command") == "run",
+        unconfirmed=by_status.get("unconfirmed", {}).get("rows", 0),
+        files={
+            kind: folder.file(kind)
+            for kind in ("results", "created", "manifest", "mapping", "corrected")
+        },
+        running=bool(session and session.running),
+        outcome=session.progress.outcome if session and session.progress else None,
+        step="results",
+    )
+
+
+routes = [Route("/imports/{import_id}/results", show)]

@@ -1,0 +1,124 @@
+"""Step 4, review: summary cards and the rows, served page by page from the server."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.routing import Route
+
+from importer.errors import KeenImportError
+from importer.ui.pages import redirect, render
+from importer.ui.routes.columns import check_now
+from importer.ui.routes.common import STATUS_ORDER, open_session, summary_cards
+
+PAGE_SIZE = 100
+
+
+def grid_filters(request: Request) -> dict:
+    """Status, warning, search text and page of the grid, from the query string."""
+    query = request.query_params
+    page = query.get("page", "1")
+    return {
+        "status": query.get("status") or None,
+        "warning": query.get("warning") or None,
+        "q": (query.get("q") or "").strip() or None,
+        "page": max(1, int(page)) if page.isdigit() else 1,
+    }
+
+
+async def ensure_checked(request: Request, session) -> str | None:
+    """Check the file if this server has not yet; the step to go to instead, if any."""
+    if session.checked is not None:
+        return None
+    async with session.lock:
+        if session.checked is None:
+            outcome = await run_in_threadpool(check_now, request, session)
+            if outcome != "review":
+                return outcome
+    return None
+
+
+async def show(request: Request, message: str | None = None, status_code: int = 200):
+    """Cards, notes and one page of the grid."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    elsewhere = await ensure_checked(request, session)
+    if elsewhere:
+        return redirect(f"/imports/{session.folder.id}/{elsewhere}")
+    report = session.checked
+    filters = grid_filters(request)
+    after_run = session.rows_after_run if not session.running else None
+    page = await run_in_threadpool(
+        after_run.page if after_run is not None else session.job.rows,
+        offset=(filters["page"] - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        status=filters["status"],
+        warning=filters["warning"],
+        search=filters["q"],
+    )
+    return render(
+        request,
+        "review.html",
+        status_code=status_code,
+        folder=session.folder,
+        report=report,
+        cards=summary_cards(session.report.summary if after_run else report.summary),
+        summary=session.report.summary if after_run else report.summary,
+        after_run=after_run is not None,
+        headers=session.job.overview.headers,
+        amount_header=session.job.columns.get("purchase_amount"),
+        page=page,
+        pages=max(1, -(-page.total // PAGE_SIZE)),
+        filters=filters,
+        statuses=STATUS_ORDER,
+        page_url=lambda n: _page_url(session.folder.id, filters, n),
+        edits=session.job.edits,
+        message=message or request.query_params.get("saved"),
+        step="review",
+    )
+
+
+def _page_url(import_id: str, filters: dict, page: int) -> str:
+    query = {"status": filters["status"], "warning": filters["warning"], "q": filters["q"]}
+    query = {k: v for k, v in query.items() if v}
+    query["page"] = page
+    return f"/imports/{import_id}/review?{urlencode(query)}#grid"
+
+
+async def fix_row(request: Request):
+    """Fix in place: each changed cell goes through the job, which checks the row again."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    row = int(request.path_params["row"])
+    form = await request.form()
+    back = str(form.get("back", "")) or f"/imports/{session.folder.id}/review"
+    if not back.startswith(f"/imports/{session.folder.id}/review"):
+        back = f"/imports/{session.folder.id}/review"
+    if session.rows_after_run is not None:
+        return await show(request, "Rows are fixed before sending: this import was sent.", 400)
+    try:
+        async with session.lock:
+            for key, value in form.items():
+                if key.startswith("cell:") and str(value) != str(form.get("was:" + key[5:], "")):
+                    await run_in_threadpool(session.job.edit, row, key[5:], str(value))
+    except KeenImportError as exc:
+        return await show(request, exc.message, 400)
+    except (KeyError, IndexError, ValueError):  # a row number that is not in the file
+        return await show(request, f"There is no row {row} in this file.", 404)
+    return redirect(back)
+
+
+async def save_corrected(request: Request):
+    """ "Save corrected file": <stem>.corrected.<ext> in the import folder; the upload stays."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    async with session.lock:
+        path = await run_in_threadpool(session.job.save_corrected)
+    query = urlencode({"saved": f"Saved the corrected file {path.name}."})
+    return redirect(f"/imports/{session.folder.id}/review?{query}")
+
+
+routes = [
+    Route("/imports/{import_id}/review", show),
+    Route("/imports/{import_id}/rows/{row:int}", fix_row, methods=["POST"]),
+    Route("/imports/{import_id}/corrected", save_corrected, methods=["POST"]),
+]

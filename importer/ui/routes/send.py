@@ -1,0 +1,123 @@
+"""Step 6, send: a typed confirmation, then live progress pushed by the server, and Stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from importer.errors import KeenImportError
+from importer.ui import background
+from importer.ui.pages import redirect, render
+from importer.ui.routes.common import folder_or_404, open_session
+from importer.ui.routes.review import ensure_checked
+
+EVENT_INTERVAL = 0.5  # seconds between two progress events
+
+
+async def confirm(request: Request, error: str | None = None, status_code: int = 200):
+    """The plan (rows, totals per currency, API URL) and the "Rows to send" box."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    settings = request.app.state.settings
+    if session.running:
+        return redirect(f"/imports/{session.folder.id}/progress")
+    resend = request.query_params.get("resend_unconfirmed") == "1"
+    plan = None
+    if settings.api_key.is_set and settings.api_url:
+        elsewhere = await ensure_checked(request, session)
+        if elsewhere:
+            return redirect(f"/imports/{session.folder.id}/{elsewhere}")
+        try:
+            async with session.lock:
+                plan = await run_in_threadpool(background.make_plan, session, settings)
+        except KeenImportError as exc:
+            error = exc.message
+    return render(
+        request,
+        "send.html",
+        status_code=status_code,
+        folder=session.folder,
+        plan=plan,
+        resend=resend,
+        error=error,
+        step="send",
+    )
+
+
+async def send(request: Request):
+    """Send when the number typed is the number of rows to send; anything else sends nothing."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    settings = request.app.state.settings
+    if session.running:
+        return redirect(f"/imports/{session.folder.id}/progress")
+    form = await request.form()
+    typed = str(form.get("rows_to_send", "")).replace(",", "").strip()
+    resend = str(form.get("resend_unconfirmed", "")) == "1"
+    if not settings.api_key.is_set or not settings.api_url:
+        return await confirm(request, "Set an API key first.", 400)
+    try:
+        async with session.lock:
+            plan = await run_in_threadpool(background.make_plan, session, settings)
+            if typed != str(plan.valid_rows):
+                raise KeenImportError(
+                    f"Nothing was sent: type {plan.valid_rows} (the number of rows to send) "
+                    "to confirm."
+                )
+            background.start(session, settings, resend_unconfirmed=resend, planned=True)
+    except KeenImportError as exc:
+        return await confirm(request, exc.message, 400)
+    return redirect(f"/imports/{session.folder.id}/progress")
+
+
+async def progress_page(request: Request):
+    """Live progress (updated by /events) and the Stop button."""
+    folder = folder_or_404(request, request.path_params["import_id"])
+    session = request.app.state.sessions.get(folder.id)
+    progress = session.progress if session else None
+    return render(
+        request,
+        "progress.html",
+        folder=folder,
+        progress=progress.snapshot() if progress else None,
+        step="send",
+    )
+
+
+async def events(request: Request):
+    """Server-sent events: one progress snapshot every half second until the run ends."""
+    folder = folder_or_404(request, request.path_params["import_id"])
+    session = request.app.state.sessions.get(folder.id)
+
+    async def stream():
+        while True:
+            progress = session.progress if session else None
+            data = progress.snapshot() if progress else {"finished": True, "none": True}
+            yield f"event: progress\ndata: {json.dumps(data)}\n\n"
+            if data["finished"] or await request.is_disconnected():
+                return
+            await asyncio.sleep(EVENT_INTERVAL)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+async def stop(request: Request):
+    """Stop: like the first Ctrl-C, requests in flight finish and the results are written."""
+    folder = folder_or_404(request, request.path_params["import_id"])
+    session = request.app.state.sessions.get(folder.id)
+    if session is not None and session.running:
+        session.job.cancel()
+        session.progress.stopping = True
+    return redirect(f"/imports/{folder.id}/progress")
+
+
+routes = [
+    Route("/imports/{import_id}/send", confirm),
+    Route("/imports/{import_id}/send", send, methods=["POST"]),
+    Route("/imports/{import_id}/progress", progress_page),
+    Route("/imports/{import_id}/events", events),
+    Route("/imports/{import_id}/stop", stop, methods=["POST"]),
+]

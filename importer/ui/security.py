@@ -1,0 +1,180 @@
+"""Every request passes these checks before routing, so no page can forget one.
+
+Host header      the bound address or localhost, with the port (DNS rebinding)  -> 400
+token            ?token= once (then a cookie), the cookie, or a Bearer header   -> 403
+state changes    POST/PUT/PATCH/DELETE: same origin and the CSRF token          -> 403
+upload size      a body larger than the limit                                   -> 413
+headers          CSP without inline script, frame-ancestors 'none', nosniff,
+                 same-origin referrer and no-store on every answer, refusals included
+"""
+
+from __future__ import annotations
+
+import hmac
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from importer.ui.settings import UISettings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_PARAM = "csrf_token"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+def cookie_name(settings: UISettings) -> str:
+    """Cookies do not separate ports: each server names its own."""
+    return f"keen_import_token_{settings.port}"
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the upload limit while it was being read."""
+
+
+class SecurityMiddleware:
+    """The security rules of the local server, as one ASGI middleware."""
+
+    def __init__(self, app: ASGIApp, settings: UISettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # no websockets: nothing here uses them
+            return
+        send = _with_security_headers(send)
+        headers = Headers(scope=scope)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        refusal = self._refusal(scope, headers, query)
+        if refusal is not None:
+            await _plain(send, *refusal)
+            return
+        if query.get("token") is not None and scope["method"] in ("GET", "HEAD"):
+            await self._set_cookie_and_redirect(scope, query, send)
+            return
+        limit = self.settings.upload_limit
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _plain(send, 413, f"the file is larger than the limit of {limit:,} bytes")
+            return
+        # A body that passes the limit while streaming raises BodyTooLarge: the app's
+        # exception handler turns it into a 413 (see app.py).
+        await self.app(scope, _limited(receive, limit), send)
+
+    def _refusal(self, scope: Scope, headers: Headers, query: dict) -> tuple[int, str] | None:
+        """(status, message) of the first rule the request breaks, or None."""
+        host = headers.get("host", "")
+        if host not in self.settings.allowed_hosts():
+            return 400, "unknown Host: open the address keen-import ui printed"
+        if not self._has_token(headers, query):
+            return 403, "missing or wrong token: open the address keen-import ui printed"
+        if scope["method"] in UNSAFE_METHODS:
+            if not _same_origin(headers, host):
+                return 403, "refused: the request did not come from this app's own pages"
+            given = headers.get(CSRF_HEADER) or query.get(CSRF_PARAM)
+            if not _same(given, self.settings.csrf_token):
+                return 403, "refused: missing or wrong CSRF token; reload the page"
+        return None
+
+    def _has_token(self, headers: Headers, query: dict) -> bool:
+        token = self.settings.token
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer ") and _same(auth[7:].strip(), token):
+            return True
+        if _same(query.get("token"), token):
+            return True
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get("cookie", ""))
+        except Exception:  # a malformed Cookie header is simply no token
+            return False
+        morsel = cookies.get(cookie_name(self.settings))
+        return morsel is not None and _same(morsel.value, token)
+
+    async def _set_cookie_and_redirect(self, scope: Scope, query: dict, send: Send) -> None:
+        """The token leaves the address bar (and history) at once: a cookie carries it on."""
+        rest = {k: v for k, v in query.items() if k != "token"}
+        location = scope["path"] + (("?" + urlencode(rest)) if rest else "")
+        cookie = (
+            f"{cookie_name(self.settings)}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", location.encode("latin-1")),
+                    (b"set-cookie", cookie.encode("latin-1")),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _same_origin(headers: Headers, host: str) -> bool:
+    origin = headers.get("origin")
+    if origin is not None:
+        return origin == f"http://{host}"
+    return headers.get("sec-fetch-site") == "same-origin"
+
+
+def _with_security_headers(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return wrapped
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return wrapped
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = (text + "\n").encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,131 @@
+"""`keen-import ui`: bind, print the address, open the browser, serve until Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+import threading
+import webbrowser
+from contextlib import ExitStack
+from pathlib import Path
+
+from importer.errors import ConfigurationError
+from importer.ui.settings import ApiKey, UISettings
+
+DEFAULT_WORKSPACE = "~/keen-import"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``keen-import ui``."""
+    parser.add_argument(
+        "--workspace",
+        default=DEFAULT_WORKSPACE,
+        metavar="DIR",
+        help=f"folder for uploads, results, journals and mappings (default {DEFAULT_WORKSPACE})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="send to the embedded sandbox (default when no key and no --api-url)",
+    )
+    target.add_argument("--api-url", default=None, help="Keen API endpoint")
+    parser.add_argument(
+        "--api-key-file", metavar="FILE", help="read the API key from this file ($KEEN_API_KEY)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --host to be an address other machines can reach (still token-protected)",
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.x.x.x, ::1 and localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def settings_from(args: argparse.Namespace) -> UISettings:
+    """Settings from the command line; refuses a remote address without --allow-remote."""
+    from importer.cli import DEFAULT_API_URL, read_api_key
+
+    if not is_loopback_host(args.host) and not args.allow_remote:
+        raise ConfigurationError(
+            f"--host {args.host} can be reached from other machines",
+            hint="add --allow-remote if you mean it (the token still protects every page)",
+        )
+    key = None
+    if args.api_key_file or os.environ.get("KEEN_API_KEY", "").strip():
+        key = read_api_key(args)
+    sandbox = args.sandbox or (key is None and args.api_url is None)
+    # The URL is checked (https, or loopback) by job.plan before anything is sent, and the page
+    # shows the refusal; checking it here would load the sending stack (10 MB) before it is used.
+    api_url = None if sandbox else (args.api_url or DEFAULT_API_URL)
+    return UISettings(
+        workspace=Path(args.workspace).expanduser(),
+        host=args.host,
+        port=args.port,
+        sandbox=sandbox,
+        api_url=api_url,
+        api_key=ApiKey(None if sandbox else key),
+        allow_remote=args.allow_remote,
+    )
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Run the web app until Ctrl+C; sends in flight finish first (as in ``run``)."""
+    import uvicorn
+
+    from importer.sandbox.server import bind_socket
+    from importer.ui.app import create_app
+
+    settings = settings_from(args)
+    with ExitStack() as stack:
+        if settings.sandbox:
+            from importer.sandbox import Sandbox
+
+            sandbox = stack.enter_context(Sandbox())
+            settings.api_url, settings.target = sandbox.base_url, "sandbox"
+            settings.api_key.set(sandbox.api_key)
+        try:
+            sock = bind_socket(settings.host, settings.port)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+            ) from None
+        settings.port = sock.getsockname()[1]
+        app = create_app(settings)
+        print(f"keen-import ui: {settings.url}", flush=True)
+        if settings.sandbox:
+            print("sending to the embedded sandbox (nothing reaches Keen)", file=sys.stderr)
+        if not args.no_browser:
+            threading.Thread(target=webbrowser.open, args=(settings.url,), daemon=True).start()
+        server = uvicorn.Server(
+            # An open progress stream must not hold the shutdown: sends are stopped afterwards.
+            uvicorn.Config(
+                app,
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl+C it handled: stopping is the normal way out
+        finally:
+            if app.state.sessions.running():
+                print("finishing requests in flight, then writing results...", file=sys.stderr)
+            app.state.sessions.stop_all()
+    return 0

@@ -1,0 +1,76 @@
+"""What the UI server was started with: where it listens, its secrets, where it sends."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Uploads larger than this are refused before they reach the disk (bytes).
+DEFAULT_UPLOAD_LIMIT = 512 * 1024 * 1024
+
+
+class ApiKey:
+    """The Keen API key, held only in this process's memory.
+
+    Its text is reachable through ``reveal()`` alone; ``str``/``repr`` never show it, so a
+    template, a log line or an exception message cannot leak it by accident.
+    """
+
+    def __init__(self, value: str | None = None) -> None:
+        self._value = (value or "").strip() or None
+
+    def set(self, value: str) -> None:
+        """Replace the key (blank clears it)."""
+        self._value = value.strip() or None
+
+    def reveal(self) -> str | None:
+        """The key itself: only for the request headers sent to Keen."""
+        return self._value
+
+    @property
+    def is_set(self) -> bool:
+        """True when a key is held."""
+        return self._value is not None
+
+    @property
+    def last_four(self) -> str:
+        """The last four characters: all a page may show."""
+        return self._value[-4:] if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"ApiKey(set={self.is_set})"
+
+    __str__ = __repr__
+
+
+@dataclass
+class UISettings:
+    """Everything the app needs to know about how it was started.
+
+    ``port`` is the port actually bound (known after the socket is opened). ``api_url`` is
+    None until a target is known; in sandbox mode it is the embedded sandbox's URL.
+    """
+
+    workspace: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    sandbox: bool = False
+    api_url: str | None = None
+    api_key: ApiKey = field(default_factory=ApiKey)
+    target: str | None = None
+    allow_remote: bool = False
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def allowed_hosts(self) -> set[str]:
+        """Host header values accepted: the bound address and localhost, with the port."""
+        bound = f"[{self.host}]" if ":" in self.host else self.host
+        return {f"{bound}:{self.port}", f"localhost:{self.port}"}
+
+    @property
+    def url(self) -> str:
+        """The address printed at start, token included."""
+        bound = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{bound}:{self.port}/?token={self.token}"

@@ -1,0 +1,154 @@
+"""The workspace folder: one sub-folder per import, files in the CLI's names and formats.
+
+    <workspace>/imports/<id>/<upload name>          the file as uploaded (never changed)
+    <workspace>/imports/<id>/import.json            who uploaded it, when, where it goes
+    <workspace>/imports/<id>/<stem>.mapping.toml    the mapping used (a --mapping file)
+    <workspace>/imports/<id>/<stem>.results.csv     results, journal, manifest, created list,
+                                                    corrected file: written by the job API
+    <workspace>/mappings/<headers hash>.toml        remembered mappings, by set of headers
+
+``keen-import run <workspace>/imports/<id>/<upload name> --mapping <stem>.mapping.toml``
+resumes an import started in the browser, and the other way round.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+IMPORT_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+#: What a download link may ask for, and where each kind lives inside an import folder.
+FILE_KINDS = ("upload", "results", "manifest", "created", "corrected", "mapping")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+@dataclass(frozen=True)
+class ImportFolder:
+    """One import's folder in the workspace."""
+
+    id: str
+    path: Path
+    upload: Path
+
+    @property
+    def stem(self) -> str:
+        """The stem every file of this import is named after."""
+        return self.upload.stem
+
+    @property
+    def mapping_path(self) -> Path:
+        """``<stem>.mapping.toml``: the mapping in force, in the CLI's format."""
+        return self.path / f"{self.stem}.mapping.toml"
+
+    def meta(self) -> dict:
+        """What import.json says (empty when it is missing or unreadable)."""
+        try:
+            return json.loads((self.path / "import.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def update_meta(self, **values: object) -> None:
+        """Merge ``values`` into import.json."""
+        data = {**self.meta(), **values}
+        tmp = self.path / ".import.json.tmp"
+        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp, self.path / "import.json")
+
+    def file(self, kind: str) -> Path | None:
+        """The file of ``kind`` (see FILE_KINDS), or None when it does not exist (yet)."""
+        candidates = {
+            "upload": [self.upload],
+            "results": [self.path / f"{self.stem}.results.{e}" for e in ("csv", "xlsx")],
+            "manifest": [self.path / f"{self.stem}.manifest.json"],
+            "created": [self.path / f"{self.stem}.created.csv"],
+            "corrected": sorted(self.path.glob(f"{glob_escape(self.stem)}.corrected.*")),
+            "mapping": [self.mapping_path],
+        }.get(kind, [])
+        return next((p for p in candidates if p.is_file()), None)
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def safe_file_name(name: str) -> str:
+    """An uploaded file's name reduced to its last part and harmless characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _SAFE_NAME.sub("_", base).strip(" .")
+    return base[:120] or "upload"
+
+
+class Workspace:
+    """The folder that holds every import of this user."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().resolve()
+        self.imports = self.root / "imports"
+        self.mappings = self.root / "mappings"
+
+    def create(self) -> Workspace:
+        """Make the folders (private to this user)."""
+        for folder in (self.root, self.imports, self.mappings):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self
+
+    def new_import(self, file_name: str) -> ImportFolder:
+        """A fresh folder for an upload called ``file_name``."""
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        import_id = f"{stamp}-{secrets.token_hex(3)}"
+        folder = self.imports / import_id
+        folder.mkdir(mode=0o700)
+        found = ImportFolder(import_id, folder, folder / safe_file_name(file_name))
+        found.update_meta(
+            file=file_name,
+            upload=found.upload.name,
+            uploaded_at=datetime.now(UTC).isoformat(),
+            user=_os_user(),
+        )
+        return found
+
+    def get(self, import_id: str) -> ImportFolder | None:
+        """The import with this id, or None (an id is never a path)."""
+        if not IMPORT_ID.match(import_id):
+            return None
+        folder = self.imports / import_id
+        meta_file = folder / "import.json"
+        if not meta_file.is_file():
+            return None
+        try:
+            upload = json.loads(meta_file.read_text(encoding="utf-8"))["upload"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return ImportFolder(import_id, folder, folder / safe_file_name(upload))
+
+    def all(self) -> list[ImportFolder]:
+        """Every import, newest first."""
+        if not self.imports.is_dir():
+            return []
+        found = [f for f in (self.get(p.name) for p in self.imports.iterdir()) if f]
+        return sorted(found, key=lambda f: (f.meta().get("uploaded_at", ""), f.id), reverse=True)
+
+    def remembered_mapping(self, headers: list[str]) -> Path:
+        """Where the mapping for this set of headers is remembered."""
+        return self.mappings / f"{headers_key(headers)}.toml"
+
+
+def headers_key(headers: list[str]) -> str:
+    """The same set of headers gives the same key, whatever their order."""
+    joined = "\n".join(sorted(h.strip().casefold() for h in headers))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:20]
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""

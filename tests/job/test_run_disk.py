@@ -1,0 +1,170 @@
+"""`keen-import run` on full disks and folders that cannot be written (issue 13, part 5).
+
+As root (CI), the run's files go to a small tmpfs volume the tests mount: a read-only one must
+stop the run before anything is sent; a 600 KB one fills up mid-run. Without root those two tests
+are skipped with a reason (never under CI); the injected failures below cover the same paths.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from runhelpers import amount_of, purchases_by_row, results_by_row, statuses, write_rows
+
+from importer.cli import main
+from importer.job.run import run_import
+from importer.sandbox import DEMO_API_KEY, Sandbox
+from importer.send.journal import Journal
+
+STOPPED = re.compile(
+    r"error: could not write the journal (?P<journal>\S+): database or disk is full\. Sending "
+    r"stopped: (?P<created>[\d,]+) rows were created and journalled in this run; "
+    r"(?P<unconfirmed>\d+) rows in flight could not be journalled and are unconfirmed \(check "
+    r"them in Keen before sending them again\)\. Free some space \(or choose another folder "
+    r"with --out-dir DIR\) and run the same command again: it resumes where this run stopped "
+    r"and sends nothing twice\.\n"
+)
+
+
+@pytest.fixture
+def sb():
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """``keen-import run ARGS`` in-process: (exit code, stderr); a traceback fails the test."""
+
+    def run(*args) -> tuple[int, str]:
+        monkeypatch.setenv("KEEN_API_KEY", DEMO_API_KEY)
+        code = main(["run", *map(str, args)])
+        _, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, err
+
+    return run
+
+
+def needs_root() -> None:
+    """Mounting a volume needs root: CI runs as root, so there the test must run."""
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI must run these tests as root (they mount a small tmpfs volume)")
+    pytest.skip("needs root to mount a small tmpfs volume (the injected-failure tests run)")
+
+
+@contextmanager
+def volume(path: Path, *, size: str, read_only: bool = False):
+    """A tmpfs volume of ``size`` mounted at ``path`` for the duration of the block."""
+    path.mkdir()
+    options = f"size={size}" + (",ro" if read_only else "")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_read_only_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
+    needs_root()
+    source = write_rows(tmp_path / "rows.csv", 20)
+    with volume(tmp_path / "vol", size="600k", read_only=True) as vol:
+        code, err = run_cli(source, "--api-url", sb.base_url, "--results", vol / "r.csv")
+    assert code == 2
+    assert err == (
+        f"error: cannot write in the folder {vol} (r.csv, rows.manifest.json, rows.journal.sqlite, "
+        "rows.created.csv): Read-only file system; nothing was sent: free some space there or "
+        "choose another folder with --out-dir DIR\n"
+    )
+    assert sb.stats()["requests"] == 0
+
+
+def test_a_file_in_place_of_the_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
+    source = write_rows(tmp_path / "rows.csv", 20)
+    (tmp_path / "taken").write_text("not a folder")
+    code, err = run_cli(source, "--api-url", sb.base_url, "--results", tmp_path / "taken/r.csv")
+    assert code == 2
+    assert err == (
+        "error: cannot write the run's files (r.csv, rows.manifest.json, rows.journal.sqlite, "
+        f"rows.created.csv): {tmp_path / 'taken'} is not a folder; nothing was sent: choose "
+        "another folder with --out-dir DIR\n"
+    )
+    assert sb.stats()["requests"] == 0
+
+
+def test_volume_full_mid_run_stops_with_one_message_then_resumes(tmp_path, sb, run_cli):
+    needs_root()
+    n = 3000
+    source = write_rows(tmp_path / "rows.csv", n)
+    with volume(tmp_path / "vol", size="600k") as vol:
+        args = [source, "--api-url", sb.base_url, "--concurrency", 8, "--results", vol / "r.csv"]
+        code, err = run_cli(*args)
+        assert code == 2
+        stopped = STOPPED.fullmatch(err)
+        assert stopped, err
+        created = int(stopped["created"].replace(",", ""))
+        unconfirmed = int(stopped["unconfirmed"])
+        assert 0 < created < n and 0 < unconfirmed <= 8
+        # Every request went out with its mark on disk and came back: the sandbox holds exactly
+        # the journalled rows plus the ones whose answer could not be journalled, none twice.
+        purchases = purchases_by_row(sb.purchases(), n)
+        assert len(purchases) == created + unconfirmed
+        assert all(len(found) == 1 for found in purchases.values())
+        subprocess.run(["mount", "-o", "remount,size=16m", str(vol)], check=True)
+        with Journal.open(vol / "rows.journal.sqlite", file_hash="-"):
+            pass  # the journal opens again once there is room
+        with sqlite3.connect(vol / "rows.journal.sqlite") as db:
+            kept = Counter(s for (s,) in db.execute("SELECT status FROM entries"))
+        assert kept == Counter({"created": created, "sending": unconfirmed}), kept
+
+        code, err = run_cli(*args)  # the same command, with space freed
+        assert code == 1, err  # the unconfirmed rows stay unconfirmed: never sent twice
+        results = results_by_row(vol / "r.csv")
+    assert statuses(results) == Counter({"created": n - unconfirmed, "unconfirmed": unconfirmed})
+    purchases = purchases_by_row(sb.purchases(), n)
+    assert len(purchases) == n and all(len(found) == 1 for found in purchases.values())
+    for row, result in results.items():
+        if result["status"] == "created":
+            assert purchases[row][0]["id"] == result["purchase_id"]
+
+
+def test_results_file_that_cannot_be_written_stops_then_resumes(tmp_path, sb, monkeypatch):
+    """A results file that fails (injected: no space) after every row was sent and journalled."""
+    from importer.report.results import ResultsWriter
+
+    n = 12
+    source = write_rows(tmp_path / "rows.csv", n)
+
+    def no_space(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResultsWriter, "write", no_space)
+        with pytest.raises(Exception) as stopped:
+            run_import(source, api_key=DEMO_API_KEY, api_url=sb.base_url, concurrency=4)
+    assert stopped.value.exit_code == 2
+    assert str(stopped.value) == (
+        f"could not write the results file {tmp_path / 'rows.results.csv'}: No space left on "
+        f"device. Sending stopped: {n} rows were created and journalled in this run. Free some "
+        "space (or choose another folder with --out-dir DIR) and run the same command again: it "
+        "resumes where this run stopped and sends nothing twice."
+    )
+    assert not (tmp_path / "rows.results.csv").exists()
+    assert sb.stats()["create_calls"] == n
+    report = run_import(source, api_key=DEMO_API_KEY, api_url=sb.base_url, concurrency=4)
+    assert report.exit_code == 0 and report.sent_this_run == 0
+    results = results_by_row(tmp_path / "rows.results.csv")
+    assert statuses(results) == Counter({"created": n})
+    assert sb.stats()["create_calls"] == n
+    assert sorted(p["purchase_amount"] for p in sb.purchases()) == sorted(
+        amount_of(i) for i in range(n)
+    )

@@ -1,0 +1,41 @@
+"""Fixtures of the web app tests: an app on a temporary workspace, clients holding the token."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from importer.ui import ApiKey, UISettings, create_app
+from ui.uihelpers import API_KEY, ORIGIN, PORT
+
+
+@pytest.fixture
+def settings(tmp_path) -> UISettings:
+    return UISettings(
+        workspace=tmp_path / "workspace",
+        port=PORT,
+        sandbox=False,
+        api_url="http://127.0.0.1:9/functions/v1/keen-api",
+        api_key=ApiKey(API_KEY),
+        upload_limit=64 * 1024,
+    )
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def anonymous(app) -> TestClient:
+    """A client without the token."""
+    return TestClient(app, base_url=ORIGIN, follow_redirects=False)
+
+
+@pytest.fixture
+def client(app, settings) -> TestClient:
+    """A client that opened the printed address once: it holds the token cookie."""
+    c = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    first = c.get(f"/?token={settings.token}")
+    assert first.status_code == 303
+    return c

@@ -1,0 +1,273 @@
+"""The flow in a real browser (Playwright driving Debian's headless Chromium), by accessible
+names as a screen reader finds them; axe-core on every page; a screenshot of each step.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
+
+SAMPLE = Path("sample_data/purchases_with_errors.csv").resolve()
+LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+PAGES = {"upload", "columns", "questions", "review", "online", "send", "progress", "results",
+         "history", "key"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
+    yield ui
+    stop()
+
+
+@pytest.fixture(scope="module")
+def axe():
+    return AxeChecker(axe_source())
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(live.url)  # the printed address: the token becomes a cookie
+    assert page.url == live.root + "/"
+    yield page
+    page.close()
+
+
+def read_results(path) -> list[tuple[str, str, str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [(r["row"], r["status"], r["error"], r["warnings"]) for r in csv.DictReader(handle)]
+
+
+def upload(page, path: Path) -> str:
+    page.get_by_label("Spreadsheet file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/columns")
+    return page.url.split("/")[-2]
+
+
+def wait_until_finished(page) -> None:
+    page.get_by_role("link", name="See the results").wait_for(state="visible", timeout=120_000)
+
+
+def test_end_to_end_flow_matches_the_cli(page, live, axe, tmp_path):
+    axe.check(page, "upload")
+    screenshot(page, "01-upload")
+    import_id = upload(page, SAMPLE)
+    page.get_by_label("product_description").select_option("Product")  # change one mapping
+    axe.check(page, "columns")
+    screenshot(page, "02-match-columns")
+    page.get_by_role("button", name="Check file").click()
+    page.wait_for_url("**/review")
+    axe.check(page, "review")
+    screenshot(page, "04-review")
+    page.get_by_label("Show rows").select_option("invalid")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_label("Amount, row 5").fill("12.50")  # was "12,5O": fix it in place
+    page.get_by_role("button", name="Fix row 5").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Amount, row 5").count() == 0  # no longer invalid
+    page.get_by_role("button", name="Save corrected file").click()
+    page.get_by_text("Saved the corrected file purchases_with_errors.corrected.csv.").wait_for()
+
+    page.get_by_role("button", name="Check online").click()
+    axe.check(page, "online")
+    screenshot(page, "05-check-online")
+    page.get_by_role("button", name="Check online").click()
+    wait_until_finished(page)
+    assert page.get_by_text("Online check finished: nothing was created.").is_visible()
+
+    page.goto(f"{live.root}/imports/{import_id}/review")
+    page.get_by_role("button", name="Send to Keen").click()
+    axe.check(page, "send")
+    screenshot(page, "06-send-confirmation")
+    heading = page.get_by_role("heading", name=re.compile("About to import")).inner_text()
+    rows = re.search(r"About to import (\d+) purchases", heading)[1]
+    assert rows == "6"
+    page.get_by_label("Rows to send").fill("60")  # a wrong number sends nothing
+    page.get_by_role("button", name="Confirm and send").click()
+    assert page.get_by_role("alert").inner_text() == (
+        "Nothing was sent: type 6 (the number of rows to send) to confirm."
+    )
+    page.get_by_label("Rows to send").fill(rows)
+    page.get_by_role("button", name="Confirm and send").click()
+    page.wait_for_url("**/progress")
+    wait_until_finished(page)
+    assert page.get_by_role("status").inner_text() == "12 of 12 rows done"
+    axe.check(page, "progress")
+    screenshot(page, "07-progress")
+    page.get_by_role("link", name="See the results").click()
+    axe.check(page, "results")
+    screenshot(page, "08-results")
+
+    downloads = {}
+    for name in ("Download results", "Download created list", "Download manifest"):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=name).click()
+        downloads[name] = tmp_path / download.value.suggested_filename
+        download.value.save_as(downloads[name])
+    got = read_results(downloads["Download results"])
+    assert [(r[0], r[1]) for r in got] == [
+        ("2", "created"), ("3", "created"), ("4", "invalid"), ("5", "created"),
+        ("6", "invalid"), ("7", "invalid"), ("8", "invalid"), ("9", "skipped"),
+        ("10", "rejected"), ("11", "rejected"), ("12", "invalid"), ("13", "created"),
+    ]  # fmt: skip
+    created = downloads["Download created list"].read_text(encoding="utf-8-sig")
+    assert len(created.strip().splitlines()) == 1 + 4
+    manifest = downloads["Download manifest"].read_text()
+    assert '"column": "Amount"' in manifest and '"new": "12.50"' in manifest
+
+    # The same corrected file and mapping through `keen-import run --sandbox`: same verdicts.
+    folder = live.app.state.workspace.get(import_id)
+    corrected = shutil.copy(folder.file("corrected"), tmp_path / "cli.csv")
+    cli = subprocess.run(
+        [sys.executable, "-m", "importer", "run", str(corrected), "--sandbox", "--yes",
+         "--mapping", str(folder.file("mapping"))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert cli.returncode == 1, cli.stderr  # invalid and rejected rows remain
+    assert read_results(tmp_path / "cli.results.csv") == got
+
+    page.goto(f"{live.root}/history")
+    axe.check(page, "history")
+    screenshot(page, "09-history")
+    page.goto(f"{live.root}/key")
+    axe.check(page, "key")
+    assert axe.violations == []
+
+
+def test_question_is_answered_in_the_browser(page, axe, tmp_path):
+    dates = tmp_path / "dates.csv"
+    dates.write_text(f"Lead ID,Amount,Date\n{LEAD},10.00,03/04/2026\n{LEAD},11.00,05/06/2026\n")
+    upload(page, dates)
+    page.get_by_role("button", name="Check file").click()
+    page.wait_for_url("**/questions")
+    axe.check(page, "questions")
+    screenshot(page, "03-questions")
+    assert page.get_by_text("Row 2:").is_visible()
+    page.get_by_role("radio").first.check()
+    page.get_by_role("button", name="Answer and check").click()
+    page.wait_for_url("**/review")
+    assert axe.violations == []
+
+
+def big_file(path: Path, rows: int) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("Lead ID,Amount,Date,Reference\n")
+        out.writelines(
+            f"{LEAD},{10 + i % 500}.{i % 100:02d},2026-03-{1 + i % 28:02d},INV-{i}\n"
+            for i in range(rows)
+        )
+    return path
+
+
+def test_stop_mid_way_then_resume_sends_each_row_once(page, live, tmp_path):
+    from importer.sandbox.faults import Faults
+
+    source = big_file(tmp_path / "stop_and_resume.csv", 3000)
+    before = len(live.sandbox.purchases())
+    import_id = upload(page, source)
+    page.get_by_role("button", name="Check file").click()
+    page.wait_for_url("**/review")
+    live.sandbox.set_faults(Faults(latency_ms=25))
+    try:
+        page.get_by_role("button", name="Send to Keen").click()
+        page.get_by_label("Rows to send").fill("3000")
+        page.get_by_role("button", name="Confirm and send").click()
+        page.wait_for_url("**/progress")
+        page.get_by_text(re.compile(r"^[1-9][\d,]* of 3,000 rows done")).wait_for()
+        page.get_by_role("button", name="Stop").click()
+        wait_until_finished(page)
+    finally:
+        live.sandbox.set_faults(Faults())
+    page.get_by_role("link", name="See the results").click()
+    assert page.get_by_text("not sent", exact=True).first.is_visible()
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_label("Rows to send").fill("3000")
+    page.get_by_role("button", name="Confirm and send").click()
+    wait_until_finished(page)
+    folder = live.app.state.workspace.get(import_id)
+    statuses = {r[1] for r in read_results(folder.file("results"))}
+    assert statuses == {"created"}
+    # Every row created exactly once: the journal kept the resumed run from sending again.
+    assert len(live.sandbox.purchases()) - before == 3000
+    page.get_by_role("link", name="See the results").click()
+    assert page.get_by_role("button", name="Resume").count() == 0
+
+
+def test_browse_a_200k_row_file_page_by_page(page, tmp_path):
+    source = big_file(tmp_path / "big.csv", 200_000)
+    upload(page, source)
+    page.get_by_role("button", name="Check file").click()
+    page.wait_for_url("**/review", timeout=120_000)
+    assert page.get_by_text("Page 1 of 2,000").is_visible()
+    first = page.locator("table.grid tbody th").first.inner_text()
+    page.get_by_role("link", name="Next page").click()
+    assert page.get_by_text("Page 2 of 2,000").is_visible()
+    assert page.locator("table.grid tbody th").first.inner_text() == str(int(first) + 100)
+    page.get_by_role("link", name="Last page").click()
+    assert page.locator("table.grid tbody th").last.inner_text() == "200001"
+    assert page.locator("table.grid tbody tr").count() == 100
+
+
+def tab_to(page, name: str, limit: int = 120) -> None:
+    """Press Tab until the focused control's accessible name is ``name``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return (e.labels && e.labels[0] ? e.labels[0].textContent"
+            " : e.getAttribute('aria-label') || e.textContent || '').trim(); }"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the Tab key")
+
+
+def test_the_whole_flow_works_with_the_keyboard_alone(page, tmp_path):
+    tab_to(page, "Spreadsheet file")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(SAMPLE))
+    tab_to(page, "Upload")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/columns")
+    tab_to(page, "Check file")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/review")
+    tab_to(page, "Send to Keen")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/send\??$"))
+    tab_to(page, "Rows to send")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/progress")
+    wait_until_finished(page)
+    tab_to(page, "See the results")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/results")
+    tab_to(page, "Download results")
+
+
+def test_axe_ran_on_every_page(axe):
+    assert set(axe.pages) >= PAGES
+    assert axe.violations == []

@@ -1,0 +1,168 @@
+"""Each security rule of the local server, tested at the endpoint (issue 14, Security)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.uihelpers import API_KEY, ORIGIN, PORT, post
+
+PATHS = [
+    "/",
+    "/history",
+    "/key",
+    "/static/style.css",
+    "/static/app.js",
+    "/no/such/page",
+    "/imports/20260101-000000-abcdef/files/results",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_needs_the_token(anonymous, path):
+    answer = anonymous.get(path)
+    assert answer.status_code == 403
+    assert answer.text == "missing or wrong token: open the address keen-import ui printed\n"
+
+
+def test_wrong_token_is_refused(anonymous):
+    assert anonymous.get("/?token=nope").status_code == 403
+    assert anonymous.get("/", headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert anonymous.get("/", cookies={f"keen_import_token_{PORT}": "nope"}).status_code == 403
+
+
+def test_token_in_url_becomes_an_httponly_strict_cookie(anonymous, settings):
+    answer = anonymous.get(f"/history?token={settings.token}&x=1")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/history?x=1"  # the token leaves the address bar
+    cookie = answer.headers["set-cookie"]
+    assert cookie == (
+        f"keen_import_token_{PORT}={settings.token}; Path=/; HttpOnly; SameSite=Strict"
+    )
+    assert anonymous.get("/history").status_code == 200
+
+
+def test_bearer_header_is_accepted(anonymous, settings):
+    answer = anonymous.get("/history", headers={"Authorization": f"Bearer {settings.token}"})
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example:8765", "127.0.0.1:8766", "127.0.0.1", "localhost", "attacker.localhost:8765"],
+)
+def test_foreign_host_header_is_refused_even_with_the_token(client, settings, host):
+    answer = client.get("/", headers={"Host": host, "Authorization": f"Bearer {settings.token}"})
+    assert answer.status_code == 400
+    assert answer.text == "unknown Host: open the address keen-import ui printed\n"
+
+
+def test_localhost_with_the_port_is_accepted(client):
+    assert client.get("/", headers={"Host": f"localhost:{PORT}"}).status_code == 200
+
+
+def test_post_needs_same_origin(client, settings):
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
+        answer = client.post(
+            f"/key?csrf_token={settings.csrf_token}", data={"api_key": "x"}, headers=headers
+        )
+        assert answer.status_code == 403, headers
+        assert "did not come from this app" in answer.text
+    assert settings.api_key.reveal() == API_KEY  # nothing changed
+
+
+def test_sec_fetch_site_same_origin_is_enough_without_origin(client, settings):
+    answer = client.post(
+        f"/key?csrf_token={settings.csrf_token}",
+        data={"api_key": "k-1234"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert answer.status_code == 303
+    assert settings.api_key.reveal() == "k-1234"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_state_changes_need_the_csrf_token(client, settings, method):
+    answer = client.request(method, "/key", data={"api_key": "x"}, headers={"Origin": ORIGIN})
+    assert answer.status_code == 403
+    assert answer.text == "refused: missing or wrong CSRF token; reload the page\n"
+    wrong = client.request(method, "/key?csrf_token=nope", headers={"Origin": ORIGIN})
+    assert wrong.status_code == 403
+    assert settings.api_key.reveal() == API_KEY
+
+
+def test_csrf_token_in_a_header_is_accepted(client, settings):
+    answer = client.post(
+        "/key",
+        data={"api_key": "k-5678"},
+        headers={"Origin": ORIGIN, "X-CSRF-Token": settings.csrf_token},
+    )
+    assert answer.status_code == 303
+
+
+@pytest.mark.parametrize("path", ["/", "/history", "/static/app.js", "/nowhere"])
+def test_security_headers_on_every_answer(client, anonymous, path):
+    for answer in (client.get(path), anonymous.get(path), client.get(path, headers={"Host": "x"})):
+        csp = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script(client):
+    page = client.get("/").text
+    assert '<script src="/static/app.js" defer></script>' in page
+    assert page.count("<script") == 1
+    assert " onclick=" not in page and " onload=" not in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/imports/..%2F..%2Fetc/files/results",
+        "/imports/20260101-000000-abcdef/files/..%2F..%2Fimport.json",
+        "/imports/20260101-000000-abcdef/files/%2Fetc%2Fpasswd",
+        "/imports/%2e%2e/files/upload",
+        "/static/..%2F..%2Fcli.py",
+        "/static/%2e%2e/settings.py",
+    ],
+)
+def test_traversal_is_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_unknown_file_kind_is_404(client, app):
+    folder = app.state.workspace.new_import("march.csv")
+    folder.upload.write_text("a\n1\n")
+    assert client.get(f"/imports/{folder.id}/files/upload").status_code == 200
+    assert client.get(f"/imports/{folder.id}/files/import.json").status_code == 404
+    assert client.get(f"/imports/{folder.id}/files/results").status_code == 404  # not yet
+
+
+def test_upload_larger_than_the_limit_is_413_and_nothing_is_kept(client, settings, app):
+    big = b"Lead ID,Amount\n" + b"x" * (settings.upload_limit + 1)
+    answer = post(client, settings, "/upload", files={"file": ("big.csv", big, "text/csv")})
+    assert answer.status_code == 413
+    assert answer.text == f"the file is larger than the limit of {settings.upload_limit:,} bytes\n"
+    assert app.state.workspace.all() == []
+
+
+def test_streamed_body_over_the_limit_is_413(client, settings):
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 1024
+
+    answer = client.post(
+        f"/key?csrf_token={settings.csrf_token}",
+        content=chunks(),
+        headers={"Origin": ORIGIN, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+
+
+def test_key_page_shows_only_the_last_four(client, settings):
+    page = client.get("/key").text
+    assert "A key is set, ending in …9abc." in page
+    assert API_KEY not in page
+    assert API_KEY[:-4] not in page

@@ -1,0 +1,237 @@
+"""Check online, send, progress (SSE), Stop, results and resume at the endpoint, to a sandbox."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from importer.sandbox import Sandbox
+from importer.sandbox.faults import Faults
+from importer.ui import ApiKey, UISettings, create_app
+from ui.uihelpers import ORIGIN, SAMPLE, check_file, post, upload
+
+LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def live(tmp_path, sandbox):
+    settings = UISettings(
+        workspace=tmp_path / "ws",
+        port=8765,
+        sandbox=True,
+        api_url=sandbox.base_url,
+        api_key=ApiKey(sandbox.api_key),
+        target="sandbox",
+    )
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    yield client, settings, app
+    app.state.sessions.stop_all()
+
+
+def checked_import(client, settings, path=SAMPLE) -> str:
+    import_id = upload(client, settings, path).headers["location"].split("/")[2]
+    assert check_file(client, settings, import_id, {}).status_code == 303
+    return import_id
+
+
+def finish(app, import_id: str):
+    session = app.state.sessions.get(import_id)
+    session.thread.join(60)
+    assert session.progress.finished
+    return session
+
+
+def statuses(path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [r["status"] for r in csv.DictReader(handle)]
+
+
+def purchase_ids(path) -> dict[str, str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return {r["row"]: r["purchase_id"] for r in csv.DictReader(handle) if r["purchase_id"]}
+
+
+def test_send_needs_the_typed_row_count_then_reports_progress_and_results(live, sandbox):
+    client, settings, app = live
+    import_id = checked_import(client, settings)
+    page = client.get(f"/imports/{import_id}/send").text
+    assert "About to import 5 purchases" in page
+    assert sandbox.base_url in page
+    before = len(sandbox.purchases())
+    wrong = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "600"})
+    assert wrong.status_code == 400
+    assert "Nothing was sent: type 5 (the number of rows to send) to confirm." in wrong.text
+    assert len(sandbox.purchases()) == before
+    sent = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "5"})
+    assert sent.headers["location"] == f"/imports/{import_id}/progress"
+    finish(app, import_id)
+    events = client.get(f"/imports/{import_id}/events").text
+    data = json.loads(re.search(r"^data: (.*)$", events, re.M)[1])
+    assert (data["finished"], data["done"], data["error"]) == (True, 12, None)
+    assert data["counts"] == {"created": 3, "invalid": 6, "skipped": 1, "rejected": 2}
+    assert len(sandbox.purchases()) - before == 3
+    results = client.get(f"/imports/{import_id}/results").text
+    for name in ("results", "created", "manifest"):
+        assert f'href="/imports/{import_id}/files/{name}" download>' in results
+    assert ">Download results</a>" in results and ">Download created list</a>" in results
+    assert ">Download manifest</a>" in results
+    assert f'href="/imports/{import_id}/review?status=rejected#grid">2 rejected</a>' in results
+    folder = app.state.workspace.get(import_id)
+    assert statuses(folder.file("results")).count("created") == 3
+    grid = client.get(f"/imports/{import_id}/review?status=rejected").text
+    assert "Lead not accessible" in grid
+
+
+def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(live, sandbox, tmp_path):
+    client, settings, app = live
+    source = tmp_path / "many.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEAD},{10 + i}.00,2026-03-02,R-{i}\n" for i in range(400))
+    )
+    import_id = checked_import(client, settings, source)
+    before = len(sandbox.purchases())
+    sandbox.set_faults(Faults(latency_ms=30))
+    try:
+        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
+        session = app.state.sessions.get(import_id)
+        while session.progress.done == 0 and session.running:
+            session.thread.join(0.05)
+        assert post(client, settings, f"/imports/{import_id}/stop").status_code == 303
+        finish(app, import_id)
+    finally:
+        sandbox.set_faults(Faults())
+    assert session.progress.outcome == "Stopped: rows not sent yet are not_sent; Resume sends them."
+    folder = app.state.workspace.get(import_id)
+    first = statuses(folder.file("results"))
+    assert 0 < first.count("created") < 400 and first.count("not_sent") > 0
+    page = client.get(f"/imports/{import_id}/results").text
+    assert ">Resume</button>" in page
+    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
+    finish(app, import_id)
+    assert statuses(folder.file("results")) == ["created"] * 400
+    assert len(sandbox.purchases()) - before == 400
+
+
+def test_check_online_runs_the_dry_run_and_creates_nothing(live, sandbox):
+    client, settings, app = live
+    import_id = checked_import(client, settings)
+    before = len(sandbox.purchases())
+    answer = post(client, settings, f"/imports/{import_id}/online")
+    assert answer.headers["location"] == f"/imports/{import_id}/progress"
+    session = finish(app, import_id)
+    assert session.progress.outcome == "Online check finished: nothing was created."
+    assert len(sandbox.purchases()) == before
+    grid = client.get(f"/imports/{import_id}/review").text
+    assert "These are the rows and totals of the last send or online check." in grid
+    assert "Lead not accessible" in grid  # the findings, in the same grid
+
+
+def test_without_a_key_nothing_can_be_sent(tmp_path):
+    settings = UISettings(workspace=tmp_path / "ws", port=8765, api_url="https://keen.example")
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    import_id = checked_import(client, settings)
+    assert "No API key is set." in client.get(f"/imports/{import_id}/send").text
+    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "6"})
+    assert refused.status_code == 400
+    assert app.state.sessions.get(import_id).thread is None
+
+
+def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(live, sandbox, tmp_path):
+    import subprocess
+    import sys
+
+    client, settings, app = live
+    source = tmp_path / "handover.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEAD},{20 + i}.00,2026-03-03,H-{i}\n" for i in range(300))
+    )
+    import_id = checked_import(client, settings, source)
+    sandbox.set_faults(Faults(latency_ms=30))
+    try:
+        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "300"})
+        session = app.state.sessions.get(import_id)
+        while session.progress.done == 0 and session.running:
+            session.thread.join(0.05)
+        post(client, settings, f"/imports/{import_id}/stop")
+        finish(app, import_id)
+    finally:
+        sandbox.set_faults(Faults())
+    folder = app.state.workspace.get(import_id)
+    created_in_browser = purchase_ids(folder.file("results"))
+    assert 0 < len(created_in_browser) < 300
+    command = [sys.executable, "-m", "importer", "run", str(folder.upload), "--sandbox",
+               "--yes", "--mapping", str(folder.file("mapping"))]  # fmt: skip
+    cli = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert statuses(folder.file("results")) == ["created"] * 300
+    after = purchase_ids(folder.file("results"))
+    # Rows created in the browser keep their purchase ids: the CLI did not send them again.
+    assert {row: after[row] for row in created_in_browser} == created_in_browser
+
+
+def test_resend_unconfirmed_has_its_own_typed_confirmation(live, sandbox, tmp_path):
+    client, settings, app = live
+    source = tmp_path / "unsure.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEAD},{30 + i}.00,2026-03-04,U-{i}\n" for i in range(3))
+    )
+    import_id = checked_import(client, settings, source)
+    sandbox.set_faults(Faults(p_commit_then_drop=1.0, seed=3))
+    try:
+        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+        finish(app, import_id)
+    finally:
+        sandbox.set_faults(Faults())
+    folder = app.state.workspace.get(import_id)
+    assert statuses(folder.file("results")) == ["unconfirmed"] * 3
+    results = client.get(f"/imports/{import_id}/results").text
+    assert '<input type="hidden" name="resend_unconfirmed" value="1">' in results
+    assert ">Resend unconfirmed</button>" in results
+    again = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+    finish(app, import_id)
+    assert again.status_code == 303
+    assert statuses(folder.file("results")) == ["unconfirmed"] * 3  # never resent silently
+    page = client.get(f"/imports/{import_id}/send?resend_unconfirmed=1").text
+    assert "<h1>Resend unconfirmed rows</h1>" in page
+    assert "Unconfirmed rows may already exist in Keen." in page
+    post(
+        client,
+        settings,
+        f"/imports/{import_id}/send",
+        data={"rows_to_send": "3", "resend_unconfirmed": "1"},
+    )
+    finish(app, import_id)
+    assert statuses(folder.file("results")) == ["created"] * 3
+
+
+def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
+    settings = UISettings(
+        workspace=tmp_path / "ws",
+        port=8765,
+        api_url="http://keen.example.com/functions/v1/keen-api",
+        api_key=ApiKey("d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"),
+    )
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    import_id = checked_import(client, settings)
+    page = client.get(f"/imports/{import_id}/send").text
+    assert "refusing to send the API key over plain http to keen.example.com" in page
+    assert "Confirm and send" not in page

@@ -1,0 +1,49 @@
+"""Constants and helpers of the web app tests."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from importer.ui import UISettings
+
+PORT = 8765
+ORIGIN = f"http://127.0.0.1:{PORT}"
+API_KEY = "d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"
+
+
+def post(client: TestClient, settings: UISettings, path: str, **kwargs):
+    """A same-origin POST carrying the CSRF token, as the app's own forms send it."""
+    headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
+    sep = "&" if "?" in path else "?"
+    return client.post(f"{path}{sep}csrf_token={settings.csrf_token}", headers=headers, **kwargs)
+
+
+SAMPLE = "sample_data/purchases_with_errors.csv"
+
+
+def upload(client: TestClient, settings: UISettings, path, name: str | None = None):
+    """Upload a file as the upload form does; returns the answer (303 on success)."""
+    from pathlib import Path
+
+    path = Path(path)
+    with path.open("rb") as handle:
+        files = {"file": (name or path.name, handle, "application/octet-stream")}
+        return post(client, settings, "/upload", files=files)
+
+
+def selected_mapping(page: str) -> dict[str, str]:
+    """field -> column selected in the mapping table of a columns page."""
+    import re
+
+    found = {}
+    for field, body in re.findall(r'name="field:([a-z_]+)">(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        found[field] = chosen[1] if chosen else ""
+    return found
+
+
+def check_file(client, settings, import_id: str, mapping: dict[str, str], **options):
+    """Press "Check file" with this mapping and options."""
+    data = {f"field:{k}": v for k, v in mapping.items()}
+    data.update({k: str(v) for k, v in options.items()})
+    return post(client, settings, f"/imports/{import_id}/columns", data=data)
