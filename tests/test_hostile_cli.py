@@ -10,17 +10,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 import xlsxwriter
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 LEAD = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "importer" / "cli.py").exists(), reason="the CLI (importer/cli.py) is not built yet"
-)
 
 
 def validate(path: Path, *options: str) -> subprocess.CompletedProcess:

@@ -58,9 +58,7 @@ def write_zip_bomb(path: Path, member_mb: int) -> Path:
 
 @pytest.fixture(scope="module")
 def zip_bomb(tmp_path_factory) -> Path:
-    started = time.perf_counter()
     path = write_zip_bomb(tmp_path_factory.mktemp("bomb") / "bomb.xlsx", 600)
-    assert time.perf_counter() - started < 5
     assert path.stat().st_size < 2 * MB
     return path
 
@@ -152,10 +150,19 @@ def test_device_is_not_a_file():
     assert "is not a regular file" in str(refusal(Path("/dev/zero")))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
     path = write(tmp_path, "sales.csv", HEADER.encode())
     path.chmod(0)
+    if os.geteuid() == 0:
+        # root reads every file whatever its mode: refuse the read the way the kernel would.
+        real_open = Path.open
+
+        def refused(self, *args, **kwargs):
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refused)
     try:
         assert str(refusal(path)) == "cannot read sales.csv: permission denied"
     finally:
