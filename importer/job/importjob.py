@@ -26,7 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
+from importer.check.controls import (
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+    parse_expected_total,
+)
 from importer.check.decisions import ColumnDecisions
 from importer.check.mapping import (
     OPTION_NAMES,
@@ -43,9 +48,11 @@ from importer.job.checking import (
     as_source,
     check_all,
     check_results_path,
+    mapping_notes,
     open_source,
     options_dict,
     prepare_table,
+    require_mapped_fields,
     source_facts,
 )
 from importer.job.model import (
@@ -337,6 +344,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         expected = self._controls.get("expect_total")
         expected = parse_expected_total(expected) if expected else None
         started = datetime.now(UTC)
@@ -358,6 +366,7 @@ class ImportJob:
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
+        notes += mapping_notes(prepared) + file_notes(summary)
         if write:
             self._write_manifest("validate", summary, started, digest)
         self._store = RowStore(shadow or results, self.table.headers) if index else None
@@ -449,8 +458,9 @@ class ImportJob:
         search: str | None = None,
     ) -> RowPage:
         """A page of row verdicts, optionally only rows with this status, a warning containing
-        this text, or this text anywhere in the row (any case). Read from disk: memory stays
-        flat however large the file."""
+        this text, or this text anywhere in the row (any case); after a send, the send's
+        verdicts (created, rejected...). Read from disk: memory stays flat however large the
+        file."""
         return self._rows_store().page(
             offset=offset, limit=limit, status=status, warning=warning, search=search
         )
@@ -530,13 +540,23 @@ class ImportJob:
         planned = self._planned
         if planned is None:
             raise ConfigurationError("nothing is planned yet: call plan() first")
-        report = send_job(
-            self,
-            planned,
-            on_progress=on_progress,
-            resend_unconfirmed=resend_unconfirmed,
-            on_stop_ready=self._stop_ready,
-        )
+        shadow = self._shadow_path(self.results_path) if self.writes_results else None
+        before = _file_state(shadow or self.results_path)
+        try:
+            report = send_job(
+                self,
+                planned,
+                on_progress=on_progress,
+                resend_unconfirmed=resend_unconfirmed,
+                on_stop_ready=self._stop_ready,
+                shadow_path=shadow,
+            )
+        finally:
+            if _file_state(shadow or self.results_path) != before:
+                self._store = None  # the index pointed into the file the send replaced
+        rows_file = shadow or report.results_path
+        if rows_file is not None and rows_file.suffix.lower() == ".csv" and rows_file.is_file():
+            self._store = RowStore(rows_file, self.table.headers)  # the send's verdicts
         self._last_pass = "send"
         return report
 
@@ -563,6 +583,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         return self._with_edits(prepared)
 
     def control_total_notes(self, summary) -> list[str]:
@@ -609,6 +630,16 @@ class ImportJob:
             manifest=manifest_path(results, self.table.path),
             created=created if created.exists() else None,
         )
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of a file, None when it does not exist: a replaced file
+    (written elsewhere, renamed into place) differs."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _overview(table: Table) -> FileOverview:
