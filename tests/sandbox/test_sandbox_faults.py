@@ -95,23 +95,35 @@ def test_latency_applies_to_every_request():
             assert time.monotonic() - started >= 0.148
 
 
-def test_injected_latency_is_calibrated_to_its_mean():
+def test_injected_latency_is_calibrated_to_its_mean(monkeypatch):
+    """Timers that fire 1 ms late: the correction learns it and the mean wait is what was asked."""
     import asyncio
+    import types
 
-    from importer.sandbox.app import InjectedLatency
+    import importer.sandbox.app as app
+
+    clock = {"now": 0.0}
+    timer_lateness = 0.001
+
+    async def late_sleep(seconds: float) -> None:
+        clock["now"] += seconds + timer_lateness
+
+    monkeypatch.setattr(app, "time", types.SimpleNamespace(perf_counter=lambda: clock["now"]))
+    monkeypatch.setattr(app, "asyncio", types.SimpleNamespace(sleep=late_sleep))
 
     async def go() -> list[float]:
-        latency, took = InjectedLatency(), []
+        latency, took = app.InjectedLatency(), []
         for _ in range(60):
-            started = time.perf_counter()
+            started = clock["now"]
             await latency.wait(0.01)
-            took.append(time.perf_counter() - started)
+            took.append(clock["now"] - started)
         return took
 
     took = asyncio.run(go())
-    late = sum(took[20:]) / 40 - 0.01  # after calibrating on the first 20
-    assert -0.0005 < late < 0.0005
-    assert min(took) > 0.01 - InjectedLatency.MAX_CORRECTION - 0.001
+    assert took[0] == pytest.approx(0.011)  # uncorrected: the timer's full lateness
+    late = sum(took[40:]) / 20 - 0.01  # after calibrating on the first 40
+    assert abs(late) < 0.00005
+    assert min(took) >= 0.01 - app.InjectedLatency.MAX_CORRECTION
 
 
 def test_rate_limit_answers_429_with_retry_after():
