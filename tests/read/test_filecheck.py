@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import struct
-import time
 import zipfile
 from pathlib import Path
 
@@ -280,9 +279,9 @@ def test_zip_under_unknown_name(tmp_path):
 
 
 def test_zip_bomb_refused_with_default_limit(zip_bomb):
-    started = time.perf_counter()
-    error = refusal(zip_bomb)
-    assert time.perf_counter() - started < 0.5
+    error = refusal(
+        zip_bomb
+    )  # refused from the zip's directory: benchmarks/bench_hostile.py times it
     assert str(error) == (
         "bomb.xlsx: the workbook would expand to 601 MB in memory, over the 500 MB limit"
     )
@@ -396,9 +395,7 @@ def test_mixed_utf8_and_cp1252(tmp_path):
 
 def test_single_line_of_20_mb(tmp_path):
     path = write(tmp_path, "sales.csv", HEADER.encode() + b"A" * (20 * MB))
-    started = time.perf_counter()
-    error = refusal(path, max_line_mb=10)
-    assert time.perf_counter() - started < 1
+    error = refusal(path, max_line_mb=10)  # time and memory: benchmarks/bench_hostile.py
     message = str(error)
     assert message == (
         "sales.csv: line 2 is longer than 10 MB (starts with 'AAAAAAAAAAAAAAAAAAAA'…); "
