@@ -279,9 +279,7 @@ def test_zip_under_unknown_name(tmp_path):
 
 
 def test_zip_bomb_refused_with_default_limit(zip_bomb):
-    error = refusal(
-        zip_bomb
-    )  # refused from the zip's directory: benchmarks/bench_hostile.py times it
+    error = refusal(zip_bomb)  # read from the zip's directory; bench_hostile.py times it
     assert str(error) == (
         "bomb.xlsx: the workbook would expand to 601 MB in memory, over the 500 MB limit"
     )
