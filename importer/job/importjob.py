@@ -26,7 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
+from importer.check.controls import (
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+    parse_expected_total,
+)
 from importer.check.decisions import ColumnDecisions
 from importer.check.mapping import (
     OPTION_NAMES,
@@ -40,11 +45,14 @@ from importer.job import edits as editing
 from importer.job.checking import (
     PreparedFile,
     Source,
+    as_source,
     check_all,
     check_results_path,
+    mapping_notes,
     open_source,
     options_dict,
     prepare_table,
+    require_mapped_fields,
     source_facts,
 )
 from importer.job.model import (
@@ -99,7 +107,7 @@ def open_import(
     """
     mapping = Mapping(sheet=sheet, encoding=encoding, delimiter=delimiter)
     return ImportJob(
-        source if is_frame(source) else Path(source),
+        as_source(source),
         mapping=mapping,
         header_row=header_row,
         max_xlsx_mb=max_xlsx_mb,
@@ -145,6 +153,13 @@ class ImportJob:
     # -- opening ----------------------------------------------------------------------------
 
     def _open(self) -> Table:
+        if self._edits:
+            # Edits name rows and columns of the file as it is read now.
+            raise ConfigurationError(
+                "cells were edited: the file cannot be read another way (sheet, header row, "
+                "encoding, delimiter) now",
+                hint="save the corrected copy with save_corrected() and open that instead",
+            )
         if is_frame(self.source) and self._header_row not in (None, 1):
             raise ConfigurationError(
                 "a DataFrame's header is its column labels: there is no other header row"
@@ -329,6 +344,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         expected = self._controls.get("expect_total")
         expected = parse_expected_total(expected) if expected else None
         started = datetime.now(UTC)
@@ -350,6 +366,7 @@ class ImportJob:
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
+        notes += mapping_notes(prepared) + file_notes(summary)
         if write:
             self._write_manifest("validate", summary, started, digest)
         self._store = RowStore(shadow or results, self.table.headers) if index else None
@@ -441,8 +458,9 @@ class ImportJob:
         search: str | None = None,
     ) -> RowPage:
         """A page of row verdicts, optionally only rows with this status, a warning containing
-        this text, or this text anywhere in the row (any case). Read from disk: memory stays
-        flat however large the file."""
+        this text, or this text anywhere in the row (any case); after a send, the send's
+        verdicts (created, rejected...). Read from disk: memory stays flat however large the
+        file."""
         return self._rows_store().page(
             offset=offset, limit=limit, status=status, warning=warning, search=search
         )
@@ -498,8 +516,10 @@ class ImportJob:
         ``settings``: target (the account name for the journal, default ``api_url``),
         dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
         insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
-        send: for a command line). Raises AmbiguousDataError while a question is open,
-        ControlTotalError when the control totals do not match.
+        send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
+        HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
+        Raises AmbiguousDataError while a question is open, ControlTotalError when the control
+        totals do not match, ConfigurationError for a proxy URL or CA bundle that cannot be used.
         """
         from importer.job.run import plan_job
 
@@ -513,19 +533,30 @@ class ImportJob:
     ) -> ImportReport:
         """Send what :meth:`plan` planned; write the results, journal, created list and
         manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
-        same job (or the same command) again resumes from the journal."""
+        same job (or the same command) again resumes from the journal. Raises NetworkError,
+        with nothing sent, when a certificate or the proxy stops the first request."""
         from importer.job.run import send_job
 
         planned = self._planned
         if planned is None:
             raise ConfigurationError("nothing is planned yet: call plan() first")
-        report = send_job(
-            self,
-            planned,
-            on_progress=on_progress,
-            resend_unconfirmed=resend_unconfirmed,
-            on_stop_ready=self._stop_ready,
-        )
+        shadow = self._shadow_path(self.results_path) if self.writes_results else None
+        before = _file_state(shadow or self.results_path)
+        try:
+            report = send_job(
+                self,
+                planned,
+                on_progress=on_progress,
+                resend_unconfirmed=resend_unconfirmed,
+                on_stop_ready=self._stop_ready,
+                shadow_path=shadow,
+            )
+        finally:
+            if _file_state(shadow or self.results_path) != before:
+                self._store = None  # the index pointed into the file the send replaced
+        rows_file = shadow or report.results_path
+        if rows_file is not None and rows_file.suffix.lower() == ".csv" and rows_file.is_file():
+            self._store = RowStore(rows_file, self.table.headers)  # the send's verdicts
         self._last_pass = "send"
         return report
 
@@ -552,6 +583,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         return self._with_edits(prepared)
 
     def control_total_notes(self, summary) -> list[str]:
@@ -598,6 +630,16 @@ class ImportJob:
             manifest=manifest_path(results, self.table.path),
             created=created if created.exists() else None,
         )
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """(inode, modification time) of a file, None when it does not exist: a replaced file
+    (written elsewhere, renamed into place) differs."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _overview(table: Table) -> FileOverview:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from importer.check.controls import date_range_notes
+from importer.check.controls import date_range_notes, file_notes
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
@@ -31,6 +31,7 @@ from importer.job.checking import (
     PreparedFile,
     Source,
     check_results_path,
+    mapping_notes,
     paused_gc,
     source_facts,
 )
@@ -299,6 +300,7 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
             break
         prepared.decisions.currency = majority  # the first chunk was not representative
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
+    plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
     plan.notes += job.control_total_notes(plan.summary)
     return PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
 
@@ -320,9 +322,11 @@ def send_job(
     on_progress: ProgressCallback | None = None,
     resend_unconfirmed: bool = False,
     on_stop_ready=None,
+    shadow_path: Path | None = None,
 ) -> ImportReport:
     """Send a planned job, then write its manifest. ``on_stop_ready`` receives the callable
-    that stops the send from any thread (None once the send is over)."""
+    that stops the send from any thread (None once the send is over); ``shadow_path``: a CSV
+    copy of workbook results, which the job pages rows from."""
     settings, prepared = planned.settings, planned.prepared
     table = prepared.table
     results_path = job.results_path
@@ -351,6 +355,7 @@ def send_job(
         total=planned.plan.summary.in_file.rows,
         on_stop_ready=on_stop_ready,
         write_results=job.writes_results,
+        shadow_path=shadow_path,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.check.validator import CheckedChunk, RowValidator
@@ -106,9 +107,12 @@ class SendPass:
         total: int,
         on_stop_ready: Callable[[Callable[[], None] | None], None] | None = None,
         write_results: bool = True,
+        shadow_path: Path | None = None,
     ) -> None:
         self.prepared = prepared
         self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
+        self.shadow_path = shadow_path  # a CSV copy of workbook results (the job pages it)
+        self.shadow: ResultsWriter | None = None
         self.report = report
         self.settings = settings
         self.resend_unconfirmed = resend_unconfirmed
@@ -137,6 +141,8 @@ class SendPass:
         if self.write_results:
             with writing(self.report, self.results_file):
                 writer = ResultsWriter(self.report.results_path, self.prepared.table.headers)
+        if writer is not None and self.shadow_path is not None:
+            self.shadow = ResultsWriter(self.shadow_path, self.prepared.table.headers)
         try:
             self._open_created_list()
             self._open_journal()
@@ -147,12 +153,15 @@ class SendPass:
             if writer is not None:
                 with writing(self.report, self.results_file):
                     writer.commit()
+            if self.shadow is not None:
+                self.shadow.commit()
             if self.created is not None:
                 with writing(self.report, self.created_file):
                     self.created.commit()
         except BaseException:
-            if writer is not None:
-                writer.abort()
+            for open_writer in (writer, self.shadow):
+                if open_writer is not None:
+                    open_writer.abort()
             if self.created is not None:
                 self.created.abort()
             raise
@@ -349,6 +358,8 @@ class SendPass:
         if writer is not None:
             with writing(self.report, self.results_file):
                 writer.write(rows.chunk, rows.results)
+        if self.shadow is not None:
+            self.shadow.write(rows.chunk, rows.results)
         if self.report.kept is not None:
             self.report.kept.add_results(rows.checked, rows.results)
         counts = {k: v.rows for k, v in summary.by_status.items()}

@@ -137,19 +137,31 @@ def _headers(frame: Any, name: str) -> list[str]:
 
 
 def _frame_chunks(frame: Any, width: int, size: int) -> Iterator[Chunk]:
-    total = len(frame)
-    for start in range(0, total, size):
+    for start in range(0, len(frame), size):
         part = frame.iloc[start : start + size]
         texts, raws = [], []
         for position in range(width):
             text, raw = column_cells(part.iloc[:, position])
             texts.append(text)
             raws.append(raw)
-        rows = zip(zip(*texts, strict=True), zip(*raws, strict=True), strict=True)
-        chunk = Chunk(rows=[], cells=[], raw=[])
-        for offset, (cells, raw) in enumerate(rows):
-            chunk.add(start + offset + 2, list(cells), [], list(raw))
-        yield chunk
+        yield _chunk(texts, raws, first_row=start + 2)
+
+
+def _chunk(texts: list[list[str]], raws: list[list[object]], first_row: int) -> Chunk:
+    """Columns -> a Chunk of rows; a row with nothing in any cell is dropped and counted."""
+    cells = [list(row) for row in zip(*texts, strict=True)]
+    typed = [list(row) for row in zip(*raws, strict=True)]
+    filled = [any(map(str.strip, row)) for row in cells]
+    if all(filled):
+        rows = list(range(first_row, first_row + len(cells)))
+        return Chunk(rows=rows, cells=cells, raw=typed)
+    keep = [i for i, full in enumerate(filled) if full]
+    return Chunk(
+        rows=[first_row + i for i in keep],
+        cells=[cells[i] for i in keep],
+        raw=[typed[i] for i in keep],
+        blank=len(cells) - len(keep),
+    )
 
 
 def column_cells(series: Any) -> tuple[list[str], list[object]]:
@@ -161,11 +173,31 @@ def column_cells(series: Any) -> tuple[list[str], list[object]]:
         return _cells(series.tolist(), _aware_cell)
     kind = getattr(dtype, "kind", "O")
     if kind == "M":
-        return _cells(series.tolist(), _naive_cell)
-    if kind in "iufb" and not series.hasnans:
-        values = series.tolist()  # Python ints/floats/bools: what a workbook reader gives
-        return [cell_text(v) for v in values], values
-    return _cells(series.astype(object).tolist(), object_cell)
+        return _naive_dates(series)
+    if kind in "iufb" and not isinstance(dtype, pandas.api.extensions.ExtensionDtype):
+        return _numbers(series.tolist(), kind)
+    values = series.astype(object).tolist()
+    if all(type(v) is str for v in values):
+        return values, values  # plain text: the usual object or string column
+    return _cells(values, object_cell)
+
+
+def _numbers(values: list, kind: str) -> tuple[list[str], list[object]]:
+    """Python ints/floats/bools, as a workbook reader gives them; NaN is an empty cell."""
+    if kind == "f":
+        # As cell_text: 15 significant digits, "1500" not "1500.0"; + 0.0 turns -0.0 into 0.
+        texts = [format(v + 0.0, ".15g") if v == v else "" for v in values]
+        return texts, [v if v == v else "" for v in values]
+    return [cell_text(v) for v in values], values
+
+
+def _naive_dates(series: Any) -> tuple[list[str], list[object]]:
+    """A datetime64 column without a timezone: dates at midnight, else date and time."""
+    if (series.dropna().dt.normalize() == series.dropna()).all():
+        texts = series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        stamps = series.dt.to_pydatetime().tolist()
+        return texts, [t if t == t else "" for t in stamps]  # NaT: an empty cell
+    return _cells(series.tolist(), _naive_cell)
 
 
 def _cells(values: list, convert: Callable[[object], tuple[str, object]]):

@@ -173,15 +173,9 @@ class KeenEndpoint:
             return await self._reply(
                 send, *_error(429, RATE_LIMITED), [(b"retry-after", str(retry_after).encode())]
             )
-        if scope["method"] != "POST":
-            return await self._reply(send, *_error(400, "Only POST is supported: send a JSON body"))
-        raw = await _read_body(receive)
-        try:
-            body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            return await self._reply(send, *_error(400, "Invalid JSON body"))
-        if not isinstance(body, dict):
-            return await self._reply(send, *_error(400, "Request body must be a JSON object"))
+        body = await self._body(scope, receive, send)
+        if body is None:
+            return  # refused with a 400
         action = body.get("action")
         if not isinstance(action, str | None):
             action = json.dumps(action)  # unhashable or odd values still get "Unknown action"
@@ -190,16 +184,7 @@ class KeenEndpoint:
             counters["create_calls"] += 1
             fault = plan.draw()
             if fault is not None and fault not in POST_FAULTS:
-                counters["fault:" + fault] += 1
-                if fault == "drop_before":
-                    return await _drop_connection(scope)
-                if fault == "500":
-                    return await self._reply(send, *_error(500, INTERNAL_ERROR))
-                if fault == "502":
-                    return await self._reply(send, *_error(502, "Bad gateway"))
-                return await self._reply(
-                    send, *_error(503, "Service unavailable"), [(b"retry-after", b"1")]
-                )
+                return await self._fail_before(scope, send, fault)
         key = _header(scope, b"x-api-key")
         company_id = state.world.company_by_key.get(key) if key is not None else None
         if company_id is None or key in state.revoked_keys:
@@ -207,14 +192,7 @@ class KeenEndpoint:
         if action is None or action == "":
             return await self._reply(send, *_error(400, "action required"))
         try:
-            if action in CREATE_ACTIONS:
-                status, payload = create_purchase(state, company_id, body, action)
-            elif action in READ_ACTIONS:
-                status, payload = READ_ACTIONS[action](state, company_id, body)
-            elif action in UNSUPPORTED_ACTIONS:
-                raise ApiReply(400, f"Action not supported by the sandbox: {action}")
-            else:
-                raise ApiReply(400, f"Unknown action: {action}")
+            status, payload = _perform(state, company_id, body, action)
         except ApiReply as reply:
             return await self._reply(send, *_error(reply.status, reply.message))
         if fault is not None:
@@ -226,9 +204,49 @@ class KeenEndpoint:
             await asyncio.sleep(plan.faults.slow_seconds)
         await self._reply(send, status, payload)
 
+    async def _body(self, scope, receive, send) -> dict | None:
+        """The request's JSON object, or None once a 400 has been sent."""
+        if scope["method"] != "POST":
+            await self._reply(send, *_error(400, "Only POST is supported: send a JSON body"))
+            return None
+        raw = await _read_body(receive)
+        try:
+            body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            await self._reply(send, *_error(400, "Invalid JSON body"))
+            return None
+        if not isinstance(body, dict):
+            await self._reply(send, *_error(400, "Request body must be a JSON object"))
+            return None
+        return body
+
+    async def _fail_before(self, scope, send, fault: str) -> None:
+        """A fault injected before the purchase is stored: nothing was created."""
+        self.state.counters["fault:" + fault] += 1
+        if fault == "drop_before":
+            return await _drop_connection(scope)
+        if fault == "500":
+            return await self._reply(send, *_error(500, INTERNAL_ERROR))
+        if fault == "502":
+            return await self._reply(send, *_error(502, "Bad gateway"))
+        return await self._reply(
+            send, *_error(503, "Service unavailable"), [(b"retry-after", b"1")]
+        )
+
     async def _reply(self, send, status: int, body: bytes, headers=None) -> None:
         self.state.counters[f"status:{status}"] += 1
         await _send(send, status, body, headers)
+
+
+def _perform(state: SandboxState, company_id: str, body: dict, action: str) -> tuple[int, bytes]:
+    """Run one action for a company: (status, JSON body); ApiReply for a refusal."""
+    if action in CREATE_ACTIONS:
+        return create_purchase(state, company_id, body, action)
+    if action in READ_ACTIONS:
+        return READ_ACTIONS[action](state, company_id, body)
+    if action in UNSUPPORTED_ACTIONS:
+        raise ApiReply(400, f"Action not supported by the sandbox: {action}")
+    raise ApiReply(400, f"Unknown action: {action}")
 
 
 class AdminEndpoint:

@@ -239,6 +239,10 @@ def test_edit_of_an_unknown_row_or_column_is_refused(titled):
     job = importer.open_import(titled)
     job.set_options(day_first=True, decimal=",")
     job.check()
+    job.edit(3, "Notes", "changed")
+    with pytest.raises(ConfigurationError, match="cells were edited"):
+        job.choose_header_row(1)
+    assert job.overview.header_row == 2
     with pytest.raises(KeyError):
         job.edit(99, "Lead ID", LEAD_1)
     with pytest.raises(ConfigurationError, match="no column 'Lead'"):
@@ -278,9 +282,15 @@ def test_a_workbook_step_by_step(tmp_path):
     corrected = job.save_corrected()
     again = importer.open_import(corrected)
     assert again.check().summary.count(importer.RowStatus.VALID) == 3
-    job.choose_sheet("Other")
-    assert job.overview.headers == ["Lead ID", "Amount"]
-    assert job.check().summary.count(importer.RowStatus.VALID) == 1
+    with pytest.raises(ConfigurationError, match="cells were edited"):
+        job.choose_sheet("Other")
+    other = importer.open_import(path)
+    other.choose_sheet("Other")
+    assert other.overview.headers == ["Lead ID", "Amount"]
+    with pytest.raises(importer.MappingError, match="^no column is mapped to date: "):
+        other.check()  # never dated silently at the moment Keen receives it (issue 12)
+    other.set_options(no_date=True)
+    assert other.check().summary.count(importer.RowStatus.VALID) == 1
 
 
 def test_out_dir_holds_the_results_and_manifest(titled, tmp_path):

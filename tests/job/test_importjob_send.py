@@ -40,6 +40,10 @@ def test_plan_then_send_creates_every_row_and_writes_the_files(tmp_path, sb):
     assert (report.exit_code, report.summary.count(importer.RowStatus.CREATED)) == (0, 12)
     assert progress[-1] == (12, 12)
     assert len(sb.purchases()) == 12
+    created = job.rows(status="created", limit=5)  # the send's verdicts, paged from disk
+    assert (created.total, [r.row for r in created.rows]) == (12, [2, 3, 4, 5, 6])
+    ids = {p["id"] for p in sb.purchases()}
+    assert all(r.purchase_id in ids for r in job.rows(limit=12).rows)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
         "rows.created.csv",
@@ -88,6 +92,8 @@ def test_cancel_from_another_thread_stops_like_ctrl_c_and_a_rerun_sends_the_rest
     assert 20 <= created < n
     assert len(sb.purchases()) == created  # requests in flight finished and were recorded
     assert not source.with_name("rows.journal.sqlite.lock").exists()
+    assert job.rows(status="not_sent").total == n - created
+    assert job.rows(status="created", limit=1).rows[0].row == 2
     calls = sb.stats()["create_calls"]
 
     again = importer.open_import(source)
@@ -223,3 +229,27 @@ def test_an_edited_cell_is_what_gets_sent(tmp_path, sb):
     assert manifest["command"] == "run"
     assert [(e["row"], e["old"], e["new"]) for e in manifest["edits"]] == [(3, "1001.01", "777.70")]
     assert source.read_bytes() == before
+
+
+def test_a_workbook_is_sent_and_its_rows_paged_after_the_send(tmp_path, sb):
+    import datetime as dt
+
+    from conftest import write_xlsx
+
+    lead = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+    path = write_xlsx(
+        tmp_path / "book.xlsx",
+        {"Data": [["Lead ID", "Amount", "Date"], [lead, 10, dt.datetime(2026, 3, 2)],
+                  ["bad", 20, dt.datetime(2026, 3, 3)], [lead, 30, dt.datetime(2026, 3, 4)]]},
+    )  # fmt: skip
+    job = importer.open_import(path)
+    job.check()
+    assert [r.status for r in job.rows().rows] == ["valid", "invalid", "valid"]
+    job.plan(api_url=sb.base_url, api_key=sb.api_key)
+    report = job.send()
+    assert (report.results_path.name, report.exit_code) == ("book.results.xlsx", 1)
+    assert [(r.row, r.status) for r in job.rows().rows] == [
+        (2, "created"),
+        (3, "invalid"),
+        (4, "created"),
+    ]

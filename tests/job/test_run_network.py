@@ -179,3 +179,14 @@ def test_job_api_takes_proxy_and_ca_bundle(tmp_path, sb, ca, monkeypatch):
     assert report.exit_code == 0
     assert len(sb.purchases()) == 3 and proxy.forwarded >= 3
     assert_no_secret(tmp_path)
+
+
+def test_sandbox_never_goes_through_the_environment_proxy(tmp_path, run_cli, monkeypatch):
+    source = write_rows(tmp_path / "march.csv", 2)
+    dead = f"http://finance:{QUOTED}@127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    monkeypatch.setenv("ALL_PROXY", dead)
+    code, err, _ = run_cli(source, "--sandbox")
+    assert code == 0, err
+    assert statuses(results_by_row(tmp_path / "march.results.csv")) == {"created": 2}
+    assert_no_secret(tmp_path, err)

@@ -226,3 +226,11 @@ def test_a_workbook_sheet_and_the_header_row_can_be_chosen(client, settings, tmp
     bad = post(client, settings, f"/imports/{import_id}/header-row", data={"header_row": "x"})
     assert bad.status_code == 400
     assert "The header row is a row number: 1, 2, 3..." in bad.text
+
+
+def test_fixing_a_row_that_is_not_in_the_file_is_404(client, settings):
+    import_id = import_id_of(upload(client, settings, SAMPLE))
+    check_file(client, settings, import_id, SAMPLE_MAPPING)
+    answer = post(client, settings, f"/imports/{import_id}/rows/999", data={"cell:Amount": "1"})
+    assert answer.status_code == 404
+    assert "There is no row 999 in this file." in answer.text

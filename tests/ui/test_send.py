@@ -183,3 +183,55 @@ def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(live, sandbox, tmp_
     after = purchase_ids(folder.file("results"))
     # Rows created in the browser keep their purchase ids: the CLI did not send them again.
     assert {row: after[row] for row in created_in_browser} == created_in_browser
+
+
+def test_resend_unconfirmed_has_its_own_typed_confirmation(live, sandbox, tmp_path):
+    client, settings, app = live
+    source = tmp_path / "unsure.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEAD},{30 + i}.00,2026-03-04,U-{i}\n" for i in range(3))
+    )
+    import_id = checked_import(client, settings, source)
+    sandbox.set_faults(Faults(p_commit_then_drop=1.0, seed=3))
+    try:
+        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+        finish(app, import_id)
+    finally:
+        sandbox.set_faults(Faults())
+    folder = app.state.workspace.get(import_id)
+    assert statuses(folder.file("results")) == ["unconfirmed"] * 3
+    results = client.get(f"/imports/{import_id}/results").text
+    assert '<input type="hidden" name="resend_unconfirmed" value="1">' in results
+    assert ">Resend unconfirmed</button>" in results
+    again = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+    finish(app, import_id)
+    assert again.status_code == 303
+    assert statuses(folder.file("results")) == ["unconfirmed"] * 3  # never resent silently
+    page = client.get(f"/imports/{import_id}/send?resend_unconfirmed=1").text
+    assert "<h1>Resend unconfirmed rows</h1>" in page
+    assert "Unconfirmed rows may already exist in Keen." in page
+    post(
+        client,
+        settings,
+        f"/imports/{import_id}/send",
+        data={"rows_to_send": "3", "resend_unconfirmed": "1"},
+    )
+    finish(app, import_id)
+    assert statuses(folder.file("results")) == ["created"] * 3
+
+
+def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
+    settings = UISettings(
+        workspace=tmp_path / "ws",
+        port=8765,
+        api_url="http://keen.example.com/functions/v1/keen-api",
+        api_key=ApiKey("d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"),
+    )
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    import_id = checked_import(client, settings)
+    page = client.get(f"/imports/{import_id}/send").text
+    assert "refusing to send the API key over plain http to keen.example.com" in page
+    assert "Confirm and send" not in page

@@ -94,6 +94,8 @@ async def fix_row(request: Request):
     back = str(form.get("back", "")) or f"/imports/{session.folder.id}/review"
     if not back.startswith(f"/imports/{session.folder.id}/review"):
         back = f"/imports/{session.folder.id}/review"
+    if session.rows_after_run is not None:
+        return await show(request, "Rows are fixed before sending: this import was sent.", 400)
     try:
         async with session.lock:
             for key, value in form.items():
@@ -101,6 +103,8 @@ async def fix_row(request: Request):
                     await run_in_threadpool(session.job.edit, row, key[5:], str(value))
     except KeenImportError as exc:
         return await show(request, exc.message, 400)
+    except (KeyError, IndexError, ValueError):  # a row number that is not in the file
+        return await show(request, f"There is no row {row} in this file.", 404)
     return redirect(back)
 
 
