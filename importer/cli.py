@@ -105,6 +105,38 @@ def _add_reading_options(group: argparse._ArgumentGroup) -> None:
         help="do not skip rows that repeat an earlier row",
     )
     group.add_argument(
+        "--no-amount",
+        action="store_true",
+        default=None,
+        help="send without an amount (fixed rewards only) when no amount column is mapped",
+    )
+    group.add_argument(
+        "--no-date",
+        action="store_true",
+        default=None,
+        help="send without a date (Keen dates them on arrival) when no date column is mapped",
+    )
+    group.add_argument(
+        "--skip-hidden",
+        action="store_true",
+        default=None,
+        help="skip rows hidden in the workbook (by hand or by a filter)",
+    )
+    group.add_argument(
+        "--keep-null",
+        action="store_true",
+        default=None,
+        help="keep NULL and \\N cells as text (default: they are empty cells)",
+    )
+    group.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE[,VALUE...]",
+        help="keep only rows whose COLUMN holds one of the values (repeatable); "
+        "the others are skipped",
+    )
+    group.add_argument(
         "--action",
         choices=["create_purchase", "create_purchase_custom"],
         help="API action the rows are meant for (default create_purchase)",
@@ -168,6 +200,11 @@ def build_mapping(args: argparse.Namespace) -> Mapping:
         action=args.action,
         period=args.period,
         out_dir=args.out_dir,
+        no_amount=args.no_amount,
+        no_date=args.no_date,
+        skip_hidden=args.skip_hidden,
+        keep_null=args.keep_null,
+        where=tuple(args.where),
     )
     return mapping.merged(parse_map_options(args.map)).merged(flags)
 

@@ -62,8 +62,13 @@ def read_results_csv(path: Path) -> list[dict[str, str]]:
 
 
 def check_file(path: Path, mapping: Mapping | None = None) -> list[tuple]:
-    """Every data row of ``path`` as (row, status, error, warnings, record) with records built."""
-    prepared = prepare(path, mapping)
+    """Every data row of ``path`` as (row, status, error, warnings, record) with records built.
+
+    The row rules are tested here, not the mapping: a file without an amount or a date column
+    is checked as if --no-amount / --no-date were given (unless ``mapping`` says otherwise).
+    """
+    opt_out = Mapping(no_amount=True, no_date=True)
+    prepared = prepare(path, opt_out.merged(mapping) if mapping else opt_out)
     validator = RowValidator(
         prepared.table.headers,
         prepared.columns,

@@ -188,7 +188,7 @@ def test_password_protected_workbook(tmp_path, cli):
 def test_header_only_file_says_zero_rows(tmp_path, cli):
     path = write_csv(tmp_path / "head.csv", "Lead ID,Amount\r\n")
 
-    code, err = cli("validate", path)
+    code, err = cli("validate", "--no-date", path)
 
     assert code == 0
     assert "  rows in file           0   0" in err
@@ -219,7 +219,7 @@ def test_encoding_option_cp1252(tmp_path, cli):
         tmp_path / "cp.csv", f"Lead ID;Amount;Product\r\n{LEAD_1};10;Café\r\n", encoding="cp1252"
     )
 
-    code, err = cli("validate", path, "--encoding", "cp1252")
+    code, err = cli("validate", "--no-date", path, "--encoding", "cp1252")
 
     assert code == 0
     assert err[0] == "cp.csv: encoding cp1252, delimiter ';', header on row 1"
@@ -277,7 +277,7 @@ def test_workbook_under_another_name_is_read_by_its_content(
     else:
         write_xlsx(source, {"Data": [["Lead ID", "Amount"], [LEAD_1, 12.5], [LEAD_2, 99]]})
 
-    exit_code, err = cli("validate", source, "--results", tmp_path / "out.xlsx")
+    exit_code, err = cli("validate", "--no-date", source, "--results", tmp_path / "out.xlsx")
 
     assert (exit_code, err[0]) == (code, f"{name}: {header}")
     rows = openpyxl.load_workbook(tmp_path / "out.xlsx").worksheets[0].values
@@ -309,7 +309,7 @@ def test_old_mac_csv_with_cr_line_endings(tmp_path, cli):
     text = f"Report March\rLead ID;Amount;Product\r{LEAD_1};10,50;A\r{LEAD_2};20,00;B\r"
     source = write_csv(tmp_path / "mac.csv", text, encoding="cp1252")
 
-    code, err = cli("validate", source)
+    code, err = cli("validate", "--no-date", source)
 
     assert code == 0
     assert err[0] == "mac.csv: encoding utf-8, delimiter ';', header on row 2"  # all ASCII
@@ -324,7 +324,7 @@ def test_old_mac_csv_with_cr_line_endings(tmp_path, cli):
 def test_results_cannot_be_a_legacy_xls(tmp_path, cli):
     source = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
 
-    code, err = cli("validate", source, "--results", tmp_path / "out.xls")
+    code, err = cli("validate", "--no-date", source, "--results", tmp_path / "out.xls")
 
     assert code == 2
     assert err[0] == (
@@ -385,7 +385,7 @@ def test_template_default_output_name(tmp_path, cli, monkeypatch):
 def test_control_totals_match_without_footer(tmp_path, cli):
     path = write_csv(tmp_path / "c.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n{LEAD_2},20\r\n")
 
-    code, err = cli("validate", path, "--expect-rows", "2", "--expect-total", "30")
+    code, err = cli("validate", "--no-date", path, "--expect-rows", "2", "--expect-total", "30")
 
     assert code == 0
     assert "  amount matches the control total (30.00)" in err
@@ -396,7 +396,7 @@ def test_totals_footer_not_counted_in_control_total(tmp_path, cli):
         tmp_path / "c.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n{LEAD_2},20\r\nTotal,30\r\n"
     )
 
-    code, err = cli("validate", path, "--expect-rows", "2", "--expect-total", "30")
+    code, err = cli("validate", "--no-date", path, "--expect-rows", "2", "--expect-total", "30")
 
     assert code == 0
     assert "  rows match the control total (2)" in err

@@ -26,6 +26,8 @@ CACHE_LIMIT = 100_000  # distinct values remembered per column (bounded memory)
 CACHE_LIMITS = {"purchase_amount": 0}
 
 
+#: Whole cells a database dump writes for "no value".
+NULL_MARKS = frozenset({"NULL", "null", "\\N"})
 SEPARATOR = "\x1f"  # joins a column into one string for a single regex pass
 
 
@@ -145,8 +147,11 @@ class TextColumn:
     """Free text (names, references): nothing can fail and values rarely repeat, so no cache."""
 
     def run(self, values: Sequence[str]) -> tuple[list[object], set[str], dict[str, str]]:
-        """Per-row values, unusual distinct values (none), and failures (none)."""
+        """Per-row values, unusual distinct values (the cells that are a database's NULL
+        mark, when there are any), and failures (none)."""
         blob = "".join(values)
+        marked = "NULL" in blob or "\\N" in blob or "null" in blob
+        unusual = set(values) & NULL_MARKS if marked else set()
         if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
-            return list(map(normalise.parse_text, values)), set(), {}
-        return [text or None for text in map(str.strip, values)], set(), {}
+            return list(map(normalise.parse_text, values)), unusual, {}
+        return [text or None for text in map(str.strip, values)], unusual, {}

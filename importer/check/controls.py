@@ -72,11 +72,11 @@ def check_control_totals(
 ) -> list[str]:
     """Compare the file with the user's control totals; raises ControlTotalError on a mismatch.
 
-    Rows counted are the file's purchase rows (blank rows and totals footers excluded); the
+    Rows counted are the file's purchase rows (blank rows and report lines excluded); the
     amount is the sum of every amount that could be read, in the given currency if one is named.
     """
-    lines = []
-    rows = summary.in_file.rows - summary.footer_rows
+    lines = file_total_line(summary, stop=expect_total is not None)
+    rows = summary.in_file.rows - summary.report_lines
     if expect_rows is not None:
         if rows != expect_rows:
             raise ControlTotalError(
@@ -123,5 +123,57 @@ def date_range_notes(summary: Summary, source: Path, *, period: Period | None) -
         notes.append(
             f"warning: {source.name} looks like a monthly file but its dates span {months} "
             "months; use --period YYYY-MM to reject rows outside the month"
+        )
+    return notes
+
+
+def file_total_line(summary: Summary, *, stop: bool) -> list[str]:
+    """Compare the file's last total line with the sum of its purchase rows.
+
+    A mismatch is a warning, or a ControlTotalError when ``stop`` (--expect-total given).
+    """
+    stated = summary.facts.last_total
+    if stated is None:
+        return []
+    found = sum(summary.in_file.amounts.values(), Decimal(0))
+    if found == stated:
+        return [f"the file's total line ({stated:,.2f}) matches the sum of its purchase rows"]
+    text = (
+        f"the file's total line says {stated:,.2f} but its purchase rows add up to "
+        f"{found:,.2f} (difference {found - stated:+,.2f})"
+    )
+    if stop:
+        raise ControlTotalError(
+            f"control total mismatch: {text}",
+            hint="check the export is complete (hidden or filtered rows, a page cut off)",
+        )
+    return [f"warning: {text}"]
+
+
+def file_notes(summary: Summary) -> list[str]:
+    """What the summary should say about rows that need a second look."""
+    facts = summary.facts
+    notes = []
+    if facts.hidden_rows:
+        notes.append(
+            f"warning: {facts.hidden_rows:,} rows are hidden in the workbook (by hand or by a "
+            "filter); they carry the warning 'hidden in the workbook': --skip-hidden skips them"
+        )
+    if facts.null_cells:
+        notes.append(
+            f"{facts.null_cells:,} cells read NULL or \\N (a database dump): read as empty; "
+            "--keep-null keeps them as text"
+        )
+    if facts.empty_triggers:
+        notes.append(
+            f"warning: {facts.empty_triggers:,} rows have an empty trigger_ids cell: Keen fires "
+            "every active purchase trigger of their channel for them"
+        )
+    if facts.not_sales:
+        counts = ", ".join(f"{n:,} {value}" for value, n in sorted(facts.not_sales.items()))
+        column = facts.status_column
+        notes.append(
+            f"warning: column {column!r} marks rows as not real sales ({counts}); keep only "
+            f"the sales with --where '{column}=VALUE[,VALUE...]'"
         )
     return notes

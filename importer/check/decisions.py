@@ -32,6 +32,9 @@ class ValidationOptions:
     action: str = "create_purchase"
     now: datetime | None = None
     period: Period | None = None
+    keep_null: bool = False  # NULL and \N cells stay text (default: they are empty cells)
+    skip_hidden: bool = False  # rows hidden in the workbook are skipped (default: warned)
+    where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]": keep only the matching rows
 
     def zone(self) -> ZoneInfo:
         """The time zone of date-only values (ConfigurationError when unknown)."""
@@ -153,7 +156,7 @@ def scan_columns(
 def _scan_amounts(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> None:
     assert scan.amount_at is not None
     column = chunk.column(scan.amount_at)
-    values = set(column)
+    values = _text_cells(chunk, scan.amount_at)
     found = normalise.detect_decimal_separator(values)
     if found:
         decisions.decimal, decisions.decimal_from = found, "evidence"
@@ -272,3 +275,11 @@ def _ambiguous_dates(values: Iterable[str], options: ValidationOptions) -> set[s
                 if len(found) == MAX_EXAMPLES:
                     break
     return found
+
+
+def _text_cells(chunk: Chunk, at: int) -> set[str]:
+    """The distinct cells of a column that are text: a workbook's number cells carry no
+    separator of their own, so they are no evidence for the column's decimal separator."""
+    if chunk.raw is None:
+        return set(chunk.column(at))
+    return {row[at] for row in chunk.raw if type(row[at]) is str}

@@ -15,7 +15,15 @@ from importer.errors import MappingError
 from importer.read.headers import BRACKETED, HEADER_SEARCH_ROWS, HEADER_SYNONYMS, fold_header
 from importer.records import FIELDS
 
-BOOLEAN_OPTIONS = ("day_first", "allow_precision", "allow_duplicates")
+BOOLEAN_OPTIONS = (
+    "day_first",
+    "allow_precision",
+    "allow_duplicates",
+    "no_amount",
+    "no_date",
+    "skip_hidden",
+    "keep_null",
+)
 OPTION_NAMES = (
     "day_first",
     "decimal",
@@ -28,6 +36,11 @@ OPTION_NAMES = (
     "allow_duplicates",
     "action",
     "period",
+    "no_amount",
+    "no_date",
+    "skip_hidden",
+    "keep_null",
+    "where",
     "out_dir",
     "proxy",
     "ca_bundle",
@@ -50,6 +63,11 @@ class Mapping:
     allow_duplicates: bool | None = None
     action: str | None = None
     period: str | None = None
+    no_amount: bool | None = None  # send without an amount, asked for by name
+    no_date: bool | None = None  # send without a date (Keen dates them on arrival)
+    skip_hidden: bool | None = None
+    keep_null: bool | None = None
+    where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]" row filters
     out_dir: str | None = None  # folder for the results, journal, manifest and created list
     # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
     proxy: str | None = field(default=None, repr=False)
@@ -127,6 +145,13 @@ def load_mapping_file(path: str | Path) -> Mapping:
                     parse_uuid(trigger, field=f"mapping file {path}: trigger_ids entry")
                 except ValueError as exc:
                     raise MappingError(str(exc)) from None
+            value = tuple(value)
+        elif key == "where":
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise MappingError(
+                    f'mapping file {path}: where must be a list of "COLUMN=VALUE[,VALUE...]"'
+                )
             value = tuple(value)
         elif key in BOOLEAN_OPTIONS:
             if not isinstance(value, bool):

@@ -59,6 +59,7 @@ __all__ = [
     "date_warnings",
     "detect_day_first",
     "detect_decimal_separator",
+    "is_serial_date",
     "parse_amount",
     "parse_currency",
     "parse_date",
@@ -82,6 +83,34 @@ _SYMBOLS: dict[str, str | None] = {
     "¥": "JPY",
     "kr": None,  # DKK, SEK, NOK, ISK
     "kr.": None,
+}
+
+#: Currency names finance systems print instead of the code (Xero, Sage, NetSuite exports).
+CURRENCY_NAMES: dict[str, str] = {
+    "us dollar": "USD",
+    "us dollars": "USD",
+    "u.s. dollar": "USD",
+    "united states dollar": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "pound sterling": "GBP",
+    "british pound": "GBP",
+    "great british pound": "GBP",
+    "danish krone": "DKK",
+    "danish kroner": "DKK",
+    "swedish krona": "SEK",
+    "swedish kronor": "SEK",
+    "norwegian krone": "NOK",
+    "norwegian kroner": "NOK",
+    "icelandic krona": "ISK",
+    "swiss franc": "CHF",
+    "japanese yen": "JPY",
+    "canadian dollar": "CAD",
+    "australian dollar": "AUD",
+    "new zealand dollar": "NZD",
+    "polish zloty": "PLN",
+    "czech koruna": "CZK",
+    "hungarian forint": "HUF",
 }
 
 PLAIN_POINT_AMOUNT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
@@ -215,6 +244,12 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
             f"amount '{shown}' is negative; negative amounts (refunds) are not imported, "
             "remove the row or enter the purchase amount"
         )
+    if (
+        len(fraction) > 2
+        and not fraction[2:].strip("0")
+        and _grouping_separator(_compact(body)) != decimal  # "150.000" may be 150 thousand
+    ):
+        fraction = fraction[:2]  # "1500.0000" from a database is exact: nothing is rounded
     if len(fraction) > 2 and not allow_precision:
         if _grouping_separator(_compact(body)) == decimal:
             raise ValueError(
@@ -338,6 +373,9 @@ def parse_currency(text: str) -> str:
     upper = s.upper()
     if len(upper) == 3 and upper.isascii() and upper.isalpha():
         return upper
+    named = CURRENCY_NAMES.get(" ".join(s.casefold().split()))
+    if named:
+        return named
     raise ValueError(
         f"currency '{s}' is not a 3-letter currency code; enter a code such as EUR or USD"
     )
@@ -572,6 +610,14 @@ def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]
             seconds = 0
             day += timedelta(days=1)
     return _localise(day + timedelta(seconds=seconds), tz), seconds != 0
+
+
+def is_serial_date(text: str) -> bool:
+    """True when ``parse_date`` reads this text as an Excel serial (a plain number)."""
+    # str methods first: this runs on every distinct date of a column
+    return (
+        text.strip().replace(".", "", 1).isdigit() and _SERIAL.fullmatch(text.strip()) is not None
+    )
 
 
 def detect_day_first(values: Iterable[str]) -> bool | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,12 +28,82 @@ class Totals:
         }
 
 
+#: Folded headers of a column that says whether a row is a real sale.
+STATUS_HEADERS = frozenset(
+    {
+        "status",
+        "financialstatus",
+        "paymentstatus",
+        "orderstatus",
+        "invoicestatus",
+        "transactionstatus",
+        "chargestatus",
+        "state",
+    }
+)
+#: Folded status values of rows that are not (yet) real sales.
+NOT_SALES = frozenset(
+    {
+        "refunded",
+        "partiallyrefunded",
+        "refund",
+        "failed",
+        "declined",
+        "voided",
+        "void",
+        "cancelled",
+        "canceled",
+        "pending",
+        "unpaid",
+        "storniert",
+        "erstattet",
+        "annule",
+        "annulé",
+        "rembourse",
+        "remboursé",
+    }
+)
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+@dataclass
+class ChunkFacts:
+    """What one chunk adds to the summary besides rows and amounts."""
+
+    report_lines: int = 0
+    report_amount: Decimal = Decimal(0)
+    last_total: Decimal | None = None  # the amount of the last total line seen
+    hidden_rows: int = 0
+    null_cells: int = 0
+    empty_triggers: int = 0
+    not_sales: Counter[str] = field(default_factory=Counter)  # status value -> rows
+    status_column: str | None = None
+
+    def add_report_line(self, amount: Decimal | None, *, is_total: bool) -> None:
+        """Count a subtotal, heading or footer line (and keep a total line's amount)."""
+        self.report_lines += 1
+        if amount is not None:
+            self.report_amount += amount
+            if is_total:
+                self.last_total = amount
+
+    def count_statuses(self, values: Iterable[str], *, column: str) -> None:
+        """Count the status cells that mark a row as not a real sale (refunded, voided...)."""
+        self.status_column = column
+        for value, count in Counter(values).items():
+            if _fold(value) in NOT_SALES:
+                self.not_sales[value.strip().lower()] += count
+
+
 @dataclass
 class Summary:
     """Control totals: rows and amounts in the file and per status; they must reconcile."""
 
     blank_rows: int = 0
-    footer_rows: int = 0  # "Total" rows at the bottom of an export (skipped)
+    facts: ChunkFacts = field(default_factory=ChunkFacts)  # report lines, hidden rows, ...
     first_date: datetime | None = None
     last_date: datetime | None = None
     in_file: Totals = field(default_factory=Totals)
@@ -63,7 +134,7 @@ class Summary:
     def merge(self, other: Summary) -> None:
         """Add another summary's rows and amounts (e.g. one chunk judged elsewhere)."""
         self.blank_rows += other.blank_rows
-        self.footer_rows += other.footer_rows
+        self.notice(other.facts)
         self.see_date(other.first_date)
         self.see_date(other.last_date)
         for status, totals in other.by_status.items():
@@ -78,6 +149,24 @@ class Summary:
             self.in_file.rows_in[currency] += count
         for currency, amount in other.in_file.amounts.items():
             self.in_file.amounts[currency] += amount
+
+    def notice(self, facts: ChunkFacts) -> None:
+        """Add a later part of the file's facts (chunks arrive in file order)."""
+        mine = self.facts
+        mine.report_lines += facts.report_lines
+        mine.report_amount += facts.report_amount
+        if facts.last_total is not None:
+            mine.last_total = facts.last_total
+        mine.hidden_rows += facts.hidden_rows
+        mine.null_cells += facts.null_cells
+        mine.empty_triggers += facts.empty_triggers
+        mine.not_sales.update(facts.not_sales)
+        mine.status_column = mine.status_column or facts.status_column
+
+    @property
+    def report_lines(self) -> int:
+        """Subtotal, heading and footer lines (skipped, not purchases)."""
+        return self.facts.report_lines
 
     def see_date(self, value: datetime | None) -> None:
         """Widen the date range found in the file."""
@@ -120,7 +209,11 @@ class Summary:
         """The totals as JSON-ready values (amounts as exact decimal text)."""
         return {
             "blank_rows": self.blank_rows,
-            "footer_rows": self.footer_rows,
+            "report_lines": self.facts.report_lines,
+            "report_lines_amount": format(self.facts.report_amount, "f"),
+            "hidden_rows": self.facts.hidden_rows,
+            "null_cells": self.facts.null_cells,
+            "empty_trigger_rows": self.facts.empty_triggers,
             "first_date": self.first_date.isoformat() if self.first_date else None,
             "last_date": self.last_date.isoformat() if self.last_date else None,
             "in_file": self.in_file.as_dict(),
@@ -150,6 +243,13 @@ def format_summary(summary: Summary, *, order: tuple[RowStatus, ...]) -> list[st
         lines.append(f"  {str(status):<14} {totals.rows:>9,}   {format_amounts(totals.amounts)}")
     if summary.blank_rows:
         lines.append(f"  {'blank (ignored)':<14} {summary.blank_rows:>9,}")
+    if summary.facts.report_lines:
+        amount = summary.facts.report_amount
+        lines.append(
+            f"  {'report lines':<14} {summary.facts.report_lines:>9,}   "
+            + (f"{amount:,.2f} " if amount else "")
+            + "(subtotals, headings, footers: skipped, not in the total)"
+        )
     verdict = "totals reconcile" if summary.reconciles() else "TOTALS DO NOT RECONCILE"
     lines.append(
         f"  {verdict}: rows and amounts per status add up to the file's"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from importer.check import damage, normalise
 from importer.check.columns import (
@@ -21,6 +22,7 @@ from importer.check.columns import (
     CACHE_LIMITS,
     CANONICAL_UUID,
     MISSING,
+    NULL_MARKS,
     PLAIN_COMMA_NUMBER,
     PLAIN_NUMBER,
     ColumnParser,
@@ -29,7 +31,9 @@ from importer.check.columns import (
 )
 from importer.check.decisions import ColumnDecisions, ValidationOptions, decide_columns
 from importer.check.duplicates import SeenRows
-from importer.errors import ConfigurationError
+from importer.check.summary import STATUS_HEADERS, ChunkFacts
+from importer.errors import ConfigurationError, MappingError
+from importer.read.headers import fold_header
 from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowStatus
 
@@ -58,9 +62,23 @@ def _may_be_damaged_identifiers(blob: str) -> bool:
 
 SERIAL_LIKE = re.compile(r"\n[ \t]*[3-5]\d{4}(?:\.0+)?[ \t]*\n")  # 36526..55153: dates 2000-2050
 VALID = RowStatus.VALID
+SKIPPED = RowStatus.SKIPPED
 ACTIONS = ("create_purchase", "create_purchase_custom")
 TOTAL_ROW = re.compile(
-    r"^\s*(grand\s*)?(sub\s*)?(total|totals|sum|summe|i alt|totalt|somme)\b", re.I
+    r"^\s*(\*|(grand\s*)?(sub\s*)?(total|totals|sum|summe|gesamt|gesamtsumme|zwischensumme|"
+    r"i alt|totalt|somme|suma)\b)",
+    re.I,
+)
+REPORT_LINE = "report line"
+HIDDEN = "hidden in the workbook"
+FILTERED_OUT = "filtered out by --where"
+NULL_CELLS = NULL_MARKS
+#: Fields where a leading apostrophe (Excel's mark for text) is not part of the value.
+APOSTROPHE_FIELDS = frozenset(
+    {"lead_id", "legacy_lead_id", "purchase_amount", "date", "trigger_ids"}
+)
+EMPTY_TRIGGERS = (
+    "trigger_ids is empty: Keen fires every active purchase trigger of the channel for this row"
 )
 
 
@@ -72,11 +90,12 @@ class CheckedChunk:
     statuses: list[RowStatus]
     errors: dict[int, str]
     warnings: dict[int, list[str]]
-    amounts_all: list[Decimal | None]  # every row whose amount could be read
+    amounts_all: list[Decimal | None]  # every purchase row whose amount could be read
     currencies: list[str | None]
     records: list[PurchaseRecord | None] | None = None
     dates: list[datetime | None] = field(default_factory=list)
-    footer_rows: int = 0
+    #: Facts for the summary (report lines, hidden rows, NULL cells, ...): see Summary.notice.
+    facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
     #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in order,
     #: and their row numbers (for :meth:`RowValidator.accept_keys`).
     valid_keys: list[int] | None = None
@@ -85,8 +104,8 @@ class CheckedChunk:
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
         """Add this chunk's rows to a Summary (``statuses`` overrides the validation verdicts)."""
         summary.blank_rows += self.chunk.blank
-        summary.footer_rows += self.footer_rows
         summary.add_many(statuses or self.statuses, self.amounts_all, self.currencies)
+        summary.notice(self.facts)
         known = [d for d in set(self.dates) if d is not None]
         if known:
             summary.see_date(min(known))
@@ -113,6 +132,33 @@ class CheckedChunk:
         ]
 
 
+@dataclass
+class _Verdict:
+    """The working state of one chunk while its rows are judged, step by step."""
+
+    n: int
+    errors: dict[int, list[str]] = field(default_factory=dict)
+    warnings: dict[int, list[str]] = field(default_factory=dict)
+    parsed: dict[str, list] = field(default_factory=dict)
+    failed: dict[str, set[int]] = field(default_factory=dict)
+    implied: list | None = None  # the currency each amount cell names, when some do
+    skipped: dict[int, str] = field(default_factory=dict)  # index -> why it is not a purchase
+    facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
+
+    def fail(self, i: int, reason: str) -> None:
+        """Record a reason that makes row ``i`` invalid."""
+        self.errors.setdefault(i, []).append(reason)
+
+    def warn(self, i: int, reason: str) -> None:
+        """Record a warning on row ``i``."""
+        self.warnings.setdefault(i, []).append(reason)
+
+    def get(self, name: str) -> list:
+        """The parsed values of a field (all None when it is not mapped)."""
+        found = self.parsed.get(name)
+        return found if found is not None else [None] * self.n
+
+
 class RowValidator:
     """Judges chunks of one file; keeps the state that spans chunks (duplicates, caches)."""
 
@@ -131,21 +177,16 @@ class RowValidator:
                 hint="use create_purchase or create_purchase_custom",
             )
         self.columns = columns
+        self.headers = headers
         self.index = {name: headers.index(header) for name, header in columns.items()}
         self.decisions = decisions
         self.options = options
         self.zone = options.zone()
         self.now = options.now or datetime.now(UTC)
         self.build_records = build_records
-        try:
-            self.extra_triggers = tuple(
-                normalise.parse_uuid(t, field="--trigger-id") for t in options.trigger_ids
-            )
-        except ValueError as exc:
-            raise ConfigurationError(
-                str(exc),
-                hint="trigger ids are UUIDs from the Keen dashboard",
-            ) from None
+        self.extra_triggers = _extra_triggers(options)
+        self.filters = row_filters(headers, options.where)
+        self.status_at = find_status_column(headers, set(columns.values()))
         self._seen = SeenRows()
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
@@ -172,147 +213,288 @@ class RowValidator:
         With ``mark_duplicates=False`` the rows are not compared with earlier chunks; the
         result carries ``valid_keys`` for :meth:`accept_keys` instead.
         """
-        n = len(chunk.rows)
-        errors: dict[int, list[str]] = {}
-        warnings: dict[int, list[str]] = {}
-
-        def fail(i: int, reason: str) -> None:
-            errors.setdefault(i, []).append(reason)
-
-        none = [None] * n
-        parsed: dict[str, list[object]] = {}
-        failed_fields: dict[str, set[int]] = {}
+        verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
-            values = chunk.column(self.index[name])
-            # distinct: the distinct values not of the column's plain form
+            self._parse_column(name, parser, self._cells(chunk, name), verdict)
+        self._check_overflow(chunk, verdict)
+        self._check_leads(chunk, verdict)
+        if "product_id" in verdict.parsed:
+            self._check_products(verdict)
+        if verdict.implied is not None or "currency" in verdict.parsed:
+            self._check_currencies(verdict)
+        if "trigger_ids" in verdict.parsed and not self.extra_triggers:
+            self._note_empty_triggers(verdict)
+        self._filter_rows(chunk, verdict)
+        statuses = self._statuses(verdict)
+        valid_keys = valid_rows = None
+        if self._can_spot_duplicates:
+            keys, reference_keys = self._duplicate_keys(verdict)
+            if mark_duplicates:
+                self._mark_duplicates(chunk, statuses, verdict, keys, reference_keys)
+            else:
+                valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, reference_keys)
+        return self._checked(chunk, statuses, verdict, valid_keys, valid_rows)
+
+    # --- the steps of check(), in order -----------------------------------------------------
+
+    def _cells(self, chunk: Chunk, name: str) -> list[str]:
+        """The cells of a field's column (a workbook's number cells in the column's form)."""
+        values = chunk.column(self.index[name])
+        if name == "purchase_amount" and chunk.raw is not None and self.decisions.decimal == ",":
+            values = _numbers_in_comma_form(values, chunk.raw, self.index[name])
+        return values
+
+    def _clean(self, name: str, values, distinct: set[str], verdict: _Verdict) -> list | None:
+        """The cells without NULL marks and Excel's leading apostrophe, or None when no cell
+        has either. Only the unusual values (``distinct``) are looked at: plain cells have none.
+        """
+        nulls = not self.options.keep_null and not NULL_CELLS.isdisjoint(distinct)
+        quoted = name in APOSTROPHE_FIELDS and any(v.lstrip()[:1] == "'" for v in distinct)
+        if not (nulls or quoted):
+            return None
+        values = list(values)
+        if nulls:
+            found = [i for i, v in enumerate(values) if v in NULL_CELLS]
+            verdict.facts.null_cells += len(found)
+            for i in found:
+                values[i] = ""
+        if quoted:
+            values = [_without_apostrophe(v) for v in values]
+        return values
+
+    def _parse_column(self, name: str, parser, values: list[str], verdict: _Verdict) -> None:
+        """Parse one column; failures and Excel damage become reasons on their rows."""
+        # distinct: the distinct values not of the column's plain form
+        column_values, distinct, failures = parser.run(values)
+        if distinct and (cleaned := self._clean(name, values, distinct, verdict)) is not None:
+            values = cleaned
             column_values, distinct, failures = parser.run(values)
-            damaged = self._scan_damage(name, values, warnings)
-            if failures or damaged:
-                bad: set[int] = set()
-                for i, value in enumerate(values):
-                    if i in damaged:
-                        fail(i, damaged[i])  # says more than the parser's reason
-                    elif value in failures:
-                        fail(i, failures[value])
-                    else:
-                        continue
-                    column_values[i] = None
-                    bad.add(i)
-                failed_fields[name] = bad
-            if name in ("purchase_amount", "date") and not all(map(str.strip, distinct)):
-                label = "amount" if name == "purchase_amount" else "date"
-                for i, value in enumerate(values):
-                    if not value.strip() and i not in errors:
-                        fail(i, f"{label} is empty")
-            if name == "date":
-                self._date_notes(column_values, distinct, parser, warnings)
-            if name == "purchase_amount":
-                # Plain numbers carry no currency mark: only the others are looked at.
-                marks = {
-                    v: mark for v in distinct if (mark := normalise.amount_currency(v)) is not None
-                }
-                implied = list(map(marks.get, values)) if marks else none
-            parsed[name] = column_values
+        damaged = self._scan_damage(name, values, verdict.warnings)
+        if failures or damaged:
+            bad: set[int] = set()
+            for i, value in enumerate(values):
+                if i in damaged:
+                    verdict.fail(i, damaged[i])  # says more than the parser's reason
+                elif value in failures:
+                    verdict.fail(i, failures[value])
+                else:
+                    continue
+                column_values[i] = None
+                bad.add(i)
+            verdict.failed[name] = bad
+        if name in ("purchase_amount", "date") and not all(map(str.strip, distinct)):
+            label = "amount" if name == "purchase_amount" else "date"
+            for i, value in enumerate(values):
+                if not value.strip() and i not in verdict.errors:
+                    verdict.fail(i, f"{label} is empty")
+        if name == "date":
+            self._date_notes(values, distinct, parser, verdict.warnings)
+        if name == "purchase_amount":
+            # Plain numbers carry no currency mark: only the others are looked at.
+            marks = {v: m for v in distinct if (m := normalise.amount_currency(v)) is not None}
+            verdict.implied = list(map(marks.get, values)) if marks else None
+        verdict.parsed[name] = column_values
 
-        lead = parsed.get("lead_id", none)
-        legacy = parsed.get("legacy_lead_id", none)
-        amounts = parsed.get("purchase_amount", none)
-        dates = parsed.get("date", none)
-        product_id = parsed.get("product_id", none)
-        product_name = parsed.get("product_name", none)
-        description = parsed.get("product_description", none)
-        triggers = parsed.get("trigger_ids", none)
-        reference = parsed.get("reference", none)
-        currencies: list[str | None] = list(parsed.get("currency", none))
-        if "purchase_amount" not in parsed:
-            implied = none
-
+    @staticmethod
+    def _check_overflow(chunk: Chunk, verdict: _Verdict) -> None:
         for i in chunk.overflow:
             extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
-            fail(
+            verdict.fail(
                 i,
                 f"the row has more cells than the header has columns (extra: {extra}); "
                 "is there an unquoted delimiter in a value, such as 1,500.00?",
             )
-        footers: list[int] = []  # an export's "Total" rows: their amount is not a purchase
-        lead_failed = failed_fields.get("lead_id", set()) | failed_fields.get(
+
+    def _check_leads(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """Rows without a lead: report lines (totals, headings, footers) or invalid."""
+        lead, legacy = verdict.get("lead_id"), verdict.get("legacy_lead_id")
+        if None not in lead or None not in legacy:
+            return
+        lead_failed = verdict.failed.get("lead_id", set()) | verdict.failed.get(
             "legacy_lead_id", set()
         )
-        if None in lead and (legacy is none or None in legacy):
-            no_lead = [i for i, value in enumerate(lead) if value is None and legacy[i] is None]
-        else:
-            no_lead = []
-        for i in no_lead:
-            label = self._total_label(chunk.cells[i])
-            if label:
-                footers.append(i)
-                errors.pop(i, None)
-                warnings.setdefault(i, []).append(
-                    f"looks like a totals row ({label!r}), not a purchase"
-                )
+        amounts = verdict.get("purchase_amount")
+        for i, value in enumerate(lead):
+            if value is not None or legacy[i] is not None:
+                continue
+            kind = self._report_line(chunk.cells[i], has_amount=amounts[i] is not None)
+            if kind:
+                verdict.skipped[i] = REPORT_LINE
+                verdict.facts.add_report_line(amounts[i], is_total=kind == "total")
             elif i not in lead_failed:
                 names = " or ".join(n for n in ("lead_id", "legacy_lead_id") if n in self.index)
-                fail(i, f"{names} is empty")
-        if "product_id" in parsed:
-            self._check_products(product_id, product_name, triggers, fail)
-        if implied is not none or "currency" in parsed:
-            self._check_currencies(currencies, implied, errors, fail)
-            counts = Counter(currencies)
-            counts.pop(None, None)
-            self.currency_counts.update(counts)
+                verdict.fail(i, f"{names} is empty")
 
-        statuses = [RowStatus.VALID] * n
-        for i in errors:
-            statuses[i] = RowStatus.INVALID
-        for i in footers:
-            statuses[i] = RowStatus.SKIPPED
-        valid_keys = valid_rows = None
-        if self._can_spot_duplicates:
-            keys = self._duplicate_keys(
-                (reference, lead, legacy, amounts, dates, product_id, product_name)
-            )
-            if mark_duplicates:
-                self._mark_duplicates(chunk, statuses, errors, warnings, keys, reference)
-            else:
-                valid = [i for i, s in enumerate(statuses) if s is VALID]
-                valid_keys = [keys[i] for i in valid]
-                valid_rows = [chunk.rows[i] for i in valid]
-        records = None
-        if self.build_records:
-            records = [None] * n
-            for i in range(n):
-                if statuses[i] is not RowStatus.VALID:
-                    continue
-                trigger_list = tuple(dict.fromkeys((triggers[i] or ()) + self.extra_triggers))
-                records[i] = PurchaseRecord.model_construct(
-                    row=chunk.rows[i],
-                    lead_id=lead[i],
-                    legacy_lead_id=legacy[i],
-                    purchase_amount=amounts[i],
-                    date=dates[i][0] if dates[i] else None,
-                    product_id=product_id[i],
-                    product_name=product_name[i],
-                    product_description=description[i],
-                    trigger_ids=trigger_list,
-                    reference=reference[i],
-                    currency=currencies[i],
+    def _check_products(self, verdict: _Verdict) -> None:
+        action = self.options.action
+        product_name, triggers = verdict.get("product_name"), verdict.get("trigger_ids")
+        for i, value in enumerate(verdict.parsed["product_id"]):
+            if value is None:
+                continue
+            if product_name[i] is not None:
+                verdict.fail(
+                    i,
+                    "product_id and product_name are both filled; Keen takes either a "
+                    "catalog product_id or a free-text product_name: empty one of them",
                 )
-        amounts_all = list(amounts)
-        for i in footers:
-            amounts_all[i] = None
+            elif action == "create_purchase_custom":
+                verdict.fail(
+                    i,
+                    "product_id cannot be sent with create_purchase_custom (free-text "
+                    "products only): use --action create_purchase or map product_name",
+                )
+            elif triggers[i] or self.extra_triggers:
+                verdict.fail(
+                    i,
+                    "trigger_ids cannot be combined with a catalog product_id "
+                    "(the catalog shape of create_purchase has no trigger_ids)",
+                )
+
+    def _check_currencies(self, verdict: _Verdict) -> None:
+        currencies = verdict.parsed["currency"] = list(verdict.get("currency"))
+        implied = verdict.implied or [None] * verdict.n
+        file_currency = self.decisions.currency
+        column_mapped = "currency" in self.index
+        flag = (
+            any(implied)
+            or (column_mapped and None in currencies)
+            or (
+                file_currency
+                and currencies.count(file_currency) + currencies.count(None) != len(currencies)
+            )
+        )
+        if flag:  # amount marks, empty codes or a second currency: look at the rows concerned
+            usual = file_currency if column_mapped else None
+            for i, marked in enumerate(implied):
+                if marked is not None or currencies[i] != usual:
+                    currencies[i] = self._row_currency(i, marked, currencies[i], verdict)
+        counts = Counter(currencies)
+        counts.pop(None, None)
+        self.currency_counts.update(counts)
+
+    def _row_currency(self, i: int, marked, named, verdict: _Verdict) -> str | None:
+        if marked and named and marked != named:
+            verdict.fail(i, f"amount is marked {marked} but the currency column says {named}")
+        currency = named or marked
+        if i in verdict.errors:
+            return currency
+        file_currency = self.decisions.currency
+        if "currency" in self.index and currency is None:
+            verdict.fail(
+                i, "currency is empty; every row needs a currency code when the column is mapped"
+            )
+        elif file_currency and currency and currency != file_currency:
+            verdict.fail(
+                i,
+                f"currency {currency} differs from the rest of the file ({file_currency}); "
+                "amounts are in the channel's currency and nothing converts: import "
+                f"{currency} rows in a separate file",
+            )
+        return currency
+
+    @staticmethod
+    def _note_empty_triggers(verdict: _Verdict) -> None:
+        """Rows whose trigger cell is empty fire every active trigger: say so."""
+        triggers = verdict.parsed["trigger_ids"]
+        if None not in triggers:
+            return
+        failed = verdict.failed.get("trigger_ids", set())
+        for i, value in enumerate(triggers):
+            if value is None and i not in failed:
+                verdict.warn(i, EMPTY_TRIGGERS)
+                verdict.facts.empty_triggers += 1
+
+    def _filter_rows(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """Hidden rows (warned or skipped), --where filters, and the status column's counts."""
+        for i in chunk.hidden:
+            verdict.facts.hidden_rows += 1
+            if self.options.skip_hidden:
+                verdict.skipped.setdefault(i, HIDDEN)
+            else:
+                verdict.warn(i, HIDDEN)
+        for at, wanted in self.filters:
+            values = chunk.column(at)
+            for i, value in enumerate(values):
+                if value.strip().casefold() not in wanted:
+                    verdict.skipped.setdefault(i, FILTERED_OUT)
+        if self.status_at is not None:
+            column = self.headers[self.status_at]
+            verdict.facts.count_statuses(chunk.column(self.status_at), column=column)
+
+    @staticmethod
+    def _statuses(verdict: _Verdict) -> list[RowStatus]:
+        statuses = [VALID] * verdict.n
+        for i in verdict.errors:
+            statuses[i] = RowStatus.INVALID
+        for i, reason in verdict.skipped.items():
+            statuses[i] = SKIPPED
+            verdict.errors[i] = [reason]  # a row that is not a purchase has no other reasons
+        return statuses
+
+    def _keys_to_accept(self, chunk, statuses, keys, reference_keys):
+        """valid_keys/valid_rows for :meth:`accept_keys` (the payload and reference keys)."""
+        valid = [i for i, s in enumerate(statuses) if s is VALID]
+        found = [keys[i] for i in valid]
+        rows = [chunk.rows[i] for i in valid]
+        with_reference = [i for i in valid if reference_keys[i] is not None]
+        return (
+            found + [reference_keys[i] for i in with_reference],
+            rows + [chunk.rows[i] for i in with_reference],
+        )
+
+    def _checked(self, chunk, statuses, verdict: _Verdict, valid_keys, valid_rows) -> CheckedChunk:
+        """The chunk's verdict, with the purchase records when asked for."""
+        amounts_all = list(verdict.get("purchase_amount"))
+        for i, reason in verdict.skipped.items():
+            if reason == REPORT_LINE:
+                amounts_all[i] = None  # a subtotal's amount is no purchase
+        dates = verdict.parsed.get("date")
         return CheckedChunk(
             chunk=chunk,
             statuses=statuses,
-            errors={i: "; ".join(reasons) for i, reasons in errors.items()},
-            warnings=warnings,
+            errors={i: "; ".join(reasons) for i, reasons in verdict.errors.items()},
+            warnings=verdict.warnings,
             amounts_all=amounts_all,
-            dates=[d[0] if d else None for d in dates] if dates is not none else none,
-            footer_rows=len(footers),
-            currencies=currencies,
-            records=records,
+            dates=[d[0] if d else None for d in dates] if dates is not None else [None] * verdict.n,
+            currencies=verdict.get("currency"),
+            records=self._records(chunk, statuses, verdict) if self.build_records else None,
+            facts=verdict.facts,
             valid_keys=valid_keys,
             valid_rows=valid_rows,
         )
+
+    def _records(self, chunk, statuses, verdict: _Verdict) -> list[PurchaseRecord | None]:
+        get = verdict.get
+        lead, legacy, amounts, dates = (
+            get("lead_id"),
+            get("legacy_lead_id"),
+            get("purchase_amount"),
+            get("date"),
+        )
+        product_id, product_name, description = (
+            get("product_id"),
+            get("product_name"),
+            get("product_description"),
+        )
+        triggers, reference, currencies = get("trigger_ids"), get("reference"), get("currency")
+        records: list[PurchaseRecord | None] = [None] * verdict.n
+        for i in range(verdict.n):
+            if statuses[i] is not VALID:
+                continue
+            records[i] = PurchaseRecord.model_construct(
+                row=chunk.rows[i],
+                lead_id=lead[i],
+                legacy_lead_id=legacy[i],
+                purchase_amount=amounts[i],
+                date=dates[i][0] if dates[i] else None,
+                product_id=product_id[i],
+                product_name=product_name[i],
+                product_description=description[i],
+                trigger_ids=tuple(dict.fromkeys((triggers[i] or ()) + self.extra_triggers)),
+                reference=reference[i],
+                currency=currencies[i],
+            )
+        return records
 
     def accept_keys(self, keys: list[int], rows: list[int]) -> bool:
         """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
@@ -326,130 +508,94 @@ class RowValidator:
         self._seen.add(keys, rows)
         return True
 
-    def _date_notes(self, column_values, distinct, parser, warnings) -> None:
-        """Warnings (future, before 2000) per distinct date, then spread to its rows."""
+    def _date_notes(self, values, distinct, parser, warnings) -> None:
+        """Warnings (future, before 2000, read as a serial) per distinct date, then spread."""
         noted = {}
         for value in distinct:
             result = parser.values.get(value)
             if result is None or result is MISSING:
                 continue
-            found = normalise.date_warnings(result[0].astimezone(self.zone), now=self.now)
+            local = result[0].astimezone(self.zone)
+            found = normalise.date_warnings(local, now=self.now)
+            if normalise.is_serial_date(value):
+                found.append(
+                    f"date {value.strip()!r} was read as an Excel serial date: "
+                    f"{local.date().isoformat()} (Excel probably converted the cell); check it"
+                )
             if found:
-                noted[result] = found
+                noted[value] = found
         if noted:
-            for i, result in enumerate(column_values):
-                if result in noted:
-                    warnings.setdefault(i, []).extend(noted[result])
+            for i, value in enumerate(values):
+                if value in noted:
+                    warnings.setdefault(i, []).extend(noted[value])
 
-    def _check_products(self, product_id, product_name, triggers, fail) -> None:
-        action = self.options.action
-        for i, value in enumerate(product_id):
-            if value is None:
-                continue
-            if product_name[i] is not None:
-                fail(
-                    i,
-                    "product_id and product_name are both filled; Keen takes either a "
-                    "catalog product_id or a free-text product_name: empty one of them",
-                )
-            elif action == "create_purchase_custom":
-                fail(
-                    i,
-                    "product_id cannot be sent with create_purchase_custom (free-text "
-                    "products only): use --action create_purchase or map product_name",
-                )
-            elif triggers[i] or self.extra_triggers:
-                fail(
-                    i,
-                    "trigger_ids cannot be combined with a catalog product_id "
-                    "(the catalog shape of create_purchase has no trigger_ids)",
-                )
+    def _duplicate_keys(self, verdict: _Verdict) -> tuple[list[int], list[int | None]]:
+        """Per row: a 64-bit key of its whole payload, and one of its reference (or None).
 
-    def _check_currencies(self, currencies, implied, errors, fail) -> None:
-        file_currency = self.decisions.currency
-        column_mapped = "currency" in self.index
-        if (
-            not any(implied)
-            and not (column_mapped and None in currencies)
-            and (
-                not file_currency
-                or currencies.count(file_currency) + currencies.count(None) == len(currencies)
-            )
-        ):
-            return  # no amount marks, no empty codes, one currency: nothing to flag
-        for i, marked in enumerate(implied):
-            if marked and currencies[i] and marked != currencies[i]:
-                fail(i, f"amount is marked {marked} but the currency column says {currencies[i]}")
-            currency = currencies[i] or marked
-            currencies[i] = currency
-            if i in errors:
-                continue
-            if column_mapped and currency is None:
-                fail(
-                    i,
-                    "currency is empty; every row needs a currency code when the column is mapped",
-                )
-            elif file_currency and currency and currency != file_currency:
-                fail(
-                    i,
-                    f"currency {currency} differs from the rest of the file ({file_currency}); "
-                    "amounts are in the channel's currency and nothing converts: import "
-                    f"{currency} rows in a separate file",
-                )
-
-    @staticmethod
-    def _duplicate_keys(columns) -> list[int]:
-        """One 64-bit key per row: its reference, else its lead, amount, date and product.
-
-        Computed with C-level map(); keys are hashes, so they are only comparable within one
-        process (a forked child shares the parent's hash secret).
+        Computed with C-level map() over the mapped fields only; keys are hashes, so they are
+        only comparable within one process (a forked child shares the parent's hash secret).
         """
-        reference, lead, legacy, amounts, dates, product_id, product_name = columns
-        references = [r and r.casefold() for r in reference]
-        has_reference = any(references)
-        if has_reference and all(references):
-            return list(map(hash, references))
-        when = [d[0] if d else None for d in dates]
-        who = [a or b for a, b in zip(lead, legacy, strict=True)]
-        what = [a or b for a, b in zip(product_id, product_name, strict=True)]
-        keys = list(map(hash, zip(who, amounts, when, what, strict=True)))
-        if has_reference:
-            keys = [hash(r) if r else k for r, k in zip(references, keys, strict=True)]
-        return keys
-
-    def _mark_duplicates(self, chunk, statuses, errors, warnings, keys, reference) -> None:
-        """Skip rows that repeat an earlier valid row (by reference, else by content).
-
-        The per-row loop runs only when some key of the chunk was seen before.
-        """
-        n = len(statuses)
-        seen = self._seen
-        rows = chunk.rows
-        if statuses.count(RowStatus.VALID) == n:
-            valid, valid_keys, valid_rows = range(n), keys, rows
+        get, mapped = verdict.get, self.index
+        references = [r and r.casefold() for r in get("reference")]
+        dates = get("date")
+        parts = [references, _either(get, "lead_id", "legacy_lead_id", mapped)]
+        if None in dates:
+            parts.append([d[0] if d else None for d in dates])
         else:
-            valid = [i for i in range(n) if statuses[i] is RowStatus.VALID]
-            valid_keys = [keys[i] for i in valid]
-            valid_rows = [rows[i] for i in valid]
+            parts.append(list(map(itemgetter(0), dates)))
+        parts.append(_either(get, "product_id", "product_name", mapped))
+        for name in ("purchase_amount", "product_description", "trigger_ids", "currency"):
+            if name in mapped or name in verdict.parsed:
+                parts.append(get(name))
+        keys = list(map(hash, zip(*parts, strict=True)))
+        if not any(references):
+            return keys, [None] * verdict.n
+        if all(references):
+            return keys, list(map(hash, references))
+        return keys, [hash(r) if r else None for r in references]
+
+    def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, reference_keys) -> None:
+        """Skip rows whose whole payload repeats an earlier valid row; warn on rows that share
+        only a reference (the lines of one invoice). The per-row loop runs only when some key
+        of the chunk was seen before or repeats inside it.
+        """
+        valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, reference_keys)
         if self.accept_keys(valid_keys, valid_rows):
             return  # no repeats: the usual chunk
-        earlier = seen.first_rows(valid_keys).tolist()
-        in_chunk: dict[int, int] = {}
-        allow = self.options.allow_duplicates
-        for i, before in zip(valid, earlier, strict=True):
-            first = before if before >= 0 else in_chunk.get(keys[i])
-            if first is None:
-                in_chunk[keys[i]] = rows[i]
-            elif allow:
-                warnings.setdefault(i, []).append(f"same purchase as row {first}")
+        valid = [i for i, s in enumerate(statuses) if s is VALID]
+        rows = chunk.rows
+        earlier = self._seen.first_rows([keys[i] for i in valid]).tolist()
+        earlier_reference = self._seen.first_rows([reference_keys[i] or 0 for i in valid]).tolist()
+        new: dict[int, int] = {}  # key -> first row, for this chunk's new keys
+        at: dict[int, int] = {}  # reference key -> index of its first row in this chunk
+        for i, before, before_reference in zip(valid, earlier, earlier_reference, strict=True):
+            first = before if before >= 0 else new.get(keys[i])
+            if first is not None:
+                self._duplicate(i, first, statuses, verdict)
+                continue
+            new[keys[i]] = rows[i]
+            reference = reference_keys[i]
+            if reference is None:
+                continue
+            if before_reference >= 0:
+                verdict.warn(i, _same_reference(before_reference))
+            elif reference in at:
+                verdict.warn(i, _same_reference(rows[at[reference]]))
+                verdict.warn(at[reference], _same_reference(rows[i]))
             else:
-                statuses[i] = RowStatus.SKIPPED
-                how = "same reference" if reference[i] else "same lead, amount, date and product"
-                errors[i] = [
-                    f"duplicate of row {first} ({how}); use --allow-duplicates if both are real "
-                    "purchases"
-                ]
-        seen.add(list(in_chunk), list(in_chunk.values()))
+                at[reference] = i
+                new[reference] = rows[i]
+        self._seen.add(list(new), list(new.values()))
+
+    def _duplicate(self, i: int, first: int, statuses, verdict: _Verdict) -> None:
+        if self.options.allow_duplicates:
+            verdict.warn(i, f"same purchase as row {first}")
+            return
+        statuses[i] = SKIPPED
+        verdict.errors[i] = [
+            f"duplicate of row {first} (every field repeats); use --allow-duplicates if both "
+            "are real purchases"
+        ]
 
     def _parse_date_in_period(self, value: str) -> tuple[datetime, bool]:
         result = normalise.parse_date(value, day_first=self.decisions.day_first, tz=self.zone)
@@ -523,13 +669,89 @@ class RowValidator:
                 warnings.setdefault(finding.index, []).append(finding.reason)
         return invalid
 
-    def _total_label(self, cells: list[str]) -> str | None:
-        """The 'Total' label of an export's footer row, if this row is one."""
-        first = next((c.strip() for c in cells if c.strip()), "")
-        if not TOTAL_ROW.match(first):
-            return None
-        for name in ("lead_id", "legacy_lead_id"):
-            at = self.index.get(name)
-            if at is not None and cells[at].strip() and not TOTAL_ROW.match(cells[at]):
-                return None
-        return first
+    def _report_line(self, cells: list[str], *, has_amount: bool) -> str | None:
+        """ "total", "heading" (or footer) when a row without a lead is a line of a report."""
+        amount_at = self.index.get("purchase_amount", len(cells))
+        for cell in cells[: max(amount_at, 1)]:
+            if TOTAL_ROW.match(cell):
+                return "total"
+        filled = [c for c in cells if c.strip()]
+        if len(filled) == 1 and not has_amount:
+            return "heading"  # a section heading, or a footer such as "Accrual basis ..."
+        return None
+
+
+def _same_reference(row: int) -> str:
+    return f"same reference as row {row} (another line of the same invoice?), both are sent"
+
+
+def _without_apostrophe(value: str) -> str:
+    """'0012345 -> 0012345: Excel's text mark is not part of the value."""
+    stripped = value.lstrip()
+    return stripped[1:] if stripped.startswith("'") else value
+
+
+def _numbers_in_comma_form(values, raw: list[list], at: int) -> list[str]:
+    """Number cells of a workbook written with the decimal comma their text cells use.
+
+    A typed number carries no separator of its own, so its text (``1234.5``) is rewritten to
+    the column's form (``1234,5``) rather than misread as a wrong separator.
+    """
+    numbers = [i for i, cells in enumerate(raw) if type(cells[at]) in (float, int)]
+    if not numbers:
+        return values
+    values = list(values)
+    for i in numbers:
+        values[i] = values[i].replace(".", ",")
+    return values
+
+
+def _extra_triggers(options: ValidationOptions) -> tuple[str, ...]:
+    """The --trigger-id values as canonical UUIDs (ConfigurationError when one is not)."""
+    try:
+        return tuple(normalise.parse_uuid(t, field="--trigger-id") for t in options.trigger_ids)
+    except ValueError as exc:
+        raise ConfigurationError(
+            str(exc), hint="trigger ids are UUIDs from the Keen dashboard"
+        ) from None
+
+
+def row_filters(headers: list[str], where: tuple[str, ...]) -> list[tuple[int, frozenset[str]]]:
+    """``--where COLUMN=VALUE[,VALUE...]`` -> (column index, accepted values casefolded).
+
+    Raises MappingError for a filter that is not COLUMN=VALUE or names no column of the file.
+    """
+    filters = []
+    for text in where:
+        column, sep, accepted = text.partition("=")
+        wanted = frozenset(v.strip().casefold() for v in accepted.split(",") if v.strip())
+        if not sep or not column.strip() or not wanted:
+            raise MappingError(
+                f"--where {text!r} is not COLUMN=VALUE[,VALUE...]",
+                hint="e.g. --where 'Financial Status=paid'",
+            )
+        folded = [fold_header(h) for h in headers]
+        if fold_header(column) not in folded:
+            raise MappingError(
+                f"--where {text!r}: the file has no column {column.strip()!r}",
+                hint="columns in the file: " + ", ".join(repr(h) for h in headers if h.strip()),
+            )
+        filters.append((folded.index(fold_header(column)), wanted))
+    return filters
+
+
+def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
+    """The index of a status-like column (Status, Financial Status, ...) not mapped to a field."""
+    for i, header in enumerate(headers):
+        if header not in mapped and fold_header(header) in STATUS_HEADERS:
+            return i
+    return None
+
+
+def _either(get, first: str, second: str, mapped) -> list:
+    """Per row, the value of ``first`` or else of ``second`` (lead or legacy lead, ...)."""
+    if second not in mapped:
+        return get(first)
+    if first not in mapped:
+        return get(second)
+    return [a or b for a, b in zip(get(first), get(second), strict=True)]

@@ -20,7 +20,7 @@ from importer.check.controls import (
     parse_period,
 )
 from importer.check.decisions import scan_columns
-from importer.check.mapping import Mapping, resolve_columns
+from importer.check.mapping import Mapping, match_fields, require_fields, resolve_columns
 from importer.check.summary import Summary
 from importer.check.validator import (
     CheckedChunk,
@@ -32,7 +32,7 @@ from importer.errors import ConfigurationError
 from importer.job.model import ProgressCallback
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
-from importer.read.loader import Chunk, Table, open_table
+from importer.read.loader import Chunk, Table, column_samples, open_table
 from importer.records import RowResult, RowStatus
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
@@ -65,6 +65,9 @@ def options_from(mapping: Mapping) -> ValidationOptions:
         trigger_ids=tuple(mapping.trigger_ids),
         action=mapping.action or "create_purchase",
         period=parse_period(mapping.period) if mapping.period else None,
+        keep_null=bool(mapping.keep_null),
+        skip_hidden=bool(mapping.skip_hidden),
+        where=tuple(mapping.where),
     )
 
 
@@ -81,7 +84,33 @@ def prepare(
     prepared = prepare_table(table, mapping)
     if prepared.decisions.ambiguities:
         raise prepared.decisions.ambiguities[0].error()
+    require_mapped_fields(prepared, mapping)
     return prepared
+
+
+def require_mapped_fields(prepared: PreparedFile, mapping: Mapping) -> None:
+    """MappingError (exit 2, before anything is sent) when no column feeds the amount or the
+    date and the mapping does not say --no-amount / --no-date; the message names the columns
+    whose values look right (the same guess the job's suggest_mapping offers)."""
+    if {"purchase_amount", "date"} <= set(prepared.columns):
+        return
+    if mapping.no_amount and mapping.no_date:
+        return
+    table = prepared.table
+    matches = match_fields(table.headers, column_samples(table), mapping.columns)
+    require_fields(
+        matches, table.headers, no_amount=bool(mapping.no_amount), no_date=bool(mapping.no_date)
+    )
+
+
+def mapping_notes(prepared: PreparedFile) -> list[str]:
+    """Warnings about the mapping itself (a mapped column hidden in the workbook)."""
+    fields = {header: name for name, header in prepared.columns.items()}
+    return [
+        f"warning: column {header!r} (mapped to {fields[header]}) is hidden in the workbook"
+        for header in getattr(prepared.table, "hidden_columns", [])
+        if header in fields
+    ]
 
 
 def open_source(
@@ -191,6 +220,11 @@ def options_dict(prepared: PreparedFile) -> dict:
         "trigger_ids": list(o.trigger_ids),
         "action": o.action,
         "period": o.period.label if o.period else None,
+        "no_amount": "purchase_amount" not in prepared.columns,
+        "no_date": "date" not in prepared.columns,
+        "skip_hidden": o.skip_hidden,
+        "keep_null": o.keep_null,
+        "where": list(o.where),
         "encoding": prepared.table.info.encoding,
         "delimiter": prepared.table.delimiter,
     }

@@ -26,7 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.check.controls import check_control_totals, date_range_notes, parse_expected_total
+from importer.check.controls import (
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+    parse_expected_total,
+)
 from importer.check.decisions import ColumnDecisions
 from importer.check.mapping import (
     OPTION_NAMES,
@@ -43,9 +48,11 @@ from importer.job.checking import (
     as_source,
     check_all,
     check_results_path,
+    mapping_notes,
     open_source,
     options_dict,
     prepare_table,
+    require_mapped_fields,
     source_facts,
 )
 from importer.job.model import (
@@ -337,6 +344,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         expected = self._controls.get("expect_total")
         expected = parse_expected_total(expected) if expected else None
         started = datetime.now(UTC)
@@ -358,6 +366,7 @@ class ImportJob:
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
+        notes += mapping_notes(prepared) + file_notes(summary)
         if write:
             self._write_manifest("validate", summary, started, digest)
         self._store = RowStore(shadow or results, self.table.headers) if index else None
@@ -574,6 +583,7 @@ class ImportJob:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
+        require_mapped_fields(prepared, self._mapping)
         return self._with_edits(prepared)
 
     def control_total_notes(self, summary) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from importer.check.controls import date_range_notes
+from importer.check.controls import date_range_notes, file_notes
 from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
@@ -31,6 +31,7 @@ from importer.job.checking import (
     PreparedFile,
     Source,
     check_results_path,
+    mapping_notes,
     paused_gc,
     source_facts,
 )
@@ -299,6 +300,7 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
             break
         prepared.decisions.currency = majority  # the first chunk was not representative
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
+    plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
     plan.notes += job.control_total_notes(plan.summary)
     return PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from importer.errors import InputFileError
 from importer.read.filecheck import WORKBOOK_SUFFIXES, FileInfo, inspect_input
 from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
+from importer.read.hidden import HiddenCells, find_hidden
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
@@ -38,6 +39,7 @@ class Chunk:
     raw: list[list] | None = None  # XLSX only: typed values, for typed results
     overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
     blank: int = 0
+    hidden: list[int] = field(default_factory=list)  # indexes of rows hidden in the workbook
 
     def column(self, index: int) -> Sequence[str]:
         """All values of one column of this chunk (built once per column, then cached)."""
@@ -75,6 +77,7 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     delimiter: str | None = None
+    hidden_columns: list[str] = field(default_factory=list)  # headers of hidden .xlsx columns
     _reader: Callable[[int], Iterator[Chunk]] | None = None
 
     @property
@@ -86,6 +89,16 @@ class Table:
         """Stream the data rows in chunks of at most ``size`` rows."""
         assert self._reader is not None
         return self._reader(size)
+
+
+def column_samples(table: Table, *, rows: int = 200, per_column: int = 20) -> dict[str, list[str]]:
+    """Header -> up to ``per_column`` non-empty cells from the first ``rows`` data rows."""
+    chunk = next(iter(table.chunks(rows)), None)
+    samples: dict[str, list[str]] = {}
+    for at, header in enumerate(table.headers):
+        cells = [] if chunk is None else [c for c in chunk.column(at) if c.strip()]
+        samples[header] = cells[:per_column]
+    return samples
 
 
 def open_table(
@@ -419,8 +432,13 @@ def _open_xlsx(
         headers.pop()
     _check_headers(headers, info.path)
 
+    worksheet = sheets[sheet_name]
+    hidden = find_hidden(info.path, sheet_name) if info.kind == "xlsx" else HiddenCells()
+    first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
+
     def read(size: int) -> Iterator[Chunk]:
-        return _xlsx_chunks(sheets[sheet_name], header_index, len(headers), size)
+        chunks = _xlsx_chunks(worksheet, header_index, len(headers), size)
+        return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
         info=info,
@@ -428,8 +446,17 @@ def _open_xlsx(
         header_row=header_index + 1,
         sheet=sheet_name,
         sheets=names,
+        hidden_columns=[
+            h for i, h in enumerate(headers) if h and (i + first_column) in hidden.columns
+        ],
         _reader=read,
     )
+
+
+def _mark_hidden(chunks: Iterator[Chunk], rows: frozenset[int]) -> Iterator[Chunk]:
+    for chunk in chunks:
+        chunk.hidden = [i for i, row in enumerate(chunk.rows) if row in rows]
+        yield chunk
 
 
 def _sheet_has_header(sheets: _Sheets, name: str, header_hint: dict[str, str]) -> bool:

@@ -58,7 +58,6 @@ def is_loopback_host(host: str) -> bool:
 def settings_from(args: argparse.Namespace) -> UISettings:
     """Settings from the command line; refuses a remote address without --allow-remote."""
     from importer.cli import DEFAULT_API_URL, read_api_key
-    from importer.job.run import check_api_url
 
     if not is_loopback_host(args.host) and not args.allow_remote:
         raise ConfigurationError(
@@ -69,7 +68,9 @@ def settings_from(args: argparse.Namespace) -> UISettings:
     if args.api_key_file or os.environ.get("KEEN_API_KEY", "").strip():
         key = read_api_key(args)
     sandbox = args.sandbox or (key is None and args.api_url is None)
-    api_url = None if sandbox else check_api_url(args.api_url or DEFAULT_API_URL)
+    # The URL is checked (https, or loopback) by job.plan before anything is sent, and the page
+    # shows the refusal; checking it here would load the sending stack (10 MB) before it is used.
+    api_url = None if sandbox else (args.api_url or DEFAULT_API_URL)
     return UISettings(
         workspace=Path(args.workspace).expanduser(),
         host=args.host,

@@ -327,9 +327,9 @@ def test_parse_currency(text: str, expected: str) -> None:
     [
         pytest.param("", "currency is empty; enter a 3-letter code such as EUR or USD", id="empty"),
         pytest.param(
-            "euro",
-            "currency 'euro' is not a 3-letter currency code; enter a code such as EUR or USD",
-            id="word",
+            "dollar",
+            "currency 'dollar' is not a 3-letter currency code; enter a code such as EUR or USD",
+            id="word-naming-several-currencies",
         ),
         pytest.param(
             "US",
@@ -901,3 +901,48 @@ def test_parse_number_like_text(text: str, expected: str) -> None:
 def test_parse_amount_regional_forms(text, decimal, expected, currency):
     assert parse_amount(text, decimal=decimal) == expected
     assert amount_currency(text) == currency
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param("US Dollar", "USD", id="us-dollar"),
+        pytest.param("Euro", "EUR", id="euro"),
+        pytest.param("Pound Sterling", "GBP", id="pound-sterling"),
+        pytest.param("Danish  Krone", "DKK", id="danish-krone-two-spaces"),
+        pytest.param("swedish krona", "SEK", id="swedish-krona"),
+    ],
+)
+def test_currency_names_are_read_as_codes(text: str, code: str) -> None:
+    assert parse_currency(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        pytest.param("1500.0000", Decimal("1500.00"), id="database-four-zeros"),
+        pytest.param("1099.500", Decimal("1099.50"), id="three-decimals-last-zero"),
+        pytest.param("1500,0000", None, id="comma-column-four-zeros"),
+    ],
+)
+def test_trailing_zeros_beyond_cents_are_exact(text: str, value: Decimal | None) -> None:
+    if value is None:
+        assert parse_amount(text, decimal=",") == Decimal("1500.00")
+    else:
+        assert parse_amount(text, decimal=".") == value
+
+
+def test_non_zero_digits_beyond_cents_still_need_the_flag() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_amount("1500.0050", decimal=".")
+
+    assert str(caught.value) == (
+        "amount '1500.0050' has more than 2 decimal places; round it or use --allow-precision"
+    )
+
+
+def test_three_zeros_that_may_be_thousands_are_not_trimmed() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_amount("150.000", decimal=".")
+
+    assert str(caught.value).startswith("amount '150.000' reads as 150.000, with 3 decimal places")

@@ -125,12 +125,22 @@ def test_typed_frame_and_csv_file_import_the_same_rows_and_payloads(in_tmp, amou
     assert frame_rows == csv_rows
     assert frame_payloads == csv_payloads
     assert {row: r[0] for row, r in frame_rows.items()} == {
-        2: "created", 3: "created", 4: "invalid", 5: "invalid", 7: "invalid", 8: "skipped"
-    }  # fmt: skip
+        2: "created",
+        3: "created",
+        4: "invalid",
+        5: "invalid",
+        7: "invalid",
+        8: "created",
+    }  # fmt: skip  (row 8 shares row 2's reference only: another invoice line, sent)
     sent = {(p["purchase_amount"], p["date"]) for p in frame_payloads}
     first = "1500" if amount == "Amount" else "1500.00"
     second = "0.1" if amount == "Amount" else "0.10"
-    assert sent == {(first, "2026-03-01T23:00:00Z"), (second, "2026-03-03T09:15:00Z")}
+    third = "12" if amount == "Amount" else "12.00"
+    assert sent == {
+        (first, "2026-03-01T23:00:00Z"),
+        (second, "2026-03-03T09:15:00Z"),
+        (third, "2026-03-07T22:59:00Z"),
+    }
     assert report.summary.blank_rows == 1
 
 
@@ -152,7 +162,7 @@ def test_results_frame_keeps_the_index_and_gives_decimal_amounts(in_tmp):
     assert all(type(a) is Decimal for a in amounts if a is not None)
     assert amounts[3] is None and amounts[4] is None
     assert list(frame["status"]) == ["created", "created", "invalid", "invalid", None,
-                                     "invalid", "skipped"]  # fmt: skip
+                                     "invalid", "created"]  # fmt: skip
     assert set(frame["purchase_id"].dropna()) == ids
     assert frame.loc["r2", "error"] == "date is empty"
     assert list(frame["http_status"])[:2] == [200, 200]
@@ -217,7 +227,7 @@ def test_run_of_a_frame_keeps_journal_manifest_and_created_list_in_the_current_f
     assert names == ["march.created.csv", "march.journal.sqlite", "march.manifest.json"]
     manifest = json.loads((in_tmp / "march.manifest.json").read_text())
     assert manifest["input"]["kind"] == "DataFrame" and manifest["results"] is None
-    assert stored == 2  # the second run found both purchases in the journal
+    assert stored == 3  # the second run found all three purchases in the journal
     assert again.sent_this_run == 0
     assert list(again.results_frame()["status"])[:2] == ["created", "created"]
 
@@ -265,9 +275,9 @@ def test_results_frame_of_a_workbook_and_of_a_run(in_tmp):
     frame = sent.results_frame()
 
     assert list(checked["status"]) == ["valid", "valid", "invalid", "invalid", "invalid",
-                                       "skipped"]  # fmt: skip
+                                       "valid"]  # fmt: skip
     assert list(frame["status"]) == ["created", "created", "invalid", "invalid", "invalid",
-                                     "skipped"]  # fmt: skip
+                                     "created"]  # fmt: skip
     assert set(frame["purchase_id"].dropna()) == ids
     assert list(frame["purchase_amount"])[:3] == [Decimal("1500"), Decimal("0.1"),
                                                   Decimal("249.5")]  # fmt: skip
@@ -305,7 +315,7 @@ def test_open_import_of_a_frame_overview_mapping_and_check(in_tmp):
 
     assert report.results_path is None
     assert list(in_tmp.iterdir()) == []  # no results file, no manifest
-    assert report.summary.count(importer.RowStatus.VALID) == 2
+    assert report.summary.count(importer.RowStatus.VALID) == 3  # row 8: another invoice line
     page = job.rows(status="invalid")
     assert [(r.row, r.error) for r in page.rows][:1] == [(4, "date is empty")]
     assert page.rows[0].cells["Reference"] == "0042"

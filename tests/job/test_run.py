@@ -69,7 +69,8 @@ MIXED_EXPECTED = {
     9: (
         "skipped",
         "",
-        "duplicate of row 2 (same reference); use --allow-duplicates if both are real purchases",
+        "duplicate of row 2 (every field repeats); use --allow-duplicates if both are real "
+        "purchases",
     ),
     10: ("rejected", "403", "Lead not accessible"),
     11: ("rejected", "400", f"Invalid trigger id {INACTIVE_TRIGGER}: inactive"),

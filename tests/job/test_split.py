@@ -115,24 +115,24 @@ HEADER = "Lead ID,Amount,Invoice date,Invoice number,Notes"
 
 
 def big_file(tmp_path, name: str = "big.csv"):
-    """60 rows in chunks of 5: duplicates inside and across chunks, errors, blanks, a footer."""
+    """60 rows in chunks of 5: duplicates and invoice lines inside and across chunks, errors,
+    blanks, a report line."""
     leads = [LEAD_1, LEAD_2, LEAD_3]
     lines = [HEADER]
+    # row index -> the earlier row whose whole purchase it repeats
+    copies = {7: 2, 33: 2, 13: 11, 41: 36}  # parent's row; helper's, same chunk; earlier chunk
     for i in range(60):
-        reference = f"INV-{i:03d}"
-        amount = f"{100 + i}.50"
-        if i in (7, 33):
-            reference = "INV-002"  # repeats a row the parent judged
-        if i == 13:
-            reference = "INV-011"  # repeats a row the helper judged (same chunk)
-        if i == 41:
-            reference = "INV-036"  # repeats a row of an earlier helper chunk
+        j = copies.get(i, i)
+        reference = f"INV-{j:03d}"
+        amount = f"{100 + j}.50"
+        if i == 47:
+            reference = "INV-046"  # another line of the invoice of the row before
         if i == 20:
             amount = '"12,5O"'
         if i == 25:
             amount = '"$1,500.00"'
         note = '"says ""hi"", twice"' if i % 11 == 0 else "=cmd()" if i == 45 else ""
-        lines.append(f"{leads[i % 3]},{amount},2026-03-{1 + i % 28:02d},{reference},{note}")
+        lines.append(f"{leads[j % 3]},{amount},2026-03-{1 + j % 28:02d},{reference},{note}")
         if i == 50:
             lines.append("")  # a blank line is counted, never reported
     lines.append("Total,9999.00,,,")
@@ -161,12 +161,15 @@ def test_split_pass_gives_the_single_process_bytes_and_totals(tmp_path, split_ev
 
     assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
     assert split.summary.as_dict() == alone.summary.as_dict()
-    assert split.summary.count("skipped") == 5  # four duplicates and the Total row
+    assert split.summary.count("skipped") == 5  # four duplicates and the Total report line
     assert split.summary.count("invalid") == 1
     assert split.summary.count("valid") == 55
     assert split.summary.blank_rows == 1
+    assert split.summary.report_lines == 1
     text = (tmp_path / "split.csv").read_text(encoding="utf-8-sig")
-    assert "duplicate of row 4 (same reference)" in text  # INV-002 is on row 4
+    assert text.count("duplicate of row 4 (every field repeats)") == 2  # INV-002 is on row 4
+    assert "same reference as row 48 (another line of the same invoice?)" in text
+    assert "same reference as row 49 (another line of the same invoice?)" in text
     assert "'=cmd()" in text
 
 
@@ -283,7 +286,11 @@ def test_summary_merge_adds_rows_amounts_and_dates():
     one.merge(two)
     assert one.as_dict() == {
         "blank_rows": 2,
-        "footer_rows": 0,
+        "report_lines": 0,
+        "report_lines_amount": "0",
+        "hidden_rows": 0,
+        "null_cells": 0,
+        "empty_trigger_rows": 0,
         "first_date": "2026-03-02T00:00:00+00:00",
         "last_date": "2026-03-09T00:00:00+00:00",
         "in_file": {"rows": 3, "amounts": {"EUR": "2.05", "USD": "1.10"}},

@@ -127,8 +127,7 @@ def test_frame_verdicts_are_exact():
     records = [record for *_, record in verdicts(frame)]
 
     assert got[0] == (2, "valid", None)
-    assert got[2] == (4, "skipped", "duplicate of row 2 (same reference); use "
-                      "--allow-duplicates if both are real purchases")  # fmt: skip
+    assert got[2] == (4, "valid", None)  # same reference, another amount: an invoice line
     assert got[3][:2] == (5, "invalid") and got[3][2].startswith("lead_id 'not-a-lead'")
     assert got[4][:2] == (6, "invalid") and "19.999" in got[4][2]
     assert records[0].purchase_amount == Decimal("1500")
@@ -215,7 +214,7 @@ def test_content_hash_follows_the_data():
 
 
 def test_validating_a_file_never_imports_pandas(tmp_path):
-    path = write_csv(tmp_path / "f.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+    path = write_csv(tmp_path / "f.csv", f"Lead ID,Amount,Date\r\n{LEAD_1},10,2026-03-02\r\n")
     code = (
         "import sys; sys.modules['pandas'] = None\n"  # any import of pandas now fails
         "from importer import validate\n"

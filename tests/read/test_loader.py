@@ -48,7 +48,7 @@ def test_utf8_bom_with_explicit_encoding_still_stripped(tmp_path):
 def test_utf8_bom_header_is_mapped(tmp_path):
     path = write_csv(tmp_path / "bom.csv", f"\ufeffLead ID,Amount\r\n{LEAD_1},1500\r\n")
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     assert report.columns == {"lead_id": "Lead ID", "purchase_amount": "Amount"}
     first_header = read_results_csv(report.results_path)[0]
@@ -76,7 +76,7 @@ def test_cp1252_carried_into_results_as_utf8(tmp_path):
     text = f"Lead ID;Amount;Product\r\n{LEAD_1};1500 €;Café crème\r\n"
     path = write_csv(tmp_path / "cp.csv", text, encoding="cp1252")
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     [row] = read_results_csv(report.results_path)
     assert row["Amount"] == "1500 €"
@@ -173,7 +173,7 @@ def test_pipe_delimiter_override_in_cli(tmp_path, cli):
     text = f"Lead ID|Amount|Description\r\n{LEAD_1}|1500|a, b; c\r\n{LEAD_2}|20|d, e; f\r\n"
     path = write_csv(tmp_path / "p.csv", text)
 
-    code, err = cli("validate", path, "--delimiter", "|")
+    code, err = cli("validate", "--no-date", path, "--delimiter", "|")
 
     assert code == 0
     assert err[0] == "p.csv: encoding utf-8, delimiter '|', header on row 1"
@@ -207,7 +207,7 @@ def test_quoted_fields_with_commas_and_newlines_keep_excel_row_numbers(tmp_path)
         (2, [LEAD_1, "1,500.00", "Line one\nline two, with comma"]),
         (3, [LEAD_2, "20", 'say "hi"']),
     ]
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
     rows = read_results_csv(report.results_path)
     assert [(r["row"], r["status"]) for r in rows] == [("2", "valid"), ("3", "valid")]
     assert rows[0]["Description"] == "Line one\nline two, with comma"
@@ -226,7 +226,7 @@ def test_blank_rows_ignored_counted_and_row_numbers_unchanged(tmp_path):
         (6, [LEAD_2, "20"]),
     ]
     assert sum(ch.blank for ch in chunks) == 4
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
     assert report.summary.blank_rows == 4
     rows = read_results_csv(report.results_path)
     assert [r["row"] for r in rows] == ["2", "6"]
@@ -254,7 +254,13 @@ def test_title_rows_found_with_mapped_header(tmp_path, cli):
     path = write_csv(tmp_path / "t.csv", text)
 
     code, err = cli(
-        "validate", path, "--map", "lead_id=Customer key", "--map", "purchase_amount=Net"
+        "validate",
+        path,
+        "--no-date",
+        "--map",
+        "lead_id=Customer key",
+        "--map",
+        "purchase_amount=Net",
     )
 
     assert code == 0
@@ -282,7 +288,7 @@ def test_text_is_never_inferred(tmp_path):
         tmp_path / "t.csv", f'Lead ID,Amount,Reference,Notes\r\n{LEAD_1},"1,500",00123,NaN\r\n'
     )
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     [row] = read_results_csv(report.results_path)
     assert (row["Amount"], row["Reference"], row["Notes"]) == ("1,500", "00123", "NaN")
@@ -413,7 +419,7 @@ def test_xlsm_is_read_like_xlsx(tmp_path):
     source = write_xlsx(tmp_path / "m.xlsx", {"Data": [HEADER[:2], [LEAD_1, 10]]})
     path = source.rename(tmp_path / "m.xlsm")
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     assert report.results_path == tmp_path / "m.results.xlsx"
     assert report.summary.count("valid") == 1

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from conftest import LEAD_1, LEAD_2, LEAD_3, read_results_csv, write_csv, write_xlsx
 
+from importer.check.mapping import Mapping
 from importer.job.validate import validate
 from importer.records import RESULT_COLUMNS
 from importer.report.results import ResultsWriter, neutralise
@@ -34,7 +35,7 @@ def test_csv_results_default_path_columns_order_and_bom(tmp_path):
     )
     path = write_csv(tmp_path / "march 2026.csv", text)
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     assert report.results_path == tmp_path / "march 2026.results.csv"
     raw = report.results_path.read_bytes()
@@ -62,7 +63,7 @@ def test_results_option_overrides_path(tmp_path, cli):
     path = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
     target = tmp_path / "out" / "checked.csv"
 
-    code, err = cli("validate", path, "--results", target)
+    code, err = cli("validate", "--no-date", path, "--results", target)
 
     assert code == 0
     assert err[-1] == f"results: {target}"
@@ -74,7 +75,7 @@ def test_results_may_not_overwrite_the_input(tmp_path, cli):
     path = write_csv(tmp_path / "in.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
     before = path.read_bytes()
 
-    code, err = cli("validate", path, "--results", path)
+    code, err = cli("validate", "--no-date", path, "--results", path)
 
     assert code == 2
     assert err[0] == f"error: --results {path} is the input file itself; choose another path"
@@ -110,7 +111,7 @@ def test_csv_results_neutralise_formulas(tmp_path):
     )
     path = write_csv(tmp_path / "f.csv", text)
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     with open(report.results_path, encoding="utf-8-sig", newline="") as handle:
         import csv
@@ -127,7 +128,7 @@ def test_csv_results_neutralise_formulas(tmp_path):
 def test_error_text_with_formula_is_neutralised(tmp_path):
     path = write_csv(tmp_path / "f.csv", "Lead ID,Amount\r\n=HYPERLINK(1),10\r\n")
 
-    report = validate(path)
+    report = validate(path, Mapping(no_date=True))
 
     [row] = read_results_csv(report.results_path)
     assert row["Lead ID"] == "'=HYPERLINK(1)"
@@ -211,7 +212,7 @@ def test_failing_run_leaves_no_results_file(tmp_path, monkeypatch):
     monkeypatch.setattr(ResultsWriter, "write_columns", explode)
 
     with pytest.raises(RuntimeError, match="disk full"):
-        validate(path)
+        validate(path, Mapping(no_date=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
@@ -244,19 +245,19 @@ def test_summary_on_stderr(tmp_path, cli):
         f'{LEAD_1},"1,500.50",R-1\r\n'
         f"{LEAD_2},oops,R-2\r\n"
         "\r\n"
-        f"{LEAD_3},20,R-1\r\n"
+        f'{LEAD_1},"1,500.50",R-1\r\n'
         f"{LEAD_3},30,R-4\r\n"
     )
     path = write_csv(tmp_path / "s.csv", text)
 
-    code, err = cli("validate", path)
+    code, err = cli("validate", "--no-date", path)
 
     assert code == 1
     assert err[err.index("summary:") + 1 :] == [
-        "  rows in file           4   1,550.50",
+        "  rows in file           4   3,031.00",
         "  valid                  2   1,530.50",
         "  invalid                1   0",
-        "  skipped                1   20.00",
+        "  skipped                1   1,500.50",
         "  blank (ignored)         1",
         "  totals reconcile: rows and amounts per status add up to the file's",
         f"results: {tmp_path / 's.results.csv'}",
@@ -269,7 +270,7 @@ def test_summary_per_currency(tmp_path, cli):
         f"Lead ID,Amount,Currency\r\n{LEAD_1},10,EUR\r\n{LEAD_2},20.5,EUR\r\n{LEAD_3},5,USD\r\n",
     )
 
-    code, err = cli("validate", path)
+    code, err = cli("validate", "--no-date", path)
 
     assert code == 1
     start = err.index("summary:") + 1

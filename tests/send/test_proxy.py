@@ -16,8 +16,8 @@ from nethelpers import ForwardProxy, PrivateCA, closed_port
 
 from importer.errors import NetworkError
 from importer.sandbox import Sandbox
-from importer.send.client import KeenClient, Outcome, OutcomeKind
-from importer.send.network import network_settings
+from importer.send.client import KeenClient, Outcome, OutcomeKind, make_transport
+from importer.send.network import network_settings, parse_proxy
 
 KEY = "0f0e0d0c-secret-key-0000-000000000001"
 PASSWORD = "s3cr:t@pw"  # percent-encoded in the URL: "s3cr%3At%40pw"
@@ -332,3 +332,19 @@ def test_environment_proxy_and_no_proxy_bypass(ca, bundle, sandbox):
             return await post(url, environ=environ, ca_bundle=bundle)
 
     assert asyncio.run(tls())[0].kind is OutcomeKind.CREATED
+
+
+def test_httpx_own_transport_takes_the_same_proxy(sandbox):
+    """make_transport("httpx", proxy=...): the reference transport goes through the proxy too."""
+
+    async def go():
+        proxy = parse_proxy(given, source="--proxy")
+        transport = make_transport("httpx", proxy=proxy)
+        async with KeenClient(sandbox.base_url, sandbox.api_key, transport=transport) as client:
+            return await client.create_purchase(PURCHASE)
+
+    with ForwardProxy(credentials=("finance", PASSWORD)) as server:
+        given = server.url_with("finance", QUOTED)
+        outcome = asyncio.run(go())
+    assert outcome.kind is OutcomeKind.CREATED
+    assert server.forwarded == 1 and len(sandbox.purchases()) == 1

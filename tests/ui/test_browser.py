@@ -268,6 +268,17 @@ def test_the_whole_flow_works_with_the_keyboard_alone(page, tmp_path):
     tab_to(page, "Download results")
 
 
+def test_axe_does_find_violations(browser, axe):
+    """The zero-violation checks above can fail: axe flags a bad page."""
+    page = browser.new_page()
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    checker = AxeChecker(axe.source)
+    checker.check(page, "bad page")
+    page.close()
+    assert any("image-alt" in v for v in checker.violations), checker.violations
+    assert any("label" in v for v in checker.violations), checker.violations
+
+
 def test_axe_ran_on_every_page(axe):
     assert set(axe.pages) >= PAGES
     assert axe.violations == []

@@ -219,3 +219,19 @@ def test_resend_unconfirmed_has_its_own_typed_confirmation(live, sandbox, tmp_pa
     )
     finish(app, import_id)
     assert statuses(folder.file("results")) == ["created"] * 3
+
+
+def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
+    settings = UISettings(
+        workspace=tmp_path / "ws",
+        port=8765,
+        api_url="http://keen.example.com/functions/v1/keen-api",
+        api_key=ApiKey("d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"),
+    )
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    import_id = checked_import(client, settings)
+    page = client.get(f"/imports/{import_id}/send").text
+    assert "refusing to send the API key over plain http to keen.example.com" in page
+    assert "Confirm and send" not in page

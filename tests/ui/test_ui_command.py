@@ -74,10 +74,7 @@ def test_key_file_and_api_url_means_no_sandbox(tmp_path):
         ["ui", "--api-key-file", str(key_file), "--api-url", "https://keen.example.com"]
     )
     settings = settings_from(args)
-    assert (settings.sandbox, settings.api_url) == (
-        False,
-        "https://keen.example.com/functions/v1/keen-api",
-    )
+    assert (settings.sandbox, settings.api_url) == (False, "https://keen.example.com")
     assert settings.api_key.last_four == "1234"
     assert "abcd" not in repr(settings)
 

@@ -1,0 +1,98 @@
+"""Rows and columns hidden in an .xlsx sheet (by hand or by an autofilter).
+
+python-calamine does not expose row visibility, so the sheet's XML is scanned for
+``<row ... hidden="1">`` and ``<col ... hidden="1">`` tags. The scan streams the
+decompressed XML in blocks and looks at tags only in blocks that mention ``hidden``: a sheet of
+millions of rows is never held in memory, and a sheet with nothing hidden costs one pass of
+``bytes.find``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+_BLOCK = 1 << 20
+_HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\bhidden=\"(?:1|true)\"[^>]*>")
+_HIDDEN_COL = re.compile(rb"<(?:\w+:)?col\b[^>]*?\bhidden=\"(?:1|true)\"[^>]*>")
+_ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
+_COL_RANGE = re.compile(
+    rb"\bmin=\"(\d+)\"[^>]*?\bmax=\"(\d+)\"|\bmax=\"(\d+)\"[^>]*?\bmin=\"(\d+)\""
+)
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+@dataclass(frozen=True)
+class HiddenCells:
+    """The 1-based row numbers and 0-based column indexes hidden in one sheet."""
+
+    rows: frozenset[int] = field(default_factory=frozenset)
+    columns: frozenset[int] = field(default_factory=frozenset)
+
+
+def find_hidden(path: Path, sheet: str) -> HiddenCells:
+    """The hidden rows and columns of ``sheet`` in the .xlsx at ``path``.
+
+    Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
+    the loader has already read the workbook, so this only adds warnings.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_member(archive, sheet)
+            if member is None:
+                return HiddenCells()
+            with archive.open(member) as stream:
+                return _scan(stream)
+    except (OSError, zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return HiddenCells()
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding ``sheet`` (workbook.xml names it, its .rels locates it)."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rel_id = next(
+        (s.get(f"{_REL}id") for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet),
+        None,
+    )
+    if rel_id is None:
+        return None
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels.iter(f"{_PACKAGE_REL}Relationship"):
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return posixpath.normpath(posixpath.join("xl", target))
+    return None
+
+
+def _scan(stream) -> HiddenCells:
+    rows: set[int] = set()
+    columns: set[int] = set()
+    tail = b""
+    while True:
+        block = stream.read(_BLOCK)
+        data = tail + block
+        # A tag may straddle two blocks: keep the text after the last '<' for the next round.
+        cut = data.rfind(b"<") if block else len(data)
+        if cut < 0:
+            cut = len(data)
+        if b"hidden" in data[:cut]:
+            for tag in _HIDDEN_ROW.finditer(data, 0, cut):
+                number = _ROW_NUMBER.search(tag[0])
+                if number:
+                    rows.add(int(number[1]))
+            for tag in _HIDDEN_COL.finditer(data, 0, cut):
+                found = _COL_RANGE.search(tag[0])
+                if found:
+                    low, high = (found[1], found[2]) if found[1] else (found[4], found[3])
+                    columns.update(range(int(low) - 1, int(high)))
+        tail = data[cut:]
+        if not block:
+            return HiddenCells(frozenset(rows), frozenset(columns))
