@@ -4,7 +4,7 @@ Validate a CSV/XLSX export offline, send it exactly once where the API allows it
 reconcile every row into a results file.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from importer.check.mapping import Mapping, load_mapping_file, parse_map_options  # noqa: E402
 from importer.check.summary import Summary, format_amounts, format_summary  # noqa: E402
