@@ -65,12 +65,16 @@ class ImportSession:
     progress: Progress | None = None
     thread: threading.Thread | None = None
     report: Any = None  # the ImportReport of the last send or online check
-    rows_after_run: Any = None  # the rows of that run's results file (a RowStore), if any
 
     @property
     def running(self) -> bool:
         """True while a send or online check of this import is under way."""
         return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def after_run(self) -> bool:
+        """True once a send or online check has ended: the job's rows are then its verdicts."""
+        return self.report is not None and not self.running
 
 
 class Sessions:

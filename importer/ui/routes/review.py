@@ -48,9 +48,9 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         return redirect(f"/imports/{session.folder.id}/{elsewhere}")
     report = session.checked
     filters = grid_filters(request)
-    after_run = session.rows_after_run if not session.running else None
+    after_run = session.after_run
     page = await run_in_threadpool(
-        after_run.page if after_run is not None else session.job.rows,
+        session.job.rows,
         offset=(filters["page"] - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
         status=filters["status"],
@@ -65,7 +65,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         report=report,
         cards=summary_cards(session.report.summary if after_run else report.summary),
         summary=session.report.summary if after_run else report.summary,
-        after_run=after_run is not None,
+        after_run=after_run,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
         page=page,
@@ -94,7 +94,7 @@ async def fix_row(request: Request):
     back = str(form.get("back", "")) or f"/imports/{session.folder.id}/review"
     if not back.startswith(f"/imports/{session.folder.id}/review"):
         back = f"/imports/{session.folder.id}/review"
-    if session.rows_after_run is not None:
+    if session.report is not None:
         return await show(request, "Rows are fixed before sending: this import was sent.", 400)
     try:
         async with session.lock:
