@@ -51,6 +51,7 @@ def start(
             progress.outcome = describe(report)
             progress.done = report.summary.in_file.rows
             progress.counts = {k: v.rows for k, v in report.summary.by_status.items()}
+            progress.stopped = bool(report.interrupted or report.outage or report.auth_failed)
         except KeenImportError as exc:
             progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
         except Exception:  # the page must say it ended; the details go to the server's output

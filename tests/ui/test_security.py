@@ -226,3 +226,10 @@ def test_key_page_shows_only_the_last_four(client, settings):
     assert "A key is set, ending in …9abc." in page
     assert API_KEY not in page
     assert API_KEY[:-4] not in page
+
+
+def test_every_page_names_an_inline_icon_so_no_favicon_request_is_made(client):
+    for path in ("/", "/history", "/key"):
+        assert '<link rel="icon" href="data:,">' in client.get(path).text
+    csp = client.get("/").headers["content-security-policy"]
+    assert "img-src 'self' data:" in csp  # the empty data: icon is allowed
