@@ -71,10 +71,16 @@ class FrameTable(Table):
         DataFrame content gives the same value in every session.
         """
         pandas = require_pandas("hashing a DataFrame")
+        hash_values = pandas.util.hash_pandas_object
         digest = hashlib.sha256()
         digest.update(repr([(str(c), str(t)) for c, t in self.frame.dtypes.items()]).encode())
-        rows = pandas.util.hash_pandas_object(self.frame.astype(object), index=True)
-        digest.update(rows.to_numpy().tobytes())
+        digest.update(hash_values(self.frame.index).to_numpy().tobytes())
+        for _, column in self.frame.items():
+            try:
+                hashes = hash_values(column, index=False)
+            except TypeError:  # unhashable cells (a list, a dict): their text identifies them
+                hashes = hash_values(column.astype(str), index=False)
+            digest.update(hashes.to_numpy().tobytes())
         return digest.hexdigest()
 
     def describe(self) -> dict:

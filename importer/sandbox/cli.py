@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -202,5 +203,11 @@ def write_purchases(purchases: list[dict[str, Any]], out: Any, *, format: str) -
 def list_purchases(args: argparse.Namespace) -> int:
     """Print the stored purchases as CSV or JSON on standard output."""
     purchases = read_purchases(db=args.db, url=args.url)
-    write_purchases(purchases, sys.stdout, format=args.format)
+    try:
+        write_purchases(purchases, sys.stdout, format=args.format)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, less) closed the pipe once it had what it wanted: not an error.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -211,6 +211,16 @@ def test_content_hash_follows_the_data():
     assert open_frame(frame.copy()).content_sha256() == first
     assert open_frame(frame.assign(Amount=[1.5, 2.5])).content_sha256() != first
     assert open_frame(frame.astype({"Amount": object})).content_sha256() != first
+    assert open_frame(frame.set_axis(["x", "y"])).content_sha256() != first  # the index counts
+
+
+def test_content_hash_of_cells_python_cannot_hash():
+    frame = pd.DataFrame({"Notes": [[1, 2], {"a": 1}], "Amount": [Decimal("1.50"), None]})
+
+    digest = open_frame(frame).content_sha256()
+
+    assert digest == open_frame(frame.copy()).content_sha256()
+    assert digest != open_frame(frame.assign(Notes=[[1, 3], {"a": 1}])).content_sha256()
 
 
 def test_validating_a_file_never_imports_pandas(tmp_path):

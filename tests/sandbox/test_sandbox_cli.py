@@ -211,3 +211,29 @@ def test_port_in_use_is_a_configuration_error():
         args = make_parser().parse_args(["sandbox", "--port", str(sb.port)])
         with pytest.raises(ConfigurationError, match=f"Cannot listen on 127.0.0.1:{sb.port}"):
             run_sandbox(args)
+
+
+def test_purchases_piped_into_head_ends_without_a_traceback(tmp_path):
+    """`keen-import sandbox purchases | head -1`: a closed pipe is not an error (issue 12)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import importer.sandbox.cli as c\n"
+        "rows = [{'id': f'p{i}', 'lead_id': 'x' * 36, 'rewards': []} for i in range(50000)]\n"
+        "c.read_purchases = lambda **kw: rows\n"
+        "from importer.cli import main\n"
+        "raise SystemExit(main(['sandbox', 'purchases']))\n"
+    )
+    shell = f'{sys.executable} -c "$SCRIPT" | head -1; exit ${{PIPESTATUS[0]}}'
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        env={"SCRIPT": script, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("id,")
+    assert done.stdout.count("\n") == 1
