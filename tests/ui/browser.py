@@ -90,7 +90,7 @@ def start_live_ui(workspace: Path):
     import uvicorn
 
     from importer.sandbox import Sandbox
-    from importer.sandbox.server import bind_socket
+    from importer.sandbox.sockets import bind_socket
     from importer.ui import ApiKey, UISettings, create_app
 
     sandbox = Sandbox().start()
