@@ -96,9 +96,9 @@ class CheckedChunk:
     dates: list[datetime | None] = field(default_factory=list)
     #: Facts for the summary (report lines, hidden rows, NULL cells, ...): see Summary.notice.
     facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
-    #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in order,
-    #: and their row numbers (for :meth:`RowValidator.accept_keys`).
-    valid_keys: list[int] | None = None
+    #: With ``check(..., mark_duplicates=False)``: the keys and payload keys of the valid rows,
+    #: in order, and their row numbers (for :meth:`RowValidator.accept_keys`).
+    valid_keys: tuple[list[int], list[int]] | None = None
     valid_rows: list[int] | None = None
 
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
@@ -228,11 +228,11 @@ class RowValidator:
         statuses = self._statuses(verdict)
         valid_keys = valid_rows = None
         if self._can_spot_duplicates:
-            keys, reference_keys = self._duplicate_keys(verdict)
+            keys, payloads = self._duplicate_keys(verdict)
             if mark_duplicates:
-                self._mark_duplicates(chunk, statuses, verdict, keys, reference_keys)
+                self._mark_duplicates(chunk, statuses, verdict, keys, payloads)
             else:
-                valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, reference_keys)
+                valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
         return self._checked(chunk, statuses, verdict, valid_keys, valid_rows)
 
     # --- the steps of check(), in order -----------------------------------------------------
@@ -431,16 +431,16 @@ class RowValidator:
             verdict.errors[i] = [reason]  # a row that is not a purchase has no other reasons
         return statuses
 
-    def _keys_to_accept(self, chunk, statuses, keys, reference_keys):
-        """valid_keys/valid_rows for :meth:`accept_keys` (the payload and reference keys)."""
+    @staticmethod
+    def _keys_to_accept(chunk, statuses, keys, payloads):
+        """valid_keys ((keys, payload keys) of the valid rows) and valid_rows for
+        :meth:`accept_keys`."""
+        if statuses.count(VALID) == len(statuses):  # the usual chunk: no copies
+            return (keys, payloads), chunk.rows
         valid = [i for i, s in enumerate(statuses) if s is VALID]
-        found = [keys[i] for i in valid]
-        rows = [chunk.rows[i] for i in valid]
-        with_reference = [i for i in valid if reference_keys[i] is not None]
-        return (
-            found + [reference_keys[i] for i in with_reference],
-            rows + [chunk.rows[i] for i in with_reference],
-        )
+        return ([keys[i] for i in valid], [payloads[i] for i in valid]), [
+            chunk.rows[i] for i in valid
+        ]
 
     def _checked(self, chunk, statuses, verdict: _Verdict, valid_keys, valid_rows) -> CheckedChunk:
         """The chunk's verdict, with the purchase records when asked for."""
@@ -496,16 +496,17 @@ class RowValidator:
             )
         return records
 
-    def accept_keys(self, keys: list[int], rows: list[int]) -> bool:
+    def accept_keys(self, keys: tuple[list[int], list[int]], rows: list[int]) -> bool:
         """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
 
-        ``keys`` and ``rows`` are its ``valid_keys`` and their row numbers. False (and nothing
-        recorded) when one of them repeats an earlier row or another row of the chunk: then
-        the chunk must be checked again with duplicates marked.
+        ``keys`` and ``rows`` are its ``valid_keys`` (the rows' keys and payload keys) and
+        their row numbers. False (and nothing recorded) when a key repeats an earlier row or
+        another row of the chunk: then the chunk must be checked again with duplicates marked.
         """
-        if len(set(keys)) != len(keys) or self._seen.any_seen(keys):
+        plain, payloads = keys
+        if len(set(plain)) != len(plain) or self._seen.any_seen(plain):
             return False
-        self._seen.add(keys, rows)
+        self._seen.add(plain, rows, payloads)
         return True
 
     def _date_notes(self, values, distinct, parser, warnings) -> None:
@@ -529,16 +530,19 @@ class RowValidator:
                 if value in noted:
                     warnings.setdefault(i, []).extend(noted[value])
 
-    def _duplicate_keys(self, verdict: _Verdict) -> tuple[list[int], list[int | None]]:
-        """Per row: a 64-bit key of its whole payload, and one of its reference (or None).
+    def _duplicate_keys(self, verdict: _Verdict) -> tuple[list[int], list[int]]:
+        """Per row: its key (the reference, else the whole payload) and its payload key.
 
-        Computed with C-level map() over the mapped fields only; keys are hashes, so they are
-        only comparable within one process (a forked child shares the parent's hash secret).
+        Rows with the same key are either duplicates (same payload) or the lines of one invoice
+        (same reference, another payload). Computed with C-level map() over the mapped fields
+        only; keys are hashes, so they are only comparable within one process (a forked child
+        shares the parent's hash secret).
         """
         get, mapped = verdict.get, self.index
         references = [r and r.casefold() for r in get("reference")]
         dates = get("date")
-        parts = [references, _either(get, "lead_id", "legacy_lead_id", mapped)]
+        # The reference is the key of the rows that have one: the payload key leaves it out.
+        parts = [_either(get, "lead_id", "legacy_lead_id", mapped)]
         if None in dates:
             parts.append([d[0] if d else None for d in dates])
         else:
@@ -547,45 +551,47 @@ class RowValidator:
         for name in ("purchase_amount", "product_description", "trigger_ids", "currency"):
             if name in mapped or name in verdict.parsed:
                 parts.append(get(name))
-        keys = list(map(hash, zip(*parts, strict=True)))
+        payloads = list(map(hash, zip(*parts, strict=True)))
         if not any(references):
-            return keys, [None] * verdict.n
+            return payloads, payloads
         if all(references):
-            return keys, list(map(hash, references))
-        return keys, [hash(r) if r else None for r in references]
+            return list(map(hash, references)), payloads
+        return [hash(r) if r else p for r, p in zip(references, payloads, strict=True)], payloads
 
-    def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, reference_keys) -> None:
+    def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, payloads) -> None:
         """Skip rows whose whole payload repeats an earlier valid row; warn on rows that share
         only a reference (the lines of one invoice). The per-row loop runs only when some key
         of the chunk was seen before or repeats inside it.
         """
-        valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, reference_keys)
+        valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
         if self.accept_keys(valid_keys, valid_rows):
             return  # no repeats: the usual chunk
         valid = [i for i, s in enumerate(statuses) if s is VALID]
         rows = chunk.rows
-        earlier = self._seen.first_rows([keys[i] for i in valid]).tolist()
-        earlier_reference = self._seen.first_rows([reference_keys[i] or 0 for i in valid]).tolist()
-        new: dict[int, int] = {}  # key -> first row, for this chunk's new keys
-        at: dict[int, int] = {}  # reference key -> index of its first row in this chunk
-        for i, before, before_reference in zip(valid, earlier, earlier_reference, strict=True):
-            first = before if before >= 0 else new.get(keys[i])
-            if first is not None:
-                self._duplicate(i, first, statuses, verdict)
-                continue
-            new[keys[i]] = rows[i]
-            reference = reference_keys[i]
-            if reference is None:
-                continue
-            if before_reference >= 0:
-                verdict.warn(i, _same_reference(before_reference))
-            elif reference in at:
-                verdict.warn(i, _same_reference(rows[at[reference]]))
-                verdict.warn(at[reference], _same_reference(rows[i]))
+        earlier, earlier_payloads = self._seen.lookup([keys[i] for i in valid])
+        firsts: dict[int, int] = {}  # key -> index of its first row in this chunk
+        same: dict[tuple[int, int], int] = {}  # (key, payload) -> its first row in this chunk
+        for i, before, before_payload in zip(
+            valid, earlier.tolist(), earlier_payloads.tolist(), strict=True
+        ):
+            key, payload = keys[i], payloads[i]
+            if before >= 0 and before_payload == payload:
+                self._duplicate(i, before, statuses, verdict)
+            elif (key, payload) in same:
+                self._duplicate(i, same[(key, payload)], statuses, verdict)
+            elif before >= 0:
+                verdict.warn(i, _same_reference(before))
+                same[(key, payload)] = rows[i]
+            elif key in firsts:
+                verdict.warn(i, _same_reference(rows[firsts[key]]))
+                verdict.warn(firsts[key], _same_reference(rows[i]))
+                same[(key, payload)] = rows[i]
             else:
-                at[reference] = i
-                new[reference] = rows[i]
-        self._seen.add(list(new), list(new.values()))
+                firsts[key] = i
+                same[(key, payload)] = rows[i]
+        self._seen.add(
+            list(firsts), [rows[i] for i in firsts.values()], [payloads[i] for i in firsts.values()]
+        )
 
     def _duplicate(self, i: int, first: int, statuses, verdict: _Verdict) -> None:
         if self.options.allow_duplicates:

@@ -139,7 +139,8 @@ class ImportJob:
         self._answers: list[Answer] = []
         self._edits: list[CellEdit] = []
         self._prepared: PreparedFile | None = None
-        self._store: RowStore | None = None
+        self._index: RowStore | None = None
+        self._store_state: tuple[int, int] | None = None  # the indexed file's (inode, mtime)
         self._checked_edits = 0  # edits already in the results file
         self._scratch: Path | None = None
         self._sending = threading.Lock()
@@ -151,6 +152,16 @@ class ImportJob:
         self.table = self._open()
 
     # -- opening ----------------------------------------------------------------------------
+
+    @property
+    def _store(self) -> RowStore | None:
+        """The row index of the results file; its file's state is noted whenever it is set."""
+        return self._index
+
+    @_store.setter
+    def _store(self, store: RowStore | None) -> None:
+        self._index = store
+        self._store_state = _file_state(store.path) if store is not None else None
 
     def _open(self) -> Table:
         if self._edits:
@@ -468,7 +479,18 @@ class ImportJob:
     def _rows_store(self) -> RowStore:
         if self._store is None:
             raise ConfigurationError("the rows are not checked yet: call check() first")
+        if _file_state(self._store.path) != self._store_state:
+            self._reindex()
         return self._store
+
+    def _reindex(self) -> None:
+        """The results file was rewritten (by a send, an online check, another job or the
+        CLI): its offsets changed, so the index is built again from the file as it is now."""
+        path = self._store.path
+        if not path.is_file():
+            self._store = None
+            raise ConfigurationError(f"the results file {path.name} is gone: call check() again")
+        self._store = RowStore(path, self.table.headers)
 
     # -- editing ----------------------------------------------------------------------------
 
@@ -624,11 +646,18 @@ class ImportJob:
         )
 
     def write_reports(self) -> ReportFiles:
-        """The files of the last check or send; a check is run first when there was none, or
-        when cells were edited since the last check (a send's files are its own record)."""
-        stale = self._checked_edits != len(self._edits)
-        if self._last_pass is None or (self._last_pass == "check" and stale):
-            self.check()
+        """The files of the last check or send (ConfigurationError when this job did neither);
+        after a check, cells edited since are checked again into its files (a send's files
+        are its own record)."""
+        if self._last_pass is None:
+            # Never a silent check: the results on disk may be a send's (this job's file
+            # resumed by the CLI, or an earlier server), and a check would overwrite them.
+            raise ConfigurationError(
+                "nothing to report yet: call check() or send() first",
+                hint="the files of an earlier run are beside the input, or in out_dir",
+            )
+        if self._last_pass == "check" and self._checked_edits != len(self._edits):
+            self.check()  # the check's own files, with the cells edited since
         if not self.writes_results:
             raise ConfigurationError(
                 "a DataFrame's results file is written only when you name one, e.g. "

@@ -53,7 +53,7 @@ class _Judged:
     lines: int  # physical lines they span
     text_hash: int  # hash of those lines: the parent skips them unparsed and compares
     rows: int  # data rows (records less blank ones)
-    valid_keys: list[int] | None
+    valid_keys: tuple[list[int], list[int]] | None
     valid_rows: list[int]
     summary: Summary
     currencies: Counter

@@ -34,6 +34,7 @@ import uvicorn
 
 from importer.sandbox.app import API_PATHS, SandboxState, build_app
 from importer.sandbox.faults import Faults
+from importer.sandbox.sockets import bind_socket
 from importer.sandbox.store import open_store
 from importer.sandbox.world import load_world
 
@@ -43,21 +44,6 @@ HTTP_PROTOCOL = "httptools" if importlib.util.find_spec("httptools") else "h11"
 EVENT_LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
 _START_TIMEOUT = 20.0
 _CHILD_CODE = "from importer.sandbox.server import run_child; run_child()"
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (``port=0``: a free port chosen by the OS)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def make_server(

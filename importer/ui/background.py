@@ -48,10 +48,10 @@ def start(
                 on_progress=on_progress, resend_unconfirmed=resend_unconfirmed
             )
             session.report = report
-            session.rows_after_run = rows_of(report, session.job)
             progress.outcome = describe(report)
             progress.done = report.summary.in_file.rows
             progress.counts = {k: v.rows for k, v in report.summary.by_status.items()}
+            progress.stopped = bool(report.interrupted or report.outage or report.auth_failed)
         except KeenImportError as exc:
             progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
         except Exception:  # the page must say it ended; the details go to the server's output
@@ -63,19 +63,6 @@ def start(
     session.thread = threading.Thread(target=work, name=f"send-{session.folder.id}", daemon=True)
     session.thread.start()
     return progress
-
-
-def rows_of(report, job):
-    """The grid after a run: the run's own results file, paged from disk like ``job.rows``.
-
-    The job's row index points into the results file as its last check wrote it; a send or
-    online check rewrites that file, so the grid then reads the new file through a fresh index.
-    """
-    from importer.job.rowstore import RowStore
-
-    if report.results_path.suffix.lower() != ".csv" or not report.results_path.is_file():
-        return None
-    return RowStore(report.results_path, job.table.headers)
 
 
 def describe(report) -> str:

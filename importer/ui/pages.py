@@ -11,8 +11,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from importer.ui.security import CSRF_PARAM
-
 TEMPLATES = Path(__file__).parent / "templates"
 
 #: The steps of an import, in the order the navigation shows them.
@@ -58,19 +56,18 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         api_url=settings.api_url,
         key_set=settings.api_key.is_set,
         key_last_four=settings.api_key.last_four,
-        csrf=settings.csrf_token,
-        action=lambda path, **q: form_action(settings.csrf_token, path, **q),
+        csrf=request.state.csrf_token,
+        action=form_action,
         steps=STEPS,
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
 
 
-def form_action(csrf_token: str, path: str, **query: object) -> str:
-    """A POST target carrying the CSRF token (checked by the middleware before routing)."""
+def form_action(path: str, **query: object) -> str:
+    """A POST target. The CSRF token is never in it: it is each form's first field."""
     params = {k: v for k, v in query.items() if v not in (None, "")}
-    params[CSRF_PARAM] = csrf_token
-    return f"{path}?{urlencode(params)}"
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 def redirect(path: str) -> RedirectResponse:

@@ -3,6 +3,8 @@
 Host header      the bound address or localhost, with the port (DNS rebinding)  -> 400
 token            ?token= once (then a cookie), the cookie, or a Bearer header   -> 403
 state changes    POST/PUT/PATCH/DELETE: same origin and the CSRF token          -> 403
+                 of this browser session (an X-CSRF-Token header or the form's first
+                 field, csrf_token; never the URL)
 upload size      a body larger than the limit                                   -> 413
 headers          CSP without inline script, frame-ancestors 'none', nosniff,
                  same-origin referrer and no-store on every answer, refusals included
@@ -11,17 +13,18 @@ headers          CSP without inline script, frame-ancestors 'none', nosniff,
 from __future__ import annotations
 
 import hmac
+import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from importer.ui.csrf import read_form_token, session_cookie
 from importer.ui.settings import UISettings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
-CSRF_PARAM = "csrf_token"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -65,10 +68,18 @@ class SecurityMiddleware:
         send = _with_security_headers(send)
         headers = Headers(scope=scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        refusal = self._refusal(scope, headers, query)
+        cookies = _cookies(headers)
+        browser_session = cookies.get(session_cookie(self.settings.port))
+        refusal = self._refusal(scope, headers, query, cookies)
+        if refusal is None and scope["method"] in UNSAFE_METHODS:
+            refusal, receive = await self._csrf_refusal(headers, receive, browser_session)
         if refusal is not None:
             await _plain(send, *refusal)
             return
+        if browser_session is None:
+            browser_session = secrets.token_urlsafe(24)
+            send = _with_cookie(send, self._session_cookie(browser_session))
+        scope.setdefault("state", {})["csrf_token"] = self.settings.csrf_token_for(browser_session)
         if query.get("token") is not None and scope["method"] in ("GET", "HEAD"):
             await self._set_cookie_and_redirect(scope, query, send)
             return
@@ -81,35 +92,42 @@ class SecurityMiddleware:
         # exception handler turns it into a 413 (see app.py).
         await self.app(scope, _limited(receive, limit), send)
 
-    def _refusal(self, scope: Scope, headers: Headers, query: dict) -> tuple[int, str] | None:
-        """(status, message) of the first rule the request breaks, or None."""
+    def _refusal(
+        self, scope: Scope, headers: Headers, query: dict, cookies: dict[str, str]
+    ) -> tuple[int, str] | None:
+        """(status, message) of the first rule (before CSRF) the request breaks, or None."""
         host = headers.get("host", "")
         if host not in self.settings.allowed_hosts():
             return 400, "unknown Host: open the address keen-import ui printed"
-        if not self._has_token(headers, query):
+        if not self._has_token(headers, query, cookies):
             return 403, "missing or wrong token: open the address keen-import ui printed"
-        if scope["method"] in UNSAFE_METHODS:
-            if not _same_origin(headers, host):
-                return 403, "refused: the request did not come from this app's own pages"
-            given = headers.get(CSRF_HEADER) or query.get(CSRF_PARAM)
-            if not _same(given, self.settings.csrf_token):
-                return 403, "refused: missing or wrong CSRF token; reload the page"
+        if scope["method"] in UNSAFE_METHODS and not _same_origin(headers, host):
+            return 403, "refused: the request did not come from this app's own pages"
         return None
 
-    def _has_token(self, headers: Headers, query: dict) -> bool:
+    async def _csrf_refusal(
+        self, headers: Headers, receive: Receive, browser_session: str | None
+    ) -> tuple[tuple[int, str] | None, Receive]:
+        """The CSRF refusal (or None) and the receive that still yields the whole body."""
+        given = headers.get(CSRF_HEADER)
+        if given is None:
+            given, receive = await read_form_token(headers, receive)
+        expected = self.settings.csrf_token_for(browser_session) if browser_session else None
+        if expected is None or not _same(given, expected):
+            return (403, "refused: missing or wrong CSRF token; reload the page"), receive
+        return None, receive
+
+    def _session_cookie(self, value: str) -> str:
+        return f"{session_cookie(self.settings.port)}={value}; Path=/; HttpOnly; SameSite=Strict"
+
+    def _has_token(self, headers: Headers, query: dict, cookies: dict[str, str]) -> bool:
         token = self.settings.token
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer ") and _same(auth[7:].strip(), token):
             return True
         if _same(query.get("token"), token):
             return True
-        cookies = SimpleCookie()
-        try:
-            cookies.load(headers.get("cookie", ""))
-        except Exception:  # a malformed Cookie header is simply no token
-            return False
-        morsel = cookies.get(cookie_name(self.settings))
-        return morsel is not None and _same(morsel.value, token)
+        return _same(cookies.get(cookie_name(self.settings)), token)
 
     async def _set_cookie_and_redirect(self, scope: Scope, query: dict, send: Send) -> None:
         """The token leaves the address bar (and history) at once: a cookie carries it on."""
@@ -130,6 +148,26 @@ class SecurityMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    """The request's cookies by name; a malformed Cookie header is simply no cookies."""
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def _with_cookie(send: Send, cookie: str) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            extra = (b"set-cookie", cookie.encode("latin-1"))
+            message = {**message, "headers": [*message.get("headers", []), extra]}
+        await send(message)
+
+    return wrapped
 
 
 def _same_origin(headers: Headers, host: str) -> bool:

@@ -86,7 +86,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """Run the web app until Ctrl+C; sends in flight finish first (as in ``run``)."""
     import uvicorn
 
-    from importer.sandbox.server import bind_socket
+    from importer.sandbox.sockets import bind_socket
     from importer.ui.app import create_app
 
     settings = settings_from(args)
@@ -114,6 +114,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
             # An open progress stream must not hold the shutdown: sends are stopped afterwards.
             uvicorn.Config(
                 app,
+                # The standard event loop: uvloop would add ~5 MB to the server's memory for
+                # no gain a single local user notices (issue 14: memory <= the CLI's).
+                loop="asyncio",
                 lifespan="off",
                 access_log=False,
                 log_level="warning",

@@ -29,6 +29,33 @@ class Progress:
     stopping: bool = False
     error: str | None = None
     outcome: str | None = None  # one line saying how it ended
+    stopped: bool = False  # ended before every row was sent (Stop, an outage, a refused key)
+
+    def headline(self) -> str:
+        """The heading: what runs, or how it ended."""
+        name = "Online check" if self.kind == "check online" else "Sending"
+        if self.finished and self.error:
+            return f"{name} stopped on an error"
+        if self.finished and self.stopped:
+            return f"{name} stopped"
+        if self.finished:
+            return f"{name} finished"
+        return name + (" (stopping)" if self.stopping else "")
+
+    def status_line(self) -> str:
+        """The line under the bar: rows done while running; created / not sent once stopped."""
+        total = f"{self.total or 0:,}"
+        if self.finished and self.stopped:
+            created, not_sent = self.counts.get("created", 0), self.counts.get("not_sent", 0)
+            return f"Stopped: {created:,} created, {not_sent:,} not sent, of {total} rows"
+        return f"{self.done:,} of {total} rows done"
+
+    def _percent(self) -> int:
+        if not self.total:
+            return 0
+        if self.finished and self.stopped:  # the rows that got an answer
+            return round(100 * (self.total - self.counts.get("not_sent", 0)) / self.total)
+        return round(100 * self.done / self.total)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy (the SSE event body)."""
@@ -39,9 +66,12 @@ class Progress:
             eta = round(elapsed / self.done * (self.total - self.done))
         return {
             "kind": self.kind,
+            "headline": self.headline(),
+            "text": self.status_line(),
+            "stopped": self.stopped,
             "done": self.done,
             "total": self.total,
-            "percent": round(100 * self.done / self.total) if self.total else 0,
+            "percent": self._percent(),
             "counts": counts,
             "retrying": self.counts.get("retrying", 0),
             "rate": self.counts.get("req/s", 0),
@@ -65,12 +95,16 @@ class ImportSession:
     progress: Progress | None = None
     thread: threading.Thread | None = None
     report: Any = None  # the ImportReport of the last send or online check
-    rows_after_run: Any = None  # the rows of that run's results file (a RowStore), if any
 
     @property
     def running(self) -> bool:
         """True while a send or online check of this import is under way."""
         return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def after_run(self) -> bool:
+        """True once a send or online check has ended: the job's rows are then its verdicts."""
+        return self.report is not None and not self.running
 
 
 class Sessions:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +64,13 @@ class UISettings:
     allow_remote: bool = False
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    #: Server secret the CSRF tokens are derived from; never leaves the process.
+    csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    def csrf_token_for(self, browser_session: str) -> str:
+        """The CSRF token of one browser session: valid for that session's cookie only."""
+        digest = hmac.new(self.csrf_secret, browser_session.encode(), hashlib.sha256)
+        return digest.hexdigest()
 
     def allowed_hosts(self) -> set[str]:
         """Host header values accepted: the bound address and localhost, with the port."""

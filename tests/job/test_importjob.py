@@ -303,3 +303,38 @@ def test_out_dir_holds_the_results_and_manifest(titled, tmp_path):
         "march.results.csv",
     ]
     assert not titled.with_name("march.results.csv").exists()
+
+
+def test_rows_and_edit_follow_a_results_file_rewritten_by_another_job(titled):
+    first = importer.open_import(titled)
+    first.set_options(day_first=True, decimal=",")
+    first.check()
+    assert first.rows().rows[3].status == "invalid"  # row 6: not-a-lead
+    other = importer.open_import(titled)  # e.g. the CLI on the same file
+    other.set_options(day_first=True, decimal=",")
+    other.check()
+    other.edit(6, "Lead ID", LEAD_1)
+    other.edit(3, "Notes", "a much longer note than the first one, so every offset moves")
+    other.write_reports()  # rewrites the results file with both edits
+    page = first.rows(offset=2)  # read from the offset of row 5, which moved
+    assert [(r.row, r.status, r.cells["Notes"]) for r in page.rows] == [
+        (5, "valid", "third"),
+        (6, "valid", "fourth"),
+    ]
+    assert first.rows(status="invalid").total == 0
+    assert first.rows(limit=1).rows[0].cells["Notes"].startswith("a much longer note")
+    assert first.edit(5, "Notes", "checked").cells["Notes"] == "checked"
+
+
+def test_write_reports_never_checks_silently(titled):
+    earlier = importer.open_import(titled)
+    earlier.set_options(day_first=True, decimal=",")
+    files = earlier.check()
+    results = titled.with_name("march.results.csv")
+    results.write_text("what a send wrote\n")  # e.g. the results of a CLI run
+    job = importer.open_import(titled)
+    job.set_options(day_first=True, decimal=",")
+    with pytest.raises(ConfigurationError, match=r"nothing to report yet: call check\(\)"):
+        job.write_reports()
+    assert results.read_text() == "what a send wrote\n"
+    assert files.results_path == results

@@ -199,6 +199,11 @@ def test_stop_mid_way_then_resume_sends_each_row_once(page, live, tmp_path):
         wait_until_finished(page)
     finally:
         live.sandbox.set_faults(Faults())
+    assert page.get_by_role("heading", name="Sending stopped").is_visible()
+    assert re.fullmatch(
+        r"Stopped: [\d,]+ created, [1-9][\d,]* not sent, of 3,000 rows",
+        page.get_by_role("status").inner_text(),
+    )
     page.get_by_role("link", name="See the results").click()
     assert page.get_by_text("not sent", exact=True).first.is_visible()
     page.get_by_role("button", name="Resume").click()
@@ -282,3 +287,19 @@ def test_axe_does_find_violations(browser, axe):
 def test_axe_ran_on_every_page(axe):
     assert set(axe.pages) >= PAGES
     assert axe.violations == []
+
+
+def test_pages_load_without_console_errors_or_a_favicon_request(browser, live):
+    page = browser.new_page()
+    errors, asked = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: asked.append(r.url))
+    try:
+        page.goto(live.url)
+        for path in ("/", "/history", "/key"):
+            page.goto(live.root + path)
+            page.wait_for_load_state("networkidle")
+    finally:
+        page.close()
+    assert [u for u in asked if u.endswith("/favicon.ico")] == []
+    assert errors == []

@@ -234,3 +234,35 @@ def test_fixing_a_row_that_is_not_in_the_file_is_404(client, settings):
     answer = post(client, settings, f"/imports/{import_id}/rows/999", data={"cell:Amount": "1"})
     assert answer.status_code == 404
     assert "There is no row 999 in this file." in answer.text
+
+
+def _files_state(folder) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.path.iterdir()}
+
+
+def test_after_a_restart_get_never_checks_the_file_again(client, settings, app):
+    from starlette.testclient import TestClient
+
+    from importer.ui import create_app
+    from ui.uihelpers import ORIGIN
+
+    import_id = import_id_of(upload(client, settings, SAMPLE))
+    check_file(client, settings, import_id, SAMPLE_MAPPING)
+    folder = app.state.workspace.get(import_id)
+    before = _files_state(folder)
+    assert {"purchases_with_errors.results.csv", "purchases_with_errors.manifest.json"} <= set(
+        before
+    )
+    restarted = create_app(settings)  # the server started again: nothing checked in memory
+    again = TestClient(restarted, base_url=ORIGIN, follow_redirects=False)
+    again.get(f"/?token={settings.token}")
+    for step in ("review", "send"):
+        page = again.get(f"/imports/{import_id}/{step}")
+        assert page.status_code == 200
+        assert '<button type="submit" class="primary">Check file</button>' in page.text
+        assert f'<input type="hidden" name="next" value="{step}">' in page.text
+    assert _files_state(folder) == before  # the GETs wrote nothing
+    pressed = post(again, settings, f"/imports/{import_id}/check", data={"next": "send"})
+    assert pressed.status_code == 303
+    assert pressed.headers["location"] == f"/imports/{import_id}/send"
+    assert "Check file</button>" not in again.get(f"/imports/{import_id}/review").text

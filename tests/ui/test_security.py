@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from ui.uihelpers import API_KEY, ORIGIN, PORT, post
+import pytest
+from starlette.testclient import TestClient
+
+from ui.uihelpers import API_KEY, ORIGIN, PORT, csrf_of, post
 
 PATHS = [
     "/",
@@ -34,9 +37,13 @@ def test_token_in_url_becomes_an_httponly_strict_cookie(anonymous, settings):
     answer = anonymous.get(f"/history?token={settings.token}&x=1")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/history?x=1"  # the token leaves the address bar
-    cookie = answer.headers["set-cookie"]
-    assert cookie == (
+    session_cookie, token_cookie = sorted(answer.headers.get_list("set-cookie"))
+    assert token_cookie == (
         f"keen_import_token_{PORT}={settings.token}; Path=/; HttpOnly; SameSite=Strict"
+    )
+    assert re.fullmatch(
+        rf"keen_import_session_{PORT}=[\w-]{{32}}; Path=/; HttpOnly; SameSite=Strict",
+        session_cookie,
     )
     assert anonymous.get("/history").status_code == 200
 
@@ -63,7 +70,7 @@ def test_localhost_with_the_port_is_accepted(client):
 def test_post_needs_same_origin(client, settings):
     for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
         answer = client.post(
-            f"/key?csrf_token={settings.csrf_token}", data={"api_key": "x"}, headers=headers
+            "/key", data={"csrf_token": csrf_of(client, settings), "api_key": "x"}, headers=headers
         )
         assert answer.status_code == 403, headers
         assert "did not come from this app" in answer.text
@@ -72,8 +79,8 @@ def test_post_needs_same_origin(client, settings):
 
 def test_sec_fetch_site_same_origin_is_enough_without_origin(client, settings):
     answer = client.post(
-        f"/key?csrf_token={settings.csrf_token}",
-        data={"api_key": "k-1234"},
+        "/key",
+        data={"csrf_token": csrf_of(client, settings), "api_key": "k-1234"},
         headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert answer.status_code == 303
@@ -85,7 +92,7 @@ def test_state_changes_need_the_csrf_token(client, settings, method):
     answer = client.request(method, "/key", data={"api_key": "x"}, headers={"Origin": ORIGIN})
     assert answer.status_code == 403
     assert answer.text == "refused: missing or wrong CSRF token; reload the page\n"
-    wrong = client.request(method, "/key?csrf_token=nope", headers={"Origin": ORIGIN})
+    wrong = client.request(method, "/key", data={"csrf_token": "nope"}, headers={"Origin": ORIGIN})
     assert wrong.status_code == 403
     assert settings.api_key.reveal() == API_KEY
 
@@ -94,9 +101,58 @@ def test_csrf_token_in_a_header_is_accepted(client, settings):
     answer = client.post(
         "/key",
         data={"api_key": "k-5678"},
-        headers={"Origin": ORIGIN, "X-CSRF-Token": settings.csrf_token},
+        headers={"Origin": ORIGIN, "X-CSRF-Token": csrf_of(client, settings)},
     )
     assert answer.status_code == 303
+
+
+def test_csrf_token_in_the_url_is_refused(client, settings):
+    token = csrf_of(client, settings)
+    answer = client.post(
+        f"/key?csrf_token={token}", data={"api_key": "k-5678"}, headers={"Origin": ORIGIN}
+    )
+    assert answer.status_code == 403
+    assert answer.text == "refused: missing or wrong CSRF token; reload the page\n"
+    assert settings.api_key.reveal() == API_KEY
+
+
+def test_pages_carry_the_csrf_token_as_a_hidden_field_never_in_a_url(client, settings, app):
+    folder = app.state.workspace.new_import("march.csv")
+    token = csrf_of(client, settings)
+    for path in ("/", "/key"):
+        page = client.get(path).text
+        assert "csrf_token=" not in page
+        assert f'<input type="hidden" name="csrf_token" value="{token}">' in page
+    upload_form = re.search(r"<form [^>]*/upload[^>]*>(<input[^>]*>)", client.get("/").text)
+    assert upload_form[1] == f'<input type="hidden" name="csrf_token" value="{token}">'
+    assert folder.id  # (an import exists, so the history page lists it without a token)
+    assert "csrf_token=" not in client.get("/history").text
+
+
+def test_a_csrf_token_is_valid_only_in_its_own_browser_session(app, settings):
+    first = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    second = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    for c in (first, second):
+        assert c.get(f"/?token={settings.token}").status_code == 303
+    assert csrf_of(first, settings) != csrf_of(second, settings)
+    stolen = {"csrf_token": csrf_of(first, settings), "api_key": "k-0000"}
+    answer = second.post("/key", data=stolen, headers={"Origin": ORIGIN})
+    assert answer.status_code == 403
+    assert settings.api_key.reveal() == API_KEY
+    assert first.post("/key", data=stolen, headers={"Origin": ORIGIN}).status_code == 303
+
+
+def test_upload_needs_the_csrf_field_first_in_the_multipart_body(client, settings, app):
+    files = {"file": ("march.csv", b"Lead ID,Amount\n", "text/csv")}
+    answer = client.post("/upload", files=files, headers={"Origin": ORIGIN})
+    assert answer.status_code == 403
+    assert answer.text == "refused: missing or wrong CSRF token; reload the page\n"
+    wrong = client.post(
+        "/upload", data={"csrf_token": "nope"}, files=files, headers={"Origin": ORIGIN}
+    )
+    assert wrong.status_code == 403
+    assert app.state.workspace.all() == []
+    assert post(client, settings, "/upload", files=files).status_code in (303, 400)
 
 
 @pytest.mark.parametrize("path", ["/", "/history", "/static/app.js", "/nowhere"])
@@ -154,9 +210,13 @@ def test_streamed_body_over_the_limit_is_413(client, settings):
             yield b"x" * 1024
 
     answer = client.post(
-        f"/key?csrf_token={settings.csrf_token}",
+        "/key",
         content=chunks(),
-        headers={"Origin": ORIGIN, "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            "Origin": ORIGIN,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-CSRF-Token": csrf_of(client, settings),
+        },
     )
     assert answer.status_code == 413
 
@@ -166,3 +226,10 @@ def test_key_page_shows_only_the_last_four(client, settings):
     assert "A key is set, ending in …9abc." in page
     assert API_KEY not in page
     assert API_KEY[:-4] not in page
+
+
+def test_every_page_names_an_inline_icon_so_no_favicon_request_is_made(client):
+    for path in ("/", "/history", "/key"):
+        assert '<link rel="icon" href="data:,">' in client.get(path).text
+    csp = client.get("/").headers["content-security-policy"]
+    assert "img-src 'self' data:" in csp  # the empty data: icon is allowed

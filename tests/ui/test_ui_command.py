@@ -95,17 +95,19 @@ def test_ctrl_c_during_a_send_lets_it_finish_its_requests_and_write_results(tmp_
         root = url.split("/?")[0]
         with httpx.Client(trust_env=False, timeout=60) as client:
             client.get(url)
-            csrf = client.get(root + "/").text.split("csrf_token=", 1)[1].split('"', 1)[0]
+            page = client.get(root + "/").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
             origin = {"Origin": root}
+            form = {"csrf_token": csrf}
             with source.open("rb") as handle:
                 answer = client.post(
-                    f"{root}/upload?csrf_token={csrf}", files={"file": handle}, headers=origin
+                    f"{root}/upload", data=form, files={"file": handle}, headers=origin
                 )
             import_id = answer.headers["location"].split("/")[2]
-            client.post(f"{root}/imports/{import_id}/columns?csrf_token={csrf}", headers=origin)
+            client.post(f"{root}/imports/{import_id}/columns", data=form, headers=origin)
             client.post(
-                f"{root}/imports/{import_id}/send?csrf_token={csrf}",
-                data={"rows_to_send": "20000"},
+                f"{root}/imports/{import_id}/send",
+                data={**form, "rows_to_send": "20000"},
                 headers=origin,
             )
             deadline = time.monotonic() + 60

@@ -11,11 +11,16 @@ ORIGIN = f"http://127.0.0.1:{PORT}"
 API_KEY = "d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"
 
 
+def csrf_of(client: TestClient, settings: UISettings) -> str:
+    """The CSRF token of this client's browser session (as its pages carry it)."""
+    return settings.csrf_token_for(client.cookies[f"keen_import_session_{settings.port}"])
+
+
 def post(client: TestClient, settings: UISettings, path: str, **kwargs):
-    """A same-origin POST carrying the CSRF token, as the app's own forms send it."""
+    """A same-origin POST carrying the CSRF token as its first form field, like the app's forms."""
     headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
-    sep = "&" if "?" in path else "?"
-    return client.post(f"{path}{sep}csrf_token={settings.csrf_token}", headers=headers, **kwargs)
+    data = {"csrf_token": csrf_of(client, settings), **kwargs.pop("data", {})}
+    return client.post(path, headers=headers, data=data, **kwargs)
 
 
 SAMPLE = "sample_data/purchases_with_errors.csv"

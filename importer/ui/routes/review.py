@@ -40,17 +40,44 @@ async def ensure_checked(request: Request, session) -> str | None:
     return None
 
 
+def check_prompt(request: Request, session, next_step: str):
+    """The "Check file" button, for a page that needs a check this server has not run yet.
+
+    A GET never checks by itself: a check rewrites the results file and the manifest.
+    """
+    return render(request, "check.html", folder=session.folder, next_step=next_step, step=next_step)
+
+
+async def check(request: Request):
+    """ "Check file" pressed on the prompt: check, then go on to the page that asked."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    form = await request.form()
+    wanted = str(form.get("next", ""))
+    next_step = wanted if wanted in ("review", "send") else "review"
+    try:
+        elsewhere = await ensure_checked(request, session)
+    except KeenImportError as exc:
+        return await show_error(request, session, exc)
+    return redirect(f"/imports/{session.folder.id}/{elsewhere or next_step}")
+
+
+async def show_error(request: Request, session, exc: KeenImportError):
+    """A check that cannot run (e.g. control totals): back to the column matches, with why."""
+    from importer.ui.routes.columns import show as columns_page
+
+    return await columns_page(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+
+
 async def show(request: Request, message: str | None = None, status_code: int = 200):
     """Cards, notes and one page of the grid."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
-    elsewhere = await ensure_checked(request, session)
-    if elsewhere:
-        return redirect(f"/imports/{session.folder.id}/{elsewhere}")
+    if session.checked is None:
+        return check_prompt(request, session, "review")
     report = session.checked
     filters = grid_filters(request)
-    after_run = session.rows_after_run if not session.running else None
+    after_run = session.after_run
     page = await run_in_threadpool(
-        after_run.page if after_run is not None else session.job.rows,
+        session.job.rows,
         offset=(filters["page"] - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
         status=filters["status"],
@@ -65,7 +92,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         report=report,
         cards=summary_cards(session.report.summary if after_run else report.summary),
         summary=session.report.summary if after_run else report.summary,
-        after_run=after_run is not None,
+        after_run=after_run,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
         page=page,
@@ -94,7 +121,7 @@ async def fix_row(request: Request):
     back = str(form.get("back", "")) or f"/imports/{session.folder.id}/review"
     if not back.startswith(f"/imports/{session.folder.id}/review"):
         back = f"/imports/{session.folder.id}/review"
-    if session.rows_after_run is not None:
+    if session.report is not None:
         return await show(request, "Rows are fixed before sending: this import was sent.", 400)
     try:
         async with session.lock:
@@ -119,6 +146,7 @@ async def save_corrected(request: Request):
 
 routes = [
     Route("/imports/{import_id}/review", show),
+    Route("/imports/{import_id}/check", check, methods=["POST"]),
     Route("/imports/{import_id}/rows/{row:int}", fix_row, methods=["POST"]),
     Route("/imports/{import_id}/corrected", save_corrected, methods=["POST"]),
 ]

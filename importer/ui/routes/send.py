@@ -14,7 +14,7 @@ from importer.errors import KeenImportError
 from importer.ui import background
 from importer.ui.pages import redirect, render
 from importer.ui.routes.common import folder_or_404, open_session
-from importer.ui.routes.review import ensure_checked
+from importer.ui.routes.review import check_prompt
 
 EVENT_INTERVAL = 0.5  # seconds between two progress events
 
@@ -28,9 +28,8 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
     resend = request.query_params.get("resend_unconfirmed") == "1"
     plan = None
     if settings.api_key.is_set and settings.api_url:
-        elsewhere = await ensure_checked(request, session)
-        if elsewhere:
-            return redirect(f"/imports/{session.folder.id}/{elsewhere}")
+        if session.checked is None:
+            return check_prompt(request, session, "send")
         try:
             async with session.lock:
                 plan = await run_in_threadpool(background.make_plan, session, settings)

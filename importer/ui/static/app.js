@@ -8,9 +8,10 @@
   source.addEventListener("progress", function (event) {
     var p = JSON.parse(event.data);
     if (p.none) { source.close(); return; }
-    document.getElementById("progress-bar").value = p.finished && !p.error ? 100 : p.percent;
-    document.getElementById("progress-text").textContent =
-      fmt(p.done) + " of " + fmt(p.total) + " rows done" + (p.stopping && !p.finished ? " (stopping)" : "");
+    document.getElementById("progress-bar").value =
+      p.finished && !p.error && !p.stopped ? 100 : p.percent;
+    document.getElementById("progress-kind").textContent = p.headline;
+    document.getElementById("progress-text").textContent = p.text;
     var counts = document.getElementById("progress-counts");
     counts.textContent = "";
     Object.keys(p.counts).forEach(function (key) {
