@@ -84,6 +84,9 @@ def settings_from(args: argparse.Namespace) -> UISettings:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """Run the web app until Ctrl+C; sends in flight finish first (as in ``run``)."""
+    from importer.ui.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()
     import uvicorn
 
     from importer.sandbox.sockets import bind_socket
