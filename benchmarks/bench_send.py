@@ -10,9 +10,9 @@ a naive sequential httpx loop posting the same rows, this process's CPU millisec
 journal's share of the wall time: "journal" is SQLite commits plus WAL fsyncs (the figure earlier
 versions printed), "commit" the part on the event loop (the fsyncs run on a helper thread,
 overlapping the sending).
-Targets (issue 4): >= 1,280 req/s at c=32, >= 2,560 at c=64, >= 25x sequential at c=32.
+Targets: >= 1,280 req/s at c=32, >= 2,560 at c=64, >= 25x sequential at c=32.
 
-``--via whole-run`` is the target of issue 11: the whole ``keen-import run`` of ``--rows`` rows
+``--via whole-run`` is the whole-run target: the whole ``keen-import run`` of ``--rows`` rows
 (start-up, read, validate, preflight, journal, results; a subprocess, its wall time) as a ratio
 to a bare asyncio HTTP/1.1 keep-alive client (the peer: raw asyncio streams, no httpx) posting
 the same bodies to the same server at the same concurrency in the same run, ``--repeat`` times

@@ -1,4 +1,4 @@
-"""keen-import ui on a 1M-row CSV, next to ``keen-import validate`` of the same file (issue 14).
+"""keen-import ui on a 1M-row CSV, next to ``keen-import validate`` of the same file.
 
     python benchmarks/bench_ui.py                  # 1M rows (a few minutes)
     python benchmarks/bench_ui.py --rows 100000    # a quicker run

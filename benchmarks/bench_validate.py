@@ -25,7 +25,7 @@ sum, which counts pages shared after the fork once, is printed too):
                    ``importer.cli.main`` in the child) or ``importer.validate`` (``--via api``).
 
 Times include importing the library under test (pandas, python-calamine, xlsxwriter or
-importer) but not the interpreter start-up. Targets (issue 2): validate <= 1.5x the floor for
+importer) but not the interpreter start-up. Targets: validate <= 1.5x the floor for
 both formats, peak RSS of validate on 1M rows <= 300 MB.
 
 ``--profile FILE`` also runs validate on the CSV under cProfile

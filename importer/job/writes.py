@@ -1,7 +1,7 @@
 """A run's files that could not be written (disk full, read-only folder, file removed).
 
 The send pass turns a failed write into ``ImportReport.write_error`` and stops taking rows;
-:func:`write_failure` is the one message the user then reads (issue 13, part 5).
+:func:`write_failure` is the one message the user then reads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Keen API over HTTP: one method per action, every answer classified as an :class:`Outcome`.
 
-Classification (issue 4) decides what the batcher may do with a row:
+Classification decides what the batcher may do with a row:
 
     created       2xx with ``purchase.id``                         done
     ok            2xx with a JSON object (read actions)            done

@@ -1,6 +1,6 @@
 """Send purchases with bounded concurrency, an optional rate cap, retries and a circuit breaker.
 
-Policy (issue 4), per row:
+Policy, per row:
 
 - ``created`` / ``rejected`` answers are final; ``rejected`` is never retried.
 - ``not_sent`` (the request never reached the API): exponential backoff with full jitter, up to

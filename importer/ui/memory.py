@@ -1,4 +1,4 @@
-"""Keeping the server's peak memory near the CLI's (issue 14, Performance), on glibc.
+"""Keeping the server's peak memory near the CLI's, on glibc.
 
 A check in the server runs in a worker thread after an upload was parsed in others; glibc
 keeps what each thread freed in that thread's arena, so the check's own peak came on top.

@@ -118,7 +118,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
             uvicorn.Config(
                 app,
                 # The standard event loop: uvloop would add ~5 MB to the server's memory for
-                # no gain a single local user notices (issue 14: memory <= the CLI's).
+                # no gain a single local user notices.
                 loop="asyncio",
                 lifespan="off",
                 access_log=False,

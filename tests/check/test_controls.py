@@ -1,4 +1,4 @@
-"""Finance controls: period gate, control totals, date-range notes, manifest (issue 6)."""
+"""Finance controls: period gate, control totals, date-range notes, manifest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 12: exports shaped like those of real finance systems, made by the tests.
+"""Exports shaped like those of real finance systems, made by the tests.
 
 Each test names the system whose export it imitates; every status, reason and exit code is exact.
 """
@@ -583,7 +583,7 @@ def test_where_without_a_value_exits_2(tmp_path, cli):
     assert (code, err[0]) == (2, "error: --where 'Financial Status' is not COLUMN=VALUE[,VALUE...]")
 
 
-# --- issue 13 part 4: fidelity follow-ups -------------------------------------------------------
+# --- fidelity follow-ups ------------------------------------------------------------------------
 
 
 def test_workbook_text_amount_with_its_own_separators_in_a_numeric_column(tmp_path):

@@ -288,7 +288,7 @@ def test_a_workbook_step_by_step(tmp_path):
     other.choose_sheet("Other")
     assert other.overview.headers == ["Lead ID", "Amount"]
     with pytest.raises(importer.MappingError, match="^no column is mapped to date: "):
-        other.check()  # never dated silently at the moment Keen receives it (issue 12)
+        other.check()  # never dated silently at the moment Keen receives it
     other.set_options(no_date=True)
     assert other.check().summary.count(importer.RowStatus.VALID) == 1
 

@@ -1,4 +1,4 @@
-"""`keen-import run` on full disks and folders that cannot be written (issue 13, part 5).
+"""`keen-import run` on full disks and folders that cannot be written.
 
 As root (CI), the run's files go to a small tmpfs volume the tests mount: a read-only one must
 stop the run before anything is sent; a 600 KB one fills up mid-run. Without root those two tests

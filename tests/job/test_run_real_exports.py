@@ -1,4 +1,4 @@
-"""Issue 12 end to end: what `run` sends (and never sends) for exports shaped like real ones."""
+"""End to end: what `run` sends (and never sends) for exports shaped like real ones."""
 
 from __future__ import annotations
 

@@ -214,7 +214,7 @@ def test_port_in_use_is_a_configuration_error():
 
 
 def test_purchases_piped_into_head_ends_without_a_traceback(tmp_path):
-    """`keen-import sandbox purchases | head -1`: a closed pipe is not an error (issue 12)."""
+    """`keen-import sandbox purchases | head -1`: a closed pipe is not an error."""
     import subprocess
     import sys
 

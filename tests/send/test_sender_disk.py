@@ -1,4 +1,4 @@
-"""send_all when the journal cannot be written (issue 13, part 5), by injected write failures.
+"""send_all when the journal cannot be written, by injected write failures.
 
 The failure is injected into the journal's commit, so the counts are exact: no request goes out
 without its ``sending`` mark on disk, requests in flight finish, and a row whose answer could not

@@ -1,4 +1,4 @@
-"""Each security rule of the local server, tested at the endpoint (issue 14, Security)."""
+"""Each security rule of the local server, tested at the endpoint."""
 
 from __future__ import annotations
 
