@@ -255,7 +255,7 @@ def _print_header(job: ImportJob) -> None:
         else (f"encoding {view.encoding}, delimiter {view.delimiter!r}")
     )
     _err(f"{view.path.name}: {where}, header on row {view.header_row}")
-    _err(_mapping_line(job.columns))
+    _err(_mapping_line(job.columns, hidden=getattr(job.table, "hidden_columns", ())))
     decisions = {d.kind: d for d in job.decisions()}
     decimal, dates = decisions["decimal"], decisions["day_first"]
     if decimal.column is not None:
@@ -264,8 +264,11 @@ def _print_header(job: ImportJob) -> None:
         _err(f"dates read {'day-first' if dates.value else 'month-first'} ({dates.source})")
 
 
-def _mapping_line(columns: dict[str, str]) -> str:
-    return "mapping used: " + ", ".join(f"{k} <- {v!r}" for k, v in columns.items())
+def _mapping_line(columns: dict[str, str], *, hidden=()) -> str:
+    return "mapping used: " + ", ".join(
+        f"{k} <- {v!r}" + (" (hidden in the workbook)" if v in hidden else "")
+        for k, v in columns.items()
+    )
 
 
 def _err(text: str = "") -> None:

@@ -349,6 +349,10 @@ def test_a_hidden_column_mapped_to_a_field_is_warned(tmp_path, cli):
 
     assert code == 0
     assert "  warning: column 'Reference' (mapped to reference) is hidden in the workbook" in err
+    assert err[1] == (
+        "mapping used: lead_id <- 'Lead ID', purchase_amount <- 'Amount', date <- 'Date', "
+        "reference <- 'Reference' (hidden in the workbook)"
+    )
 
 
 def test_hidden_rows_are_found_in_a_sheet_that_starts_below_a1(tmp_path):
