@@ -280,6 +280,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.online:
         # The online check is exactly run --dry-run: validation plus the lead/channel preflight.
         args.dry_run, args.yes, args.resend_unconfirmed = True, True, False
+        args.resend_changed = False
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
     job = open_job(args)
@@ -365,6 +366,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             api_key=api_key,
             target=target,
             dry_run=args.dry_run,
+            resend_changed=args.resend_changed,
             concurrency=args.concurrency,
             rate=args.rate,
             max_retries=args.max_retries,
@@ -415,7 +417,7 @@ def _print_run(report) -> None:
         _err("dry run: nothing was created")
     elif not report.plan.valid_rows:
         _err("no valid rows to send (see the results file for the reasons)")
-    elif report.nothing_to_send:
+    elif report.nothing_to_send and not report.plan.edited_rows:
         _err(
             "nothing to send: every valid row was already handled by an earlier run "
             "(see the results file)"
@@ -545,6 +547,12 @@ def _add_run_command(commands) -> None:
         action="store_true",
         help="send again rows whose earlier request may or may not have "
         "arrived (check in Keen first)",
+    )
+    sending.add_argument(
+        "--resend-changed",
+        action="store_true",
+        help="send rows an earlier run created with other content as new purchases "
+        "(only once Keen reversed the earlier purchase)",
     )
     sending.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(func=cmd_run)

@@ -536,7 +536,9 @@ class ImportJob:
         """Check every row (nothing is sent) and say what :meth:`send` would send.
 
         ``settings``: target (the account name for the journal, default ``api_url``),
-        dry_run, concurrency (8), rate (requests per second), max_retries (5), timeout (30 s),
+        dry_run, resend_changed (send rows an earlier run created with other content as new
+        purchases; by default they are not sent), concurrency (8), rate (requests per second),
+        max_retries (5), timeout (30 s),
         insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
         send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
         HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
@@ -551,17 +553,26 @@ class ImportJob:
         return self._planned.plan
 
     def send(
-        self, *, on_progress: ProgressCallback | None = None, resend_unconfirmed: bool = False
+        self,
+        *,
+        on_progress: ProgressCallback | None = None,
+        resend_unconfirmed: bool = False,
+        resend_changed: bool | None = None,
     ) -> ImportReport:
         """Send what :meth:`plan` planned; write the results, journal, created list and
         manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
-        same job (or the same command) again resumes from the journal. Raises NetworkError,
-        with nothing sent, when a certificate or the proxy stops the first request."""
+        same job (or the same command) again resumes from the journal. ``resend_changed``
+        (default: as planned) sends rows an earlier run created with other content as new
+        purchases. Raises NetworkError, with nothing sent, when a certificate or the proxy
+        stops the first request."""
         from importer.job.run import send_job
 
         planned = self._planned
         if planned is None:
             raise ConfigurationError("nothing is planned yet: call plan() first")
+        if resend_changed is not None and resend_changed != planned.settings.resend_changed:
+            planned.settings = dataclasses.replace(planned.settings, resend_changed=resend_changed)
+            planned.note_edited()
         shadow = self._shadow_path(self.results_path) if self.writes_results else None
         before = _file_state(shadow or self.results_path)
         try:

@@ -27,6 +27,7 @@ from importer.check.mapping import Mapping
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import ConfigurationError, KeenImportError
+from importer.job.changedrows import edited_note, edited_rows
 from importer.job.checking import (
     PreparedFile,
     Source,
@@ -44,6 +45,7 @@ from importer.records import RowStatus
 from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.report.manifest import manifest_path
 from importer.report.writable import check_writable, run_files
+from importer.send.changed import EditedRow
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.network import NetworkSettings, network_settings
 from importer.send.resume import journal_path_for
@@ -86,6 +88,8 @@ class ImportPlan:
     summary: Summary
     valid_rows: int
     notes: list[str] = field(default_factory=list)
+    #: Valid rows an earlier run created with other content (not sent without resend_changed).
+    edited_rows: int = 0
 
     @property
     def to_this_machine(self) -> bool:
@@ -214,6 +218,7 @@ class SendSettings:
     api_key: str = field(repr=False)
     target: str | None = None
     dry_run: bool = False
+    resend_changed: bool = False  # send edited rows as new purchases (importer.send.changed)
     concurrency: int = 8
     rate: float | None = None
     max_retries: int = 5
@@ -261,6 +266,7 @@ class SendSettings:
             "max_retries": self.max_retries,
             "timeout": self.timeout,
             "resend_unconfirmed": resend_unconfirmed,
+            "resend_changed": self.resend_changed,
             **(self.network or NetworkSettings()).describe(),
         }
 
@@ -273,6 +279,17 @@ class PlannedRun:
     plan: ImportPlan
     prepared: PreparedFile
     started_at: datetime
+    edited: dict[int, EditedRow] = field(default_factory=dict)
+
+    def note_edited(self) -> None:
+        """Put the line counting the edited rows (worded for ``resend_changed``) in the plan."""
+        plan = self.plan
+        earlier = {edited_note(plan.edited_rows, resend_changed=flag) for flag in (True, False)}
+        plan.notes = [note for note in plan.notes if note not in earlier]
+        plan.edited_rows = len(self.edited)
+        if self.edited:
+            resend = self.settings.resend_changed
+            plan.notes.append(edited_note(plan.edited_rows, resend_changed=resend))
 
 
 def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> PlannedRun:
@@ -302,7 +319,11 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
     plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
     plan.notes += job.control_total_notes(plan.summary)
-    return PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
+    journal = journal_path_for(job.results_path, prepared.table.path)
+    planned = PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
+    planned.edited = edited_rows(prepared, journal, checked.journal_key)
+    planned.note_edited()
+    return planned
 
 
 def network_options(mapping: Mapping | None, proxy, ca_bundle) -> dict[str, Any]:
@@ -356,6 +377,7 @@ def send_job(
         on_stop_ready=on_stop_ready,
         write_results=job.writes_results,
         shadow_path=shadow_path,
+        edited=planned.edited,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())
@@ -385,6 +407,7 @@ def run_import(
     results: str | Path | None = None,
     dry_run: bool = False,
     resend_unconfirmed: bool = False,
+    resend_changed: bool = False,
     insecure: bool = False,
     max_xlsx_mb: int = 500,
     expect_rows: int | None = None,
@@ -408,6 +431,8 @@ def run_import(
     ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
     against one target are never taken as created against another. ``confirm`` is called with
     the plan before the first request; returning False cancels (nothing is sent).
+    ``resend_changed`` sends rows an earlier run created with other content as new purchases
+    (by default they are not sent: see :mod:`importer.send.changed`).
     ``handle_signals`` installs SIGINT/SIGTERM handlers (the CLI does): the first stops taking
     rows and lets requests in flight finish; the second aborts at once.
     ``proxy`` (a URL, or "none" for a direct connection) and ``ca_bundle`` (a PEM file trusted
@@ -425,6 +450,7 @@ def run_import(
         api_key=api_key,
         target=target,
         dry_run=dry_run,
+        resend_changed=resend_changed,
         concurrency=concurrency,
         rate=rate,
         max_retries=max_retries,

@@ -1,6 +1,11 @@
 """The send pass: read the file chunk by chunk, judge, look up leads, send, journal, report.
 
-    chunk -> judge -> drop rows earlier runs created -> preflight -> screen -> send -> record
+    chunk -> judge -> hold edited rows -> drop rows earlier runs created -> preflight -> screen
+          -> send -> record
+
+Edited rows (:mod:`importer.send.changed`) are held back as ``not_sent`` unless the settings say
+``resend_changed``. The created list ends with every purchase the journal knows was created for
+this file and target that this run did not report (earlier content of edited rows).
 
 One :class:`SendPass` per run. It stops taking rows when ``stop`` is set (Ctrl-C, SIGTERM or
 :meth:`ImportJob.cancel` from any thread): requests in flight finish, results are written, and
@@ -28,6 +33,7 @@ from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path
 from importer.report.results import ResultsWriter
+from importer.send.changed import EditedRow
 from importer.send.client import KeenClient
 from importer.send.journal import Journal
 from importer.send.preflight import Preflight, preflight
@@ -108,6 +114,7 @@ class SendPass:
         on_stop_ready: Callable[[Callable[[], None] | None], None] | None = None,
         write_results: bool = True,
         shadow_path: Path | None = None,
+        edited: dict[int, EditedRow] | None = None,
     ) -> None:
         self.prepared = prepared
         self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
@@ -116,6 +123,7 @@ class SendPass:
         self.report = report
         self.settings = settings
         self.resend_unconfirmed = resend_unconfirmed
+        self.edited = {} if settings.resend_changed else (edited or {})
         self.progress = SendProgress(on_progress, total)
         self.on_stop_ready = on_stop_ready
         table = prepared.table
@@ -157,6 +165,7 @@ class SendPass:
                 self.shadow.commit()
             if self.created is not None:
                 with writing(self.report, self.created_file):
+                    self._list_created_earlier()
                     self.created.commit()
         except BaseException:
             for open_writer in (writer, self.shadow):
@@ -216,6 +225,8 @@ class SendPass:
 
     async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter | None) -> None:
         rows = self._judge(chunk)
+        if self.edited:
+            self._hold_edited(rows)
         if self.earlier is not None:
             rows.records = drop_already_created(
                 rows.records, self.earlier, rows.results, rows.by_row
@@ -236,6 +247,19 @@ class SendPass:
         records = [r for r in (checked.records or []) if r is not None]
         by_row = {r.row: i for i, r in enumerate(results)}
         return _Rows(chunk, checked, results, by_row, records)
+
+    def _hold_edited(self, rows: _Rows) -> None:
+        """Edited rows get ``not_sent`` with the earlier purchase id and what changed."""
+        pending = []
+        for record in rows.records:
+            edited = self.edited.get(record.row)
+            if edited is None:
+                pending.append(record)
+                continue
+            result = rows.results[rows.by_row[record.row]]
+            result.status = RowStatus.NOT_SENT
+            result.error = edited.reason()
+        rows.records = pending
 
     def _halted(self) -> bool:
         r = self.report
@@ -380,6 +404,15 @@ class SendPass:
                 record.date if record else None,
                 record.reference if record else None,
             )
+
+    def _list_created_earlier(self) -> None:
+        """Purchases of earlier runs for this file and target that no row reported this run."""
+        assert self.created is not None
+        if self.journal is None:
+            return
+        for entry in self.journal.entries():
+            if entry.status == RowStatus.CREATED and entry.purchase_id:
+                self.created.add_earlier(entry.row, entry.purchase_id, entry.payload)
 
 
 def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | None:

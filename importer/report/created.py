@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from datetime import datetime
 from decimal import Decimal
@@ -40,20 +41,37 @@ class CreatedListWriter:
         reference: str | None,
     ) -> None:
         """List one created purchase (a purchase id is listed once)."""
+        self._write(
+            row,
+            purchase_id,
+            lead_id or "",
+            "" if amount is None else format(amount, "f"),
+            when.isoformat().replace("+00:00", "Z") if when else "",
+            reference or "",
+        )
+
+    def add_earlier(self, row: int, purchase_id: str, payload: str | None) -> None:
+        """List a purchase an earlier run created, from the payload it was created with
+        (the journal's; a row whose content changed since no longer has it in the file).
+        A purchase id already listed is not listed again."""
+        body = json.loads(payload, parse_float=str) if payload else {}
+        amount = body.get("purchase_amount")
+        self._write(
+            row,
+            purchase_id,
+            str(body.get("lead_id") or ""),
+            "" if amount is None else str(amount),
+            str(body.get("date") or ""),
+            "",
+        )
+
+    def _write(self, row: int, purchase_id: str, *cells: str) -> None:
         if purchase_id in self._ids:
             return
         self._ids.add(purchase_id)
         self.rows += 1
-        self._csv.writerow(
-            [
-                row,
-                purchase_id,
-                lead_id or "",
-                "" if amount is None else format(amount, "f"),
-                when.isoformat().replace("+00:00", "Z") if when else "",
-                neutralise(reference or ""),
-            ]
-        )
+        *rest, reference = cells
+        self._csv.writerow([row, purchase_id, *rest, neutralise(reference)])
 
     def commit(self) -> None:
         """Finish the list and move it to its final name."""

@@ -1,7 +1,9 @@
 """The SQLite journal: what was sent, what came back, and what a later run may send again.
 
-One journal per results file. Entries are keyed by (file hash, row, payload hash), so a row whose
-payload changed is a new entry and the old one stays as history. A row is marked ``sending``
+One journal per results file. Entries are keyed by (target, row, payload hash), so a row whose
+payload changed is a new entry and the old one stays as history; each entry keeps the payload it
+was sent with, so a purchase created for content that has since changed can still be named (and
+listed for a reversal) by what it was created with. A row is marked ``sending``
 (durably) before its request goes out and its result is committed as soon as the answer arrives;
 a created purchase id is on disk before the row counts as done.
 
@@ -60,11 +62,17 @@ CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQ
 """
 
 _MARK = """
-INSERT INTO entries (file_hash, row, payload_hash, status, sends, updated_at)
-VALUES (?, ?, ?, 'sending', 1, ?)
+INSERT INTO entries (file_hash, row, payload_hash, status, sends, updated_at, payload)
+VALUES (?, ?, ?, 'sending', 1, ?, ?)
 ON CONFLICT (file_hash, row, payload_hash) DO UPDATE SET
-    status = 'sending', sends = sends + 1, updated_at = excluded.updated_at
+    status = 'sending', sends = sends + 1, updated_at = excluded.updated_at,
+    payload = COALESCE(excluded.payload, payload)
 """
+
+_COLUMNS = (
+    "row, payload_hash, status, purchase_id, http_status, error, attempts, sends, updated_at,"
+    " payload"
+)
 
 _RECORD = """
 INSERT INTO entries (file_hash, row, payload_hash, status, purchase_id, http_status, error,
@@ -90,6 +98,7 @@ class JournalEntry:
     attempts: int
     sends: int
     updated_at: float
+    payload: str | None = None  # the JSON sent (None in journals written before it was kept)
 
     def result(self) -> RowResult:
         """The entry as a RowResult (``sending`` reads as unconfirmed)."""
@@ -217,8 +226,7 @@ class Journal:
         if not self._maybe_known(row):
             return None
         cur = self._conn.execute(
-            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
-            " updated_at FROM entries WHERE file_hash = ? AND row = ?"
+            f"SELECT {_COLUMNS} FROM entries WHERE file_hash = ? AND row = ?"
             " ORDER BY updated_at DESC LIMIT 1",
             (self._key, row),
         )
@@ -230,8 +238,7 @@ class Journal:
         if not self._maybe_known(row):
             return None
         cur = self._conn.execute(
-            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
-            " updated_at FROM entries WHERE file_hash = ? AND row = ? AND payload_hash = ?",
+            f"SELECT {_COLUMNS} FROM entries WHERE file_hash = ? AND row = ? AND payload_hash = ?",
             (self._key, row, payload_hash),
         )
         found = cur.fetchone()
@@ -240,9 +247,19 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """Every entry of this file, oldest first (the history included)."""
         cur = self._conn.execute(
-            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
-            " updated_at FROM entries WHERE file_hash = ? ORDER BY row, updated_at",
+            f"SELECT {_COLUMNS} FROM entries WHERE file_hash = ? ORDER BY row, updated_at",
             (self._key,),
+        )
+        return [JournalEntry(*found) for found in cur.fetchall()]
+
+    def created_at(self, row: int) -> list[JournalEntry]:
+        """Every created entry of ``row`` (any payload), oldest first."""
+        if not self._maybe_known(row):
+            return []
+        cur = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM entries WHERE file_hash = ? AND row = ? AND status = ?"
+            " ORDER BY updated_at",
+            (self._key, row, str(RowStatus.CREATED)),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
 
@@ -266,9 +283,8 @@ class Journal:
     def created_with_payload(self, payload_hash: str) -> list[JournalEntry]:
         """Every created entry with this payload, at any row (finds rows that moved)."""
         cur = self._conn.execute(
-            "SELECT row, payload_hash, status, purchase_id, http_status, error, attempts, sends,"
-            " updated_at FROM entries WHERE file_hash = ? AND payload_hash = ? AND status = ?"
-            " ORDER BY row",
+            f"SELECT {_COLUMNS} FROM entries"
+            " WHERE file_hash = ? AND payload_hash = ? AND status = ? ORDER BY row",
             (self._key, payload_hash, str(RowStatus.CREATED)),
         )
         return [JournalEntry(*found) for found in cur.fetchall()]
@@ -296,9 +312,9 @@ class Journal:
 
     # -- writing, one commit per call ------------------------------------------------------------
 
-    def mark_sending(self, row: int, payload_hash: str) -> None:
-        """Record (durably) that the request of this row is about to go out."""
-        self._commit([(_MARK, (self._key, row, payload_hash, time.time()))])
+    def mark_sending(self, row: int, payload_hash: str, payload: bytes | None = None) -> None:
+        """Record (durably) that the request of this row (``payload``) is about to go out."""
+        self._commit([(_MARK, self._mark_args(row, payload_hash, payload))])
         self._fsync()
 
     def record(self, row: int, payload_hash: str, result: RowResult) -> None:
@@ -308,13 +324,15 @@ class Journal:
 
     # -- writing, group-committed ------------------------------------------------------------------
 
-    async def mark_sending_async(self, row: int, payload_hash: str) -> None:
+    async def mark_sending_async(
+        self, row: int, payload_hash: str, payload: bytes | None = None
+    ) -> None:
         """Like :meth:`mark_sending`; returns once committed (with everything queued before it).
 
         Every mark queued in the same loop tick joins one commit (one ``executemany``).
         """
         future = asyncio.get_running_loop().create_future()
-        self._enqueue(_MARK, (self._key, row, payload_hash, time.time()), future)
+        self._enqueue(_MARK, self._mark_args(row, payload_hash, payload), future)
         await future
 
     def record_soon(
@@ -374,6 +392,10 @@ class Journal:
             raise failure
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _mark_args(self, row: int, payload_hash: str, payload: bytes | None) -> tuple:
+        text = payload.decode() if payload is not None else None
+        return (self._key, row, payload_hash, time.time(), text)
 
     def _record_args(self, row: int, payload_hash: str, result: RowResult) -> tuple:
         return (
@@ -576,4 +598,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # plus explicit WAL fsyncs: see the docstring
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(_SCHEMA)
+    columns = {found[1] for found in conn.execute("PRAGMA table_info(entries)")}
+    if "payload" not in columns:  # a journal written before payloads were kept
+        conn.execute("ALTER TABLE entries ADD COLUMN payload TEXT")
     return conn

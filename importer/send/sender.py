@@ -139,6 +139,7 @@ class _Job:
     retries: int = 0  # not sent / 503: limited by max_retries
     rate_limited: int = 0  # 429s: limited by max_rate_limited
     in_flight: bool = False
+    content: bytes = b""  # the serialised payload, kept in the journal with the row
 
 
 async def send_all(
@@ -368,7 +369,8 @@ class Sender:
                     f"payload changed since an earlier run created purchase {before.purchase_id} "
                     "for this row; sent as a new purchase"
                 )
-        return _Job(record, content if self.send_bytes else body, digest, warnings)
+        body_sent = content if self.send_bytes else body
+        return _Job(record, body_sent, digest, warnings, content=content)
 
     async def send_row(self, job: _Job) -> RowResult:
         """Send until the answer is final, retrying what the API certainly did not process."""
@@ -428,7 +430,9 @@ class Sender:
     async def mark_sending(self, job: _Job) -> None:
         """Commit the row's ``sending`` mark; a failed mark stops the run (nothing goes out)."""
         try:
-            await self.journal.mark_sending_async(job.record.row, job.payload_hash)
+            await self.journal.mark_sending_async(
+                job.record.row, job.payload_hash, job.content or None
+            )
         except WRITE_ERRORS as exc:
             self.write_failed(exc)
             raise Stopped from None

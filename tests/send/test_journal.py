@@ -122,3 +122,24 @@ def test_mark_then_record_in_one_group_keeps_the_record(path):
             assert (entry.status, entry.sends, entry.attempts) == ("created", 2, 2)
 
     asyncio.run(go())
+
+
+def test_a_journal_from_before_payloads_were_kept_opens_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "old.journal.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE entries (file_hash TEXT NOT NULL, row INTEGER NOT NULL,"
+            " payload_hash TEXT NOT NULL, status TEXT NOT NULL, purchase_id TEXT,"
+            " http_status INTEGER, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+            " sends INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL,"
+            " PRIMARY KEY (file_hash, row, payload_hash)) WITHOUT ROWID;"
+            "CREATE TABLE keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+            "INSERT INTO keys (id, name) VALUES (1, 'target:x');"
+            "INSERT INTO entries VALUES ('1', 2, 'h', 'created', 'P-1', 200, NULL, 1, 1, 1.0);"
+        )
+    with Journal.open(path, file_hash="target:x") as journal:
+        [old] = journal.created_at(2)
+        assert (old.purchase_id, old.payload) == ("P-1", None)
+        journal.mark_sending(3, "h3", b'{"purchase_amount":5.00}')
+        [new] = [e for e in journal.entries() if e.row == 3]
+        assert (new.status, new.payload) == ("sending", '{"purchase_amount":5.00}')
