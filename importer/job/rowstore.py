@@ -62,7 +62,8 @@ class RowStore:
         self.path = Path(path)
         self.headers = list(headers)
         self.at = result_positions(self.headers)
-        self.offsets = array("q")
+        # Byte offsets: 4 bytes each while the file is under 4 GiB (4 MB less per 1M rows).
+        self.offsets = array("I" if self.path.stat().st_size < 2**32 else "q")
         self.rows = array("i")  # spreadsheet row numbers fit in 32 bits (Excel: 1,048,576)
         self.statuses = bytearray()
         self.flags = bytearray()

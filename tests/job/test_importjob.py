@@ -338,3 +338,12 @@ def test_write_reports_never_checks_silently(titled):
         job.write_reports()
     assert results.read_text() == "what a send wrote\n"
     assert files.results_path == results
+
+
+def test_the_row_index_keeps_4_byte_offsets_for_a_file_under_4_gib(titled):
+    job = importer.open_import(titled)
+    job.set_options(day_first=True, decimal=",")
+    job.check()
+    offsets = job._store.offsets  # memory per row of the index (issue 14, Performance)
+    assert (offsets.typecode, offsets.itemsize) == ("I", 4)
+    assert [r.row for r in job.rows(offset=2).rows] == [5, 6]
