@@ -7,7 +7,13 @@ reconcile every row into a results file.
 __version__ = "0.2.0"
 
 from importer.check.mapping import Mapping, load_mapping_file, parse_map_options  # noqa: E402
-from importer.check.summary import Summary, format_amounts, format_summary  # noqa: E402
+from importer.check.summary import (
+    RUN_ORDER,
+    VALIDATE_ORDER,
+    Summary,
+    format_amounts,
+    format_summary,
+)  # noqa: E402
 from importer.errors import (  # noqa: E402
     AmbiguousDataError,
     ApiError,
@@ -54,6 +60,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "FIELDS",
+    "RUN_ORDER",
+    "VALIDATE_ORDER",
     "AmbiguousDataError",
     "Answer",
     "ApiError",

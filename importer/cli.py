@@ -13,6 +13,8 @@ from pathlib import Path
 import importer
 from importer import (
     FIELDS,
+    RUN_ORDER,
+    VALIDATE_ORDER,
     AmbiguousDataError,
     ConfigurationError,
     ImportJob,
@@ -29,19 +31,6 @@ from importer import (
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
 
 EXIT_USAGE = 2
-
-# The order statuses are listed in the summary of each command.
-VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
-RUN_ORDER = (
-    RowStatus.CREATED,
-    RowStatus.REJECTED,
-    RowStatus.RETRIED,
-    RowStatus.UNCONFIRMED,
-    RowStatus.NOT_SENT,
-    RowStatus.INVALID,
-    RowStatus.SKIPPED,
-    RowStatus.VALID,
-)
 
 
 def _add_mapping_options(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,19 @@ from decimal import Decimal
 
 from importer.records import RowStatus
 
+#: The order statuses are listed in the summary of each command.
+VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
+RUN_ORDER = (
+    RowStatus.CREATED,
+    RowStatus.REJECTED,
+    RowStatus.RETRIED,
+    RowStatus.UNCONFIRMED,
+    RowStatus.NOT_SENT,
+    RowStatus.INVALID,
+    RowStatus.SKIPPED,
+    RowStatus.VALID,
+)
+
 
 @dataclass
 class Totals:

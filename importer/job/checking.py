@@ -33,12 +33,10 @@ from importer.job.model import ProgressCallback
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
 from importer.read.loader import Chunk, Table, column_samples, open_table
-from importer.records import RowResult, RowStatus
+from importer.records import RowResult
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
 from importer.report.results import ResultsWriter, default_results_path
-
-VALIDATE_ORDER = (RowStatus.VALID, RowStatus.INVALID, RowStatus.SKIPPED)
 
 #: A CSV/XLSX/XLS file, or a pandas DataFrame read under the same rules.
 Source = Any

@@ -54,17 +54,6 @@ from importer.send.sender import SendReport
 if TYPE_CHECKING:
     from importer.job.importjob import ImportJob
 
-RUN_ORDER = (
-    RowStatus.CREATED,
-    RowStatus.REJECTED,
-    RowStatus.RETRIED,
-    RowStatus.UNCONFIRMED,
-    RowStatus.NOT_SENT,
-    RowStatus.INVALID,
-    RowStatus.SKIPPED,
-    RowStatus.VALID,
-)
-
 
 NAME_THE_FRAME = (
     "name the DataFrame, e.g. run_import(df, name='march', ...) or open_import(df, "

@@ -8,8 +8,8 @@ from typing import Any
 
 from importer.check.decisions import ColumnDecisions
 from importer.check.mapping import Mapping
-from importer.check.summary import Summary
-from importer.job.checking import VALIDATE_ORDER, Source, prepare
+from importer.check.summary import VALIDATE_ORDER, Summary
+from importer.job.checking import Source, prepare
 from importer.job.importjob import ImportJob, open_import
 from importer.job.model import ProgressCallback
 from importer.records import RowStatus
