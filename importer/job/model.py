@@ -94,18 +94,9 @@ class Answer:
     at: datetime
 
 
-@dataclass
-class CheckReport:
-    """What checking every row found: control totals, notes, warnings, results file."""
-
-    summary: Summary
-    notes: list[str]
-    warnings_count: dict[str, int]  # warning text -> rows with it
-    exit_code: int
-    results_path: Path | None  # None: a DataFrame checked without a results path
-    frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
-    kept: KeptResults | None = field(default=None, repr=False)
-    prepared: Any = field(default=None, repr=False)  # reads a file's results back
+class FramesOfReport:
+    """``results_frame()`` and ``summary_frame()`` for a report that has ``summary``,
+    ``results_path``, ``frame``, ``kept`` and ``prepared``."""
 
     def results_frame(self) -> Any:
         """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
@@ -117,6 +108,20 @@ class CheckReport:
     def summary_frame(self) -> Any:
         """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
         return summary_frame(self.summary)
+
+
+@dataclass
+class CheckReport(FramesOfReport):
+    """What checking every row found: control totals, notes, warnings, results file."""
+
+    summary: Summary
+    notes: list[str]
+    warnings_count: dict[str, int]  # warning text -> rows with it
+    exit_code: int
+    results_path: Path | None  # None: a DataFrame checked without a results path
+    frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
+    kept: KeptResults | None = field(default=None, repr=False)
+    prepared: Any = field(default=None, repr=False)  # reads a file's results back
 
 
 @dataclass

@@ -11,9 +11,9 @@ from importer.check.mapping import Mapping
 from importer.check.summary import VALIDATE_ORDER, Summary
 from importer.job.checking import Source, prepare
 from importer.job.importjob import ImportJob, open_import
-from importer.job.model import ProgressCallback
+from importer.job.model import FramesOfReport, ProgressCallback
 from importer.records import RowStatus
-from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(FramesOfReport):
     """What validate() found: mapping used, decisions taken, control totals, results path."""
 
     path: Path
@@ -48,17 +48,6 @@ class ValidationReport:
     def exit_code(self) -> int:
         """0 when every non-blank row is valid (or skipped), 1 when some are invalid."""
         return 1 if self.summary.count(RowStatus.INVALID) else 0
-
-    def results_frame(self) -> Any:
-        """Every row with its verdict: a DataFrame's columns (or a file's cells, as text) plus
-        the result columns, amounts as Decimal (see importer.report.frames)."""
-        return results_frame(
-            self.frame, self.kept, results_path=self.results_path, prepared=self.prepared
-        )
-
-    def summary_frame(self) -> Any:
-        """Rows and amounts per status and currency, as a DataFrame (amounts as Decimal)."""
-        return summary_frame(self.summary)
 
 
 def open_mapped(
