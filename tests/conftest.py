@@ -103,3 +103,27 @@ def cli(capsys):
         return code, captured.err.splitlines()
 
     return run
+
+
+@pytest.fixture
+def sb():
+    """A sandbox on a free loopback port, fresh for each test."""
+    from importer.sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """``keen-import run ARGS`` in-process: (exit code, stderr); a traceback fails the test."""
+    from importer.sandbox import DEMO_API_KEY
+
+    def run(*args) -> tuple[int, str]:
+        monkeypatch.setenv("KEEN_API_KEY", DEMO_API_KEY)
+        code = main(["run", *map(str, args)])
+        _, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, err
+
+    return run

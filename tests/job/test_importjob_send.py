@@ -19,12 +19,6 @@ from importer.send.journal import Journal
 
 
 @pytest.fixture
-def sb():
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
 def slow_sb():
     with Sandbox(faults=Faults(latency_ms=40)) as sandbox:
         yield sandbox

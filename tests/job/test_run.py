@@ -91,12 +91,6 @@ MIXED_CREATED = {
 
 
 @pytest.fixture
-def sb():
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
 def run_cli(capsys, monkeypatch):
     """Run ``keen-import run ARGS`` in-process; returns (exit code, stdout, stderr)."""
 

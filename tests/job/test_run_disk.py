@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from runhelpers import amount_of, purchases_by_row, results_by_row, statuses, write_rows
 
-from importer.cli import main
 from importer.job.run import run_import
-from importer.sandbox import DEMO_API_KEY, Sandbox
+from importer.sandbox import DEMO_API_KEY
 from importer.send.journal import Journal
 
 STOPPED = re.compile(
@@ -31,26 +30,6 @@ STOPPED = re.compile(
     r"with --out-dir DIR\) and run the same command again: it resumes where this run stopped "
     r"and sends nothing twice\.\n"
 )
-
-
-@pytest.fixture
-def sb():
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """``keen-import run ARGS`` in-process: (exit code, stderr); a traceback fails the test."""
-
-    def run(*args) -> tuple[int, str]:
-        monkeypatch.setenv("KEEN_API_KEY", DEMO_API_KEY)
-        code = main(["run", *map(str, args)])
-        _, err = capsys.readouterr()
-        assert "Traceback" not in err
-        return code, err
-
-    return run
 
 
 def needs_root() -> None:

@@ -30,12 +30,6 @@ def ca():
 
 
 @pytest.fixture
-def sb():
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
 def run_cli(capsys, monkeypatch):
     """``keen-import run ARGS`` in-process: (exit code, stderr, seconds)."""
     for name in PROXY_ENV:

@@ -9,12 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from runhelpers import USD_LEADS, read_csv, results_by_row
 
-from importer.cli import main
 from importer.job.run import run_import
-from importer.sandbox import DEMO_API_KEY, Sandbox
 
 HEADER = "Lead ID,Total,Subtotal,Date,Product\n"
 LINES = [
@@ -26,26 +23,6 @@ LINES = [
 NEW_LINE = f"{USD_LEADS[4]},500.00,450.00,2026-03-05,Pro plan\n"
 TOTALS = ["100.00", "200.00", "300.00", "400.00"]
 SUBTOTALS = ["90.00", "180.00", "270.00", "360.00"]
-
-
-@pytest.fixture
-def sb():
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def run_cli(capsys, monkeypatch):
-    """``keen-import run ARGS`` in-process; returns (exit code, stderr)."""
-
-    def run(*args) -> tuple[int, str]:
-        monkeypatch.setenv("KEEN_API_KEY", DEMO_API_KEY)
-        code = main(["run", *map(str, args)])
-        _, err = capsys.readouterr()
-        assert "Traceback" not in err
-        return code, err
-
-    return run
 
 
 def write_file(path: Path, lines: list[str]) -> Path:
