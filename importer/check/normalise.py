@@ -50,9 +50,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from itertools import filterfalse
 
 __all__ = [
     "amount_currency",
@@ -115,6 +116,9 @@ CURRENCY_NAMES: dict[str, str] = {
 
 PLAIN_POINT_AMOUNT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
 PLAIN_COMMA_AMOUNT = re.compile(r"\d{1,15}(?:,\d{1,2})?")
+PLAIN_POINT_DECIMALS = re.compile(r"\d{1,15}\.\d{1,2}")  # evidence of a decimal point
+PLAIN_COMMA_DECIMALS = re.compile(r"\d{1,15},\d{1,2}")  # evidence of a decimal comma
+PLAIN_AMOUNT = re.compile(r"\d{1,15}(?:[.,]\d{1,2})?")  # either of those, or bare digits
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-"})
 # Lower-case codes are accepted only for common currencies ("1500 eur"): any three letters
 # would also let typos such as "l5O0 abc" through as a currency mark.
@@ -332,14 +336,23 @@ def detect_decimal_separator(values: Iterable[str]) -> str | None:
     >>> detect_decimal_separator(["1,500", "2,25"])
     ','
     """
-    votes = {".": 0, ",": 0}
-    for value in values:
+    values = list(values)
+    # Plain amounts ("1234.50", "1234,5", "1500") settle it at C speed; the rest one by one.
+    votes = {
+        ".": _count(PLAIN_POINT_DECIMALS.fullmatch, values),
+        ",": _count(PLAIN_COMMA_DECIMALS.fullmatch, values),
+    }
+    for value in filterfalse(PLAIN_AMOUNT.fullmatch, values):
         vote = _decimal_evidence(value)
         if vote:
             votes[vote] += 1
     if votes["."] == votes[","]:
         return None
     return "." if votes["."] > votes[","] else ","
+
+
+def _count(matches: Callable[[str], object], values: list[str]) -> int:
+    return sum(1 for _ in filter(matches, values))
 
 
 def _decimal_evidence(value: str) -> str | None:

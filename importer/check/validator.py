@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
+
+import numpy as np
 
 from importer.check import damage, normalise
 from importer.check.columns import (
@@ -98,7 +100,7 @@ class CheckedChunk:
     facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
     #: With ``check(..., mark_duplicates=False)``: the keys and payload keys of the valid rows,
     #: in order, and their row numbers (for :meth:`RowValidator.accept_keys`).
-    valid_keys: tuple[list[int], list[int]] | None = None
+    valid_keys: tuple[np.ndarray, np.ndarray] | None = None
     valid_rows: list[int] | None = None
 
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
@@ -438,9 +440,7 @@ class RowValidator:
         if statuses.count(VALID) == len(statuses):  # the usual chunk: no copies
             return (keys, payloads), chunk.rows
         valid = [i for i, s in enumerate(statuses) if s is VALID]
-        return ([keys[i] for i in valid], [payloads[i] for i in valid]), [
-            chunk.rows[i] for i in valid
-        ]
+        return (keys[valid], payloads[valid]), [chunk.rows[i] for i in valid]
 
     def _checked(self, chunk, statuses, verdict: _Verdict, valid_keys, valid_rows) -> CheckedChunk:
         """The chunk's verdict, with the purchase records when asked for."""
@@ -496,7 +496,7 @@ class RowValidator:
             )
         return records
 
-    def accept_keys(self, keys: tuple[list[int], list[int]], rows: list[int]) -> bool:
+    def accept_keys(self, keys: tuple[np.ndarray, np.ndarray], rows: Sequence[int]) -> bool:
         """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
 
         ``keys`` and ``rows`` are its ``valid_keys`` (the rows' keys and payload keys) and
@@ -504,7 +504,7 @@ class RowValidator:
         another row of the chunk: then the chunk must be checked again with duplicates marked.
         """
         plain, payloads = keys
-        if len(set(plain)) != len(plain) or self._seen.any_seen(plain):
+        if len(np.unique(plain)) != len(plain) or self._seen.any_seen(plain):
             return False
         self._seen.add(plain, rows, payloads)
         return True
@@ -530,16 +530,15 @@ class RowValidator:
                 if value in noted:
                     warnings.setdefault(i, []).extend(noted[value])
 
-    def _duplicate_keys(self, verdict: _Verdict) -> tuple[list[int], list[int]]:
+    def _duplicate_keys(self, verdict: _Verdict) -> tuple[np.ndarray, np.ndarray]:
         """Per row: its key (the reference, else the whole payload) and its payload key.
 
         Rows with the same key are either duplicates (same payload) or the lines of one invoice
-        (same reference, another payload). Computed with C-level map() over the mapped fields
-        only; keys are hashes, so they are only comparable within one process (a forked child
-        shares the parent's hash secret).
+        (same reference, another payload). Each mapped field's column is hashed in one C-level
+        pass and the columns are mixed with numpy; keys are hashes, so they are only
+        comparable within one process (a forked child shares the parent's hash secret).
         """
         get, mapped = verdict.get, self.index
-        references = [r and r.casefold() for r in get("reference")]
         dates = get("date")
         # The reference is the key of the rows that have one: the payload key leaves it out.
         parts = [_either(get, "lead_id", "legacy_lead_id", mapped)]
@@ -551,12 +550,15 @@ class RowValidator:
         for name in ("purchase_amount", "product_description", "trigger_ids", "currency"):
             if name in mapped or name in verdict.parsed:
                 parts.append(get(name))
-        payloads = list(map(hash, zip(*parts, strict=True)))
+        payloads = rows_hash(parts, verdict.n)
+        references = get("reference")
+        if None not in references:
+            return column_hash(list(map(str.casefold, references)), verdict.n), payloads
         if not any(references):
             return payloads, payloads
-        if all(references):
-            return list(map(hash, references)), payloads
-        return [hash(r) if r else p for r, p in zip(references, payloads, strict=True)], payloads
+        folded = [r and r.casefold() for r in references]
+        has_reference = np.fromiter(map(bool, folded), dtype=bool, count=verdict.n)
+        return np.where(has_reference, column_hash(folded, verdict.n), payloads), payloads
 
     def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, payloads) -> None:
         """Skip rows whose whole payload repeats an earlier valid row; warn on rows that share
@@ -566,6 +568,7 @@ class RowValidator:
         valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
         if self.accept_keys(valid_keys, valid_rows):
             return  # no repeats: the usual chunk
+        keys, payloads = keys.tolist(), payloads.tolist()
         valid = [i for i, s in enumerate(statuses) if s is VALID]
         rows = chunk.rows
         earlier, earlier_payloads = self._seen.lookup([keys[i] for i in valid])
@@ -752,6 +755,26 @@ def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
         if header not in mapped and fold_header(header) in STATUS_HEADERS:
             return i
     return None
+
+
+#: An odd 64-bit constant (the golden ratio's bits) that spreads one column's hash over the
+#: next one's.
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def column_hash(values: Sequence[object], n: int) -> np.ndarray:
+    """Python's hash() of every value of a column, as int64."""
+    return np.fromiter(map(hash, values), dtype=np.int64, count=n)
+
+
+def rows_hash(columns: list[Sequence[object]], n: int) -> np.ndarray:
+    """One 64-bit hash per row over several columns (equal rows, equal hashes), built column
+    by column: no tuple per row."""
+    mixed = np.zeros(n, dtype=np.uint64)
+    for values in columns:
+        mixed *= _MIX
+        mixed ^= column_hash(values, n).view(np.uint64)
+    return mixed.view(np.int64)
 
 
 def _either(get, first: str, second: str, mapped) -> list:

@@ -1,12 +1,15 @@
 """Judge a large CSV in two processes: a forked helper checks two chunks of every five.
 
-The helper parses the whole file, checks and renders its chunks and sends them, already
-encoded, with the number of lines each spans and a hash of their text. The parent parses only
-its own chunks (it passes over the helper's lines unparsed and compares their hash), checks
-them, keeps the duplicate register in file order and writes every chunk in order. The helper
-cannot see the rows before its chunk, so when one of its rows repeats an earlier row the parent
-reads and checks that chunk itself: the verdicts are exactly those of a single-process pass. If
-the helper fails in any way, the parent judges the remaining chunks itself.
+The helper passes over the parent's chunks as one line per record (unparsed), parses, checks
+and renders its own and sends them, already encoded, with the line each starts on, the number
+of lines each spans and a hash of their text. The parent parses only its own chunks (it passes
+over the helper's lines unparsed and compares their hash), checks them, keeps the duplicate
+register in file order and writes every chunk in order. When a record of the parent's spans
+several lines (a quoted line break), the helper's chunks start on the wrong line: the parent
+sees that and judges the rest of the file itself. The helper cannot see the rows before its
+chunk, so when one of its rows repeats an earlier row the parent reads and checks that chunk
+itself: the verdicts are exactly those of a single-process pass. If the helper fails in any
+way, the parent judges the remaining chunks itself.
 
 Fork (not spawn) is what makes this cheap and exact: the helper starts with the parent's column
 decisions and caches, and shares its hash secret, so duplicate keys and text hashes compare
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes  # imported here, not in the forked child (no imports after a fork)
 import gc
+import itertools
 import multiprocessing
 import os
 import queue
@@ -28,6 +32,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
@@ -49,11 +55,12 @@ class _Judged:
 
     index: int
     first_row: int  # the spreadsheet row of its first record
+    start_line: int  # the physical lines of the file before it
     records: int  # records read, blank ones included
     lines: int  # physical lines they span
     text_hash: int  # hash of those lines: the parent skips them unparsed and compares
     rows: int  # data rows (records less blank ones)
-    valid_keys: tuple[list[int], list[int]] | None
+    valid_keys: tuple[np.ndarray, np.ndarray] | None
     valid_rows: list[int]
     summary: Summary
     currencies: Counter
@@ -74,26 +81,28 @@ def can_split(table: Table, results_path: Path | None) -> bool:
 
 
 def helper_judges(index: int) -> bool:
-    """True for the chunks the helper process judges: two of every five (it also parses the
-    parent's chunks, to find where its own begin)."""
-    return index % 5 in (1, 3)
+    """True for the chunks the helper process judges: every other one (the parent also writes
+    every chunk and keeps the duplicate register, the helper renders and sends its own)."""
+    return index % 2 == 1
 
 
 def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int) -> None:
     """Runs in the forked child: judge and render the helper's chunks, in order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stopped helper goes quietly
     gc.disable()
     try:
         with csv_chunk_reader(table, record=True) as reader:
-            index = 0
-            while True:
-                first_row = reader.next_row
+            for index in itertools.count():
+                if not helper_judges(index):
+                    if reader.pass_lines(size) == 0:
+                        break
+                    continue
+                first_row, start_line = reader.next_row, reader.line_position()
                 chunk = reader.next_chunk(size)
                 if chunk is None:
                     break
-                if helper_judges(index):
-                    _send_judged(conn, index, first_row, reader, chunk, validator, writer)
-                index += 1
+                _send_judged(conn, (index, first_row, start_line), reader, chunk, validator, writer)
         conn.send(None)
         conn.send(file_sha256(table.path))
     finally:
@@ -120,7 +129,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)  # the parent died before the request took effect
 
 
-def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> None:
+def _send_judged(conn, place, reader, chunk, validator, writer) -> None:
+    index, first_row, start_line = place
     checked = validator.check(chunk, mark_duplicates=False)
     part = Summary()
     checked.add_to(part)
@@ -129,6 +139,7 @@ def _send_judged(conn, index, first_row, reader, chunk, validator, writer) -> No
         _Judged(
             index=index,
             first_row=first_row,
+            start_line=start_line,
             records=reader.next_row - first_row,
             lines=len(lines),
             text_hash=hash("".join(lines)),
@@ -190,6 +201,7 @@ def judge_split(
             helping = pass_.run(size)
         if helping:
             thread.join(timeout=60)  # the helper hashes the file after its last chunk
+            process.join(timeout=5)  # then closes its end and exits
             return digest[0] if digest else None
         return None
     finally:
@@ -236,6 +248,7 @@ class _InOrder:
             and item is not _GONE
             and item[0].index == index
             and item[0].first_row == self.reader.next_row
+            and item[0].start_line == self.reader.line_position()
         )
         if not self.helping:
             if self.process.is_alive():

@@ -39,7 +39,11 @@ def csv_column(values: Sequence[str]) -> Sequence[str]:
     if _FORMULA_START.search(blob):
         values = list(map(neutralise, values))
     if any(char in blob for char in _CSV_SPECIAL):
-        values = list(map(_csv_quote, values))
+        distinct = set(values)
+        if len(distinct) * 4 < len(values):  # a repeating column: quote each value once
+            values = list(map({v: _csv_quote(v) for v in distinct}.__getitem__, values))
+        else:
+            values = list(map(_csv_quote, values))
     return values
 
 

@@ -184,11 +184,35 @@ def test_split_pass_uses_the_helper(tmp_path, split_everything, monkeypatch):
 
     monkeypatch.setattr(parallel, "_take", counting_take)
     validate(big_file(tmp_path), results=tmp_path / "r.csv")
-    # 13 chunks of 5 records; the helper judges 1, 3, 6, 8 and 11. Chunks 1 (row 9 repeats
-    # row 4), 6 (row 35 repeats row 4) and 8 (row 43 repeats row 38) hold repeats of earlier
-    # rows the helper could not see: the parent reads and judges those itself; the others are
+    # 13 chunks of 5 records; the helper judges the odd ones. Chunk 1 (row 9 repeats row 4)
+    # holds a repeat of an earlier row the helper could not see, chunk 9 two lines of one
+    # invoice (rows 48 and 49): the parent reads and judges those itself; the others are
     # taken as sent.
-    assert taken[-5:] == [(1, False), (3, True), (6, False), (8, False), (11, True)]
+    assert taken[-6:] == [(1, False), (3, True), (5, True), (7, True), (9, False), (11, True)]
+
+
+def test_a_line_break_inside_a_parents_record_makes_the_parent_judge_the_rest(
+    tmp_path, split_everything, monkeypatch
+):
+    """The helper passes over the parent's chunks as one line per record; a quoted line break
+    there puts its chunks on the wrong line, and the parent must notice."""
+    path = big_file(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"says ""hi"", twice"', '"says\r\n""hi"", twice"', 1))
+    alone = single_process(path, tmp_path / "alone.csv")
+    taken = []
+    real_take = parallel._take
+    monkeypatch.setattr(
+        parallel, "_take", lambda item, *a: taken.append(item) or real_take(item, *a)
+    )
+
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+    assert split.summary.count("valid") == 55
+    assert taken == []  # chunk 1 starts a line later than the helper thought: none is taken
+    assert b'says\r\n""hi"", twice' in (tmp_path / "split.csv").read_bytes()
 
 
 def test_split_pass_manifest_holds_the_file_hash(tmp_path, split_everything):
