@@ -61,7 +61,7 @@ class _Judged:
     text_hash: int  # hash of those lines: the parent skips them unparsed and compares
     rows: int  # data rows (records less blank ones)
     valid_keys: tuple[np.ndarray, np.ndarray] | None
-    valid_rows: list[int]
+    valid_rows: np.ndarray
     summary: Summary
     currencies: Counter
 
@@ -145,7 +145,7 @@ def _send_judged(conn, place, reader, chunk, validator, writer) -> None:
             text_hash=hash("".join(lines)),
             rows=len(chunk.rows),
             valid_keys=checked.valid_keys,
-            valid_rows=checked.valid_rows or [],
+            valid_rows=checked.valid_rows if checked.valid_rows is not None else np.empty(0),
             summary=part,
             currencies=Counter(c for c in checked.currencies if c),
         )
