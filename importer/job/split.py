@@ -1,15 +1,19 @@
-"""Judge a large CSV in two processes: a forked helper checks two chunks of every five.
+"""Judge a large CSV in two processes: a forked helper checks about half of the chunks.
 
-The helper passes over the parent's chunks as one line per record (unparsed), parses, checks
-and renders its own and sends them, already encoded, with the line each starts on, the number
-of lines each spans and a hash of their text. The parent parses only its own chunks (it passes
-over the helper's lines unparsed and compares their hash), checks them, keeps the duplicate
-register in file order and writes every chunk in order. When a record of the parent's spans
-several lines (a quoted line break), the helper's chunks start on the wrong line: the parent
-sees that and judges the rest of the file itself. The helper cannot see the rows before its
-chunk, so when one of its rows repeats an earlier row the parent reads and checks that chunk
-itself: the verdicts are exactly those of a single-process pass. If the helper fails in any
-way, the parent judges the remaining chunks itself.
+Which process judges a chunk is settled as they go (shared memory, under a lock): the helper
+claims chunks at least three ahead of the one the parent is on, the parent takes every chunk
+the helper has not claimed when it gets there, so neither waits long for the other whatever
+their speeds. The helper passes over the parent's chunks as one line per record (unparsed),
+parses, checks and renders its own and sends them, already encoded, with the line each
+starts on, the number of lines each spans and a hash of their text. The parent parses only
+its own chunks (it passes over the helper's lines unparsed and compares their hash), checks
+them, keeps the duplicate register in file order and writes every chunk in order. When a
+record of the parent's spans several lines (a quoted line break), the helper's chunks start
+on the wrong line: the parent sees that and judges the rest of the file itself. The helper
+cannot see the rows before its chunk, so when one of its rows repeats an earlier row the
+parent reads and checks that chunk itself: the verdicts are exactly those of a
+single-process pass. If the helper fails in any way, the parent judges the remaining chunks
+itself.
 
 Fork (not spawn) is what makes this cheap and exact: the helper starts with the parent's column
 decisions and caches, and shares its hash secret, so duplicate keys and text hashes compare
@@ -32,6 +36,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no split pass there anyway
+    fcntl = None
 
 import numpy as np
 
@@ -80,21 +89,56 @@ def can_split(table: Table, results_path: Path | None) -> bool:
     return (cores or 1) >= 2 and table.path.stat().st_size >= MIN_SPLIT_BYTES
 
 
-def helper_judges(index: int) -> bool:
-    """True for the chunks the helper process judges: every other one (the parent also writes
-    every chunk and keeps the duplicate register, the helper renders and sends its own)."""
-    return index % 2 == 1
+class Claims:
+    """Which process judges each chunk, decided as the two go (memory shared by the fork)."""
+
+    PARENT, HELPER = 1, 2
+    #: The helper claims no chunk closer than this to the parent's: the parent, done with its
+    #: chunk, finds the next ones either free or judged, not half done (2 made the parent
+    #: wait for the helper about a third of the time, 4 left the helper short of work).
+    LEAD = 3
+
+    def __init__(self, context, chunks: int) -> None:
+        self.owners = context.RawArray("b", chunks)
+        self.parent_at = context.RawValue("q", 0)
+        self.lock = context.Lock()
+
+    def parent_takes(self, index: int) -> bool:
+        """The parent reached chunk ``index``: True when it judges it (the helper did not
+        claim it)."""
+        with self.lock:
+            self.parent_at.value = index
+            if index >= len(self.owners):
+                return True
+            if self.owners[index] == self.HELPER:
+                return False
+            self.owners[index] = self.PARENT
+            return True
+
+    def helper_takes(self, index: int) -> bool:
+        """The helper reached chunk ``index``: True when it claims it."""
+        with self.lock:
+            if index >= len(self.owners) or index < self.parent_at.value + self.LEAD:
+                return False
+            if self.owners[index]:
+                return False
+            self.owners[index] = self.HELPER
+            return True
 
 
-def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int) -> None:
-    """Runs in the forked child: judge and render the helper's chunks, in order."""
+def _helper(
+    table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int, claims: Claims
+) -> None:
+    """Runs in the forked child: judge and render the chunks it claims, in order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stopped helper goes quietly
     gc.disable()
     try:
+        # Hashed first: meanwhile the parent judges the first chunks (it needs no help yet).
+        digest = file_sha256(table.path)
         with csv_chunk_reader(table, record=True) as reader:
             for index in itertools.count():
-                if not helper_judges(index):
+                if not claims.helper_takes(index):
                     if reader.pass_lines(size) == 0:
                         break
                     continue
@@ -104,7 +148,7 @@ def _helper(table: Table, validator: RowValidator, writer: ResultsWriter, conn, 
                     break
                 _send_judged(conn, (index, first_row, start_line), reader, chunk, validator, writer)
         conn.send(None)
-        conn.send(file_sha256(table.path))
+        conn.send(digest)
     finally:
         conn.close()
 
@@ -153,6 +197,16 @@ def _send_judged(conn, place, reader, chunk, validator, writer) -> None:
     conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
 
 
+def _widen(conn) -> None:
+    """Give the pipe a 1 MB buffer (Linux allows this much without privileges; the default is
+    64 KB). The parent's drain thread needs the GIL for every read: with a small buffer a
+    chunk of results crosses in dozens of reads, and the helper waits for each."""
+    if fcntl is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+
+
 def _drain(conn, inbox: queue.Queue, digest: list[str]) -> None:
     """Parent thread: move the helper's messages into a small queue (backpressure)."""
     try:
@@ -174,19 +228,22 @@ def judge_split(
     size: int | None = None,
     helper: Callable = _helper,
 ) -> str | None:
-    """Judge and write every chunk of ``table``, two of every five in a forked helper.
+    """Judge and write every chunk of ``table``, about half of them in a forked helper.
 
     The parent skips the helper's chunks without parsing them (it compares their raw text
     with the helper's) unless it must judge one itself. Returns the SHA-256 of the input file
-    when the helper computed it (it has time to spare at the end), else None.
+    when the helper computed it, else None.
     """
     size = size or CHUNK_ROWS
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
+    _widen(send)
+    # Every line holds at least one byte: no file has more chunks than this.
+    claims = Claims(context, table.path.stat().st_size // size + 2)
     writer.flush()  # the child must not inherit unwritten bytes
     process = context.Process(
         target=_child,
-        args=(helper, receive, os.getpid(), table, validator, writer, send, size),
+        args=(helper, receive, os.getpid(), table, validator, writer, send, size, claims),
         daemon=True,
     )
     process.start()
@@ -198,7 +255,7 @@ def judge_split(
     try:
         with csv_chunk_reader(table) as reader:
             pass_ = _InOrder(reader, inbox, process, validator, writer, summary, on_rows)
-            helping = pass_.run(size)
+            helping = pass_.run(size, claims)
         if helping:
             thread.join(timeout=60)  # the helper hashes the file after its last chunk
             process.join(timeout=5)  # then closes its end and exits
@@ -224,11 +281,11 @@ class _InOrder:
         self.on_rows = on_rows or (lambda rows: None)
         self.helping = True
 
-    def run(self, size: int) -> bool:
+    def run(self, size: int, claims: Claims) -> bool:
         """Judge and write every chunk; True when the helper stayed useful to the end."""
         index = 0
         while True:
-            if self.helping and helper_judges(index) and self._from_helper(index):
+            if self.helping and not claims.parent_takes(index) and self._from_helper(index):
                 index += 1
                 continue
             chunk = self.reader.next_chunk(size)

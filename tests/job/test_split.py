@@ -139,10 +139,21 @@ def big_file(tmp_path, name: str = "big.csv"):
     return write_csv(tmp_path / name, "\r\n".join(lines) + "\r\n")
 
 
+class OddChunksToTheHelper(parallel.Claims):
+    """The helper judges the odd chunks, whatever the timing (so tests know which)."""
+
+    def parent_takes(self, index: int) -> bool:
+        return index % 2 == 0
+
+    def helper_takes(self, index: int) -> bool:
+        return index % 2 == 1
+
+
 @pytest.fixture
 def split_everything(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
     monkeypatch.setattr(parallel, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(parallel, "Claims", OddChunksToTheHelper)
 
 
 def single_process(path, results):
@@ -171,6 +182,35 @@ def test_split_pass_gives_the_single_process_bytes_and_totals(tmp_path, split_ev
     assert "same reference as row 48 (another line of the same invoice?)" in text
     assert "same reference as row 49 (another line of the same invoice?)" in text
     assert "'=cmd()" in text
+
+
+def test_claims_leave_the_next_chunks_to_the_parent_and_never_give_one_chunk_twice():
+    import multiprocessing
+
+    claims = parallel.Claims(multiprocessing.get_context("fork"), 10)
+    lead = parallel.Claims.LEAD
+    assert claims.parent_takes(0) is True
+    assert [claims.helper_takes(i) for i in range(lead + 2)] == [False] * lead + [True, True]
+    assert claims.parent_takes(1) is True  # passed over by the helper: the parent's
+    assert claims.parent_takes(lead) is False  # the helper's
+    assert claims.helper_takes(lead + 3) is True and claims.helper_takes(lead + 3) is False
+    assert claims.parent_takes(12) is True  # past the end of the table: the parent's
+    assert claims.helper_takes(12) is False
+
+
+def test_split_pass_with_claims_settled_as_it_goes_gives_the_single_process_bytes(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 3)
+    path = big_file(tmp_path)
+    alone = single_process(path, tmp_path / "alone.csv")
+    for attempt in range(3):
+        split = validate(path, results=tmp_path / f"split{attempt}.csv")
+        assert (tmp_path / f"split{attempt}.csv").read_bytes() == (
+            tmp_path / "alone.csv"
+        ).read_bytes()
+        assert split.summary.as_dict() == alone.summary.as_dict()
 
 
 def test_split_pass_uses_the_helper(tmp_path, split_everything, monkeypatch):
@@ -226,12 +266,12 @@ def test_split_pass_manifest_holds_the_file_hash(tmp_path, split_everything):
     assert report.summary.count("valid") == 55
 
 
-def dying_helper(table, validator, writer, conn, size):
+def dying_helper(table, validator, writer, conn, size, claims):
     conn.close()
     os._exit(3)
 
 
-def half_helper(table, validator, writer, conn, size):
+def half_helper(table, validator, writer, conn, size, claims):
     """Sends its first chunk, then dies."""
     real_send = conn.send
     sent = []
@@ -243,13 +283,13 @@ def half_helper(table, validator, writer, conn, size):
         real_send(obj)
 
     conn.send = send_once
-    parallel._helper(table, validator, writer, conn, size)
+    parallel._helper(table, validator, writer, conn, size, claims)
 
 
 def tampering_helper(field: str, value, nth: int = 1):
     """A helper whose ``nth`` message carries a wrong ``field``."""
 
-    def helper(table, validator, writer, conn, size):
+    def helper(table, validator, writer, conn, size, claims):
         real_send = conn.send
         state = {"sent": 0}
 
@@ -261,7 +301,7 @@ def tampering_helper(field: str, value, nth: int = 1):
             real_send(obj)
 
         conn.send = send
-        parallel._helper(table, validator, writer, conn, size)
+        parallel._helper(table, validator, writer, conn, size, claims)
 
     return helper
 
@@ -341,7 +381,7 @@ sys.path.insert(0, {tests!r})
 import importer.job.split as parallel
 from importer.job.validate import validate
 
-def sleepy(table, validator, writer, conn, size):
+def sleepy(table, validator, writer, conn, size, claims):
     print(os.getpid(), flush=True)
     time.sleep(60)
 
