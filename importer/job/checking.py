@@ -30,6 +30,7 @@ from importer.check.validator import (
 )
 from importer.errors import ConfigurationError
 from importer.job.model import ProgressCallback
+from importer.job.rowindex import IndexedWrites, PlainWrites, RowIndex
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
 from importer.read.loader import Chunk, Table, column_samples, open_table
@@ -236,6 +237,7 @@ def check_all(
     shadow_path: Path | None = None,
     allow_split: bool = True,
     kept: KeptResults | None = None,
+    index: RowIndex | None = None,
 ) -> tuple[Summary, str | None]:
     """Judge every row and write the results file; the summary and, when the two-process pass
     computed it, the file's SHA-256. ``allow_split=False`` keeps the pass in this process (the
@@ -244,13 +246,22 @@ def check_all(
     ``shadow_path``: a CSV copy of the results as well (the job pages rows from it when the
     results file is a workbook). When the first chunk's currency was not the file's majority,
     the rows are judged again with the majority. ``kept``: the verdicts are kept there too
-    (a DataFrame's, for results_frame()).
+    (a DataFrame's, for results_frame()). ``index``: the rows of the CSV file written (the
+    shadow copy when there is one) are indexed there as they are written.
     """
     while True:
         if kept is not None:
             kept.clear()
+        if index is not None:
+            index.clear()
         summary, validator, digest = _check_pass(
-            prepared, results_path, on_progress, shadow_path, allow_split and kept is None, kept
+            prepared,
+            results_path,
+            on_progress,
+            shadow_path,
+            allow_split and kept is None,
+            kept,
+            index,
         )
         majority = validator.majority_currency()
         if majority is None or majority == prepared.decisions.currency:
@@ -280,6 +291,7 @@ def _check_pass(
     shadow_path: Path | None,
     allow_split: bool,
     kept: KeptResults | None = None,
+    index: RowIndex | None = None,
 ) -> tuple[Summary, RowValidator, str | None]:
     """One pass over the file; also the file's SHA-256 when the split pass computed it."""
     table = prepared.table
@@ -288,6 +300,12 @@ def _check_pass(
     done = 0
     digest = None
     writers = _writers(table, results_path, shadow_path)
+    # The file rows are paged from is the last one: the shadow copy, if any.
+    last = writers[-1] if writers else None
+    if index is not None and last is not None and last.kind == "csv":
+        writes = [PlainWrites(w) for w in writers[:-1]] + [IndexedWrites(last, index)]
+    else:
+        writes = [PlainWrites(w) for w in writers]
 
     def progress(rows: int) -> None:
         nonlocal done
@@ -296,16 +314,16 @@ def _check_pass(
             on_progress(done, None, {k: v.rows for k, v in summary.by_status.items()})
 
     try:
-        if allow_split and len(writers) == 1 and can_split(table, results_path):
+        if allow_split and len(writes) == 1 and can_split(table, results_path):
             with paused_gc_block():
-                digest = judge_split(table, validator, writers[0], summary, progress)
+                digest = judge_split(table, validator, writes[0], summary, progress)
         else:
             for chunk in paused_gc(table.chunks()):
                 checked = validator.check(chunk)
                 checked.add_to(summary)
                 columns = checked.result_columns()
-                for writer in writers:
-                    writer.write_columns(chunk, checked.statuses, columns)
+                for write in writes:
+                    write.write_checked(checked, columns)
                 if kept is not None:
                     kept.add(checked, columns)
                 progress(len(chunk.rows))

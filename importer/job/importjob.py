@@ -68,6 +68,7 @@ from importer.job.model import (
     RowView,
 )
 from importer.job.questions import column_decisions, option_for, to_question
+from importer.job.rowindex import RowIndex
 from importer.job.rowstore import RowStore
 from importer.read.frame import FrameTable, frame_name, is_frame
 from importer.read.loader import Table
@@ -366,6 +367,7 @@ class ImportJob:
             results.parent.mkdir(parents=True, exist_ok=True)
         shadow = self._shadow_path(results, always=not write) if index else None
         kept = KeptResults() if isinstance(self.table, FrameTable) else None
+        row_index = RowIndex() if index else None
         summary, digest = check_all(
             self._with_edits(prepared),
             results if write else None,
@@ -373,6 +375,7 @@ class ImportJob:
             shadow_path=shadow,
             allow_split=not self._edits,
             kept=kept,
+            index=row_index,
         )
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
@@ -380,7 +383,7 @@ class ImportJob:
         notes += mapping_notes(prepared) + file_notes(summary)
         if write:
             self._write_manifest("validate", summary, started, digest)
-        self._store = RowStore(shadow or results, self.table.headers) if index else None
+        self._store = RowStore(shadow or results, self.table.headers, row_index) if index else None
         notes += check_control_totals(
             summary, expect_rows=self._controls.get("expect_rows"), expect_total=expected
         )

@@ -47,14 +47,16 @@ import numpy as np
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import InputFileError
+from importer.job.rowindex import IndexedWrites, PlainWrites, RenderedFacts
 from importer.read.loader import CsvChunkReader, Table, csv_chunk_reader
 from importer.report.manifest import file_sha256
-from importer.report.results import ResultsWriter
+from importer.report.results import join_lines
 
 #: Below this size a second process costs more than it saves.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
 CHUNK_ROWS = 10_000  # small chunks keep both processes' peak memory low
 
+Writes = PlainWrites | IndexedWrites
 _GONE = object()  # the helper stopped without finishing
 
 
@@ -73,6 +75,7 @@ class _Judged:
     valid_rows: np.ndarray
     summary: Summary
     currencies: Counter
+    facts: RenderedFacts | None  # for the row index, when the parent builds one
 
 
 def can_split(table: Table, results_path: Path | None) -> bool:
@@ -127,7 +130,7 @@ class Claims:
 
 
 def _helper(
-    table: Table, validator: RowValidator, writer: ResultsWriter, conn, size: int, claims: Claims
+    table: Table, validator: RowValidator, writes: Writes, conn, size: int, claims: Claims
 ) -> None:
     """Runs in the forked child: judge and render the chunks it claims, in order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -146,7 +149,7 @@ def _helper(
                 chunk = reader.next_chunk(size)
                 if chunk is None:
                     break
-                _send_judged(conn, (index, first_row, start_line), reader, chunk, validator, writer)
+                _send_judged(conn, (index, first_row, start_line), reader, chunk, validator, writes)
         conn.send(None)
         conn.send(digest)
     finally:
@@ -173,11 +176,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)  # the parent died before the request took effect
 
 
-def _send_judged(conn, place, reader, chunk, validator, writer) -> None:
+def _send_judged(conn, place, reader, chunk, validator, writes: Writes) -> None:
     index, first_row, start_line = place
     checked = validator.check(chunk, mark_duplicates=False)
     part = Summary()
     checked.add_to(part)
+    rendered = writes.writer.render_lines(chunk, checked.result_columns())
     lines = reader.last_lines()
     conn.send(
         _Judged(
@@ -192,9 +196,10 @@ def _send_judged(conn, place, reader, chunk, validator, writer) -> None:
             valid_rows=checked.valid_rows if checked.valid_rows is not None else np.empty(0),
             summary=part,
             currencies=Counter(c for c in checked.currencies if c),
+            facts=RenderedFacts.of(checked, rendered) if writes.measures else None,
         )
     )
-    conn.send_bytes(writer.render_csv(chunk, checked.result_columns()).encode("utf-8"))
+    conn.send_bytes(join_lines(rendered).encode("utf-8"))
 
 
 def _widen(conn) -> None:
@@ -221,7 +226,7 @@ def _drain(conn, inbox: queue.Queue, digest: list[str]) -> None:
 def judge_split(
     table: Table,
     validator: RowValidator,
-    writer: ResultsWriter,
+    writes: Writes,
     summary: Summary,
     on_rows: Callable[[int], None] | None = None,
     *,
@@ -240,10 +245,10 @@ def judge_split(
     _widen(send)
     # Every line holds at least one byte: no file has more chunks than this.
     claims = Claims(context, table.path.stat().st_size // size + 2)
-    writer.flush()  # the child must not inherit unwritten bytes
+    writes.writer.flush()  # the child must not inherit unwritten bytes
     process = context.Process(
         target=_child,
-        args=(helper, receive, os.getpid(), table, validator, writer, send, size, claims),
+        args=(helper, receive, os.getpid(), table, validator, writes, send, size, claims),
         daemon=True,
     )
     process.start()
@@ -254,7 +259,7 @@ def judge_split(
     thread.start()
     try:
         with csv_chunk_reader(table) as reader:
-            pass_ = _InOrder(reader, inbox, process, validator, writer, summary, on_rows)
+            pass_ = _InOrder(reader, inbox, process, validator, writes, summary, on_rows)
             helping = pass_.run(size, claims)
         if helping:
             thread.join(timeout=60)  # the helper hashes the file after its last chunk
@@ -275,9 +280,9 @@ class _InOrder:
     """The parent's walk through the file: the helper's chunks taken (or judged again here
     when they cannot be used), the others judged here, every chunk written in file order."""
 
-    def __init__(self, reader, inbox, process, validator, writer, summary, on_rows) -> None:
+    def __init__(self, reader, inbox, process, validator, writes, summary, on_rows) -> None:
         self.reader, self.inbox, self.process = reader, inbox, process
-        self.validator, self.writer, self.summary = validator, writer, summary
+        self.validator, self.writes, self.summary = validator, writes, summary
         self.on_rows = on_rows or (lambda rows: None)
         self.helping = True
 
@@ -293,7 +298,7 @@ class _InOrder:
                 return self.helping
             checked = self.validator.check(chunk)
             checked.add_to(self.summary)
-            self.writer.write_columns(chunk, checked.statuses, checked.result_columns())
+            self.writes.write_checked(checked, checked.result_columns())
             self.on_rows(len(chunk.rows))
             index += 1
 
@@ -311,13 +316,13 @@ class _InOrder:
             if self.process.is_alive():
                 self.process.terminate()
             return False
-        if not _take(item, self.reader, self.validator, self.writer, self.summary):
+        if not _take(item, self.reader, self.validator, self.writes, self.summary):
             return False
         self.on_rows(item[0].rows)
         return True
 
 
-def _take(item, reader: CsvChunkReader, validator, writer, summary: Summary) -> bool:
+def _take(item, reader: CsvChunkReader, validator, writes: Writes, summary: Summary) -> bool:
     """Use the helper's verdicts and skip the chunk's lines, unless a row repeats an earlier
     one (then the caller reads and judges the chunk itself)."""
     judged, data = item
@@ -334,5 +339,5 @@ def _take(item, reader: CsvChunkReader, validator, writer, summary: Summary) -> 
         )
     summary.merge(judged.summary)
     validator.currency_counts.update(judged.currencies)
-    writer.write_rendered(data, judged.rows)
+    writes.write_rendered(data, judged.rows, judged.facts)
     return True

@@ -47,6 +47,18 @@ def csv_column(values: Sequence[str]) -> Sequence[str]:
     return values
 
 
+def join_lines(lines: list[str]) -> str:
+    """CSV lines as the results file holds them (CRLF after each)."""
+    return "\r\n".join(lines) + "\r\n" if lines else ""
+
+
+def line_lengths(lines: list[str]) -> list[int]:
+    """The byte length of each CSV line in the file (UTF-8, with its CRLF)."""
+    if all(map(str.isascii, lines)):
+        return [n + 2 for n in map(len, lines)]
+    return [n + 2 for n in map(len, map(str.encode, lines))]
+
+
 HIGHLIGHT = {
     RowStatus.INVALID: "#F8CBAD",
     RowStatus.REJECTED: "#F8CBAD",
@@ -197,6 +209,19 @@ class ResultsWriter:
     def _write_csv(self, chunk: Chunk, columns: list[list[str]]) -> None:
         self._handle.write(self.render_csv(chunk, columns).encode("utf-8"))
 
+    def write_measured(self, chunk: Chunk, columns: list[list[str]]) -> tuple[int, list[int]]:
+        """Write a chunk to a CSV results file; where it starts and each row's byte length
+        (for a row index built as the file is written)."""
+        start = self._handle.tell()
+        lines = self.render_lines(chunk, columns)
+        self._handle.write(join_lines(lines).encode("utf-8"))
+        self.rows_written += len(chunk.rows)
+        return start, line_lengths(lines)
+
+    def position(self) -> int:
+        """The byte offset of the next row of a CSV results file."""
+        return self._handle.tell()
+
     def write_rendered(self, data: bytes, rows: int) -> None:
         """Append ``rows`` rows already rendered by :meth:`render_csv` and encoded as UTF-8."""
         self._handle.write(data)
@@ -205,8 +230,12 @@ class ResultsWriter:
     def render_csv(self, chunk: Chunk, columns: list[list[str]]) -> str:
         """A chunk's CSV lines (input cells, then result columns) exactly as csv.writer would
         write them, built column-wise: a clean column costs no per-cell Python call."""
+        return join_lines(self.render_lines(chunk, columns))
+
+    def render_lines(self, chunk: Chunk, columns: list[list[str]]) -> list[str]:
+        """A chunk's CSV lines as :meth:`render_csv` writes them, without their CRLF."""
         if not chunk.rows:
-            return ""
+            return []
         data = [chunk.column(col) for col in range(self.width)]
         if self.replace_at:
             merged, appended = self._merge(data, columns)  # whole columns, not cells
@@ -218,7 +247,7 @@ class ResultsWriter:
                 # the file or the server.
                 ours = name in ("row", "status", "http_status", "attempts")
                 screened.append(column if ours else csv_column(column))
-        return "\r\n".join(map(",".join, zip(*screened, strict=True))) + "\r\n"
+        return list(map(",".join, zip(*screened, strict=True)))
 
     def _write_xlsx(
         self, chunk: Chunk, statuses: list[RowStatus], columns: list[list[str]]

@@ -340,10 +340,17 @@ def test_write_reports_never_checks_silently(titled):
     assert files.results_path == results
 
 
-def test_the_row_index_keeps_4_byte_offsets_for_a_file_under_4_gib(titled):
-    job = importer.open_import(titled)
-    job.set_options(day_first=True, decimal=",")
+def test_the_row_index_keeps_one_byte_per_row_and_an_offset_per_32_rows(tmp_path):
+    lines = ["Lead ID,Amount,Date"]
+    lines += [f"{LEAD_1},{i}.00,2026-03-02" for i in range(1, 101)]
+    lines.insert(40, "")  # a blank line: row 41 is not in the results, the row numbers jump
+    job = importer.open_import(write_csv(tmp_path / "p.csv", "\n".join(lines) + "\n"))
     job.check()
-    offsets = job._store.offsets  # memory per row of the index (issue 14, Performance)
-    assert (offsets.typecode, offsets.itemsize) == ("I", 4)
-    assert [r.row for r in job.rows(offset=2).rows] == [5, 6]
+    index = job._store.index  # memory per row of the index (see benchmarks/bench_ui.py)
+    assert (len(index.codes), len(index.offsets)) == (100, 4)  # rows 0, 32, 64, 96
+    assert (list(index.run_starts), list(index.run_rows)) == ([0, 39], [2, 42])
+    assert [r.row for r in job.rows(offset=38, limit=3).rows] == [40, 42, 43]
+    assert [r.row for r in job.rows(offset=95, limit=10).rows] == [98, 99, 100, 101, 102]
+    assert index.index_of(42) == 39 and job.rows(offset=99).rows[0].cells["Amount"] == "100.00"
+    with pytest.raises(KeyError):
+        index.index_of(41)

@@ -425,3 +425,50 @@ def test_the_helper_does_not_outlive_its_parent(tmp_path):
     else:
         os.kill(helper, signal.SIGKILL)
         pytest.fail("the helper outlived its parent")
+
+
+def _index_facts(index):
+    return (
+        bytes(index.codes),
+        list(index.offsets),
+        list(index.run_starts),
+        list(index.run_rows),
+        dict(index.warnings),
+        index.end,
+    )
+
+
+@pytest.mark.parametrize("claims", ["odd chunks", "as they go"])
+def test_the_row_index_built_while_writing_is_the_one_read_from_the_file(
+    tmp_path, monkeypatch, claims
+):
+    """Rows judged by either process are indexed as they are written: the index is exactly the
+    one a scan of the results file gives, and pages read through it are exact."""
+    import importer
+    from importer.job.rowindex import scan_results
+
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 5)
+    if claims == "odd chunks":
+        monkeypatch.setattr(parallel, "Claims", OddChunksToTheHelper)
+    path = big_file(tmp_path)
+    taken = []
+    real_take = parallel._take
+
+    def counting_take(item, *args):
+        taken.append(item)
+        return real_take(item, *args)
+
+    monkeypatch.setattr(parallel, "_take", counting_take)
+    job = importer.open_import(path)
+    job.check()
+
+    built = job._store.index
+    assert _index_facts(built) == _index_facts(scan_results(job.results_path, job.table.headers))
+    assert len(built) == 61 and built.codes.count(1) == 1  # 61 rows; one invalid
+    assert (list(built.run_starts), list(built.run_rows)) == ([0, 51], [2, 54])  # the blank line
+    skipped = job.rows(status="skipped")
+    assert [r.row for r in skipped.rows] == [9, 15, 35, 43, 63]
+    assert [r.row for r in job.rows(offset=48, limit=4).rows] == [50, 51, 52, 54]
+    if claims == "odd chunks":  # chunks judged by the helper came with their index facts
+        assert len(taken) >= 6 and all(item[0].facts is not None for item in taken)
