@@ -53,10 +53,7 @@ class ColumnParser:
         self.values: dict[str, object] = {}
         self.failures: dict[str, str] = {}
         if fast is not None:
-            form = fast[0].pattern
-            # The longest run of whole plain cells from a position (fullmatch: all plain).
-            cell = f"(?:{form})(?={SEPARATOR}|\\Z)"
-            self._plain_run = re.compile(f"{cell}(?:{SEPARATOR}{cell})*")
+            self._plain_run = plain_run(fast[0].pattern)
 
     def run(self, values: Sequence[str]) -> tuple[list[object], set[str], dict[str, str]]:
         """Per-row parsed values (``MISSING`` where parsing failed), the distinct values not
@@ -67,34 +64,11 @@ class ColumnParser:
             if blob.count(SEPARATOR) == len(values) - 1:
                 if self._plain_run.fullmatch(blob):
                     return list(map(self.fast[1], values)), set(), {}
-                unusual = self._unusual_cells(blob, len(values))
+                # Many unusual cells: the distinct-value path with its cache is better.
+                unusual = unusual_cells(self._plain_run, blob, limit=len(values) // 8)
                 if unusual is not None:
                     return self._run_mostly_plain(values, unusual)
         return self._run_distinct(values)
-
-    def _unusual_cells(self, blob: str, count: int) -> list[int] | None:
-        """Indexes of the cells not of the plain form, or None when they are many.
-
-        Runs of plain cells are consumed by one regex match each; only the unusual cells
-        between them cost a Python step.
-        """
-        found: list[int] = []
-        cell, at, end = 0, 0, len(blob)
-        while True:
-            run = self._plain_run.match(blob, at)
-            if run is not None:
-                cell += blob.count(SEPARATOR, at, run.end()) + 1
-                if run.end() == end:
-                    return found
-                at = run.end() + 1  # past the separator: an unusual cell starts here
-            found.append(cell)
-            if len(found) * 8 > count:
-                return None  # a messy column: the distinct-value path with its cache is better
-            at = blob.find(SEPARATOR, at)
-            if at < 0:
-                return found
-            at += 1
-            cell += 1
 
     def _run_mostly_plain(self, values: Sequence[str], unusual: list[int]):
         """Convert the plain cells in one map(); parse only the unusual ones."""
@@ -141,6 +115,39 @@ class ColumnParser:
                 self.failures[value] = str(exc)
                 known[value] = MISSING
         return {v: self.failures[v] for v in distinct & self.failures.keys()}
+
+
+def plain_run(form: str) -> re.Pattern[str]:
+    """The longest run of whole cells of a plain ``form`` from a position of a column joined
+    with SEPARATOR (fullmatch: every cell is plain)."""
+    cell = f"(?:{form})(?={SEPARATOR}|\\Z)"
+    return re.compile(f"{cell}(?:{SEPARATOR}{cell})*")
+
+
+def unusual_cells(run: re.Pattern[str], blob: str, *, limit: int | None = None) -> list[int] | None:
+    """Indexes of the cells of a joined column (``blob``) not of the plain form whose runs
+    ``run`` matches (see :func:`plain_run`), or None when there are more than ``limit``.
+
+    Runs of plain cells are consumed by one regex match each; only the unusual cells between
+    them cost a Python step.
+    """
+    found: list[int] = []
+    cell, at, end = 0, 0, len(blob)
+    while True:
+        match = run.match(blob, at)
+        if match is not None:
+            cell += blob.count(SEPARATOR, at, match.end()) + 1
+            if match.end() == end:
+                return found
+            at = match.end() + 1  # past the separator: an unusual cell starts here
+        found.append(cell)
+        if limit is not None and len(found) > limit:
+            return None
+        at = blob.find(SEPARATOR, at)
+        if at < 0:
+            return found
+        at += 1
+        cell += 1
 
 
 class TextColumn:

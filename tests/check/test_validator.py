@@ -489,6 +489,57 @@ def test_whole_payload_repeated_with_a_reference_is_a_duplicate(tmp_path):
     ]
 
 
+def test_an_amount_written_another_way_is_the_same_amount_and_a_cent_is_not(tmp_path):
+    """Duplicate keys stand the amount's text in for the amount when it is written 1234.50:
+    every other way of writing the same amount must still give the same key."""
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Reference",
+        f"{LEAD_1},1500.00,INV-1",
+        f"{LEAD_1},1500,INV-1",
+        f'{LEAD_1},"1,500.00",INV-1',
+        f"{LEAD_1},1500.0,INV-1",
+        f"{LEAD_1},01500.00,INV-1",
+        f"{LEAD_1},1500.01,INV-1",
+        f"{LEAD_1},0.5,INV-2",
+        f"{LEAD_1},0.50,INV-2",
+    )
+
+    rows = verdicts(path)
+
+    assert [(row, status) for row, status, _ in rows] == [
+        (2, "valid"),
+        (3, "skipped"),
+        (4, "skipped"),
+        (5, "skipped"),
+        (6, "skipped"),
+        (7, "valid"),
+        (8, "valid"),
+        (9, "skipped"),
+    ]
+    assert {reason for _, status, reason in rows if status == "skipped"} == {
+        "duplicate of row 2 (every field repeats); use --allow-duplicates if both are real "
+        "purchases",
+        "duplicate of row 8 (every field repeats); use --allow-duplicates if both are real "
+        "purchases",
+    }
+
+
+def test_amounts_with_more_decimals_are_not_rounded_into_a_duplicate(tmp_path):
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Reference",
+        f"{LEAD_1},1.23,INV-1",
+        f"{LEAD_1},1.234,INV-1",
+        f"{LEAD_1},1.2340,INV-1",
+    )
+    mapping = Mapping(allow_precision=True)
+
+    statuses = [(row, status) for row, status, _ in verdicts(path, mapping)]
+
+    assert statuses == [(2, "valid"), (3, "valid"), (4, "skipped")]
+
+
 def test_same_lead_amount_date_product_is_a_duplicate(tmp_path):
     path = csv_file(
         tmp_path,
