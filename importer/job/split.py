@@ -54,7 +54,7 @@ from importer.report.results import join_lines
 
 #: Below this size a second process costs more than it saves.
 MIN_SPLIT_BYTES = 16 * 1024 * 1024
-CHUNK_ROWS = 10_000  # small chunks keep both processes' peak memory low
+CHUNK_ROWS = 5_000  # small chunks keep both processes' peak memory low
 
 Writes = PlainWrites | IndexedWrites
 _GONE = object()  # the helper stopped without finishing
