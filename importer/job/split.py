@@ -69,6 +69,7 @@ class _Judged:
     start_line: int  # the physical lines of the file before it
     records: int  # records read, blank ones included
     lines: int  # physical lines they span
+    chars: int  # characters in those lines
     text_hash: int  # hash of those lines: the parent skips them unparsed and compares
     rows: int  # data rows (records less blank ones)
     valid_keys: tuple[np.ndarray, np.ndarray] | None
@@ -183,6 +184,7 @@ def _send_judged(conn, place, reader, chunk, validator, writes: Writes) -> None:
     checked.add_to(part)
     rendered = writes.writer.render_lines(chunk, checked.result_columns())
     lines = reader.last_lines()
+    text = "".join(lines)
     conn.send(
         _Judged(
             index=index,
@@ -190,7 +192,8 @@ def _send_judged(conn, place, reader, chunk, validator, writes: Writes) -> None:
             start_line=start_line,
             records=reader.next_row - first_row,
             lines=len(lines),
-            text_hash=hash("".join(lines)),
+            chars=len(text),
+            text_hash=hash(text),
             rows=len(chunk.rows),
             valid_keys=checked.valid_keys,
             valid_rows=checked.valid_rows if checked.valid_rows is not None else np.empty(0),
@@ -330,7 +333,7 @@ def _take(item, reader: CsvChunkReader, validator, writes: Writes, summary: Summ
         judged.valid_keys, judged.valid_rows
     ):
         return False
-    text = reader.skip(judged.lines, judged.records)
+    text = reader.skip(judged.lines, judged.records, judged.chars)
     if hash(text) != judged.text_hash:
         raise InputFileError(
             f"{reader.info.path.name} changed while it was being read",

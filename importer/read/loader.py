@@ -314,14 +314,16 @@ class CsvChunkReader:
     def pass_lines(self, lines: int) -> int:
         """Pass over up to ``lines`` lines taken to be one record each (unparsed, not kept);
         how many there were. The process whose chunk they are checks the assumption."""
-        passed = self._guard(lambda: sum(1 for _ in islice(self._handle, lines)))
+        passed = self._guard(lambda: len(list(islice(self._handle, lines))))
         self._skipped_lines += passed
         self.next_row += passed
         return passed
 
-    def skip(self, lines: int, records: int) -> str:
-        """Pass over a chunk of ``records`` records spanning ``lines`` lines; its raw text."""
-        text = "".join(self._guard(lambda: list(islice(self._handle, lines))))
+    def skip(self, lines: int, records: int, chars: int) -> str:
+        """Pass over a chunk of ``records`` records spanning ``lines`` lines of ``chars``
+        characters; its raw text (one read, no line splitting: the caller compares it with
+        the text the lines were read from)."""
+        text = self._guard(lambda: self._handle.read(chars))
         self._skipped_lines += lines
         self.next_row += records
         return text
