@@ -1,7 +1,7 @@
 """Judge a large CSV in two processes: a forked helper checks about half of the chunks.
 
 Which process judges a chunk is settled as they go (shared memory, under a lock): the helper
-claims chunks at least three ahead of the one the parent is on, the parent takes every chunk
+claims chunks a few ahead of the one the parent is on, the parent takes every chunk
 the helper has not claimed when it gets there, so neither waits long for the other whatever
 their speeds. The helper passes over the parent's chunks as one line per record (unparsed),
 parses, checks and renders its own and sends them, already encoded, with the line each
@@ -98,9 +98,9 @@ class Claims:
 
     PARENT, HELPER = 1, 2
     #: The helper claims no chunk closer than this to the parent's: the parent, done with its
-    #: chunk, finds the next ones either free or judged, not half done (2 made the parent
-    #: wait for the helper about a third of the time, 4 left the helper short of work).
-    LEAD = 3
+    #: chunk, finds the next ones either free or judged, not half done (with chunks of 5,000
+    #: rows, 3 to 5 measured alike; 2 made the parent wait for the helper).
+    LEAD = 4
 
     def __init__(self, context, chunks: int) -> None:
         self.owners = context.RawArray("b", chunks)
