@@ -187,15 +187,17 @@ def test_split_pass_gives_the_single_process_bytes_and_totals(tmp_path, split_ev
 def test_claims_leave_the_next_chunks_to_the_parent_and_never_give_one_chunk_twice():
     import multiprocessing
 
-    claims = parallel.Claims(multiprocessing.get_context("fork"), 10)
+    claims = parallel.Claims(multiprocessing.get_context("fork"), 20)
     lead = parallel.Claims.LEAD
     assert claims.parent_takes(0) is True
     assert [claims.helper_takes(i) for i in range(lead + 2)] == [False] * lead + [True, True]
     assert claims.parent_takes(1) is True  # passed over by the helper: the parent's
     assert claims.parent_takes(lead) is False  # the helper's
-    assert claims.helper_takes(lead + 3) is True and claims.helper_takes(lead + 3) is False
-    assert claims.parent_takes(12) is True  # past the end of the table: the parent's
-    assert claims.helper_takes(12) is False
+    ahead = 2 * lead + 1  # far enough ahead of the parent, now on chunk ``lead``
+    assert claims.helper_takes(ahead) is True and claims.helper_takes(ahead) is False
+    assert claims.helper_takes(2 * lead - 1) is False  # too close to the parent's
+    assert claims.parent_takes(22) is True  # past the end of the table: the parent's
+    assert claims.helper_takes(22) is False
 
 
 def test_split_pass_with_claims_settled_as_it_goes_gives_the_single_process_bytes(
