@@ -53,6 +53,10 @@ class RowIndex:
     as the file is written (or read)."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every row (the file is written again)."""
         self.codes = bytearray()  # per row: its status code | HAS_WARNINGS
         self.offsets = array("q")  # the byte offset of rows 0, 32, 64, ...
         self.run_starts = array("l")  # row numbers as runs: a run starts at this position
@@ -62,10 +66,6 @@ class RowIndex:
 
     def __len__(self) -> int:
         return len(self.codes)
-
-    def clear(self) -> None:
-        """Forget every row (the file is written again)."""
-        self.__init__()
 
     def add_rows(self, start: int, lengths: Sequence[int], rows: Sequence[int], codes) -> None:
         """Rows written from byte ``start`` on, ``lengths[i]`` bytes each; ``codes`` as
@@ -99,11 +99,6 @@ class RowIndex:
         for text in texts:
             self.warnings.update(set(map(warning_kind, text.split("; "))))
 
-    def row_at(self, index: int) -> int:
-        """The row number at ``index``."""
-        run = bisect_right(self.run_starts, index) - 1
-        return self.run_rows[run] + index - self.run_starts[run]
-
     def index_of(self, row: int) -> int:
         """The position of row number ``row`` (KeyError when the file has no such row)."""
         run = bisect_right(self.run_rows, row) - 1
@@ -119,6 +114,8 @@ class RowIndex:
 class IndexedWrites:
     """Writes chunks to a CSV results file and indexes their rows as they go."""
 
+    measures = True  # chunks rendered elsewhere come with their RenderedFacts
+
     def __init__(self, writer: ResultsWriter, index: RowIndex) -> None:
         self.writer, self.index = writer, index
 
@@ -128,8 +125,6 @@ class IndexedWrites:
         warned = [i for i, found in checked.warnings.items() if found]
         self.index.add_rows(start, lengths, checked.chunk.rows, row_codes(checked.statuses, warned))
         self.index.note_warnings("; ".join(checked.warnings[i]) for i in warned)
-
-    measures = True  # chunks rendered elsewhere come with their RenderedFacts
 
     def write_rendered(self, data: bytes, count: int, facts: RenderedFacts | None) -> None:
         """Write ``count`` rows another process judged and rendered."""
@@ -199,9 +194,10 @@ def scan_results(path: Path, headers: list[str]) -> RowIndex:
 class PlainWrites:
     """Writes chunks to a results file, indexing nothing (the CLI's validate and run)."""
 
+    measures = False  # chunks rendered elsewhere need no RenderedFacts
+
     def __init__(self, writer: ResultsWriter) -> None:
         self.writer = writer
-        self.measures = False  # chunks rendered elsewhere need no RenderedFacts
 
     def write_checked(self, checked: CheckedChunk, columns: list[list[str]]) -> None:
         """Write a chunk this process judged."""
