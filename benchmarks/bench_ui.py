@@ -8,7 +8,8 @@ Prints, measured in the same run on the same file:
 - upload + "Check file" through the UI (HTTP, as a browser does it) vs the CLI's validate;
   target <= 1.3x;
 - the median time of 50 random 100-row grid pages (GET .../review?page=N); target < 100 ms;
-- the peak memory (VmHWM) of the UI server process vs the CLI's validate process.
+- the peak memory (VmHWM) of the UI server process vs the CLI's validate process, and what
+  each holds before any file (the server idle; the CLI after its imports).
 
 The UI runs as ``python -m importer ui --no-browser --api-url http://127.0.0.1:9`` with a dummy
 key (no sandbox in the process: only the work measured takes memory).
@@ -50,12 +51,22 @@ def run_cli_validate(path: Path) -> tuple[float, int]:
     return seconds, usage.ru_maxrss
 
 
-def peak_memory_kb(pid: int) -> int:
-    """VmHWM (peak resident memory) of a running process, in KB."""
+def peak_memory_kb(pid: int, field: str = "VmHWM") -> int:
+    """VmHWM (peak resident memory) of a running process, in KB (or another /proc field)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc (Linux only)")
+    raise RuntimeError(f"no {field} in /proc (Linux only)")
+
+
+def cli_start_kb() -> int:
+    """Peak RSS of a process that only imports the CLI (where validate starts from)."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import resource, importer.cli; "
+         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(child.stdout)
 
 
 def start_ui(workspace: Path) -> tuple[subprocess.Popen, str]:
@@ -75,6 +86,8 @@ def start_ui(workspace: Path) -> tuple[subprocess.Popen, str]:
 def through_ui(path: Path, workspace: Path) -> dict:
     server, url = start_ui(workspace)
     try:
+        time.sleep(0.3)
+        idle_kb = peak_memory_kb(server.pid)
         root = url.split("/?")[0]
         with httpx.Client(trust_env=False, timeout=600, follow_redirects=False) as client:
             client.get(url)  # the token becomes a cookie
@@ -93,7 +106,12 @@ def through_ui(path: Path, workspace: Path) -> dict:
             seconds = time.perf_counter() - started
             assert checked.headers["location"].endswith("/review"), checked.text[:300]
             pages = _page_times(client, f"{root}/imports/{import_id}/review")
-        return {"seconds": seconds, "pages": pages, "peak_kb": peak_memory_kb(server.pid)}
+        return {
+            "seconds": seconds,
+            "pages": pages,
+            "peak_kb": peak_memory_kb(server.pid),
+            "idle_kb": idle_kb,
+        }
     finally:
         server.terminate()
         server.wait(30)
@@ -145,6 +163,10 @@ def main() -> None:
     )
     memory = ui["peak_kb"] / cli_kb
     print(f"server peak memory:     {memory:.2f}x the CLI's validate (target <= 1.0x)")
+    print(
+        f"peak before any file:   server {ui['idle_kb'] / 1024:.0f} MB idle, CLI "
+        f"{cli_start_kb() / 1024:.0f} MB after its imports (the web stack's share)"
+    )
 
 
 if __name__ == "__main__":
