@@ -474,3 +474,39 @@ def test_the_row_index_built_while_writing_is_the_one_read_from_the_file(
     assert [r.row for r in job.rows(offset=48, limit=4).rows] == [50, 51, 52, 54]
     if claims == "odd chunks":  # chunks judged by the helper came with their index facts
         assert len(taken) >= 6 and all(item[0].facts is not None for item in taken)
+
+
+QUIET_CLI = """
+import sys, time
+import importer.job.checking as api
+import importer.job.split as parallel
+from importer.cli import main
+
+def slow_to_exit(*args):
+    parallel._helper(*args)
+    time.sleep(0.5)  # still alive after its last message, as after hashing a large file
+
+parallel.MIN_SPLIT_BYTES = 0
+parallel.CHUNK_ROWS = 5
+real = parallel.judge_split
+api.judge_split = lambda *a, **k: real(*a, helper=slow_to_exit, **k)
+sys.exit(main(["validate", {path!r}, "--results", {results!r}]))
+"""
+
+
+def test_a_split_validate_ends_without_a_word_from_its_helper(tmp_path):
+    """The CLI turns SIGTERM into KeyboardInterrupt; a helper stopped while it exits must not
+    print that traceback under the summary."""
+    import subprocess
+    import sys
+
+    path = big_file(tmp_path)
+    for attempt in range(2):
+        results = tmp_path / f"r{attempt}.csv"
+        script = QUIET_CLI.format(path=str(path), results=str(results))
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr  # one invalid row
+        assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+        assert results.is_file()
