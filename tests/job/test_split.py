@@ -510,3 +510,35 @@ def test_a_split_validate_ends_without_a_word_from_its_helper(tmp_path):
         assert done.returncode == 1, done.stderr  # one invalid row
         assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
         assert results.is_file()
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["two processes", "one process"])
+def test_the_row_index_counts_bytes_not_characters(tmp_path, monkeypatch, split):
+    """Cells outside ASCII take more bytes than characters: the offsets of the index must land
+    on the rows they name (pages read through it show the right cells)."""
+    import importer
+    from importer.job.rowindex import scan_results
+
+    monkeypatch.setattr(parallel, "MIN_SPLIT_BYTES", 0 if split else 1 << 62)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(parallel, "Claims", OddChunksToTheHelper)
+    notes = ["Café crème", "Zürich ✓", "日本の顧客", "plain", '"Ünïcödé", quoted']
+    lines = ["Lead ID,Amount,Invoice date,Invoice number,Notes"]
+    for i in range(70):
+        note = notes[i % len(notes)]
+        cell = '"' + note.replace('"', '""') + '"' if "," in note or '"' in note else note
+        lines.append(f"{LEAD_1},{10 + i}.00,2026-03-02,INV-{i:03d},{cell}")
+    path = write_csv(tmp_path / "intl.csv", "\r\n".join(lines) + "\r\n")
+    job = importer.open_import(path)
+    job.check()
+
+    built = job._store.index
+    assert _index_facts(built) == _index_facts(scan_results(job.results_path, job.table.headers))
+    assert len(built.offsets) == 3  # rows 0, 32 and 64 of 70
+    page = job.rows(offset=31, limit=36)
+    assert [r.row for r in page.rows] == list(range(33, 69))
+    assert [r.cells["Notes"] for r in page.rows] == [notes[i % 5] for i in range(31, 67)]
+    assert [r.cells["Invoice number"] for r in job.rows(search="zürich").rows][:2] == [
+        "INV-001",
+        "INV-006",
+    ]
