@@ -18,12 +18,14 @@ key (no sandbox in the process: only the work measured takes memory).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,20 +37,75 @@ from bench_validate import generate_csv  # noqa: E402
 PAGES = 50
 
 
-def run_cli_validate(path: Path) -> tuple[float, int]:
-    """Seconds and peak RSS (KB) of ``python -m importer validate``."""
+class TreeMemory:
+    """Samples a process tree every 20 ms from /proc: the largest peak (VmHWM) of any process
+    under the root (the root excluded) and the largest sum of PSS over the whole tree (pages
+    shared after a fork counted once: the memory the tree really takes)."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.largest_child_kb = 0
+        self.pss_sum_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> TreeMemory:
+        self._stop.set()
+        self._thread.join()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = _tree(self.root)
+            pss = 0
+            for pid in pids:
+                with contextlib.suppress(OSError, RuntimeError, ValueError):
+                    pss += _pss_kb(pid)
+                    if pid != self.root:
+                        hwm = peak_memory_kb(pid)
+                        self.largest_child_kb = max(self.largest_child_kb, hwm)
+            self.pss_sum_kb = max(self.pss_sum_kb, pss)
+            self._stop.wait(0.02)
+
+
+def _tree(root: int) -> list[int]:
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_cli_validate(path: Path) -> tuple[float, int, TreeMemory]:
+    """Seconds and peak RSS (KB: its largest process, from wait4) of
+    ``python -m importer validate``, and its tree's memory."""
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "importer", "validate", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    tree = TreeMemory(child.pid)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
+    tree.stop()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):
         raise SystemExit(f"validate failed with exit code {child.returncode}")
-    return seconds, usage.ru_maxrss
+    return seconds, usage.ru_maxrss, tree
 
 
 def peak_memory_kb(pid: int, field: str = "VmHWM") -> int:
@@ -93,6 +150,7 @@ def through_ui(path: Path, workspace: Path) -> dict:
             client.get(url)  # the token becomes a cookie
             form = {"csrf_token": _csrf(client.get(root + "/").text)}
             headers = {"Origin": root}
+            tree = TreeMemory(server.pid)
             started = time.perf_counter()
             with path.open("rb") as handle:
                 answer = client.post(
@@ -104,6 +162,7 @@ def through_ui(path: Path, workspace: Path) -> dict:
             import_id = answer.headers["location"].split("/")[2]
             checked = client.post(f"{root}/imports/{import_id}/columns", data=form, headers=headers)
             seconds = time.perf_counter() - started
+            tree.stop()
             assert checked.headers["location"].endswith("/review"), checked.text[:300]
             pages = _page_times(client, f"{root}/imports/{import_id}/review")
         return {
@@ -111,6 +170,7 @@ def through_ui(path: Path, workspace: Path) -> dict:
             "pages": pages,
             "peak_kb": peak_memory_kb(server.pid),
             "idle_kb": idle_kb,
+            "tree": tree,
         }
     finally:
         server.terminate()
@@ -148,7 +208,7 @@ def main() -> None:
         generate_csv(source, args.rows)
     size_mb = source.stat().st_size / 1e6
     print(f"file: {source.name}, {args.rows:,} rows, {size_mb:,.1f} MB")
-    cli_seconds, cli_kb = run_cli_validate(source)
+    cli_seconds, cli_kb, cli_tree = run_cli_validate(source)
     ui = through_ui(source, workdir / f"workspace-{time.time_ns()}")
     ratio = ui["seconds"] / cli_seconds
     median_ms = statistics.median(ui["pages"]) * 1000
@@ -166,6 +226,12 @@ def main() -> None:
     print(
         f"peak before any file:   server {ui['idle_kb'] / 1024:.0f} MB idle, CLI "
         f"{cli_start_kb() / 1024:.0f} MB after its imports (the web stack's share)"
+    )
+    tree = ui["tree"]
+    print(
+        f"the check's own processes: largest {tree.largest_child_kb / 1024:.0f} MB (the CLI's "
+        f"largest {cli_kb / 1024:.0f} MB); all processes together (PSS) "
+        f"{tree.pss_sum_kb / 1024:.0f} MB against the CLI's {cli_tree.pss_sum_kb / 1024:.0f} MB"
     )
 
 

@@ -55,6 +55,7 @@ from importer.job.checking import (
     require_mapped_fields,
     source_facts,
 )
+from importer.job.isolated import can_isolate, run_forked
 from importer.job.model import (
     Answer,
     CellEdit,
@@ -334,16 +335,23 @@ class ImportJob:
         return bool(self._controls.get("results")) or not isinstance(self.table, FrameTable)
 
     def check(
-        self, *, on_progress: ProgressCallback | None = None, index: bool = True
+        self,
+        *,
+        on_progress: ProgressCallback | None = None,
+        index: bool = True,
+        isolated: bool = False,
     ) -> CheckReport:
         """Judge every row, write the results file and the manifest; return the totals.
 
         ``index=False`` skips the row index :meth:`rows` and :meth:`edit` read from (a
-        one-shot check of a large file saves its build). Raises AmbiguousDataError while a
-        question is open, ControlTotalError when ``expect_rows``/``expect_total`` do not match
-        (the results are written first).
+        one-shot check of a large file saves its build). ``isolated=True`` (for a process that
+        stays up, such as the web app) judges a file of 16 MB or more in a forked child on
+        Linux, so its working memory goes back to the system when the check ends; without a
+        progress callback only. Raises AmbiguousDataError while a question is open,
+        ControlTotalError when ``expect_rows``/``expect_total`` do not match (the results are
+        written first).
         """
-        return self._check(on_progress=on_progress, index=index, write=True)
+        return self._check(on_progress=on_progress, index=index, write=True, isolated=isolated)
 
     @property
     def column_choices(self) -> ColumnDecisions:
@@ -351,7 +359,12 @@ class ImportJob:
         return self._prepare().decisions
 
     def _check(
-        self, *, on_progress: ProgressCallback | None, index: bool, write: bool
+        self,
+        *,
+        on_progress: ProgressCallback | None,
+        index: bool,
+        write: bool,
+        isolated: bool = False,
     ) -> CheckReport:
         prepared = self._prepare()
         if prepared.decisions.ambiguities:
@@ -367,15 +380,14 @@ class ImportJob:
             results.parent.mkdir(parents=True, exist_ok=True)
         shadow = self._shadow_path(results, always=not write) if index else None
         kept = KeptResults() if isinstance(self.table, FrameTable) else None
-        row_index = RowIndex() if index else None
-        summary, digest = check_all(
-            self._with_edits(prepared),
+        summary, digest, row_index = self._check_pass(
+            prepared,
             results if write else None,
-            on_progress,
-            shadow_path=shadow,
-            allow_split=not self._edits,
-            kept=kept,
-            index=row_index,
+            shadow,
+            kept,
+            on_progress=on_progress,
+            index=index,
+            isolated=isolated,
         )
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
@@ -398,6 +410,33 @@ class ImportJob:
             prepared=prepared,
         )
         return self.last_check
+
+    def _check_pass(self, prepared, results, shadow, kept, *, on_progress, index, isolated):
+        """Judge every row (in a forked child when ``isolated`` and worth it); the summary,
+        the file's SHA-256 when the pass computed it, and the row index when asked for."""
+        row_index = RowIndex() if index else None
+        prepared = self._with_edits(prepared)
+
+        def judge() -> tuple:
+            summary, digest = check_all(
+                prepared,
+                results,
+                on_progress,
+                shadow_path=shadow,
+                allow_split=not self._edits,
+                kept=kept,
+                index=row_index,
+            )
+            return summary, digest, row_index, prepared.decisions.currency
+
+        alone = on_progress is None and kept is None and isolated
+        if alone and can_isolate(getattr(self.table, "path", None)):
+            done, outcome = run_forked(judge)
+            if done:
+                summary, digest, row_index, prepared.decisions.currency = outcome
+                return summary, digest, row_index
+        summary, digest, row_index, _ = judge()
+        return summary, digest, row_index
 
     def _shadow_path(self, results: Path, *, always: bool = False) -> Path | None:
         """A CSV copy of workbook results, in the job's scratch folder (rows are paged from it);

@@ -162,11 +162,11 @@ def _child(helper: Callable, inherited, parent: int, *args) -> None:
     # The fork copied the parent's end of the pipe: without closing it, a helper whose parent
     # died would block for ever on a full pipe instead of failing with a broken pipe.
     inherited.close()
-    _die_with_parent(parent)
+    die_with_parent(parent)
     helper(*args)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Ask Linux to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)

@@ -65,6 +65,41 @@ def test_check_file_gives_the_same_verdicts_as_the_cli(client, settings, app, tm
     assert 'aria-label="Amount, row 5"' in page  # invalid rows can be fixed in place
 
 
+def test_check_file_judges_a_large_file_in_a_child_with_the_same_verdicts(
+    client, settings, app, monkeypatch
+):
+    """The server checks a large file in a forked child (its memory goes back to the system
+    when the check ends): the verdicts and the review are those of a check in the server."""
+    import os
+
+    import importer.job.importjob as importjob
+    import importer.job.isolated as isolated
+
+    here = import_id_of(upload(client, settings, SAMPLE))
+    check_file(client, settings, here, SAMPLE_MAPPING)
+    judged_in = []
+    real = importjob.check_all
+
+    def noting(*args, **kwargs):
+        judged_in.append(os.getpid())  # only seen by this process when judged here
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(isolated, "MIN_ISOLATED_BYTES", 0)
+    monkeypatch.setattr(importjob, "check_all", noting)
+    away = import_id_of(upload(client, settings, SAMPLE, name="april.csv"))
+    answer = check_file(client, settings, away, SAMPLE_MAPPING)
+
+    assert answer.headers["location"] == f"/imports/{away}/review"
+    assert judged_in == []  # the child judged it
+    workspace = app.state.workspace
+    assert statuses(workspace.get(away).file("results")) == statuses(
+        workspace.get(here).file("results")
+    )
+    page = client.get(f"/imports/{away}/review").text
+    cards = re.findall(r'<h2>([^<]+)</h2>\s*<p class="big">(\d+) rows', page)
+    assert cards == [("Rows in file", "12"), ("Valid", "5"), ("Invalid", "6"), ("Skipped", "1")]
+
+
 def test_mapping_is_saved_as_a_cli_mapping_file_and_remembered(client, settings, app):
     first = import_id_of(upload(client, settings, SAMPLE))
     changed = {**SAMPLE_MAPPING, "product_name": "", "product_description": "Product"}

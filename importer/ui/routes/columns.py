@@ -154,7 +154,7 @@ def check_now(request: Request, session) -> str:
     if session.job.questions():
         return "questions"
     try:
-        session.checked = session.job.check()
+        session.checked = session.job.check(isolated=True)
     except AmbiguousDataError:
         return "questions"
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
