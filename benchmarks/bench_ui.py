@@ -8,8 +8,11 @@ Prints, measured in the same run on the same file:
 - upload + "Check file" through the UI (HTTP, as a browser does it) vs the CLI's validate;
   target <= 1.3x;
 - the median time of 50 random 100-row grid pages (GET .../review?page=N); target < 100 ms;
-- the peak memory (VmHWM) of the UI server process vs the CLI's validate process, and what
-  each holds before any file (the server idle; the CLI after its imports).
+- the peak memory (VmHWM) of the UI server process vs the CLI's validate process (its largest
+  process, from wait4), and what each holds before any file (the server idle; the CLI after
+  its imports);
+- the largest peak among the server's child processes (a large check runs in a forked child)
+  vs the CLI's largest, and the largest PSS sum of each whole process tree.
 
 The UI runs as ``python -m importer ui --no-browser --api-url http://127.0.0.1:9`` with a dummy
 key (no sandbox in the process: only the work measured takes memory).
