@@ -69,6 +69,9 @@ def test_an_isolated_check_gives_what_a_check_here_gives(tmp_path, monkeypatch):
     assert away.rows(warning="same reference").total == 4  # rows 2, 3, 40, 41: invoice lines
     here_bytes = (tmp_path / "here" / "p.results.csv").read_bytes()
     assert (tmp_path / "away" / "p.results.csv").read_bytes() == here_bytes
+    fixed = away.edit(9, "Lead ID", LEAD_1)  # the index the child built serves edits too
+    assert (fixed.row, fixed.status) == (9, "valid")
+    assert away.rows(status="invalid").total == 0
 
 
 def test_a_child_that_dies_is_replaced_by_the_caller(tmp_path, monkeypatch):
