@@ -542,3 +542,43 @@ def test_the_row_index_counts_bytes_not_characters(tmp_path, monkeypatch, split)
         "INV-001",
         "INV-006",
     ]
+
+
+FORMATS = {
+    "crlf": {},
+    "lf": {"newline": "\n"},
+    "cr": {"newline": "\r"},
+    "bom": {"bom": True},
+    "excel sep line": {"sep_line": True},
+    "title rows": {"titles": True},
+    "semicolons": {"delimiter": ";"},
+    "cp1252": {"encoding": "cp1252"},
+    "line break in an early quoted cell": {"quoted_newline_at": 2},
+    "line break in a late quoted cell": {"quoted_newline_at": 40},
+}
+
+
+def formatted_file(tmp_path, name, *, encoding="utf-8", newline="\r\n", delimiter=",", **how):
+    lines = [f"sep={delimiter}"] if how.get("sep_line") else []
+    lines += ["Purchases March", ""] if how.get("titles") else []
+    lines.append(delimiter.join(["Lead ID", "Amount", "Date", "Reference", "Note"]))
+    point = "," if delimiter == ";" else "."
+    for i in range(57):
+        note = '"two\nlines"' if how.get("quoted_newline_at") == i else "Café" if i % 3 else "x"
+        cells = [LEAD_1, f"{100 + i}{point}50", f"2026-03-{1 + i % 28:02d}", f"R-{i}", note]
+        lines.append(delimiter.join(cells))
+    data = (newline.join(lines) + newline).encode(encoding)
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if how.get("bom") else b"") + data)
+    return path
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_split_pass_reads_every_csv_form_as_one_process_does(tmp_path, split_everything, name):
+    path = formatted_file(tmp_path, name.replace(" ", "-"), **FORMATS[name])
+    alone = single_process(path, tmp_path / "alone.csv")
+    split = validate(path, results=tmp_path / "split.csv")
+
+    assert (tmp_path / "split.csv").read_bytes() == (tmp_path / "alone.csv").read_bytes()
+    assert split.summary.as_dict() == alone.summary.as_dict()
+    assert split.summary.count("valid") == 57
