@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_validate import generate_csv  # noqa: E402
+from bench_validate import generate_csv, process_tree, rss_pss_kb  # noqa: E402
 
 PAGES = 50
 
@@ -60,36 +60,16 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = _tree(self.root)
+            pids = process_tree(self.root)
             pss = 0
             for pid in pids:
                 with contextlib.suppress(OSError, RuntimeError, ValueError):
-                    pss += _pss_kb(pid)
+                    pss += rss_pss_kb(pid)[1]
                     if pid != self.root:
                         hwm = peak_memory_kb(pid)
                         self.largest_child_kb = max(self.largest_child_kb, hwm)
             self.pss_sum_kb = max(self.pss_sum_kb, pss)
             self._stop.wait(0.02)
-
-
-def _tree(root: int) -> list[int]:
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        with contextlib.suppress(OSError):
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as handle:
-                    todo.extend(int(child) for child in handle.read().split())
-    return found
-
-
-def _pss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/smaps_rollup") as handle:
-        for line in handle:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
 
 
 def run_cli_validate(path: Path) -> tuple[float, int, TreeMemory]:

@@ -350,7 +350,7 @@ def child_main(step: str, args: list) -> None:
     print("\n@@BENCH@@" + json.dumps(info, default=str), flush=True)
 
 
-def _process_tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
     """``root`` and its descendants (from /proc/PID/task/TID/children)."""
     found, todo = [], [root]
     while todo:
@@ -365,7 +365,7 @@ def _process_tree(root: int) -> list[int]:
     return found
 
 
-def _rss_pss_kb(pid: int) -> tuple[int, int]:
+def rss_pss_kb(pid: int) -> tuple[int, int]:
     rss = pss = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as handle:
@@ -382,7 +382,7 @@ def _rss_pss_kb(pid: int) -> tuple[int, int]:
 def _sample_tree(proc: subprocess.Popen, peaks: dict, stop: threading.Event) -> None:
     """Peak sums of RSS and PSS over the step's process tree, sampled every 50 ms."""
     while not stop.is_set() and proc.poll() is None:
-        usage = [_rss_pss_kb(pid) for pid in _process_tree(proc.pid)]
+        usage = [rss_pss_kb(pid) for pid in process_tree(proc.pid)]
         peaks["rss"] = max(peaks["rss"], sum(u[0] for u in usage))
         peaks["pss"] = max(peaks["pss"], sum(u[1] for u in usage))
         peaks["processes"] = max(peaks["processes"], len(usage))

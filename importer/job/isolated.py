@@ -11,7 +11,6 @@ the same.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
@@ -67,7 +66,6 @@ def _child(work: Callable[[], object], writable: int, parent: int) -> None:
             pipe.write(data)
         code = 0
     except BaseException:  # noqa: BLE001 - any failure: the caller runs the work itself
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
+        pass
     finally:
         os._exit(code)  # no atexit handlers, no flushing of the server's buffers

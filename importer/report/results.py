@@ -212,7 +212,7 @@ class ResultsWriter:
     def write_measured(self, chunk: Chunk, columns: list[list[str]]) -> tuple[int, list[int]]:
         """Write a chunk to a CSV results file; where it starts and each row's byte length
         (for a row index built as the file is written)."""
-        start = self._handle.tell()
+        start = self.position()
         lines = self.render_lines(chunk, columns)
         self._handle.write(join_lines(lines).encode("utf-8"))
         self.rows_written += len(chunk.rows)
