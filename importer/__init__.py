@@ -21,8 +21,8 @@ from importer.errors import (  # noqa: E402
     ConfigurationError,
     ControlTotalError,
     InputFileError,
-    JournalLockedError,
     KeenImportError,
+    LedgerError,
     MappingError,
 )
 from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
@@ -46,6 +46,8 @@ from importer.report.templates import write_template  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
 _SENDING = ("ImportPlan", "ImportReport", "run_import")
+#: The ledger's API, imported on first use.
+_LEDGER = ("Ledger", "ledger_location")
 
 
 def __getattr__(name: str):
@@ -55,6 +57,10 @@ def __getattr__(name: str):
         from importer.job import run
 
         return getattr(run, name)
+    if name in _LEDGER:
+        import importer.ledger
+
+        return getattr(importer.ledger, name)
     raise AttributeError(f"module 'importer' has no attribute {name!r}")
 
 
@@ -78,8 +84,9 @@ __all__ = [
     "ImportPlan",
     "ImportReport",
     "InputFileError",
-    "JournalLockedError",
     "KeenImportError",
+    "Ledger",
+    "LedgerError",
     "Mapping",
     "MappingError",
     "ProgressCallback",
@@ -96,6 +103,7 @@ __all__ = [
     "__version__",
     "format_amounts",
     "format_summary",
+    "ledger_location",
     "load_mapping_file",
     "open_import",
     "parse_map_options",

@@ -424,8 +424,8 @@ def _print_run(report) -> None:
         )
     _print_stops(report)
     _err(f"results: {report.results_path}")
-    if report.journal_path:
-        _err(f"journal: {report.journal_path}")
+    if report.ledger:
+        _err(f"ledger: {report.ledger}")
     if report.created_path:
         _err(f"created purchases (for a reversal request): {report.created_path}")
 

@@ -6,7 +6,7 @@
     ├── ConfigurationError          options that contradict each other, missing API key, unsafe URL
     ├── AmbiguousDataError          the file itself is ambiguous (day-first vs month-first dates)
     ├── ControlTotalError           --expect-rows / --expect-total do not match the file
-    ├── JournalLockedError          another run holds the journal of this file
+    ├── LedgerError                 the ledger cannot be opened, read or written (nothing sent)
     ├── OutputWriteError            a file of the run cannot be written (disk full, read-only)
     ├── NetworkError                the proxy or a certificate stops every request (nothing sent)
     └── ApiError                    the API answered in a way that stops the whole run
@@ -61,8 +61,13 @@ class ControlTotalError(KeenImportError):
     """Control totals given by the user do not match the file."""
 
 
-class JournalLockedError(KeenImportError):
-    """Another run of the same file holds the journal lock."""
+class LedgerError(KeenImportError):
+    """The ledger of what was sent cannot be used: unreachable, refused, corrupt, too new, or
+    in a place where it cannot be shared safely. ``ledger`` names it (never with a password)."""
+
+    def __init__(self, message: str, *, ledger: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.ledger = ledger
 
 
 class OutputWriteError(KeenImportError):

@@ -127,3 +127,11 @@ def run_cli(capsys, monkeypatch):
         return code, err
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _private_ledger(tmp_path_factory, monkeypatch):
+    """Each test has its own per-user data folder, so its own ledger: a test never finds the
+    purchases of another, and no test writes the ledger of the person running the suite."""
+    monkeypatch.setenv("KEEN_IMPORT_DATA_DIR", str(tmp_path_factory.mktemp("keen-data")))
+    monkeypatch.delenv("KEEN_IMPORT_LEDGER", raising=False)

@@ -9,7 +9,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "importer"
 # Lower numbers sit lower in the pipeline; a module may import its own level or a lower one.
-LEVEL = {"records": 0, "errors": 0, "read": 1, "check": 2, "send": 3, "report": 4, "job": 5}
+LEVEL = {
+    "records": 0,
+    "errors": 0,
+    "read": 1,
+    "check": 2,
+    "ledger": 3,
+    "send": 3,
+    "report": 4,
+    "job": 5,
+}
 FRONT_ENDS = {"cli", "ui", "__init__", "__main__"}
 IMPORT = re.compile(r"^\s*(?:from|import) importer\.([a-z_0-9]+)", re.M)
 

@@ -193,7 +193,12 @@ class RowValidator:
         self.extra_triggers = _extra_triggers(options)
         self.filters = row_filters(headers, options.where)
         self.status_at = find_status_column(headers, set(columns.values()))
-        self._seen = SeenRows()
+        self._seen = SeenRows()  # by key (the reference, else the payload): its first row
+        self._exact = SeenRows()  # by key and payload together: every distinct row
+        #: Rows repeating an earlier row on purpose (allow_duplicates): row -> how many came
+        #: before it. The ledger keeps them apart as distinct purchases.
+        self.occurrences: dict[int, int] = {}
+        self._repeat_counts: dict[int, int] = {}
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
         fast = self._fast_paths()
@@ -513,6 +518,7 @@ class RowValidator:
         if _repeats(plain) or self._seen.any_seen(plain):
             return False
         self._seen.add(plain, rows, payloads)
+        self._exact.add(_combined(plain, payloads), rows)
         return True
 
     def _date_notes(self, values, distinct, parser, warnings) -> None:
@@ -591,44 +597,44 @@ class RowValidator:
         return texts
 
     def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, payloads) -> None:
-        """Skip rows whose whole payload repeats an earlier valid row; warn on rows that share
-        only a reference (the lines of one invoice). The per-row loop runs only when some key
-        of the chunk was seen before or repeats inside it.
+        """Skip rows whose whole payload repeats an earlier valid row (in any chunk); warn on
+        rows that share only a reference (the lines of one invoice). The per-row loop runs only
+        when some key of the chunk was seen before or repeats inside it.
         """
         valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
         if self.accept_keys(valid_keys, valid_rows):
             return  # no repeats: the usual chunk
-        keys, payloads = keys.tolist(), payloads.tolist()
+        combined = _combined(keys, payloads).tolist()
+        keys = keys.tolist()
         valid = [i for i, s in enumerate(statuses) if s is VALID]
         rows = chunk.rows
-        earlier, earlier_payloads = self._seen.lookup([keys[i] for i in valid])
+        earlier = self._seen.first_rows([keys[i] for i in valid]).tolist()
+        exact = self._exact.first_rows([combined[i] for i in valid]).tolist()
         firsts: dict[int, int] = {}  # key -> index of its first row in this chunk
-        same: dict[tuple[int, int], int] = {}  # (key, payload) -> its first row in this chunk
-        for i, before, before_payload in zip(
-            valid, earlier.tolist(), earlier_payloads.tolist(), strict=True
-        ):
-            key, payload = keys[i], payloads[i]
-            if before >= 0 and before_payload == payload:
-                self._duplicate(i, before, statuses, verdict)
-            elif (key, payload) in same:
-                self._duplicate(i, same[(key, payload)], statuses, verdict)
-            elif before >= 0:
+        same: dict[int, int] = {}  # key and payload -> its first row in this chunk
+        for i, before, exact_before in zip(valid, earlier, exact, strict=True):
+            key, whole = keys[i], combined[i]
+            first = exact_before if exact_before >= 0 else same.get(whole)
+            if first is not None:
+                self._duplicate(i, first, rows[i], whole, statuses, verdict)
+                continue
+            same[whole] = rows[i]
+            if before >= 0:
                 verdict.warn(i, _same_reference(before))
-                same[(key, payload)] = rows[i]
             elif key in firsts:
                 verdict.warn(i, _same_reference(rows[firsts[key]]))
                 verdict.warn(firsts[key], _same_reference(rows[i]))
-                same[(key, payload)] = rows[i]
             else:
                 firsts[key] = i
-                same[(key, payload)] = rows[i]
-        self._seen.add(
-            list(firsts), [rows[i] for i in firsts.values()], [payloads[i] for i in firsts.values()]
-        )
+        self._seen.add(list(firsts), [rows[i] for i in firsts.values()])
+        self._exact.add(list(same), list(same.values()))
 
-    def _duplicate(self, i: int, first: int, statuses, verdict: _Verdict) -> None:
+    def _duplicate(self, i: int, first: int, row: int, whole: int, statuses, verdict) -> None:
         if self.options.allow_duplicates:
             verdict.warn(i, f"same purchase as row {first}")
+            count = self._repeat_counts.get(whole, 0) + 1
+            self._repeat_counts[whole] = count
+            self.occurrences[int(row)] = count
             return
         statuses[i] = SKIPPED
         verdict.errors[i] = [
@@ -810,6 +816,12 @@ def _row_numbers(rows: list[int]) -> np.ndarray:
     if rows and rows[-1] - rows[0] == len(rows) - 1:
         return np.arange(rows[0], rows[-1] + 1, dtype=np.int32)
     return np.asarray(rows, dtype=np.int32)
+
+
+def _combined(keys, payloads) -> np.ndarray:
+    """One 64-bit key of a row's key and payload key together."""
+    mixed = np.asarray(keys, dtype=np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (mixed ^ np.asarray(payloads, dtype=np.int64).view(np.uint64)).view(np.int64)
 
 
 def _repeats(keys: Sequence[int]) -> bool:

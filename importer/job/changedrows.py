@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 
 from importer.check.validator import RowValidator
 from importer.job.checking import PreparedFile
+from importer.ledger import Ledger
 from importer.records import dumps_payload
-from importer.send.changed import EditedRow, find_edited_rows
-from importer.send.journal import Journal
+from importer.send.changed import EditedRow, FileRow, find_edited_rows
 
-__all__ = ["edited_rows", "edited_note"]
+__all__ = ["edited_rows", "edited_note", "source_name"]
 
 
-def edited_rows(
-    prepared: PreparedFile, journal_path: Path | None, journal_key: str
-) -> dict[int, EditedRow]:
-    """The rows earlier runs created whose content changed since (none without a journal).
+def source_name(prepared: PreparedFile) -> str:
+    """The name that makes runs of one file the same import: its stem (a results file run
+    again, ``march.results.csv``, is ``march``)."""
+    return prepared.table.path.stem.removesuffix(".results")
+
+
+def edited_rows(prepared: PreparedFile, ledger: Ledger, target: str) -> dict[int, EditedRow]:
+    """The rows the ledger holds as created with content that changed since.
 
     Rows with a legacy lead id are not considered: their payload holds the lead's UUID, which
     only the lead lookup while sending can give.
     """
-    if journal_path is None or not journal_path.is_file():
-        return {}
-    with Journal.open(journal_path, file_hash=journal_key) as journal:
-        return find_edited_rows(journal, lambda: _payloads(prepared))
+    return find_edited_rows(ledger, target, source_name(prepared), lambda: _payloads(prepared))
 
 
-def _payloads(prepared: PreparedFile) -> Iterator[tuple[int, str, bytes]]:
+def _payloads(prepared: PreparedFile) -> Iterator[FileRow]:
     validator = RowValidator(
         prepared.table.headers,
         prepared.columns,
@@ -43,7 +43,8 @@ def _payloads(prepared: PreparedFile) -> Iterator[tuple[int, str, bytes]]:
             if record is None or not record.lead_id:
                 continue
             content = dumps_payload(record.payload(action=action, lead_id=record.lead_id))
-            yield record.row, hashlib.sha256(content).hexdigest(), content
+            digest = hashlib.sha256(content).hexdigest()
+            yield FileRow(record.row, digest, content, record.lead_id, record.reference)
 
 
 def edited_note(count: int, *, resend_changed: bool) -> str:

@@ -102,7 +102,7 @@ def open_import(
     """Open a CSV/TSV/TXT/XLSX/XLS file, or a pandas DataFrame, as an import job.
 
     Raises InputFileError (file checks, hostile files) exactly like :func:`importer.validate`.
-    ``out_dir``: the folder for the results, journal, manifest and created list (default:
+    ``out_dir``: the folder for the results, manifest and created list (default:
     beside the input). A DataFrame (read as in importer.read.frame) is named by ``name``
     (default ``dataframe``) in those files' names; its results file is written only when the
     ``results`` option names one (the rows are kept in memory for ``results_frame()``).
@@ -321,7 +321,7 @@ class ImportJob:
             if folder is not None and not path.is_absolute():
                 path = folder / path
         elif isinstance(self.table, FrameTable):
-            # Not written (see writes_results); names the journal, manifest and created list.
+            # Not written (see writes_results); names the manifest and created list.
             path = (folder or Path.cwd()) / f"{frame_name(self.name)}.results.csv"
         else:
             path = default_results_path(self.table.path, self.table.info.kind)
@@ -577,7 +577,8 @@ class ImportJob:
     def plan(self, *, api_url: str, api_key: str, **settings: Any) -> ImportPlan:
         """Check every row (nothing is sent) and say what :meth:`send` would send.
 
-        ``settings``: target (the account name for the journal, default ``api_url``),
+        ``settings``: target (the account name in the ledger, default ``api_url``), ledger
+        (a SQLite file or PostgreSQL URL; default KEEN_IMPORT_LEDGER, else the per-user one),
         dry_run, resend_changed (send rows an earlier run created with other content as new
         purchases; by default they are not sent), concurrency (8), rate (requests per second),
         max_retries (5), timeout (30 s),
@@ -601,9 +602,9 @@ class ImportJob:
         resend_unconfirmed: bool = False,
         resend_changed: bool | None = None,
     ) -> ImportReport:
-        """Send what :meth:`plan` planned; write the results, journal, created list and
-        manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running the
-        same job (or the same command) again resumes from the journal. ``resend_changed``
+        """Send what :meth:`plan` planned; record it in the ledger; write the results, created
+        list and manifest. :meth:`cancel` (from any thread) stops it like a first Ctrl-C; running
+        the same job (or the same command) again resumes from the ledger. ``resend_changed``
         (default: as planned) sends rows an earlier run created with other content as new
         purchases. Raises NetworkError, with nothing sent, when a certificate or the proxy
         stops the first request."""
@@ -683,7 +684,7 @@ class ImportJob:
             target=settings.target or settings.api_url,
             requests=report.requests,
             created_list=str(report.created_path) if report.created_path else None,
-            journal=str(report.journal_path) if report.journal_path else None,
+            ledger=report.ledger,
             exit_code=report.exit_code,
         )
 

@@ -2,11 +2,11 @@
 exactly once where the API allows it, reconcile.
 
     plan pass:  loader -> validator                    (counts and totals; nothing sent)
-    send pass:  loader -> validator -> preflight -> batcher (+ journal) -> reconciler
+    send pass:  loader -> validator -> ledger -> preflight -> sender (+ ledger) -> results
 
 The file is read twice so that a million-row import never holds every row in memory: the first
 pass gives the totals a user confirms before anything is sent, the second sends chunk by chunk
-and writes results in input order. A resumed run reads its earlier answers from the journal.
+and writes results in input order. A resumed run reads its earlier answers from the ledger.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
 from importer.job.writes import WriteFailed, write_failure, writing
+from importer.ledger import Ledger, LedgerLocation, ledger_location
 from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus
 from importer.report.frames import KeptResults, results_frame, summary_frame
@@ -48,7 +49,6 @@ from importer.report.writable import check_writable, run_files
 from importer.send.changed import EditedRow
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.network import NetworkSettings, network_settings
-from importer.send.resume import journal_path_for
 from importer.send.sender import SendReport
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 
 NAME_THE_FRAME = (
     "name the DataFrame, e.g. run_import(df, name='march', ...) or open_import(df, "
-    "name='march'): its journal '<name>.journal.sqlite' is what keeps a second run from "
-    "creating purchases twice"
+    "name='march'): the name is how the ledger tells a re-run of this import from another "
+    "import, and names its results, manifest and created list"
 )
 
 
@@ -98,7 +98,7 @@ class ImportReport:
 
     path: Path
     results_path: Path | None  # None: a DataFrame imported without a results file
-    journal_path: Path | None
+    ledger: str | None  # the ledger used (a path, or a URL without its password)
     api_url: str
     columns: dict[str, str]
     summary: Summary
@@ -206,6 +206,7 @@ class SendSettings:
     api_url: str
     api_key: str = field(repr=False)
     target: str | None = None
+    ledger: str | Path | None = None  # --ledger: a SQLite file or a PostgreSQL URL
     dry_run: bool = False
     resend_changed: bool = False  # send edited rows as new purchases (importer.send.changed)
     concurrency: int = 8
@@ -242,10 +243,17 @@ class SendSettings:
         return replace(self, api_url=api_url, network=network)
 
     @property
-    def journal_key(self) -> str:
-        """The journal key: rows created against one target are never taken as created
-        against another (see EarlierRuns: rows, not bytes, identify)."""
-        return "target:" + (self.target or self.api_url)
+    def ledger_target(self) -> str:
+        """The account the ledger files purchases under: rows created against one target are
+        never taken as created against another. Never the API key (a new key is the same
+        account)."""
+        return self.target or self.api_url
+
+    def ledger_location(self) -> LedgerLocation:
+        """The ledger of this send: ``ledger`` if given, else the sandbox's own for the embedded
+        sandbox and servers on this machine, else KEEN_IMPORT_LEDGER or the per-user one."""
+        sandbox = self.ledger is None and (self.target == "sandbox" or is_loopback(self.api_url))
+        return ledger_location(self.ledger, sandbox=sandbox)
 
     def manifest_options(self, resend_unconfirmed: bool) -> dict[str, Any]:
         """The sending options for the manifest (no key)."""
@@ -308,9 +316,9 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
     plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
     plan.notes += job.control_total_notes(plan.summary)
-    journal = journal_path_for(job.results_path, prepared.table.path)
     planned = PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
-    planned.edited = edited_rows(prepared, journal, checked.journal_key)
+    with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
+        planned.edited = edited_rows(prepared, ledger, checked.ledger_target)
     planned.note_edited()
     return planned
 
@@ -344,7 +352,7 @@ def send_job(
     report = ImportReport(
         path=table.path,
         results_path=results_path,
-        journal_path=None if settings.dry_run else journal_path_for(results_path, table.path),
+        ledger=None,
         api_url=settings.api_url,
         columns=prepared.columns,
         summary=Summary(),
@@ -367,6 +375,7 @@ def send_job(
         write_results=job.writes_results,
         shadow_path=shadow_path,
         edited=planned.edited,
+        file_sha256=sha256,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())
@@ -389,6 +398,7 @@ def run_import(
     name: str | None = None,
     api_url: str = DEFAULT_BASE_URL,
     target: str | None = None,
+    ledger: str | Path | None = None,
     concurrency: int = 8,
     rate: float | None = None,
     max_retries: int = 5,
@@ -411,14 +421,16 @@ def run_import(
 ) -> ImportReport:
     """Import a CSV/XLSX file (or a pandas DataFrame) of purchases into Keen; write the results.
 
-    A DataFrame needs a ``name``: its journal (``<name>.journal.sqlite``, what makes running
-    the same import again safe), manifest and created list go beside ``results``, in
+    A DataFrame needs a ``name`` (how the ledger tells a re-run of this import from another
+    import): its manifest and created list go beside ``results``, in
     ``out_dir``, or else in the current folder; its results file is written only when
     ``results`` is given (``report.results_frame()`` has the verdicts either way).
 
     The one-call form of ``open_import``, ``apply_mapping``, ``plan`` and ``send``.
-    ``target`` names the Keen account for the journal (defaults to ``api_url``): rows created
-    against one target are never taken as created against another. ``confirm`` is called with
+    ``target`` names the Keen account in the ledger (defaults to ``api_url``): rows created
+    against one target are never taken as created against another. ``ledger`` is a SQLite file
+    or a PostgreSQL URL (default: KEEN_IMPORT_LEDGER, else the per-user ledger; see
+    :mod:`importer.ledger.location`). ``confirm`` is called with
     the plan before the first request; returning False cancels (nothing is sent).
     ``resend_changed`` sends rows an earlier run created with other content as new purchases
     (by default they are not sent: see :mod:`importer.send.changed`).
@@ -438,6 +450,7 @@ def run_import(
         api_url=api_url,
         api_key=api_key,
         target=target,
+        ledger=ledger,
         dry_run=dry_run,
         resend_changed=resend_changed,
         concurrency=concurrency,

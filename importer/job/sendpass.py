@@ -1,15 +1,18 @@
-"""The send pass: read the file chunk by chunk, judge, look up leads, send, journal, report.
+"""The send pass: read the file chunk by chunk, judge, look up leads, claim, send, report.
 
-    chunk -> judge -> hold edited rows -> drop rows earlier runs created -> preflight -> screen
-          -> send -> record
+    chunk -> judge -> hold edited rows -> settle rows the ledger knows as created -> preflight
+          -> screen -> claim in the ledger -> send -> record
 
 Edited rows (:mod:`importer.send.changed`) are held back as ``not_sent`` unless the settings say
-``resend_changed``. The created list ends with every purchase the journal knows was created for
-this file and target that this run did not report (earlier content of edited rows).
+``resend_changed``. Every row is claimed in the ledger before it is sent; the ledger's rule
+(:mod:`importer.ledger.rule`) holds back what another import created or is sending. A dry run
+asks the ledger the same questions without claiming. The created list ends with every purchase
+the ledger knows was created for this file and target that this run did not report (earlier
+content of edited rows).
 
 One :class:`SendPass` per run. It stops taking rows when ``stop`` is set (Ctrl-C, SIGTERM or
 :meth:`ImportJob.cancel` from any thread): requests in flight finish, results are written, and
-the journal lets the next run resume.
+the ledger lets the next run resume.
 """
 
 from __future__ import annotations
@@ -26,18 +29,18 @@ from typing import TYPE_CHECKING
 
 from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import AuthenticationError
+from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, row_results
 from importer.job.model import ProgressCallback
 from importer.job.writes import writing
+from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.report.created import CreatedListWriter, created_list_path
 from importer.report.results import ResultsWriter
 from importer.send.changed import EditedRow
 from importer.send.client import KeenClient
-from importer.send.journal import Journal
 from importer.send.preflight import Preflight, preflight
-from importer.send.resume import EarlierRuns, drop_already_created
 from importer.send.sender import not_sent_reason, send_all
 
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ class SendPass:
         write_results: bool = True,
         shadow_path: Path | None = None,
         edited: dict[int, EditedRow] | None = None,
+        file_sha256: str = "",
     ) -> None:
         self.prepared = prepared
         self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
@@ -135,8 +139,10 @@ class SendPass:
             build_records=True,
         )
         self.first_chunk = True
-        self.journal: Journal | None = None
-        self.earlier: EarlierRuns | None = None
+        self.file_sha256 = file_sha256
+        self.ledger: Ledger | None = None
+        self.context: ImportContext | None = None
+        self.candidates: dict[int, Candidate] = {}  # rows looked up before preflight
         self.created: CreatedListWriter | None = None
 
     async def run(self) -> None:
@@ -153,7 +159,7 @@ class SendPass:
             self.shadow = ResultsWriter(self.shadow_path, self.prepared.table.headers)
         try:
             self._open_created_list()
-            self._open_journal()
+            self._open_ledger()
             async with self._client() as client:
                 for chunk in self.prepared.table.chunks():
                     await self._chunk(chunk, client, writer)
@@ -193,12 +199,23 @@ class SendPass:
             with writing(self.report, self.created_file):
                 self.created = CreatedListWriter(path)
 
-    def _open_journal(self) -> None:
-        if self.report.journal_path is not None:
-            self.journal = Journal.open(
-                self.report.journal_path, file_hash=self.settings.journal_key
-            )
-            self.earlier = EarlierRuns(self.journal, self.prepared.options.action)
+    def _open_ledger(self) -> None:
+        settings, options = self.settings, self.prepared.options
+        self.ledger = Ledger.open(settings.ledger_location())
+        self.report.ledger = self.ledger.describe()
+        facts = dict(
+            file_sha256=self.file_sha256,
+            source=source_name(self.prepared),
+            resend_unconfirmed=self.resend_unconfirmed,
+            allow_duplicates=options.allow_duplicates,
+        )
+        if self.report.dry_run:
+            self.context = ImportContext(import_id=-1, **facts)
+            return
+        self.ledger.begin_import(
+            target=settings.ledger_target, file_name=self.prepared.table.path.name, **facts
+        )
+        self.context = self.ledger.context
 
     def _client(self) -> KeenClient:
         s = self.settings
@@ -215,8 +232,14 @@ class SendPass:
     def _close(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.on_stop_ready is not None:
             self.on_stop_ready(None)
-        if self.journal is not None:
-            self.journal.close()
+        if self.ledger is not None:
+            r = self.report
+            stopped = r.auth_failed or r.interrupted or r.outage or r.write_error
+            try:
+                self.ledger.finish_import("stopped" if stopped else "finished")
+            except self.ledger.errors as exc:
+                r.write_error = r.write_error or f"the ledger {self.ledger.describe()}: {exc}"
+            self.ledger.close()
         if self.settings.handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -227,18 +250,13 @@ class SendPass:
         rows = self._judge(chunk)
         if self.edited:
             self._hold_edited(rows)
-        if self.earlier is not None:
-            rows.records = drop_already_created(
-                rows.records, self.earlier, rows.results, rows.by_row
-            )
+        self._settle_known(rows)
         rows.leads = await self._preflight(rows.records, client)
-        if self.earlier is not None and rows.leads is not None:
-            rows.records = drop_already_created(
-                rows.records, self.earlier, rows.results, rows.by_row, resolve=rows.leads.resolve
-            )
         to_send = self._screen(rows)
-        if to_send and not self.report.dry_run:  # a dry run leaves valid rows "valid"
-            await self._send(to_send, rows, client)
+        if to_send:
+            to_send, claimed = self._claim(to_send, rows)
+            if to_send and not self.report.dry_run:  # a dry run leaves valid rows "valid"
+                await self._send(to_send, rows, client, claimed)
         self._record(rows, writer)
 
     def _judge(self, chunk: Chunk) -> _Rows:
@@ -260,6 +278,58 @@ class SendPass:
             result.status = RowStatus.NOT_SENT
             result.error = edited.reason()
         rows.records = pending
+
+    def _candidate(self, record: PurchaseRecord, lead_id: str) -> Candidate:
+        known = self.candidates.pop(record.row, None)
+        if known is not None and known.lead_id == lead_id:
+            return known
+        occurrence = self.validator.occurrences.get(record.row, 0)
+        action = self.prepared.options.action
+        return candidate_for(record, action=action, lead_id=lead_id, occurrence=occurrence)
+
+    def _apply(self, rows: _Rows, held: dict[int, RowResult]) -> None:
+        for row, result in held.items():
+            i = rows.by_row[row]
+            result.warnings = rows.results[i].warnings + result.warnings
+            rows.results[i] = result
+
+    def _settle_known(self, rows: _Rows) -> None:
+        """Rows the ledger holds as created (found before any lead lookup): their result.
+
+        Only rows with a lead UUID can be identified now; rows with a legacy lead id are
+        identified once preflight has resolved it.
+        """
+        assert self.ledger is not None and self.context is not None
+        candidates = [self._candidate(r, r.lead_id) for r in rows.records if r.lead_id]
+        if not candidates:
+            return
+        self.candidates = {c.row: c for c in candidates}
+        _, held = self.ledger.preview(self.settings.ledger_target, candidates, self.context)
+        done = {
+            row: result
+            for row, result in held.items()
+            if result.status is RowStatus.CREATED
+            or (result.status is RowStatus.SKIPPED and result.purchase_id)
+        }
+        self._apply(rows, done)
+        rows.records = [r for r in rows.records if r.row not in done]
+
+    def _claim(
+        self, to_send: list[PurchaseRecord], rows: _Rows
+    ) -> tuple[list[PurchaseRecord], dict[int, Candidate]]:
+        """Claim the rows to send in the ledger (a dry run only asks); the others get the
+        ledger's result."""
+        assert self.ledger is not None and rows.leads is not None
+        resolve = rows.leads.resolve
+        candidates = [self._candidate(r, resolve(r) or r.lead_id) for r in to_send]
+        if self.report.dry_run:
+            target = self.settings.ledger_target
+            claimed, held = self.ledger.preview(target, candidates, self.context)
+        else:
+            claimed, held = self.ledger.claim(candidates)
+        self._apply(rows, held)
+        by_row = {c.row: c for c in claimed}
+        return [r for r in to_send if r.row in by_row], by_row
 
     def _halted(self) -> bool:
         r = self.report
@@ -325,7 +395,13 @@ class SendPass:
             return result
         return None
 
-    async def _send(self, to_send: list[PurchaseRecord], rows: _Rows, client: KeenClient) -> None:
+    async def _send(
+        self,
+        to_send: list[PurchaseRecord],
+        rows: _Rows,
+        client: KeenClient,
+        claimed: dict[int, Candidate],
+    ) -> None:
         progress, settings = self.progress, self.settings
         sent = 0
 
@@ -347,7 +423,8 @@ class SendPass:
             sent_report = await send_all(
                 to_send,
                 client=client,
-                journal=self.journal,
+                ledger=self.ledger,
+                candidates=claimed,
                 action=self.prepared.options.action,
                 concurrency=settings.concurrency,
                 rate=settings.rate,
@@ -407,12 +484,11 @@ class SendPass:
 
     def _list_created_earlier(self) -> None:
         """Purchases of earlier runs for this file and target that no row reported this run."""
-        assert self.created is not None
-        if self.journal is None:
-            return
-        for entry in self.journal.entries():
-            if entry.status == RowStatus.CREATED and entry.purchase_id:
-                self.created.add_earlier(entry.row, entry.purchase_id, entry.payload)
+        assert self.created is not None and self.ledger is not None
+        target, source = self.settings.ledger_target, source_name(self.prepared)
+        for entry in self.ledger.created_by_source(target, source):
+            if entry.purchase_id:
+                self.created.add_earlier(entry.file_row, entry.purchase_id, entry.payload)
 
 
 def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | None:
@@ -426,7 +502,7 @@ def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     def on_signal() -> None:
         if stop.is_set():
-            print("\nsecond interrupt: aborting now (the journal is consistent)", file=sys.stderr)
+            print("\nsecond interrupt: aborting now (the ledger is consistent)", file=sys.stderr)
             os._exit(130)
         print(
             "\ninterrupt: finishing requests in flight, then writing results "

@@ -1,4 +1,4 @@
-"""Before anything is sent: can the run's files (results, journal, manifest, created list) be
+"""Before anything is sent: can the run's files (results, manifest, created list) be
 written where they are meant to go?
 
 A shared drive that is full or a folder that is read-only would otherwise be found out only
@@ -17,13 +17,12 @@ from pathlib import Path
 from importer.errors import OutputWriteError
 from importer.report.created import created_list_path
 from importer.report.manifest import manifest_path
-from importer.send.resume import journal_path_for
 from importer.send.sender import describe_write_error
 
 __all__ = ["check_writable", "run_files"]
 
 _WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
-_PROBE_BYTES = 64 * 1024  # a few journal pages: a volume with less room fails at the first rows
+_PROBE_BYTES = 64 * 1024  # a few pages of results: a volume with less room fails at once
 
 
 def check_writable(paths: Iterable[Path]) -> None:
@@ -67,8 +66,8 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
 
 
 def run_files(results_path: Path, source: Path, *, dry_run: bool) -> list[Path]:
-    """The files a run writes: results and manifest; journal and created list unless dry."""
+    """The files a run writes: results and manifest; the created list unless dry."""
     files = [results_path, manifest_path(results_path, source)]
     if not dry_run:
-        files += [journal_path_for(results_path, source), created_list_path(results_path, source)]
+        files.append(created_list_path(results_path, source))
     return files

@@ -1,1 +1,1 @@
-"""Send stage: HTTP client and transport, the sender, journal, preflight and resume."""
+"""Send stage: HTTP client and transport, the sender, preflight and edited rows."""

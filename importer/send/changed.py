@@ -1,28 +1,46 @@
-"""Edited rows: rows an earlier run created whose content has changed since.
+"""Edited rows: purchases already created whose content has changed since.
 
-Keen has no idempotency key, no update and no way to read purchases back, so the journal is the
-only record of what was created. A row at a position an earlier run created (same target), whose
-payload is different now, and whose earlier payload appears nowhere in the current file, is an
-*edited* row: sending it would pay a second commission for the same sale. It is not sent unless
-the user asks for it (``--resend-changed``) after Keen reversed the earlier purchase.
+Keen has no idempotency key, no update and no way to read purchases back, so the ledger is the
+only record of what was created. A row is *edited* when the ledger holds a created purchase
 
-If the earlier payload is still somewhere in the file, rows were inserted or moved: the moved row
-is recognised as created (see :mod:`importer.send.resume`) and the row now at the old position is
-new content, sent as before.
+- at the same row of an earlier import of the same file (same target and file name), or
+- with the same lead and reference (a corrected re-export, from any file),
+
+whose content is different now and appears nowhere in the current file: sending it would pay a
+second commission for the same sale. It is not sent unless the user asks for it
+(``--resend-changed``) after Keen reversed the earlier purchase.
+
+If the earlier content is still somewhere in the file, rows were inserted or moved (or it is
+another line of the same invoice): that row is recognised as created by the ledger's rule and
+the row at hand is new content, sent as before.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
-from importer.send.journal import Journal, JournalEntry
+from importer.ledger import Entry, Ledger
 
-__all__ = ["EditedRow", "find_edited_rows"]
+__all__ = ["EditedRow", "FileRow", "find_edited_rows"]
 
-#: (file row, payload hash, serialised payload) of every row of the current file.
-Payloads = Callable[[], Iterable[tuple[int, str, bytes]]]
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """What the edit rule needs of a row of the current file."""
+
+    row: int
+    payload_hash: str
+    content: bytes
+    lead_id: str
+    reference: str | None
+
+
+#: Every row of the current file (called once, and again only when some row changed).
+Payloads = Callable[[], Iterable[FileRow]]
+_BLOCK = 1000
 
 _FIELD_NAMES = {
     "purchase_amount": "amount",
@@ -39,7 +57,7 @@ class EditedRow:
 
     row: int
     purchase_id: str
-    changes: str  # e.g. "amount 100.00 (now 90.00)"; "" when the journal kept no payload
+    changes: str  # e.g. "amount 100.00 (now 90.00)"
 
     def reason(self) -> str:
         """The not-sent reason: which purchase, what changed, and what to do."""
@@ -52,27 +70,21 @@ class EditedRow:
         )
 
 
-def find_edited_rows(journal: Journal, payloads: Payloads) -> dict[int, EditedRow]:
-    """The edited rows of the current file, by row number.
+def find_edited_rows(
+    ledger: Ledger, target: str, source: str, payloads: Payloads
+) -> dict[int, EditedRow]:
+    """The edited rows of the current file (``source``: its name without the suffix), by row.
 
     ``payloads`` is called once, and a second time only when some row changed: the file is
     read again instead of holding every row's payload in memory.
     """
-    if not journal.has_created():
-        return {}
-    journal.index_payloads()
-    candidates: dict[int, tuple[list[JournalEntry], bytes]] = {}
-    for row, digest, content in payloads():
-        earlier = journal.created_at(row)
-        if not earlier or any(entry.payload_hash == digest for entry in earlier):
-            continue
-        if journal.created_with_payload(digest):
-            continue  # this content moved here from another row: it is reported created
-        candidates[row] = (earlier, content)
+    candidates: dict[int, tuple[list[Entry], bytes]] = {}
+    for block in _blocks(payloads()):
+        candidates.update(_changed_in(ledger, target, source, block))
     if not candidates:
         return {}
     wanted = {entry.payload_hash for earlier, _ in candidates.values() for entry in earlier}
-    present = {digest for _, digest, _ in payloads() if digest in wanted}
+    present = {row.payload_hash for row in payloads() if row.payload_hash in wanted}
     edited = {}
     for row, (earlier, content) in candidates.items():
         gone = [entry for entry in earlier if entry.payload_hash not in present]
@@ -80,6 +92,35 @@ def find_edited_rows(journal: Journal, payloads: Payloads) -> dict[int, EditedRo
             last = gone[-1]
             edited[row] = EditedRow(row, last.purchase_id or "", _changes(last.payload, content))
     return edited
+
+
+def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) -> dict:
+    """Rows of ``block`` whose row or (lead, reference) was created with other content."""
+    at_rows: dict[int, list[Entry]] = {}
+    for entry in ledger.created_at_rows(target, source, [r.row for r in block]):
+        at_rows.setdefault(entry.file_row, []).append(entry)
+    by_reference: dict[tuple, list[Entry]] = {}
+    references = [r.reference for r in block if r.reference]
+    for entry in ledger.created_with_references(target, references) if references else []:
+        by_reference.setdefault((entry.lead_id, entry.reference), []).append(entry)
+    if not at_rows and not by_reference:
+        return {}
+    known = ledger.created_with_payloads(target, [r.payload_hash for r in block])
+    found = {}
+    for row in block:
+        if row.payload_hash in known:
+            continue  # this content was created: the ledger's rule reports it
+        earlier = at_rows.get(row.row, []) + by_reference.get((row.lead_id, row.reference), [])
+        distinct = list({entry.identity: entry for entry in earlier}.values())
+        if distinct:
+            found[row.row] = (sorted(distinct, key=lambda e: e.updated_at), row.content)
+    return found
+
+
+def _blocks(rows: Iterable[FileRow]) -> Iterator[list[FileRow]]:
+    iterator = iter(rows)
+    while block := list(islice(iterator, _BLOCK)):
+        yield block
 
 
 def _changes(before: str | None, now: bytes) -> str:

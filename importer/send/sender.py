@@ -20,20 +20,21 @@ Policy, per row:
 - Outage: when the breaker trips again and no request has had a real answer (a 429 counts) for
   ``max_outage`` seconds (10 minutes), the run stops like after a 401, with ``outage`` saying
   why: an API that stays down would otherwise be probed once a minute for days.
-- The journal cannot be written (disk full, permission, file removed): stop like after a 401,
+- The ledger cannot be written (disk full, permission, server lost): stop like after a 401,
   with ``write_error`` saying what failed. No request goes out unless its ``sending`` mark is
-  committed; a row whose answer could not be journalled is reported ``unconfirmed``.
+  committed; a row whose answer could not be written is reported ``unconfirmed``.
 - ``stop`` set (Ctrl-C): no new rows; requests in flight get ``stop_grace`` seconds to finish, then
   are cancelled (their rows become ``unconfirmed``); rows waiting to retry become ``not_sent``.
 
 Every record yields exactly one RowResult, through ``on_result`` and in the report counts. With a
-journal, a result is reported only after it is on disk.
+ledger, every record was claimed in it before (:meth:`importer.ledger.Ledger.claim`), and a
+result is reported only after it is on disk.
 
 The steps of one row, each a method of :class:`Sender`: take a row (:meth:`~Sender.take_row`),
 prepare it (:meth:`~Sender.prepare`), wait for the gate (:meth:`~Sender.wait_for_gate`), send
 (:meth:`~Sender.attempt`), classify the answer (:meth:`~Sender.classify`), back off or retry
-(:meth:`~Sender.back_off`), journal and report (:meth:`~Sender.finish`). The pacing (gate,
-breaker, rate cap) lives in :mod:`importer.send.pacing`.
+(:meth:`~Sender.back_off`), record in the ledger and report (:meth:`~Sender.finish`). The
+pacing (gate, breaker, rate cap) lives in :mod:`importer.send.pacing`.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from importer.ledger import Candidate, Ledger
 from importer.records import PurchaseRecord, RowResult, RowStatus, dumps_payload
 from importer.send.client import Outcome, OutcomeKind
-from importer.send.journal import Journal
 from importer.send.pacing import Breaker, Gate, RetryPolicy, Stopped, TokenBucket, sleep_unless
 
 __all__ = [
@@ -65,7 +66,8 @@ __all__ = [
 UNCONFIRMED_HINT = (
     "the purchase may have been created: check in Keen, then re-run with --resend-unconfirmed"
 )
-# What a journal write raises when the disk is full, read-only or the file went away.
+# What a SQLite ledger's write raises when the disk is full, read-only or the file went away
+# (a ledger names its own: Ledger.errors).
 WRITE_ERRORS = (OSError, sqlite3.Error)
 _TRANSIENT = (OutcomeKind.NOT_SENT, OutcomeKind.UNKNOWN, OutcomeKind.UNAVAILABLE)
 
@@ -84,8 +86,8 @@ class SendReport:
     lowest_concurrency: int = 0
     journal_seconds: float = 0.0
     outage: str | None = None  # why sending stopped early because the API stayed unreachable
-    write_error: str | None = None  # what could not be written (the journal): sending stopped
-    unjournalled: int = 0  # rows whose answer could not be written to the journal
+    write_error: str | None = None  # what could not be written (the ledger): sending stopped
+    unjournalled: int = 0  # rows whose answer could not be written to the ledger
 
     @property
     def rows(self) -> int:
@@ -99,7 +101,7 @@ class SendReport:
 
 
 def payload_hash(body: dict) -> str:
-    """sha256 of the serialised payload (with the resolved lead id): the journal's row identity."""
+    """sha256 of the serialised payload (with the resolved lead id)."""
     return hashlib.sha256(dumps_payload(body)).hexdigest()
 
 
@@ -134,19 +136,21 @@ class _Job:
     record: PurchaseRecord
     body: dict | bytes  # bytes (as dumps_payload wrote them) for clients that take them
     payload_hash: str
+    identity: str  # the purchase identity the ledger knows the row by
     warnings: list[str]
     attempts: int = 0
     retries: int = 0  # not sent / 503: limited by max_retries
     rate_limited: int = 0  # 429s: limited by max_rate_limited
     in_flight: bool = False
-    content: bytes = b""  # the serialised payload, kept in the journal with the row
+    content: bytes = b""  # the serialised payload
 
 
 async def send_all(
     records: Iterable[PurchaseRecord],
     *,
     client,
-    journal: Journal | None = None,
+    ledger: Ledger | None = None,
+    candidates: dict[int, Candidate] | None = None,
     action: str = "create_purchase",
     concurrency: int = 8,
     rate: float | None = None,
@@ -162,8 +166,9 @@ async def send_all(
     """Send every record with ``client.create_purchase`` and report one RowResult per record.
 
     ``lead_resolver`` maps a record to the lead UUID to send (preflight's ``resolve``; None means
-    the record's own ``lead_id``). ``rejection`` returns a final result for rows preflight already
-    rejected (never sent). ``rate`` caps requests per second. ``stop`` ends the run gracefully.
+    the record's own ``lead_id``). With a ``ledger``, every record must be one of the
+    ``candidates`` (by row) this import claimed in it. ``rejection`` returns a final result
+    for rows preflight already rejected (never sent). ``rate`` caps requests per second. ``stop`` ends the run gracefully.
     ``policy`` tunes backoff and the breaker (``max_retries`` overrides ``policy.max_retries``).
     ``activity``, when given, is kept current for progress displays: ``requests`` is increased by
     every request sent, ``retrying`` counts the rows waiting to be sent again.
@@ -173,7 +178,8 @@ async def send_all(
     sender = Sender(
         records,
         client=client,
-        journal=journal,
+        ledger=ledger,
+        candidates=candidates or {},
         action=action,
         concurrency=concurrency,
         rate=rate,
@@ -196,7 +202,8 @@ class Sender:
         records: Iterable[PurchaseRecord],
         *,
         client,
-        journal: Journal | None,
+        ledger: Ledger | None,
+        candidates: dict[int, Candidate],
         action: str,
         concurrency: int,
         rate: float | None,
@@ -210,7 +217,9 @@ class Sender:
     ) -> None:
         self.rows: Iterator[PurchaseRecord] = iter(records)
         self.client = client
-        self.journal = journal
+        self.ledger = ledger
+        self.candidates = candidates
+        self.write_errors = ledger.errors if ledger is not None else WRITE_ERRORS
         self.action = action
         self.concurrency = max(1, concurrency)
         self.resend_unconfirmed = resend_unconfirmed
@@ -238,7 +247,7 @@ class Sender:
     async def run(self) -> SendReport:
         """Send every row with ``concurrency`` workers; return once each row has its result."""
         started = time.perf_counter()
-        journal_start = self.journal.commit_seconds if self.journal else 0.0
+        journal_start = self.ledger.commit_seconds if self.ledger else 0.0
         # Objects that exist before the run (the records, caches) never become garbage during it:
         # freezing them keeps the collector's full passes from walking them again and again.
         gc.freeze()
@@ -253,8 +262,8 @@ class Sender:
             await asyncio.gather(*workers, watcher, return_exceptions=True)
             await self.settle()
             gc.unfreeze()
-            if self.journal is not None:
-                self.report.journal_seconds = self.journal.commit_seconds - journal_start
+            if self.ledger is not None:
+                self.report.journal_seconds = self.ledger.commit_seconds - journal_start
             self.report.duration = time.perf_counter() - started
         if self.callback_errors:
             raise self.callback_errors[0]
@@ -293,7 +302,7 @@ class Sender:
         self.gate.wake()
 
     async def settle(self) -> None:
-        """After the workers: every row not taken gets its result, the journal is flushed."""
+        """After the workers: every row not taken gets its result, the ledger is flushed."""
         if self.stop.is_set():
             self.report.interrupted = True
         if not self.input_exhausted:
@@ -302,10 +311,10 @@ class Sender:
                 job = self.prepare(record)
                 if job is not None:
                     self.finish(job, self.stopped_result(job))
-        if self.journal is not None:
+        if self.ledger is not None:
             try:
-                await self.journal.flush()
-            except WRITE_ERRORS as exc:
+                await self.ledger.flush()
+            except self.write_errors as exc:
                 self.write_failed(exc)
         self.report.breaker_trips = self.breaker.trips
         self.gate.close()
@@ -352,25 +361,20 @@ class Sender:
         if not lead:
             self.emit(RowResult(record.row, RowStatus.REJECTED, error="no lead id for this row"))
             return None
-        body = record.payload(action=self.action, lead_id=lead)
-        content = dumps_payload(body)
-        digest = hashlib.sha256(content).hexdigest()
-        warnings: list[str] = []
-        if self.journal is not None:
-            known = self.journal.decide(
-                record.row, digest, resend_unconfirmed=self.resend_unconfirmed
+        candidate = self.candidates.get(record.row)
+        if candidate is not None:
+            content, digest, identity = (
+                candidate.content,
+                candidate.payload_hash,
+                candidate.identity,
             )
-            if known is not None:
-                self.emit(known)
-                return None
-            before = self.journal.previous(record.row)
-            if before is not None and before.payload_hash != digest and before.status == "created":
-                warnings.append(
-                    f"payload changed since an earlier run created purchase {before.purchase_id} "
-                    "for this row; sent as a new purchase"
-                )
-        body_sent = content if self.send_bytes else body
-        return _Job(record, body_sent, digest, warnings, content=content)
+        elif self.ledger is not None:  # never sent without a claim: the ledger must know it
+            raise ValueError(f"row {record.row} was not claimed in the ledger")
+        else:
+            content = dumps_payload(record.payload(action=self.action, lead_id=lead))
+            digest = identity = hashlib.sha256(content).hexdigest()
+        body_sent = content if self.send_bytes else record.payload(action=self.action, lead_id=lead)
+        return _Job(record, body_sent, digest, identity, [], content=content)
 
     async def send_row(self, job: _Job) -> RowResult:
         """Send until the answer is final, retrying what the API certainly did not process."""
@@ -406,7 +410,7 @@ class Sender:
                 self.halt.set()
             if self.halt.is_set():
                 raise Stopped
-            if self.journal is not None:
+            if self.ledger is not None:
                 await self.mark_sending(job)
             job.attempts += 1
             self.report.requests += 1
@@ -430,10 +434,8 @@ class Sender:
     async def mark_sending(self, job: _Job) -> None:
         """Commit the row's ``sending`` mark; a failed mark stops the run (nothing goes out)."""
         try:
-            await self.journal.mark_sending_async(
-                job.record.row, job.payload_hash, job.content or None
-            )
-        except WRITE_ERRORS as exc:
+            await self.ledger.mark_sending_async(job.identity)
+        except self.write_errors as exc:
             self.write_failed(exc)
             raise Stopped from None
 
@@ -495,11 +497,10 @@ class Sender:
         )
 
     async def back_off(self, job: _Job, outcome: Outcome) -> None:
-        """Journal the retry, then wait (Retry-After or backoff); a 429 slows everyone down."""
-        if self.journal is not None:
-            self.journal.record_then(
-                job.record.row,
-                job.payload_hash,
+        """Record the retry, then wait (Retry-After or backoff); a 429 slows everyone down."""
+        if self.ledger is not None:
+            self.ledger.record_then(
+                job.identity,
                 RowResult(
                     job.record.row,
                     RowStatus.RETRIED,
@@ -527,15 +528,14 @@ class Sender:
     # -- results -----------------------------------------------------------------------------------
 
     def finish(self, job: _Job, result: RowResult) -> None:
-        """Journal the row's result, then report it (once it is on disk)."""
+        """Record the row's result in the ledger, then report it (once it is on disk)."""
         if job.warnings:
             result.warnings = job.warnings + result.warnings
-        if self.journal is None:
+        if self.ledger is None:
             self.emit(result)
             return
-        self.journal.record_then(
-            job.record.row,
-            job.payload_hash,
+        self.ledger.record_then(
+            job.identity,
             result,
             lambda: self.emit(result),
             lambda exc: self.unjournalled(job, result, exc),
@@ -547,14 +547,14 @@ class Sender:
         if self.on_result is not None:
             try:
                 self.on_result(result)
-            except Exception as exc:  # noqa: BLE001 - re-raised after the run, journal intact
+            except Exception as exc:  # noqa: BLE001 - re-raised after the run, ledger intact
                 self.callback_errors.append(exc)
 
     def unjournalled(self, job: _Job, result: RowResult, exc: BaseException) -> None:
-        """The answer could not be journalled: the journal keeps ``sending``, so: unconfirmed."""
+        """The answer could not be recorded: the ledger keeps ``sending``, so: unconfirmed."""
         self.write_failed(exc)
         if job.attempts == 0:
-            self.emit(result)  # nothing went out: the journal has nothing to remember
+            self.emit(result)  # nothing went out: the ledger has nothing to remember
             return
         self.report.unjournalled += 1
         answer = (
@@ -566,7 +566,7 @@ class Sender:
             job.record.row,
             RowStatus.UNCONFIRMED,
             http_status=result.http_status,
-            error=f"{answer}, but the answer could not be written to the journal "
+            error=f"{answer}, but the answer could not be written to the ledger "
             f"({describe_write_error(exc)}); {UNCONFIRMED_HINT}",
             attempts=job.attempts,
             warnings=result.warnings,
@@ -574,10 +574,10 @@ class Sender:
         self.emit(unconfirmed)
 
     def write_failed(self, exc: BaseException) -> None:
-        """The journal could not be written: halt (the first failure is the one reported)."""
+        """The ledger could not be written: halt (the first failure is the one reported)."""
         if self.report.write_error is None:
-            where = self.journal.path if self.journal is not None else "the journal"
-            self.report.write_error = f"the journal {where}: {describe_write_error(exc)}"
+            where = self.ledger.describe() if self.ledger is not None else ""
+            self.report.write_error = f"the ledger {where}: {describe_write_error(exc)}"
         if not self.halt.is_set():
             self.halt_now()
 

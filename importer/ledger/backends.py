@@ -1,0 +1,368 @@
+"""The two databases a ledger can live in, behind one small interface.
+
+    SqliteBackend    one user's ledger (the default) or a SQLite file given with --ledger
+    PostgresBackend  a team's ledger on a PostgreSQL server (psycopg 3, the [postgres] extra)
+
+Each offers: ``fetch``/``execute``/``execute_many`` (SQL written with ``?`` placeholders),
+``transaction()`` (one writer per target at a time), ``sync()`` (results on disk before they
+count), and the liveness lock of an import: ``hold_lock(token)`` while it runs, ``is_live(token)``
+from any machine. SQLite's liveness lock is a file lock (``filelock``: a dead process holds none);
+PostgreSQL's is a session advisory lock (a lost connection releases it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from importer.errors import LedgerError
+from importer.ledger.location import LedgerLocation
+from importer.ledger.schema import SCHEMA_VERSION, schema_statements
+
+__all__ = ["PostgresBackend", "SqliteBackend", "open_backend"]
+
+_LOCK_NAMESPACE = 0x4B45  # the first key of every advisory lock keen-import takes ("KE")
+
+
+def open_backend(location: LedgerLocation, *, upgrade: bool = False):
+    """Connect to the ledger at ``location``, creating or upgrading its tables as allowed."""
+    backend = PostgresBackend(location) if location.url is not None else SqliteBackend(location)
+    try:
+        backend.prepare_schema(upgrade=upgrade)
+    except BaseException:
+        backend.close()
+        raise
+    return backend
+
+
+class _Backend:
+    """What both databases share: the schema check and a few conveniences."""
+
+    dialect = ""
+    location: LedgerLocation
+    errors: tuple[type[BaseException], ...] = ()
+
+    def describe(self) -> str:
+        """The ledger, as messages name it (no password)."""
+        return self.location.describe()
+
+    def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
+        """The first row of a query, or None."""
+        rows = self.fetch(sql, args)
+        return rows[0] if rows else None
+
+    def schema_version(self) -> int | None:
+        """The version written in the ledger (None: a new, empty database)."""
+        if not self.has_table("ledger_meta"):
+            return None
+        found = self.fetch_one("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
+        return int(found[0]) if found else None
+
+    def prepare_schema(self, *, upgrade: bool) -> None:
+        """Create the tables in a new ledger; refuse a newer one; upgrade an older one when
+        allowed (always for one user's SQLite ledger, on purpose for a shared one)."""
+        version = self.schema_version()
+        if version is None and self.foreign_tables():
+            raise LedgerError(
+                f"{self.describe()} is a database of another program, not a keen-import ledger",
+                ledger=self.describe(),
+                hint="give --ledger a new file name (or an empty PostgreSQL database)",
+            )
+        if version is not None and version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger {self.describe()} has schema version {version}; this keen-import "
+                f"knows version {SCHEMA_VERSION} only",
+                ledger=self.describe(),
+                hint="upgrade keen-import on this machine (a team upgrades together)",
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if version is not None and self.location.shared and not upgrade:
+            raise LedgerError(
+                f"the shared ledger {self.describe()} has schema version {version}; this "
+                f"keen-import writes version {SCHEMA_VERSION}",
+                ledger=self.describe(),
+                hint="once every machine of the team runs this version: keen-import ledger upgrade",
+            )
+        with self.transaction():
+            for statement in schema_statements(self.dialect):
+                self.execute(statement)
+            self.execute(
+                "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+
+
+class SqliteBackend(_Backend):
+    """A ledger in a SQLite file: WAL, every result fsynced before it counts."""
+
+    dialect = "sqlite"
+    errors = (sqlite3.Error, OSError)
+
+    def __init__(self, location: LedgerLocation) -> None:
+        assert location.path is not None
+        self.location = location
+        self.path = location.path
+        self._wal_fd = -1
+        self._locks: dict[str, Any] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # Plus an explicit fsync of the WAL before a result counts (see Ledger).
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from None
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot open the ledger {self.path}: {exc.strerror or exc}",
+                ledger=str(self.path),
+                hint="check the folder exists and can be written, or give --ledger PATH",
+            ) from None
+
+    def _unusable(self, exc: BaseException) -> LedgerError:
+        return LedgerError(
+            f"the ledger {self.path} cannot be read ({exc}): it is damaged or not a "
+            "keen-import ledger",
+            ledger=str(self.path),
+            hint="restore it from a backup, or give --ledger a new file name",
+        )
+
+    def prepare_schema(self, *, upgrade: bool) -> None:
+        """As for every backend, with a damaged file reported as such."""
+        try:
+            super().prepare_schema(upgrade=upgrade)
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from None
+
+    def has_table(self, name: str) -> bool:
+        """True when the table exists."""
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.fetch_one(sql, (name,)) is not None
+
+    def foreign_tables(self) -> bool:
+        """True when the database holds tables of some other program."""
+        return self.fetch_one("SELECT 1 FROM sqlite_master WHERE type = 'table'") is not None
+
+    def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of a query."""
+        return self.conn.execute(sql, args).fetchall()
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the rows it changed."""
+        return self.conn.execute(sql, args).rowcount
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows``."""
+        self.conn.executemany(sql, rows)
+
+    def insert_returning_id(self, sql: str, args: Sequence[Any]) -> int:
+        """Insert one row and return its id."""
+        return int(self.conn.execute(sql, args).lastrowid)
+
+    @contextlib.contextmanager
+    def transaction(self, lock_key: str | None = None) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE: one writer at a time on the whole file)."""
+        conn = self.conn
+        if conn.in_transaction:  # left open by a COMMIT that failed (disk full)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may have rolled back already (a full disk does): never hide the cause.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def sync(self) -> None:
+        """fsync the WAL: every commit so far survives a power cut."""
+        if self._wal_fd < 0:
+            wal = self.path.with_name(self.path.name + "-wal")
+            # Opened for writing: Windows refuses to flush a handle opened read-only.
+            self._wal_fd = os.open(wal, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        os.fsync(self._wal_fd)
+
+    # -- liveness ------------------------------------------------------------------------------
+
+    def _lock_path(self, token: str) -> Path:
+        return self.path.with_name(self.path.name + ".locks") / f"{token}.lock"
+
+    def hold_lock(self, token: str) -> None:
+        """Hold the liveness lock of an import until :meth:`release_lock` (or the process dies)."""
+        from filelock import FileLock
+
+        path = self._lock_path(token)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path, timeout=0)
+        lock.acquire()
+        self._locks[token] = lock
+
+    def release_lock(self, token: str) -> None:
+        """Release an import's liveness lock and remove its file."""
+        lock = self._locks.pop(token, None)
+        if lock is None:
+            return
+        lock.release()
+        with contextlib.suppress(OSError):
+            self._lock_path(token).unlink()
+
+    def is_live(self, token: str) -> bool:
+        """True while the import holding ``token`` runs (in any process on this machine)."""
+        from filelock import FileLock, Timeout
+
+        if token in self._locks:
+            return True
+        path = self._lock_path(token)
+        if not path.exists():
+            return False
+        probe = FileLock(path, timeout=0)
+        try:
+            probe.acquire()
+        except Timeout:
+            return True
+        except OSError:
+            return False
+        probe.release()
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return False
+
+    def close(self) -> None:
+        """Release every lock and close the database."""
+        for token in list(self._locks):
+            self.release_lock(token)
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+        if self._wal_fd >= 0:
+            os.close(self._wal_fd)
+            self._wal_fd = -1
+
+
+class PostgresBackend(_Backend):
+    """A team's ledger on a PostgreSQL server. Commits are durable when they return."""
+
+    dialect = "postgresql"
+
+    def __init__(self, location: LedgerLocation) -> None:
+        assert location.url is not None
+        self.location = location
+        try:
+            import psycopg
+        except ImportError:
+            raise LedgerError(
+                "a PostgreSQL ledger needs psycopg",
+                ledger=self.describe(),
+                hint="pip install 'keen-import[postgres]'",
+            ) from None
+        self.errors = (psycopg.Error, OSError)
+        self._sql: dict[str, str] = {}
+        try:
+            self.conn = psycopg.connect(location.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise self.unreachable(exc) from None
+
+    def unreachable(self, exc: BaseException) -> LedgerError:
+        """The error for a ledger that cannot be reached or refuses us (no password shown)."""
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        password = self._password()
+        if password:
+            reason = reason.replace(password, "***")
+        return LedgerError(
+            f"cannot use the ledger {self.describe()}: {reason}",
+            ledger=self.describe(),
+            hint="check the server is up and the user, password and permissions in --ledger "
+            "(or KEEN_IMPORT_LEDGER); nothing was sent",
+        )
+
+    def _password(self) -> str | None:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.location.url or "").password
+
+    def _convert(self, sql: str) -> str:
+        converted = self._sql.get(sql)
+        if converted is None:
+            converted = self._sql[sql] = sql.replace("?", "%s")
+        return converted
+
+    def has_table(self, name: str) -> bool:
+        """True when the table exists in the current schema."""
+        return self.fetch_one("SELECT to_regclass(?)", (name,))[0] is not None
+
+    def foreign_tables(self) -> bool:
+        """True when the current schema holds tables (of some other program)."""
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema()"
+        return self.fetch_one(sql) is not None
+
+    def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of a query."""
+        with self.conn.cursor() as cursor:
+            cursor.execute(self._convert(sql), args)
+            return cursor.fetchall() if cursor.description else []
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the rows it changed."""
+        with self.conn.cursor() as cursor:
+            cursor.execute(self._convert(sql), args)
+            return cursor.rowcount
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows`` (pipelined: one round trip)."""
+        with self.conn.cursor() as cursor:
+            cursor.executemany(self._convert(sql), rows)
+
+    def insert_returning_id(self, sql: str, args: Sequence[Any]) -> int:
+        """Insert one row and return its id."""
+        return int(self.fetch_one(sql + " RETURNING id", args)[0])
+
+    @contextlib.contextmanager
+    def transaction(self, lock_key: str | None = None) -> Iterator[None]:
+        """One transaction; with ``lock_key`` (a target), claims for it wait for each other
+        on every machine (a transaction advisory lock, released at commit)."""
+        with self.conn.transaction():
+            if lock_key is not None:
+                self.execute(
+                    "SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_NAMESPACE, _key32(lock_key))
+                )
+            yield
+
+    def sync(self) -> None:
+        """Nothing to do: a PostgreSQL commit is durable once it returns."""
+
+    def hold_lock(self, token: str) -> None:
+        """Hold the import's session advisory lock (released if this connection is lost)."""
+        self.execute("SELECT pg_advisory_lock(?, ?)", (_LOCK_NAMESPACE, _key32(token)))
+
+    def release_lock(self, token: str) -> None:
+        """Release the import's advisory lock."""
+        self.execute("SELECT pg_advisory_unlock(?, ?)", (_LOCK_NAMESPACE, _key32(token)))
+
+    def is_live(self, token: str) -> bool:
+        """True while some session, on any machine, holds the import's advisory lock."""
+        found = self.fetch_one(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = ?::oid"
+            " AND objid = ?::oid AND objsubid = 2 AND granted",
+            (_LOCK_NAMESPACE, _key32(token)),
+        )
+        return found is not None
+
+    def close(self) -> None:
+        """Close the connection (which releases its advisory locks)."""
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def _key32(text: str) -> int:
+    """A positive 32-bit key for an advisory lock (pg_locks shows it as an oid)."""
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF

@@ -1,0 +1,513 @@
+"""The ledger: one store of every purchase sent to a Keen API, shared by every file, run,
+machine and colleague. It is the single source of truth for "was this purchase sent".
+
+An import opens it (:meth:`Ledger.begin_import`), claims each chunk's rows in one transaction
+(:meth:`Ledger.claim`: the rule of :mod:`importer.ledger.rule` decides, under a lock that makes
+claims of one target wait for each other), marks each row ``sending`` before its request goes out
+and records its answer as soon as it arrives. Claimed rows that were never sent are released
+when the import ends; an import that died is found by its liveness lock (never by guessing):
+its claimed rows are released and its ``sending`` rows become ``unconfirmed``.
+
+Durability (SQLite): WAL with ``synchronous=NORMAL`` plus an explicit fsync of the WAL before a
+result counts. Every commit reaches the operating system before the call returns, so a kill -9
+loses nothing; a result (a created purchase id above all) is reported only after an fsync that
+started after its commit, so it also survives power loss. One fsync (1-5 ms) covers every result
+that completed meanwhile, on a helper thread, off the sending path. A ``sending`` mark is
+committed before its request goes out. PostgreSQL commits are durable when they return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import platform
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from importer.ledger.backends import open_backend
+from importer.ledger.entry import CLAIMED, ENTRY_COLUMNS, ENTRY_FROM, SENDING, Entry
+from importer.ledger.identity import Candidate
+from importer.ledger.location import LedgerLocation
+from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
+from importer.records import RowResult, RowStatus
+
+__all__ = ["Ledger"]
+
+_BATCH = 500  # identities per IN (...) lookup
+
+_MARK = (
+    "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
+    " WHERE target = ? AND identity = ? AND import_id = ?"
+)
+_RECORD = (
+    "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
+    " updated_at = ? WHERE target = ? AND identity = ? AND import_id = ?"
+)
+_CLAIM = (
+    "INSERT INTO purchases (target, identity, import_id, file_row, payload_hash, payload,"
+    " lead_id, reference, currency, amount, purchase_date, status, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?)"
+    " ON CONFLICT (target, identity) DO UPDATE SET import_id = excluded.import_id,"
+    " file_row = excluded.file_row, status = 'claimed', updated_at = excluded.updated_at"
+)
+
+
+class Ledger:
+    """The ledger at one location. Use as a context manager; :meth:`open` connects."""
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+        self.location: LedgerLocation = backend.location
+        self.errors = backend.errors  # what a lost or full ledger raises
+        self.import_id: int | None = None
+        self.target: str | None = None
+        self._token: str | None = None
+        self._context: ImportContext | None = None
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
+        self._pending: list[tuple[str, tuple, object]] = []
+        self._writer: asyncio.Task | None = None
+        self._committed = 0  # commits so far
+        self._synced = 0  # commits known to be on disk
+        self._sync_waiters: list[tuple[int, list]] = []
+        self._syncing: asyncio.Task | None = None
+        self._failure: BaseException | None = None  # a failed write whose caller had no future
+        self._live: dict[str, bool] = {}
+        self.commits = 0
+        self.fsyncs = 0
+        #: Seconds in commits (on the event loop) plus syncs (on a helper thread).
+        self.commit_seconds = 0.0
+
+    @classmethod
+    def open(cls, location: LedgerLocation, *, upgrade: bool = False) -> Ledger:
+        """Connect to the ledger (creating it if new). Raises LedgerError."""
+        return cls(open_backend(location, upgrade=upgrade))
+
+    def describe(self) -> str:
+        """The ledger as messages name it (never with a password)."""
+        return self.location.describe()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the import (if one is open) and disconnect."""
+        if self.import_id is not None:
+            try:
+                self.finish_import()
+            except self.errors:
+                pass  # the ledger is gone: the next import's sweep settles this one
+        self._syncer.shutdown(wait=True)
+        self.backend.close()
+
+    # -- imports -------------------------------------------------------------------------------
+
+    def begin_import(
+        self,
+        *,
+        target: str,
+        file_name: str,
+        file_sha256: str,
+        source: str,
+        resend_unconfirmed: bool = False,
+        allow_duplicates: bool = False,
+        state: str = "running",
+    ) -> int:
+        """Record a new import and hold its liveness lock; returns its id."""
+        self._token = uuid.uuid4().hex
+        self.backend.hold_lock(self._token)
+        self.sweep_stopped_imports()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.backend.transaction():
+            self.import_id = self.backend.insert_returning_id(
+                "INSERT INTO imports (target, file_name, file_sha256, source, user_name, machine,"
+                " started_at, state, lock_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    target,
+                    file_name,
+                    file_sha256,
+                    source,
+                    _user(),
+                    platform.node() or "?",
+                    now,
+                    state,
+                    self._token,
+                ),
+            )
+        self.target = target
+        self._context = ImportContext(
+            self.import_id, file_sha256, source, resend_unconfirmed, allow_duplicates
+        )
+        return self.import_id
+
+    def finish_import(self, state: str = "finished") -> None:
+        """Release what this import claimed but never sent, mark it ended, drop its lock."""
+        import_id, token = self.import_id, self._token
+        if import_id is None:
+            return
+        self.import_id = None
+        try:
+            with self.backend.transaction():
+                _release(self.backend, import_id)
+                self.backend.execute(
+                    "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
+                    (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
+                )
+            self.backend.sync()
+        finally:
+            if token is not None:
+                self.backend.release_lock(token)
+
+    def sweep_stopped_imports(self) -> int:
+        """Settle imports that died while running: claimed rows released, rows in flight
+        ``unconfirmed``. Returns how many were found."""
+        running = self.backend.fetch(
+            "SELECT id, lock_token, file_name FROM imports WHERE state = 'running'"
+        )
+        stopped = [(i, name) for i, token, name in running if not self.backend.is_live(token)]
+        for import_id, name in stopped:
+            error = UNCONFIRMED_ERROR.replace("the previous run", f"the import of {name}")
+            with self.backend.transaction():
+                _release(self.backend, import_id)
+                self.backend.execute(
+                    "UPDATE purchases SET status = 'unconfirmed', error = ?, updated_at = ?"
+                    " WHERE import_id = ? AND status = 'sending'",
+                    (error, time.time(), import_id),
+                )
+                self.backend.execute(
+                    "UPDATE imports SET state = 'stopped' WHERE id = ? AND state = 'running'",
+                    (import_id,),
+                )
+        return len(stopped)
+
+    @property
+    def context(self) -> ImportContext | None:
+        """The import this ledger was opened for (None before :meth:`begin_import`)."""
+        return self._context
+
+    def is_live(self, entry: Entry) -> bool:
+        """True while the import holding ``entry`` runs (checked once per import per claim)."""
+        found = self._live.get(entry.lock_token)
+        if found is None:
+            found = self._live[entry.lock_token] = self.backend.is_live(entry.lock_token)
+        return found
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def entries(self, target: str, identities: Iterable[str]) -> dict[str, Entry]:
+        """The entries of these identities (not forgotten), by identity."""
+        return {e.identity: e for e in self._select("p.identity", target, list(identities))}
+
+    def created_with_payloads(self, target: str, hashes: Iterable[str]) -> dict[str, Entry]:
+        """A created entry (the first) for each payload hash that has one."""
+        found: dict[str, Entry] = {}
+        for entry in self._select("p.payload_hash", target, list(set(hashes)), created=True):
+            found.setdefault(entry.payload_hash, entry)
+        return found
+
+    def created_with_references(self, target: str, references: Iterable[str]) -> list[Entry]:
+        """Every created entry carrying one of these references."""
+        return self._select("p.reference", target, list(set(references)), created=True)
+
+    def created_at_rows(self, target: str, source: str, rows: Sequence[int]) -> list[Entry]:
+        """Created entries that imports of ``source`` (a file's stem) wrote at these rows."""
+        found = []
+        for start in range(0, len(rows), _BATCH):
+            part = list(rows[start : start + _BATCH])
+            marks = ",".join("?" * len(part))
+            found += self._entries(
+                f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ? AND i.source = ?"
+                f" AND p.status = 'created' AND p.forgotten IS NULL AND p.file_row IN ({marks})"
+                " ORDER BY p.updated_at",
+                (target, source, *part),
+            )
+        return found
+
+    def created_by_source(self, target: str, source: str) -> list[Entry]:
+        """Every purchase created by imports of ``source`` (a file's stem), by row."""
+        return self._entries(
+            f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ? AND i.source = ?"
+            " AND p.status = 'created' AND p.forgotten IS NULL ORDER BY p.file_row",
+            (target, source),
+        )
+
+    def created_by_import(self, import_id: int) -> list[Entry]:
+        """Every purchase an import created, by row."""
+        return self._entries(
+            f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.import_id = ?"
+            " AND p.status = 'created' ORDER BY p.file_row",
+            (import_id,),
+        )
+
+    def _select(
+        self, column: str, target: str, values: list, *, created: bool = False
+    ) -> list[Entry]:
+        found = []
+        extra = " AND p.status = 'created'" if created else ""
+        for start in range(0, len(values), _BATCH):
+            part = values[start : start + _BATCH]
+            marks = ",".join("?" * len(part))
+            found += self._entries(
+                f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ?"
+                f" AND {column} IN ({marks}) AND p.forgotten IS NULL{extra}",
+                (target, *part),
+            )
+        return found
+
+    def _entries(self, sql: str, args: Sequence) -> list[Entry]:
+        return [Entry(*found) for found in self.backend.fetch(sql, args)]
+
+    # -- claims --------------------------------------------------------------------------------
+
+    def claim(self, candidates: list[Candidate]) -> tuple[list[Candidate], dict[int, RowResult]]:
+        """Decide every candidate in one transaction: the ones this import may send (now
+        claimed by it), and the results of the others, by row."""
+        assert self._context is not None and self.target is not None, "begin_import first"
+        with self.backend.transaction(lock_key=self.target):
+            to_send, held = self._decide(self.target, candidates, self._context)
+            now = time.time()
+            self.backend.execute_many(
+                _CLAIM, [_claim_args(self.target, self.import_id, c, now) for c in to_send]
+            )
+        return to_send, held
+
+    def preview(
+        self, target: str, candidates: list[Candidate], context: ImportContext
+    ) -> tuple[list[Candidate], dict[int, RowResult]]:
+        """What :meth:`claim` would decide, without claiming (dry runs, validate)."""
+        return self._decide(target, candidates, context)
+
+    def _decide(self, target: str, candidates: list[Candidate], context: ImportContext):
+        self._live.clear()
+        exact = self.entries(target, [c.identity for c in candidates])
+        twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
+        to_send: list[Candidate] = []
+        held: dict[int, RowResult] = {}
+        taken: dict[str, int] = {}
+        for candidate in candidates:
+            if candidate.identity in taken:
+                held[candidate.row] = RowResult(
+                    candidate.row,
+                    RowStatus.SKIPPED,
+                    error=f"same purchase as row {taken[candidate.identity]}",
+                )
+                continue
+            twin = twins.get(candidate.payload_hash)
+            known = judge(candidate, exact.get(candidate.identity), twin, context, self.is_live)
+            if known is None:
+                taken[candidate.identity] = candidate.row
+                to_send.append(candidate)
+            else:
+                held[candidate.row] = known
+        return to_send, held
+
+    # -- writing, group-committed (the sending path) --------------------------------------------
+
+    async def mark_sending_async(self, identity: str) -> None:
+        """Commit (with every mark queued in the same loop tick) that ``identity`` is about
+        to be sent; returns once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._enqueue(_MARK, (time.time(), self.target, identity, self.import_id), future)
+        await future
+
+    def record_then(
+        self,
+        identity: str,
+        result: RowResult,
+        on_durable: Callable[[], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Queue the answer for ``identity``; ``on_durable()`` runs once it is on disk.
+
+        If the ledger fails, ``on_durable`` never runs: ``on_failed(error)`` runs instead, or,
+        without it, the error is raised by :meth:`flush`.
+        """
+        waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        args = (
+            str(result.status),
+            result.purchase_id,
+            result.http_status,
+            result.error,
+            result.attempts,
+            time.time(),
+            self.target,
+            identity,
+            self.import_id,
+        )
+        self._enqueue(_RECORD, args, waiter)
+
+    async def flush(self) -> None:
+        """Wait until every queued write is committed and on disk; raise a write's error."""
+        failure: BaseException | None = None
+        loop = asyncio.get_running_loop()
+        if self._pending or (self._writer and not self._writer.done()):
+            future = loop.create_future()
+            self._pending.append(("", (), future))
+            self._kick()
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - what was committed before still syncs
+                failure = exc
+        if self._synced < self._committed or self._sync_waiters:
+            future = loop.create_future()
+            self._wait_for_disk([future])
+            try:
+                await future
+            except Exception as exc:  # noqa: BLE001 - raised below
+                failure = failure or exc
+        failure = self._failure or failure
+        self._failure = None
+        if failure is not None:
+            raise failure
+
+    def _enqueue(self, sql: str, args: tuple, waiter: object) -> None:
+        self._pending.append((sql, args, waiter))
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let every completion that is ready join this commit
+            batch, self._pending = self._pending, []
+            try:
+                self._commit([(sql, args) for sql, args, _ in batch if sql])
+            except Exception as exc:  # the ledger failed: nobody may count these rows as done
+                self._fail([waiter for _, _, waiter in batch], exc)
+                continue
+            durable = []
+            for sql, _, waiter in batch:
+                if sql is _MARK:
+                    if not waiter.done():
+                        waiter.set_result(None)  # committed: its request may go out
+                elif waiter is not None:
+                    durable.append(waiter)
+            if durable:
+                self._wait_for_disk(durable)
+
+    def _wait_for_disk(self, waiters: list) -> None:
+        self._sync_waiters.append((self._committed, waiters))
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.get_running_loop().create_task(self._sync_loop())
+
+    def _fail(self, waiters: list, exc: BaseException) -> None:
+        for waiter in waiters:
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            elif isinstance(waiter, _Then):
+                waiter.on_failed(exc)
+            elif self._failure is None:
+                self._failure = exc
+
+    async def _sync_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._sync_waiters:
+            target = self._committed
+            try:
+                await loop.run_in_executor(self._syncer, self._sync)
+            except Exception as exc:
+                waiting, self._sync_waiters = self._sync_waiters, []
+                self._fail([waiter for _, group in waiting for waiter in group], exc)
+                continue
+            self._synced = max(self._synced, target)
+            still = []
+            for seq, group in self._sync_waiters:
+                if seq > self._synced:
+                    still.append((seq, group))
+                    continue
+                for waiter in group:
+                    if isinstance(waiter, asyncio.Future):
+                        if not waiter.done():
+                            waiter.set_result(None)
+                    elif waiter is not None:
+                        waiter()
+            self._sync_waiters = still
+
+    def _sync(self) -> None:
+        started = time.perf_counter()
+        self.backend.sync()
+        self.fsyncs += 1
+        self.commit_seconds += time.perf_counter() - started
+
+    def _commit(self, statements: list[tuple[str, tuple]]) -> None:
+        if not statements:
+            return
+        started = time.perf_counter()
+        if len(statements) > 2 and len({args[-2] for _, args in statements}) == len(statements):
+            # One statement per identity: their order does not matter, so all marks go in one
+            # executemany and all answers in another.
+            statements = sorted(statements, key=lambda item: item[0] is not _MARK)
+        with self.backend.transaction():
+            start, count = 0, len(statements)
+            while start < count:
+                sql = statements[start][0]
+                end = start + 1
+                while end < count and statements[end][0] is sql:
+                    end += 1
+                self.backend.execute_many(sql, [args for _, args in statements[start:end]])
+                start = end
+        self._committed += 1
+        self.commits += 1
+        self.commit_seconds += time.perf_counter() - started
+
+
+class _Then:
+    """Callbacks of a queued result: ``on_durable()`` once on disk, ``on_failed(error)`` if not."""
+
+    __slots__ = ("on_durable", "on_failed")
+
+    def __init__(self, on_durable, on_failed) -> None:
+        self.on_durable = on_durable
+        self.on_failed = on_failed
+
+    def __call__(self) -> None:
+        if self.on_durable is not None:
+            self.on_durable()
+
+
+def _claim_args(target: str, import_id: int | None, c: Candidate, now: float) -> tuple:
+    return (
+        target,
+        c.identity,
+        import_id,
+        c.row,
+        c.payload_hash,
+        c.content.decode(),
+        c.lead_id,
+        c.reference,
+        c.currency,
+        c.amount,
+        c.date,
+        now,
+    )
+
+
+def _release(backend, import_id: int) -> None:
+    """Give back what an import claimed and never sent (first claims vanish; taken-over
+    rows keep their history as not sent)."""
+    backend.execute(
+        "DELETE FROM purchases WHERE import_id = ? AND status = ? AND sends = 0",
+        (import_id, CLAIMED),
+    )
+    backend.execute(
+        "UPDATE purchases SET status = 'not_sent' WHERE import_id = ? AND status = ?",
+        (import_id, CLAIMED),
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a service account): still an import
+        return "?"
+
+
+__all__ += ["SENDING"]

@@ -1,0 +1,152 @@
+"""Where the ledger lives: the per-user SQLite file, a SQLite file given by the user, or a
+PostgreSQL database a team shares.
+
+    --ledger / KEEN_IMPORT_LEDGER   postgresql://user@host/db  or  PATH (a SQLite file)
+    default                         <per-user data folder>/ledger.sqlite
+    the embedded sandbox            <per-user data folder>/sandbox-ledger.sqlite
+
+The per-user data folder comes from platformdirs (``%LOCALAPPDATA%\\keen-import`` on Windows,
+``~/Library/Application Support/keen-import`` on macOS, ``~/.local/share/keen-import`` on
+Linux); ``KEEN_IMPORT_DATA_DIR`` moves it (the tests point it at a temporary folder).
+
+A SQLite ledger on a network or sync folder is refused: SQLite's locking does not hold over
+SMB/NFS, and OneDrive or Dropbox replace the file under a running import, so two machines
+would each believe they hold the only copy. A team shares a PostgreSQL ledger instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from urllib.parse import urlsplit, urlunsplit
+
+from importer.errors import LedgerError
+
+__all__ = [
+    "ENV_DATA_DIR",
+    "ENV_LEDGER",
+    "LedgerLocation",
+    "data_dir",
+    "ledger_location",
+]
+
+ENV_LEDGER = "KEEN_IMPORT_LEDGER"
+ENV_DATA_DIR = "KEEN_IMPORT_DATA_DIR"
+_URL_SCHEMES = ("postgresql", "postgres")
+#: Folder names of sync clients that replace files behind SQLite's back.
+_SYNC_FOLDERS = ("onedrive", "dropbox", "google drive", "googledrive", "icloud drive", "box sync")
+#: File systems on which SQLite's locks do not hold between machines.
+_NETWORK_FILESYSTEMS = {
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb",
+    "smb2",
+    "smb3",
+    "smbfs",
+    "fuse.sshfs",
+    "afpfs",
+}
+
+
+@dataclass(frozen=True)
+class LedgerLocation:
+    """A ledger: a SQLite ``path`` or a PostgreSQL ``url`` (exactly one is set)."""
+
+    path: Path | None = None
+    url: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True for a PostgreSQL ledger (several machines may use it at once)."""
+        return self.url is not None
+
+    def describe(self) -> str:
+        """The ledger for messages: the path, or the URL without its password."""
+        if self.url is None:
+            return str(self.path)
+        return _without_password(self.url)
+
+
+def data_dir() -> Path:
+    """The per-user folder of keen-import's own data (the ledger, caches)."""
+    given = os.environ.get(ENV_DATA_DIR)
+    if given:
+        return Path(given)
+    import platformdirs
+
+    return platformdirs.user_data_path("keen-import", appauthor=False)
+
+
+def ledger_location(
+    given: str | os.PathLike | None = None, *, sandbox: bool = False
+) -> LedgerLocation:
+    """The ledger to use: ``given`` (``--ledger``), else ``KEEN_IMPORT_LEDGER``, else the
+    per-user SQLite file. Runs against the embedded sandbox always get the sandbox's own.
+
+    Raises LedgerError for a SQLite ledger on a network or sync folder.
+    """
+    if sandbox:
+        return LedgerLocation(path=data_dir() / "sandbox-ledger.sqlite")
+    text = os.fspath(given) if given is not None else os.environ.get(ENV_LEDGER, "")
+    text = text.strip()
+    if not text:
+        return LedgerLocation(path=data_dir() / "ledger.sqlite")
+    if urlsplit(text).scheme.lower() in _URL_SCHEMES:
+        return LedgerLocation(url=text)
+    path = Path(text).expanduser()
+    refuse_shared_folder(path)
+    return LedgerLocation(path=path)
+
+
+def refuse_shared_folder(path: Path) -> None:
+    """LedgerError when ``path`` is on a network share or in a sync folder."""
+    text = str(path)
+    why = None
+    if text.startswith(("\\\\", "//")):
+        why = "a network share"
+    elif any(
+        part.lower() in _SYNC_FOLDERS or part.lower().startswith("onedrive - ")
+        for part in PurePath(os.path.abspath(text)).parts
+    ):
+        why = "a sync folder (OneDrive, Dropbox, ...)"
+    elif _filesystem_of(Path(os.path.abspath(text))) in _NETWORK_FILESYSTEMS:
+        why = "a network file system"
+    if why:
+        raise LedgerError(
+            f"the ledger {text} would be on {why}, where SQLite cannot keep two machines "
+            "from sending the same purchase",
+            hint="keep the ledger on this computer (the default), or share one between "
+            "colleagues with --ledger postgresql://USER@HOST/DATABASE",
+        )
+
+
+def _filesystem_of(path: Path) -> str | None:
+    """The file system type of the mount holding ``path`` (Linux only; None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as mounts:
+            entries = [line.split()[1:3] for line in mounts if len(line.split()) >= 3]
+    except OSError:
+        return None
+    best, kind = "", None
+    resolved = str(path)
+    for mount, fstype in entries:
+        inside = resolved == mount or resolved.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,125 @@
+"""The rule: what to do with a row, given what the ledger already holds.
+
+    same identity, created, same import (same file SHA-256 or file name)  -> created (its id)
+    same identity, created by another import                              -> skipped, naming it
+    same identity, being sent by a live import                            -> not_sent, naming it
+    same identity, in flight when an import stopped / unconfirmed         -> unconfirmed (held)
+    same identity, retried / rejected / not sent / released               -> send
+    another identity with the same payload was created (another reference
+      or currency), unless duplicates are allowed                         -> not_sent (possible
+                                                                             duplicate)
+    nothing                                                               -> send
+
+Edited rows (same lead and reference, or same row of the same file, other content) are found
+before sending, over the whole file: :mod:`importer.send.changed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from importer.ledger.entry import CLAIMED, SENDING, Entry
+from importer.ledger.identity import Candidate
+from importer.records import RowResult, RowStatus
+
+__all__ = ["ImportContext", "UNCONFIRMED_ERROR", "judge"]
+
+UNCONFIRMED_ERROR = (
+    "in flight when the previous run stopped; check in Keen, then re-run with --resend-unconfirmed"
+)
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """The import asking, and the choices that change the rule."""
+
+    import_id: int
+    file_sha256: str
+    source: str  # the file's stem: a fixed and re-run file is the same import
+    resend_unconfirmed: bool = False
+    allow_duplicates: bool = False
+
+    def same_import(self, entry: Entry) -> bool:
+        """True when ``entry`` was written by this file (same bytes or same name)."""
+        return entry.file_sha256 == self.file_sha256 or entry.source == self.source
+
+
+def judge(
+    candidate: Candidate,
+    exact: Entry | None,
+    twin: Entry | None,
+    context: ImportContext,
+    is_live: Callable[[Entry], bool],
+) -> RowResult | None:
+    """The row's result without sending it, or None: claim it and send it."""
+    if exact is not None:
+        known = _known(candidate, exact, context, is_live)
+        if known is not False:
+            return known
+    if twin is not None and twin.identity != candidate.identity and not context.allow_duplicates:
+        return RowResult(
+            candidate.row,
+            RowStatus.NOT_SENT,
+            error=f"possible duplicate of purchase {twin.purchase_id} ({twin.where()}): the "
+            "same purchase with another reference or currency; not sent (--allow-duplicates "
+            "sends it)",
+        )
+    return None
+
+
+def _known(candidate: Candidate, entry: Entry, context: ImportContext, is_live):
+    """The result for a row whose identity the ledger holds; False: it may be sent."""
+    row = candidate.row
+    mine = entry.import_id == context.import_id
+    if mine and entry.status in (CLAIMED, SENDING, RowStatus.CREATED):
+        return RowResult(row, RowStatus.SKIPPED, error=f"same purchase as row {entry.file_row}")
+    if entry.status == RowStatus.CREATED:
+        return _created(candidate, entry, context)
+    if not mine and is_live(entry):  # even a retried row: its import will send it again
+        return RowResult(
+            row,
+            RowStatus.NOT_SENT,
+            error=f"being sent right now by another import ({entry.file_name}, started "
+            f"{entry.started_at[:16].replace('T', ' ')} UTC by {entry.user_name} on "
+            f"{entry.machine}); not sent: run again once it has finished",
+        )
+    if entry.status == SENDING or entry.status == RowStatus.UNCONFIRMED:
+        if context.resend_unconfirmed:
+            return False
+        return _unconfirmed(row, entry, context)
+    return False  # claimed by an import that died, retried, rejected, not sent
+
+
+def _created(candidate: Candidate, entry: Entry, context: ImportContext) -> RowResult:
+    if context.same_import(entry):
+        result = entry.result(candidate.row)
+        if entry.file_row != candidate.row:
+            result.warnings = [
+                f"already created by an earlier run as row {entry.file_row} (purchase "
+                f"{entry.purchase_id}); not sent again"
+            ]
+        return result
+    return RowResult(
+        candidate.row,
+        RowStatus.SKIPPED,
+        purchase_id=entry.purchase_id,
+        error=f"already created from {entry.where()} on {entry.day()} (purchase "
+        f"{entry.purchase_id}); not sent again",
+    )
+
+
+def _unconfirmed(row: int, entry: Entry, context: ImportContext) -> RowResult:
+    if entry.status == SENDING:
+        error = UNCONFIRMED_ERROR
+        if not context.same_import(entry):
+            error = error.replace("the previous run", f"the import of {entry.where()}")
+    else:
+        error = f"{entry.error or 'no answer'}; {UNCONFIRMED_ERROR}"
+    return RowResult(
+        row,
+        RowStatus.UNCONFIRMED,
+        http_status=entry.http_status,
+        error=error,
+        attempts=entry.attempts,
+    )
