@@ -19,6 +19,7 @@ committed before its request goes out. PostgreSQL commits are durable when they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import platform
 import time
@@ -98,10 +99,9 @@ class Ledger:
     def close(self) -> None:
         """End the import (if one is open) and disconnect."""
         if self.import_id is not None:
-            try:
+            # A ledger that is gone: the next import's sweep settles this one.
+            with contextlib.suppress(*self.errors):
                 self.finish_import()
-            except self.errors:
-                pass  # the ledger is gone: the next import's sweep settles this one
         self._syncer.shutdown(wait=True)
         self.backend.close()
 

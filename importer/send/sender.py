@@ -168,7 +168,8 @@ async def send_all(
     ``lead_resolver`` maps a record to the lead UUID to send (preflight's ``resolve``; None means
     the record's own ``lead_id``). With a ``ledger``, every record must be one of the
     ``candidates`` (by row) this import claimed in it. ``rejection`` returns a final result
-    for rows preflight already rejected (never sent). ``rate`` caps requests per second. ``stop`` ends the run gracefully.
+    for rows preflight already rejected (never sent). ``rate`` caps requests per second.
+    ``stop`` ends the run gracefully.
     ``policy`` tunes backoff and the breaker (``max_retries`` overrides ``policy.max_retries``).
     ``activity``, when given, is kept current for progress displays: ``requests`` is increased by
     every request sent, ``retrying`` counts the rows waiting to be sent again.
