@@ -27,6 +27,8 @@ from importer import (
     load_mapping_file,
     parse_map_options,
 )
+from importer.job.inputs import expand_inputs
+from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
 
@@ -213,15 +215,16 @@ def _progress(desc: str):
     return bar, update
 
 
-def open_job(args: argparse.Namespace) -> ImportJob:
-    """The import job of the command's file, mapped and with its options, questions settled.
+def open_job(args: argparse.Namespace, path: Path) -> ImportJob:
+    """The import job of one of the command's files, mapped and with its options, questions
+    settled.
 
     An open question (the file cannot tell how to read a column) stops here with the same
     message and hint as ever: the flag that answers it.
     """
     mapping = build_mapping(args)
     job = importer.open_import(
-        args.file,
+        path,
         sheet=mapping.sheet,
         encoding=mapping.encoding,
         delimiter=mapping.delimiter,
@@ -272,7 +275,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.resend_changed = False
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
-    job = open_job(args)
+    files = _inputs(args)
+    codes = []
+    for path in files:
+        if len(files) > 1:
+            _err(f"== {path}")
+        codes.append(_validate_one(args, path))
+    return worst_exit_code(codes)
+
+
+def _validate_one(args: argparse.Namespace, path: Path) -> int:
+    job = open_job(args, path)
     bar, update = _progress("validating")
     try:
         report = job.check(on_progress=update, index=False)
@@ -284,10 +297,59 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _err(line)
     for note in report.notes:
         _err(f"  {note}")
+    _err(f"  {_ledger_note(job, args)}")
     _err(f"results: {report.results_path}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.summary.as_dict(), indent=2))
     return report.exit_code
+
+
+def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
+    """What the ledger already holds of the file. A ledger that cannot be read is said
+    plainly (and stops the command only when --ledger named it)."""
+    from importer.job.known import already_imported_note
+    from importer.ledger import Ledger, ledger_location
+
+    target = "sandbox" if args.sandbox else (args.api_url or DEFAULT_API_URL)
+    try:
+        location = ledger_location(args.ledger, sandbox=args.sandbox)
+        with Ledger.open(location) as ledger:
+            return already_imported_note(job.prepared_for_sending(), ledger, target)
+    except importer.LedgerError as exc:
+        if args.ledger:
+            raise
+        return f"ledger: rows already imported could not be looked up ({exc.message})"
+
+
+#: Exit codes from the best to the worst: a run of several files exits with its worst.
+_EXIT_ORDER = (0, 1, 130, 2)
+
+
+def worst_exit_code(codes: list[int]) -> int:
+    """The worst of several exit codes (0 < 1 < 130 < 2)."""
+    return max(codes, key=lambda c: _EXIT_ORDER.index(c) if c in _EXIT_ORDER else 99, default=0)
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    """The command's input files; options that name one file refuse several."""
+    files = expand_inputs(args.file)
+    if len(files) > 1:
+        single = [
+            flag
+            for flag, value in (
+                ("--results", args.results),
+                ("--summary-json", args.summary_json),
+                ("--expect-rows", args.expect_rows),
+                ("--expect-total", args.expect_total),
+            )
+            if value is not None
+        ]
+        if single:
+            raise ConfigurationError(
+                f"{', '.join(single)} names one file, but {len(files)} files were given",
+                hint="run those files one by one, or leave the option out",
+            )
+    return files
 
 
 def cmd_template(args: argparse.Namespace) -> int:
@@ -331,10 +393,15 @@ def read_api_key(args: argparse.Namespace) -> str:
     return key
 
 
-def _confirm(plan) -> bool:
-    _err(f"About to import {plan.valid_rows:,} purchases from {plan.path.name}")
-    _err(f"  total: {format_amounts(plan.amounts)}")
-    _err(f"  into:  {plan.api_url}")
+def _confirm(plans: list) -> bool:
+    amounts: dict = {}
+    for plan in plans:
+        for code, value in plan.amounts.items():
+            amounts[code] = amounts.get(code, 0) + value
+    names = plans[0].path.name if len(plans) == 1 else f"{len(plans)} files"
+    _err(f"About to import {sum(p.valid_rows for p in plans):,} purchases from {names}")
+    _err(f"  total: {format_amounts(amounts)}")
+    _err(f"  into:  {plans[0].api_url}")
     _err("Each purchase fires partner rewards. Continue? [y/N] ")
     try:
         answer = input()
@@ -344,41 +411,73 @@ def _confirm(plan) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The run command: import a file into Keen or the embedded sandbox."""
+    """The run command: import files into Keen or the embedded sandbox. Every file is
+    checked and planned before the first is sent (exit 2 means nothing was sent)."""
     from contextlib import ExitStack
 
+    files = _inputs(args)
     with ExitStack() as stack:
         api_url, api_key, target = _target(args, stack)
-        job = open_job(args)
-        plan = job.plan(
-            api_url=api_url,
-            api_key=api_key,
-            target=target,
-            dry_run=args.dry_run,
-            resend_changed=args.resend_changed,
-            concurrency=args.concurrency,
-            rate=args.rate,
-            max_retries=args.max_retries,
-            timeout=args.timeout,
-            insecure=args.insecure,
-            handle_signals=True,
-            # The embedded sandbox is on this machine: never through a proxy.
-            proxy="none" if args.sandbox and not args.proxy else args.proxy,
-            ca_bundle=args.ca_bundle,
-        )
+        jobs = [open_job(args, path) for path in files]
+        plans = [_plan(job, args, api_url, api_key, target) for job in jobs]
         interactive = sys.stdin is not None and sys.stdin.isatty()
-        ask = interactive and not args.yes and not plan.to_this_machine and not args.dry_run
-        if ask and plan.valid_rows and not _confirm(plan):
+        ask = interactive and not args.yes and not plans[0].to_this_machine and not args.dry_run
+        if ask and sum(p.valid_rows for p in plans) and not _confirm(plans):
             raise _Cancelled("cancelled: nothing was sent")
-        bar, update = _progress("importing")
-        try:
-            report = job.send(on_progress=update, resend_unconfirmed=args.resend_unconfirmed)
-        finally:
-            bar.close()
-    _print_run(report)
+        reports = []
+        for job in jobs:
+            if len(jobs) > 1:
+                _err(f"== {job.overview.path}")
+            report = _send(job, args)
+            reports.append(report)
+            _print_run(report)
+            if report.interrupted or report.auth_failed:
+                break  # the files not sent yet are sent by the same command, run again
     if args.summary_json:
-        _write_run_summary(report, Path(args.summary_json))
-    return report.exit_code
+        _write_run_summary(reports[0], Path(args.summary_json))
+    if len(jobs) > 1:
+        _print_total(reports, len(jobs))
+    return worst_exit_code([r.exit_code for r in reports])
+
+
+def _plan(job: ImportJob, args: argparse.Namespace, api_url: str, api_key: str, target):
+    return job.plan(
+        api_url=api_url,
+        api_key=api_key,
+        target=target,
+        ledger=args.ledger,
+        dry_run=args.dry_run,
+        resend_changed=args.resend_changed,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        max_retries=args.max_retries,
+        timeout=args.timeout,
+        insecure=args.insecure,
+        handle_signals=True,
+        # The embedded sandbox is on this machine: never through a proxy.
+        proxy="none" if args.sandbox and not args.proxy else args.proxy,
+        ca_bundle=args.ca_bundle,
+    )
+
+
+def _send(job: ImportJob, args: argparse.Namespace):
+    bar, update = _progress("importing")
+    try:
+        return job.send(on_progress=update, resend_unconfirmed=args.resend_unconfirmed)
+    finally:
+        bar.close()
+
+
+def _print_total(reports: list, files: int) -> None:
+    """The total of a run of several files: rows per status over every file."""
+    _err(f"total of {files} files ({len(reports)} sent):")
+    for status in RUN_ORDER:
+        rows = sum(r.summary.count(status) for r in reports)
+        if rows:
+            _err(f"  {str(status):<14} {rows:>9,}")
+    already = sum(r.already_imported.rows for r in reports)
+    if already:
+        _err(f"  already imported: {already:,} rows")
 
 
 class _Cancelled(KeenImportError):
@@ -414,6 +513,10 @@ def _print_run(report) -> None:
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):
         _err(line)
+    already = report.already_imported
+    if already.rows:
+        rows = "1 row" if already.rows == 1 else f"{already.rows:,} rows"
+        _err(f"  already imported: {rows}, {format_amounts(already.amounts)}")
     for note in report.plan.notes:
         _err(f"  {note}")
     if report.requests:
@@ -455,6 +558,7 @@ def _write_run_summary(report, path: Path) -> None:
         requests=report.requests,
         requests_per_second=round(report.requests_per_second, 1),
         results=str(report.results_path),
+        already_imported=report.already_imported.as_dict(),
         exit_code=report.exit_code,
     )
     path.write_text(json.dumps(data, indent=2))
@@ -485,6 +589,7 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
     online.add_argument(
         "--insecure", action="store_true", help="allow plain http to a non-loopback host"
     )
+    add_ledger_option(online)
     online.add_argument(
         "--proxy",
         metavar="URL",
@@ -502,7 +607,9 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
 
 def _add_validate_command(commands) -> None:
     validate = commands.add_parser("validate", help="check a file offline and write results")
-    validate.add_argument("file", help="CSV or XLSX file of purchases")
+    validate.add_argument(
+        "file", nargs="+", metavar="FILE", help="CSV or Excel files, patterns or folders"
+    )
     _add_mapping_options(validate)
     validate.add_argument(
         "--online",
@@ -515,7 +622,12 @@ def _add_validate_command(commands) -> None:
 
 def _add_run_command(commands) -> None:
     run = commands.add_parser("run", help="import a file into Keen (or the embedded sandbox)")
-    run.add_argument("file", help="CSV or XLSX file of purchases")
+    run.add_argument(
+        "file",
+        nargs="+",
+        metavar="FILE",
+        help="CSV or Excel files of purchases, patterns (exports/*.csv) or folders",
+    )
     _add_mapping_options(run)
     sending = _add_online_options(run)
     sending.add_argument("--concurrency", type=int, default=8, help="requests in flight (8)")
@@ -568,6 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     if sandbox_cli is not None:
         sandbox_cli.register(commands)
     _add_run_command(commands)
+    add_ledger_command(commands)
     ui = commands.add_parser("ui", help="open the guided web app in a browser")
     from importer.ui.server import add_arguments, cmd_ui
 

@@ -19,7 +19,7 @@ LEVEL = {
     "report": 4,
     "job": 5,
 }
-FRONT_ENDS = {"cli", "ui", "__init__", "__main__"}
+FRONT_ENDS = {"cli", "ledger_cli", "ui", "__init__", "__main__"}
 IMPORT = re.compile(r"^\s*(?:from|import) importer\.([a-z_0-9]+)", re.M)
 
 

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 
 from importer.check.controls import date_range_notes, file_notes
 from importer.check.mapping import Mapping
-from importer.check.summary import Summary
+from importer.check.summary import Summary, Totals
 from importer.check.validator import RowValidator
 from importer.errors import ConfigurationError, KeenImportError
+from importer.job.adopt import adopt_journal, journals_of
 from importer.job.changedrows import edited_note, edited_rows
 from importer.job.checking import (
     PreparedFile,
@@ -111,6 +112,8 @@ class ImportReport:
     outage: str | None = None  # sending stopped: the API stayed unreachable (SendReport.outage)
     write_error: str | None = None  # sending stopped: this file could not be written
     sent_this_run: int = 0
+    #: Rows skipped because another import already created their purchase (their amounts).
+    already_imported: Totals = field(default_factory=Totals)
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
     frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
@@ -318,6 +321,10 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     plan.notes += job.control_total_notes(plan.summary)
     planned = PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
     with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
+        if not checked.dry_run:
+            for journal in journals_of(prepared, job.results_path):
+                adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
+                plan.notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
         planned.edited = edited_rows(prepared, ledger, checked.ledger_target)
     planned.note_edited()
     return planned

@@ -453,6 +453,7 @@ class SendPass:
         """Count the chunk, list its created purchases and write its results, in input order."""
         summary = self.report.summary
         rows.checked.add_to(summary, [r.status for r in rows.results])
+        self._count_already_imported(rows)
         if self.created is not None:
             with writing(self.report, self.created_file):
                 self._list_created(rows)
@@ -465,6 +466,16 @@ class SendPass:
             self.report.kept.add_results(rows.checked, rows.results)
         counts = {k: v.rows for k, v in summary.by_status.items()}
         self.progress.chunk_done(len(rows.results), counts)
+
+    def _count_already_imported(self, rows: _Rows) -> None:
+        totals = self.report.already_imported
+        checked = rows.checked
+        for i, result in enumerate(rows.results):
+            if result.status is RowStatus.SKIPPED and result.purchase_id:
+                totals.rows += 1
+                amount = checked.amounts_all[i]
+                if amount is not None:
+                    totals.amounts[checked.currencies[i] or ""] += amount
 
     def _list_created(self, rows: _Rows) -> None:
         assert self.created is not None

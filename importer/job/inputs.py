@@ -1,0 +1,64 @@
+"""The input files of a command: paths, patterns (``exports\\*.csv``: Windows shells do not
+expand them) and folders, in name order.
+
+A folder gives its purchase files only: not the files keen-import writes beside an input
+(``.results.``, ``.created.csv``, ``.manifest.json``, ``.corrected.``), not Excel's ``~$`` lock
+files, not hidden files.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+
+from importer.errors import ConfigurationError
+from importer.read.filecheck import CSV_SUFFIXES, WORKBOOK_SUFFIXES
+
+__all__ = ["INPUT_SUFFIXES", "expand_inputs", "is_own_output"]
+
+INPUT_SUFFIXES = frozenset(CSV_SUFFIXES | set().union(*WORKBOOK_SUFFIXES.values()))
+#: Parts of the names of the files a run writes beside its input.
+_OUTPUT_MARKS = (".results.", ".created.", ".manifest.", ".corrected.", ".journal.")
+
+
+def is_own_output(path: Path) -> bool:
+    """True for a file keen-import wrote (results, created list, manifest, corrected copy)."""
+    name = path.name.lower()
+    return any(mark in name for mark in _OUTPUT_MARKS)
+
+
+def expand_inputs(given: Sequence[str]) -> list[Path]:
+    """Every input file named by ``given``, in the order given (a folder's or a pattern's
+    files in name order), each once. ConfigurationError when one names nothing."""
+    found: list[Path] = []
+    for text in given:
+        path = Path(text)
+        if path.is_dir():
+            matches = _folder_inputs(path)
+            if not matches:
+                raise ConfigurationError(f"the folder {path} holds no CSV or Excel file")
+        elif glob.has_magic(text) and not path.exists():
+            matches = [Path(p) for p in sorted(glob.glob(text)) if _is_input(Path(p))]
+            if not matches:
+                raise ConfigurationError(f"no CSV or Excel file matches {text}")
+        else:
+            matches = [path]  # a missing file gets the loader's own message
+        found += [m for m in matches if m not in found]
+    return found
+
+
+def _folder_inputs(folder: Path) -> list[Path]:
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and _is_input(p)),
+        key=lambda p: p.name.casefold(),
+    )
+
+
+def _is_input(path: Path) -> bool:
+    name = path.name
+    return (
+        path.suffix.lower() in INPUT_SUFFIXES
+        and not name.startswith(("~$", "."))
+        and not is_own_output(path)
+    )

@@ -1,0 +1,166 @@
+"""Command line of the ledger: ``--ledger`` and ``keen-import ledger list|show|find|export|
+forget|adopt|upgrade``. Printing only; the work is done by importer.ledger and the job layer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from importer.check.summary import format_amounts
+from importer.errors import ConfigurationError, LedgerError
+from importer.ledger import Ledger, ledger_location, queries
+from importer.ledger.location import ENV_LEDGER
+
+__all__ = ["add_ledger_command", "add_ledger_option"]
+
+
+def add_ledger_option(group) -> None:
+    """``--ledger PATH|URL`` (validate, run, ui, ledger)."""
+    group.add_argument(
+        "--ledger",
+        metavar="PATH|URL",
+        default=None,
+        help=f"the ledger of purchases sent: a SQLite file or postgresql://USER@HOST/DB "
+        f"(default: ${ENV_LEDGER}, else this user's own ledger)",
+    )
+
+
+def add_ledger_command(commands) -> None:
+    """The ``ledger`` command and its sub-commands."""
+    ledger = commands.add_parser("ledger", help="what was sent: list, find, export, forget")
+    add_ledger_option(ledger)
+    actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION")
+    actions.required = True
+    actions.add_parser("list", help="every import: when, who, file, counts and amounts")
+    show = actions.add_parser("show", help="one import and its purchases")
+    show.add_argument("import_id", type=int, metavar="IMPORT")
+    find = actions.add_parser("find", help="purchases by purchase id, lead or reference")
+    find.add_argument("text")
+    export = actions.add_parser("export", help="purchases created in Keen, by purchase date")
+    export.add_argument("--period", metavar="YYYY-MM", help="one month only")
+    export.add_argument("--output", metavar="FILE", help="CSV or .xlsx (default created.csv)")
+    forget = actions.add_parser("forget", help="let purchases be sent again (Keen reversed them)")
+    forget.add_argument("what", nargs="+", metavar="PURCHASE_ID|IMPORT")
+    forget.add_argument("--reason", required=True, help="why (kept in the ledger)")
+    adopt = actions.add_parser("adopt", help="take in the journal of an earlier version")
+    adopt.add_argument("file", metavar="INPUT", help="the input file the journal belongs to")
+    adopt.add_argument("--out-dir", metavar="DIR", help="the folder the journal is in")
+    actions.add_parser("upgrade", help="upgrade a shared ledger to this version's schema")
+    ledger.set_defaults(func=cmd_ledger)
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    """Run one ledger sub-command."""
+    location = ledger_location(args.ledger)
+    upgrade = args.ledger_action == "upgrade"
+    with Ledger.open(location, upgrade=upgrade) as ledger:
+        return _ACTIONS[args.ledger_action](ledger, args)
+
+
+def _list(ledger: Ledger, args) -> int:
+    imports = queries.list_imports(ledger)
+    _out(f"ledger: {ledger.describe()} ({len(imports)} imports)")
+    for summary in imports:
+        _out(_import_line(summary))
+    return 0
+
+
+def _import_line(s: queries.ImportSummary) -> str:
+    counts = ", ".join(
+        f"{status} {rows:,}"
+        + (f" ({format_amounts(s.amounts[status])})" if status in s.amounts else "")
+        for status, rows in sorted(s.rows.items())
+    )
+    return (
+        f"{s.id:>5}  {s.started_at[:16].replace('T', ' ')}  {s.user_name}@{s.machine}  "
+        f"{s.file_name}  sha256 {s.file_sha256[:12]}  {s.state}  {counts or 'no purchases'}"
+    )
+
+
+def _show(ledger: Ledger, args) -> int:
+    summary, entries = queries.show_import(ledger, args.import_id)
+    _out(_import_line(summary))
+    _out(f"  target: {summary.target}")
+    for entry in entries:
+        _out(_entry_line(entry))
+    return 0
+
+
+def _entry_line(entry) -> str:
+    forgotten = f"  forgotten: {entry.forgotten}" if entry.forgotten else ""
+    return (
+        f"  row {entry.file_row:>6}  {entry.status:<11} {entry.purchase_id or '-':<36}  "
+        f"{entry.amount or ''} {entry.currency or ''}  {entry.reference or ''}  "
+        f"lead {entry.lead_id}{forgotten}"
+    )
+
+
+def _find(ledger: Ledger, args) -> int:
+    found = queries.find(ledger, args.text)
+    for entry in found:
+        _out(f"import {entry.import_id} {entry.file_name}" + _entry_line(entry))
+    if not found:
+        _out(f"nothing in the ledger matches {args.text!r}")
+    return 0 if found else 1
+
+
+def _export(ledger: Ledger, args) -> int:
+    from importer.report.ledger_export import export_created
+
+    output = Path(args.output or "created.csv")
+    count = export_created(ledger, output, period=args.period)
+    period = f" dated {args.period}" if args.period else ""
+    _out(f"wrote {count:,} purchases created in Keen{period} to {output}")
+    return 0
+
+
+def _forget(ledger: Ledger, args) -> int:
+    what = args.what
+    if len(what) == 1 and what[0].isdigit():
+        count = queries.forget(ledger, reason=args.reason, import_id=int(what[0]))
+    else:
+        count = queries.forget(ledger, reason=args.reason, purchase_ids=what)
+    _out(f"forgot {count:,} purchases: a file holding them sends them again")
+    return 0 if count else 1
+
+
+def _adopt(ledger: Ledger, args) -> int:
+    import importer
+    from importer.job.adopt import adopt_journal, journals_of
+    from importer.job.checking import source_facts
+
+    job = importer.open_import(args.file)
+    job.set_options(results=None)
+    prepared = job.prepared_for_sending()
+    folder = Path(args.out_dir) if args.out_dir else prepared.table.path.parent
+    journals = journals_of(prepared, folder / "x")
+    if not journals:
+        raise ConfigurationError(f"no journal of {prepared.table.path.name} found in {folder}")
+    for journal in journals:
+        count = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
+        _out(f"took {count:,} purchases of {journal} into {ledger.describe()}")
+    return 0
+
+
+def _upgrade(ledger: Ledger, args) -> int:
+    _out(f"the ledger {ledger.describe()} is at this version's schema")
+    return 0
+
+
+_ACTIONS = {
+    "list": _list,
+    "show": _show,
+    "find": _find,
+    "export": _export,
+    "forget": _forget,
+    "adopt": _adopt,
+    "upgrade": _upgrade,
+}
+
+
+def _out(text: str) -> None:
+    print(text, file=sys.stdout)
+
+
+__all__ += ["LedgerError"]
