@@ -399,7 +399,7 @@ def _confirm(plans: list) -> bool:
         for code, value in plan.amounts.items():
             amounts[code] = amounts.get(code, 0) + value
     names = plans[0].path.name if len(plans) == 1 else f"{len(plans)} files"
-    _err(f"About to import {sum(p.valid_rows for p in plans):,} purchases from {names}")
+    _err(f"About to import {sum(p.rows_to_send for p in plans):,} purchases from {names}")
     _err(f"  total: {format_amounts(amounts)}")
     _err(f"  into:  {plans[0].api_url}")
     _err("Each purchase fires partner rewards. Continue? [y/N] ")

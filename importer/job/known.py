@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from importer.check.validator import RowValidator
 from importer.job.changedrows import source_name
@@ -11,16 +12,43 @@ from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import ImportContext, Ledger, candidate_for
 from importer.records import RowStatus
 
-__all__ = ["already_imported_note"]
+__all__ = ["KnownRows", "already_imported_note", "known_rows"]
 
 
-def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -> str:
-    """One line: how many valid rows are new and how many the ledger holds as created (from
-    which files). Rows with a legacy lead id count as new (only sending resolves them)."""
+@dataclass
+class KnownRows:
+    """The valid rows of a file as the ledger sees them before sending."""
+
+    new: int = 0
+    #: Rows another import (or an earlier run) created, per (file name, day).
+    created: Counter = field(default_factory=Counter)
+
+    @property
+    def known(self) -> int:
+        """Rows the ledger holds as created."""
+        return sum(self.created.values())
+
+    def note(self) -> str:
+        """'14 rows already created by the import of march.csv on 2026-12-06', or ''."""
+        if not self.known:
+            return ""
+        rows = "1 row" if self.known == 1 else f"{self.known:,} rows"
+        origins = ", ".join(
+            f"{name} on {day}" + (f" ({count:,})" if len(self.created) > 1 else "")
+            for (name, day), count in self.created.most_common(3)
+        )
+        more = ", ..." if len(self.created) > 3 else ""
+        return f"{rows} already created by the import of {origins}{more}: not sent again"
+
+
+def known_rows(prepared: PreparedFile, ledger: Ledger, target: str) -> KnownRows | None:
+    """What the ledger holds of the file's valid rows (None: nothing created for ``target``
+    yet, so every row is new and the file is not read). Rows with a legacy lead id count as
+    new (only sending resolves them)."""
     if not ledger.backend.fetch_one(
         "SELECT 1 FROM purchases WHERE target = ? AND status = 'created' LIMIT 1", (target,)
     ):
-        return f"ledger: every valid row is new (nothing was imported into {target} yet)"
+        return None
     context = ImportContext(-1, source_facts(prepared.table)[0], source_name(prepared))
     validator = RowValidator(
         prepared.table.headers,
@@ -29,7 +57,7 @@ def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -
         prepared.options,
         build_records=True,
     )
-    new, files = 0, Counter()
+    found = KnownRows()
     for chunk in prepared.table.chunks():
         records = [r for r in validator.check(chunk).records or [] if r is not None]
         candidates = [
@@ -42,22 +70,32 @@ def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -
             for r in records
             if r.lead_id
         ]
-        new += len(records) - len(candidates)
+        found.new += len(records) - len(candidates)
         to_send, held = ledger.preview(target, candidates, context)
-        new += len(to_send)
+        found.new += len(to_send)
         for result in held.values():
             if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
-                files[_file_of(result.error, prepared)] += 1
+                found.created[_origin(result.error, prepared)] += 1
             else:
-                new += 1
-    known = sum(files.values())
-    if not known:
-        return f"ledger: all {new:,} valid rows are new"
-    origins = ", ".join(f"{count:,} from {name}" for name, count in files.most_common(3))
-    return f"ledger: {new:,} new, {known:,} already imported ({origins})"
+                found.new += 1
+    return found
 
 
-def _file_of(error: str | None, prepared: PreparedFile) -> str:
-    if error and error.startswith("already created from "):
-        return error.removeprefix("already created from ").split(" row ")[0]
-    return f"earlier runs of {prepared.table.path.name}"
+def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -> str:
+    """validate's line: how many valid rows are new, how many already imported (from where)."""
+    found = known_rows(prepared, ledger, target)
+    if found is None:
+        return f"ledger: every valid row is new (nothing was imported into {target} yet)"
+    if not found.known:
+        return f"ledger: all {found.new:,} valid rows are new"
+    return f"ledger: {found.new:,} new; {found.note()}"
+
+
+def _origin(error: str | None, prepared: PreparedFile) -> tuple[str, str]:
+    """(file name, day) of an earlier import, from the ledger's reason."""
+    prefix = "already created from "
+    if error and error.startswith(prefix):
+        name, _, rest = error.removeprefix(prefix).partition(" row ")
+        day = rest.partition(" on ")[2][:10]
+        return name, day
+    return prepared.table.path.name, "an earlier run"

@@ -37,6 +37,7 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
+from importer.job.known import known_rows
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
@@ -80,6 +81,14 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
     #: Valid rows an earlier run created with other content (not sent without resend_changed).
     edited_rows: int = 0
+    #: Valid rows the ledger holds as created (by this file's earlier runs or other imports).
+    already_imported: int = 0
+
+    @property
+    def rows_to_send(self) -> int:
+        """The valid rows this send will send: not those already created, nor edited rows
+        held back (rows with a legacy lead id count: only sending can identify them)."""
+        return max(0, self.valid_rows - self.already_imported - self.edited_rows)
 
     @property
     def to_this_machine(self) -> bool:
@@ -326,6 +335,10 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
                 adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
                 plan.notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
         planned.edited = edited_rows(prepared, ledger, checked.ledger_target)
+        known = known_rows(prepared, ledger, checked.ledger_target)
+    if known is not None and known.known:
+        plan.already_imported = known.known
+        plan.notes.append(known.note())
     planned.note_edited()
     return planned
 

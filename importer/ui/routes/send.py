@@ -61,9 +61,9 @@ async def send(request: Request):
     try:
         async with session.lock:
             plan = await run_in_threadpool(background.make_plan, session, settings)
-            if typed != str(plan.valid_rows):
+            if typed != str(plan.rows_to_send):
                 raise KeenImportError(
-                    f"Nothing was sent: type {plan.valid_rows} (the number of rows to send) "
+                    f"Nothing was sent: type {plan.rows_to_send} (the number of rows to send) "
                     "to confirm."
                 )
             background.start(session, settings, resend_unconfirmed=resend, planned=True)
