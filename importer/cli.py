@@ -308,13 +308,15 @@ def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
     """What the ledger already holds of the file. A ledger that cannot be read is said
     plainly (and stops the command only when --ledger named it)."""
     from importer.job.known import already_imported_note
-    from importer.ledger import Ledger, ledger_location
+    from importer.job.run import check_api_url, ledger_for
+    from importer.ledger import Ledger
 
-    target = "sandbox" if args.sandbox else (args.api_url or DEFAULT_API_URL)
+    target = "sandbox" if args.sandbox else None
     try:
-        location = ledger_location(args.ledger, sandbox=args.sandbox)
+        api_url = check_api_url(args.api_url or DEFAULT_API_URL, insecure=True)
+        location = ledger_for(api_url, target=target, ledger=args.ledger)
         with Ledger.open(location) as ledger:
-            return already_imported_note(job.prepared_for_sending(), ledger, target)
+            return already_imported_note(job.prepared_for_sending(), ledger, target or api_url)
     except importer.LedgerError as exc:
         if args.ledger:
             raise

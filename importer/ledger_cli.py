@@ -121,8 +121,11 @@ def _forget(ledger: Ledger, args) -> int:
         count = queries.forget(ledger, reason=args.reason, import_id=int(what[0]))
     else:
         count = queries.forget(ledger, reason=args.reason, purchase_ids=what)
+    if not count:
+        _out(f"nothing to forget: the ledger {ledger.describe()} holds no such created purchase")
+        return 1
     _out(f"forgot {count:,} purchases: a file holding them sends them again")
-    return 0 if count else 1
+    return 0
 
 
 def _adopt(ledger: Ledger, args) -> int:

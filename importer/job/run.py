@@ -182,6 +182,16 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+def ledger_for(
+    api_url: str, *, target: str | None = None, ledger: str | Path | None = None
+) -> LedgerLocation:
+    """The ledger of sends to ``api_url``: ``ledger`` if given, else the sandbox's own for the
+    embedded sandbox and servers on this machine (a team's ledger never holds their purchases),
+    else KEEN_IMPORT_LEDGER or the per-user one."""
+    sandbox = ledger is None and (target == "sandbox" or is_loopback(api_url))
+    return ledger_location(ledger, sandbox=sandbox)
+
+
 def check_api_url(url: str, *, insecure: bool = False) -> str:
     """Refuse URLs that would leak the API key: plain http to anything but loopback."""
     parts = urlsplit(url)
@@ -262,10 +272,8 @@ class SendSettings:
         return self.target or self.api_url
 
     def ledger_location(self) -> LedgerLocation:
-        """The ledger of this send: ``ledger`` if given, else the sandbox's own for the embedded
-        sandbox and servers on this machine, else KEEN_IMPORT_LEDGER or the per-user one."""
-        sandbox = self.ledger is None and (self.target == "sandbox" or is_loopback(self.api_url))
-        return ledger_location(self.ledger, sandbox=sandbox)
+        """The ledger of this send (see :func:`ledger_for`)."""
+        return ledger_for(self.api_url, target=self.target, ledger=self.ledger)
 
     def manifest_options(self, resend_unconfirmed: bool) -> dict[str, Any]:
         """The sending options for the manifest (no key)."""

@@ -1,0 +1,330 @@
+"""Exactly once per Keen account, not per file: the ledger across folders, names, overlapping
+exports, edited re-exports, repeats far apart in one file, forgetting, several files per command.
+
+Real HTTP against the sandbox (one per test, kept across that test's runs, so a purchase sent
+twice would be in its store twice); runs go through ``importer.cli.main`` in-process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from runhelpers import USD_LEADS, read_csv, results_by_row
+
+from importer.cli import main
+from importer.read import loader
+
+HEADER = "Lead ID,Amount,Date,Product,Invoice\n"
+
+
+def line(i: int, *, amount: str | None = None, reference: str | None = None) -> str:
+    lead = USD_LEADS[i % len(USD_LEADS)]
+    amount = amount or f"{100 + i}.00"
+    reference = reference or f"INV-{i:03d}"
+    return f"{lead},{amount},2026-03-{1 + i % 28:02d},Pro plan,{reference}\n"
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def stored(sb) -> Counter:
+    """How many times the sandbox holds each (lead, amount, date) purchase."""
+    return Counter((p["lead_id"], p["purchase_amount"], p["date"][:10]) for p in sb.purchases())
+
+
+def statuses(path: Path) -> Counter:
+    return Counter(r["status"] for r in read_csv(path))
+
+
+@pytest.fixture
+def run(sb, run_cli):
+    def go(*args):
+        return run_cli(*args, "--api-url", sb.base_url, "--yes")
+
+    return go
+
+
+def test_the_same_export_in_a_second_folder_creates_nothing_again(tmp_path, sb, run):
+    first = write(tmp_path / "a" / "march.csv", [line(i) for i in range(15)])
+    second = tmp_path / "b" / "march (1).csv"
+    second.parent.mkdir()
+    shutil.copy(first, second)
+    assert run(first)[0] == 0
+    ids = {r["row"]: r["purchase_id"] for r in read_csv(tmp_path / "a" / "march.results.csv")}
+    code, err = run(second)
+    assert code == 0
+    again = read_csv(tmp_path / "b" / "march (1).results.csv")
+    # The same bytes are the same import: its rows stay created, with their purchase ids.
+    assert {r["status"] for r in again} == {"created"}
+    assert {r["row"]: r["purchase_id"] for r in again} == ids
+    assert len(sb.purchases()) == 15
+    assert set(stored(sb).values()) == {1}
+
+
+def test_an_overlapping_export_sends_only_the_new_rows(tmp_path, sb, run):
+    march = write(tmp_path / "march.csv", [line(i) for i in range(15)])
+    assert run(march)[0] == 0
+    first = results_by_row(tmp_path / "march.results.csv")
+    last30 = write(tmp_path / "last30.csv", [line(i) for i in range(8, 20)])
+    code, err = run(last30)
+    assert code == 0
+    results = results_by_row(tmp_path / "last30.results.csv")
+    assert statuses(tmp_path / "last30.results.csv") == {"skipped": 7, "created": 5}
+    for row in range(2, 9):  # rows 2-8 of last30 are rows 10-16 of march
+        earlier = first[row + 8]
+        assert results[row]["purchase_id"] == earlier["purchase_id"]
+        assert results[row]["error"].startswith(f"already created from march.csv row {row + 8} on ")
+        assert results[row]["error"].endswith(
+            f"(purchase {earlier['purchase_id']}); not sent again"
+        )
+    assert "already imported: 7 rows, " in err
+    amounts = sum(108 + i for i in range(7))
+    assert f"already imported: 7 rows, {amounts:,}.00" in err
+    assert len(sb.purchases()) == 20
+    assert set(stored(sb).values()) == {1}
+
+
+def test_same_payload_under_another_reference_is_held_until_allowed(tmp_path, sb, run):
+    assert run(write(tmp_path / "march.csv", [line(0), line(1)]))[0] == 0
+    purchase = read_csv(tmp_path / "march.results.csv")[0]["purchase_id"]
+    other = write(tmp_path / "remapped.csv", [line(0, reference="ORDER-77")])
+    code, _ = run(other)
+    assert code == 1
+    (held,) = read_csv(tmp_path / "remapped.results.csv")
+    assert held["status"] == "not_sent"
+    assert held["error"].startswith(f"possible duplicate of purchase {purchase} (march.csv row 2)")
+    assert len(sb.purchases()) == 2
+    code, _ = run(other, "--allow-duplicates")
+    assert code == 0
+    assert read_csv(tmp_path / "remapped.results.csv")[0]["status"] == "created"
+    assert len(sb.purchases()) == 3
+
+
+def test_a_corrected_reexport_is_held_as_edited_until_resend_changed(tmp_path, sb, run):
+    assert run(write(tmp_path / "march.csv", [line(0), line(1)]))[0] == 0
+    purchase = read_csv(tmp_path / "march.results.csv")[1]["purchase_id"]
+    fixed = write(tmp_path / "march-fixed.csv", [line(0), line(1, amount="99.50")])
+    code, _ = run(fixed)
+    assert code == 1
+    first, second = read_csv(tmp_path / "march-fixed.results.csv")
+    assert first["status"] == "skipped"
+    assert second["status"] == "not_sent"
+    assert f"already created as purchase {purchase}" in second["error"]
+    assert "amount 101.00 (now 99.50)" in second["error"]
+    assert len(sb.purchases()) == 2
+    code, _ = run(fixed, "--resend-changed")
+    assert code == 0
+    assert read_csv(tmp_path / "march-fixed.results.csv")[1]["status"] == "created"
+    assert len(sb.purchases()) == 3
+
+
+def test_an_exact_repeat_far_down_the_file_is_skipped_whatever_the_chunk(
+    tmp_path, sb, run, monkeypatch
+):
+    monkeypatch.setattr(loader.Table.chunks, "__defaults__", (2,))
+    # Two lines of one invoice, then other rows, then a copy of the invoice's second line.
+    lines = [line(0), line(1, reference="INV-000"), *[line(i) for i in range(2, 9)]]
+    lines.append(line(1, reference="INV-000"))
+    code, _ = run(write(tmp_path / "march.csv", lines))
+    results = results_by_row(tmp_path / "march.results.csv")
+    assert results[11]["status"] == "skipped"
+    assert results[11]["error"].startswith("duplicate of row 3 (every field repeats)")
+    assert results[3]["status"] == "created"
+    assert code == 0
+    assert len(sb.purchases()) == 9
+
+
+def test_rows_repeated_on_purpose_stay_distinct_purchases_across_runs(tmp_path, sb, run):
+    path = write(tmp_path / "march.csv", [line(0), line(0), line(1)])
+    assert run(path, "--allow-duplicates")[0] == 0
+    assert len(sb.purchases()) == 3
+    again = write(tmp_path / "copy.csv", [line(0), line(0), line(0), line(1)])
+    assert run(again, "--allow-duplicates")[0] == 0
+    assert [r["status"] for r in read_csv(tmp_path / "copy.results.csv")] == [
+        "skipped", "skipped", "created", "skipped"
+    ]  # fmt: skip
+    assert len(sb.purchases()) == 4
+
+
+def test_forget_lets_a_reversed_purchase_be_sent_again(tmp_path, sb, run, capsys):
+    path = write(tmp_path / "march.csv", [line(0), line(1)])
+    assert run(path)[0] == 0
+    purchase = read_csv(tmp_path / "march.results.csv")[0]["purchase_id"]
+    code = main(["ledger", "forget", purchase, "--reason", "reversed by Keen, ticket 42"])
+    out = capsys.readouterr().out
+    assert code == 1  # the sandbox's ledger is not the per-user one: nothing to forget there
+    assert out.startswith("nothing to forget: the ledger ")
+    ledger = Path(__import__("os").environ["KEEN_IMPORT_DATA_DIR"]) / "sandbox-ledger.sqlite"
+    code = main(["ledger", "--ledger", str(ledger), "forget", purchase, "--reason", "ticket 42"])
+    assert code == 0
+    assert capsys.readouterr().out.strip() == (
+        "forgot 1 purchases: a file holding them sends them again"
+    )
+    code, _ = run(path)
+    assert code == 0
+    results = read_csv(tmp_path / "march.results.csv")
+    assert results[0]["status"] == "created" and results[0]["purchase_id"] != purchase
+    assert results[1]["status"] == "created"
+    assert len(sb.purchases()) == 3
+    with sqlite3.connect(ledger) as conn:
+        (note,) = conn.execute(
+            "SELECT forgotten FROM purchases WHERE purchase_id = ?", (purchase,)
+        ).fetchone()
+    assert note.startswith("ticket 42 (forgotten by ")
+
+
+def test_a_folder_sends_its_inputs_in_name_order_and_skips_the_tools_own_files(tmp_path, sb, run):
+    folder = tmp_path / "exports"
+    write(folder / "2026-02.csv", [line(i) for i in range(3)])
+    write(folder / "2026-01.csv", [line(i) for i in range(2, 5)])
+    (folder / "~$2026-03.xlsx").write_bytes(b"lock")
+    (folder / "notes.md").write_text("not an input")
+    code, err = run(folder)
+    assert code == 0
+    assert err.index("== " + str(folder / "2026-01.csv")) < err.index(
+        "== " + str(folder / "2026-02.csv")
+    )
+    assert statuses(folder / "2026-01.results.csv") == {"created": 3}
+    assert statuses(folder / "2026-02.results.csv") == {"created": 2, "skipped": 1}
+    assert "total of 2 files (2 sent):" in err
+    assert len(sb.purchases()) == 5
+    # Run again: the results and created lists beside the inputs are not inputs.
+    code, err = run(folder)
+    assert code == 0
+    assert err.count("== ") == 2
+    assert len(sb.purchases()) == 5
+
+
+def test_options_that_name_one_file_refuse_several(tmp_path, sb, run):
+    a = write(tmp_path / "a.csv", [line(0)])
+    b = write(tmp_path / "b.csv", [line(1)])
+    code, err = run(a, b, "--results", tmp_path / "r.csv")
+    assert code == 2
+    assert "error: --results names one file, but 2 files were given" in err
+    assert sb.purchases() == []
+
+
+def test_a_pattern_is_expanded_by_the_tool(tmp_path, sb, run):
+    write(tmp_path / "x1.csv", [line(0)])
+    write(tmp_path / "x2.csv", [line(1)])
+    code, err = run(str(tmp_path / "x*.csv"))
+    assert code == 0
+    assert len(sb.purchases()) == 2
+
+
+def test_validate_says_what_is_new_and_what_was_imported(tmp_path, sb, run, capsys):
+    assert run(write(tmp_path / "march.csv", [line(i) for i in range(4)]))[0] == 0
+    later = write(tmp_path / "april.csv", [line(i) for i in range(2, 7)])
+    code = main(["validate", str(later), "--api-url", sb.base_url])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "ledger: 3 new; 2 rows already created by the import of march.csv on " in err
+
+
+def test_the_embedded_sandbox_never_writes_the_real_ledger(tmp_path, run_cli):
+    path = write(tmp_path / "march.csv", [line(0)])
+    code, err = run_cli(path, "--sandbox", "--yes")
+    assert code == 0
+    data = Path(__import__("os").environ["KEEN_IMPORT_DATA_DIR"])
+    assert (data / "sandbox-ledger.sqlite").is_file()
+    assert not (data / "ledger.sqlite").exists()
+    assert f"ledger: {data / 'sandbox-ledger.sqlite'}" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"this is not a database at all" * 100, "cannot be read", id="corrupt"),
+        pytest.param(None, "is a database of another program", id="foreign"),
+    ],
+)
+def test_a_ledger_that_is_not_one_stops_before_sending(tmp_path, sb, run, content, message):
+    ledger = tmp_path / "ledger.sqlite"
+    if content is None:
+        with sqlite3.connect(ledger) as conn:
+            conn.execute("CREATE TABLE invoices (id INTEGER)")
+    else:
+        ledger.write_bytes(content)
+    code, err = run(write(tmp_path / "march.csv", [line(0)]), "--ledger", ledger)
+    assert code == 2
+    assert message in err
+    assert err.count("error: ") == 1
+    assert sb.purchases() == []
+
+
+def test_a_newer_ledger_is_refused_with_one_line(tmp_path, sb, run):
+    ledger = tmp_path / "ledger.sqlite"
+    assert run(write(tmp_path / "march.csv", [line(0)]), "--ledger", ledger)[0] == 0
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE ledger_meta SET value = '7' WHERE key = 'schema_version'")
+    code, err = run(write(tmp_path / "april.csv", [line(1)]), "--ledger", ledger)
+    assert code == 2
+    assert (
+        f"error: the ledger {ledger} has schema version 7; this keen-import knows version 1" in err
+    )
+    assert len(sb.purchases()) == 1
+
+
+def test_a_ledger_on_a_network_share_or_sync_folder_is_refused(tmp_path, sb, run):
+    sync = tmp_path / "OneDrive - Contoso" / "ledger.sqlite"
+    code, err = run(write(tmp_path / "march.csv", [line(0)]), "--ledger", sync)
+    assert code == 2
+    assert "would be on a sync folder (OneDrive, Dropbox, ...)" in err
+    assert "postgresql://" in err
+    assert sb.purchases() == []
+
+
+def test_an_old_journal_is_adopted_on_the_next_run(tmp_path, sb, run):
+    """A journal of an earlier version (the file's rows created) is taken into the ledger:
+    nothing is sent again, and the journal is kept under another name."""
+    path = write(tmp_path / "march.csv", [line(0), line(1)])
+    journal = tmp_path / "march.journal.sqlite"
+    _write_old_journal(journal, path, sb.base_url)
+    code, err = run(path)
+    assert code == 0
+    assert "took 1 purchases of march.journal.sqlite into the ledger" in err
+    results = read_csv(tmp_path / "march.results.csv")
+    assert results[0]["status"] == "created" and results[0]["purchase_id"] == "old-purchase-1"
+    assert results[1]["status"] == "created"
+    assert len(sb.purchases()) == 1  # only row 3 was sent
+    assert not journal.exists() and journal.with_name(journal.name + ".adopted").exists()
+
+
+def _write_old_journal(journal: Path, source: Path, target: str) -> None:
+    import hashlib
+
+    from importer.records import PurchaseRecord, dumps_payload
+
+    first = source.read_text().splitlines()[1].split(",")
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    record = PurchaseRecord(
+        row=2,
+        lead_id=first[0],
+        purchase_amount=Decimal(first[1]),
+        date=datetime.fromisoformat(first[2]).replace(tzinfo=UTC),
+        product_name=first[3],
+        reference=first[4],
+    )
+    content = dumps_payload(record.payload())
+    with sqlite3.connect(journal) as conn:
+        conn.executescript(
+            "CREATE TABLE entries (file_hash TEXT, row INTEGER, payload_hash TEXT, status TEXT,"
+            " purchase_id TEXT, http_status INTEGER, error TEXT, attempts INTEGER, sends INTEGER,"
+            " updated_at REAL, payload TEXT);"
+            "CREATE TABLE keys (id INTEGER PRIMARY KEY, name TEXT);"
+        )
+        conn.execute("INSERT INTO keys VALUES (1, ?)", (f"target:{target}",))
+        conn.execute(
+            "INSERT INTO entries VALUES ('1', 2, ?, 'created', 'old-purchase-1', 200, NULL, 1, 1,"
+            " 1.7e9, ?)",
+            (hashlib.sha256(content).hexdigest(), content.decode()),
+        )
