@@ -307,20 +307,14 @@ def _validate_one(args: argparse.Namespace, path: Path) -> int:
 def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
     """What the ledger already holds of the file. A ledger that cannot be read is said
     plainly (and stops the command only when --ledger named it)."""
-    from importer.job.known import already_imported_note
+    from importer.job.known import ledger_note
     from importer.job.run import check_api_url, ledger_for
-    from importer.ledger import Ledger
 
     target = "sandbox" if args.sandbox else None
-    try:
-        api_url = check_api_url(args.api_url or DEFAULT_API_URL, insecure=True)
-        location = ledger_for(api_url, target=target, ledger=args.ledger)
-        with Ledger.open(location) as ledger:
-            return already_imported_note(job.prepared_for_sending(), ledger, target or api_url)
-    except importer.LedgerError as exc:
-        if args.ledger:
-            raise
-        return f"ledger: rows already imported could not be looked up ({exc.message})"
+    api_url = check_api_url(args.api_url or DEFAULT_API_URL, insecure=True)
+    location = ledger_for(api_url, target=target, ledger=args.ledger)
+    prepared = job.prepared_for_sending()
+    return ledger_note(prepared, location, target or api_url, required=bool(args.ledger))
 
 
 #: Exit codes from the best to the worst: a run of several files exits with its worst.

@@ -7,12 +7,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from importer.check.validator import RowValidator
+from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import ImportContext, Ledger, candidate_for
 from importer.records import RowStatus
 
-__all__ = ["KnownRows", "already_imported_note", "known_rows"]
+__all__ = ["KnownRows", "already_imported_note", "known_rows", "ledger_note"]
 
 
 @dataclass
@@ -89,6 +90,20 @@ def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -
     if not found.known:
         return f"ledger: all {found.new:,} valid rows are new"
     return f"ledger: {found.new:,} new; {found.note()}"
+
+
+def ledger_note(
+    prepared: PreparedFile, location, target: str, *, required: bool = False
+) -> str:
+    """:func:`already_imported_note` for the ledger at ``location``; a ledger that cannot be
+    read is said plainly (LedgerError only when ``required``: the user named it)."""
+    try:
+        with Ledger.open(location) as ledger:
+            return already_imported_note(prepared, ledger, target)
+    except LedgerError as exc:
+        if required:
+            raise
+        return f"ledger: rows already imported could not be looked up ({exc.message})"
 
 
 def _origin(error: str | None, prepared: PreparedFile) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from importer.ledger.schema import SCHEMA_VERSION, schema_statements
 __all__ = ["PostgresBackend", "SqliteBackend", "open_backend"]
 
 _LOCK_NAMESPACE = 0x4B45  # the first key of every advisory lock keen-import takes ("KE")
+_SCHEMA_LOCK = "keen-import schema"  # PostgreSQL: the second key while the schema is checked
 
 
 def open_backend(location: LedgerLocation, *, upgrade: bool = False):
@@ -284,6 +285,22 @@ class PostgresBackend(_Backend):
             hint="check the server is up and the user, password and permissions in --ledger "
             "(or KEEN_IMPORT_LEDGER); nothing was sent",
         )
+
+    def prepare_schema(self, *, upgrade: bool) -> None:
+        """As for every backend, one connection at a time: two machines opening a new ledger
+        at once would both run CREATE TABLE IF NOT EXISTS, which is not safe against a
+        concurrent one (a unique violation in pg_type). A refusal of the server (no right to
+        create tables, say) is a LedgerError."""
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                self.execute(
+                    "SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_NAMESPACE, _key32(_SCHEMA_LOCK))
+                )
+                super().prepare_schema(upgrade=upgrade)
+        except psycopg.Error as exc:
+            raise self.unreachable(exc) from None
 
     def _password(self) -> str | None:
         from urllib.parse import urlsplit

@@ -17,6 +17,7 @@ def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = F
         api_url=settings.api_url,
         api_key=settings.api_key.reveal(),
         target=settings.target,
+        ledger=settings.ledger,
         dry_run=dry_run,
     )
 

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workspace",
         default=DEFAULT_WORKSPACE,
         metavar="DIR",
-        help=f"folder for uploads, results, journals and mappings (default {DEFAULT_WORKSPACE})",
+        help=f"folder for uploads, results and mappings (default {DEFAULT_WORKSPACE})",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key-file", metavar="FILE", help="read the API key from this file ($KEEN_API_KEY)"
     )
+    from importer.ledger_cli import add_ledger_option
+
+    add_ledger_option(parser)
     parser.add_argument(
         "--allow-remote",
         action="store_true",
@@ -78,6 +81,7 @@ def settings_from(args: argparse.Namespace) -> UISettings:
         sandbox=sandbox,
         api_url=api_url,
         api_key=ApiKey(None if sandbox else key),
+        ledger=args.ledger,
         allow_remote=args.allow_remote,
     )
 

@@ -61,6 +61,7 @@ class UISettings:
     api_url: str | None = None
     api_key: ApiKey = field(default_factory=ApiKey)
     target: str | None = None
+    ledger: str | None = None  # --ledger: a SQLite file or PostgreSQL URL (None: the default)
     allow_remote: bool = False
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))

@@ -126,7 +126,12 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(live, sandbox, tmp
     assert "400 of 400 rows done" not in progress
     page = client.get(f"/imports/{import_id}/results").text
     assert ">Resume</button>" in page
-    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
+    send_page = client.get(f"/imports/{import_id}/send").text
+    # The confirmation counts only what is left: the ledger holds the rows created before.
+    assert f"<h2>About to import {400 - created:,} purchases</h2>" in send_page
+    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
+    assert refused.status_code == 400
+    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": str(400 - created)})
     finish(app, import_id)
     assert statuses(folder.file("results")) == ["created"] * 400
     assert len(sandbox.purchases()) - before == 400

@@ -149,6 +149,18 @@ def _apply(session, columns: dict[str, str], options: dict) -> None:
     )
 
 
+def _ledger_note(request: Request, session) -> str:
+    """What the ledger already holds of the upload ("14 rows already created by ...")."""
+    from importer.job.known import ledger_note
+    from importer.job.run import ledger_for
+
+    settings = request.app.state.settings
+    api_url = settings.api_url or "http://127.0.0.1/"
+    location = ledger_for(api_url, target=settings.target, ledger=settings.ledger)
+    prepared = session.job.prepared_for_sending()
+    return ledger_note(prepared, location, settings.target or api_url)
+
+
 def check_now(request: Request, session) -> str:
     """Check every row; the next step's name ("questions" while some are open, else "review")."""
     if session.job.questions():
@@ -157,6 +169,9 @@ def check_now(request: Request, session) -> str:
         session.checked = session.job.check(isolated=True)
     except AmbiguousDataError:
         return "questions"
+    note = _ledger_note(request, session)
+    if "already created" in note or "could not" in note:  # a new upload says nothing more
+        session.checked.notes.append(note)
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
     save_mapping_file(
         session.job.mapping,
