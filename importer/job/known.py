@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from importer.check.validator import RowValidator
 from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
-from importer.ledger import ImportContext, Ledger, candidate_for
+from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.records import RowStatus
+from importer.send.changed import EditedRow, FileRow, find_edited_rows
 
-__all__ = ["KnownRows", "already_imported_note", "known_rows", "ledger_note"]
+__all__ = ["KnownRows", "already_imported_note", "known_rows", "ledger_note", "scan_ledger"]
 
 
 @dataclass
@@ -23,6 +25,16 @@ class KnownRows:
     new: int = 0
     #: Rows another import (or an earlier run) created, per (file name, day).
     created: Counter = field(default_factory=Counter)
+
+    def count(self, legacy: int, decided, prepared: PreparedFile) -> None:
+        """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions."""
+        to_send, held = decided
+        self.new += legacy + len(to_send)
+        for result in held.values():
+            if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
+                self.created[_origin(result.error, prepared)] += 1
+            else:
+                self.new += 1
 
     @property
     def known(self) -> int:
@@ -46,11 +58,45 @@ def known_rows(prepared: PreparedFile, ledger: Ledger, target: str) -> KnownRows
     """What the ledger holds of the file's valid rows (None: nothing created for ``target``
     yet, so every row is new and the file is not read). Rows with a legacy lead id count as
     new (only sending resolves them)."""
-    if not ledger.backend.fetch_one(
-        "SELECT 1 FROM purchases WHERE target = ? AND status = 'created' LIMIT 1", (target,)
-    ):
+    if not ledger.has_created(target):
         return None
-    context = ImportContext(-1, source_facts(prepared.table)[0], source_name(prepared))
+    found = KnownRows()
+    context = _context(prepared)
+    for legacy, candidates in _candidate_chunks(prepared):
+        found.count(legacy, ledger.preview(target, candidates, context), prepared)
+    return found
+
+
+def scan_ledger(
+    prepared: PreparedFile, ledger: Ledger, target: str
+) -> tuple[dict[int, EditedRow], KnownRows | None]:
+    """Before sending, in one read of the file: its edited rows (see importer.send.changed)
+    and what the ledger already holds of it. Nothing is read when the ledger holds no
+    purchase of ``target`` (every first import)."""
+    if not ledger.has_created(target):
+        return {}, None
+    found = KnownRows()
+    context = _context(prepared)
+    first = [True]
+
+    def payloads() -> Iterator[FileRow]:
+        counting, first[0] = first[0], False
+        for legacy, candidates in _candidate_chunks(prepared):
+            if counting:
+                found.count(legacy, ledger.preview(target, candidates, context), prepared)
+            for c in candidates:
+                yield FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference)
+
+    edited = find_edited_rows(ledger, target, source_name(prepared), payloads)
+    return edited, found
+
+
+def _context(prepared: PreparedFile) -> ImportContext:
+    return ImportContext(-1, source_facts(prepared.table)[0], source_name(prepared))
+
+
+def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate]]]:
+    """Per chunk: how many valid rows have a legacy lead id, and the others' candidates."""
     validator = RowValidator(
         prepared.table.headers,
         prepared.columns,
@@ -58,28 +104,20 @@ def known_rows(prepared: PreparedFile, ledger: Ledger, target: str) -> KnownRows
         prepared.options,
         build_records=True,
     )
-    found = KnownRows()
+    action = prepared.options.action
     for chunk in prepared.table.chunks():
         records = [r for r in validator.check(chunk).records or [] if r is not None]
         candidates = [
             candidate_for(
                 r,
-                action=prepared.options.action,
+                action=action,
                 lead_id=r.lead_id,
                 occurrence=validator.occurrences.get(r.row, 0),
             )
             for r in records
             if r.lead_id
         ]
-        found.new += len(records) - len(candidates)
-        to_send, held = ledger.preview(target, candidates, context)
-        found.new += len(to_send)
-        for result in held.values():
-            if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
-                found.created[_origin(result.error, prepared)] += 1
-            else:
-                found.new += 1
-    return found
+        yield len(records) - len(candidates), candidates
 
 
 def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -> str:
@@ -92,9 +130,7 @@ def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -
     return f"ledger: {found.new:,} new; {found.note()}"
 
 
-def ledger_note(
-    prepared: PreparedFile, location, target: str, *, required: bool = False
-) -> str:
+def ledger_note(prepared: PreparedFile, location, target: str, *, required: bool = False) -> str:
     """:func:`already_imported_note` for the ledger at ``location``; a ledger that cannot be
     read is said plainly (LedgerError only when ``required``: the user named it)."""
     try:

@@ -28,7 +28,7 @@ from importer.check.summary import Summary, Totals
 from importer.check.validator import RowValidator
 from importer.errors import ConfigurationError, KeenImportError
 from importer.job.adopt import adopt_journal, journals_of
-from importer.job.changedrows import edited_note, edited_rows
+from importer.job.changedrows import edited_note
 from importer.job.checking import (
     PreparedFile,
     Source,
@@ -37,7 +37,7 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
-from importer.job.known import known_rows
+from importer.job.known import scan_ledger
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
@@ -342,8 +342,7 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
             for journal in journals_of(prepared, job.results_path):
                 adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
                 plan.notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
-        planned.edited = edited_rows(prepared, ledger, checked.ledger_target)
-        known = known_rows(prepared, ledger, checked.ledger_target)
+        planned.edited, known = scan_ledger(prepared, ledger, checked.ledger_target)
     if known is not None and known.known:
         plan.already_imported = known.known
         plan.notes.append(known.note())

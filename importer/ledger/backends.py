@@ -106,6 +106,14 @@ class SqliteBackend(_Backend):
     dialect = "sqlite"
     errors = (sqlite3.Error, OSError)
 
+    @staticmethod
+    def using(index: str) -> str:
+        """The clause that makes a lookup use ``index``. Without statistics SQLite prefers
+        the primary key's first column (the target: every purchase of the account) over an
+        index on the column asked for; 1.8 s instead of 2 ms for 5,000 payloads at 20,000
+        purchases."""
+        return f" INDEXED BY {index}"
+
     def __init__(self, location: LedgerLocation) -> None:
         assert location.path is not None
         self.location = location
@@ -254,6 +262,11 @@ class PostgresBackend(_Backend):
     """A team's ledger on a PostgreSQL server. Commits are durable when they return."""
 
     dialect = "postgresql"
+
+    @staticmethod
+    def using(index: str) -> str:
+        """Nothing: PostgreSQL's planner keeps statistics and picks the index itself."""
+        return ""
 
     def __init__(self, location: LedgerLocation) -> None:
         assert location.url is not None

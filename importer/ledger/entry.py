@@ -23,6 +23,11 @@ ENTRY_COLUMNS = (
 ENTRY_FROM = "purchases p JOIN imports i ON i.id = p.import_id"
 
 
+def entries_from(using: str = "") -> str:
+    """``ENTRY_FROM`` with an index clause on the purchases (see SqliteBackend.using)."""
+    return f"purchases p{using} JOIN imports i ON i.id = p.import_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A purchase of the ledger: what was sent, what came back, and which import sent it."""

@@ -29,7 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from importer.ledger.backends import open_backend
-from importer.ledger.entry import CLAIMED, ENTRY_COLUMNS, ENTRY_FROM, SENDING, Entry
+from importer.ledger.entry import (
+    CLAIMED,
+    ENTRY_COLUMNS,
+    ENTRY_FROM,
+    SENDING,
+    Entry,
+    entries_from,
+)
 from importer.ledger.identity import Candidate
 from importer.ledger.location import LedgerLocation
 from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
@@ -38,6 +45,8 @@ from importer.records import RowResult, RowStatus
 __all__ = ["Ledger"]
 
 _BATCH = 500  # identities per IN (...) lookup
+#: The index each lookup column goes through.
+_INDEX_OF = {"payload_hash": "purchases_by_payload", "reference": "purchases_by_reference"}
 
 _MARK = (
     "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
@@ -80,6 +89,7 @@ class Ledger:
         self.fsyncs = 0
         #: Seconds in commits (on the event loop) plus syncs (on a helper thread).
         self.commit_seconds = 0.0
+        self.sync_seconds = 0.0  # the sync part, off the event loop
 
     @classmethod
     def open(cls, location: LedgerLocation, *, upgrade: bool = False) -> Ledger:
@@ -199,34 +209,53 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def has_created(self, target: str) -> bool:
+        """True when some import created a purchase for ``target``."""
+        found = self.backend.fetch_one(
+            "SELECT 1 FROM purchases WHERE target = ? AND status = 'created' LIMIT 1", (target,)
+        )
+        return found is not None
+
     def entries(self, target: str, identities: Iterable[str]) -> dict[str, Entry]:
         """The entries of these identities (not forgotten), by identity."""
-        return {e.identity: e for e in self._select("p.identity", target, list(identities))}
+        return {e.identity: e for e in self._select("identity", target, list(identities))}
 
     def created_with_payloads(self, target: str, hashes: Iterable[str]) -> dict[str, Entry]:
         """A created entry (the first) for each payload hash that has one."""
         found: dict[str, Entry] = {}
-        for entry in self._select("p.payload_hash", target, list(set(hashes)), created=True):
+        for entry in self._select("payload_hash", target, list(set(hashes)), created=True):
             found.setdefault(entry.payload_hash, entry)
         return found
 
     def created_with_references(self, target: str, references: Iterable[str]) -> list[Entry]:
         """Every created entry carrying one of these references."""
-        return self._select("p.reference", target, list(set(references)), created=True)
+        return self._select("reference", target, list(set(references)), created=True)
 
     def created_at_rows(self, target: str, source: str, rows: Sequence[int]) -> list[Entry]:
         """Created entries that imports of ``source`` (a file's stem) wrote at these rows."""
+        imports = [
+            found[0]
+            for found in self.backend.fetch(
+                "SELECT id FROM imports WHERE target = ? AND source = ?", (target, source)
+            )
+        ]
+        if not imports:
+            return []
+        ids = ",".join("?" * len(imports))
         found = []
         for start in range(0, len(rows), _BATCH):
             part = list(rows[start : start + _BATCH])
             marks = ",".join("?" * len(part))
             found += self._entries(
-                f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ? AND i.source = ?"
-                f" AND p.status = 'created' AND p.forgotten IS NULL AND p.file_row IN ({marks})"
-                " ORDER BY p.updated_at",
-                (target, source, *part),
+                f"SELECT {ENTRY_COLUMNS} FROM {self._from('purchases_by_import')}"
+                f" WHERE p.import_id IN ({ids}) AND p.file_row IN ({marks})"
+                " AND p.status = 'created' AND p.forgotten IS NULL ORDER BY p.updated_at",
+                (*imports, *part),
             )
         return found
+
+    def _from(self, index: str) -> str:
+        return entries_from(self.backend.using(index))
 
     def created_by_source(self, target: str, source: str) -> list[Entry]:
         """Every purchase created by imports of ``source`` (a file's stem), by row."""
@@ -249,12 +278,13 @@ class Ledger:
     ) -> list[Entry]:
         found = []
         extra = " AND p.status = 'created'" if created else ""
+        source = self._from(_INDEX_OF[column]) if column in _INDEX_OF else ENTRY_FROM
         for start in range(0, len(values), _BATCH):
             part = values[start : start + _BATCH]
             marks = ",".join("?" * len(part))
             found += self._entries(
-                f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ?"
-                f" AND {column} IN ({marks}) AND p.forgotten IS NULL{extra}",
+                f"SELECT {ENTRY_COLUMNS} FROM {source} WHERE p.target = ?"
+                f" AND p.{column} IN ({marks}) AND p.forgotten IS NULL{extra}",
                 (target, *part),
             )
         return found
@@ -435,7 +465,9 @@ class Ledger:
         started = time.perf_counter()
         self.backend.sync()
         self.fsyncs += 1
-        self.commit_seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.sync_seconds += elapsed
+        self.commit_seconds += elapsed
 
     def _commit(self, statements: list[tuple[str, tuple]]) -> None:
         if not statements:

@@ -6,7 +6,8 @@
     same identity, in flight when an import stopped / unconfirmed         -> unconfirmed (held)
     same identity, retried / rejected / not sent / released               -> send
     another identity with the same payload was created (another reference
-      or currency), unless duplicates are allowed                         -> not_sent (possible
+      or currency) by another file, or at this row of this file, unless
+      duplicates are allowed                                              -> not_sent (possible
                                                                              duplicate)
     nothing                                                               -> send
 
@@ -57,7 +58,7 @@ def judge(
         known = _known(candidate, exact, context, is_live)
         if known is not False:
             return known
-    if twin is not None and twin.identity != candidate.identity and not context.allow_duplicates:
+    if _possible_duplicate(candidate, twin, context):
         return RowResult(
             candidate.row,
             RowStatus.NOT_SENT,
@@ -66,6 +67,18 @@ def judge(
             "sends it)",
         )
     return None
+
+
+def _possible_duplicate(candidate: Candidate, twin: Entry | None, context: ImportContext) -> bool:
+    """True when another row created the same payload under another reference or currency:
+    in another file, or at this very row of this file (its reference was read differently).
+    Other rows of the same file are other purchases (two invoices of one lead, same day)."""
+    if twin is None or twin.identity == candidate.identity or context.allow_duplicates:
+        return False
+    if twin.import_id == context.import_id:
+        return False
+    same_file = twin.file_sha256 == context.file_sha256
+    return not same_file or twin.file_row == candidate.row
 
 
 def _known(candidate: Candidate, entry: Entry, context: ImportContext, is_live):
