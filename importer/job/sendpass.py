@@ -31,6 +31,7 @@ from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import AuthenticationError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, row_results
+from importer.job.claims import ClaimingRows
 from importer.job.model import ProgressCallback
 from importer.job.writes import writing
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
@@ -128,6 +129,7 @@ class SendPass:
         self.settings = settings
         self.resend_unconfirmed = resend_unconfirmed
         self.edited = {} if settings.resend_changed else (edited or {})
+        self.resent = (edited or {}) if settings.resend_changed else {}
         self.progress = SendProgress(on_progress, total)
         self.on_stop_ready = on_stop_ready
         table = prepared.table
@@ -250,13 +252,19 @@ class SendPass:
         rows = self._judge(chunk)
         if self.edited:
             self._hold_edited(rows)
+        for record in rows.records if self.resent else ():
+            if (edited := self.resent.get(record.row)) is not None:
+                rows.results[rows.by_row[record.row]].warnings.append(
+                    f"payload changed since an earlier run created purchase {edited.purchase_id} "
+                    "for this row; sent as a new purchase"
+                )
         self._settle_known(rows)
         rows.leads = await self._preflight(rows.records, client)
         to_send = self._screen(rows)
-        if to_send:
-            to_send, claimed = self._claim(to_send, rows)
-            if to_send and not self.report.dry_run:  # a dry run leaves valid rows "valid"
-                await self._send(to_send, rows, client, claimed)
+        if to_send and self.report.dry_run:  # a dry run asks the ledger, leaves the rest "valid"
+            self._apply(rows, self._preview(to_send, rows))
+        elif to_send:
+            await self._send(self._claiming(to_send, rows), rows, client)
         self._record(rows, writer)
 
     def _judge(self, chunk: Chunk) -> _Rows:
@@ -300,6 +308,8 @@ class SendPass:
         identified once preflight has resolved it.
         """
         assert self.ledger is not None and self.context is not None
+        if not self.ledger.has_created(self.settings.ledger_target):
+            return  # a first import: nothing to find (the claims still check every row)
         candidates = [self._candidate(r, r.lead_id) for r in rows.records if r.lead_id]
         if not candidates:
             return
@@ -314,22 +324,37 @@ class SendPass:
         self._apply(rows, done)
         rows.records = [r for r in rows.records if r.row not in done]
 
-    def _claim(
-        self, to_send: list[PurchaseRecord], rows: _Rows
-    ) -> tuple[list[PurchaseRecord], dict[int, Candidate]]:
-        """Claim the rows to send in the ledger (a dry run only asks); the others get the
-        ledger's result."""
-        assert self.ledger is not None and rows.leads is not None
+    def _candidates(self, records: list[PurchaseRecord], rows: _Rows) -> list[Candidate]:
+        assert rows.leads is not None
         resolve = rows.leads.resolve
-        candidates = [self._candidate(r, resolve(r) or r.lead_id) for r in to_send]
-        if self.report.dry_run:
-            target = self.settings.ledger_target
-            claimed, held = self.ledger.preview(target, candidates, self.context)
-        else:
-            claimed, held = self.ledger.claim(candidates)
-        self._apply(rows, held)
-        by_row = {c.row: c for c in claimed}
-        return [r for r in to_send if r.row in by_row], by_row
+        return [self._candidate(r, resolve(r) or r.lead_id) for r in records]
+
+    def _preview(self, to_send: list[PurchaseRecord], rows: _Rows) -> dict[int, RowResult]:
+        """What the ledger would hold back of these rows (a dry run claims nothing)."""
+        assert self.ledger is not None
+        target = self.settings.ledger_target
+        return self.ledger.preview(target, self._candidates(to_send, rows), self.context)[1]
+
+    def _claiming(self, to_send: list[PurchaseRecord], rows: _Rows) -> ClaimingRows:
+        """The rows to send, claimed a batch at a time as the sender takes them; the ledger's
+        results for the others go into the chunk's results."""
+        assert self.ledger is not None
+        ledger = self.ledger
+
+        def failed(exc: BaseException, unsent: list[PurchaseRecord]) -> None:
+            report = self.report
+            report.write_error = report.write_error or f"the ledger {ledger.describe()}: {exc}"
+            reason = not_sent_reason(auth_failed=False, outage=None, write_error=report.write_error)
+            self._apply(rows, {r.row: RowResult(r.row, RowStatus.NOT_SENT, error=reason)
+                               for r in unsent})  # fmt: skip
+
+        return ClaimingRows(
+            to_send,
+            lambda batch: ledger.claim(self._candidates(batch, rows)),
+            lambda held: self._apply(rows, held),
+            failed,
+            ledger.errors,
+        )
 
     def _halted(self) -> bool:
         r = self.report
@@ -395,13 +420,7 @@ class SendPass:
             return result
         return None
 
-    async def _send(
-        self,
-        to_send: list[PurchaseRecord],
-        rows: _Rows,
-        client: KeenClient,
-        claimed: dict[int, Candidate],
-    ) -> None:
+    async def _send(self, to_send: ClaimingRows, rows: _Rows, client: KeenClient) -> None:
         progress, settings = self.progress, self.settings
         sent = 0
 
@@ -424,7 +443,7 @@ class SendPass:
                 to_send,
                 client=client,
                 ledger=self.ledger,
-                candidates=claimed,
+                candidates=to_send.candidates,
                 action=self.prepared.options.action,
                 concurrency=settings.concurrency,
                 rate=settings.rate,

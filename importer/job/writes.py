@@ -35,19 +35,24 @@ def writing(report: ImportReport, what: str) -> Iterator[None]:
 
 
 def write_failure(report: ImportReport) -> OutputWriteError:
-    """The one message of a run stopped by a file it could not write."""
+    """The one message of a run stopped by a file (or the ledger) it could not write."""
     created = sum(r.counts[RowStatus.CREATED] for r in report.send_reports)
     unconfirmed = sum(r.unjournalled for r in report.send_reports)
     in_flight = (
-        f"; {unconfirmed:,} rows in flight could not be journalled and are unconfirmed "
+        f"; {unconfirmed:,} rows in flight could not be recorded and are unconfirmed "
         "(check them in Keen before sending them again)"
         if unconfirmed
         else ""
     )
+    if (report.write_error or "").startswith("the ledger"):
+        remedy = (
+            "Make the ledger writable again (free space on its disk, or get its server back)"
+        )
+    else:
+        remedy = "Free some space (or choose another folder with --out-dir DIR)"
     return OutputWriteError(
         f"could not write {report.write_error}. Sending stopped: {created:,} rows were created "
-        f"and journalled in this run{in_flight}. Free some space (or choose another folder "
-        "with --out-dir DIR) and run the same command again: it resumes where this run stopped "
-        "and sends nothing twice.",
-        path=report.journal_path,
+        f"and recorded in this run{in_flight}. {remedy} and run the same command again: it "
+        "resumes where this run stopped and sends nothing twice.",
+        path=report.results_path,
     )

@@ -258,11 +258,23 @@ class Ledger:
         return entries_from(self.backend.using(index))
 
     def created_by_source(self, target: str, source: str) -> list[Entry]:
-        """Every purchase created by imports of ``source`` (a file's stem), by row."""
+        """Every purchase created by earlier imports of ``source`` (a file's stem), by row
+        (not this import's own)."""
+        imports = [
+            found[0]
+            for found in self.backend.fetch(
+                "SELECT id FROM imports WHERE target = ? AND source = ? AND id != ?",
+                (target, source, self.import_id or -1),
+            )
+        ]
+        if not imports:
+            return []
+        marks = ",".join("?" * len(imports))
         return self._entries(
-            f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.target = ? AND i.source = ?"
-            " AND p.status = 'created' AND p.forgotten IS NULL ORDER BY p.file_row",
-            (target, source),
+            f"SELECT {ENTRY_COLUMNS} FROM {self._from('purchases_by_import')}"
+            f" WHERE p.import_id IN ({marks}) AND p.status = 'created' AND p.forgotten IS NULL"
+            " ORDER BY p.file_row",
+            tuple(imports),
         )
 
     def created_by_import(self, import_id: int) -> list[Entry]:

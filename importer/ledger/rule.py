@@ -123,7 +123,8 @@ def _created(candidate: Candidate, entry: Entry, context: ImportContext) -> RowR
 
 
 def _unconfirmed(row: int, entry: Entry, context: ImportContext) -> RowResult:
-    if entry.status == SENDING:
+    died = (entry.error or "").startswith("in flight when the import of")  # see the sweep
+    if entry.status == SENDING or died:
         error = UNCONFIRMED_ERROR
         if not context.same_import(entry):
             error = error.replace("the previous run", f"the import of {entry.where()}")

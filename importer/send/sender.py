@@ -180,7 +180,7 @@ async def send_all(
         records,
         client=client,
         ledger=ledger,
-        candidates=candidates or {},
+        candidates=candidates if candidates is not None else {},
         action=action,
         concurrency=concurrency,
         rate=rate,
@@ -307,7 +307,12 @@ class Sender:
         if self.stop.is_set():
             self.report.interrupted = True
         if not self.input_exhausted:
-            # The run stopped early: every row not taken yet still gets its one result.
+            # The run stopped early: every row not taken yet still gets its one result. Rows
+            # claimed on demand (importer.job.claims) that were not claimed stay unclaimed.
+            halt = getattr(self.rows, "halt", None)
+            if halt is not None:
+                for result in halt(self.not_sent_reason()).values():
+                    self.emit(result)
             for record in self.rows:
                 job = self.prepare(record)
                 if job is not None:
@@ -582,18 +587,20 @@ class Sender:
         if not self.halt.is_set():
             self.halt_now()
 
+    def not_sent_reason(self) -> str:
+        """Why the rows not sent were not sent (401, outage, the ledger, Ctrl-C)."""
+        report = self.report
+        return not_sent_reason(
+            auth_failed=report.auth_failed, outage=report.outage, write_error=report.write_error
+        )
+
     def stopped_result(self, job: _Job, outcome: Outcome | None = None) -> RowResult:
         """The result of a row the run stopped before sending (again)."""
-        report = self.report
         return RowResult(
             job.record.row,
             RowStatus.NOT_SENT,
             http_status=outcome.http_status if outcome else None,
-            error=not_sent_reason(
-                auth_failed=report.auth_failed,
-                outage=report.outage,
-                write_error=report.write_error,
-            ),
+            error=self.not_sent_reason(),
             attempts=job.attempts,
         )
 
