@@ -26,6 +26,7 @@ from importer.errors import (  # noqa: E402
     MappingError,
 )
 from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
+from importer.job.inputs import expand_inputs  # noqa: E402
 from importer.job.model import (  # noqa: E402
     Answer,
     CellEdit,
@@ -45,7 +46,7 @@ from importer.records import FIELDS, PurchaseRecord, RowResult, RowStatus  # noq
 from importer.report.templates import write_template  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
-_SENDING = ("ImportPlan", "ImportReport", "run_import")
+_SENDING = ("ImportPlan", "ImportReport", "already_imported", "run_import")
 #: The ledger's API, imported on first use.
 _LEDGER = ("Ledger", "ledger_location")
 
@@ -101,6 +102,8 @@ __all__ = [
     "Summary",
     "ValidationReport",
     "__version__",
+    "already_imported",
+    "expand_inputs",
     "format_amounts",
     "format_summary",
     "ledger_location",

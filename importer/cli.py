@@ -22,12 +22,12 @@ from importer import (
     Mapping,
     RowStatus,
     __version__,
+    expand_inputs,
     format_amounts,
     format_summary,
     load_mapping_file,
     parse_map_options,
 )
-from importer.job.inputs import expand_inputs
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
@@ -307,14 +307,13 @@ def _validate_one(args: argparse.Namespace, path: Path) -> int:
 def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
     """What the ledger already holds of the file. A ledger that cannot be read is said
     plainly (and stops the command only when --ledger named it)."""
-    from importer.job.known import ledger_note
-    from importer.job.run import check_api_url, ledger_for
-
-    target = "sandbox" if args.sandbox else None
-    api_url = check_api_url(args.api_url or DEFAULT_API_URL, insecure=True)
-    location = ledger_for(api_url, target=target, ledger=args.ledger)
-    prepared = job.prepared_for_sending()
-    return ledger_note(prepared, location, target or api_url, required=bool(args.ledger))
+    return importer.already_imported(
+        job,
+        api_url=args.api_url or DEFAULT_API_URL,
+        target="sandbox" if args.sandbox else None,
+        ledger=args.ledger,
+        required=bool(args.ledger),
+    )
 
 
 #: Exit codes from the best to the worst: a run of several files exits with its worst.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -37,12 +36,13 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
-from importer.job.known import scan_ledger
+from importer.job.known import ledger_note, scan_ledger
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
 from importer.job.writes import WriteFailed, write_failure, writing
-from importer.ledger import Ledger, LedgerLocation, ledger_location
+from importer.ledger import Ledger, LedgerLocation
+from importer.ledger.location import is_loopback, ledger_for
 from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus
 from importer.report.frames import KeptResults, results_frame, summary_frame
@@ -171,25 +171,20 @@ class ImportReport:
         return self.requests / self.duration if self.duration > 0 else 0.0
 
 
-def is_loopback(url: str) -> bool:
-    """True for http(s)://127.x.x.x, [::1] and localhost URLs."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def ledger_for(
-    api_url: str, *, target: str | None = None, ledger: str | Path | None = None
-) -> LedgerLocation:
-    """The ledger of sends to ``api_url``: ``ledger`` if given, else the sandbox's own for the
-    embedded sandbox and servers on this machine (a team's ledger never holds their purchases),
-    else KEEN_IMPORT_LEDGER or the per-user one."""
-    sandbox = ledger is None and (target == "sandbox" or is_loopback(api_url))
-    return ledger_location(ledger, sandbox=sandbox)
+def already_imported(
+    job: ImportJob,
+    *,
+    api_url: str = DEFAULT_BASE_URL,
+    target: str | None = None,
+    ledger: str | Path | None = None,
+    required: bool = False,
+) -> str:
+    """One line for people: how many valid rows of the job's file are new, and how many the
+    ledger of ``api_url`` (or ``ledger``) holds as created, from which files. Nothing is sent or
+    claimed. A ledger that cannot be read is said plainly (LedgerError when ``required``)."""
+    url = check_api_url(api_url, insecure=True)
+    location = ledger_for(url, target=target, ledger=ledger)
+    return ledger_note(job.prepared_for_sending(), location, target or url, required=required)
 
 
 def check_api_url(url: str, *, insecure: bool = False) -> str:

@@ -16,6 +16,7 @@ would each believe they hold the only copy. A team shares a PostgreSQL ledger in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ __all__ = [
     "ENV_LEDGER",
     "LedgerLocation",
     "data_dir",
+    "is_loopback",
+    "ledger_for",
     "ledger_location",
 ]
 
@@ -150,3 +153,24 @@ def _without_password(url: str) -> str:
         host = f"{host}:{parts.port}"
     netloc = f"{parts.username}:***@{host}" if parts.username else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def is_loopback(url: str) -> bool:
+    """True for http(s)://127.x.x.x, [::1] and localhost URLs."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def ledger_for(
+    api_url: str, *, target: str | None = None, ledger: str | os.PathLike | None = None
+) -> LedgerLocation:
+    """The ledger of sends to ``api_url``: ``ledger`` if given, else the sandbox's own for the
+    embedded sandbox and servers on this machine (a team's ledger never holds their purchases),
+    else KEEN_IMPORT_LEDGER or the per-user one."""
+    sandbox = ledger is None and (target == "sandbox" or is_loopback(api_url))
+    return ledger_location(ledger, sandbox=sandbox)
