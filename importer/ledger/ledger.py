@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from importer.errors import LedgerError
 from importer.ledger.backends import open_backend
 from importer.ledger.entry import (
     CLAIMED,
@@ -40,6 +41,7 @@ from importer.ledger.entry import (
 from importer.ledger.identity import Candidate
 from importer.ledger.location import LedgerLocation
 from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
+from importer.ledger.spool import Spool
 from importer.records import RowResult, RowStatus
 
 __all__ = ["Ledger"]
@@ -85,6 +87,8 @@ class Ledger:
         self._syncing: asyncio.Task | None = None
         self._failure: BaseException | None = None  # a failed write whose caller had no future
         self._live: dict[str, bool] = {}
+        self.spool = Spool(backend.location)
+        self.replayed = 0  # answers written from the spool when this ledger was opened
         self.commits = 0
         self.fsyncs = 0
         #: Seconds in commits (on the event loop) plus syncs (on a helper thread).
@@ -93,8 +97,30 @@ class Ledger:
 
     @classmethod
     def open(cls, location: LedgerLocation, *, upgrade: bool = False) -> Ledger:
-        """Connect to the ledger (creating it if new). Raises LedgerError."""
-        return cls(open_backend(location, upgrade=upgrade))
+        """Connect to the ledger (creating it if new) and write into it the answers a lost
+        connection left in the local spool. Raises LedgerError."""
+        ledger = cls(open_backend(location, upgrade=upgrade))
+        try:
+            ledger.replayed = ledger.spool.replay(ledger.backend)
+        except ledger.errors as exc:
+            ledger.close()
+            raise LedgerError(
+                f"cannot write the answers kept in {ledger.spool.path} into the ledger "
+                f"{ledger.describe()}: {exc}",
+                ledger=ledger.describe(),
+                hint="nothing was sent; free some space or get the ledger's server back, then "
+                "run again (the spool is kept until it is written)",
+            ) from None
+        return ledger
+
+    def spool_answer(self, identity: str, result: RowResult) -> bool:
+        """Keep an answer the ledger could not take in the local spool; False if that fails
+        too (the row is then unconfirmed)."""
+        try:
+            self.spool.add(self.target or "", identity, result, time.time())
+        except OSError:
+            return False
+        return True
 
     def describe(self) -> str:
         """The ledger as messages name it (never with a password)."""

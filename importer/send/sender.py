@@ -562,6 +562,13 @@ class Sender:
         if job.attempts == 0:
             self.emit(result)  # nothing went out: the ledger has nothing to remember
             return
+        if self.ledger is not None and self.ledger.spool_answer(job.identity, result):
+            result.warnings.append(
+                f"the ledger could not be written ({describe_write_error(exc)}): this answer is "
+                "kept on this machine and written into the ledger by the next run"
+            )
+            self.emit(result)
+            return
         self.report.unjournalled += 1
         answer = (
             f"created as purchase {result.purchase_id}"
