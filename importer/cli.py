@@ -297,14 +297,14 @@ def _validate_one(args: argparse.Namespace, path: Path) -> int:
         _err(line)
     for note in report.notes:
         _err(f"  {note}")
-    _err(f"  {_ledger_note(job, args)}")
+    _err(f"  {_ledger_note(job, args, report.summary)}")
     _err(f"results: {report.results_path}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.summary.as_dict(), indent=2))
     return report.exit_code
 
 
-def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
+def _ledger_note(job: ImportJob, args: argparse.Namespace, summary) -> str:
     """What the ledger already holds of the file. A ledger that cannot be read is said
     plainly (and stops the command only when --ledger named it)."""
     return importer.already_imported(
@@ -313,6 +313,7 @@ def _ledger_note(job: ImportJob, args: argparse.Namespace) -> str:
         target="sandbox" if args.sandbox else None,
         ledger=args.ledger,
         required=bool(args.ledger),
+        dates=(summary.first_date, summary.last_date),
     )
 
 

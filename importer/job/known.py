@@ -54,11 +54,14 @@ class KnownRows:
         return f"{rows} already created by the import of {origins}{more}: not sent again"
 
 
-def known_rows(prepared: PreparedFile, ledger: Ledger, target: str) -> KnownRows | None:
+def known_rows(
+    prepared: PreparedFile, ledger: Ledger, target: str, between: tuple[str, str] | None = None
+) -> KnownRows | None:
     """What the ledger holds of the file's valid rows (None: nothing created for ``target``
-    yet, so every row is new and the file is not read). Rows with a legacy lead id count as
-    new (only sending resolves them)."""
-    if not ledger.has_created(target):
+    yet, or none dated ``between`` the file's first and last date, so every row is new and the
+    file is not read again). Rows with a legacy lead id count as new (only sending resolves
+    them)."""
+    if not ledger.has_created(target, between):
         return None
     found = KnownRows()
     context = _context(prepared)
@@ -120,22 +123,32 @@ def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candid
         yield len(records) - len(candidates), candidates
 
 
-def already_imported_note(prepared: PreparedFile, ledger: Ledger, target: str) -> str:
+def already_imported_note(
+    prepared: PreparedFile, ledger: Ledger, target: str, between: tuple[str, str] | None = None
+) -> str:
     """validate's line: how many valid rows are new, how many already imported (from where)."""
-    found = known_rows(prepared, ledger, target)
+    found = known_rows(prepared, ledger, target, between)
     if found is None:
-        return f"ledger: every valid row is new (nothing was imported into {target} yet)"
+        when = " dated within this file's dates" if between else ""
+        return f"ledger: every valid row is new (nothing{when} was imported into {target} yet)"
     if not found.known:
         return f"ledger: all {found.new:,} valid rows are new"
     return f"ledger: {found.new:,} new; {found.note()}"
 
 
-def ledger_note(prepared: PreparedFile, location, target: str, *, required: bool = False) -> str:
+def ledger_note(
+    prepared: PreparedFile,
+    location,
+    target: str,
+    *,
+    required: bool = False,
+    between: tuple[str, str] | None = None,
+) -> str:
     """:func:`already_imported_note` for the ledger at ``location``; a ledger that cannot be
     read is said plainly (LedgerError only when ``required``: the user named it)."""
     try:
         with Ledger.open(location) as ledger:
-            return already_imported_note(prepared, ledger, target)
+            return already_imported_note(prepared, ledger, target, between)
     except LedgerError as exc:
         if required:
             raise

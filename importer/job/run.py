@@ -44,7 +44,7 @@ from importer.job.writes import WriteFailed, write_failure, writing
 from importer.ledger import Ledger, LedgerLocation
 from importer.ledger.location import is_loopback, ledger_for
 from importer.read.frame import FrameTable, is_frame
-from importer.records import RowStatus
+from importer.records import RowStatus, format_instant
 from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.report.manifest import manifest_path
 from importer.report.writable import check_writable, run_files
@@ -178,13 +178,20 @@ def already_imported(
     target: str | None = None,
     ledger: str | Path | None = None,
     required: bool = False,
+    dates: tuple[datetime | None, datetime | None] | None = None,
 ) -> str:
     """One line for people: how many valid rows of the job's file are new, and how many the
     ledger of ``api_url`` (or ``ledger``) holds as created, from which files. Nothing is sent or
-    claimed. A ledger that cannot be read is said plainly (LedgerError when ``required``)."""
+    claimed. A ledger that cannot be read is said plainly (LedgerError when ``required``).
+    ``dates``: the file's first and last purchase date (a check's summary has them): when the
+    ledger holds nothing dated between them, the file is not read again."""
     url = check_api_url(api_url, insecure=True)
     location = ledger_for(url, target=target, ledger=ledger)
-    return ledger_note(job.prepared_for_sending(), location, target or url, required=required)
+    between = None
+    if dates and dates[0] is not None and dates[1] is not None:
+        between = (format_instant(dates[0]), format_instant(dates[1]))
+    prepared = job.prepared_for_sending()
+    return ledger_note(prepared, location, target or url, required=required, between=between)
 
 
 def check_api_url(url: str, *, insecure: bool = False) -> str:

@@ -235,11 +235,16 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def has_created(self, target: str) -> bool:
-        """True when some import created a purchase for ``target``."""
-        found = self.backend.fetch_one(
-            "SELECT 1 FROM purchases WHERE target = ? AND status = 'created' LIMIT 1", (target,)
-        )
+    def has_created(self, target: str, between: tuple[str, str] | None = None) -> bool:
+        """True when some import created a purchase for ``target`` (dated ``between`` the two
+        ISO instants, when given)."""
+        if between is None:
+            sql, args = "SELECT 1 FROM purchases WHERE target = ?", (target,)
+        else:
+            sql = f"SELECT 1 FROM purchases p{self.backend.using('purchases_by_date')}"
+            sql += " WHERE p.target = ? AND p.purchase_date BETWEEN ? AND ?"
+            args = (target, *between)
+        found = self.backend.fetch_one(sql + " AND status = 'created' LIMIT 1", args)
         return found is not None
 
     def entries(self, target: str, identities: Iterable[str]) -> dict[str, Entry]:

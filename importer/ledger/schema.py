@@ -66,6 +66,7 @@ CREATE INDEX IF NOT EXISTS purchases_by_payload ON purchases (target, payload_ha
 CREATE INDEX IF NOT EXISTS purchases_by_reference ON purchases (target, reference)
     WHERE reference IS NOT NULL;
 CREATE INDEX IF NOT EXISTS purchases_by_import ON purchases (import_id, file_row);
+CREATE INDEX IF NOT EXISTS purchases_by_date ON purchases (target, purchase_date);
 CREATE INDEX IF NOT EXISTS imports_running ON imports (state);
 """
 

@@ -328,3 +328,24 @@ def _write_old_journal(journal: Path, source: Path, target: str) -> None:
             " 1.7e9, ?)",
             (hashlib.sha256(content).hexdigest(), content.decode()),
         )
+
+
+def test_validate_does_not_read_the_file_again_when_the_ledger_holds_nothing_of_its_dates(
+    tmp_path, sb, run, capsys, monkeypatch
+):
+    assert run(write(tmp_path / "march.csv", [line(i) for i in range(3)]))[0] == 0
+    april = tmp_path / "april.csv"
+    april.write_text(HEADER + "".join(line(i).replace("2026-03-", "2026-04-") for i in range(3)))
+    from importer.job import known
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(known, "_candidate_chunks", must_not_run)
+    code = main(["validate", str(april), "--api-url", sb.base_url])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert (
+        "ledger: every valid row is new (nothing dated within this file's dates was imported "
+        f"into {sb.base_url}"
+    ) in err
