@@ -82,13 +82,17 @@ def purchases_by_row(purchases: list[dict], n: int) -> dict[int, list[dict]]:
 
 
 def assert_no_key(directory: Path, key: str = DEMO_API_KEY, *texts: str) -> None:
-    """The key appears in no file under ``directory`` (journal and WAL bytes included) nor text."""
+    """The key appears in no file under ``directory`` nor in the per-user data folder (the
+    ledger and its WAL bytes included), nor in ``texts``."""
+    from importer.ledger import data_dir
+
     needle = key.encode()
     checked = 0
-    for path in directory.rglob("*"):
-        if path.is_file():
-            checked += 1
-            assert needle not in path.read_bytes(), f"API key found in {path.name}"
+    for folder in (directory, data_dir()):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                checked += 1
+                assert needle not in path.read_bytes(), f"API key found in {path.name}"
     assert checked, "no files to check"
     for text in texts:
         assert key not in text

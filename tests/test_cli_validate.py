@@ -70,10 +70,7 @@ OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2048
         pytest.param(
             "folder.csv",
             "dir",
-            [
-                "error: folder.csv is a folder, not a file",
-                "hint: give the path of the CSV or .xlsx file inside it",
-            ],
+            ["error: the folder folder.csv holds no CSV or Excel file"],
             id="directory",
         ),
         pytest.param(

@@ -56,7 +56,11 @@ def test_missing_file(tmp_path):
 def test_directory(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
-    assert "is a folder, not a file" in assert_refused(folder, folder=tmp_path)
+    # A folder's inputs are its CSV and Excel files: none of keen-import's own, no lock files.
+    for name in ("march.results.csv", "march.manifest.json", "~$march.xlsx", "notes.pdf"):
+        (folder / name).write_text("x")
+    err = assert_refused(folder, folder=tmp_path)
+    assert err == f"error: the folder {folder} holds no CSV or Excel file\n"
 
 
 def test_empty_file(tmp_path):

@@ -9,6 +9,8 @@ import json
 
 from conftest import LEAD_1, LEAD_2, LEAD_3, TRIGGER_1, read_results_csv, write_csv
 
+from importer.ledger import data_dir
+
 
 def csv_file(tmp_path, name: str, *lines: str, encoding: str = "utf-8"):
     return write_csv(tmp_path / name, "\r\n".join(lines) + "\r\n", encoding=encoding)
@@ -77,7 +79,8 @@ def test_run_without_an_amount_column_sends_nothing(tmp_path, cli):
         "an amount"
     )
     assert not (tmp_path / "deals.results.csv").exists()
-    assert not (tmp_path / "deals.journal.sqlite").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals.csv"]
+    assert not (data_dir() / "sandbox-ledger.sqlite").exists()  # stopped before any import
 
 
 def test_no_amount_and_no_date_are_asked_for_by_name_and_recorded(tmp_path, cli):

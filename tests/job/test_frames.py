@@ -16,6 +16,7 @@ import importer
 from importer import Mapping, validate
 from importer.errors import ConfigurationError
 from importer.job.run import run_import
+from importer.ledger import Ledger, LedgerLocation, data_dir
 from importer.sandbox import DEMO_API_KEY, Sandbox
 
 RESULT_FIELDS = ("status", "http_status", "error", "attempts", "warnings")
@@ -213,21 +214,27 @@ def test_validate_a_frame_with_a_results_path_writes_results_and_manifest(in_tmp
     assert rows[2]["status"] == "valid" and rows[9]["status"] == "skipped"
 
 
-def test_run_of_a_frame_keeps_journal_manifest_and_created_list_in_the_current_folder(in_tmp):
+def test_run_of_a_frame_keeps_manifest_and_created_list_in_the_current_folder(in_tmp):
     frame = typed_frame()
     with Sandbox() as sandbox:
         first = run_import(frame, api_key=DEMO_API_KEY, api_url=sandbox.base_url, name="march")
         again = run_import(frame, api_key=DEMO_API_KEY, api_url=sandbox.base_url, name="march")
         stored = len(sandbox.purchases())
+        target = sandbox.base_url
 
+    ledger = data_dir() / "sandbox-ledger.sqlite"  # a server on this machine: the sandbox's
     assert first.results_path is None
-    assert first.journal_path == in_tmp / "march.journal.sqlite"
-    names = sorted(p.name for p in in_tmp.iterdir() if not p.name.endswith((".lock", "-wal",
-                                                                             "-shm")))  # fmt: skip
-    assert names == ["march.created.csv", "march.journal.sqlite", "march.manifest.json"]
+    assert first.ledger == again.ledger == str(ledger)
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["march.created.csv", "march.manifest.json"]
     manifest = json.loads((in_tmp / "march.manifest.json").read_text())
     assert manifest["input"]["kind"] == "DataFrame" and manifest["results"] is None
-    assert stored == 3  # the second run found all three purchases in the journal
+    assert manifest["ledger"] == str(ledger)
+    assert stored == 3  # the second run found all three purchases in the ledger
+    with Ledger.open(LedgerLocation(path=ledger)) as kept:
+        created = kept.created_by_source(target, "march")
+    assert {e.file_name for e in created} == {"march.dataframe"}
+    ids = [pid for pid in first.results_frame()["purchase_id"] if isinstance(pid, str) and pid]
+    assert sorted(e.purchase_id for e in created) == sorted(ids) and len(ids) == 3
     assert again.sent_this_run == 0
     assert list(again.results_frame()["status"])[:2] == ["created", "created"]
 
@@ -378,7 +385,8 @@ def test_job_plan_and_send_of_a_frame_match_run_import(in_tmp):
     assert got == csv_rows
     assert payloads == csv_payloads
     assert report.results_path is None
-    assert (in_tmp / "march.journal.sqlite").exists()
+    assert report.ledger == str(data_dir() / "sandbox-ledger.sqlite")
+    assert not list(in_tmp.glob("*.sqlite*"))  # nothing of the ledger beside the input
     with pytest.raises(ConfigurationError, match="job.set_options\\(results="):
         job.write_reports()
 

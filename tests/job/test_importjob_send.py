@@ -1,9 +1,12 @@
-"""The import job's plan, send and cancel against the real sandbox; out-dir and the lock file."""
+"""The import job's plan, send and cancel against the real sandbox; out-dir, and two imports
+of the same file at once (the ledger's liveness locks)."""
 
 from __future__ import annotations
 
+import getpass
 import json
-import os
+import platform
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,9 +16,24 @@ from runhelpers import purchases_by_row, results_by_row, statuses, wait_for, wri
 
 import importer
 from importer.cli import main
-from importer.errors import JournalLockedError
+from importer.ledger import Candidate, Ledger, LedgerLocation, data_dir
 from importer.sandbox import Faults, Sandbox
-from importer.send.journal import Journal
+
+
+def sandbox_ledger() -> LedgerLocation:
+    """The ledger of runs against a server on this machine (the sandbox)."""
+    return LedgerLocation(path=data_dir() / "sandbox-ledger.sqlite")
+
+
+def imports_of(location: LedgerLocation) -> list[tuple[str, str, str]]:
+    """(file name, source, state) of every import the ledger knows, oldest first."""
+    with sqlite3.connect(location.path) as db:
+        return db.execute("SELECT file_name, source, state FROM imports ORDER BY id").fetchall()
+
+
+def live_locks(location: LedgerLocation) -> list[str]:
+    folder = location.path.with_name(location.path.name + ".locks")
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 @pytest.fixture
@@ -41,11 +59,11 @@ def test_plan_then_send_creates_every_row_and_writes_the_files(tmp_path, sb):
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
         "rows.created.csv",
-        "rows.journal.sqlite",
         "rows.manifest.json",
         "rows.results.csv",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "rows.csv"]
+    assert report.ledger == str(sandbox_ledger().path)
     files = job.write_reports()
     assert (files.results, files.manifest, files.created) == (
         out / "rows.results.csv",
@@ -85,7 +103,12 @@ def test_cancel_from_another_thread_stops_like_ctrl_c_and_a_rerun_sends_the_rest
     created = counts["created"]
     assert 20 <= created < n
     assert len(sb.purchases()) == created  # requests in flight finished and were recorded
-    assert not source.with_name("rows.journal.sqlite.lock").exists()
+    # The import ended as stopped and let go of its liveness lock; the unsent rows are not_sent.
+    assert imports_of(sandbox_ledger()) == [("rows.csv", "rows", "stopped")]
+    assert live_locks(sandbox_ledger()) == []
+    with sqlite3.connect(sandbox_ledger().path) as db:
+        kept = dict(db.execute("SELECT status, count(*) FROM purchases GROUP BY status"))
+    assert kept == {"created": created, "not_sent": n - created}
     assert job.rows(status="not_sent").total == n - created
     assert job.rows(status="created", limit=1).rows[0].row == 2
     calls = sb.stats()["create_calls"]
@@ -123,25 +146,31 @@ def test_an_answer_sends_what_the_flag_sends(tmp_path, sb):
     assert (purchase["purchase_amount"], purchase["date"]) == ("1500", "2026-04-03T00:00:00Z")
 
 
-def test_cli_out_dir_then_the_job_resumes_from_the_journal_there(tmp_path, sb, capsys, monkeypatch):
+def test_cli_out_dir_then_the_job_resumes_from_the_ledger(tmp_path, sb, capsys, monkeypatch):
     monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
     source = write_rows(tmp_path / "rows.csv", 6)
     out = tmp_path / "imports" / "march"
     code = main(["run", str(source), "--api-url", sb.base_url, "--out-dir", str(out)])
-    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"ledger: {sandbox_ledger().path}\n" in err
     assert sorted(p.name for p in out.iterdir()) == [
         "rows.created.csv",
-        "rows.journal.sqlite",
         "rows.manifest.json",
         "rows.results.csv",
     ]
+    first = results_by_row(out / "rows.results.csv")
     calls = sb.stats()["create_calls"]
     job = importer.open_import(source, out_dir=out)
     job.plan(api_url=sb.base_url, api_key=sb.api_key)
     report = job.send()
     assert (report.exit_code, report.nothing_to_send) == (0, True)
     assert sb.stats()["create_calls"] == calls
-    assert report.journal_path == out / "rows.journal.sqlite"
+    assert report.ledger == str(sandbox_ledger().path)
+    again = results_by_row(out / "rows.results.csv")
+    assert {r: again[r]["purchase_id"] for r in again} == {
+        r: first[r]["purchase_id"] for r in first
+    }
 
 
 def test_out_dir_from_the_mapping_file(tmp_path, capsys):
@@ -155,58 +184,122 @@ def test_out_dir_from_the_mapping_file(tmp_path, capsys):
     ]
 
 
-# --- the lock file ------------------------------------------------------------------------------
+# --- two imports at once: the ledger's liveness locks ------------------------------------------
 
 
-def test_the_lock_file_is_removed_when_the_journal_closes(tmp_path):
-    journal = tmp_path / "rows.journal.sqlite"
-    with Journal.open(journal, file_hash="k"):
-        assert journal.with_name("rows.journal.sqlite.lock").read_text() == str(os.getpid())
-    assert not journal.with_name("rows.journal.sqlite.lock").exists()
+def test_an_import_holds_its_liveness_lock_until_it_ends(tmp_path):
+    location = LedgerLocation(path=tmp_path / "ledger.sqlite")
+    with Ledger.open(location) as holder:
+        holder.begin_import(target="t", file_name="rows.csv", file_sha256="k", source="rows")
+        [lock] = live_locks(location)
+        assert lock == f"{holder._token}.lock"
+        with Ledger.open(location) as other:
+            assert other.backend.is_live(holder._token)
+        assert imports_of(location) == [("rows.csv", "rows", "running")]
+    assert live_locks(location) == []
+    assert imports_of(location) == [("rows.csv", "rows", "finished")]
+    with Ledger.open(location) as other:
+        assert not other.backend.is_live(holder._token)
 
 
-def test_a_live_holder_is_detected(tmp_path):
-    journal = tmp_path / "rows.journal.sqlite"
-    held = Journal.open(journal, file_hash="k")
-    with held, pytest.raises(JournalLockedError, match=f"\\(process {os.getpid()}\\)"):
-        Journal.open(journal, file_hash="k")
-    with Journal.open(journal, file_hash="k"):
-        pass  # free again
+def candidates_created_for(target: str, rows) -> list[Candidate]:
+    """The candidates of ``rows`` of rows.csv as an import against ``target`` created them."""
+    with Ledger.open(sandbox_ledger()) as ledger:
+        entries = {e.file_row: e for e in ledger.created_by_source(target, "rows")}
+    return [
+        Candidate(e.file_row, e.identity, e.payload_hash, e.payload.encode(), e.lead_id,
+                  e.reference, e.currency, e.amount, e.purchase_date)
+        for e in (entries[row] for row in rows)
+    ]  # fmt: skip
 
 
-def test_a_lock_left_by_a_crashed_run_is_taken_over(tmp_path, sb):
+def test_rows_another_live_import_is_sending_are_not_sent_until_it_ends(tmp_path, sb):
+    source = write_rows(tmp_path / "rows.csv", 6)
+    common = {"api_key": sb.api_key, "api_url": sb.base_url, "out_dir": tmp_path / "out"}
+    # Learn the rows' purchase identities from an import against another account.
+    assert importer.run_import(source, target="first", **common).exit_code == 0
+    claimed = candidates_created_for("first", [3, 4])
+    calls = sb.stats()["create_calls"]
+
+    # Another run of the same file is sending rows 3 and 4 to "second" right now.
+    with Ledger.open(sandbox_ledger()) as holder:
+        holder.begin_import(
+            target="second", file_name="rows.csv", file_sha256="other", source="rows"
+        )
+        to_send, held = holder.claim(claimed)
+        assert ([c.row for c in to_send], held) == ([3, 4], {})
+        started = imports_of(sandbox_ledger())
+        report = importer.run_import(source, target="second", **common)
+        with sqlite3.connect(sandbox_ledger().path) as db:
+            [(since,)] = db.execute("SELECT started_at FROM imports WHERE source = 'rows'"
+                                    " AND target = 'second' AND state = 'running'")  # fmt: skip
+    assert started[-1] == ("rows.csv", "rows", "running")
+    assert report.exit_code == 1
+    assert sb.stats()["create_calls"] - calls == 4  # rows 2, 5, 6 and 7 only
+    results = results_by_row(report.results_path)
+    busy = (
+        f"being sent right now by another import (rows.csv, started "
+        f"{since[:16].replace('T', ' ')} UTC by {getpass.getuser()} on {platform.node()}); "
+        "not sent: run again once it has finished"
+    )
+    for row in (3, 4):
+        assert (results[row]["status"], results[row]["purchase_id"], results[row]["error"]) == (
+            "not_sent",
+            "",
+            busy,
+        )
+    assert [results[row]["status"] for row in (2, 5, 6, 7)] == ["created"] * 4
+
+    # Once it ended without sending them, the next run sends exactly those two.
+    calls = sb.stats()["create_calls"]
+    final = importer.run_import(source, target="second", **common)
+    assert final.exit_code == 0
+    assert sb.stats()["create_calls"] - calls == 2
+    again = results_by_row(final.results_path)
+    assert statuses(again) == {"created": 6}
+    assert {r: again[r]["purchase_id"] for r in (2, 5, 6, 7)} == {
+        r: results[r]["purchase_id"] for r in (2, 5, 6, 7)
+    }
+
+
+HOLD_AND_DIE = """
+import json, os, sys
+from pathlib import Path
+from importer.ledger import Candidate, Ledger, LedgerLocation
+ledger = Ledger.open(LedgerLocation(path=Path(sys.argv[1])))
+ledger.begin_import(target="second", file_name="rows.csv", file_sha256="x", source="rows")
+given = json.loads(sys.argv[2])
+to_send, held = ledger.claim([Candidate(*c[:3], c[3].encode(), *c[4:]) for c in given])
+assert len(to_send) == 2 and not held
+os._exit(9)  # killed: no finish, its lock file stays behind
+"""
+
+
+def test_rows_claimed_by_an_import_that_died_are_sent_by_the_next(tmp_path, sb):
     source = write_rows(tmp_path / "rows.csv", 4)
-    lock = tmp_path / "rows.journal.sqlite.lock"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    lock.write_text(dead.stdout.strip())  # what a killed run leaves behind
-    job = importer.open_import(source)
-    job.plan(api_url=sb.base_url, api_key=sb.api_key)
-    assert job.send().exit_code == 0
-    assert len(sb.purchases()) == 4
-    assert not lock.exists()
-
-
-def test_a_lock_file_removed_under_a_waiting_run_is_not_trusted(tmp_path, monkeypatch):
-    journal = tmp_path / "rows.journal.sqlite"
-    lock = tmp_path / "rows.journal.sqlite.lock"
-    import importer.send.journal as journal_module
-
-    real_open = os.open
-    swapped = []
-
-    def open_then_lose_the_race(path, flags, mode=0o777):
-        fd = real_open(path, flags, mode)
-        if not swapped:  # another run ends right now: it removes the name we just opened
-            swapped.append(True)
-            os.unlink(lock)
-        return fd
-
-    monkeypatch.setattr(journal_module.os, "open", open_then_lose_the_race)
-    with Journal.open(journal, file_hash="k"):
-        assert lock.exists()  # the lock taken is the file under the name, not the lost one
-        assert os.stat(lock).st_ino
-    assert not lock.exists()
+    common = {"api_key": sb.api_key, "api_url": sb.base_url, "out_dir": tmp_path / "out"}
+    assert importer.run_import(source, target="first", **common).exit_code == 0
+    claimed = [
+        [c.row, c.identity, c.payload_hash, c.content.decode(), c.lead_id, c.reference,
+         c.currency, c.amount, c.date]
+        for c in candidates_created_for("first", [2, 3])
+    ]  # fmt: skip
+    died = subprocess.run(
+        [sys.executable, "-c", HOLD_AND_DIE, str(sandbox_ledger().path), json.dumps(claimed)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert died.returncode == 9, died.stderr
+    assert len(live_locks(sandbox_ledger())) == 1  # what a killed run leaves behind
+    calls = sb.stats()["create_calls"]
+    report = importer.run_import(source, target="second", **common)
+    assert report.exit_code == 0
+    assert sb.stats()["create_calls"] - calls == 4
+    assert statuses(results_by_row(report.results_path)) == {"created": 4}
+    assert imports_of(sandbox_ledger())[1:] == [
+        ("rows.csv", "rows", "stopped"),  # found dead by its lock, its claims released
+        ("rows.csv", "rows", "finished"),
+    ]
+    assert live_locks(sandbox_ledger()) == []
 
 
 def test_an_edited_cell_is_what_gets_sent(tmp_path, sb):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -28,8 +30,8 @@ from runhelpers import (
 
 from importer.cli import main
 from importer.job.run import run_import
+from importer.ledger import data_dir
 from importer.sandbox import DEMO_API_KEY, Faults, Sandbox
-from importer.send.journal import Journal
 
 INACTIVE_TRIGGER = "3eabedcb-baa8-4dd4-88bd-64072bcfbe01"
 BONUS_TRIGGER = "aefcfad8-efc8-4849-b3aa-7efe4458a885"  # fixed 50.00
@@ -195,8 +197,8 @@ def test_rerun_mixed_file_creates_nothing_new(tmp_path, sb, run_cli):
     assert sb.purchases() == stored_before  # not one new purchase
     for row in MIXED_CREATED:
         assert second[row]["purchase_id"] == first[row]["purchase_id"]
-    # Only the row the API rejected at create time (invalid trigger) is asked again: the journal
-    # sends rejected rows again (a rejection creates nothing, so resending cannot duplicate).
+    # Only the row the API rejected at create time (invalid trigger) is asked again: the ledger
+    # lets rejected rows be sent again (a rejection creates nothing, so resending cannot duplicate).
     assert sb.stats()["create_calls"] == calls_before + 1
     assert "nothing to send" not in err
     created = read_csv(tmp_path / "mixed.created.csv")
@@ -407,7 +409,7 @@ def test_revoked_key_mid_run_stops_and_resumes(tmp_path, run_cli):
         sb.stop()
 
     # Revocations live in memory: a sandbox restarted on the same db file (and the same port,
-    # so the journal's target is the same) accepts the key again and still has every purchase.
+    # so the ledger's target is the same) accepts the key again and still has every purchase.
     with Sandbox(db=db, port=port) as sb2:
         assert len(sb2.purchases()) == counts["created"]
         code, out2, err2 = run_cli(source, "--api-url", sb2.base_url, "--concurrency", 8)
@@ -446,7 +448,14 @@ def test_dry_run_creates_nothing_and_shows_rejected_leads(tmp_path, sb, run_cli)
     for row in (2, 3, 11, 13):  # valid offline, lead accessible: would be sent
         assert results[row]["status"] == "valid"
         assert results[row]["purchase_id"] == ""
-    assert not (tmp_path / "mixed.journal.sqlite").exists()
+    # A dry run only asks the ledger: it records no import and claims no row.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mixed.csv", "mixed.manifest.json", "mixed.results.csv",
+    ]  # fmt: skip
+    ledger = data_dir() / "sandbox-ledger.sqlite"
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT count(*) FROM imports").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM purchases").fetchone() == (0,)
     manifest = json.loads((tmp_path / "mixed.manifest.json").read_text())
     assert manifest["command"] == "run --dry-run"
 
@@ -481,22 +490,58 @@ def test_sandbox_flag_imports_march_sample(tmp_path, run_cli):
     assert_no_key(tmp_path, DEMO_API_KEY, out, err)
 
 
-# --- 10. lock -----------------------------------------------------------------------------------
+# --- 10. two runs of the same file at once ---------------------------------------------------
 
 
-def test_second_concurrent_run_is_refused(tmp_path, sb, run_cli):
-    source = write_rows(tmp_path / "rows.csv", 5)
-    journal = tmp_path / "rows.journal.sqlite"
-    with Journal.open(journal, file_hash="held by the test"):
-        code, _, err = run_cli(source, "--api-url", sb.base_url)
-    assert code == 2
-    assert "Another keen-import run" in err
-    assert f"is using the journal {journal}" in err
-    assert sb.stats()["create_calls"] == 0
-    # Once the lock is free the same command works.
-    code, _, err = run_cli(source, "--api-url", sb.base_url)
-    assert code == 0, err
-    assert len(sb.purchases()) == 5
+def test_a_second_run_at_the_same_time_sends_nothing_twice(tmp_path, run_cli):
+    n = 80
+    source = write_rows(tmp_path / "rows.csv", n)
+    with Sandbox(faults=Faults(latency_ms=40)) as sb:
+        first: dict = {}
+
+        def run_first() -> None:
+            first["report"] = run_import(
+                source, api_key=DEMO_API_KEY, api_url=sb.base_url, concurrency=1
+            )
+
+        thread = threading.Thread(target=run_first)
+        thread.start()
+        try:
+            wait_for(lambda: sb.stats()["purchases"] >= 5)
+            code, _, err = run_cli(source, "--api-url", sb.base_url, "--out-dir", tmp_path / "two")
+            during = sb.stats()["purchases"]
+        finally:
+            thread.join()
+        assert during < n, "the first run ended before the second one looked"
+        assert first["report"].exit_code == 0
+        assert code == 1, err
+        # The second run sent nothing: what the first created it reports created (same ids),
+        # what the first was still sending it leaves to it.
+        assert sb.stats()["create_calls"] == n
+        grouped = purchases_by_row(sb.purchases(), n)
+        assert len(grouped) == n and all(len(ps) == 1 for ps in grouped.values())
+        one = results_by_row(tmp_path / "rows.results.csv")
+        two = results_by_row(tmp_path / "two" / "rows.results.csv")
+        counts = statuses(two)
+        assert set(counts) == {"created", "not_sent"} and counts["not_sent"] >= n - during
+        busy = re.compile(
+            r"being sent right now by another import \(rows\.csv, started \d{4}-\d\d-\d\d "
+            r"\d\d:\d\d UTC by .+ on .+\); not sent: run again once it has finished"
+        )
+        for row, r in two.items():
+            if r["status"] == "created":
+                assert r["purchase_id"] == one[row]["purchase_id"]
+            else:
+                assert r["purchase_id"] == "" and busy.fullmatch(r["error"]), r
+        # Once the first has finished, the same command finds every purchase.
+        code, _, err = run_cli(source, "--api-url", sb.base_url, "--out-dir", tmp_path / "two")
+        assert code == 0, err
+        assert "nothing to send" in err
+        assert sb.stats()["create_calls"] == n
+        three = results_by_row(tmp_path / "two" / "rows.results.csv")
+        assert {row: r["purchase_id"] for row, r in three.items()} == {
+            row: r["purchase_id"] for row, r in one.items()
+        }
 
 
 def test_amounts_sent_exactly(tmp_path, sb, run_cli):

@@ -153,7 +153,7 @@ def test_interrupt_writes_results_and_resumes(tmp_path, slow_sandbox, sig):
     assert_no_key(work, DEMO_API_KEY, out1, err1, out2, err2)
 
 
-def test_second_sigint_aborts_at_once_journal_consistent(tmp_path, slow_sandbox):
+def test_second_sigint_aborts_at_once_ledger_consistent(tmp_path, slow_sandbox):
     sb = slow_sandbox
     n, concurrency = 150, 4
     work, source, args, proc = start_midway(tmp_path, sb, n, concurrency, created=20)

@@ -1,8 +1,9 @@
 """`keen-import run` on full disks and folders that cannot be written.
 
-As root (CI), the run's files go to a small tmpfs volume the tests mount: a read-only one must
-stop the run before anything is sent; a 600 KB one fills up mid-run. Without root those two tests
-are skipped with a reason (never under CI); the injected failures below cover the same paths.
+As root (CI), the tests mount small tmpfs volumes: a read-only one for the run's files must stop
+the run before anything is sent; a small one holding the per-user data folder (the ledger) fills
+up mid-run. Without root those two tests are skipped with a reason (never under CI); the injected
+failures below (and tests/send/test_sender_disk.py) cover the same paths.
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ import pytest
 from runhelpers import amount_of, purchases_by_row, results_by_row, statuses, write_rows
 
 from importer.job.run import run_import
+from importer.ledger import Ledger, LedgerLocation
 from importer.sandbox import DEMO_API_KEY
-from importer.send.journal import Journal
 
 STOPPED = re.compile(
-    r"error: could not write the journal (?P<journal>\S+): database or disk is full\. Sending "
-    r"stopped: (?P<created>[\d,]+) rows were created and journalled in this run; "
-    r"(?P<unconfirmed>\d+) rows in flight could not be journalled and are unconfirmed \(check "
-    r"them in Keen before sending them again\)\. Free some space \(or choose another folder "
-    r"with --out-dir DIR\) and run the same command again: it resumes where this run stopped "
-    r"and sends nothing twice\.\n"
+    r"error: could not write the ledger (?P<ledger>\S+): database or disk is full\. Sending "
+    r"stopped: (?P<created>[\d,]+) rows were created and recorded in this run; "
+    r"(?P<unconfirmed>\d+) rows in flight could not be recorded and are unconfirmed \(check "
+    r"them in Keen before sending them again\)\. Make the ledger writable again \(free space "
+    r"on its disk, or get its server back\) and run the same command again: it resumes where "
+    r"this run stopped and sends nothing twice\.\n"
 )
+
+
+#: Room for the ledger's claim of every row, not for all the answers that follow.
+LEDGER_VOLUME = "1600k"
 
 
 def needs_root() -> None:
@@ -60,9 +65,9 @@ def test_read_only_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
         code, err = run_cli(source, "--api-url", sb.base_url, "--results", vol / "r.csv")
     assert code == 2
     assert err == (
-        f"error: cannot write in the folder {vol} (r.csv, rows.manifest.json, rows.journal.sqlite, "
-        "rows.created.csv): Read-only file system; nothing was sent: free some space there or "
-        "choose another folder with --out-dir DIR\n"
+        f"error: cannot write in the folder {vol} (r.csv, rows.manifest.json, rows.created.csv): "
+        "Read-only file system; nothing was sent: free some space there or choose another folder "
+        "with --out-dir DIR\n"
     )
     assert sb.stats()["requests"] == 0
 
@@ -73,44 +78,67 @@ def test_a_file_in_place_of_the_folder_stops_before_anything_is_sent(tmp_path, s
     code, err = run_cli(source, "--api-url", sb.base_url, "--results", tmp_path / "taken/r.csv")
     assert code == 2
     assert err == (
-        "error: cannot write the run's files (r.csv, rows.manifest.json, rows.journal.sqlite, "
-        f"rows.created.csv): {tmp_path / 'taken'} is not a folder; nothing was sent: choose "
-        "another folder with --out-dir DIR\n"
+        "error: cannot write the run's files (r.csv, rows.manifest.json, rows.created.csv): "
+        f"{tmp_path / 'taken'} is not a folder; nothing was sent: choose another folder with "
+        "--out-dir DIR\n"
     )
     assert sb.stats()["requests"] == 0
 
 
-def test_volume_full_mid_run_stops_with_one_message_then_resumes(tmp_path, sb, run_cli):
+def test_ledger_volume_full_mid_run_stops_with_one_message_then_resumes(
+    tmp_path, sb, run_cli, monkeypatch
+):
     needs_root()
-    n = 3000
+    n = 1000
     source = write_rows(tmp_path / "rows.csv", n)
-    with volume(tmp_path / "vol", size="600k") as vol:
-        args = [source, "--api-url", sb.base_url, "--concurrency", 8, "--results", vol / "r.csv"]
+    with volume(tmp_path / "vol", size=LEDGER_VOLUME) as vol:
+        monkeypatch.setenv("KEEN_IMPORT_DATA_DIR", str(vol))  # the ledger lives there
+        ledger = vol / "sandbox-ledger.sqlite"
+        args = [
+            source,
+            "--api-url",
+            sb.base_url,
+            "--concurrency",
+            8,
+            "--results",
+            tmp_path / "r.csv",
+        ]
         code, err = run_cli(*args)
         assert code == 2
         stopped = STOPPED.fullmatch(err)
         assert stopped, err
+        assert stopped["ledger"] == str(ledger)
         created = int(stopped["created"].replace(",", ""))
         unconfirmed = int(stopped["unconfirmed"])
         assert 0 < created < n and 0 < unconfirmed <= 8
-        # Every request went out with its mark on disk and came back: the sandbox holds exactly
-        # the journalled rows plus the ones whose answer could not be journalled, none twice.
+        # Every request went out with its mark committed and came back: the sandbox holds
+        # exactly the rows recorded as created plus the ones whose answer could not be
+        # written, none twice.
         purchases = purchases_by_row(sb.purchases(), n)
         assert len(purchases) == created + unconfirmed
         assert all(len(found) == 1 for found in purchases.values())
         subprocess.run(["mount", "-o", "remount,size=16m", str(vol)], check=True)
-        with Journal.open(vol / "rows.journal.sqlite", file_hash="-"):
-            pass  # the journal opens again once there is room
-        with sqlite3.connect(vol / "rows.journal.sqlite") as db:
-            kept = Counter(s for (s,) in db.execute("SELECT status FROM entries"))
-        # A row whose mark (which carries the payload) did not fit may still get its smaller
-        # not_sent result in: it never went out, and a later run sends it.
-        kept.pop("not_sent", None)
+        with Ledger.open(LedgerLocation(path=ledger)):
+            pass  # the ledger opens again once there is room
+        with sqlite3.connect(ledger) as db:
+            kept = Counter(s for (s,) in db.execute("SELECT status FROM purchases"))
+            [(state,)] = db.execute("SELECT state FROM imports")
+        # The rows never sent are claimed (the full ledger could not release them), not_sent
+        # (a smaller result that still got in) or not claimed yet (claims go a batch at a
+        # time): either way the next run may send them. The import could not be marked ended:
+        # the next run finds it dead by its lock.
+        never_sent = kept.pop("claimed", 0) + kept.pop("not_sent", 0)
+        assert never_sent <= n - created - unconfirmed
         assert kept == Counter({"created": created, "sending": unconfirmed}), kept
+        assert state == "running"
+        assert list((vol / "sandbox-ledger.sqlite.locks").iterdir()) == []
 
         code, err = run_cli(*args)  # the same command, with space freed
         assert code == 1, err  # the unconfirmed rows stay unconfirmed: never sent twice
-        results = results_by_row(vol / "r.csv")
+        results = results_by_row(tmp_path / "r.csv")
+        with sqlite3.connect(ledger) as db:
+            states = [s for (s,) in db.execute("SELECT state FROM imports ORDER BY id")]
+        assert states == ["stopped", "finished"]
     assert statuses(results) == Counter({"created": n - unconfirmed, "unconfirmed": unconfirmed})
     purchases = purchases_by_row(sb.purchases(), n)
     assert len(purchases) == n and all(len(found) == 1 for found in purchases.values())
@@ -119,8 +147,27 @@ def test_volume_full_mid_run_stops_with_one_message_then_resumes(tmp_path, sb, r
             assert purchases[row][0]["id"] == result["purchase_id"]
 
 
+def test_a_ledger_full_at_the_claim_stops_the_run_before_anything_is_sent(
+    tmp_path, sb, run_cli, monkeypatch
+):
+    """The claim of a chunk is the ledger's biggest write: a full disk there (injected) must
+    stop the run with one message, not a traceback, and send nothing."""
+    source = write_rows(tmp_path / "rows.csv", 6)
+
+    def full(self, candidates):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Ledger, "claim", full)
+    code, err = run_cli(source, "--api-url", sb.base_url)
+    assert code == 2, err
+    assert err.startswith("error: ")
+    ledger = Path(os.environ["KEEN_IMPORT_DATA_DIR"]) / "sandbox-ledger.sqlite"
+    assert f"{ledger}: database or disk is full" in err
+    assert sb.stats()["create_calls"] == 0
+
+
 def test_results_file_that_cannot_be_written_stops_then_resumes(tmp_path, sb, monkeypatch):
-    """A results file that fails (injected: no space) after every row was sent and journalled."""
+    """A results file that fails (injected: no space) after every row was sent and recorded."""
     from importer.report.results import ResultsWriter
 
     n = 12
@@ -136,7 +183,7 @@ def test_results_file_that_cannot_be_written_stops_then_resumes(tmp_path, sb, mo
     assert stopped.value.exit_code == 2
     assert str(stopped.value) == (
         f"could not write the results file {tmp_path / 'rows.results.csv'}: No space left on "
-        f"device. Sending stopped: {n} rows were created and journalled in this run. Free some "
+        f"device. Sending stopped: {n} rows were created and recorded in this run. Free some "
         "space (or choose another folder with --out-dir DIR) and run the same command again: it "
         "resumes where this run stopped and sends nothing twice."
     )

@@ -260,6 +260,8 @@ def test_summary_on_stderr(tmp_path, cli):
         "  skipped                1   1,500.50",
         "  blank (ignored)         1",
         "  totals reconcile: rows and amounts per status add up to the file's",
+        "  ledger: every valid row is new (nothing was imported into "
+        "https://data.keenpartner.com/functions/v1/keen-api yet)",
         f"results: {tmp_path / 's.results.csv'}",
     ]
 

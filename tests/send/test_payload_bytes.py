@@ -1,4 +1,4 @@
-"""The serialised payload is a row's identity in the journal: its bytes never change.
+"""The serialised payload is part of a purchase's identity in the ledger: its bytes never change.
 
 The expected bytes were written by the first implementation (json.dumps with Decimal
 placeholders); a faster serialiser must give exactly the same, or a resumed run would send rows

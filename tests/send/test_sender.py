@@ -1,4 +1,5 @@
-"""send_all: retry policy on a fake clock, stopping, resume, and exactly-once over real HTTP."""
+"""send_all: retry policy on a fake clock, stopping, resume from the ledger, and exactly-once
+over real HTTP."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from importer.ledger import Ledger, LedgerLocation, candidate_for
+from importer.ledger.rule import UNCONFIRMED_ERROR
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
+from importer.send.changed import FileRow, find_edited_rows
 from importer.send.client import KeenClient, Outcome, OutcomeKind
-from importer.send.journal import UNCONFIRMED_ERROR, Journal
 from importer.send.preflight import preflight
 from importer.send.sender import UNCONFIRMED_HINT, RetryPolicy, SendReport, payload_hash, send_all
 
@@ -400,52 +403,162 @@ def test_rows_without_a_lead_and_preflight_rejections():
     assert results[4] is refused
 
 
-# --- journal and resume ---------------------------------------------------------------------
+# --- ledger and resume ----------------------------------------------------------------------
+
+TARGET = "https://api.example"
+
+
+def open_ledger(path, *, source: str = "march", sha: str | None = None, **choices) -> Ledger:
+    """The ledger at ``path`` with an import of ``<source>.csv`` begun (``sha``: its SHA-256)."""
+    ledger = Ledger.open(LedgerLocation(path=path))
+    ledger.begin_import(
+        target=TARGET,
+        file_name=f"{source}.csv",
+        file_sha256=sha or f"sha-of-{source}",
+        source=source,
+        **choices,
+    )
+    return ledger
+
+
+def claim(ledger: Ledger, recs, resolve=None):
+    """Claim ``recs`` as the send pass does: (records to send, their candidates, held results)."""
+    candidates = [
+        candidate_for(r, action="create_purchase", lead_id=(resolve and resolve(r)) or r.lead_id)
+        for r in recs
+        if (resolve and resolve(r)) or r.lead_id
+    ]
+    to_send, held = ledger.claim(candidates)
+    claimed = {c.row: c for c in to_send}
+    return [r for r in recs if r.row in claimed], claimed, held
+
+
+def send_with_ledger(path, recs, client, *, source="march", sha=None, resend_unconfirmed=False,
+                     **options):  # fmt: skip
+    """One import of ``recs``: claim, send what may be sent; every row's result (held or sent)."""
+    with open_ledger(path, source=source, sha=sha, resend_unconfirmed=resend_unconfirmed) as ledger:
+        to_send, claimed, held = claim(ledger, recs)
+        report, results = send(to_send, client, ledger=ledger, candidates=claimed, **options)
+    assert held.keys().isdisjoint(results)
+    return report, {**held, **results}
 
 
 def test_resume_never_resends_created_or_unconfirmed(tmp_path):
-    path = tmp_path / "j.sqlite"
+    path = tmp_path / "ledger.sqlite"
     recs = records(range(2, 7))
     first = FakeClient({3: [UNKNOWN_500], 4: [NOT_SENT]})
-    with Journal.open(path, file_hash="file") as journal:
-        _, results = send(recs, first, journal=journal, max_retries=0)
+    _, results = send_with_ledger(path, recs, first, max_retries=0)
     assert [results[r].status for r in range(2, 7)] == [
         RowStatus.CREATED, RowStatus.UNCONFIRMED, RowStatus.RETRIED, RowStatus.CREATED,
         RowStatus.CREATED,
     ]  # fmt: skip
 
     second = FakeClient()
-    with Journal.open(path, file_hash="file") as journal:
-        report, again = send(recs, second, journal=journal)
+    report, again = send_with_ledger(path, recs, second)
     assert second.calls == [4]
     assert again[2] == results[2]  # same purchase id, not sent again
-    assert again[3].status is RowStatus.UNCONFIRMED
-    assert again[3].error.endswith(UNCONFIRMED_ERROR)
+    assert again[3] == RowResult(
+        3,
+        RowStatus.UNCONFIRMED,
+        http_status=500,
+        error=f"Internal server error; {UNCONFIRMED_HINT}; {UNCONFIRMED_ERROR}",
+        attempts=1,
+    )
     assert again[4] == RowResult(4, RowStatus.CREATED, "p-4", 200, attempts=1)
     assert report.requests == 1
 
     third = FakeClient()
-    with Journal.open(path, file_hash="file") as journal:
-        _, last = send(recs, third, journal=journal, resend_unconfirmed=True)
+    _, last = send_with_ledger(path, recs, third, resend_unconfirmed=True)
     assert third.calls == [3]
-    assert last[3].status is RowStatus.CREATED
+    assert last[3] == RowResult(3, RowStatus.CREATED, "p-3", 200, attempts=1)
+    assert {row: last[row].purchase_id for row in range(2, 7)} == {
+        row: f"p-{row}" for row in range(2, 7)
+    }
 
 
-def test_changed_payload_is_sent_again_with_a_warning(tmp_path):
-    path = tmp_path / "j.sqlite"
-    with Journal.open(path, file_hash="file") as journal:
-        send(records([2]), FakeClient(), journal=journal)
+def test_the_same_rows_of_another_file_are_skipped_with_the_purchase_they_created(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    send_with_ledger(path, records(range(2, 5)), FakeClient(), source="march")
+    client = FakeClient()
+    # april.csv repeats march's rows 2-4 at rows 7-9 (an overlapping export), then a new row.
+    overlapping = [
+        PurchaseRecord(row=r + 5, lead_id=LEAD, purchase_amount=Decimal("10.50"),
+                       product_name=f"r{r}")
+        for r in range(2, 5)
+    ] + records([10])  # fmt: skip
+    report, results = send_with_ledger(path, overlapping, client, source="april")
+    assert client.calls == [10]
+    assert report.requests == 1
+    day = results[7].error.split(" on ")[1][:10]
+    for row in (7, 8, 9):
+        assert results[row] == RowResult(
+            row,
+            RowStatus.SKIPPED,
+            purchase_id=f"p-{row - 5}",
+            error=f"already created from march.csv row {row - 5} on {day} "
+            f"(purchase p-{row - 5}); not sent again",
+        )
+    assert results[10] == RowResult(10, RowStatus.CREATED, "p-10", 200, attempts=1)
+
+
+def test_a_fixed_file_re_run_finds_its_purchases_even_on_other_rows(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    send_with_ledger(path, records([2, 3]), FakeClient(), sha="first-bytes")
+    # The same file (same name, other bytes) with a row inserted before them.
+    moved = [
+        PurchaseRecord(row=r + 1, lead_id=LEAD, purchase_amount=Decimal("10.50"),
+                       product_name=f"r{r}")
+        for r in (2, 3)
+    ]  # fmt: skip
+    client = FakeClient()
+    _, results = send_with_ledger(path, moved, client, sha="fixed-bytes")
+    assert client.calls == []
+    assert results[3] == RowResult(
+        3,
+        RowStatus.CREATED,
+        "p-2",
+        200,
+        attempts=1,
+        warnings=["already created by an earlier run as row 2 (purchase p-2); not sent again"],
+    )
+    assert results[4].purchase_id == "p-3"
+
+
+def test_changed_payload_is_another_purchase_and_an_edited_row(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    send_with_ledger(path, records([2]), FakeClient())
     changed = [
         PurchaseRecord(row=2, lead_id=LEAD, purchase_amount=Decimal("11"), product_name="r2")
     ]
-    client = FakeClient()
-    with Journal.open(path, file_hash="file") as journal:
-        _, results = send(changed, client, journal=journal)
+    with open_ledger(path) as ledger:
+        # Before sending, the send pass finds row 2 edited (created earlier with other content).
+        rows = []
+        for record in changed:
+            c = candidate_for(record, action="create_purchase", lead_id=LEAD)
+            rows.append(FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference))
+        edited = find_edited_rows(ledger, TARGET, "march", lambda: rows)
+        assert list(edited) == [2]
+        assert (edited[2].purchase_id, edited[2].changes) == ("p-2", "amount 10.50 (now 11)")
+        # To the ledger's rule it is a new purchase: claimed, and sent if the user asks for it.
+        to_send, claimed, held = claim(ledger, changed)
+        assert held == {} and [r.row for r in to_send] == [2]
+        client = FakeClient()
+        _, results = send(to_send, client, ledger=ledger, candidates=claimed)
     assert client.calls == [2]
-    assert results[2].warnings == [
-        "payload changed since an earlier run created purchase p-2 for this row; "
-        "sent as a new purchase"
-    ]
+    assert results[2] == RowResult(2, RowStatus.CREATED, "p-2", 200, attempts=1)
+    with Ledger.open(LedgerLocation(path=path)) as ledger:
+        kept = ledger.created_by_source(TARGET, "march")
+    assert [(e.file_row, e.amount) for e in kept] == [(2, "10.50"), (2, "11")]
+
+
+def test_a_record_that_was_not_claimed_is_never_sent(tmp_path):
+    client = FakeClient()
+    with (
+        open_ledger(tmp_path / "ledger.sqlite") as ledger,
+        pytest.raises(ValueError, match="row 2 was not claimed in the ledger"),
+    ):
+        send(records([2]), client, ledger=ledger, candidates={})
+    assert client.calls == []
 
 
 def test_payload_hash_uses_the_resolved_lead():
@@ -506,11 +619,16 @@ def test_mixed_file_over_http(sandbox, tmp_path):
         results: dict[int, RowResult] = {}
         async with KeenClient(sandbox.base_url, sandbox.api_key) as client:
             checked = await preflight(recs, client=client)
-            with Journal.open(tmp_path / "j.sqlite", file_hash="mixed") as journal:
+            with open_ledger(tmp_path / "ledger.sqlite", source="mixed") as ledger:
+                _, claimed, _ = claim(ledger, recs, checked.resolve)
+                # Rows preflight rejected get their result from ``rejection``, unclaimed or not.
+                to_send = [r for r in recs if r.row in claimed or checked.rejection(r)]
+                assert [r.row for r in to_send] == [2, 3, 4, 5, 6, 7]
                 report = await send_all(
-                    recs,
+                    to_send,
                     client=client,
-                    journal=journal,
+                    ledger=ledger,
+                    candidates=claimed,
                     lead_resolver=checked.resolve,
                     rejection=checked.rejection,
                     on_result=lambda r: results.__setitem__(r.row, r),
@@ -553,11 +671,14 @@ def test_fault_run_has_no_duplicates_and_no_lost_reply_marked_done(sandbox, tmp_
 
         async def go():
             async with KeenClient(sandbox.base_url, sandbox.api_key, timeout=5) as client:
-                with Journal.open(tmp_path / "j.sqlite", file_hash="faults") as journal:
+                with open_ledger(tmp_path / "ledger.sqlite", source="faults") as ledger:
+                    to_send, claimed, held = claim(ledger, recs)
+                    assert held == {}
                     return await send_all(
-                        recs,
+                        to_send,
                         client=client,
-                        journal=journal,
+                        ledger=ledger,
+                        candidates=claimed,
                         concurrency=16,
                         on_result=lambda r: results.__setitem__(r.row, r),
                         policy=RetryPolicy(base_delay=0.01, breaker_window=50),
@@ -599,13 +720,14 @@ def test_revoked_key_mid_run_stops_promptly(sandbox, tmp_path):
             calls_at_revoke = sandbox.stats()["create_calls"]
             revoked.set()
 
-    journal_path = tmp_path / "j.sqlite"
+    ledger_path = tmp_path / "ledger.sqlite"
 
     async def go():
         async with KeenClient(sandbox.base_url, sandbox.api_key) as client:
-            with Journal.open(journal_path, file_hash="revoke") as journal:
-                return await send_all(recs, client=client, journal=journal, concurrency=8,
-                                      on_result=collect)  # fmt: skip
+            with open_ledger(ledger_path, source="revoke") as ledger:
+                to_send, claimed, _ = claim(ledger, recs)
+                return await send_all(to_send, client=client, ledger=ledger, candidates=claimed,
+                                      concurrency=8, on_result=collect)  # fmt: skip
 
     create_before = sandbox.stats()["create_calls"]
     try:
