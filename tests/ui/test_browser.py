@@ -138,11 +138,12 @@ def test_end_to_end_flow_matches_the_cli(page, live, axe, tmp_path):
     assert '"column": "Amount"' in manifest and '"new": "12.50"' in manifest
 
     # The same corrected file and mapping through `keen-import run --sandbox`: same verdicts.
+    # Its own ledger: the web app's run already created these purchases in the sandbox's.
     folder = live.app.state.workspace.get(import_id)
     corrected = shutil.copy(folder.file("corrected"), tmp_path / "cli.csv")
     cli = subprocess.run(
         [sys.executable, "-m", "importer", "run", str(corrected), "--sandbox", "--yes",
-         "--mapping", str(folder.file("mapping"))],
+         "--mapping", str(folder.file("mapping")), "--ledger", str(tmp_path / "cli.sqlite")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert cli.returncode == 1, cli.stderr  # invalid and rejected rows remain
@@ -207,14 +208,20 @@ def test_stop_mid_way_then_resume_sends_each_row_once(page, live, tmp_path):
     )
     page.get_by_role("link", name="See the results").click()
     assert page.get_by_text("not sent", exact=True).first.is_visible()
+    created = sum(1 for r in read_results(live.app.state.workspace.get(import_id).file("results"))
+                  if r[1] == "created")  # fmt: skip
     page.get_by_role("button", name="Resume").click()
-    page.get_by_label("Rows to send").fill("3000")
+    # The confirmation asks for the rows left, not the file's 3,000.
+    left = 3000 - created
+    assert page.get_by_role("heading", name=f"About to import {left:,} purchases").is_visible()
+    assert page.get_by_text(f"Type {left} to confirm.").is_visible()
+    page.get_by_label("Rows to send").fill(str(left))
     page.get_by_role("button", name="Confirm and send").click()
     wait_until_finished(page)
     folder = live.app.state.workspace.get(import_id)
     statuses = {r[1] for r in read_results(folder.file("results"))}
     assert statuses == {"created"}
-    # Every row created exactly once: the journal kept the resumed run from sending again.
+    # Every row created exactly once: the ledger kept the resumed run from sending again.
     assert len(live.sandbox.purchases()) - before == 3000
     page.get_by_role("link", name="See the results").click()
     assert page.get_by_role("button", name="Resume").count() == 0
