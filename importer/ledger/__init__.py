@@ -14,7 +14,7 @@ adopt.py     taking in the per-file journals of earlier versions
 from importer.ledger.entry import Entry
 from importer.ledger.identity import Candidate, candidate_for, purchase_identity
 from importer.ledger.ledger import Ledger
-from importer.ledger.location import LedgerLocation, data_dir, ledger_location
+from importer.ledger.location import LedgerLocation, data_dir, ledger_for, ledger_location
 from importer.ledger.rule import ImportContext
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "LedgerLocation",
     "candidate_for",
     "data_dir",
+    "ledger_for",
     "ledger_location",
     "purchase_identity",
 ]

@@ -247,3 +247,29 @@ def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
     page = client.get(f"/imports/{import_id}/send").text
     assert "refusing to send the API key over plain http to keen.example.com" in page
     assert "Confirm and send" not in page
+
+
+def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledger(
+    live, sandbox
+):
+    client, settings, app = live
+    first = checked_import(client, settings)
+    before = len(sandbox.purchases())
+    post(client, settings, f"/imports/{first}/send", data={"rows_to_send": "5"})
+    finish(app, first)
+    assert len(sandbox.purchases()) - before == 3
+    # The same file uploaded again is a new import: the ledger knows its purchases.
+    again = checked_import(client, settings)
+    review = client.get(f"/imports/{again}/review").text
+    assert "3 rows already created by the import of purchases_with_errors.csv on " in review
+    page = client.get(f"/imports/{again}/send").text
+    assert "<h2>About to import 2 purchases</h2>" in page
+    post(client, settings, f"/imports/{again}/send", data={"rows_to_send": "2"})
+    finish(app, again)
+    assert len(sandbox.purchases()) - before == 3
+    results = statuses(app.state.workspace.get(again).file("results"))
+    assert results.count("created") == 3 and results.count("rejected") == 2
+    history = client.get("/history").text
+    assert 'aria-label="Imports in the ledger, newest first"' in history
+    assert history.count("<td>purchases_with_errors.csv</td>") == 2
+    assert '<span class="pill status-created">created 3' in history

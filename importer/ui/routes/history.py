@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -29,10 +30,36 @@ def describe(folder) -> dict:
     }
 
 
+def ledger_imports(settings) -> tuple[str, list, str | None]:
+    """The ledger this server sends with, its latest imports (from any file, machine or
+    colleague), and why it could not be read (None when it could)."""
+    from importer.errors import LedgerError
+    from importer.ledger import Ledger, ledger_for
+    from importer.ledger.queries import list_imports
+
+    api_url = settings.api_url or "http://127.0.0.1/"
+    location = ledger_for(api_url, target=settings.target, ledger=settings.ledger)
+    try:
+        with Ledger.open(location) as ledger:
+            return ledger.describe(), list_imports(ledger, limit=50), None
+    except LedgerError as exc:
+        return location.describe(), [], exc.message
+
+
 async def show(request: Request):
-    """The history table."""
+    """The history table, then the ledger's imports."""
     imports = [describe(f) for f in request.app.state.workspace.all()]
-    return render(request, "history.html", imports=imports)
+    ledger, ledger_rows, ledger_error = await run_in_threadpool(
+        ledger_imports, request.app.state.settings
+    )
+    return render(
+        request,
+        "history.html",
+        imports=imports,
+        ledger=ledger,
+        ledger_imports=ledger_rows,
+        ledger_error=ledger_error,
+    )
 
 
 routes = [Route("/history", show)]
