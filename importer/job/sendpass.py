@@ -188,8 +188,9 @@ class SendPass:
     # -- setting up and tearing down --------------------------------------------------------
 
     def _offer_stop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._previous_handlers: dict = {}
         if self.settings.handle_signals:
-            _install_signal_handlers(loop, self.stop)
+            self._previous_handlers = _install_signal_handlers(loop, self.stop)
         if self.on_stop_ready is not None:
             self.on_stop_ready(lambda: loop.call_soon_threadsafe(self.stop.set))
 
@@ -243,8 +244,7 @@ class SendPass:
                 r.write_error = r.write_error or f"the ledger {self.ledger.describe()}: {exc}"
             self.ledger.close()
         if self.settings.handle_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            _remove_signal_handlers(loop, self._previous_handlers)
 
     # -- one chunk --------------------------------------------------------------------------
 
@@ -529,7 +529,17 @@ def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | 
     return record.lead_id
 
 
-def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+#: The signals that stop a send like Ctrl-C (SIGBREAK: Ctrl-Break in a Windows console).
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
+)
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> dict:
+    """Stop the send on the first signal, abort on the second. Where the event loop has no
+    signal handlers (Windows), ``signal.signal`` hands the signal to the loop's thread; returns
+    the handlers it replaced there."""
+
     def on_signal() -> None:
         if stop.is_set():
             print("\nsecond interrupt: aborting now (the ledger is consistent)", file=sys.stderr)
@@ -541,8 +551,21 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Even
         )
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+    replaced = {}
+    for sig in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError, ValueError):
+            replaced[sig] = signal.signal(sig, lambda *_: loop.call_soon_threadsafe(on_signal))
+    return replaced
+
+
+def _remove_signal_handlers(loop: asyncio.AbstractEventLoop, replaced: dict) -> None:
+    for sig in _STOP_SIGNALS:
+        if sig in replaced:
+            signal.signal(sig, replaced[sig])
+        else:
+            loop.remove_signal_handler(sig)
 
 
 __all__ = ["SendPass", "SendProgress"]
