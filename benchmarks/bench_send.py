@@ -45,10 +45,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from importer.ledger import Ledger, LedgerLocation, candidate_for  # noqa: E402
 from importer.records import PurchaseRecord, dumps_payload  # noqa: E402
 from importer.sandbox import Faults, Sandbox  # noqa: E402
 from importer.send.client import KeenClient, make_transport  # noqa: E402
-from importer.ledger import Ledger, LedgerLocation, candidate_for  # noqa: E402
 from importer.send.sender import send_all  # noqa: E402
 
 LEADS = (
@@ -245,8 +245,8 @@ async def whole_run(sb: Sandbox, args: argparse.Namespace, workdir: Path, start:
     """The whole ``keen-import run`` against the bare peer, ``--repeat`` times."""
     concurrency = args.concurrency[0]
     rows = args.rows
-    where = args.ledger.split("@")[-1] if args.ledger else "the default SQLite"
-    print(f"whole run vs bare asyncio keep-alive peer: {rows} rows, c={concurrency}, ledger {where}")
+    where = "ledger " + (args.ledger.split("@")[-1] if args.ledger else "the default SQLite")
+    print(f"whole run vs bare asyncio keep-alive peer: {rows} rows, c={concurrency}, {where}")
     print(
         f"{'#':>2} {'peer s':>7} {'peer req/s':>10} {'peer CPU':>8} {'run s':>6} "
         f"{'run rows/s':>10} {'run CPU':>7} {'ratio':>6} {'CPU x peer':>10}"
