@@ -7,15 +7,21 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from importer.check.validator import RowValidator
+from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.records import RowStatus
-from importer.send.changed import EditedRow, FileRow, find_edited_rows
+from importer.send.changed import EditedRow, EditFinder, FileRow
 
-__all__ = ["KnownRows", "already_imported_note", "known_rows", "ledger_note", "scan_ledger"]
+__all__ = [
+    "KnownRows",
+    "LedgerScan",
+    "already_imported_note",
+    "known_rows",
+    "ledger_note",
+]
 
 
 @dataclass
@@ -70,57 +76,74 @@ def known_rows(
     return found
 
 
-def scan_ledger(
-    prepared: PreparedFile, ledger: Ledger, target: str
-) -> tuple[dict[int, EditedRow], KnownRows | None]:
-    """Before sending, in one read of the file: its edited rows (see importer.send.changed)
-    and what the ledger already holds of it. Nothing is read when the ledger holds no
-    purchase of ``target`` (every first import)."""
-    if not ledger.has_created(target):
-        return {}, None
-    found = KnownRows()
-    context = _context(prepared)
-    first = [True]
+class LedgerScan:
+    """Edited rows (see importer.send.changed) and rows already imported, found while the
+    plan reads the file: :meth:`add` each checked chunk (checked with records), then
+    :meth:`finish`. Used only when the ledger holds purchases of the target."""
 
-    def payloads() -> Iterator[FileRow]:
-        counting, first[0] = first[0], False
-        for legacy, candidates in _candidate_chunks(prepared):
-            if counting:
-                found.count(legacy, ledger.preview(target, candidates, context), prepared)
-            for c in candidates:
-                yield FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference)
+    def __init__(self, prepared: PreparedFile, ledger: Ledger, target: str) -> None:
+        self.prepared, self.ledger, self.target = prepared, ledger, target
+        self.context = _context(prepared)
+        self.known = KnownRows()
+        self.edits = EditFinder(ledger, target, source_name(prepared))
 
-    edited = find_edited_rows(ledger, target, source_name(prepared), payloads)
-    return edited, found
+    def add(self, checked: CheckedChunk, validator: RowValidator) -> None:
+        """Look at one checked chunk's valid rows."""
+        legacy, candidates = _candidates_of(checked, validator, self.prepared.options.action)
+        self.known.count(legacy, self.ledger.preview(self.target, candidates, self.context),
+                         self.prepared)  # fmt: skip
+        self.edits.look(_file_rows(candidates))
+
+    def finish(self) -> tuple[dict[int, EditedRow], KnownRows]:
+        """The edited rows by row, and what the ledger already holds of the file."""
+
+        def payloads() -> Iterator[FileRow]:
+            for _, candidates in _candidate_chunks(self.prepared):
+                yield from _file_rows(candidates)
+
+        return self.edits.finish(payloads), self.known
 
 
 def _context(prepared: PreparedFile) -> ImportContext:
     return ImportContext(-1, source_facts(prepared.table)[0], source_name(prepared))
 
 
-def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate]]]:
-    """Per chunk: how many valid rows have a legacy lead id, and the others' candidates."""
-    validator = RowValidator(
+def _validator(prepared: PreparedFile) -> RowValidator:
+    return RowValidator(
         prepared.table.headers,
         prepared.columns,
         prepared.decisions,
         prepared.options,
         build_records=True,
     )
+
+
+def _file_rows(candidates: list[Candidate]) -> Iterator[FileRow]:
+    for c in candidates:
+        yield FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference)
+
+
+def _candidates_of(
+    checked: CheckedChunk, validator: RowValidator, action: str
+) -> tuple[int, list[Candidate]]:
+    """How many valid rows have a legacy lead id, and the others' candidates."""
+    records = [r for r in checked.records or [] if r is not None]
+    candidates = [
+        candidate_for(
+            r, action=action, lead_id=r.lead_id, occurrence=validator.occurrences.get(r.row, 0)
+        )
+        for r in records
+        if r.lead_id
+    ]
+    return len(records) - len(candidates), candidates
+
+
+def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate]]]:
+    """Per chunk: how many valid rows have a legacy lead id, and the others' candidates."""
+    validator = _validator(prepared)
     action = prepared.options.action
     for chunk in prepared.table.chunks():
-        records = [r for r in validator.check(chunk).records or [] if r is not None]
-        candidates = [
-            candidate_for(
-                r,
-                action=action,
-                lead_id=r.lead_id,
-                occurrence=validator.occurrences.get(r.row, 0),
-            )
-            for r in records
-            if r.lead_id
-        ]
-        yield len(records) - len(candidates), candidates
+        yield _candidates_of(validator.check(chunk), validator, action)
 
 
 def already_imported_note(

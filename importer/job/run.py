@@ -36,7 +36,7 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
-from importer.job.known import ledger_note, scan_ledger
+from importer.job.known import LedgerScan, ledger_note
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
 from importer.job.validate import open_mapped
@@ -210,11 +210,20 @@ def check_api_url(url: str, *, insecure: bool = False) -> str:
     return url
 
 
-def plan_import(prepared: PreparedFile, api_url: str, validator: RowValidator) -> ImportPlan:
-    """Validate the whole file once (no records kept) to count what would be sent."""
+def plan_import(
+    prepared: PreparedFile,
+    api_url: str,
+    validator: RowValidator,
+    scan: LedgerScan | None = None,
+) -> ImportPlan:
+    """Validate the whole file once (no records kept) to count what would be sent; ``scan``
+    (a validator building records) also looks at what the ledger holds of each chunk."""
     summary = Summary()
     for chunk in paused_gc(prepared.table.chunks()):
-        validator.check(chunk).add_to(summary)
+        checked = validator.check(chunk)
+        checked.add_to(summary)
+        if scan is not None:
+            scan.add(checked, validator)
     return ImportPlan(
         path=prepared.table.path,
         api_url=api_url,
@@ -326,30 +335,51 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
         raise ConfigurationError(NAME_THE_FRAME)
     check_results_path(job.results_path, prepared.table.path)
     check_writable(run_files(job.results_path, prepared.table.path, dry_run=checked.dry_run))
-    while True:
-        validator = RowValidator(
-            prepared.table.headers, prepared.columns, prepared.decisions, prepared.options
-        )
-        plan = plan_import(prepared, checked.api_url, validator)
-        majority = validator.majority_currency()
-        if majority is None or majority == prepared.decisions.currency:
-            break
-        prepared.decisions.currency = majority  # the first chunk was not representative
+    with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
+        adopted = [] if checked.dry_run else adopt_journals(prepared, job.results_path, ledger)
+        plan, scan = _plan_pass(prepared, checked, ledger)
+        edited, known = scan.finish() if scan is not None else ({}, None)
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
-    plan.notes += mapping_notes(prepared) + file_notes(plan.summary)
+    plan.notes += mapping_notes(prepared) + file_notes(plan.summary) + adopted
     plan.notes += job.control_total_notes(plan.summary)
     planned = PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
-    with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
-        if not checked.dry_run:
-            for journal in journals_of(prepared, job.results_path):
-                adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
-                plan.notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
-        planned.edited, known = scan_ledger(prepared, ledger, checked.ledger_target)
+    planned.edited = edited
     if known is not None and known.known:
         plan.already_imported = known.known
         plan.notes.append(known.note())
     planned.note_edited()
     return planned
+
+
+def _plan_pass(
+    prepared: PreparedFile, settings: SendSettings, ledger: Ledger
+) -> tuple[ImportPlan, LedgerScan | None]:
+    """The plan's read of the file; when the ledger holds purchases of the target, the same
+    read finds the edited rows and the rows already imported (no second read)."""
+    scanning = ledger.has_created(settings.ledger_target)
+    while True:
+        validator = RowValidator(
+            prepared.table.headers,
+            prepared.columns,
+            prepared.decisions,
+            prepared.options,
+            build_records=scanning,
+        )
+        scan = LedgerScan(prepared, ledger, settings.ledger_target) if scanning else None
+        plan = plan_import(prepared, settings.api_url, validator, scan)
+        majority = validator.majority_currency()
+        if majority is None or majority == prepared.decisions.currency:
+            return plan, scan
+        prepared.decisions.currency = majority  # the first chunk was not representative
+
+
+def adopt_journals(prepared: PreparedFile, results_path: Path, ledger: Ledger) -> list[str]:
+    """Take the old per-file journals of this input into the ledger; the plan's lines."""
+    notes = []
+    for journal in journals_of(prepared, results_path):
+        adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
+        notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
+    return notes
 
 
 def network_options(mapping: Mapping | None, proxy, ca_bundle) -> dict[str, Any]:

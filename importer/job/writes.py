@@ -45,9 +45,7 @@ def write_failure(report: ImportReport) -> OutputWriteError:
         else ""
     )
     if (report.write_error or "").startswith("the ledger"):
-        remedy = (
-            "Make the ledger writable again (free space on its disk, or get its server back)"
-        )
+        remedy = "Make the ledger writable again (free space on its disk, or get its server back)"
     else:
         remedy = "Free some space (or choose another folder with --out-dir DIR)"
     return OutputWriteError(

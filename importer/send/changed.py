@@ -24,7 +24,7 @@ from itertools import islice
 
 from importer.ledger import Entry, Ledger
 
-__all__ = ["EditedRow", "FileRow", "find_edited_rows"]
+__all__ = ["EditFinder", "EditedRow", "FileRow", "find_edited_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +78,40 @@ def find_edited_rows(
     ``payloads`` is called once, and a second time only when some row changed: the file is
     read again instead of holding every row's payload in memory.
     """
-    candidates: dict[int, tuple[list[Entry], bytes]] = {}
-    for block in _blocks(payloads()):
-        candidates.update(_changed_in(ledger, target, source, block))
-    if not candidates:
-        return {}
-    wanted = {entry.payload_hash for earlier, _ in candidates.values() for entry in earlier}
-    present = {row.payload_hash for row in payloads() if row.payload_hash in wanted}
-    edited = {}
-    for row, (earlier, content) in candidates.items():
-        gone = [entry for entry in earlier if entry.payload_hash not in present]
-        if gone:
-            last = gone[-1]
-            edited[row] = EditedRow(row, last.purchase_id or "", _changes(last.payload, content))
-    return edited
+    finder = EditFinder(ledger, target, source)
+    finder.look(payloads())
+    return finder.finish(payloads)
+
+
+class EditFinder:
+    """Finds the edited rows while the file is read (:meth:`look`, block by block), then
+    (:meth:`finish`) reads the file's payloads once more, only when some row changed, to see
+    whether the earlier content is still somewhere in it."""
+
+    def __init__(self, ledger: Ledger, target: str, source: str) -> None:
+        self.ledger, self.target, self.source = ledger, target, source
+        self.candidates: dict[int, tuple[list[Entry], bytes]] = {}
+
+    def look(self, rows: Iterable[FileRow]) -> None:
+        """Look at rows of the file, in any number of calls."""
+        for block in _blocks(rows):
+            self.candidates.update(_changed_in(self.ledger, self.target, self.source, block))
+
+    def finish(self, payloads: Payloads) -> dict[int, EditedRow]:
+        """The edited rows, by row (``payloads`` is read only when some row changed)."""
+        if not self.candidates:
+            return {}
+        candidates = self.candidates
+        wanted = {entry.payload_hash for earlier, _ in candidates.values() for entry in earlier}
+        present = {row.payload_hash for row in payloads() if row.payload_hash in wanted}
+        edited = {}
+        for row, (earlier, content) in candidates.items():
+            gone = [entry for entry in earlier if entry.payload_hash not in present]
+            if gone:
+                last = gone[-1]
+                changes = _changes(last.payload, content)
+                edited[row] = EditedRow(row, last.purchase_id or "", changes)
+        return edited
 
 
 def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) -> dict:
