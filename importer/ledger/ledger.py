@@ -50,13 +50,16 @@ _BATCH = 500  # identities per IN (...) lookup
 #: The index each lookup column goes through.
 _INDEX_OF = {"payload_hash": "purchases_by_payload", "reference": "purchases_by_reference"}
 
+# By id: the rows of a claimed batch sit side by side, so a commit of the marks and answers
+# that completed together touches a few pages (by identity, a random key, it touched one page per
+# row: 20% slower sending at 1,400 requests/s).
 _MARK = (
     "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
-    " WHERE target = ? AND identity = ? AND import_id = ?"
+    " WHERE id = ? AND import_id = ?"
 )
 _RECORD = (
     "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
-    " updated_at = ? WHERE target = ? AND identity = ? AND import_id = ?"
+    " updated_at = ? WHERE id = ? AND import_id = ?"
 )
 _CLAIM = (
     "INSERT INTO purchases (target, identity, import_id, file_row, payload_hash, payload,"
@@ -87,6 +90,7 @@ class Ledger:
         self._syncing: asyncio.Task | None = None
         self._failure: BaseException | None = None  # a failed write whose caller had no future
         self._live: dict[str, bool] = {}
+        self._ids: dict[str, int] = {}  # identity -> id of the rows claimed and not yet answered
         self.spool = Spool(backend.location)
         self.replayed = 0  # answers written from the spool when this ledger was opened
         self.commits = 0
@@ -347,7 +351,17 @@ class Ledger:
             self.backend.execute_many(
                 _CLAIM, [_claim_args(self.target, self.import_id, c, now) for c in to_send]
             )
+            self._ids.update(self._ids_of([c.identity for c in to_send]))
         return to_send, held
+
+    def _ids_of(self, identities: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(identities), _BATCH):
+            part = identities[start : start + _BATCH]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT identity, id FROM purchases WHERE target = ? AND identity IN ({marks})"
+            found.update(self.backend.fetch(sql, (self.target, *part)))
+        return found
 
     def preview(
         self, target: str, candidates: list[Candidate], context: ImportContext
@@ -385,7 +399,7 @@ class Ledger:
         """Commit (with every mark queued in the same loop tick) that ``identity`` is about
         to be sent; returns once committed."""
         future = asyncio.get_running_loop().create_future()
-        self._enqueue(_MARK, (time.time(), self.target, identity, self.import_id), future)
+        self._enqueue(_MARK, (time.time(), self._ids[identity], self.import_id), future)
         await future
 
     def record_then(
@@ -408,8 +422,8 @@ class Ledger:
             result.error,
             result.attempts,
             time.time(),
-            self.target,
-            identity,
+            # A retried row may be sent again: its id is kept for the next answer.
+            self._ids[identity] if result.status is RowStatus.RETRIED else self._ids.pop(identity),
             self.import_id,
         )
         self._enqueue(_RECORD, args, waiter)

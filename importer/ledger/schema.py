@@ -2,7 +2,9 @@
 
     imports    one line per import: target, file name and SHA-256, source (the file's stem),
                who, on which machine, when, its state and the token of its liveness lock
-    purchases  one line per purchase identity and target: the row and import that holds it,
+    purchases  one line per purchase identity and target (``id`` in the order rows were first
+               claimed, so the sending path's updates of one batch share pages): the row and
+               import that holds it,
                what was sent (payload, lead, reference, currency, amount, date) and what came
                back (status, purchase id, HTTP status, error, attempts)
 
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS imports (
     lock_token  TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS purchases (
+    id            {serial},
     target        TEXT NOT NULL,
     identity      TEXT NOT NULL,
     import_id     BIGINT NOT NULL,
@@ -60,8 +63,8 @@ CREATE TABLE IF NOT EXISTS purchases (
     sends         INTEGER NOT NULL DEFAULT 0,
     updated_at    {real} NOT NULL,
     forgotten     TEXT,
-    PRIMARY KEY (target, identity)
-){without_rowid};
+    UNIQUE (target, identity)
+);
 CREATE INDEX IF NOT EXISTS purchases_by_payload ON purchases (target, payload_hash);
 CREATE INDEX IF NOT EXISTS purchases_by_reference ON purchases (target, reference)
     WHERE reference IS NOT NULL;
@@ -74,12 +77,10 @@ _DIALECT = {
     "sqlite": {
         "serial": "INTEGER PRIMARY KEY",
         "real": "REAL",
-        "without_rowid": " WITHOUT ROWID",
     },
     "postgresql": {
         "serial": "BIGSERIAL PRIMARY KEY",
         "real": "DOUBLE PRECISION",
-        "without_rowid": "",
     },
 }
 

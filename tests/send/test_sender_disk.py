@@ -53,9 +53,10 @@ def fail_from(ledger: Ledger, *, sql: str, identity: str) -> None:
     """From the first commit holding ``sql`` for ``identity`` on, every commit fails: disk full."""
     commit = ledger._commit
     full = [False]
+    row_id = ledger._ids[identity]  # marks and answers name the claimed row by its id
 
     def failing(statements):
-        if any(s is sql and args[-2] == identity for s, args in statements):
+        if any(s is sql and args[-2] == row_id for s, args in statements):
             full[0] = True
         if full[0]:
             raise sqlite3.OperationalError(FULL)
