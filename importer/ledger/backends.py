@@ -127,6 +127,11 @@ class SqliteBackend(_Backend):
             self.conn.execute("PRAGMA journal_mode=WAL")
             # Plus an explicit fsync of the WAL before a result counts (see Ledger).
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            # The index pages of a growing ledger stay in memory (64 MB at most), and the WAL is
+            # copied back into the database every 40 MB instead of every 4 MB: each claim of 500
+            # rows touches a page of each index per row (identities are random keys).
+            self.conn.execute("PRAGMA cache_size=-65536")
+            self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         except sqlite3.DatabaseError as exc:
             raise self._unusable(exc) from None
         except OSError as exc:

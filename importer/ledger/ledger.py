@@ -25,7 +25,7 @@ import platform
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from importer.errors import LedgerError
@@ -82,6 +82,10 @@ class Ledger:
         self._token: str | None = None
         self._context: ImportContext | None = None
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
+        # While sending, every write (commits, claims) runs on this one thread, one at a time:
+        # the event loop goes on reading answers meanwhile (SQLite and psycopg let go of the
+        # GIL while they wait for the disk or the server).
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-db")
         self._pending: list[tuple[str, tuple, object]] = []
         self._writer: asyncio.Task | None = None
         self._committed = 0  # commits so far
@@ -143,6 +147,7 @@ class Ledger:
             with contextlib.suppress(*self.errors):
                 self.finish_import()
         self._syncer.shutdown(wait=True)
+        self._db.shutdown(wait=True)
         self.backend.close()
 
     # -- imports -------------------------------------------------------------------------------
@@ -363,6 +368,12 @@ class Ledger:
             found.update(self.backend.fetch(sql, (self.target, *part)))
         return found
 
+    def claim_soon(
+        self, candidates: Callable[[], list[Candidate]]
+    ) -> Future[tuple[list[Candidate], dict[int, RowResult]]]:
+        """:meth:`claim` the candidates ``candidates()`` makes, on the ledger's thread."""
+        return self._db.submit(lambda: self.claim(candidates()))
+
     def preview(
         self, target: str, candidates: list[Candidate], context: ImportContext
     ) -> tuple[list[Candidate], dict[int, RowResult]]:
@@ -461,11 +472,14 @@ class Ledger:
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
+            statements = [(sql, args) for sql, args, _ in batch if sql]
             try:
-                self._commit([(sql, args) for sql, args, _ in batch if sql])
+                if statements:
+                    await loop.run_in_executor(self._db, self._commit, statements)
             except Exception as exc:  # the ledger failed: nobody may count these rows as done
                 self._fail([waiter for _, _, waiter in batch], exc)
                 continue
