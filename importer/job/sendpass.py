@@ -350,7 +350,7 @@ class SendPass:
 
         return ClaimingRows(
             to_send,
-            lambda batch: ledger.claim_soon(lambda: self._candidates(batch, rows)),
+            lambda batch: ledger.claim(self._candidates(batch, rows)),
             lambda held: self._apply(rows, held),
             failed,
             ledger.errors,

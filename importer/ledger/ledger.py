@@ -25,7 +25,7 @@ import platform
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from importer.errors import LedgerError
@@ -82,10 +82,6 @@ class Ledger:
         self._token: str | None = None
         self._context: ImportContext | None = None
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
-        # While sending, every write (commits, claims) runs on this one thread, one at a time:
-        # the event loop goes on reading answers meanwhile (SQLite and psycopg let go of the
-        # GIL while they wait for the disk or the server).
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-db")
         self._pending: list[tuple[str, tuple, object]] = []
         self._writer: asyncio.Task | None = None
         self._committed = 0  # commits so far
@@ -95,6 +91,7 @@ class Ledger:
         self._failure: BaseException | None = None  # a failed write whose caller had no future
         self._live: dict[str, bool] = {}
         self._ids: dict[str, int] = {}  # identity -> id of the rows claimed and not yet answered
+        self._last_exact: dict[str, Entry] = {}  # the entries the last decision found
         self.spool = Spool(backend.location)
         self.replayed = 0  # answers written from the spool when this ledger was opened
         self.commits = 0
@@ -147,7 +144,6 @@ class Ledger:
             with contextlib.suppress(*self.errors):
                 self.finish_import()
         self._syncer.shutdown(wait=True)
-        self._db.shutdown(wait=True)
         self.backend.close()
 
     # -- imports -------------------------------------------------------------------------------
@@ -352,11 +348,20 @@ class Ledger:
         assert self._context is not None and self.target is not None, "begin_import first"
         with self.backend.transaction(lock_key=self.target):
             to_send, held = self._decide(self.target, candidates, self._context)
+            taken_over = [c.identity for c in to_send if c.identity in self._last_exact]
+            before = self.backend.fetch_one("SELECT coalesce(max(id), 0) FROM purchases")[0]
             now = time.time()
             self.backend.execute_many(
                 _CLAIM, [_claim_args(self.target, self.import_id, c, now) for c in to_send]
             )
-            self._ids.update(self._ids_of([c.identity for c in to_send]))
+            # New rows take ids above every id before them; rows taken over keep theirs.
+            self._ids.update(
+                self.backend.fetch(
+                    "SELECT identity, id FROM purchases WHERE id > ? AND import_id = ?",
+                    (before, self.import_id),
+                )
+            )
+            self._ids.update(self._ids_of(taken_over))
         return to_send, held
 
     def _ids_of(self, identities: list[str]) -> dict[str, int]:
@@ -368,12 +373,6 @@ class Ledger:
             found.update(self.backend.fetch(sql, (self.target, *part)))
         return found
 
-    def claim_soon(
-        self, candidates: Callable[[], list[Candidate]]
-    ) -> Future[tuple[list[Candidate], dict[int, RowResult]]]:
-        """:meth:`claim` the candidates ``candidates()`` makes, on the ledger's thread."""
-        return self._db.submit(lambda: self.claim(candidates()))
-
     def preview(
         self, target: str, candidates: list[Candidate], context: ImportContext
     ) -> tuple[list[Candidate], dict[int, RowResult]]:
@@ -382,7 +381,7 @@ class Ledger:
 
     def _decide(self, target: str, candidates: list[Candidate], context: ImportContext):
         self._live.clear()
-        exact = self.entries(target, [c.identity for c in candidates])
+        exact = self._last_exact = self.entries(target, [c.identity for c in candidates])
         twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}
@@ -472,14 +471,11 @@ class Ledger:
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._pending:
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
-            statements = [(sql, args) for sql, args, _ in batch if sql]
             try:
-                if statements:
-                    await loop.run_in_executor(self._db, self._commit, statements)
+                self._commit([(sql, args) for sql, args, _ in batch if sql])
             except Exception as exc:  # the ledger failed: nobody may count these rows as done
                 self._fail([waiter for _, _, waiter in batch], exc)
                 continue

@@ -25,9 +25,9 @@ from importer.sandbox import DEMO_API_KEY
 
 STOPPED = re.compile(
     r"error: could not write the ledger (?P<ledger>\S+): database or disk is full\. Sending "
-    r"stopped: (?P<created>[\d,]+) rows were created and recorded in this run; "
-    r"(?P<unconfirmed>\d+) rows in flight could not be recorded and are unconfirmed \(check "
-    r"them in Keen before sending them again\)\. Make the ledger writable again \(free space "
+    r"stopped: (?P<created>[\d,]+) rows were created and recorded in this run"
+    r"(?:; (?P<unconfirmed>\d+) rows in flight could not be recorded and are unconfirmed \(check "
+    r"them in Keen before sending them again\))?\. Make the ledger writable again \(free space "
     r"on its disk, or get its server back\) and run the same command again: it resumes where "
     r"this run stopped and sends nothing twice\.\n"
 )
@@ -109,8 +109,10 @@ def test_ledger_volume_full_mid_run_stops_with_one_message_then_resumes(
         assert stopped, err
         assert stopped["ledger"] == str(ledger)
         created = int(stopped["created"].replace(",", ""))
-        unconfirmed = int(stopped["unconfirmed"])
-        assert 0 < created < n and 0 < unconfirmed <= 8
+        # The disk fills at a claim (nothing in flight is lost) or at an answer (the answers
+        # in flight that could not be written are unconfirmed).
+        unconfirmed = int(stopped["unconfirmed"] or 0)
+        assert 0 < created < n and 0 <= unconfirmed <= 8
         # Every request went out with its mark committed and came back: the sandbox holds
         # exactly the rows recorded as created plus the ones whose answer could not be
         # written, none twice.
@@ -134,7 +136,7 @@ def test_ledger_volume_full_mid_run_stops_with_one_message_then_resumes(
         assert list((vol / "sandbox-ledger.sqlite.locks").iterdir()) == []
 
         code, err = run_cli(*args)  # the same command, with space freed
-        assert code == 1, err  # the unconfirmed rows stay unconfirmed: never sent twice
+        assert code == (1 if unconfirmed else 0), err  # unconfirmed rows are never sent twice
         results = results_by_row(tmp_path / "r.csv")
         with sqlite3.connect(ledger) as db:
             states = [s for (s,) in db.execute("SELECT state FROM imports ORDER BY id")]
