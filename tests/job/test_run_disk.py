@@ -132,7 +132,7 @@ def test_ledger_volume_full_mid_run_stops_with_one_message_then_resumes(
         never_sent = kept.pop("claimed", 0) + kept.pop("not_sent", 0)
         assert never_sent <= n - created - unconfirmed
         assert kept == Counter({"created": created, "sending": unconfirmed}), kept
-        assert state == "running"
+        assert state in ("running", "stopped")  # "stopped" when the end still fitted in
         assert list((vol / "sandbox-ledger.sqlite.locks").iterdir()) == []
 
         code, err = run_cli(*args)  # the same command, with space freed
