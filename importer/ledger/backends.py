@@ -52,6 +52,18 @@ class _Backend:
         """The ledger, as messages name it (no password)."""
         return self.location.describe()
 
+    #: True when the sending path's commits wait for a server: they run on a thread then.
+    commits_off_loop = False
+
+    def write_batch(
+        self, groups: list[tuple[str, list[Sequence[Any]]]], *, durable: bool = True
+    ) -> None:
+        """Run each (statement, rows) group in one transaction: the sending path's commits
+        (``durable=False``: committed, on disk with the next durable commit or sync)."""
+        with self.transaction():
+            for sql, rows in groups:
+                self.execute_many(sql, rows)
+
     def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or None."""
         rows = self.fetch(sql, args)
@@ -286,6 +298,7 @@ class PostgresBackend(_Backend):
             ) from None
         self.errors = (psycopg.Error, OSError)
         self._sql: dict[str, str] = {}
+        self._writer = None  # the sending path's own connection, opened on first use
         try:
             self.conn = psycopg.connect(location.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -372,6 +385,30 @@ class PostgresBackend(_Backend):
                 )
             yield
 
+    commits_off_loop = True
+
+    def write_batch(
+        self, groups: list[tuple[str, list[Sequence[Any]]]], *, durable: bool = True
+    ) -> None:
+        """The sending path's commits, on a connection of their own (they run on the ledger's
+        thread while the event loop claims on the first one): a commit waits for the server's
+        disk (1-5 ms), which the event loop must not. ``durable=False`` (the sending marks)
+        commits without waiting for the server's disk: the mark survives this process dying,
+        as a SQLite mark does before its fsync, and reaches the disk within the server's
+        wal_writer_delay or with the next answer."""
+        if self._writer is None:
+            import psycopg
+
+            try:
+                self._writer = psycopg.connect(self.location.url, autocommit=True)
+            except psycopg.Error as exc:
+                raise self.unreachable(exc) from None
+        with self._writer.transaction(), self._writer.cursor() as cursor:
+            if not durable:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            for sql, rows in groups:
+                cursor.executemany(self._convert(sql), rows)
+
     def sync(self) -> None:
         """Nothing to do: a PostgreSQL commit is durable once it returns."""
 
@@ -393,9 +430,11 @@ class PostgresBackend(_Backend):
         return found is not None
 
     def close(self) -> None:
-        """Close the connection (which releases its advisory locks)."""
-        with contextlib.suppress(Exception):
-            self.conn.close()
+        """Close the connections (which releases their advisory locks)."""
+        for conn in (self._writer, self.conn):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
 
 
 def _key32(text: str) -> int:

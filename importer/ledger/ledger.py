@@ -474,20 +474,36 @@ class Ledger:
         while self._pending:
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
-            try:
-                self._commit([(sql, args) for sql, args, _ in batch if sql])
-            except Exception as exc:  # the ledger failed: nobody may count these rows as done
-                self._fail([waiter for _, _, waiter in batch], exc)
+            if not self.backend.commits_off_loop:
+                await self._write(batch, durable=True)
                 continue
-            durable = []
-            for sql, _, waiter in batch:
-                if sql is _MARK:
-                    if not waiter.done():
-                        waiter.set_result(None)  # committed: its request may go out
-                elif waiter is not None:
-                    durable.append(waiter)
-            if durable:
-                self._wait_for_disk(durable)
+            # A server's commit waits for its disk (1-5 ms): marks are committed without that
+            # wait (as a SQLite mark is committed before its fsync), answers with it.
+            for part, durable in (([b for b in batch if b[0] is _MARK], False),
+                                  ([b for b in batch if b[0] is not _MARK], True)):  # fmt: skip
+                if part:
+                    await self._write(part, durable=durable)
+
+    async def _write(self, batch: list[tuple[str, tuple, object]], *, durable: bool) -> None:
+        statements = [(sql, args) for sql, args, _ in batch if sql]
+        try:
+            if self.backend.commits_off_loop and statements:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._syncer, self._commit, statements, durable)
+            else:
+                self._commit(statements, durable)
+        except Exception as exc:  # the ledger failed: nobody may count these rows as done
+            self._fail([waiter for _, _, waiter in batch], exc)
+            return
+        durable_waiters = []
+        for sql, _, waiter in batch:
+            if sql is _MARK:
+                if not waiter.done():
+                    waiter.set_result(None)  # committed: its request may go out
+            elif waiter is not None:
+                durable_waiters.append(waiter)
+        if durable_waiters:
+            self._wait_for_disk(durable_waiters)
 
     def _wait_for_disk(self, waiters: list) -> None:
         self._sync_waiters.append((self._committed, waiters))
@@ -536,7 +552,7 @@ class Ledger:
         self.sync_seconds += elapsed
         self.commit_seconds += elapsed
 
-    def _commit(self, statements: list[tuple[str, tuple]]) -> None:
+    def _commit(self, statements: list[tuple[str, tuple]], durable: bool = True) -> None:
         if not statements:
             return
         started = time.perf_counter()
@@ -544,15 +560,16 @@ class Ledger:
             # One statement per identity: their order does not matter, so all marks go in one
             # executemany and all answers in another.
             statements = sorted(statements, key=lambda item: item[0] is not _MARK)
-        with self.backend.transaction():
-            start, count = 0, len(statements)
-            while start < count:
-                sql = statements[start][0]
-                end = start + 1
-                while end < count and statements[end][0] is sql:
-                    end += 1
-                self.backend.execute_many(sql, [args for _, args in statements[start:end]])
-                start = end
+        groups = []
+        start, count = 0, len(statements)
+        while start < count:
+            sql = statements[start][0]
+            end = start + 1
+            while end < count and statements[end][0] is sql:
+                end += 1
+            groups.append((sql, [args for _, args in statements[start:end]]))
+            start = end
+        self.backend.write_batch(groups, durable=durable)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started

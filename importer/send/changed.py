@@ -3,7 +3,8 @@
 Keen has no idempotency key, no update and no way to read purchases back, so the ledger is the
 only record of what was created. A row is *edited* when the ledger holds a created purchase
 
-- at the same row of an earlier import of the same file (same target and file name), or
+- at the same row of an earlier import of the same file (same target and file name), for the
+  same lead (and reference, when there is one), or
 - with the same lead and reference (a corrected re-export, from any file),
 
 whose content is different now and appears nowhere in the current file: sending it would pay a
@@ -130,11 +131,21 @@ def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) 
     for row in block:
         if row.payload_hash in known:
             continue  # this content was created: the ledger's rule reports it
-        earlier = at_rows.get(row.row, []) + by_reference.get((row.lead_id, row.reference), [])
+        same_row = [e for e in at_rows.get(row.row, []) if _same_sale(e, row)]
+        earlier = same_row + by_reference.get((row.lead_id, row.reference), [])
         distinct = list({entry.identity: entry for entry in earlier}.values())
         if distinct:
             found[row.row] = (sorted(distinct, key=lambda e: e.updated_at), row.content)
     return found
+
+
+def _same_sale(entry: Entry, row: FileRow) -> bool:
+    """True when the row at the position of an earlier purchase is that purchase edited: the
+    same lead, and the same reference when both have one. Next month's export saved under the
+    same name holds other sales at those positions: they are new purchases."""
+    if entry.lead_id != row.lead_id:
+        return False
+    return not (entry.reference and row.reference) or entry.reference == row.reference
 
 
 def _blocks(rows: Iterable[FileRow]) -> Iterator[list[FileRow]]:

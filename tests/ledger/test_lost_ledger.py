@@ -19,11 +19,11 @@ def test_answers_survive_a_ledger_lost_mid_run(tmp_path, sb, run_cli, monkeypatc
     commits = {"n": 0}
     real_commit = Ledger._commit
 
-    def commit_until_lost(self, statements):
+    def commit_until_lost(self, statements, durable=True):
         commits["n"] += 1
         if commits["n"] > 40:  # then the ledger is gone: every write fails
             raise sqlite3.OperationalError("disk I/O error")
-        return real_commit(self, statements)
+        return real_commit(self, statements, durable)
 
     monkeypatch.setattr(Ledger, "_commit", commit_until_lost)
     sb.set_faults(Faults(latency_ms=20))

@@ -153,7 +153,7 @@ def test_an_answer_is_reported_only_after_an_fsync_that_started_after_its_commit
 def failing_commits(ledger: Ledger) -> None:
     """Every commit from now on fails as on a full disk."""
 
-    def full(statements):
+    def full(statements, durable=True):
         raise sqlite3.OperationalError(FULL)
 
     ledger._commit = full

@@ -55,12 +55,12 @@ def fail_from(ledger: Ledger, *, sql: str, identity: str) -> None:
     full = [False]
     row_id = ledger._ids[identity]  # marks and answers name the claimed row by its id
 
-    def failing(statements):
+    def failing(statements, durable=True):
         if any(s is sql and args[-2] == row_id for s, args in statements):
             full[0] = True
         if full[0]:
             raise sqlite3.OperationalError(FULL)
-        commit(statements)
+        commit(statements, durable)
 
     ledger._commit = failing
 
