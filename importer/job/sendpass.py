@@ -348,13 +348,15 @@ class SendPass:
             self._apply(rows, {r.row: RowResult(r.row, RowStatus.NOT_SENT, error=reason)
                                for r in unsent})  # fmt: skip
 
-        return ClaimingRows(
+        claiming = ClaimingRows(
             to_send,
             lambda batch: ledger.claim(self._candidates(batch, rows)),
             lambda held: self._apply(rows, held),
             failed,
             ledger.errors,
         )
+        claiming.batch = ledger.backend.claim_batch
+        return claiming
 
     def _halted(self) -> bool:
         r = self.report
