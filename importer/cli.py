@@ -372,10 +372,15 @@ def read_api_key(args: argparse.Namespace) -> str:
     """The API key from --api-key-file or $KEEN_API_KEY (never from a command-line value)."""
     if args.api_key_file:
         try:
-            key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
+            key = _key_text(Path(args.api_key_file).read_bytes())
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot read the API key file {args.api_key_file}: {exc.strerror}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"the API key file {args.api_key_file} is not text",
+                hint="save it from Notepad as UTF-8 (or Unicode) with the key on one line",
             ) from None
         if not key:
             raise ConfigurationError(f"the API key file {args.api_key_file} is empty")
@@ -387,6 +392,13 @@ def read_api_key(args: argparse.Namespace) -> str:
             hint="or try the import against the embedded sandbox with --sandbox",
         )
     return key
+
+
+def _key_text(data: bytes) -> str:
+    """The key in a file saved by Notepad: UTF-8 with or without a BOM, or UTF-16 ("Unicode")."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16").strip()
+    return data.decode("utf-8-sig").strip()
 
 
 def _confirm(plans: list) -> bool:

@@ -15,7 +15,7 @@ M_ARENA_MAX = -8
 def _libc():
     try:
         return ctypes.CDLL(None)
-    except OSError:
+    except (OSError, TypeError):  # TypeError: Windows has no "this process" library handle
         return None
 
 
