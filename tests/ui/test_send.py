@@ -273,3 +273,20 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     assert 'aria-label="Imports in the ledger, newest first"' in history
     assert history.count("<td>purchases_with_errors.csv</td>") == 2
     assert '<span class="pill status-created">created 3' in history
+
+
+def test_a_finished_import_says_nothing_left_to_send(live, sandbox, tmp_path):
+    client, settings, app = live
+    source = tmp_path / "two.csv"
+    source.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        f"{LEAD},11.00,2026-03-02,T-1\n{LEAD},12.00,2026-03-02,T-2\n"
+    )
+    import_id = checked_import(client, settings, source)
+    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "2"})
+    finish(app, import_id)
+    page = client.get(f"/imports/{import_id}/send").text
+    assert "<h2>Nothing left to send</h2>" in page
+    assert "Confirm and send" not in page
+    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "2"})
+    assert refused.status_code == 400
