@@ -435,6 +435,7 @@ def send_job(
         shadow_path=shadow_path,
         edited=planned.edited,
         file_sha256=sha256,
+        look_up_first=planned.plan.already_imported > 0,
     )
     with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
         _run_async(sending.run())

@@ -120,6 +120,7 @@ class SendPass:
         shadow_path: Path | None = None,
         edited: dict[int, EditedRow] | None = None,
         file_sha256: str = "",
+        look_up_first: bool = True,
     ) -> None:
         self.prepared = prepared
         self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
@@ -142,6 +143,9 @@ class SendPass:
         )
         self.first_chunk = True
         self.file_sha256 = file_sha256
+        # The plan found rows the ledger holds as created: find them before the lead look-up
+        # (the claims check every row anyway, whatever happened since the plan).
+        self.look_up_first = look_up_first
         self.ledger: Ledger | None = None
         self.context: ImportContext | None = None
         self.candidates: dict[int, Candidate] = {}  # rows looked up before preflight
@@ -308,7 +312,7 @@ class SendPass:
         identified once preflight has resolved it.
         """
         assert self.ledger is not None and self.context is not None
-        if not self.ledger.has_created(self.settings.ledger_target):
+        if not self.look_up_first or not self.ledger.has_created(self.settings.ledger_target):
             return  # a first import: nothing to find (the claims still check every row)
         candidates = [self._candidate(r, r.lead_id) for r in rows.records if r.lead_id]
         if not candidates:
