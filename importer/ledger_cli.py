@@ -15,12 +15,12 @@ from importer.ledger.location import ENV_LEDGER
 __all__ = ["add_ledger_command", "add_ledger_option"]
 
 
-def add_ledger_option(group) -> None:
+def add_ledger_option(group, *, default=None) -> None:
     """``--ledger PATH|URL`` (validate, run, ui, ledger)."""
     group.add_argument(
         "--ledger",
         metavar="PATH|URL",
-        default=None,
+        default=default,
         help=f"the ledger of purchases sent: a SQLite file or postgresql://USER@HOST/DB "
         f"(default: ${ENV_LEDGER}, else this user's own ledger)",
     )
@@ -32,7 +32,7 @@ def add_ledger_command(commands) -> None:
     add_ledger_option(ledger)
     actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION")
     actions.required = True
-    actions.add_parser("list", help="every import: when, who, file, counts and amounts")
+    listing = actions.add_parser("list", help="every import: when, who, file, counts and amounts")
     show = actions.add_parser("show", help="one import and its purchases")
     show.add_argument("import_id", type=int, metavar="IMPORT")
     find = actions.add_parser("find", help="purchases by purchase id, lead or reference")
@@ -46,7 +46,11 @@ def add_ledger_command(commands) -> None:
     adopt = actions.add_parser("adopt", help="take in the journal of an earlier version")
     adopt.add_argument("file", metavar="INPUT", help="the input file the journal belongs to")
     adopt.add_argument("--out-dir", metavar="DIR", help="the folder the journal is in")
-    actions.add_parser("upgrade", help="upgrade a shared ledger to this version's schema")
+    upgrade = actions.add_parser("upgrade", help="upgrade a shared ledger to this version's schema")
+    for action in (listing, show, find, export, forget, adopt, upgrade):
+        # Also after the action (keen-import ledger list --ledger X); SUPPRESS keeps the value
+        # given before it.
+        add_ledger_option(action, default=argparse.SUPPRESS)
     ledger.set_defaults(func=cmd_ledger)
 
 

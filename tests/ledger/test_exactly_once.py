@@ -361,3 +361,14 @@ def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited
     assert code == 0, err
     assert statuses(tmp_path / "export.results.csv") == {"created": 4}
     assert len(sb.purchases()) == 8
+
+
+def test_the_ledger_option_goes_before_or_after_the_action(tmp_path, sb, run, capsys):
+    ledger = tmp_path / "team.sqlite"
+    assert run(write(tmp_path / "march.csv", [line(0)]), "--ledger", ledger)[0] == 0
+    capsys.readouterr()
+    for args in (["--ledger", str(ledger), "list"], ["list", "--ledger", str(ledger)]):
+        assert main(["ledger", *args]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"ledger: {ledger} (1 imports)")
+        assert "march.csv" in out and "created 1 (100.00)" in out
