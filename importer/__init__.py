@@ -44,6 +44,7 @@ from importer.job.model import (  # noqa: E402
 from importer.job.validate import ValidationReport, validate  # noqa: E402
 from importer.records import FIELDS, PurchaseRecord, RowResult, RowStatus  # noqa: E402
 from importer.report.templates import write_template  # noqa: E402
+from importer.send.credentials import DEFAULT_API_URL, read_api_key  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
 _SENDING = ("ImportPlan", "ImportReport", "already_imported", "run_import")
@@ -66,6 +67,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DEFAULT_API_URL",
     "FIELDS",
     "RUN_ORDER",
     "VALIDATE_ORDER",
@@ -110,6 +112,7 @@ __all__ = [
     "load_mapping_file",
     "open_import",
     "parse_map_options",
+    "read_api_key",
     "run_import",
     "validate",
     "write_template",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -30,7 +29,7 @@ from importer import (
 )
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
-DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
+DEFAULT_API_URL = importer.DEFAULT_API_URL
 
 EXIT_USAGE = 2
 
@@ -369,36 +368,8 @@ def _rate(text: str) -> float:
 
 
 def read_api_key(args: argparse.Namespace) -> str:
-    """The API key from --api-key-file or $KEEN_API_KEY (never from a command-line value)."""
-    if args.api_key_file:
-        try:
-            key = _key_text(Path(args.api_key_file).read_bytes())
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read the API key file {args.api_key_file}: {exc.strerror}"
-            ) from None
-        except UnicodeDecodeError:
-            raise ConfigurationError(
-                f"the API key file {args.api_key_file} is not text",
-                hint="save it from Notepad as UTF-8 (or Unicode) with the key on one line",
-            ) from None
-        if not key:
-            raise ConfigurationError(f"the API key file {args.api_key_file} is empty")
-        return key
-    key = os.environ.get("KEEN_API_KEY", "").strip()
-    if not key:
-        raise ConfigurationError(
-            "no API key: set KEEN_API_KEY or use --api-key-file PATH",
-            hint="or try the import against the embedded sandbox with --sandbox",
-        )
-    return key
-
-
-def _key_text(data: bytes) -> str:
-    """The key in a file saved by Notepad: UTF-8 with or without a BOM, or UTF-16 ("Unicode")."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").strip()
-    return data.decode("utf-8-sig").strip()
+    """The API key from --api-key-file or $KEEN_API_KEY (see importer.read_api_key)."""
+    return importer.read_api_key(args.api_key_file)
 
 
 def _confirm(plans: list) -> bool:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from importer.check.summary import format_amounts
-from importer.errors import ConfigurationError, LedgerError
+from importer.errors import ConfigurationError
 from importer.ledger import Ledger, ledger_location, queries
 from importer.ledger.location import ENV_LEDGER
 
@@ -141,7 +141,7 @@ def _adopt(ledger: Ledger, args) -> int:
     job.set_options(results=None)
     prepared = job.prepared_for_sending()
     folder = Path(args.out_dir) if args.out_dir else prepared.table.path.parent
-    journals = journals_of(prepared, folder / "x")
+    journals = journals_of(prepared, folder)
     if not journals:
         raise ConfigurationError(f"no journal of {prepared.table.path.name} found in {folder}")
     for journal in journals:
@@ -168,6 +168,3 @@ _ACTIONS = {
 
 def _out(text: str) -> None:
     print(text, file=sys.stdout)
-
-
-__all__ += ["LedgerError"]

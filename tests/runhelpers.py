@@ -129,3 +129,22 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.01) -> None:
 
 def total(amounts) -> Decimal:
     return sum((Decimal(a) for a in amounts), Decimal(0))
+
+
+class CreatingClient:
+    """A client that creates every purchase (``purchase_id(row)``, default ``p-<row>``) and
+    remembers the rows it was asked for; rows are read back from ``product_name`` ``p<row>``."""
+
+    def __init__(self, purchase_id=lambda row: f"p-{row}") -> None:
+        self.calls: list[int] = []
+        self.purchase_id = purchase_id
+
+    async def create_purchase(self, body: dict):
+        import asyncio
+
+        from importer.send.client import Outcome, OutcomeKind
+
+        row = int(body["product_name"][1:])
+        self.calls.append(row)
+        await asyncio.sleep(0)
+        return Outcome(OutcomeKind.CREATED, 200, purchase_id=self.purchase_id(row))

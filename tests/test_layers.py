@@ -51,3 +51,12 @@ def test_imports_point_down_the_pipeline(path: Path) -> None:
 def test_every_module_belongs_to_a_known_stage() -> None:
     stages = {stage_of(p) for p in MODULES}
     assert stages <= set(LEVEL) | FRONT_ENDS | {"sandbox"}, stages
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_imports_the_command_line(path: Path) -> None:
+    """cli.py sits on top: the web app and the library read the key and the default URL from
+    importer.send.credentials, not from it."""
+    if path.name == "__main__.py":
+        return
+    assert "cli" not in imports_of(path), f"{path.name} imports importer.cli"

@@ -14,7 +14,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-from importer.check.validator import RowValidator
 from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile
@@ -31,11 +30,11 @@ _INSERT = (
 )
 
 
-def journals_of(prepared: PreparedFile, results_path: Path) -> list[Path]:
-    """The old journals of this input: beside its results (``--out-dir``, a web-app
-    workspace) and beside the input."""
+def journals_of(prepared: PreparedFile, *folders: Path) -> list[Path]:
+    """The old journals of this input in ``folders`` (where its results go: ``--out-dir``, a
+    web-app workspace) and beside the input."""
     stem = source_name(prepared)
-    folders = dict.fromkeys([results_path.parent, prepared.table.path.parent])
+    folders = dict.fromkeys([*folders, prepared.table.path.parent])
     return [
         f / f"{stem}.journal.sqlite" for f in folders if (f / f"{stem}.journal.sqlite").is_file()
     ]
@@ -93,13 +92,7 @@ def _by_target(by_hash: dict[str, list[tuple]]) -> dict[str, dict[str, list[tupl
 
 
 def _ledger_rows(prepared: PreparedFile, entries: dict, target: str, import_id: int):
-    validator = RowValidator(
-        prepared.table.headers,
-        prepared.columns,
-        prepared.decisions,
-        prepared.options,
-        build_records=True,
-    )
+    validator = prepared.validator(build_records=True)
     action = prepared.options.action
     for chunk in prepared.table.chunks():
         for record in validator.check(chunk).records or []:

@@ -52,6 +52,13 @@ class PreparedFile:
     options: ValidationOptions
     decisions: ColumnDecisions
 
+    def validator(self, *, build_records: bool = False) -> RowValidator:
+        """A validator of this file's rows (``build_records``: with purchase records)."""
+        return RowValidator(
+            self.table.headers, self.columns, self.decisions, self.options,
+            build_records=build_records,
+        )  # fmt: skip
+
 
 def options_from(mapping: Mapping) -> ValidationOptions:
     """The validation options a mapping carries."""
@@ -295,7 +302,7 @@ def _check_pass(
 ) -> tuple[Summary, RowValidator, str | None]:
     """One pass over the file; also the file's SHA-256 when the split pass computed it."""
     table = prepared.table
-    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
+    validator = prepared.validator()
     summary = Summary()
     done = 0
     digest = None

@@ -8,7 +8,6 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-from importer.check.validator import RowValidator
 from importer.job.checking import PreparedFile
 from importer.job.model import CellEdit, RowView
 from importer.read.filecheck import WORKBOOK_SUFFIXES
@@ -32,8 +31,7 @@ def recheck_row(prepared: PreparedFile, row: int, cells: dict[str, str]) -> RowV
     """
     table = prepared.table
     chunk = Chunk(rows=[row], cells=[[cells[h] for h in table.headers]])
-    validator = RowValidator(table.headers, prepared.columns, prepared.decisions, prepared.options)
-    checked = validator.check(chunk)
+    checked = prepared.validator().check(chunk)
     return RowView(
         row=row,
         status=str(checked.statuses[0]),

@@ -108,16 +108,6 @@ def _context(prepared: PreparedFile) -> ImportContext:
     return ImportContext(-1, source_facts(prepared.table)[0], source_name(prepared))
 
 
-def _validator(prepared: PreparedFile) -> RowValidator:
-    return RowValidator(
-        prepared.table.headers,
-        prepared.columns,
-        prepared.decisions,
-        prepared.options,
-        build_records=True,
-    )
-
-
 def _file_rows(candidates: list[Candidate]) -> Iterator[FileRow]:
     for c in candidates:
         yield FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference)
@@ -140,7 +130,7 @@ def _candidates_of(
 
 def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate]]]:
     """Per chunk: how many valid rows have a legacy lead id, and the others' candidates."""
-    validator = _validator(prepared)
+    validator = prepared.validator(build_records=True)
     action = prepared.options.action
     for chunk in prepared.table.chunks():
         yield _candidates_of(validator.check(chunk), validator, action)

@@ -358,13 +358,7 @@ def _plan_pass(
     read finds the edited rows and the rows already imported (no second read)."""
     scanning = ledger.has_created(settings.ledger_target)
     while True:
-        validator = RowValidator(
-            prepared.table.headers,
-            prepared.columns,
-            prepared.decisions,
-            prepared.options,
-            build_records=scanning,
-        )
+        validator = prepared.validator(build_records=scanning)
         scan = LedgerScan(prepared, ledger, settings.ledger_target) if scanning else None
         plan = plan_import(prepared, settings.api_url, validator, scan)
         majority = validator.majority_currency()
@@ -376,7 +370,7 @@ def _plan_pass(
 def adopt_journals(prepared: PreparedFile, results_path: Path, ledger: Ledger) -> list[str]:
     """Take the old per-file journals of this input into the ledger; the plan's lines."""
     notes = []
-    for journal in journals_of(prepared, results_path):
+    for journal in journals_of(prepared, results_path.parent):
         adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
         notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
     return notes

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from importer.check.validator import CheckedChunk, RowValidator
+from importer.check.validator import CheckedChunk
 from importer.errors import AuthenticationError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, row_results
@@ -133,14 +133,7 @@ class SendPass:
         self.resent = (edited or {}) if settings.resend_changed else {}
         self.progress = SendProgress(on_progress, total)
         self.on_stop_ready = on_stop_ready
-        table = prepared.table
-        self.validator = RowValidator(
-            table.headers,
-            prepared.columns,
-            prepared.decisions,
-            prepared.options,
-            build_records=True,
-        )
+        self.validator = prepared.validator(build_records=True)
         self.first_chunk = True
         self.file_sha256 = file_sha256
         # The plan found rows the ledger holds as created: find them before the lead look-up

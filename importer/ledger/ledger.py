@@ -34,7 +34,6 @@ from importer.ledger.entry import (
     CLAIMED,
     ENTRY_COLUMNS,
     ENTRY_FROM,
-    SENDING,
     Entry,
     entries_from,
 )
@@ -311,14 +310,6 @@ class Ledger:
             f" WHERE p.import_id IN ({marks}) AND p.status = 'created' AND p.forgotten IS NULL"
             " ORDER BY p.file_row",
             tuple(imports),
-        )
-
-    def created_by_import(self, import_id: int) -> list[Entry]:
-        """Every purchase an import created, by row."""
-        return self._entries(
-            f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.import_id = ?"
-            " AND p.status = 'created' ORDER BY p.file_row",
-            (import_id,),
         )
 
     def _select(
@@ -624,6 +615,3 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (a service account): still an import
         return "?"
-
-
-__all__ += ["SENDING"]

@@ -31,6 +31,7 @@ __all__ = [
     "LedgerLocation",
     "data_dir",
     "is_loopback",
+    "is_loopback_host",
     "ledger_for",
     "ledger_location",
 ]
@@ -157,7 +158,11 @@ def _without_password(url: str) -> str:
 
 def is_loopback(url: str) -> bool:
     """True for http(s)://127.x.x.x, [::1] and localhost URLs."""
-    host = urlsplit(url).hostname or ""
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.x.x.x, ::1 and localhost."""
     if host == "localhost":
         return True
     try:

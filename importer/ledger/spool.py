@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-from pathlib import Path
 
 from importer.ledger.location import LedgerLocation, data_dir
 from importer.records import RowResult
@@ -79,8 +78,3 @@ class Spool:
         backend.sync()
         self.path.unlink()
         return len(answers)
-
-    @property
-    def exists(self) -> bool:
-        """True while answers wait."""
-        return Path(self.path).exists()

@@ -29,11 +29,12 @@ import httpx
 
 from importer.errors import NetworkError
 from importer.records import dumps_payload
+from importer.send.credentials import DEFAULT_API_URL
 from importer.send.network import NetworkSettings, Proxy, trust_context
 
 __all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
 
-DEFAULT_BASE_URL = "https://data.keenpartner.com/functions/v1/keen-api"
+DEFAULT_BASE_URL = DEFAULT_API_URL
 
 
 class OutcomeKind(StrEnum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 import threading
@@ -48,19 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for 127.x.x.x, ::1 and localhost."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def settings_from(args: argparse.Namespace) -> UISettings:
     """Settings from the command line; refuses a remote address without --allow-remote."""
-    from importer.cli import DEFAULT_API_URL, read_api_key
+    from importer.ledger.location import is_loopback_host
+    from importer.send.credentials import DEFAULT_API_URL, read_api_key
 
     if not is_loopback_host(args.host) and not args.allow_remote:
         raise ConfigurationError(
@@ -69,7 +59,7 @@ def settings_from(args: argparse.Namespace) -> UISettings:
         )
     key = None
     if args.api_key_file or os.environ.get("KEEN_API_KEY", "").strip():
-        key = read_api_key(args)
+        key = read_api_key(args.api_key_file)
     sandbox = args.sandbox or (key is None and args.api_url is None)
     # The URL is checked (https, or loopback) by job.plan before anything is sent, and the page
     # shows the refusal; checking it here would load the sending stack (10 MB) before it is used.

@@ -14,10 +14,10 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from runhelpers import CreatingClient
 
 from importer.ledger import Candidate, Ledger, LedgerLocation, candidate_for
 from importer.records import PurchaseRecord, RowResult, RowStatus
-from importer.send.client import Outcome, OutcomeKind
 from importer.send.sender import send_all
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
@@ -224,19 +224,6 @@ def purchase_id(row: int) -> str:
     return f"{row:08d}-9d4a-4e6b-8f1a-2c3d4e5f6a7b"
 
 
-class Client:
-    """Creates every purchase; remembers the rows it was asked for."""
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    async def create_purchase(self, body: dict) -> Outcome:
-        row = int(body["product_name"][1:])
-        self.calls.append(row)
-        await asyncio.sleep(0)
-        return Outcome(OutcomeKind.CREATED, 200, purchase_id=purchase_id(row))
-
-
 def test_a_ledger_that_fills_up_mid_run_stops_sending(path):
     """A real full database (SQLite's page limit): the run stops, nothing is lost or doubled."""
     n = 400
@@ -245,7 +232,7 @@ def test_a_ledger_that_fills_up_mid_run_stops_sending(path):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages + 1}")  # room for a few answers only
-    client = Client()
+    client = CreatingClient(purchase_id)
     results: dict[int, RowResult] = {}
     with ledger:
         report = asyncio.run(

@@ -12,28 +12,16 @@ import sqlite3
 from collections import Counter
 from decimal import Decimal
 
+from runhelpers import CreatingClient
+
 from importer.ledger import Ledger, LedgerLocation, candidate_for
 from importer.ledger.ledger import _MARK, _RECORD
 from importer.records import PurchaseRecord, RowResult, RowStatus
-from importer.send.client import Outcome, OutcomeKind
 from importer.send.sender import send_all
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 FULL = "database or disk is full"
 TARGET = "https://api.example"
-
-
-class Client:
-    """Creates every purchase (id p-<row>)."""
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    async def create_purchase(self, body: dict) -> Outcome:
-        row = int(body["product_name"][1:])
-        self.calls.append(row)
-        await asyncio.sleep(0)
-        return Outcome(OutcomeKind.CREATED, 200, purchase_id=f"p-{row}")
 
 
 def records(rows) -> list[PurchaseRecord]:
@@ -73,7 +61,7 @@ def claim(ledger: Ledger, recs):
     return {c.row: c for c in to_send}
 
 
-def run(ledger: Ledger, claimed, client: Client, rows, concurrency: int):
+def run(ledger: Ledger, claimed, client: CreatingClient, rows, concurrency: int):
     results: dict[int, RowResult] = {}
 
     def collect(result: RowResult) -> None:
@@ -97,7 +85,7 @@ def kept(path) -> dict[int, str]:
 
 def test_answer_that_cannot_be_written_stops_the_run_and_waits_in_the_spool(tmp_path):
     where = tmp_path / "ledger.sqlite"
-    client = Client()
+    client = CreatingClient()
     with open_ledger(where) as ledger:
         claimed = claim(ledger, records(range(2, 22)))
         fail_from(ledger, sql=_RECORD, identity=claimed[6].identity)
@@ -145,7 +133,7 @@ def test_answer_that_cannot_be_written_stops_the_run_and_waits_in_the_spool(tmp_
 
 def test_mark_that_cannot_be_written_sends_nothing_more_and_in_flight_rows_finish(tmp_path):
     where = tmp_path / "ledger.sqlite"
-    client = Client()
+    client = CreatingClient()
     with open_ledger(where) as ledger:
         claimed = claim(ledger, records(range(2, 62)))
         fail_from(ledger, sql=_MARK, identity=claimed[30].identity)
