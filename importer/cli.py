@@ -27,6 +27,7 @@ from importer import (
     load_mapping_file,
     parse_map_options,
 )
+from importer.console import make_console_safe
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = importer.DEFAULT_API_URL
@@ -670,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the keen-import command; returns the exit code."""
+    make_console_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = _terminate_like_ctrl_c()

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from importer.console import data_to_stdout
 from importer.errors import ConfigurationError
 from importer.sandbox.faults import Faults
 
@@ -203,6 +204,7 @@ def write_purchases(purchases: list[dict[str, Any]], out: Any, *, format: str) -
 def list_purchases(args: argparse.Namespace) -> int:
     """Print the stored purchases as CSV or JSON on standard output."""
     purchases = read_purchases(db=args.db, url=args.url)
+    data_to_stdout()
     try:
         write_purchases(purchases, sys.stdout, format=args.format)
         sys.stdout.flush()

@@ -79,11 +79,20 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
+# Names Windows keeps for devices whatever the extension (only these survive _SAFE_NAME).
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)]
+)
+
+
 def safe_file_name(name: str) -> str:
     """An uploaded file's name reduced to its last part and harmless characters."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = _SAFE_NAME.sub("_", base).strip(" .")
-    return base[:120] or "upload"
+    base = _SAFE_NAME.sub("_", base).strip(" .")[:120] or "upload"
+    stem, dot, rest = base.partition(".")
+    if stem.strip().upper() in _WINDOWS_DEVICES:  # con.csv would open the console on Windows
+        return f"{stem}_{dot}{rest}"
+    return base
 
 
 class Workspace:

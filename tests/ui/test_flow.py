@@ -301,3 +301,10 @@ def test_after_a_restart_get_never_checks_the_file_again(client, settings, app):
     assert pressed.status_code == 303
     assert pressed.headers["location"] == f"/imports/{import_id}/send"
     assert "Check file</button>" not in again.get(f"/imports/{import_id}/review").text
+
+
+def test_an_upload_named_like_a_windows_device_is_renamed(client, settings, app):
+    answer = upload(client, settings, SAMPLE, name="CON.csv")
+    folder = app.state.workspace.get(import_id_of(answer))
+    assert folder.upload.name == "CON_.csv"
+    assert folder.upload.read_bytes() == Path(SAMPLE).read_bytes()
