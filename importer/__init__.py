@@ -43,6 +43,7 @@ from importer.job.model import (  # noqa: E402
 )
 from importer.job.validate import ValidationReport, validate  # noqa: E402
 from importer.records import FIELDS, PurchaseRecord, RowResult, RowStatus  # noqa: E402
+from importer.report.publish import collecting_held_open  # noqa: E402
 from importer.report.templates import write_template  # noqa: E402
 from importer.send.credentials import DEFAULT_API_URL, read_api_key  # noqa: E402
 
@@ -105,6 +106,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "already_imported",
+    "collecting_held_open",
     "expand_inputs",
     "format_amounts",
     "format_summary",

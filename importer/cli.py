@@ -21,6 +21,7 @@ from importer import (
     Mapping,
     RowStatus,
     __version__,
+    collecting_held_open,
     expand_inputs,
     format_amounts,
     format_summary,
@@ -298,6 +299,8 @@ def _validate_one(args: argparse.Namespace, path: Path) -> int:
     for note in report.notes:
         _err(f"  {note}")
     _err(f"  {_ledger_note(job, args, report.summary)}")
+    for line in report.held_open:
+        _err(line)
     _err(f"results: {report.results_path}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.summary.as_dict(), indent=2))
@@ -350,9 +353,12 @@ def _inputs(args: argparse.Namespace) -> list[Path]:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """The template command: write a blank CSV or XLSX import template."""
-    output = importer.write_template(
-        args.output or f"purchases_template.{args.format}", args.format
-    )
+    with collecting_held_open() as held:
+        output = importer.write_template(
+            args.output or f"purchases_template.{args.format}", args.format
+        )
+    for line in held.messages():
+        _err(line)
     _err(f"wrote {output}")
     return 0
 
@@ -506,6 +512,8 @@ def _print_run(report) -> None:
             f"({report.requests_per_second:,.0f} req/s)"
         )
     _print_stops(report)
+    for line in report.held_open:
+        _err(line)
     _err(f"results: {report.results_path}")
     if report.ledger:
         _err(f"ledger: {report.ledger}")

@@ -11,6 +11,7 @@ from importer.check.summary import format_amounts
 from importer.errors import ConfigurationError
 from importer.ledger import Ledger, ledger_location, queries
 from importer.ledger.location import ENV_LEDGER
+from importer.report.publish import collecting_held_open
 
 __all__ = ["add_ledger_command", "add_ledger_option"]
 
@@ -113,9 +114,12 @@ def _export(ledger: Ledger, args) -> int:
     from importer.report.ledger_export import export_created
 
     output = Path(args.output or "created.csv")
-    count = export_created(ledger, output, period=args.period)
+    with collecting_held_open() as held:
+        count = export_created(ledger, output, period=args.period)
+    for line in held.messages():
+        print(line, file=sys.stderr)
     period = f" dated {args.period}" if args.period else ""
-    _out(f"wrote {count:,} purchases created in Keen{period} to {output}")
+    _out(f"wrote {count:,} purchases created in Keen{period} to {held.where(output)}")
     return 0
 
 

@@ -200,7 +200,7 @@ def save_mapping_file(mapping: Mapping, path: str | Path, *, comment: str | None
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(dump_mapping(mapping, comment=comment), encoding="utf-8")
-    tmp.replace(path)
+    tmp.replace(path)  # the tool's own file: Excel does not open it
     return path
 
 

@@ -12,6 +12,7 @@ from importer.job.checking import PreparedFile
 from importer.job.model import CellEdit, RowView
 from importer.read.filecheck import WORKBOOK_SUFFIXES
 from importer.read.loader import Chunk, Table
+from importer.report.publish import publish, temporary_beside
 
 
 def latest(edits: list[CellEdit], headers: list[str]) -> dict[int, dict[int, str]]:
@@ -89,11 +90,15 @@ def write_corrected(table: Table, edits: list[CellEdit], path: Path) -> Path:
         raise ValueError("the corrected copy cannot replace the input file")
     path.parent.mkdir(parents=True, exist_ok=True)
     changes = latest(edits, table.headers)
-    if table.info.kind in WORKBOOK_SUFFIXES:
-        _write_xlsx(table, changes, path)
-    else:
-        _write_csv(table, changes, path)
-    return path
+    tmp = temporary_beside(path)
+    try:
+        if table.info.kind in WORKBOOK_SUFFIXES:
+            _write_xlsx(table, changes, tmp)
+        else:
+            _write_csv(table, changes, tmp)
+        return publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_csv(table: Table, changes: dict[int, dict[int, str]], path: Path) -> None:

@@ -76,6 +76,7 @@ from importer.read.loader import Table
 from importer.records import RowStatus
 from importer.report.frames import KeptResults
 from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
+from importer.report.publish import collecting_held_open
 from importer.report.results import default_results_path
 
 if TYPE_CHECKING:
@@ -209,6 +210,25 @@ class ImportJob:
         """Read the file with ``row`` (1-based, as the user sees it) as its header row."""
         self._header_row = row
         self.table = self._open()
+
+    def choose_encoding(self, encoding: str | None) -> None:
+        """Read the CSV file again as ``encoding`` (None: detect it), like ``--encoding``.
+
+        Column choices whose header is still in the file are kept. When the file cannot be
+        read that way (InputFileError) the job stays as it was.
+        """
+        if self._overview.encoding is None:
+            raise ConfigurationError("only a CSV file has an encoding; a workbook has none")
+        before = self._mapping
+        self._mapping = dataclasses.replace(before, encoding=encoding)
+        try:
+            self.table = self._open()
+        except Exception:
+            self._mapping = before
+            raise
+        headers = set(self._overview.headers)
+        kept = {f: c for f, c in before.columns.items() if not c or c in headers}
+        self._mapping = dataclasses.replace(self._mapping, columns=kept)
 
     # -- mapping ----------------------------------------------------------------------------
 
@@ -380,22 +400,24 @@ class ImportJob:
             results.parent.mkdir(parents=True, exist_ok=True)
         shadow = self._shadow_path(results, always=not write) if index else None
         kept = KeptResults() if isinstance(self.table, FrameTable) else None
-        summary, digest, row_index = self._check_pass(
-            prepared,
-            results if write else None,
-            shadow,
-            kept,
-            on_progress=on_progress,
-            index=index,
-            isolated=isolated,
-        )
+        with collecting_held_open() as held:
+            summary, digest, row_index = self._check_pass(
+                prepared,
+                results if write else None,
+                shadow,
+                kept,
+                on_progress=on_progress,
+                index=index,
+                isolated=isolated,
+            )
+            if write:
+                self._write_manifest("validate", summary, started, digest)
         self._checked_edits = len(self._edits)
         self._last_pass = "check" if write else self._last_pass
         notes = date_range_notes(summary, self.table.path, period=prepared.options.period)
         notes += mapping_notes(prepared) + file_notes(summary)
-        if write:
-            self._write_manifest("validate", summary, started, digest)
-        self._store = RowStore(shadow or results, self.table.headers, row_index) if index else None
+        rows_file = shadow or held.where(results)
+        self._store = RowStore(rows_file, self.table.headers, row_index) if index else None
         notes += check_control_totals(
             summary, expect_rows=self._controls.get("expect_rows"), expect_total=expected
         )
@@ -404,10 +426,11 @@ class ImportJob:
             notes=notes,
             warnings_count=self._store.warning_counts() if self._store else {},
             exit_code=1 if summary.count(RowStatus.INVALID) else 0,
-            results_path=results if write else None,
+            results_path=held.where(results) if write else None,
             frame=getattr(self.table, "frame", None),
             kept=kept,
             prepared=prepared,
+            held_open=held.messages(),
         )
         return self.last_check
 

@@ -122,6 +122,8 @@ class CheckReport(FramesOfReport):
     frame: Any = field(default=None, repr=False)  # the DataFrame checked, if one was
     kept: KeptResults | None = field(default=None, repr=False)
     prepared: Any = field(default=None, repr=False)  # reads a file's results back
+    #: Files written beside their usual name, which another program held open (one line each).
+    held_open: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -47,6 +47,7 @@ from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus, format_instant
 from importer.report.frames import KeptResults, results_frame, summary_frame
 from importer.report.manifest import manifest_path
+from importer.report.publish import collecting_held_open
 from importer.report.writable import check_writable, run_files
 from importer.send.changed import EditedRow
 from importer.send.client import DEFAULT_BASE_URL
@@ -125,6 +126,8 @@ class ImportReport:
     already_imported: Totals = field(default_factory=Totals)
     created_path: Path | None = None
     send_reports: list[SendReport] = field(default_factory=list)
+    #: Files written beside their usual name, which another program held open (one line each).
+    held_open: list[str] = field(default_factory=list)
     frame: Any = field(default=None, repr=False)  # the DataFrame imported, if one was
     kept: KeptResults | None = field(default=None, repr=False)
     prepared: Any = field(default=None, repr=False)  # reads a file's results back
@@ -431,14 +434,16 @@ def send_job(
         file_sha256=sha256,
         look_up_first=planned.plan.already_imported > 0,
     )
-    with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
-        _run_async(sending.run())
-    report.duration = time.perf_counter() - started
-    if not job.writes_results:
-        report.results_path = None  # a DataFrame's verdicts are in report.results_frame()
-    manifest = manifest_path(results_path, prepared.table.path)
-    with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
-        job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+    with collecting_held_open() as held:
+        with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
+            _run_async(sending.run())
+        report.duration = time.perf_counter() - started
+        report.results_path = held.where(report.results_path) if job.writes_results else None
+        report.created_path = held.where(report.created_path)
+        manifest = manifest_path(results_path, prepared.table.path)
+        with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
+            job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+    report.held_open = held.messages()
     if report.write_error:
         raise write_failure(report)
     return report

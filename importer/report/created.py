@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from importer.report.publish import publish, temporary_beside
 from importer.report.results import neutralise
 
 
@@ -24,7 +24,7 @@ class CreatedListWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.tmp = temporary_beside(path)
         self._handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
         self._csv = csv.writer(self._handle)
         self._csv.writerow(self.HEADER)
@@ -73,10 +73,10 @@ class CreatedListWriter:
         *rest, reference = cells
         self._csv.writerow([row, purchase_id, *rest, neutralise(reference)])
 
-    def commit(self) -> None:
-        """Finish the list and move it to its final name."""
+    def commit(self) -> Path:
+        """Finish the list and move it to its final name; returns where it went."""
         self._handle.close()
-        os.replace(self.tmp, self.path)
+        return publish(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop the temporary file."""

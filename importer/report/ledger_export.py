@@ -7,6 +7,7 @@ from pathlib import Path
 
 from importer.ledger import Ledger
 from importer.ledger.queries import created_in_period
+from importer.report.publish import publish, temporary_beside
 from importer.report.results import neutralise
 
 __all__ = ["EXPORT_COLUMNS", "export_created"]
@@ -30,7 +31,7 @@ def export_created(ledger: Ledger, output: Path, *, period: str | None = None) -
     """Write the purchases created in ``period`` (2026-03; every one when None) to ``output``
     (.xlsx or else CSV); returns how many."""
     rows = [_cells(entry) for entry in created_in_period(ledger, period)]
-    tmp = output.with_name(output.name + ".tmp")
+    tmp = temporary_beside(output)
     if output.suffix.lower() == ".xlsx":
         _write_xlsx(tmp, rows)
     else:
@@ -38,7 +39,7 @@ def export_created(ledger: Ledger, output: Path, *, period: str | None = None) -
             writer = csv.writer(handle)
             writer.writerow(EXPORT_COLUMNS)
             writer.writerows([[neutralise(cell) for cell in row] for row in rows])
-    tmp.replace(output)
+    publish(tmp, output)
     return len(rows)
 
 

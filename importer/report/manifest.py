@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
 from importer.check.summary import Summary
+from importer.report.publish import publish, temporary_beside
 
 
 def write_json_atomic(path: Path, data: dict) -> Path:
     """Write JSON to a temporary name, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_beside(path)
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return publish(tmp, path)
 
 
 def manifest_path(results_path: Path, source: Path) -> Path:

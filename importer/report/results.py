@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from importer.read.filecheck import WORKBOOK_SUFFIXES
 from importer.read.loader import Chunk
 from importer.records import RESULT_COLUMNS, RowResult, RowStatus
+from importer.report.publish import publish, temporary_beside
 
 FORMULA_CHARS = frozenset("=+-@\t\r")
 #: Text cells that Excel would turn into a formula once a user edits them: they get the
@@ -118,7 +118,7 @@ class ResultsWriter:
     def __init__(self, path: Path, headers: list[str]) -> None:
         self.path = Path(path)
         self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.tmp = temporary_beside(self.path)
         self.width = len(headers)
         self.replace_at, self.appended = result_layout(headers)
         self.header = list(headers) + self.appended
@@ -304,8 +304,7 @@ class ResultsWriter:
     def commit(self) -> Path:
         """Finish the file and move it to its final name."""
         self._close()
-        os.replace(self.tmp, self.path)
-        return self.path
+        return publish(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop the temporary file (nothing is left under the final name)."""

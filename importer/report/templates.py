@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from importer.report.publish import publish, temporary_beside
+
 TEMPLATE_HEADERS = [
     "Lead ID",
     "Amount",
@@ -153,4 +155,8 @@ def write_template(path: str | Path, kind: str = "csv") -> Path:
     if kind not in ("csv", "xlsx"):
         raise ValueError(f"a template is csv or xlsx, not {kind!r}")
     writer = write_csv_template if kind == "csv" else write_xlsx_template
-    return writer(Path(path))
+    tmp = temporary_beside(Path(path))
+    try:
+        return publish(writer(tmp), Path(path))
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """Before anything is sent: can the run's files (results, manifest, created list) be
 written where they are meant to go?
 
-A shared drive that is full or a folder that is read-only would otherwise be found out only
-after purchases were created. The check writes (and removes) a small probe file in each folder,
-because permissions alone do not tell: root ignores them, and a read-only or full volume does
-not show in them.
+A shared drive that is full, a folder that is read-only or a results file open in Excel would
+otherwise be found out only after purchases were created. The check writes (and removes) a small
+probe file in each folder, because permissions alone do not tell: root ignores them, and a
+read-only or full volume does not show in them. Existing files are opened for writing, since
+Excel's lock on an open file shows in nothing else.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from importer.errors import OutputWriteError
 from importer.report.created import created_list_path
 from importer.report.manifest import manifest_path
+from importer.report.publish import is_held_open
 from importer.send.sender import describe_write_error
 
 __all__ = ["check_writable", "run_files"]
@@ -51,9 +53,6 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
             handle.write(bytes(_PROBE_BYTES))
             handle.flush()
             os.fsync(handle.fileno())
-        for path in files:
-            if path.exists() and not os.access(path, os.W_OK):
-                raise PermissionError(13, "Permission denied", str(path))
     except OSError as exc:
         raise OutputWriteError(
             f"cannot write in the folder {folder} ({names}): {describe_write_error(exc)}; "
@@ -63,6 +62,14 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()
+    for path in files:
+        if is_held_open(path):
+            raise OutputWriteError(
+                f"{path.name} is open in another program (Excel?) or read-only: close it in "
+                "Excel (or choose another folder with --out-dir DIR) and run the same command "
+                "again; nothing was sent",
+                path=path,
+            )
 
 
 def run_files(results_path: Path, source: Path, *, dry_run: bool) -> list[Path]:
