@@ -7,13 +7,23 @@ app, its HTTP client and their dependencies (memory: see benchmarks/bench_ui.py)
 from __future__ import annotations
 
 import socket
+import sys
+
+
+def address_reuse() -> tuple[int, int]:
+    """The socket option a server sets before binding. POSIX: SO_REUSEADDR, so a restarted
+    server gets its port back from connections still in TIME_WAIT. Windows: that option would
+    let a second server take a port already in use, so the port is claimed exclusively."""
+    if sys.platform == "win32":
+        return socket.SO_EXCLUSIVEADDRUSE, 1  # type: ignore[attr-defined]
+    return socket.SO_REUSEADDR, 1
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port (``port=0``: a free port chosen by the OS)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, *address_reuse())
     try:
         sock.bind((host, port))
     except OSError:
