@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
 from importer.check.mapping import save_mapping_file
 from importer.errors import AmbiguousDataError, KeenImportError
+from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
 from importer.ui.routes.common import open_session
 
@@ -42,6 +45,7 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
                 "samples": job.overview.samples.get(chosen, [])[:3] if chosen else [],
             }
         )
+    encoding = await run_in_threadpool(_encoding_choice, session, in_force)
     return render(
         request,
         "columns.html",
@@ -51,6 +55,7 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
         rows=rows,
         mapping=job.mapping,
         meta=session.folder.meta(),
+        encoding=encoding,
         error=error,
         step="columns",
     )
@@ -89,6 +94,59 @@ async def choose_header_row(request: Request):
         return await show(request, exc.message, 400)
     session.folder.update_meta(header_row=int(text))
     return redirect(f"/imports/{session.folder.id}/columns")
+
+
+def _detected(session) -> str | None:
+    """The encoding the loader detected at upload (None when unknown, or for a workbook)."""
+    job = session.job
+    fallback = job.overview.encoding if job.mapping.encoding is None else None
+    return session.folder.meta().get("detected_encoding") or fallback
+
+
+def _encoding_choice(session, in_force: dict[str, str]) -> dict | None:
+    """The "File encoding" form and its preview; None for a workbook, which has no encoding."""
+    overview = session.job.overview
+    if overview.encoding is None:
+        return None
+    choices = offered(_detected(session))
+    codecs = [codec for codec, _ in choices]
+    chosen = session.job.mapping.encoding or overview.encoding
+    product = in_force.get("product_name") or in_force.get("product_description")
+    return {
+        "choices": choices,
+        "selected": codecs.index(chosen) if chosen in codecs else None,
+        "unreadable": UNREADABLE,
+        "previews": previews(
+            overview.path,
+            choices,
+            encoding=overview.encoding,
+            delimiter=overview.delimiter or ",",
+            header_row=overview.header_row,
+            column=overview.headers.index(product) if product in overview.headers else 0,
+        ),
+    }
+
+
+async def choose_encoding(request: Request):
+    """Read the CSV file again in the encoding chosen under "File encoding"."""
+    session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
+    form = await request.form()
+    encoding = str(form.get("encoding", ""))
+    if encoding not in dict(offered(_detected(session))):
+        return await show(request, "Choose one of the encodings offered.", 400)
+    try:
+        async with session.lock:
+            await run_in_threadpool(_use_encoding, session, encoding)
+    except KeenImportError as exc:  # the loader's message: the file cannot be read that way
+        return await show(request, exc.message, 400)
+    return redirect(f"/imports/{session.folder.id}/columns")
+
+
+def _use_encoding(session, encoding: str) -> None:
+    session.job.choose_encoding(encoding)
+    session.checked = None
+    session.folder.update_meta(encoding=encoding)
+    _save_mapping(session)
 
 
 async def check_file(request: Request):
@@ -142,6 +200,11 @@ def _apply(session, columns: dict[str, str], options: dict) -> None:
     session.folder.update_meta(
         expect_rows=options["expect_rows"], expect_total=options["expect_total"]
     )
+    _save_mapping(session)
+
+
+def _save_mapping(session) -> None:
+    """Write the import's mapping file (a ``--mapping`` file, with the options in force)."""
     save_mapping_file(
         session.job.mapping,
         session.folder.mapping_path,
@@ -174,15 +237,13 @@ def check_now(request: Request, session) -> str:
         session.checked.notes.append(note)
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
     save_mapping_file(
-        session.job.mapping,
+        # An encoding belongs to one file, not to a set of headers: the next upload is
+        # detected afresh (a chosen cp1250 would refuse a UTF-8 file with the same headers).
+        dataclasses.replace(session.job.mapping, encoding=None),
         remembered,
         comment="remembered by keen-import ui for this set of headers",
     )
-    save_mapping_file(
-        session.job.mapping,
-        session.folder.mapping_path,
-        comment=f"keen-import mapping for {session.folder.upload.name}",
-    )
+    _save_mapping(session)
     session.folder.update_meta(checked=True)
     return "review"
 
@@ -192,4 +253,5 @@ routes = [
     Route("/imports/{import_id}/columns", check_file, methods=["POST"]),
     Route("/imports/{import_id}/sheet", choose_sheet, methods=["POST"]),
     Route("/imports/{import_id}/header-row", choose_header_row, methods=["POST"]),
+    Route("/imports/{import_id}/encoding", choose_encoding, methods=["POST"]),
 ]

@@ -39,6 +39,7 @@ def open_session(request: Request, import_id: str) -> ImportSession:
         folder.upload,
         sheet=meta.get("sheet"),
         header_row=meta.get("header_row"),
+        encoding=meta.get("encoding"),
         out_dir=folder.path,
     )
     if folder.mapping_path.is_file():

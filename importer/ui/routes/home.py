@@ -51,6 +51,7 @@ def _open(request: Request, folder) -> ImportSession:
     from importer import open_import
 
     job = open_import(folder.upload, out_dir=folder.path)
+    folder.update_meta(detected_encoding=job.overview.encoding)
     remembered = request.app.state.workspace.remembered_mapping(job.overview.headers)
     if remembered.is_file():
         job.apply_mapping(remembered)
