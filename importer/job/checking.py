@@ -37,7 +37,7 @@ from importer.read.loader import Chunk, Table, column_samples, open_table
 from importer.records import RowResult
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
-from importer.report.results import ResultsWriter, default_results_path
+from importer.report.results import ResultsWriter
 
 #: A CSV/XLSX/XLS file, or a pandas DataFrame read under the same rules.
 Source = Any
@@ -153,20 +153,6 @@ def as_source(source: Source) -> Source:
             hint="a pandas Series becomes a DataFrame with series.to_frame()",
         )
     return Path(source)
-
-
-def results_target(table: Table, results: str | Path | None) -> tuple[Path, bool]:
-    """Where the results file goes, and whether it is written.
-
-    A file's results go to ``results`` or ``<stem>.results.<ext>`` beside it. A DataFrame's
-    results file is written only when ``results`` is given; the journal, manifest and created
-    list of a run still need a folder: the current one, named after the DataFrame.
-    """
-    if results:
-        return Path(results), True
-    if isinstance(table, FrameTable):
-        return Path.cwd() / f"{table.name}.results.csv", False
-    return default_results_path(table.path, table.info.kind), True
 
 
 def source_facts(table: Table) -> tuple[str, dict | None]:

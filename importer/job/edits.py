@@ -76,14 +76,6 @@ def patch_chunk(chunk: Chunk, changes: dict[int, dict[int, str]]) -> Chunk:
     return chunk
 
 
-def corrected_path(table: Table, folder: Path) -> Path:
-    """``<stem>.corrected.<ext>`` in ``folder`` (a legacy .xls becomes .xlsx)."""
-    suffix = table.path.suffix or ".csv"
-    if table.info.kind in WORKBOOK_SUFFIXES:
-        suffix = ".xlsx" if table.info.kind == "xls" else suffix
-    return folder / f"{table.path.stem}.corrected{suffix}"
-
-
 def write_corrected(table: Table, edits: list[CellEdit], path: Path) -> Path:
     """Write the input with every edit applied to ``path``; returns it."""
     if path.resolve() == table.path.resolve():

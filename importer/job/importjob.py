@@ -75,9 +75,9 @@ from importer.read.frame import FrameTable, frame_name, is_frame
 from importer.read.loader import Table
 from importer.records import RowStatus
 from importer.report.frames import KeptResults
-from importer.report.manifest import build_manifest, manifest_path, write_json_atomic
+from importer.report.manifest import build_manifest, write_json_atomic
+from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
-from importer.report.results import default_results_path
 
 if TYPE_CHECKING:
     from importer.job.run import ImportPlan, ImportReport
@@ -344,10 +344,13 @@ class ImportJob:
             # Not written (see writes_results); names the manifest and created list.
             path = (folder or Path.cwd()) / f"{frame_name(self.name)}.results.csv"
         else:
-            path = default_results_path(self.table.path, self.table.info.kind)
-            if folder is not None:
-                path = folder / path.name
+            path = OutputNames.beside(self.table.path, self.table.info.kind, folder).results
         return path
+
+    @property
+    def output_names(self) -> OutputNames:
+        """Every file this job writes: results, manifest, created list, corrected copy."""
+        return OutputNames.around(self.results_path, self.table.path)
 
     @property
     def writes_results(self) -> bool:
@@ -482,7 +485,7 @@ class ImportJob:
     ) -> Path:
         prepared = self._prepare()
         results = self.results_path
-        path = manifest_path(results, self.table.path)
+        path = self.output_names.manifest
         sha256 = digest or source_facts(self.table)[0]
         source_info = self.table.describe() if isinstance(self.table, FrameTable) else None
         write_json_atomic(
@@ -592,7 +595,7 @@ class ImportJob:
                 "save_corrected() writes a corrected copy of a file; a DataFrame is corrected "
                 "in the notebook (the edits are listed in job.edits)"
             )
-        target = path or editing.corrected_path(self.table, self.results_path.parent)
+        target = path or self.output_names.corrected(self.table.path, self.table.info.kind)
         return editing.write_corrected(self.table, self._edits, Path(target))
 
     # -- sending ----------------------------------------------------------------------------
@@ -729,12 +732,11 @@ class ImportJob:
                 "a DataFrame's results file is written only when you name one, e.g. "
                 "job.set_options(results='march.results.xlsx')"
             )
-        results = self.results_path
-        created = results.with_name(f"{self.table.path.stem}.created.csv")
+        names = self.output_names
         return ReportFiles(
-            results=results,
-            manifest=manifest_path(results, self.table.path),
-            created=created if created.exists() else None,
+            results=names.results,
+            manifest=names.manifest,
+            created=names.created if names.created.exists() else None,
         )
 
 

@@ -14,18 +14,11 @@ from pathlib import Path
 
 from importer.errors import ConfigurationError
 from importer.read.filecheck import CSV_SUFFIXES, WORKBOOK_SUFFIXES
+from importer.report.outputs import is_output_name
 
-__all__ = ["INPUT_SUFFIXES", "expand_inputs", "is_own_output"]
+__all__ = ["INPUT_SUFFIXES", "expand_inputs"]
 
 INPUT_SUFFIXES = frozenset(CSV_SUFFIXES | set().union(*WORKBOOK_SUFFIXES.values()))
-#: Parts of the names of the files a run writes beside its input.
-_OUTPUT_MARKS = (".results.", ".created.", ".manifest.", ".corrected.", ".journal.")
-
-
-def is_own_output(path: Path) -> bool:
-    """True for a file keen-import wrote (results, created list, manifest, corrected copy)."""
-    name = path.name.lower()
-    return any(mark in name for mark in _OUTPUT_MARKS)
 
 
 def expand_inputs(given: Sequence[str]) -> list[Path]:
@@ -60,5 +53,5 @@ def _is_input(path: Path) -> bool:
     return (
         path.suffix.lower() in INPUT_SUFFIXES
         and not name.startswith(("~$", "."))
-        and not is_own_output(path)
+        and not is_output_name(path)
     )

@@ -46,9 +46,8 @@ from importer.ledger.location import is_loopback, ledger_for
 from importer.read.frame import FrameTable, is_frame
 from importer.records import RowStatus, format_instant
 from importer.report.frames import KeptResults, results_frame, summary_frame
-from importer.report.manifest import manifest_path
 from importer.report.publish import collecting_held_open
-from importer.report.writable import check_writable, run_files
+from importer.report.writable import check_writable
 from importer.send.changed import EditedRow
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.network import NetworkSettings, network_settings
@@ -337,7 +336,7 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     if isinstance(prepared.table, FrameTable) and job.name is None:
         raise ConfigurationError(NAME_THE_FRAME)
     check_results_path(job.results_path, prepared.table.path)
-    check_writable(run_files(job.results_path, prepared.table.path, dry_run=checked.dry_run))
+    check_writable(job.output_names.run_files(dry_run=checked.dry_run))
     with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
         adopted = [] if checked.dry_run else adopt_journals(prepared, job.results_path, ledger)
         plan, scan = _plan_pass(prepared, checked, ledger)
@@ -440,7 +439,7 @@ def send_job(
         report.duration = time.perf_counter() - started
         report.results_path = held.where(report.results_path) if job.writes_results else None
         report.created_path = held.where(report.created_path)
-        manifest = manifest_path(results_path, prepared.table.path)
+        manifest = job.output_names.manifest
         with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
             job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
     report.held_open = held.messages()

@@ -37,7 +37,8 @@ from importer.job.writes import writing
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowResult, RowStatus
-from importer.report.created import CreatedListWriter, created_list_path
+from importer.report.created import CreatedListWriter
+from importer.report.outputs import OutputNames
 from importer.report.results import ResultsWriter
 from importer.send.changed import EditedRow
 from importer.send.client import KeenClient
@@ -193,7 +194,7 @@ class SendPass:
 
     def _open_created_list(self) -> None:
         if not self.report.dry_run:
-            path = created_list_path(self.report.results_path, self.prepared.table.path)
+            path = OutputNames.around(self.report.results_path, self.prepared.table.path).created
             self.report.created_path = path
             self.created_file = f"the created list {path}"
             with writing(self.report, self.created_file):

@@ -12,11 +12,6 @@ from importer.report.publish import publish, temporary_beside
 from importer.report.results import neutralise
 
 
-def created_list_path(results_path: Path, source: Path) -> Path:
-    """``<input stem>.created.csv`` beside the results file."""
-    return results_path.with_name(f"{source.stem}.created.csv")
-
-
 class CreatedListWriter:
     """``<stem>.created.csv``: every purchase the import created, for a reversal request."""
 

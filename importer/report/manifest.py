@@ -18,11 +18,6 @@ def write_json_atomic(path: Path, data: dict) -> Path:
     return publish(tmp, path)
 
 
-def manifest_path(results_path: Path, source: Path) -> Path:
-    """``<input stem>.manifest.json`` beside the results file."""
-    return results_path.with_name(f"{source.stem}.manifest.json")
-
-
 def build_manifest(
     *,
     command: str,

@@ -9,7 +9,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from importer.read.filecheck import WORKBOOK_SUFFIXES
 from importer.read.loader import Chunk
 from importer.records import RESULT_COLUMNS, RowResult, RowStatus
 from importer.report.publish import publish, temporary_beside
@@ -67,12 +66,6 @@ HIGHLIGHT = {
     RowStatus.RETRIED: "#FFE699",
     RowStatus.NOT_SENT: "#FFF2CC",
 }
-
-
-def default_results_path(input_path: Path, kind: str) -> Path:
-    """``<stem>.results.<ext>`` beside the input (xlsm and xls input give an xlsx results file)."""
-    extension = "xlsx" if kind in WORKBOOK_SUFFIXES else "csv"
-    return input_path.with_name(f"{input_path.stem}.results.{extension}")
 
 
 def neutralise(value: str) -> str:

@@ -16,12 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from importer.errors import OutputWriteError
-from importer.report.created import created_list_path
-from importer.report.manifest import manifest_path
 from importer.report.publish import is_held_open
 from importer.send.sender import describe_write_error
 
-__all__ = ["check_writable", "run_files"]
+__all__ = ["check_writable"]
 
 _WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
 _PROBE_BYTES = 64 * 1024  # a few pages of results: a volume with less room fails at once
@@ -70,11 +68,3 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
                 "again; nothing was sent",
                 path=path,
             )
-
-
-def run_files(results_path: Path, source: Path, *, dry_run: bool) -> list[Path]:
-    """The files a run writes: results and manifest; the created list unless dry."""
-    files = [results_path, manifest_path(results_path, source)]
-    if not dry_run:
-        files.append(created_list_path(results_path, source))
-    return files

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from importer.report.outputs import OutputNames
+
 IMPORT_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 #: What a download link may ask for, and where each kind lives inside an import folder.
 FILE_KINDS = ("upload", "results", "manifest", "created", "corrected", "mapping")
@@ -63,20 +65,20 @@ class ImportFolder:
 
     def file(self, kind: str) -> Path | None:
         """The file of ``kind`` (see FILE_KINDS), or None when it does not exist (yet)."""
+        # The upload's kind is known from its content only once it is read: try both.
+        as_text, as_workbook = (OutputNames.beside(self.upload, k) for k in ("csv", "xls"))
         candidates = {
             "upload": [self.upload],
-            "results": [self.path / f"{self.stem}.results.{e}" for e in ("csv", "xlsx")],
-            "manifest": [self.path / f"{self.stem}.manifest.json"],
-            "created": [self.path / f"{self.stem}.created.csv"],
-            "corrected": sorted(self.path.glob(f"{glob_escape(self.stem)}.corrected.*")),
+            "results": [as_text.results, as_workbook.results],
+            "manifest": [as_text.manifest],
+            "created": [as_text.created],
+            "corrected": [
+                as_text.corrected(self.upload, "csv"),
+                as_workbook.corrected(self.upload, "xls"),
+            ],
             "mapping": [self.mapping_path],
         }.get(kind, [])
         return next((p for p in candidates if p.is_file()), None)
-
-
-def glob_escape(text: str) -> str:
-    """``text`` with glob's special characters taken literally."""
-    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 # Names Windows keeps for devices whatever the extension (only these survive _SAFE_NAME).
