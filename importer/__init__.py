@@ -4,8 +4,6 @@ Validate a CSV/XLSX export offline, send it exactly once where the API allows it
 reconcile every row into a results file.
 """
 
-__version__ = "0.2.0"
-
 from importer.check.mapping import Mapping, load_mapping_file, parse_map_options  # noqa: E402
 from importer.check.summary import (
     RUN_ORDER,
@@ -46,6 +44,7 @@ from importer.records import FIELDS, PurchaseRecord, RowResult, RowStatus  # noq
 from importer.report.publish import collecting_held_open  # noqa: E402
 from importer.report.templates import write_template  # noqa: E402
 from importer.send.credentials import DEFAULT_API_URL, read_api_key  # noqa: E402
+from importer.version import __version__  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
 _SENDING = ("ImportPlan", "ImportReport", "already_imported", "run_import")

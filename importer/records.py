@@ -26,7 +26,7 @@ FIELDS: tuple[str, ...] = (
     "currency",
 )
 
-#: Columns the reconciler appends to every input row, in this order.
+#: Columns the results file appends to every input row, in this order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "row",
     "status",

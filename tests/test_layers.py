@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "importer"
 LEVEL = {
     "records": 0,
     "errors": 0,
+    "version": 0,
     "read": 1,
     "check": 2,
     "ledger": 3,

@@ -1,4 +1,4 @@
-"""Finance controls: the period gate, control totals, the audit manifest and the reversal list."""
+"""Finance controls: the period gate (--period), expected control totals and date-range notes."""
 
 from __future__ import annotations
 

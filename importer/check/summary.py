@@ -1,4 +1,4 @@
-"""The results file (CSV or XLSX, written atomically) and the control-total summary."""
+"""The control-total summary: rows and amounts per status and currency, and how it prints."""
 
 from __future__ import annotations
 

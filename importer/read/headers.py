@@ -1,4 +1,4 @@
-"""Map spreadsheet columns to purchase fields: header spellings, --map, mapping files (TOML)."""
+"""Header spellings of each purchase field, and finding the header row below title rows."""
 
 from __future__ import annotations
 

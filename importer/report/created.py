@@ -1,4 +1,4 @@
-"""Finance controls: the period gate, control totals, the audit manifest and the reversal list."""
+"""The created list (``<stem>.created.csv``): every purchase an import created, for a reversal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Finance controls: the period gate, control totals, the audit manifest and the reversal list."""
+"""The audit manifest of a validate or run: input, mapping, options, totals, files written."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from importer.check.summary import Summary
 from importer.report.publish import publish, temporary_beside
+from importer.version import __version__
 
 
 def write_json_atomic(path: Path, data: dict) -> Path:
@@ -39,8 +40,6 @@ def build_manifest(
     ``source_info`` describes a source that is not a file (a DataFrame: name, shape); the
     ``sha256`` is then the hash of its content.
     """
-    from importer import __version__
-
     if source_info is None:
         source_info = {
             "name": source.name,

@@ -1,6 +1,6 @@
 """The Keen API over HTTP: one method per action, every answer classified as an :class:`Outcome`.
 
-Classification decides what the batcher may do with a row:
+Classification decides what the sender may do with a row:
 
     created       2xx with ``purchase.id``                         done
     ok            2xx with a JSON object (read actions)            done
@@ -130,7 +130,7 @@ class KeenClient:
     is the preflight's read, so nothing has been sent when it raises.
     """
 
-    #: :meth:`create_purchase` also takes the payload's bytes (the batcher serialises once).
+    #: :meth:`create_purchase` also takes the payload's bytes (the sender serialises once).
     accepts_payload_bytes = True
 
     def __init__(
@@ -181,7 +181,7 @@ class KeenClient:
     async def create_purchase(self, body: dict | bytes) -> Outcome:
         """POST one purchase payload (with its ``action``); ``created`` carries the purchase id.
 
-        ``body`` is the payload dict, or its bytes as :func:`dumps_payload` wrote them (the batcher
+        ``body`` is the payload dict, or its bytes as :func:`dumps_payload` wrote them (the sender
         serialises once, for the journal's payload hash and for the request).
         """
         content = body if isinstance(body, bytes) else dumps_payload(body)
