@@ -136,7 +136,7 @@ def write_csv(path: Path, rows: int, start: int) -> Path:
 
 def via_run(sb: Sandbox, rows: int, concurrency: int, workdir: Path, start: int) -> dict:
     """The whole ``run`` (read, validate, preflight, send, results) through run_import()."""
-    from importer.job.run import run_import
+    from importer.job.oneshot import run_import
 
     source = write_csv(workdir / f"run-{concurrency}-{start}.csv", rows, start)
     cpu = time.process_time()

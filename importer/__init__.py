@@ -55,6 +55,10 @@ _LEDGER = ("Ledger", "ledger_location")
 def __getattr__(name: str):
     # The sending stack (httpx, httptools) is imported only when run_import is used: validate
     # starts faster without it.
+    if name == "run_import":
+        from importer.job.oneshot import run_import
+
+        return run_import
     if name in _SENDING:
         from importer.job import run
 

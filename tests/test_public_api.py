@@ -66,7 +66,7 @@ def test_public_names():
 
 
 def test_run_import_is_the_runner():
-    from importer.job.run import run_import
+    from importer.job.oneshot import run_import
 
     assert importer.run_import is run_import
 

@@ -15,7 +15,7 @@ from runhelpers import SAMPLE, USD_LEADS, results_by_row
 import importer
 from importer import Mapping, validate
 from importer.errors import ConfigurationError
-from importer.job.run import run_import
+from importer.job.oneshot import run_import
 from importer.ledger import Ledger, LedgerLocation, data_dir
 from importer.sandbox import DEMO_API_KEY, Sandbox
 

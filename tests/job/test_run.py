@@ -29,7 +29,7 @@ from runhelpers import (
 )
 
 from importer.cli import main
-from importer.job.run import run_import
+from importer.job.oneshot import run_import
 from importer.ledger import data_dir
 from importer.sandbox import DEMO_API_KEY, Faults, Sandbox
 

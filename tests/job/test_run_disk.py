@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from runhelpers import amount_of, purchases_by_row, results_by_row, statuses, write_rows
 
-from importer.job.run import run_import
+from importer.job.oneshot import run_import
 from importer.ledger import Ledger, LedgerLocation
 from importer.sandbox import DEMO_API_KEY
 

@@ -7,7 +7,7 @@ from conftest import write_csv
 from runhelpers import USD_LEADS
 
 from importer.errors import ControlTotalError, MappingError
-from importer.job.run import run_import
+from importer.job.oneshot import run_import
 from importer.sandbox import DEMO_API_KEY, Sandbox
 
 LEAD_A, LEAD_B = USD_LEADS[0], USD_LEADS[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from runhelpers import USD_LEADS, read_csv, results_by_row
 
-from importer.job.run import run_import
+from importer.job.oneshot import run_import
 
 HEADER = "Lead ID,Total,Subtotal,Date,Product\n"
 LINES = [
