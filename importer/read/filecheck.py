@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from importer.errors import InputFileError
+from importer.read.codepages import CODEPAGE_CANDIDATES, single_byte_codepage
 from importer.read.zipcheck import (
     DEFAULT_MAX_XLSX_MB,
     check_workbook,
@@ -87,7 +88,8 @@ class FileInfo:
     """What `inspect_input` found out about a file that passed every check.
 
     ``encoding`` is the codec to open a CSV with (``"utf-8-sig"``, ``"utf-8"``, ``"utf-16"``,
-    ``"utf-16-le"``, ``"utf-16-be"``, ``"cp1252"``, ``"latin-1"`` or what ``--encoding`` named);
+    ``"utf-16-le"``, ``"utf-16-be"``, ``"cp1252"``, another Windows code page such as
+    ``"cp1250"`` (see `importer.read.codepages`), ``"latin-1"`` or what ``--encoding`` named);
     it is None for an .xlsx workbook.
     """
 
@@ -338,7 +340,8 @@ def _detect_encoding(p: Path, head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if not sample[: exc.start].isascii():
             return "utf-8"  # valid UTF-8 text, then a byte that is not: the scan refuses it
-    return "latin-1" if CP1252_UNDEFINED.search(sample) else "cp1252"
+    chosen = single_byte_codepage(sample)
+    return "latin-1" if chosen == "cp1252" and CP1252_UNDEFINED.search(sample) else chosen
 
 
 def _check_named_encoding(p: Path, head: bytes, encoding: str) -> str:
@@ -407,7 +410,8 @@ class _Restart(Exception):
 
 def _scan_text(p: Path, encoding: str, *, explicit: bool, max_line_bytes: int) -> str:
     """Read the whole file once in bounded chunks: prove it decodes with `encoding` (switching a
-    detected UTF-8 to cp1252/latin-1 when a later line needs it) and that no line is too long."""
+    detected UTF-8 or code page such as cp1250 to cp1252/latin-1 when a later line needs it) and
+    that no line is too long."""
     for _ in range(3):
         try:
             _scan_once(p, encoding, explicit=explicit, max_line_bytes=max_line_bytes)
@@ -446,6 +450,8 @@ def _scan_once(p: Path, encoding: str, *, explicit: bool, max_line_bytes: int) -
                     seen_non_ascii = True
                 except UnicodeError as exc:
                     bad = getattr(exc, "start", 0)
+                    if not explicit and codec in CODEPAGE_CANDIDATES:
+                        raise _Restart("cp1252") from None  # the sample was evidence, not proof
                     if explicit or not fast_utf8:
                         line = _line_at(p, offset + bad, breaks)
                         raise _undecodable(p, encoding, line) from None
