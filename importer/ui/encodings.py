@@ -22,6 +22,8 @@ ENCODINGS = (
     ("cp1251", "Cyrillic (cp1251)"),
     ("cp1253", "Greek (cp1253)"),
     ("cp1254", "Turkish (cp1254)"),
+    ("cp1255", "Hebrew (cp1255)"),
+    ("cp1256", "Arabic (cp1256)"),
     ("cp1257", "Baltic (cp1257)"),
     ("latin-1", "Latin-1 (latin-1)"),
     ("utf-16", "UTF-16"),

@@ -7,6 +7,7 @@ the importer dies; purchases are mapped back to rows by their distinct amounts.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 
 import pytest
@@ -21,6 +22,10 @@ from runhelpers import (
 )
 
 from importer.sandbox import DEMO_API_KEY, Faults, Sandbox
+
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="kills and signals a child the POSIX way (SIGKILL, SIGINT)"
+)
 
 
 @pytest.fixture

@@ -180,6 +180,7 @@ def test_purchases_without_a_database_file(tmp_path):
         args.func(args)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the child with SIGINT")
 def test_foreground_command_prints_url_and_key_and_serves(tmp_path):
     db = tmp_path / "fg.db"
     child = subprocess.Popen(
