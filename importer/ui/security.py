@@ -8,6 +8,8 @@ state changes    POST/PUT/PATCH/DELETE: same origin and the CSRF token          
 upload size      a body larger than the limit                                   -> 413
 headers          CSP without inline script, frame-ancestors 'none', nosniff,
                  same-origin referrer and no-store on every answer, refusals included
+
+Under TLS (``--certfile``) the same origin is the https one and every cookie is ``Secure``.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ class SecurityMiddleware:
             return 400, "unknown Host: open the address keen-import ui printed"
         if not self._has_token(headers, query, cookies):
             return 403, "missing or wrong token: open the address keen-import ui printed"
-        if scope["method"] in UNSAFE_METHODS and not _same_origin(headers, host):
+        origin = f"{self.settings.scheme}://{host}"
+        if scope["method"] in UNSAFE_METHODS and not _same_origin(headers, origin):
             return 403, "refused: the request did not come from this app's own pages"
         return None
 
@@ -118,7 +121,12 @@ class SecurityMiddleware:
         return None, receive
 
     def _session_cookie(self, value: str) -> str:
-        return f"{session_cookie(self.settings.port)}={value}; Path=/; HttpOnly; SameSite=Strict"
+        return self._cookie(session_cookie(self.settings.port), value)
+
+    def _cookie(self, name: str, value: str) -> str:
+        """A Set-Cookie value: HttpOnly, SameSite=Strict, and Secure when served over TLS."""
+        secure = "; Secure" if self.settings.tls is not None else ""
+        return f"{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}"
 
     def _has_token(self, headers: Headers, query: dict, cookies: dict[str, str]) -> bool:
         token = self.settings.token
@@ -133,9 +141,7 @@ class SecurityMiddleware:
         """The token leaves the address bar (and history) at once: a cookie carries it on."""
         rest = {k: v for k, v in query.items() if k != "token"}
         location = scope["path"] + (("?" + urlencode(rest)) if rest else "")
-        cookie = (
-            f"{cookie_name(self.settings)}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
-        )
+        cookie = self._cookie(cookie_name(self.settings), self.settings.token)
         await send(
             {
                 "type": "http.response.start",
@@ -170,10 +176,10 @@ def _with_cookie(send: Send, cookie: str) -> Send:
     return wrapped
 
 
-def _same_origin(headers: Headers, host: str) -> bool:
+def _same_origin(headers: Headers, expected: str) -> bool:
     origin = headers.get("origin")
     if origin is not None:
-        return origin == f"http://{host}"
+        return origin == expected
     return headers.get("sec-fetch-site") == "same-origin"
 
 

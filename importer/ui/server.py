@@ -9,9 +9,15 @@ import threading
 import webbrowser
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from importer.errors import ConfigurationError
 from importer.ui.settings import ApiKey, UISettings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from importer.ui.app import UIApp
 
 DEFAULT_WORKSPACE = "~/keen-import"
 
@@ -45,18 +51,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow --host to be an address other machines can reach (still token-protected)",
     )
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--certfile",
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (needed for a non-loopback --host)",
+    )
+    tls.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="serve a non-loopback --host over plain HTTP on purpose (every page warns)",
+    )
+    parser.add_argument(
+        "--keyfile",
+        metavar="FILE",
+        help="the certificate's PEM private key (not needed when --certfile holds it)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> UISettings:
-    """Settings from the command line; refuses a remote address without --allow-remote."""
+    """Settings from the command line; refuses a remote address without --allow-remote, and
+    one without TLS unless --no-tls (importer.ui.tls)."""
     from importer.ledger.location import is_loopback_host
     from importer.send.credentials import DEFAULT_API_URL, read_api_key
+    from importer.ui.tls import server_tls
 
     if not is_loopback_host(args.host) and not args.allow_remote:
         raise ConfigurationError(
             f"--host {args.host} can be reached from other machines",
             hint="add --allow-remote if you mean it (the token still protects every page)",
         )
+    tls = server_tls(args.host, args.certfile, args.keyfile, no_tls=args.no_tls)
     key = None
     if args.api_key_file or os.environ.get("KEEN_API_KEY", "").strip():
         key = read_api_key(args.api_key_file)
@@ -73,6 +98,7 @@ def settings_from(args: argparse.Namespace) -> UISettings:
         api_key=ApiKey(None if sandbox else key),
         ledger=args.ledger,
         allow_remote=args.allow_remote,
+        tls=tls,
     )
 
 
@@ -107,19 +133,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
             print("sending to the embedded sandbox (nothing reaches Keen)", file=sys.stderr)
         if not args.no_browser:
             threading.Thread(target=webbrowser.open, args=(settings.url,), daemon=True).start()
-        server = uvicorn.Server(
-            # An open progress stream must not hold the shutdown: sends are stopped afterwards.
-            uvicorn.Config(
-                app,
-                # The standard event loop: uvloop would add ~5 MB to the server's memory for
-                # no gain a single local user notices.
-                loop="asyncio",
-                lifespan="off",
-                access_log=False,
-                log_level="warning",
-                timeout_graceful_shutdown=2,
-            )
-        )
+        server = uvicorn.Server(_server_config(app, settings))
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
@@ -129,3 +143,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
                 print("finishing requests in flight, then writing results...", file=sys.stderr)
             app.state.sessions.stop_all()
     return 0
+
+
+def _server_config(app: UIApp, settings: UISettings) -> uvicorn.Config:
+    """uvicorn's configuration of the ui server, with its TLS context when it has one."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        # The standard event loop: uvloop would add ~5 MB to the server's memory for no gain
+        # a single local user notices.
+        loop="asyncio",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        # An open progress stream must not hold the shutdown: sends are stopped afterwards.
+        timeout_graceful_shutdown=2,
+    )
+    if settings.tls is not None:
+        # uvicorn takes certificate files, not a context, before 0.47 (ssl_context_factory):
+        # our own context (TLS 1.2 at least, checked before the address is printed) replaces
+        # the one load() would build. run() does not load a loaded config again.
+        config.load()
+        config.ssl = settings.tls
+    return config

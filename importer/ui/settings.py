@@ -7,6 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
 
 #: Uploads larger than this are refused before they reach the disk (bytes).
 DEFAULT_UPLOAD_LIMIT = 512 * 1024 * 1024
@@ -51,7 +55,8 @@ class UISettings:
     """Everything the app needs to know about how it was started.
 
     ``port`` is the port actually bound (known after the socket is opened). ``api_url`` is
-    None until a target is known; in sandbox mode it is the embedded sandbox's URL.
+    None until a target is known; in sandbox mode it is the embedded sandbox's URL. ``tls``:
+    the server's TLS context (None: plain HTTP).
     """
 
     workspace: Path
@@ -63,6 +68,7 @@ class UISettings:
     target: str | None = None
     ledger: str | None = None  # --ledger: a SQLite file or PostgreSQL URL (None: the default)
     allow_remote: bool = False
+    tls: ssl.SSLContext | None = field(default=None, repr=False)
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     #: Server secret the CSRF tokens are derived from; never leaves the process.
@@ -79,7 +85,20 @@ class UISettings:
         return {f"{bound}:{self.port}", f"localhost:{self.port}"}
 
     @property
+    def scheme(self) -> str:
+        """How pages are reached: ``https`` when the server speaks TLS, else ``http``."""
+        return "http" if self.tls is None else "https"
+
+    @property
+    def in_clear_over_network(self) -> bool:
+        """True when other machines reach the server over plain HTTP (``--no-tls``): every
+        page then says so."""
+        from importer.ledger.location import is_loopback_host  # heavy package: load it late
+
+        return self.tls is None and not is_loopback_host(self.host)
+
+    @property
     def url(self) -> str:
         """The address printed at start, token included."""
         bound = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{bound}:{self.port}/?token={self.token}"
+        return f"{self.scheme}://{bound}:{self.port}/?token={self.token}"
