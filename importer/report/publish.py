@@ -14,6 +14,7 @@ writer: the writers sit several calls below the report that shows them.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import time
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from pathlib import Path
 __all__ = ["HeldOpen", "collecting_held_open", "is_held_open", "publish", "temporary_beside"]
 
 RETRY_WAITS = (0.1, 0.2, 0.4, 0.8)  # seconds, about 1.5 s in all
+#: A temporary file nothing wrote for this long belongs to a run that was killed: a live run
+#: writes its files as rows are judged or sent.
+STALE_AFTER = 6 * 3600
 MAX_BESIDE = 50  # march.results (2).csv ... (50): past that, something else is wrong
 
 
@@ -61,8 +65,23 @@ def collecting_held_open() -> Iterator[HeldOpen]:
 
 
 def temporary_beside(path: Path) -> Path:
-    """The temporary name a file is written under before :func:`publish` moves it."""
+    """The temporary name a file is written under before :func:`publish` moves it. Leftovers
+    of runs that were killed (on Windows, Task Scheduler and taskkill stop a process without
+    a signal it could act on) are removed once nothing has written them for a while."""
+    _remove_stale_temporaries(path)
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    cutoff = time.time() - STALE_AFTER
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def publish(tmp: Path, path: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,19 @@ def sandbox_ledger() -> Path:
     from importer.ledger.location import data_dir
 
     return data_dir() / "sandbox-ledger.sqlite"
+
+
+def test_temporary_files_of_killed_runs_are_removed_once_stale(tmp_path):
+    from importer.report.publish import STALE_AFTER, temporary_beside
+
+    target = tmp_path / "march [1].results.csv"
+    stale = tmp_path / ".march [1].results.csv.4242.tmp"
+    live = tmp_path / ".march [1].results.csv.4343.tmp"
+    other = tmp_path / ".april.results.csv.4242.tmp"
+    for leftover in (stale, live, other):
+        leftover.write_text("half a file", encoding="utf-8")
+    old = time.time() - STALE_AFTER - 60
+    for leftover in (stale, other):
+        os.utime(leftover, (old, old))
+    assert temporary_beside(target) == tmp_path / f".march [1].results.csv.{os.getpid()}.tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
