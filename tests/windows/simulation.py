@@ -203,10 +203,18 @@ def run_python_windows(code: str, **options) -> subprocess.CompletedProcess:
     return run_windows([], python_args=("-c", code), **options)
 
 
-def interrupt(child: subprocess.Popen) -> None:
-    """Press Ctrl-C in the child's console (on Windows, Ctrl-Break: a child in its own
-    process group ignores Ctrl-C; the product stops on SIGBREAK the same way)."""
+#: The number the simulation gives SIGBREAK (Windows' own value); on Linux it is SIGTTIN, which
+#: nothing else sends, so delivering it reaches the handler installed for SIGBREAK.
+SIMULATED_SIGBREAK = 21
+
+
+def interrupt(child: subprocess.Popen, *, key: str = "ctrl-c") -> None:
+    """Press Ctrl-C (or ``key="ctrl-break"``) in the child's console. On Windows both are
+    Ctrl-Break: a child in its own process group ignores Ctrl-C; the product stops on SIGBREAK
+    the same way."""
     if _ON_WINDOWS:
         child.send_signal(signal.CTRL_BREAK_EVENT)
+    elif key == "ctrl-break":
+        os.kill(child.pid, SIMULATED_SIGBREAK)
     else:
         child.send_signal(signal.SIGINT)

@@ -187,7 +187,8 @@ def test_a_key_file_that_is_not_text_is_one_clear_error(tmp_path, sandbox):
     assert sandbox.stats()["requests"] == 0
 
 
-def test_ctrl_c_writes_results_and_the_next_run_sends_the_rest_once(tmp_path):
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-break"])
+def test_ctrl_c_writes_results_and_the_next_run_sends_the_rest_once(tmp_path, key):
     n = 150
     source = write_rows(tmp_path / "rows.csv", n)
     with Sandbox(db=tmp_path / "sandbox.sqlite", faults=Faults(latency_ms=50)) as sb:
@@ -197,7 +198,7 @@ def test_ctrl_c_writes_results_and_the_next_run_sends_the_rest_once(tmp_path):
         try:
             wait_for(lambda: sb.stats()["purchases"] >= 20 or child.poll() is not None)
             assert child.poll() is None, "the run finished before it could be stopped"
-            interrupt(child)
+            interrupt(child, key=key)
             _, err = child.communicate(timeout=60)
         finally:
             child.kill()
