@@ -1,18 +1,31 @@
-"""Map spreadsheet columns to purchase fields: header spellings, --map, mapping files (TOML)."""
+"""The mapping the user gives: --map options and mapping files (TOML), with their options.
+
+Which column feeds which field, from the mapping, the headers and the cells, is decided in
+:mod:`importer.check.matching`.
+"""
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from importer.check import normalise
+# Which column feeds which field is decided in importer.check.matching; the names below stay
+# importable from here for the modules and tests that import them from the mapping.
+from importer.check.matching import (  # noqa: F401
+    CONFIDENCES,
+    REQUIRED_FIELDS,
+    FieldMatch,
+    column_label,
+    guess_column,
+    match_fields,
+    require_fields,
+    resolve_columns,
+    suggestion,
+)
 from importer.check.normalise import parse_uuid
 from importer.errors import MappingError
-from importer.read.headers import BRACKETED, HEADER_SEARCH_ROWS, HEADER_SYNONYMS, fold_header
 from importer.records import FIELDS
 
 BOOLEAN_OPTIONS = (
@@ -218,211 +231,3 @@ def _check_field(name: str, *, source: str) -> str:
             f"{source}: unknown field {name!r}", hint="known fields: " + ", ".join(FIELDS)
         )
     return name
-
-
-#: How a field found its column, strongest first. "values" is a guess from the cells alone:
-#: it is offered for confirmation and never applied silently.
-CONFIDENCES = ("exact", "synonym", "values", "none")
-
-#: Fields sent empty when no column feeds them: a missing one stops the run unless the user
-#: opts out by name (--no-amount, --no-date).
-REQUIRED_FIELDS = {"purchase_amount": "--no-amount", "date": "--no-date"}
-_VALUE_LABELS = {"purchase_amount": "amounts", "date": "dates"}
-_UTC = ZoneInfo("UTC")
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
-@dataclass(frozen=True)
-class FieldMatch:
-    """Which column (if any) feeds one purchase field, how sure the match is, and why.
-
-    ``confidence`` is one of :data:`CONFIDENCES`: "exact" (the header is the field's name or
-    the user's own mapping), "synonym" (a known header spelling), "values" (only the cells look
-    right: a suggestion, never applied), "none".
-    """
-
-    field: str
-    column: str | None
-    confidence: str
-    note: str
-
-
-def match_fields(
-    headers: list[str], samples: dict[str, list[str]], explicit: dict[str, str]
-) -> list[FieldMatch]:
-    """One :class:`FieldMatch` per field of :data:`records.FIELDS`, in that order.
-
-    ``samples`` maps a header to a few of its non-empty cells (used only for the "values"
-    guesses of the amount and the date); ``explicit`` is the user's field -> column mapping,
-    where an empty column switches the field off. Never raises: problems become notes.
-    """
-    found, problems = _match_headers(headers, explicit)
-    taken = {column for column, _ in found.values()}
-    matches = []
-    for name in FIELDS:
-        if name in found:
-            column, confidence = found[name]
-            how = "your mapping" if name in explicit else "the header"
-            matches.append(FieldMatch(name, column, confidence, f"{column!r} (from {how})"))
-        elif name in problems:
-            matches.append(FieldMatch(name, None, "none", problems[name]))
-        elif name in _VALUE_LABELS and (guess := guess_column(name, headers, samples, taken)):
-            matches.append(FieldMatch(name, guess, "values", suggestion(name, guess)))
-        else:
-            matches.append(FieldMatch(name, None, "none", "no column found"))
-    return matches
-
-
-def resolve_columns(headers: list[str], explicit: dict[str, str]) -> dict[str, str]:
-    """Field -> header for this file: explicit choices first, then recognised spellings.
-
-    Value guesses are never applied here. Raises MappingError when an explicit column does not
-    exist or no lead column is found.
-    """
-    found, problems = _match_headers(headers, explicit)
-    present = [h for h in headers if h.strip()]
-    for name, column in explicit.items():
-        if name in problems and column:
-            raise MappingError(
-                problems[name], hint="columns in the file: " + ", ".join(repr(h) for h in present)
-            )
-    if "lead_id" not in found and "legacy_lead_id" not in found:
-        raise MappingError(
-            "no lead column found (neither lead_id nor legacy_lead_id)",
-            hint="map one with --map lead_id=COLUMN; columns in the file: "
-            + ", ".join(repr(h) for h in present)
-            + f" (the header is looked for in rows 1-{HEADER_SEARCH_ROWS} of a CSV, "
-            f"1-{HEADER_SEARCH_ROWS * 3} of a sheet)",
-        )
-    return {name: found[name][0] for name in FIELDS if name in found}
-
-
-def require_fields(
-    matches: list[FieldMatch], headers: list[str], *, no_amount: bool, no_date: bool
-) -> None:
-    """Stop (MappingError) when no column feeds the amount or the date and the user did not
-    say --no-amount / --no-date: a purchase is never sent without what the user chose."""
-    waived = {"purchase_amount": no_amount, "date": no_date}
-    by_field = {m.field: m for m in matches}
-    missing = [
-        name
-        for name in REQUIRED_FIELDS
-        if not waived[name] and by_field[name].confidence in ("values", "none")
-    ]
-    if not missing:
-        return
-    consequence = {
-        "purchase_amount": "every purchase would be sent without an amount",
-        "date": "every purchase would be dated when Keen receives it",
-    }
-    message = "; ".join(f"no column is mapped to {n}: {consequence[n]}" for n in missing)
-    hints = []
-    for name in missing:
-        match = by_field[name]
-        if match.confidence == "values":
-            hints.append(match.note)
-        hints.append(f"{REQUIRED_FIELDS[name]} to send without {_FIELD_WORDS[name]}")
-    present = [h for h in headers if h.strip()]
-    hints.append("columns in the file: " + ", ".join(repr(h) for h in present))
-    raise MappingError(message, hint="; ".join(hints))
-
-
-_FIELD_WORDS = {
-    "purchase_amount": "an amount (fixed rewards only)",
-    "date": "a date (dated when Keen receives them)",
-}
-
-
-def suggestion(name: str, column: str) -> str:
-    """The one sentence that offers a column found by its values: "'Montant HT' holds amounts:
-    --map purchase_amount='Montant HT'"."""
-    return f"{column!r} holds {_VALUE_LABELS[name]}: --map {name}={column!r}"
-
-
-def guess_column(
-    name: str, headers: list[str], samples: dict[str, list[str]], taken: set[str]
-) -> str | None:
-    """The first free column whose sample cells all look like amounts (or dates), or None."""
-    looks_right = _looks_like_amounts if name == "purchase_amount" else _looks_like_dates
-    for header in headers:
-        values = [v.strip() for v in samples.get(header, []) if v.strip()]
-        if header.strip() and header not in taken and values and looks_right(values):
-            return header
-    return None
-
-
-def _looks_like_amounts(values: list[str]) -> bool:
-    """Every value reads as an amount, and some carry cents or a currency mark (whole numbers
-    alone are as likely quantities or ids)."""
-    decimal = normalise.detect_decimal_separator(values) or "."
-    try:
-        for value in values:
-            normalise.parse_amount(value, decimal=decimal, allow_precision=True)
-    except ValueError:
-        return False
-    return any(
-        not value.isdigit() and (normalise.amount_currency(value) or value[-3:-2] in ".,")
-        for value in values
-    )
-
-
-def _looks_like_dates(values: list[str]) -> bool:
-    """Every value reads as a date; plain numbers (serials, ids) do not count as evidence."""
-    if all(_PLAIN_NUMBER.fullmatch(value) for value in values):
-        return False
-    for value in values:
-        try:
-            normalise.parse_date(value, day_first=None, tz=_UTC)
-        except ValueError as exc:
-            if "--day-first" not in str(exc):  # ambiguous 03/04/2026 is still a date
-                return False
-    return True
-
-
-def _match_headers(
-    headers: list[str], explicit: dict[str, str]
-) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """Field -> (header, confidence) from the headers alone, and field -> problem text.
-
-    An explicit empty column switches the field off (no automatic match either).
-    """
-    present = [h for h in headers if h.strip()]
-    by_exact = {h.strip(): h for h in present}
-    by_fold: dict[str, str] = {}
-    for h in present:
-        by_fold.setdefault(fold_header(h), h)
-    for h in present:
-        # "Amount (EUR)", "Date [UTC]": the unit in brackets does not change the field.
-        bare = fold_header(BRACKETED.sub("", h))
-        if bare:
-            by_fold.setdefault(bare, h)
-    found: dict[str, tuple[str, str]] = {}
-    problems: dict[str, str] = {}
-    for name, column in explicit.items():
-        if not column:
-            problems[name] = "switched off by the mapping"
-            continue
-        header = by_exact.get(column) or by_fold.get(fold_header(column))
-        if header is None:
-            problems[name] = f"column {column!r} (mapped to {name}) is not in the file"
-        else:
-            found[name] = (header, "exact")
-    taken = {header for header, _ in found.values()}
-    for name, synonyms in HEADER_SYNONYMS.items():
-        if name in found or name in problems:
-            continue
-        for synonym in synonyms:
-            header = by_fold.get(synonym)
-            if header is not None and header not in taken:
-                exact = synonym == fold_header(name)
-                found[name] = (header, "exact" if exact else "synonym")
-                taken.add(header)
-                break
-    if not {"lead_id", "legacy_lead_id"} & (set(found) | set(problems)):
-        # Last resort: "Partner lead ID", "Keen lead UUID" and the like.
-        for h in present:
-            folded = fold_header(BRACKETED.sub("", h))
-            if h not in taken and folded.endswith(("leadid", "leaduuid")):
-                found["lead_id"] = (h, "synonym")
-                break
-    return found, problems
