@@ -31,6 +31,7 @@ from importer.errors import NetworkError
 from importer.records import dumps_payload
 from importer.send.credentials import DEFAULT_API_URL
 from importer.send.network import NetworkSettings, Proxy, trust_context
+from importer.send.setup_errors import HttpxTransport
 
 __all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
 
@@ -86,6 +87,9 @@ def make_transport(
     transport with CONNECT support, :mod:`importer.send.transport`) or ``"httpx"`` (httpx's own
     httpcore, kept as the reference the benchmark compares against).
 
+    Both report certificate and proxy failures as the classes of
+    :mod:`importer.send.setup_errors`, so either stops a run at once on them.
+
     ``verify``: True (the operating system's trust store), False, or a ready ``SSLContext``.
     The client CPU per request decides the throughput on a small machine: plain httpx tops out
     near 300 req/s on one core, ours above 2,000; benchmarks/bench_send.py has the figures.
@@ -102,17 +106,10 @@ def make_transport(
 
         return Http11Transport(limits=limits, verify=verify, proxy=proxy)
     if kind == "httpx":
-        if verify is True:
-            verify = trust_context()
-        return httpx.AsyncHTTPTransport(
-            limits=limits, verify=verify, proxy=_httpx_proxy(proxy) if proxy else None
+        return HttpxTransport(
+            limits=limits, verify=trust_context() if verify is True else verify, proxy=proxy
         )
     raise ValueError(f"unknown transport {kind!r}: use 'http11' or 'httpx'")
-
-
-def _httpx_proxy(proxy: Proxy) -> httpx.Proxy:
-    auth = (proxy.username, proxy.password or "") if proxy.username is not None else None
-    return httpx.Proxy(f"http://{proxy.address}", auth=auth)
 
 
 class KeenClient:

@@ -25,9 +25,9 @@ retried, because the server may have acted on it. A tunnel dropped after the wri
 answered through it, is therefore as uncertain as a direct connection that does the same.
 
 Failures of the set-up itself (a certificate that does not verify, a TLS handshake that fails, a
-proxy that cannot be reached or refuses the tunnel with a 4xx such as 407) carry ``setup = True``
-and a ``hint``: every later request would meet them too, so the client stops the run at once
-instead of retrying them. Their texts name hosts and the proxy's masked URL, never a password.
+proxy that cannot be reached or refuses the tunnel with a 4xx such as 407) are raised as the
+classes of :mod:`importer.send.setup_errors`, the contract every transport keeps: they carry
+``setup = True`` and a ``hint``, so the client stops the run at once instead of retrying them.
 """
 
 from __future__ import annotations
@@ -41,75 +41,16 @@ import httptools
 import httpx
 
 from importer.send.network import Proxy, trust_context
+from importer.send.setup_errors import (
+    PROXY_AUTH,
+    CertificateError,
+    ProxyRefused,
+    ProxyUnreachable,
+)
 
 Origin = tuple[str, str, int]
 _KEEP_ALIVE_TIMEOUT = re.compile(rb"timeout\s*=\s*(\d+)", re.I)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_PROXY_AUTH = "Proxy Authentication Required"
-_TLS_HINT = (
-    "nothing was sent. If your company inspects HTTPS with its own root certificate, give that "
-    "certificate with --ca-bundle FILE (PEM); check the proxy settings too (--proxy, HTTPS_PROXY, "
-    "NO_PROXY)"
-)
-
-
-class CertificateError(httpx.ConnectError):
-    """The TLS handshake with the API failed (most often: its certificate does not verify)."""
-
-    setup = True
-
-    def __init__(self, host: str, port: int, exc: ssl.SSLError, proxy: Proxy | None) -> None:
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            problem = exc.verify_message or exc.reason or "certificate verify failed"
-            text = f"the certificate of {host} could not be verified: {problem}"
-        else:
-            problem = exc.reason or str(exc) or type(exc).__name__
-            text = f"the TLS handshake with {host}:{port} failed: {problem}"
-        if proxy is not None:
-            text += f" (reached through the proxy {proxy.address} from {proxy.source})"
-        super().__init__(text)
-        self.host, self.port, self.problem = host, port, problem
-        self.hint = _TLS_HINT
-
-
-class ProxyUnreachable(httpx.ProxyError):
-    """The proxy itself could not be reached: nothing was sent."""
-
-    setup = True
-
-    def __init__(self, proxy: Proxy, reason: str) -> None:
-        super().__init__(f"cannot reach the proxy {proxy.address} (from {proxy.source}): {reason}")
-        self.proxy = proxy
-        self.hint = (
-            f"nothing was sent. Check the proxy in {proxy.source}; if the API is reached without "
-            "a proxy here, use --proxy none or list its host in NO_PROXY"
-        )
-
-
-class ProxyRefused(httpx.ProxyError):
-    """The proxy answered the CONNECT (or a forwarded request) itself: nothing reached the API.
-
-    A 4xx refusal (407 credentials, 403 a blocked host) is a set-up failure; a 5xx is the proxy
-    failing to reach the API, retried like a connection error."""
-
-    def __init__(self, proxy: Proxy, status: int, reason: str, host: str, port: int) -> None:
-        self.proxy, self.status = proxy, status
-        self.setup = 400 <= status < 500
-        where = f"the proxy {proxy.address} (from {proxy.source})"
-        if status == 407 and proxy.username is None:
-            text = f"{where} wants credentials: 407 {_PROXY_AUTH}"
-        elif status == 407:
-            text = f"{where} refused the credentials of user {proxy.username!r}: 407 {_PROXY_AUTH}"
-        else:
-            text = f"{where} refused to connect to {host}:{port}: {status} {reason}".rstrip()
-        super().__init__(text)
-        if status == 407:
-            self.hint = (
-                f"nothing was sent. Put the proxy credentials in its URL: "
-                f"http://USER:PASSWORD@{proxy.address} (in {proxy.source})"
-            )
-        else:
-            self.hint = f"nothing was sent. Ask your network team whether {host} is allowed"
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
@@ -162,7 +103,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             raise
         if forwarded and status == 407:  # the proxy's own answer: the request went no further
             self._drop(connection)
-            raise ProxyRefused(self.proxy, status, _PROXY_AUTH, origin[1], origin[2])
+            raise ProxyRefused(self.proxy, status, PROXY_AUTH, origin[1], origin[2])
         keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
             connection.expiry = min(self.keepalive_expiry, keep_alive)
