@@ -10,7 +10,7 @@ from pathlib import Path
 
 from importer.job.checking import PreparedFile
 from importer.job.model import CellEdit, RowView
-from importer.read.filecheck import WORKBOOK_SUFFIXES
+from importer.read.kinds import kind_named
 from importer.read.loader import Chunk, Table
 from importer.report.publish import publish, temporary_beside
 
@@ -77,14 +77,18 @@ def patch_chunk(chunk: Chunk, changes: dict[int, dict[int, str]]) -> Chunk:
 
 
 def write_corrected(table: Table, edits: list[CellEdit], path: Path) -> Path:
-    """Write the input with every edit applied to ``path``; returns it."""
+    """Write the input with every edit applied to ``path``; returns it.
+
+    The format is the input kind's corrected copy format (`InputKind.corrected_suffix`): .xlsx
+    for a workbook of any kind, the CSV's own text otherwise."""
     if path.resolve() == table.path.resolve():
         raise ValueError("the corrected copy cannot replace the input file")
     path.parent.mkdir(parents=True, exist_ok=True)
     changes = latest(edits, table.headers)
     tmp = temporary_beside(path)
     try:
-        if table.info.kind in WORKBOOK_SUFFIXES:
+        kind = kind_named(table.info.kind)
+        if kind is not None and kind.corrected_suffix == ".xlsx":
             _write_xlsx(table, changes, tmp)
         else:
             _write_csv(table, changes, tmp)

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from importer.errors import ConfigurationError
-from importer.read.filecheck import CSV_SUFFIXES, WORKBOOK_SUFFIXES
+from importer.read.kinds import input_suffixes
 from importer.report.outputs import is_output_name
 
 __all__ = ["INPUT_SUFFIXES", "expand_inputs"]
 
-INPUT_SUFFIXES = frozenset(CSV_SUFFIXES | set().union(*WORKBOOK_SUFFIXES.values()))
+INPUT_SUFFIXES = frozenset(input_suffixes())
 
 
 def expand_inputs(given: Sequence[str]) -> list[Path]:

@@ -1,15 +1,16 @@
 """Look at an input file before any parser touches it, and refuse hostile or broken files cleanly.
 
-`inspect_input` decides what the file is (CSV text, an .xlsx workbook or a legacy .xls workbook)
-from its content first and its name second, and refuses, with one `InputFileError` written for a
-finance user, anything a parser would choke on or that could exhaust memory or time:
+`inspect_input` decides what the file is (CSV text or one of the workbook kinds of
+`importer.read.kinds`: .xlsx, .xlsb, .ods, legacy .xls) from its content first and its name
+second, and refuses, with one `InputFileError` written for a finance user, anything a parser
+would choke on or that could exhaust memory or time:
 
 - missing paths, folders, special files, unreadable and empty files;
 - files that are not what their name says (an image or a zip named .csv), password-protected
   workbooks, and OLE2 files that hold no workbook (a Word document named .xls);
-- damaged zips and decompression bombs: the declared sizes of every part of an .xlsx are checked
-  against ``max_xlsx_mb`` and, where a lying size could matter, the parts are inflated once with a
-  byte counter (no CRC, nothing kept) to prove the sizes are honest. The fast reader
+- damaged zips and decompression bombs: the declared sizes of every part of a zipped workbook are
+  checked against ``max_xlsx_mb`` and, where a lying size could matter, the parts are inflated
+  once with a byte counter (no CRC, nothing kept) to prove the sizes are honest. The fast reader
   (python-calamine), which materialises a whole sheet in memory, is only ever handed files that
   passed;
 - CSV text in an unknown or mixed encoding, and CSV lines longer than ``max_line_mb`` (one field of
@@ -29,12 +30,8 @@ from pathlib import Path
 
 from importer.errors import InputFileError
 from importer.read.codepages import CODEPAGE_CANDIDATES, single_byte_codepage
-from importer.read.zipcheck import (
-    DEFAULT_MAX_XLSX_MB,
-    check_workbook,
-    workbook_too_big,
-    zip_has_workbook,
-)
+from importer.read.kinds import CSV, KINDS, XLSX, InputKind, kind_for_suffix, zip_kind
+from importer.read.zipcheck import DEFAULT_MAX_XLSX_MB, first_part, zip_part_names
 
 __all__ = ["FileInfo", "inspect_input", "DEFAULT_MAX_XLSX_MB", "DEFAULT_MAX_LINE_MB"]
 
@@ -47,14 +44,15 @@ SCAN_CHUNK = 8 * MB  # what the whole-file line scan reads at a time
 EXCERPT_CHARS = 20
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-# The stream that holds a legacy workbook: "Workbook" (Excel 97-2003, BIFF8) or "Book" (BIFF5).
-# Directory entries store names in UTF-16LE followed by a NUL character.
-XLS_STREAMS = tuple((name + "\0").encode("utf-16-le") for name in ("Workbook", "Book"))
+# An encrypted .xlsx, .xlsm or .xlsb (MS-OFFCRYPTO) is an OLE2 container holding these streams;
+# directory entries store names in UTF-16LE.
+ENCRYPTION_STREAMS = tuple(
+    name.encode("utf-16-le") for name in ("EncryptionInfo", "EncryptedPackage")
+)
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
-CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-WORKBOOK_SUFFIXES = {"xlsx": XLSX_SUFFIXES, "xls": {".xls"}}  # FileInfo.kind of a workbook
+# FileInfo.kind of each workbook kind -> its names, derived from the registry for the modules
+# that still ask by name (importer.read.kinds.kind_named(kind).workbook says the same).
+WORKBOOK_SUFFIXES = {k.name: set(k.suffixes) for k in KINDS if k.workbook}
 
 # Content that is certainly not CSV text, by its first bytes.
 BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
@@ -90,11 +88,11 @@ class FileInfo:
     ``encoding`` is the codec to open a CSV with (``"utf-8-sig"``, ``"utf-8"``, ``"utf-16"``,
     ``"utf-16-le"``, ``"utf-16-be"``, ``"cp1252"``, another Windows code page such as
     ``"cp1250"`` (see `importer.read.codepages`), ``"latin-1"`` or what ``--encoding`` named);
-    it is None for an .xlsx workbook.
+    it is None for a workbook.
     """
 
     path: Path
-    kind: str  # "csv", "xlsx" or "xls"
+    kind: str  # an InputKind's name: "csv", "xlsx", "xlsb", "ods" or "xls"
     size: int
     encoding: str | None
 
@@ -106,10 +104,11 @@ def inspect_input(
     encoding: str | None = None,
     max_line_mb: int = DEFAULT_MAX_LINE_MB,
 ) -> FileInfo:
-    """Check that `path` is a readable CSV or .xlsx file that is safe to parse, and say which.
+    """Check that `path` is a readable CSV file or workbook that is safe to parse, and say which.
 
-    max_xlsx_mb: the most an .xlsx may expand to once unzipped (``--max-xlsx-mb``). Raising it
-        above the default also waives the compression-ratio check: the user vouched for the file.
+    max_xlsx_mb: the most a workbook of any kind (.xlsx, .xlsb, .ods, .xls) may take in memory
+        (``--max-xlsx-mb``; the name predates the other kinds and is kept). Raising it above the
+        default also waives the compression-ratio check: the user vouched for the file.
     encoding: the CSV encoding the user named (``--encoding``); detected when None.
     max_line_mb: the longest CSV line accepted.
 
@@ -122,14 +121,9 @@ def inspect_input(
     size = _check_path(p)
     head = _read_head(p)
     kind = _detect_kind(p, head, encoding)
-    if kind == "xlsx":
-        check_workbook(p, size, max_xlsx_mb=max_xlsx_mb)
-        return FileInfo(path=p, kind="xlsx", size=size, encoding=None)
-    if kind == "xls":
-        # Nothing is compressed in an .xls: what the reader holds is about the file's size.
-        if size > _mb(max_xlsx_mb):
-            raise workbook_too_big(p, size, max_xlsx_mb)
-        return FileInfo(path=p, kind="xls", size=size, encoding=None)
+    if kind.check is not None:
+        kind.check(p, size, kind, max_xlsx_mb)
+        return FileInfo(path=p, kind=kind.name, size=size, encoding=None)
     if encoding is None:
         chosen = _detect_encoding(p, head)
         chosen = _scan_text(p, chosen, explicit=False, max_line_bytes=_mb(max_line_mb))
@@ -195,47 +189,52 @@ def _read_head(p: Path) -> bytes:
 # --- what the file is --------------------------------------------------------------------------
 
 
-def _detect_kind(p: Path, head: bytes, encoding: str | None) -> str:
-    suffix = p.suffix.lower()
+def _detect_kind(p: Path, head: bytes, encoding: str | None) -> InputKind:
+    named = kind_for_suffix(p.suffix)
     if head.startswith(OLE2_MAGIC):
-        return _ole2_kind(p)
+        return _ole2_kind(p, named)
     if head.startswith(ZIP_MAGICS):
-        if suffix in XLSX_SUFFIXES:
-            return "xlsx"
-        if zip_has_workbook(p):
-            return "xlsx"
-        if suffix in CSV_SUFFIXES:
-            raise _not_csv(p, "a ZIP archive")
-        raise InputFileError(
-            f"{p.name} is a ZIP archive, not a CSV or .xlsx file",
-            path=p,
-            hint="unzip it and give the CSV or .xlsx file inside",
-        )
+        return _zip_kind(p, head, named)
     looks_like = _binary_kind(head, encoding)
-    if suffix in XLSX_SUFFIXES:
+    if named is not None and named.zip_part is not None:
+        # (an .xls may be text: old systems export tab-separated text named .xls)
         what = looks_like or "not a zip"
         raise InputFileError(
-            f"the {suffix} file {p.name} is damaged or not a workbook ({what})",
+            f"the {p.suffix.lower()} file {p.name} is damaged or not a workbook ({what})",
             path=p,
-            hint="open it in Excel and save it again as .xlsx (if it is really a CSV, rename it)",
+            hint=f"open it in {named.app} and save it again as {named.suffixes[0]} "
+            "(if it is really a CSV, rename it)",
         )
     if looks_like:
         raise _not_csv(p, looks_like)
-    return "csv"
+    return CSV
 
 
-def _ole2_kind(p: Path) -> str:
-    """``xls`` for a legacy workbook; refuse an encrypted workbook or any other OLE2 file."""
-    # An encrypted .xlsx is an OLE2 container holding a stream called EncryptedPackage; a legacy
-    # .xls holds a Workbook (or Book) stream; a Word or PowerPoint file holds neither.
-    if _contains(p, ENCRYPTED_PACKAGE):
-        raise InputFileError(
-            f"{p.name}: the workbook is password-protected",
-            path=p,
-            hint="open it in Excel and save a copy as .xlsx without a password",
-        )
-    if any(_contains(p, stream) for stream in XLS_STREAMS):
-        return "xls"
+def _zip_kind(p: Path, head: bytes, named: InputKind | None) -> InputKind:
+    """The kind a zip's parts prove; else the zipped kind its name claims (its check says what
+    is wrong); else a refusal."""
+    found = zip_kind(zip_part_names(p), first_part(head))
+    if found is not None:
+        return found
+    if named is not None and named.zip_part is not None:
+        return named
+    if named is CSV:
+        raise _not_csv(p, "a ZIP archive")
+    raise InputFileError(
+        f"{p.name} is a ZIP archive, not a CSV or .xlsx file",
+        path=p,
+        hint="unzip it and give the CSV or .xlsx file inside",
+    )
+
+
+def _ole2_kind(p: Path, named: InputKind | None) -> InputKind:
+    """The OLE2 kind (a legacy .xls); refuse an encrypted workbook or any other OLE2 file."""
+    # A Word or PowerPoint file holds neither encryption streams nor a workbook stream.
+    if _contains(p, ENCRYPTION_STREAMS):
+        raise (named if named is not None and named.workbook else XLSX).password_refusal(p)
+    for kind in KINDS:
+        if kind.ole2_streams and _contains(p, kind.ole2_streams):
+            return kind
     raise InputFileError(
         f"{p.name}: this is an Office (OLE2) file with no workbook in it, such as a Word document",
         path=p,
@@ -243,10 +242,11 @@ def _ole2_kind(p: Path) -> str:
     )
 
 
-def _contains(p: Path, needle: bytes, limit: int = 64 * MB) -> bool:
-    """Search the first `limit` bytes for `needle` in bounded chunks (the OLE2 directory can sit
-    after the data it describes)."""
-    overlap = len(needle) - 1
+def _contains(p: Path, needles: tuple[bytes, ...], limit: int = 64 * MB) -> bool:
+    """Search the first `limit` bytes for any of `needles` in one pass of bounded chunks (the
+    OLE2 directory can sit after the data it describes)."""
+    longest = max(map(len, needles))
+    overlap = longest - 1
     tail = b""
     read = 0
     with p.open("rb") as f:
@@ -255,7 +255,8 @@ def _contains(p: Path, needle: bytes, limit: int = 64 * MB) -> bool:
             if not chunk:
                 return False
             read += len(chunk)
-            if needle in tail + chunk[: overlap + len(needle)] or needle in chunk:
+            seam = tail + chunk[: overlap + longest]
+            if any(needle in seam or needle in chunk for needle in needles):
                 return True
             tail = chunk[-overlap:]
     return False

@@ -35,10 +35,17 @@ class HiddenCells:
     rows: frozenset[int] = field(default_factory=frozenset)
     columns: frozenset[int] = field(default_factory=frozenset)
 
+    def up_to(self, last_row: int | None) -> HiddenCells:
+        """These cells without the rows after ``last_row`` (None: all of them)."""
+        if last_row is None or not self.rows or max(self.rows) <= last_row:
+            return self
+        return HiddenCells(frozenset(r for r in self.rows if r <= last_row), self.columns)
 
-def find_hidden(path: Path, sheet: str) -> HiddenCells:
+
+def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
     """The hidden rows and columns of ``sheet`` in the .xlsx at ``path``.
 
+    last_row: rows after it are left out (the sheet's data ends there).
     Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
     the loader has already read the workbook, so this only adds warnings.
     """
@@ -48,7 +55,7 @@ def find_hidden(path: Path, sheet: str) -> HiddenCells:
             if member is None:
                 return HiddenCells()
             with archive.open(member) as stream:
-                return _scan(stream)
+                return _scan(stream).up_to(last_row)
     except (OSError, zipfile.BadZipFile, KeyError, ElementTree.ParseError):
         return HiddenCells()
 
@@ -62,8 +69,13 @@ def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
     )
     if rel_id is None:
         return None
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels.iter(f"{_PACKAGE_REL}Relationship"):
+    return relationship_target(archive, "xl/_rels/workbook.xml.rels", rel_id)
+
+
+def relationship_target(archive: zipfile.ZipFile, rels: str, rel_id: str) -> str | None:
+    """The zip member that relationship ``rel_id`` of the workbook's ``rels`` part points to
+    (the same for .xlsx and .xlsb)."""
+    for rel in ElementTree.fromstring(archive.read(rels)).iter(f"{_PACKAGE_REL}Relationship"):
         if rel.get("Id") == rel_id:
             target = rel.get("Target", "")
             if target.startswith("/"):

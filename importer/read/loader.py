@@ -1,8 +1,10 @@
-"""Read CSV/XLSX files into chunks of text cells with their spreadsheet row numbers.
+"""Read CSV files and workbooks into chunks of text cells with their spreadsheet row numbers.
 
-Everything is read as text: nothing is inferred (no "00123" -> 123, no "1,500" -> 1.5, no NaN).
-XLSX numeric cells are written the way Excel shows them (15 significant digits, "1500" not
-"1500.0"); date cells become ISO text. Rows are numbered as the user sees them in Excel
+Which kinds of file there are and what differs between them (hidden rows, notes) comes from the
+reader registry, `importer.read.kinds`. Everything is read as text: nothing is inferred (no
+"00123" -> 123, no "1,500" -> 1.5, no NaN). Workbook numeric cells are written the way Excel
+shows them (15 significant digits, "1500" not "1500.0"); date cells become ISO text. Rows are
+numbered as the user sees them in Excel
 (header = its own row number, usually 1). Blank rows are dropped and counted.
 Title rows above the header (an export's "Sales report March 2026" line) are skipped.
 """
@@ -20,9 +22,10 @@ from operator import itemgetter
 from pathlib import Path
 
 from importer.errors import InputFileError
-from importer.read.filecheck import WORKBOOK_SUFFIXES, FileInfo, inspect_input
+from importer.read.filecheck import FileInfo, inspect_input
 from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
-from importer.read.hidden import HiddenCells, find_hidden
+from importer.read.hidden import HiddenCells
+from importer.read.kinds import CSV, InputKind, kind_named
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
@@ -36,7 +39,7 @@ class Chunk:
 
     rows: list[int]
     cells: list[list[str]]
-    raw: list[list] | None = None  # XLSX only: typed values, for typed results
+    raw: list[list] | None = None  # workbooks only: typed values, for typed results
     overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
     blank: int = 0
     hidden: list[int] = field(default_factory=list)  # indexes of rows hidden in the workbook
@@ -77,7 +80,8 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     delimiter: str | None = None
-    hidden_columns: list[str] = field(default_factory=list)  # headers of hidden .xlsx columns
+    hidden_columns: list[str] = field(default_factory=list)  # headers of hidden columns
+    notes: list[str] = field(default_factory=list)  # what the reader could not check
     _reader: Callable[[int], Iterator[Chunk]] | None = None
 
     @property
@@ -111,15 +115,19 @@ def open_table(
     header_hint: dict[str, str] | None = None,
     header_row: int | None = None,
 ) -> Table:
-    """Open a CSV or XLSX file, find its header row and check it.
+    """Open a CSV file or a workbook (.xlsx, .xlsb, .ods, .xls), find its header row and check it.
 
     ``header_hint`` (field -> column) helps find the header below title rows; ``header_row``
-    (1-based row of the file) names it instead of looking for it.
+    (1-based row of the file) names it instead of looking for it. ``max_xlsx_mb`` bounds a
+    workbook of any kind (the name predates .xlsb and .ods and is kept).
     Raises InputFileError with a message for the user on any problem with the file.
     """
     info = inspect_input(path, max_xlsx_mb=max_xlsx_mb, encoding=encoding)
-    if info.kind in WORKBOOK_SUFFIXES:  # python-calamine reads .xlsx and .xls
-        return _open_xlsx(info, sheet=sheet, header_hint=header_hint or {}, header_row=header_row)
+    kind = kind_named(info.kind) or CSV
+    if kind.workbook:
+        return _open_workbook(
+            info, kind, sheet=sheet, header_hint=header_hint or {}, header_row=header_row
+        )
     return _open_csv(
         info, delimiter=delimiter, header_hint=header_hint or {}, header_row=header_row
     )
@@ -386,56 +394,20 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-# --- XLSX ------------------------------------------------------------------------------------
+# --- workbooks (every kind python-calamine reads) -------------------------------------------
 
 
-def _open_xlsx(
-    info: FileInfo, *, sheet: str | None, header_hint: dict[str, str], header_row: int | None
+def _open_workbook(
+    info: FileInfo,
+    kind: InputKind,
+    *,
+    sheet: str | None,
+    header_hint: dict[str, str],
+    header_row: int | None,
 ) -> Table:
-    import python_calamine as calamine
-
-    try:
-        if info.path.suffix.lower() in WORKBOOK_SUFFIXES[info.kind]:
-            workbook = calamine.CalamineWorkbook.from_path(str(info.path))
-        else:
-            # calamine picks its reader by the name: a workbook with another name (an .xlsx
-            # saved as .xls, a download without one) is read by its content instead.
-            with open(info.path, "rb") as handle:
-                workbook = calamine.CalamineWorkbook.from_filelike(handle)
-        sheets = _Sheets(workbook)
-        names = list(workbook.sheet_names)
-        if sheet is None:
-            visible = [
-                m.name
-                for m in workbook.sheets_metadata
-                if str(m.visible).lower().endswith("visible")
-                and "hidden" not in str(m.visible).lower()
-            ] or names
-            # The first sheet, unless it has no purchase header and a later one has (a cover
-            # or notes sheet in front of the data).
-            sheet_name = next(
-                (n for n in visible if _sheet_has_header(sheets, n, header_hint)), visible[0]
-            )
-        elif sheet in names:
-            sheet_name = sheet
-        else:
-            matches = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
-            if not matches:
-                raise InputFileError(
-                    f"{info.path.name} has no sheet named {sheet!r}; sheets: "
-                    + ", ".join(repr(n) for n in names),
-                    path=info.path,
-                )
-            sheet_name = matches[0]
-        head = _sheet_head(sheets, sheet_name)
-    except InputFileError:
-        raise
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise InputFileError(
-            f"{info.path.name}: the workbook cannot be read ({exc.__class__.__name__})",
-            path=info.path,
-            hint="open it in Excel and save it again as .xlsx",
-        ) from None
+    """A workbook of any kind (python-calamine reads them all), its hidden rows from the
+    kind's finder."""
+    sheets, names, sheet_name, head = _read_workbook(info, kind, sheet, header_hint)
     header_index = _chosen_header(head, header_row, info.path)
     if header_index is None:
         header_index = _find_header(head, header_hint)
@@ -447,11 +419,14 @@ def _open_xlsx(
     _check_headers(headers, info.path)
 
     worksheet = sheets[sheet_name]
-    hidden = find_hidden(info.path, sheet_name) if info.kind == "xlsx" else HiddenCells()
+    last_row = worksheet.end[0] + 1 if worksheet.end else 0
+    hidden = (
+        kind.find_hidden(info.path, sheet_name, last_row) if kind.find_hidden else HiddenCells()
+    )
     first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
 
     def read(size: int) -> Iterator[Chunk]:
-        chunks = _xlsx_chunks(worksheet, header_index, len(headers), size)
+        chunks = _workbook_chunks(worksheet, header_index, len(headers), size)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -463,8 +438,68 @@ def _open_xlsx(
         hidden_columns=[
             h for i, h in enumerate(headers) if h and (i + first_column) in hidden.columns
         ],
+        notes=[kind.hidden_rows_note] if kind.hidden_rows_note else [],
         _reader=read,
     )
+
+
+def _read_workbook(
+    info: FileInfo, kind: InputKind, sheet: str | None, header_hint: dict[str, str]
+) -> tuple[_Sheets, list[str], str, list[list[str]]]:
+    """Open the workbook and choose its sheet: the sheets, their names, the chosen one and its
+    first rows as text. Every failure of the reader is one InputFileError."""
+    import python_calamine as calamine
+
+    try:
+        if info.path.suffix.lower() in kind.suffixes:
+            workbook = calamine.CalamineWorkbook.from_path(str(info.path))
+        else:
+            # calamine picks its reader by the name: a workbook with another name (an .xlsx
+            # saved as .xls, a download without one) is read by its content instead.
+            with open(info.path, "rb") as handle:
+                workbook = calamine.CalamineWorkbook.from_filelike(handle)
+        sheets = _Sheets(workbook)
+        names = list(workbook.sheet_names)
+        sheet_name = _choose_sheet(info, workbook, sheets, sheet, header_hint)
+        return sheets, names, sheet_name, _sheet_head(sheets, sheet_name)
+    except InputFileError:
+        raise
+    except calamine.PasswordError:
+        raise kind.password_refusal(info.path) from None
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise InputFileError(
+            f"{info.path.name}: the workbook cannot be read ({exc.__class__.__name__})",
+            path=info.path,
+            hint=f"open it in {kind.app} and save it again as .xlsx",
+        ) from None
+
+
+def _choose_sheet(
+    info: FileInfo, workbook, sheets: _Sheets, sheet: str | None, header_hint: dict[str, str]
+) -> str:
+    """The sheet named (case and spaces aside), else the first visible worksheet with a
+    purchase header (a cover or notes sheet may come first), else the first visible one.
+    Chart sheets hold no rows (and python-calamine cannot read those of an .xlsb)."""
+    names = list(workbook.sheet_names)
+    if sheet is None:
+        visible = [
+            m.name
+            for m in workbook.sheets_metadata
+            if str(m.visible).lower().endswith("visible")
+            and "hidden" not in str(m.visible).lower()
+            and "chart" not in str(m.typ).lower()
+        ] or names
+        return next((n for n in visible if _sheet_has_header(sheets, n, header_hint)), visible[0])
+    if sheet in names:
+        return sheet
+    matches = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+    if not matches:
+        raise InputFileError(
+            f"{info.path.name} has no sheet named {sheet!r}; sheets: "
+            + ", ".join(repr(n) for n in names),
+            path=info.path,
+        )
+    return matches[0]
 
 
 def _mark_hidden(chunks: Iterator[Chunk], rows: frozenset[int]) -> Iterator[Chunk]:
@@ -499,7 +534,7 @@ def _sheet_head(sheets: _Sheets, name: str) -> list[list[str]]:
     return head
 
 
-def _xlsx_chunks(worksheet, header_index: int, width: int, size: int) -> Iterator[Chunk]:
+def _workbook_chunks(worksheet, header_index: int, width: int, size: int) -> Iterator[Chunk]:
     chunk = Chunk(rows=[], cells=[], raw=[])
     for index, row in enumerate(worksheet.iter_rows()):
         if index <= header_index:
@@ -518,7 +553,7 @@ def _xlsx_chunks(worksheet, header_index: int, width: int, size: int) -> Iterato
 
 
 def cell_text(value: object) -> str:
-    """An XLSX cell as the text Excel shows (numbers to 15 significant digits, dates as ISO)."""
+    """A workbook cell as the text Excel shows (numbers to 15 significant digits, dates as ISO)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.read.filecheck import WORKBOOK_SUFFIXES
+from importer.read.kinds import kind_named
 
 __all__ = ["OutputNames", "is_output_name"]
 
@@ -32,7 +32,8 @@ class OutputNames:
     def beside(cls, source: Path, kind: str, folder: Path | None = None) -> OutputNames:
         """The default names: ``<stem>.results.<csv|xlsx>`` beside the input or in ``folder``
         (a workbook of any kind gets an .xlsx results file)."""
-        extension = "xlsx" if kind in WORKBOOK_SUFFIXES else "csv"
+        found = kind_named(kind)
+        extension = "xlsx" if found is not None and found.workbook else "csv"
         where = source.parent if folder is None else folder
         return cls(where / f"{source.stem}.{RESULTS}.{extension}", source.stem)
 
@@ -52,10 +53,12 @@ class OutputNames:
         return self.results.with_name(f"{self.stem}.{CREATED}.csv")
 
     def corrected(self, source: Path, kind: str) -> Path:
-        """``<stem>.corrected.<ext>`` beside the results file, in a format the tool writes:
-        the input's own for CSV and .xlsx/.xlsm, .xlsx for a legacy .xls."""
-        suffix = ".xlsx" if kind == "xls" else (source.suffix or ".csv")
-        return self.results.with_name(f"{self.stem}.{CORRECTED}{suffix}")
+        """``<stem>.corrected.<ext>`` beside the results file, in a format the tool writes (the
+        kind's `InputKind.corrected_suffix`): .xlsx for a workbook of any kind (.xlsx, .xlsm,
+        .xlsb, .ods, .xls), the input's own for CSV text."""
+        found = kind_named(kind)
+        suffix = found.corrected_suffix if found is not None else None
+        return self.results.with_name(f"{self.stem}.{CORRECTED}{suffix or source.suffix or '.csv'}")
 
     def run_files(self, *, dry_run: bool) -> list[Path]:
         """The files a run writes: results and manifest; the created list unless dry."""

@@ -239,8 +239,11 @@ def test_legacy_xls_over_the_size_limit(tmp_path):
 def test_password_protected_workbook(tmp_path, name):
     data = OLE2_MAGIC + bytes(3000) + "EncryptedPackage".encode("utf-16-le") + bytes(5000)
     error = refusal(write(tmp_path, name, data))
-    assert str(error) == f"{name}: the workbook is password-protected"
-    assert error.hint == "open it in Excel and save a copy as .xlsx without a password"
+    assert str(error) == f"{name} is password-protected"
+    assert error.hint == (
+        "open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
+        "Password: clear it) and save it again"
+    )
 
 
 def test_password_protected_marker_across_read_chunks(tmp_path):

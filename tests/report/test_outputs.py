@@ -17,7 +17,9 @@ from importer.report.outputs import OutputNames, is_output_name
         ("march.csv", "csv", "march.results.csv", "march.corrected.csv"),
         ("march.txt", "csv", "march.results.csv", "march.corrected.txt"),
         ("q1 2026.xlsx", "xlsx", "q1 2026.results.xlsx", "q1 2026.corrected.xlsx"),
-        ("q1.xlsm", "xlsx", "q1.results.xlsx", "q1.corrected.xlsm"),
+        ("q1.xlsm", "xlsx", "q1.results.xlsx", "q1.corrected.xlsx"),  # xlsxwriter writes .xlsx
+        ("big.xlsb", "xlsb", "big.results.xlsx", "big.corrected.xlsx"),
+        ("calc.ods", "ods", "calc.results.xlsx", "calc.corrected.xlsx"),
         ("legacy.xls", "xls", "legacy.results.xlsx", "legacy.corrected.xlsx"),
     ],
 )

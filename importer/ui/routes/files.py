@@ -7,15 +7,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
+from importer.read.kinds import media_types
 from importer.ui.routes.common import folder_or_404
 from importer.ui.workspace import FILE_KINDS
 
+# Every input kind's media type comes from the reader registry (uploads and corrected copies).
 MEDIA_TYPES = {
-    ".csv": "text/csv; charset=utf-8",
+    **media_types(),
     ".json": "application/json",
     ".toml": "application/toml",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".xls": "application/vnd.ms-excel",
 }
 
 

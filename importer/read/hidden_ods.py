@@ -1,0 +1,102 @@
+"""Rows and columns hidden in a sheet of an OpenDocument spreadsheet (.ods).
+
+LibreOffice marks a row hidden by hand with ``table:visibility="collapse"`` and one hidden by a
+filter with ``"filter"`` on its ``<table:table-row>``; columns the same on
+``<table:table-column>``. Identical neighbours are written once with
+``table:number-rows-repeated`` (or ``-columns-``). python-calamine does not expose visibility,
+so ``content.xml`` (every sheet in one part) is streamed in blocks: blocks inside the sheet that
+mention neither visibility nor repetition only have their rows counted (``bytes.count``), the
+others are read tag by tag. Like python-calamine, tags are matched with the ``table:`` prefix
+that every ODF writer uses.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+from pathlib import Path
+
+from importer.read.hidden import HiddenCells
+
+_BLOCK = 1 << 20
+_MAX_COLUMNS = 16_384  # past Excel's and LibreOffice's widest sheet
+_MAX_ROWS = 1_048_576
+_TAGS = re.compile(rb"<table:table(-row|-column)?(?:[\s/][^>]*)?>|</table:table>")
+_NAME = re.compile(rb"\btable:name=(?:\"([^\"]*)\"|'([^']*)')")
+_REPEATED = re.compile(rb"\btable:number-(?:rows|columns)-repeated=[\"'](\d+)[\"']")
+_HIDDEN = re.compile(rb"\btable:visibility=[\"'](?:collapse|filter)[\"']")
+_SLOW = (b"visibility", b"-repeated", b"<table:table ", b"</table:table>")
+_ROW_STARTS = (b"<table:table-row ", b"<table:table-row>")
+
+
+def find_hidden_ods(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
+    """The hidden rows (1-based) and columns (0-based) of ``sheet`` in the .ods at ``path``.
+
+    last_row: rows after it are left out (a hidden block of empty rows can run to the sheet's
+    millionth row). Anything unreadable gives "nothing hidden": the loader has already read the
+    workbook, so this only adds warnings.
+    """
+    scan = _Scan(sheet, last_row or _MAX_ROWS)
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            tail = b""
+            while not scan.done:
+                block = stream.read(_BLOCK)
+                data = tail + block
+                # A tag may straddle two blocks: keep the text after the last '<' for the next.
+                cut = data.rfind(b"<") if block else len(data)
+                scan.feed(data, cut if cut >= 0 else len(data))
+                tail = data[cut:] if block and cut >= 0 else b""
+                if not block:
+                    break
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError):
+        return HiddenCells()
+    return HiddenCells(frozenset(scan.rows), frozenset(scan.columns))
+
+
+class _Scan:
+    """Where the scan of content.xml is: inside the wanted sheet or not, rows and columns seen."""
+
+    def __init__(self, sheet: str, last_row: int) -> None:
+        self.sheet, self.last_row = sheet, last_row
+        self.inside = self.done = False
+        self.row = self.column = 0  # rows and columns of the sheet read so far
+        self.rows: set[int] = set()
+        self.columns: set[int] = set()
+
+    def feed(self, data: bytes, cut: int) -> None:
+        """Take in the complete tags of ``data[:cut]``."""
+        if not any(data.find(mark, 0, cut) >= 0 for mark in _SLOW):
+            if self.inside:  # plain rows: count them
+                self.row += sum(data.count(start, 0, cut) for start in _ROW_STARTS)
+            return
+        if not self.inside and data.find(b"<table:table ", 0, cut) < 0:
+            return  # only other sheets' rows and columns
+        for tag in _TAGS.finditer(data, 0, cut):
+            self._tag(tag[0], tag[1])
+            if self.done:
+                return
+
+    def _tag(self, tag: bytes, part: bytes | None) -> None:
+        if tag.startswith(b"</"):
+            self.done = self.inside
+            return
+        if part is None:  # a sheet starts
+            found = _NAME.search(tag)
+            name = (found[1] if found[1] is not None else found[2]) if found else b""
+            self.inside = html.unescape(name.decode("utf-8", "replace")) == self.sheet
+            return
+        if not self.inside:
+            return
+        repeated = _REPEATED.search(tag)
+        count = int(repeated[1]) if repeated else 1
+        hidden = _HIDDEN.search(tag) is not None
+        if part == b"-row":
+            if hidden and self.row < self.last_row:
+                self.rows.update(range(self.row + 1, min(self.row + count, self.last_row) + 1))
+            self.row += count
+        else:
+            if hidden and self.column < _MAX_COLUMNS:
+                self.columns.update(range(self.column, min(self.column + count, _MAX_COLUMNS)))
+            self.column += count
