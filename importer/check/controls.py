@@ -138,10 +138,19 @@ def file_total_line(summary: Summary, *, stop: bool) -> list[str]:
     found = sum(summary.in_file.amounts.values(), Decimal(0))
     if found == stated:
         return [f"the file's total line ({stated:,.2f}) matches the sum of its purchase rows"]
+    facts = summary.facts
+    hidden = sum(facts.hidden_amounts.values(), Decimal(0))
+    if hidden and found - hidden == stated and facts.hidden_skipped == facts.hidden_rows:
+        return [
+            f"the file's total line ({stated:,.2f}) matches the sum of its purchase rows "
+            f"without the {_hidden(facts.hidden_rows)} (skipped)"
+        ]
     text = (
         f"the file's total line says {stated:,.2f} but its purchase rows add up to "
         f"{found:,.2f} (difference {found - stated:+,.2f})"
     )
+    if hidden and found - hidden == stated:
+        text += f"; the difference is the {_hidden(facts.hidden_rows)} ({hidden:,.2f})"
     if stop:
         raise ControlTotalError(
             f"control total mismatch: {text}",
@@ -150,11 +159,20 @@ def file_total_line(summary: Summary, *, stop: bool) -> list[str]:
     return [f"warning: {text}"]
 
 
+def _hidden(rows: int) -> str:
+    return "hidden row" if rows == 1 else f"{rows:,} hidden rows"
+
+
 def file_notes(summary: Summary) -> list[str]:
     """What the summary should say about rows that need a second look."""
     facts = summary.facts
     notes = []
-    if facts.hidden_rows:
+    if facts.hidden_rows and facts.hidden_skipped == facts.hidden_rows:
+        notes.append(
+            f"{facts.hidden_rows:,} rows are hidden in the workbook (by hand or by a filter): "
+            "skipped (--skip-hidden)"
+        )
+    elif facts.hidden_rows:
         notes.append(
             f"warning: {facts.hidden_rows:,} rows are hidden in the workbook (by hand or by a "
             "filter); they carry the warning 'hidden in the workbook': --skip-hidden skips them"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer.check import normalise
 from importer.check.controls import Period
+from importer.check.rowranges import LEFT_OUT, RowRanges
 from importer.errors import AmbiguousDataError, ConfigurationError
 from importer.read.loader import Chunk, Table
 
@@ -35,6 +36,8 @@ class ValidationOptions:
     keep_null: bool = False  # NULL and \N cells stay text (default: they are empty cells)
     skip_hidden: bool = False  # rows hidden in the workbook are skipped (default: warned)
     where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]": keep only the matching rows
+    skip_rows: RowRanges = field(default_factory=RowRanges)  # rows left out on purpose
+    skip_reason: str = LEFT_OUT  # their reason in the results file
 
     def zone(self) -> ZoneInfo:
         """The time zone of date-only values (ConfigurationError when unknown)."""

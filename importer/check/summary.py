@@ -78,6 +78,10 @@ NOT_SALES = frozenset(
 )
 
 
+#: Statuses of rows that are not sent (a hidden row with one of them is not "included").
+NOT_INCLUDED = frozenset({str(RowStatus.INVALID), str(RowStatus.SKIPPED)})
+
+
 def _fold(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
@@ -90,6 +94,15 @@ class ChunkFacts:
     report_amount: Decimal = Decimal(0)
     last_total: Decimal | None = None  # the amount of the last total line seen
     hidden_rows: int = 0
+    #: Amounts of the hidden rows per currency, and of those among the rows to send (neither
+    #: invalid nor skipped): what a filtered workbook adds to the total (see see_hidden).
+    hidden_amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    hidden_included: int = 0
+    hidden_included_amounts: dict[str, Decimal] = field(
+        default_factory=lambda: defaultdict(Decimal)
+    )
+    hidden_skipped: int = 0  # hidden rows skipped because of skip_hidden
+    left_out: int = 0  # rows of the file named by skip_rows
     null_cells: int = 0
     empty_triggers: int = 0
     not_sales: Counter[str] = field(default_factory=Counter)  # status value -> rows
@@ -102,6 +115,19 @@ class ChunkFacts:
             self.report_amount += amount
             if is_total:
                 self.last_total = amount
+
+    def see_hidden(self, hidden: Iterable[int], statuses, amounts, currencies) -> None:
+        """Add the amounts of a chunk's hidden rows (``hidden``: their indexes), and of those
+        to be sent (by their final ``statuses``)."""
+        for i in hidden:
+            amount, currency = amounts[i], currencies[i] or ""
+            included = str(statuses[i]) not in NOT_INCLUDED
+            self.hidden_included += included
+            if amount is None:
+                continue
+            self.hidden_amounts[currency] += amount
+            if included:
+                self.hidden_included_amounts[currency] += amount
 
     def count_statuses(self, values: Iterable[str], *, column: str) -> None:
         """Count the status cells that mark a row as not a real sale (refunded, voided...)."""
@@ -171,6 +197,13 @@ class Summary:
         if facts.last_total is not None:
             mine.last_total = facts.last_total
         mine.hidden_rows += facts.hidden_rows
+        mine.hidden_included += facts.hidden_included
+        mine.hidden_skipped += facts.hidden_skipped
+        mine.left_out += facts.left_out
+        for currency, amount in facts.hidden_amounts.items():
+            mine.hidden_amounts[currency] += amount
+        for currency, amount in facts.hidden_included_amounts.items():
+            mine.hidden_included_amounts[currency] += amount
         mine.null_cells += facts.null_cells
         mine.empty_triggers += facts.empty_triggers
         mine.not_sales.update(facts.not_sales)

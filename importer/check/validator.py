@@ -111,6 +111,10 @@ class CheckedChunk:
         summary.blank_rows += self.chunk.blank
         summary.add_many(statuses or self.statuses, self.amounts_all, self.currencies)
         summary.notice(self.facts)
+        if self.chunk.hidden:
+            summary.facts.see_hidden(
+                self.chunk.hidden, statuses or self.statuses, self.amounts_all, self.currencies
+            )
         known = [d for d in set(self.dates) if d is not None]
         if known:
             summary.see_date(min(known))
@@ -417,10 +421,15 @@ class RowValidator:
                 verdict.facts.empty_triggers += 1
 
     def _filter_rows(self, chunk: Chunk, verdict: _Verdict) -> None:
-        """Hidden rows (warned or skipped), --where filters, and the status column's counts."""
+        """Rows left out on purpose (--skip-rows), hidden rows (warned or skipped), --where
+        filters, and the status column's counts."""
+        for i in self.options.skip_rows.positions(chunk.rows):
+            verdict.facts.left_out += 1
+            verdict.skipped.setdefault(i, self.options.skip_reason)
         for i in chunk.hidden:
             verdict.facts.hidden_rows += 1
             if self.options.skip_hidden:
+                verdict.facts.hidden_skipped += 1
                 verdict.skipped.setdefault(i, HIDDEN)
             else:
                 verdict.warn(i, HIDDEN)
@@ -431,7 +440,10 @@ class RowValidator:
                     verdict.skipped.setdefault(i, FILTERED_OUT)
         if self.status_at is not None:
             column = self.headers[self.status_at]
-            verdict.facts.count_statuses(chunk.column(self.status_at), column=column)
+            values = chunk.column(self.status_at)
+            if verdict.skipped:  # a row filtered or left out is no sale to warn about
+                values = [v for i, v in enumerate(values) if i not in verdict.skipped]
+            verdict.facts.count_statuses(values, column=column)
 
     @staticmethod
     def _statuses(verdict: _Verdict) -> list[RowStatus]:

@@ -12,6 +12,7 @@ from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
+from importer.read.loader import Chunk
 from importer.records import RowStatus
 from importer.send.changed import EditedRow, EditFinder, FileRow
 
@@ -19,6 +20,7 @@ __all__ = [
     "KnownRows",
     "LedgerScan",
     "already_imported_note",
+    "held_by_ledger",
     "known_rows",
     "ledger_note",
 ]
@@ -102,6 +104,17 @@ class LedgerScan:
                 yield from _file_rows(candidates)
 
         return self.edits.finish(payloads), self.known
+
+
+def held_by_ledger(prepared: PreparedFile, chunk: Chunk, location, target: str) -> dict:
+    """What the ledger at ``location`` holds of the valid rows of ``chunk``: row -> RowResult
+    (created, unconfirmed, not sent...) for the rows it would not send. Nothing is claimed."""
+    validator = prepared.validator(build_records=True)
+    _, candidates = _candidates_of(validator.check(chunk), validator, prepared.options.action)
+    if not candidates:
+        return {}
+    with Ledger.open(location) as ledger:
+        return ledger.preview(target, candidates, _context(prepared))[1]
 
 
 def _context(prepared: PreparedFile) -> ImportContext:

@@ -1,0 +1,125 @@
+"""The remedies in a real browser, by accessible names: tick "Skip hidden rows", press "Skip row
+3", and the cards, the send page and the results say so; axe-core finds nothing serious on the
+review page with its "Choices" and "Keep only some rows".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ui.browser import AxeChecker, axe_source, launch_browser, start_live_ui
+
+LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
+    yield ui
+    stop()
+
+
+@pytest.fixture(scope="module")
+def axe():
+    return AxeChecker(axe_source())
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(live.url)  # the printed address: the token becomes a cookie
+    yield page
+    page.close()
+
+
+def filtered_workbook(path: Path) -> Path:
+    """Rows 2, 3 and 5 visible (4,558.65 USD), row 4 (24,000.00 USD) hidden by a filter, and
+    the file's total line of the visible rows on row 6."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sales")
+    rows = [
+        ["Lead ID", "Amount", "Currency", "Date", "Reference"],
+        [LEAD, 1500.00, "USD", "2026-03-02", "R-1"],
+        [LEAD, 1000.00, "USD", "2026-03-03", "R-2"],
+        [LEAD, 24000.00, "USD", "2026-03-04", "R-3"],
+        [LEAD, 2058.65, "USD", "2026-03-05", "R-4"],
+        ["Total", 4558.65, "", "", ""],
+    ]
+    for line, row in enumerate(rows):
+        sheet.write_row(line, 0, row)
+    sheet.set_row(3, None, None, {"hidden": True})
+    book.close()
+    return path
+
+
+def card(page, label: str) -> str:
+    """The rows and amounts of one summary card, as shown."""
+    box = page.locator("div.card.summary").filter(has=page.get_by_role("heading", name=label))
+    return " ".join(box.inner_text().split()[len(label.split()) :])
+
+
+def test_skip_hidden_rows_and_skip_row_3_change_the_cards_and_the_send(page, live, axe, tmp_path):
+    source = filtered_workbook(tmp_path / "march.xlsx")
+    page.get_by_label("Spreadsheet file").set_input_files(str(source))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/columns")
+    import_id = page.url.split("/")[-2]
+    page.get_by_role("button", name="Check file").click()
+    page.wait_for_url("**/review")
+    assert card(page, "Valid") == "4 rows 28,558.65 USD"
+    axe.check(page, "review with remedies")
+
+    page.get_by_label("Skip hidden rows").check()
+    page.get_by_role("button", name="Use these choices").click()
+    page.wait_for_url("**/review")
+    assert page.get_by_label("Skip hidden rows").is_checked()
+    assert card(page, "Valid") == "3 rows 4,558.65 USD"
+    assert card(page, "Skipped") == "2 rows 24,000.00 USD"
+
+    page.get_by_role("button", name="Skip row 3", exact=True).click()
+    page.wait_for_url("**/review*")
+    assert card(page, "Valid") == "2 rows 3,558.65 USD"
+    assert card(page, "Skipped") == "3 rows 25,000.00 USD"
+    assert page.get_by_role("button", name="Skip row 3", exact=True).count() == 0
+    assert page.get_by_role("button", name="Put row 3 back").is_visible()
+
+    page.get_by_role("button", name="Send to Keen").click()
+    assert page.get_by_role("heading", name="About to import 2 purchases").is_visible()
+    confirm = " ".join(page.locator("div.card.confirm").inner_text().split())
+    assert "Total 3,558.65 USD" in confirm
+    assert "Hidden rows No hidden rows included (1 hidden row, 24,000.00 USD, not sent)" in confirm
+    assert page.get_by_text("Type 2 to confirm.").is_visible()
+    page.get_by_label("Rows to send").fill("2")
+    page.get_by_role("button", name="Confirm and send").click()
+    page.get_by_role("link", name="See the results").wait_for(state="visible", timeout=120_000)
+
+    folder = live.app.state.workspace.get(import_id)
+    job = live.app.state.sessions.get(import_id).job
+    assert [(r.row, r.status, r.error or "") for r in job.rows().rows] == [
+        (2, "created", ""),
+        (3, "skipped", "left out in the web app"),
+        (4, "skipped", "hidden in the workbook"),
+        (5, "created", ""),
+        (6, "skipped", "report line"),
+    ]
+    assert folder.file("results").suffix == ".xlsx"
+    assert axe.violations == []
+    page.get_by_role("link", name="See the results").click()
+    text = " ".join(page.locator("main").inner_text().split())
+    assert re.search(r"created 2 3,558\.65 USD", text)
