@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from importer.check.validator import CheckedChunk
-from importer.records import RowStatus
+from importer.records import RowStatus, split_warnings
 from importer.report.results import ResultsWriter, line_lengths, result_positions
 
 #: Quoted values, numbers and dates inside a warning's text.
@@ -97,7 +97,7 @@ class RowIndex:
     def note_warnings(self, texts: Iterable[str]) -> None:
         """Count the kinds of warning of the rows whose warnings cells are ``texts``."""
         for text in texts:
-            self.warnings.update(set(map(warning_kind, text.split("; "))))
+            self.warnings.update(set(map(warning_kind, split_warnings(text))))
 
     def index_of(self, row: int) -> int:
         """The position of row number ``row`` (KeyError when the file has no such row)."""

@@ -30,6 +30,7 @@ from importer.job.rowindex import (
     scan_results,
     warning_kind,
 )
+from importer.records import split_warnings
 from importer.report.results import FORMULA_CHARS, result_positions
 
 BLOCK_BYTES = 2 * 1024 * 1024  # the search screen reads the file in blocks of this size
@@ -57,12 +58,26 @@ class RowStore:
         """Rows per kind of warning (the warning with its values left out), most common first."""
         return dict(self.index.warnings.most_common())
 
+    def status_counts(self) -> dict[str, int]:
+        """Rows per status (edited rows' latest verdicts included), in STATUSES order."""
+        codes = self.index.codes
+        counts = {}
+        for code, status in enumerate(STATUSES):
+            rows = codes.count(bytes([code])) + codes.count(bytes([code | HAS_WARNINGS]))
+            if rows:
+                counts[status] = rows
+        return counts
+
     def __len__(self) -> int:
         return len(self.index)
 
     def index_of(self, row: int) -> int:
         """The position of spreadsheet row ``row`` (KeyError when the file has no such row)."""
         return self.index.index_of(row)
+
+    def status_of(self, index: int) -> str:
+        """The status of the row at ``index`` (an edited row's latest), from the index alone."""
+        return STATUSES[self.index.codes[index] & ~HAS_WARNINGS]
 
     def view(self, index: int) -> RowView:
         """The verdict of the row at ``index`` (an edited row's latest)."""
@@ -189,7 +204,7 @@ class RowStore:
             row=int(record[at["row"]]),
             status=record[at["status"]],
             error=record[at["error"]] or None,
-            warnings=warnings.split("; ") if warnings else [],
+            warnings=split_warnings(warnings),
             cells={h: _plain(record[n]) for n, h in enumerate(self.headers)},
             purchase_id=record[at["purchase_id"]] or None,
         )
