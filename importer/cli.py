@@ -40,6 +40,12 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading and mapping the file")
     _add_column_options(group)
     _add_reading_options(group)
+    group.add_argument(
+        "--skip-rows",
+        metavar="N,M-K",
+        help="leave these rows out (row numbers as in the results file, e.g. 3,5-6): they "
+        "are skipped, 'left out with --skip-rows'",
+    )
     _add_file_options(group)
     _add_control_options(parser.add_argument_group("finance controls"))
 
@@ -152,7 +158,8 @@ def _add_file_options(group: argparse._ArgumentGroup) -> None:
         type=int,
         default=500,
         metavar="MB",
-        help="refuse workbooks that expand to more than this (default 500)",
+        help="refuse workbooks that expand to more than this (default 500); any workbook: "
+        ".xlsx, .xlsb, .ods or .xls (the name is kept from when .xlsx was the only kind)",
     )
     group.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON")
 
@@ -233,7 +240,10 @@ def open_job(args: argparse.Namespace, path: Path) -> ImportJob:
     )
     job.apply_mapping(mapping)
     job.set_options(
-        results=args.results, expect_rows=args.expect_rows, expect_total=args.expect_total
+        results=args.results,
+        expect_rows=args.expect_rows,
+        expect_total=args.expect_total,
+        skip_rows=args.skip_rows,
     )
     for question in job.questions():
         raise AmbiguousDataError(question.text, column=question.column, hint=question.hint)
@@ -340,6 +350,7 @@ def _inputs(args: argparse.Namespace) -> list[Path]:
                 ("--summary-json", args.summary_json),
                 ("--expect-rows", args.expect_rows),
                 ("--expect-total", args.expect_total),
+                ("--skip-rows", args.skip_rows),
             )
             if value is not None
         ]

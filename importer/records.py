@@ -26,6 +26,20 @@ FIELDS: tuple[str, ...] = (
     "currency",
 )
 
+#: Each field in words, as a finance user calls it (the web app shows its API name beside).
+FIELD_LABELS: dict[str, str] = {
+    "lead_id": "Lead ID",
+    "legacy_lead_id": "Legacy lead ID",
+    "purchase_amount": "Amount",
+    "date": "Date",
+    "product_id": "Product ID",
+    "product_name": "Product name",
+    "product_description": "Product description",
+    "trigger_ids": "Trigger IDs",
+    "reference": "Reference",
+    "currency": "Currency",
+}
+
 #: Columns the results file appends to every input row, in this order.
 RESULT_COLUMNS: tuple[str, ...] = (
     "row",
@@ -158,5 +172,23 @@ class RowResult:
             "" if self.http_status is None else str(self.http_status),
             self.error or "",
             str(self.attempts) if self.attempts else "",
-            "; ".join(self.warnings),
+            WARNING_SEPARATOR.join(self.warnings),
         ]
+
+
+#: A row's warnings share one cell of the results file, joined by this.
+WARNING_SEPARATOR = "; "
+#: Advice a warning itself ends with after "; " ("...converted the cell); check it").
+_ADVICE = ("check ",)
+
+
+def split_warnings(text: str) -> list[str]:
+    """The warnings of a results file's cell, each whole: a warning's own closing advice
+    ("; check it") stays with it instead of counting as a warning of its own."""
+    warnings: list[str] = []
+    for piece in text.split(WARNING_SEPARATOR) if text else ():
+        if warnings and piece.startswith(_ADVICE):
+            warnings[-1] += WARNING_SEPARATOR + piece
+        else:
+            warnings.append(piece)
+    return warnings

@@ -38,6 +38,7 @@ def test_public_names():
         "Question",
         "QuestionExample",
         "RUN_ORDER",
+        "ReadValue",
         "ReportFiles",
         "RowPage",
         "RowResult",

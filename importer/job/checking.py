@@ -39,7 +39,8 @@ from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
 from importer.report.results import ResultsWriter
 
-#: A CSV/XLSX/XLS file, or a pandas DataFrame read under the same rules.
+#: A CSV file or a workbook (any kind of importer.read.kinds), or a pandas DataFrame read under
+#: the same rules.
 Source = Any
 
 
@@ -110,13 +111,14 @@ def require_mapped_fields(prepared: PreparedFile, mapping: Mapping) -> None:
 
 
 def mapping_notes(prepared: PreparedFile) -> list[str]:
-    """Warnings about the mapping itself (a mapped column hidden in the workbook)."""
+    """Warnings about the mapping itself (a mapped column hidden in the workbook), then what
+    the reader could not check (hidden rows of an .xls)."""
     fields = {header: name for name, header in prepared.columns.items()}
     return [
         f"warning: column {header!r} (mapped to {fields[header]}) is hidden in the workbook"
         for header in getattr(prepared.table, "hidden_columns", [])
         if header in fields
-    ]
+    ] + list(getattr(prepared.table, "notes", []))
 
 
 def open_source(
@@ -148,8 +150,8 @@ def as_source(source: Source) -> Source:
         return source
     if not isinstance(source, str | os.PathLike):
         raise ConfigurationError(
-            f"cannot import a {type(source).__name__}: give the path of a CSV/XLSX/XLS file or "
-            "a pandas DataFrame",
+            f"cannot import a {type(source).__name__}: give the path of a CSV file or a "
+            "workbook (.xlsx, .xlsb, .ods, .xls), or a pandas DataFrame",
             hint="a pandas Series becomes a DataFrame with series.to_frame()",
         )
     return Path(source)
@@ -167,7 +169,7 @@ def prepare_table(table: Table, mapping: Mapping) -> PreparedFile:
     ``decisions.ambiguities``, not raised)."""
     if mapping.decimal not in (None, ".", ","):
         raise ConfigurationError(f"--decimal must be '.' or ',', got {mapping.decimal!r}")
-    columns = resolve_columns(table.headers, mapping.columns)
+    columns = resolve_columns(table.headers, mapping.columns, samples=column_samples(table))
     options = options_from(mapping)
     decisions = scan_columns(table, columns, options)
     return PreparedFile(table=table, columns=columns, options=options, decisions=decisions)
@@ -217,6 +219,7 @@ def options_dict(prepared: PreparedFile) -> dict:
         "skip_hidden": o.skip_hidden,
         "keep_null": o.keep_null,
         "where": list(o.where),
+        "skip_rows": str(o.skip_rows) or None,
         "encoding": prepared.table.info.encoding,
         "delimiter": prepared.table.delimiter,
     }

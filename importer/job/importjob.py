@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from importer.check.mapping import (
     load_mapping_file,
     match_fields,
 )
+from importer.check.rowranges import LEFT_OUT
 from importer.errors import ConfigurationError
 from importer.job import edits as editing
 from importer.job.checking import (
@@ -56,21 +58,26 @@ from importer.job.checking import (
     source_facts,
 )
 from importer.job.isolated import can_isolate, run_forked
+from importer.job.leftout import LeftOut, parse_rows, refuse_rows_in_keen, refuse_rows_in_ledger
 from importer.job.model import (
     Answer,
     CellEdit,
     CheckReport,
     ColumnDecision,
+    ColumnValues,
     FileOverview,
     ProgressCallback,
     Question,
     ReportFiles,
     RowPage,
+    RowSkip,
     RowView,
 )
 from importer.job.questions import column_decisions, option_for, to_question
+from importer.job.readvalues import ReadValues
 from importer.job.rowindex import RowIndex
 from importer.job.rowstore import RowStore
+from importer.job.values import MAX_SHOWN, count_values
 from importer.read.frame import FrameTable, frame_name, is_frame
 from importer.read.loader import Table
 from importer.records import RowStatus
@@ -87,6 +94,8 @@ SAMPLES_PER_COLUMN = 3
 #: Options that change how the file is opened (the job opens it again).
 OPENING_OPTIONS = ("sheet", "encoding", "delimiter")
 CONTROL_OPTIONS = ("expect_rows", "expect_total", "results")
+#: Options naming rows of this one file (never part of a mapping another file could reuse).
+ROW_OPTIONS = ("skip_rows",)
 
 
 def open_import(
@@ -141,10 +150,13 @@ class ImportJob:
         self._controls: dict[str, Any] = {}
         self._answers: list[Answer] = []
         self._edits: list[CellEdit] = []
+        self._left_out = LeftOut()  # rows left out on purpose (skip_rows, skip_rows())
+        self._values: dict[tuple[str, int], ColumnValues] = {}  # column_values(), read once
         self._prepared: PreparedFile | None = None
         self._index: RowStore | None = None
         self._store_state: tuple[int, int] | None = None  # the indexed file's (inode, mtime)
         self._checked_edits = 0  # edits already in the results file
+        self._reader: ReadValues | None = None  # what the cells of a page were read as
         self._scratch: Path | None = None
         self._sending = threading.Lock()
         self._stop: Any = None  # set while send() runs: stops it from any thread
@@ -186,6 +198,7 @@ class ImportJob:
             header_row=self._header_row,
         )
         self._overview = _overview(table)
+        self._values.clear()
         self._forget_checks()
         return table
 
@@ -199,6 +212,11 @@ class ImportJob:
     def overview(self) -> FileOverview:
         """The opened file: sheets, header row, headers and up to 3 sample values per column."""
         return self._overview
+
+    def has_rows(self) -> bool:
+        """True when the file holds a row below its header row (blank rows aside)."""
+        with contextlib.closing(self.table.chunks(SAMPLE_ROWS)) as chunks:
+            return any(chunk.rows for chunk in chunks)
 
     def choose_sheet(self, name: str) -> None:
         """Open another sheet of the workbook (the header row is looked for again)."""
@@ -270,16 +288,29 @@ class ImportJob:
         """Field -> header actually used (MappingError when the mapping does not fit the file)."""
         return self._prepare().columns
 
+    @property
+    def controls(self) -> dict[str, Any]:
+        """The control options set with :meth:`set_options` (expect_rows, expect_total,
+        results) and skip_rows, the rows left out now (``"3,5-6"``, as ``--skip-rows`` takes
+        them; absent when none); the reading options are in :attr:`mapping`."""
+        left_out = self.rows_left_out
+        return {**self._controls, **({"skip_rows": left_out} if left_out else {})}
+
     def set_options(self, **options: Any) -> None:
         """Set reading and control options: decimal, day_first, timezone, period, trigger_ids,
-        action, allow_precision, allow_duplicates, sheet, encoding, delimiter, expect_rows,
-        expect_total, results (the results file's path)."""
-        unknown = sorted(set(options) - set(OPTION_NAMES) - set(CONTROL_OPTIONS))
+        action, allow_precision, allow_duplicates, no_amount, no_date, skip_hidden, keep_null,
+        where, sheet, encoding, delimiter, expect_rows, expect_total, results (the results
+        file's path), skip_rows (``"3,5-6"``: these rows are left out, like ``--skip-rows``;
+        it replaces the rows of an earlier skip_rows option, not those of :meth:`skip_rows`)."""
+        known = OPTION_NAMES + CONTROL_OPTIONS + ROW_OPTIONS
+        unknown = sorted(set(options) - set(known))
         if unknown:
             raise ConfigurationError(
-                f"unknown option {unknown[0]!r}",
-                hint="known options: " + ", ".join(OPTION_NAMES + CONTROL_OPTIONS),
+                f"unknown option {unknown[0]!r}", hint="known options: " + ", ".join(known)
             )
+        if "skip_rows" in options:
+            self._left_out.option = parse_rows(options.pop("skip_rows"))
+            self._left_out_changed()
         for name in CONTROL_OPTIONS:
             if name in options:
                 self._controls[name] = options.pop(name)
@@ -293,8 +324,23 @@ class ImportJob:
 
     def _prepare(self) -> PreparedFile:
         if self._prepared is None:
-            self._prepared = prepare_table(self.table, self._mapping)
+            self._prepared = self._with_left_out(prepare_table(self.table, self._mapping))
         return self._prepared
+
+    def _with_left_out(self, prepared: PreparedFile) -> PreparedFile:
+        """``prepared`` judging the rows left out now as skipped."""
+        options = dataclasses.replace(
+            prepared.options, skip_rows=self._left_out.rows, skip_reason=self._left_out.reason
+        )
+        return dataclasses.replace(prepared, options=options)
+
+    def _left_out_changed(self) -> None:
+        """Rows were left out or put back: the next check, plan and send judge them anew (the
+        column decisions stand: they are taken from every row, left out or not)."""
+        if self._prepared is not None:
+            self._prepared = self._with_left_out(self._prepared)
+        self._planned = None
+        self.last_check = None
 
     def decisions(self) -> list[ColumnDecision]:
         """How the amount, date and currency columns are read, each with its evidence."""
@@ -525,6 +571,7 @@ class ImportJob:
                 }
                 for e in self._edits
             ],  # fmt: skip
+            "skips": self._left_out.audit(),
         }
 
     def rows(
@@ -539,10 +586,24 @@ class ImportJob:
         """A page of row verdicts, optionally only rows with this status, a warning containing
         this text, or this text anywhere in the row (any case); after a send, the send's
         verdicts (created, rejected...). Read from disk: memory stays flat however large the
-        file."""
-        return self._rows_store().page(
+        file. Each row that passed the check carries what its mapped cells were read as
+        (``RowView.read``: the amount, date, lead... as they are sent)."""
+        page = self._rows_store().page(
             offset=offset, limit=limit, status=status, warning=warning, search=search
         )
+        page.rows = self._read_values().add(page.rows)
+        return page
+
+    def _read_values(self) -> ReadValues:
+        prepared = self._prepare()
+        if self._reader is None or self._reader.prepared is not prepared:
+            self._reader = ReadValues(prepared)
+        return self._reader
+
+    def status_counts(self) -> dict[str, int]:
+        """Rows per status as :meth:`rows` filters them (statuses without rows left out); from
+        the row index, so they are those of the check or send whose results it pages."""
+        return self._rows_store().status_counts()
 
     def _rows_store(self) -> RowStore:
         if self._store is None:
@@ -580,12 +641,73 @@ class ImportJob:
         view = editing.recheck_row(self._prepare(), row, cells)
         store.replace(index, view)
         self._edits.append(CellEdit(row, column, before.cells[column], value, datetime.now(UTC)))
-        return view
+        self._values.clear()
+        return self._read_values().add([view])[0]
 
     @property
     def edits(self) -> list[CellEdit]:
         """Every cell edit made through the job, oldest first."""
         return list(self._edits)
+
+    # -- rows left out ----------------------------------------------------------------------
+
+    def skip_rows(
+        self,
+        rows: str | Iterable[int],
+        *,
+        reason: str = LEFT_OUT,
+        api_url: str | None = None,
+        target: str | None = None,
+        ledger: str | Path | None = None,
+    ) -> None:
+        """Leave these rows out (``"3,5-6"`` or row numbers), like ``--skip-rows``: the next
+        check, plan and send give them the status skipped with ``reason`` as their error.
+        Each row is listed with its time in :attr:`skips` and the manifest; :meth:`check`
+        gives the new totals.
+
+        Refused (ConfigurationError) for a row the file does not have and for one that may be
+        a purchase in Keen: created or unconfirmed in the results of the last check or send,
+        or, when ``api_url`` is given, in the ledger of that target (``target`` and ``ledger``
+        as for :meth:`plan`). The rows must be checked first.
+        """
+        wanted = parse_rows(rows)
+        store = self._rows_store()
+        positions = refuse_rows_in_keen(store, wanted)
+        if api_url is not None:
+            where = {"api_url": api_url, "target": target, "ledger": ledger}
+            refuse_rows_in_ledger(self._prepare(), store, positions, **where)
+        self._left_out.record(wanted, skipped=True, reason=reason)
+        self._left_out_changed()
+
+    def unskip_rows(self, rows: str | Iterable[int]) -> None:
+        """Put rows left out back (each listed in :attr:`skips`); :meth:`check` judges them."""
+        self._left_out.record(parse_rows(rows), skipped=False, reason="put back")
+        self._left_out_changed()
+
+    def restore_skips(self, skips: Iterable[RowSkip]) -> None:
+        """Take up the skips of an earlier job of the same import (a front end that kept
+        :attr:`skips`, opened again), without checking them again."""
+        self._left_out.skips = list(skips)
+        self._left_out_changed()
+
+    @property
+    def skips(self) -> list[RowSkip]:
+        """Every row left out or put back through :meth:`skip_rows`, oldest first."""
+        return list(self._left_out.skips)
+
+    @property
+    def rows_left_out(self) -> str:
+        """The rows left out now, as ``--skip-rows`` takes them (``"3,5-6"``; "" for none)."""
+        return str(self._left_out.rows)
+
+    def column_values(self, column: str, *, limit: int = MAX_SHOWN) -> ColumnValues:
+        """The ``limit`` most frequent values of ``column`` with their row counts (the choices
+        of a ``where`` filter); the file is read once per column, edits included."""
+        key = (column, limit)
+        if key not in self._values:
+            table = editing.patched_table(self.table, self._edits) if self._edits else self.table
+            self._values[key] = count_values(table, column, limit=limit)
+        return self._values[key]
 
     def save_corrected(self, path: Path | None = None) -> Path:
         """Write ``<stem>.corrected.<ext>`` (beside the results) with every edit applied; the

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,28 @@ class CheckReport(FramesOfReport):
 
 
 @dataclass
+class ReadValue:
+    """One mapped cell as the tool will send it, for people to compare with the file's text.
+
+    ``value``: a Decimal amount (with its ``currency``, None when the file names none: Keen
+    then uses the channel's), a date as an aware datetime in ``zone`` (the time zone the file's
+    dates are read in; the instant sent is the same), a normalised lead UUID or other text, a
+    legacy lead id (int) or the trigger ids (a tuple, --trigger-id values included).
+    """
+
+    field: str  # the Keen field, e.g. "purchase_amount"
+    value: Decimal | datetime | str | int | tuple[str, ...]
+    currency: str | None = None  # amounts only
+    zone: str | None = None  # dates only: an IANA name, e.g. "Europe/Copenhagen"
+
+
+@dataclass
 class RowView:
-    """One row's verdict as a front end shows it: status, reasons and the cells of the file."""
+    """One row's verdict as a front end shows it: status, reasons and the cells of the file.
+
+    ``read``: header -> what its cell was read as (mapped cells of rows that passed the
+    check only; an invalid or skipped row has none).
+    """
 
     row: int
     status: str
@@ -136,6 +157,7 @@ class RowView:
     warnings: list[str]
     cells: dict[str, str]  # header -> cell text
     purchase_id: str | None
+    read: dict[str, ReadValue] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +178,44 @@ class CellEdit:
     old: str
     new: str
     at: datetime
+
+
+@dataclass
+class RowSkip:
+    """One row left out through the job (or put back: ``skipped`` False), listed in the
+    manifest like an edit. ``reason`` is what the results file says of the row."""
+
+    row: int
+    skipped: bool
+    reason: str
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (the manifest's "skips", the web app's import settings)."""
+        return {"row": self.row, "skipped": self.skipped, "reason": self.reason,
+                "at": self.at.isoformat()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RowSkip:
+        """The entry :meth:`as_dict` wrote."""
+        return cls(int(data["row"]), bool(data["skipped"]), str(data["reason"]),
+                   datetime.fromisoformat(data["at"]))  # fmt: skip
+
+
+@dataclass
+class ColumnValues:
+    """The values of one column with their row counts, most rows first (a filter's choices).
+
+    ``values`` holds at most the ``limit`` asked for; ``distinct`` is how many different
+    non-empty values were counted, and ``complete`` is False when the column has more than
+    were counted (a reference column: no sensible filter). ``empty``: rows with an empty cell.
+    """
+
+    column: str
+    values: list[tuple[str, int]]
+    distinct: int
+    complete: bool
+    empty: int = 0
 
 
 @dataclass

@@ -130,6 +130,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "details",
         "beskrivelse",
         "beschreibung",
+        "libellé",
+        "libelle",
     ),
     "trigger_ids": ("triggerids", "triggerid", "triggers", "rewardtriggerids", "rewardtriggers"),
     "reference": (
@@ -153,6 +155,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "fakturanummer",
         "rechnungsnummer",
         "belegnummer",
+        "referenz",
     ),
     "currency": (
         "currency",
@@ -162,6 +165,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "curr",
         "valuta",
         "währung",
+        "hwähr",  # SAP: house currency (beside Betrag in HW)
         "devise",
         "moneda",
     ),

@@ -7,6 +7,7 @@ import threading
 import traceback
 
 from importer.errors import KeenImportError
+from importer.records import RowStatus
 from importer.ui.sessions import ImportSession, Progress
 from importer.ui.settings import UISettings
 
@@ -37,22 +38,19 @@ def start(
     progress = Progress(kind="check online" if dry_run else "send")
     session.progress = progress
 
-    def on_progress(done: int, total: int | None, counts: dict[str, int]) -> None:
-        progress.done, progress.total = done, total
-        progress.counts = dict(counts)
-
     def work() -> None:
         try:
             if not planned:
                 make_plan(session, settings, dry_run=dry_run)
             report = session.job.send(
-                on_progress=on_progress, resend_unconfirmed=resend_unconfirmed
+                on_progress=progress.note, resend_unconfirmed=resend_unconfirmed
             )
             session.report = report
             progress.outcome = describe(report)
             progress.done = report.summary.in_file.rows
             progress.counts = {k: v.rows for k, v in report.summary.by_status.items()}
             progress.stopped = bool(report.interrupted or report.outage or report.auth_failed)
+            progress.send_next = report.dry_run and not progress.stopped and sendable(report)
         except KeenImportError as exc:
             progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
         except Exception:  # the page must say it ended; the details go to the server's output
@@ -64,6 +62,11 @@ def start(
     session.thread = threading.Thread(target=work, name=f"send-{session.folder.id}", daemon=True)
     session.thread.start()
     return progress
+
+
+def sendable(report) -> bool:
+    """True when an online check found rows a send would send (valid, not yet created)."""
+    return report.summary.count(RowStatus.VALID) > 0
 
 
 def describe(report) -> str:

@@ -10,10 +10,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.ui.wording import for_page, how_many
 from importer.ui.workspace import ImportFolder
+
+#: No time left is shown before this many rows are done and this many seconds went by: the
+#: first answers say little of the pace (a 4-second send once showed "about 974 s left").
+ETA_MIN_ROWS = 50
+ETA_MIN_SECONDS = 2.0
+ETA_WINDOW = 10.0  # seconds: the time left follows the pace of the last ones only
 
 
 @dataclass
@@ -30,25 +38,53 @@ class Progress:
     error: str | None = None
     outcome: str | None = None  # one line saying how it ended
     stopped: bool = False  # ended before every row was sent (Stop, an outage, a refused key)
+    send_next: bool = False  # an online check found rows to send, and nothing stopped it
+    #: (time, rows done) of the progress reports of the last ETA_WINDOW seconds.
+    paces: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def note(
+        self, done: int, total: int | None, counts: dict[str, int], *, now: float | None = None
+    ) -> None:
+        """A progress report of the run (from its thread); ``now``: its time.monotonic()."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.done, self.total, self.counts = done, total, dict(counts)
+            self.paces.append((now, done))
+            while len(self.paces) > 2 and self.paces[1][0] <= now - ETA_WINDOW:
+                self.paces.popleft()
+
+    def seconds_left(self, now: float) -> int | None:
+        """The time left at the pace of the last ETA_WINDOW seconds; None while too early."""
+        if self.finished or not self.total or self.done < ETA_MIN_ROWS:
+            return None
+        if now - self.started < ETA_MIN_SECONDS:
+            return None
+        with self._lock:
+            since, done_then = self.paces[0] if self.paces else (self.started, 0)
+        rate = (self.done - done_then) / max(now - since, 1e-9)
+        return round((self.total - self.done) / rate) if rate > 0 else None
 
     def headline(self) -> str:
-        """The heading: what runs, or how it ended."""
-        name = "Online check" if self.kind == "check online" else "Sending"
+        """The heading: what runs, or how it ended ("Send stopped", "Send finished")."""
+        running, ended = (
+            ("Online check", "Online check") if self.kind == "check online" else ("Sending", "Send")
+        )
         if self.finished and self.error:
-            return f"{name} stopped on an error"
+            return f"{ended} stopped on an error"
         if self.finished and self.stopped:
-            return f"{name} stopped"
+            return f"{ended} stopped"
         if self.finished:
-            return f"{name} finished"
-        return name + (" (stopping)" if self.stopping else "")
+            return f"{ended} finished"
+        return running + (" (stopping)" if self.stopping else "")
 
     def status_line(self) -> str:
         """The line under the bar: rows done while running; created / not sent once stopped."""
-        total = f"{self.total or 0:,}"
+        total = how_many(self.total or 0, "row")
         if self.finished and self.stopped:
             created, not_sent = self.counts.get("created", 0), self.counts.get("not_sent", 0)
-            return f"Stopped: {created:,} created, {not_sent:,} not sent, of {total} rows"
-        return f"{self.done:,} of {total} rows done"
+            return f"Stopped: {created:,} created, {not_sent:,} not sent, of {total}"
+        return f"{self.done:,} of {total} done"
 
     def _percent(self) -> int:
         if not self.total:
@@ -58,12 +94,9 @@ class Progress:
         return round(100 * self.done / self.total)
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy (the SSE event body)."""
-        elapsed = time.monotonic() - self.started
+        """A JSON-ready copy (the SSE event body); engine text in page words."""
+        now = time.monotonic()
         counts = {k: v for k, v in self.counts.items() if k not in ("retrying", "req/s")}
-        eta = None
-        if self.total and self.done and not self.finished:
-            eta = round(elapsed / self.done * (self.total - self.done))
         return {
             "kind": self.kind,
             "headline": self.headline(),
@@ -75,12 +108,13 @@ class Progress:
             "counts": counts,
             "retrying": self.counts.get("retrying", 0),
             "rate": self.counts.get("req/s", 0),
-            "eta_seconds": eta,
-            "elapsed_seconds": round(elapsed, 1),
+            "eta_seconds": self.seconds_left(now),
+            "elapsed_seconds": round(now - self.started, 1),
             "finished": self.finished,
             "stopping": self.stopping,
-            "error": self.error,
-            "outcome": self.outcome,
+            "error": for_page(self.error),
+            "outcome": for_page(self.outcome),
+            "send_next": self.finished and self.send_next,
         }
 
 

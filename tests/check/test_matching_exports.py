@@ -226,7 +226,7 @@ def test_french_invoice_export(tmp_path):
         "date": ("Date", "exact"),
         "product_id": NOT_FOUND,
         "product_name": NOT_FOUND,
-        "product_description": NOT_FOUND,
+        "product_description": ("Libellé", "synonym"),
         "trigger_ids": NOT_FOUND,
         "reference": NOT_FOUND,
         "currency": ("Devise", "synonym"),

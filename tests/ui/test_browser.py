@@ -90,12 +90,12 @@ def test_end_to_end_flow_matches_the_cli(page, live, axe, tmp_path):
     page.get_by_role("button", name="Save corrected file").click()
     page.get_by_text("Saved the corrected file purchases_with_errors.corrected.csv.").wait_for()
 
-    page.get_by_role("button", name="Check online").click()
-    axe.check(page, "online")
-    screenshot(page, "05-check-online")
-    page.get_by_role("button", name="Check online").click()
+    page.get_by_role("button", name="Check online").click()  # one press starts it
     wait_until_finished(page)
     assert page.get_by_text("Online check finished: nothing was created.").is_visible()
+    page.goto(f"{live.root}/imports/{import_id}/online")
+    axe.check(page, "online")
+    screenshot(page, "05-check-online")
 
     page.goto(f"{live.root}/imports/{import_id}/review")
     page.get_by_role("button", name="Send to Keen").click()
@@ -201,7 +201,7 @@ def test_stop_mid_way_then_resume_sends_each_row_once(page, live, tmp_path):
         wait_until_finished(page)
     finally:
         live.sandbox.set_faults(Faults())
-    assert page.get_by_role("heading", name="Sending stopped").is_visible()
+    assert page.get_by_role("heading", name="Send stopped").is_visible()
     assert re.fullmatch(
         r"Stopped: [\d,]+ created, [1-9][\d,]* not sent, of 3,000 rows",
         page.get_by_role("status").inner_text(),

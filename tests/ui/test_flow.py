@@ -60,7 +60,7 @@ def test_check_file_gives_the_same_verdicts_as_the_cli(client, settings, app, tm
     assert statuses(folder.file("results")) == expected
     assert sum(1 for r in expected if r[1] == "invalid") == 6
     page = client.get(f"/imports/{import_id}/review").text
-    cards = re.findall(r'<h2>([^<]+)</h2>\s*<p class="big">(\d+) rows', page)
+    cards = re.findall(r'<h2>([^<]+)</h2>\s*<p class="big">(\d+) rows?', page)
     assert cards == [("Rows in file", "12"), ("Valid", "5"), ("Invalid", "6"), ("Skipped", "1")]
     assert 'aria-label="Amount, row 5"' in page  # invalid rows can be fixed in place
 
@@ -96,7 +96,7 @@ def test_check_file_judges_a_large_file_in_a_child_with_the_same_verdicts(
         workspace.get(here).file("results")
     )
     page = client.get(f"/imports/{away}/review").text
-    cards = re.findall(r'<h2>([^<]+)</h2>\s*<p class="big">(\d+) rows', page)
+    cards = re.findall(r'<h2>([^<]+)</h2>\s*<p class="big">(\d+) rows?', page)
     assert cards == [("Rows in file", "12"), ("Valid", "5"), ("Invalid", "6"), ("Skipped", "1")]
 
 
@@ -128,7 +128,7 @@ def test_grid_filters_by_status_and_search_and_pages(client, settings):
                     ("invalid", "8"), ("invalid", "12")]  # fmt: skip
     page = client.get(f"/imports/{import_id}/review?q=INV-9010").text
     assert re.findall(r'<th scope="row">(\d+)</th>', page) == ["11"]
-    assert "1 rows match; showing 1–1." in page
+    assert "1 row matches; showing 1–1." in page
 
 
 def test_fix_in_place_rechecks_the_row_and_save_corrected_keeps_the_upload(client, settings, app):

@@ -118,7 +118,7 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(live, sandbox, tmp
     first = statuses(folder.file("results"))
     assert 0 < first.count("created") < 400 and first.count("not_sent") > 0
     progress = client.get(f"/imports/{import_id}/progress").text
-    assert '<h2 id="progress-kind">Sending stopped</h2>' in progress
+    assert '<h2 id="progress-kind">Send stopped</h2>' in progress
     created, not_sent = first.count("created"), first.count("not_sent")
     assert (
         f'aria-live="polite">Stopped: {created:,} created, {not_sent:,} not sent, of 400 rows</p>'

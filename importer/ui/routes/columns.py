@@ -12,6 +12,7 @@ from importer.check.mapping import save_mapping_file
 from importer.errors import AmbiguousDataError, KeenImportError
 from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
+from importer.ui.remedies import NOT_REMEMBERED
 from importer.ui.routes.common import open_session
 
 CONFIDENCE = {
@@ -190,6 +191,9 @@ def options_from_form(form) -> dict:
         "action": text["action"] or None,
         "expect_rows": int(rows) if rows else None,
         "expect_total": text["expect_total"] or None,
+        # "No amount on purpose", "No date on purpose": unticked, a check stops without them
+        "no_amount": True if form.get("no_amount") else None,
+        "no_date": True if form.get("no_date") else None,
     }
 
 
@@ -238,8 +242,9 @@ def check_now(request: Request, session) -> str:
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
     save_mapping_file(
         # An encoding belongs to one file, not to a set of headers: the next upload is
-        # detected afresh (a chosen cp1250 would refuse a UTF-8 file with the same headers).
-        dataclasses.replace(session.job.mapping, encoding=None),
+        # detected afresh (a chosen cp1250 would refuse a UTF-8 file with the same headers);
+        # so do its hidden rows and repeats let through (rows left out are not in a mapping).
+        dataclasses.replace(session.job.mapping, **NOT_REMEMBERED),
         remembered,
         comment="remembered by keen-import ui for this set of headers",
     )

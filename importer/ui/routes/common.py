@@ -44,6 +44,10 @@ def open_session(request: Request, import_id: str) -> ImportSession:
     )
     if folder.mapping_path.is_file():
         job.apply_mapping(folder.mapping_path)
+    if meta.get("skips"):  # rows left out are this import's, never in a mapping file
+        from importer.job.model import RowSkip
+
+        job.restore_skips(RowSkip.from_dict(entry) for entry in meta["skips"])
     return sessions.add(ImportSession(folder=folder, job=job))
 
 

@@ -47,10 +47,14 @@ def _store(upload: UploadFile, target) -> None:
 
 
 def _open(request: Request, folder) -> ImportSession:
-    """Open the job; apply the mapping remembered for these headers, if any."""
+    """Open the job (a file without data rows is refused); apply the mapping remembered for
+    these headers, if any."""
     from importer import open_import
 
     job = open_import(folder.upload, out_dir=folder.path)
+    if not job.has_rows():  # the CLI checks such a file and finds nothing: say so at once
+        name = folder.meta().get("file", folder.upload.name)
+        raise KeenImportError(f"{name} has a header row but no data rows: nothing to import.")
     folder.update_meta(detected_encoding=job.overview.encoding)
     remembered = request.app.state.workspace.remembered_mapping(job.overview.headers)
     if remembered.is_file():

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from importer.errors import KeenImportError
 from importer.ui import background
+from importer.ui.command import for_import
 from importer.ui.pages import redirect, render
 from importer.ui.routes.common import open_session
 from importer.ui.routes.review import ensure_checked
@@ -23,6 +24,9 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
         folder=session.folder,
         running=session.running,
         error=error,
+        command=for_import(
+            session.folder, session, request.app.state.settings, extra=["--dry-run"]
+        ),
         step="online",
     )
 

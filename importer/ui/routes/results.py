@@ -7,6 +7,7 @@ import json
 from starlette.requests import Request
 from starlette.routing import Route
 
+from importer.ui.command import for_import
 from importer.ui.pages import render
 from importer.ui.routes.common import NEEDS_ACTION, folder_or_404
 
@@ -27,6 +28,14 @@ def status_rows(manifest: dict) -> dict[str, dict]:
     return manifest.get("summary", {}).get("by_status", {})
 
 
+def stopped(manifest: dict) -> bool:
+    """True when the run the manifest records ended before every row had its answer (Stop,
+    an outage, a refused key) rather than finishing."""
+    return manifest.get("exit_code") in (2, 130) or bool(
+        status_rows(manifest).get("not_sent", {}).get("rows")
+    )
+
+
 async def show(request: Request):
     """Summary, downloads and what to do next."""
     folder = folder_or_404(request, request.path_params["import_id"])
@@ -37,6 +46,7 @@ async def show(request: Request):
         s: by_status[s]["rows"] for s in NEEDS_ACTION if by_status.get(s, {}).get("rows")
     }
     resumable = any(by_status.get(s, {}).get("rows") for s in ("not_sent", "retried"))
+    running = bool(session and session.running)
     return render(
         request,
         "results.html",
@@ -45,12 +55,17 @@ async def show(request: Request):
         by_status=by_status,
         needs_action=needs_action,
         resumable=resumable and manifest.get("command") == "run",
+        ended="stopped" if stopped(manifest) else "finished",
+        # After the online check, the next step: send what it found sendable.
+        sendable=manifest.get("command") == "run --dry-run"
+        and by_status.get("valid", {}).get("rows", 0) > 0,
         unconfirmed=by_status.get("unconfirmed", {}).get("rows", 0),
         files={
             kind: folder.file(kind)
             for kind in ("results", "created", "manifest", "mapping", "corrected")
         },
-        running=bool(session and session.running),
+        running=running,
+        command=for_import(folder, session, request.app.state.settings),
         outcome=session.progress.outcome if session and session.progress else None,
         step="results",
     )

@@ -9,9 +9,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from importer.errors import KeenImportError
+from importer.ui import grid, remedies
+from importer.ui.command import for_import
 from importer.ui.pages import redirect, render
 from importer.ui.routes.columns import check_now
 from importer.ui.routes.common import STATUS_ORDER, open_session, summary_cards
+from importer.ui.wording import rows_for_page
 
 PAGE_SIZE = 100
 
@@ -84,6 +87,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         warning=filters["warning"],
         search=filters["q"],
     )
+    page.rows = rows_for_page(page.rows)  # reasons in page words, not the CLI's flags
     return render(
         request,
         "review.html",
@@ -95,13 +99,26 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         after_run=after_run,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
+        date_header=session.job.columns.get("date"),
+        field_of={header: name for name, header in session.job.columns.items() if header},
+        zone=session.job.mapping.timezone or "UTC",
+        read_as=grid.read_text,
+        read_title=grid.read_title,
+        status_counts=await run_in_threadpool(session.job.status_counts),
         page=page,
         pages=max(1, -(-page.total // PAGE_SIZE)),
         filters=filters,
         statuses=STATUS_ORDER,
         page_url=lambda n: _page_url(session.folder.id, filters, n),
         edits=session.job.edits,
+        **await run_in_threadpool(  # "Choices", "Keep only some rows", "Skip row N"
+            remedies.review_context,
+            session.job,
+            report.summary,
+            request.query_params.get("keep_column"),
+        ),
         message=message or request.query_params.get("saved"),
+        command=for_import(session.folder, session, request.app.state.settings, command="validate"),
         step="review",
     )
 
@@ -114,7 +131,7 @@ def _page_url(import_id: str, filters: dict, page: int) -> str:
 
 
 async def fix_row(request: Request):
-    """Fix in place: each changed cell goes through the job, which checks the row again."""
+    """Fix in place: each changed cell goes through the job, then the file is checked again."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     row = int(request.path_params["row"])
     form = await request.form()
@@ -123,16 +140,38 @@ async def fix_row(request: Request):
         back = f"/imports/{session.folder.id}/review"
     if session.report is not None:
         return await show(request, "Rows are fixed before sending: this import was sent.", 400)
+    changes = {
+        key[5:]: str(value)
+        for key, value in form.items()
+        if key.startswith("cell:") and str(value) != str(form.get("was:" + key[5:], ""))
+    }
+    edits = len(session.job.edits)
     try:
         async with session.lock:
-            for key, value in form.items():
-                if key.startswith("cell:") and str(value) != str(form.get("was:" + key[5:], "")):
-                    await run_in_threadpool(session.job.edit, row, key[5:], str(value))
+            await run_in_threadpool(edit_and_check, request, session, row, changes)
     except KeenImportError as exc:
+        if session.checked is None and len(session.job.edits) != edits:
+            return await show_error(request, session, exc)  # the check after the edit stopped
         return await show(request, exc.message, 400)
     except (KeyError, IndexError, ValueError):  # a row number that is not in the file
         return await show(request, f"There is no row {row} in this file.", 404)
     return redirect(back)
+
+
+def edit_and_check(request: Request, session, row: int, changes: dict[str, str]) -> None:
+    """Correct cells of one row through the job, then check the whole file again as "Check
+    file" does: the cards, the grid and its counts, the results file, the manifest and the
+    send page then come from one pass. (The job re-checks an edited row alone at once, but
+    that verdict cannot see the other rows, e.g. a copy of another purchase it now is, and
+    the check's totals would still count the row's old verdict.)"""
+    before = len(session.job.edits)
+    try:
+        for column, value in changes.items():
+            session.job.edit(row, column, value)
+    finally:
+        if len(session.job.edits) != before:
+            session.checked = None  # until the check below has run with the edits
+            check_now(request, session)
 
 
 async def save_corrected(request: Request):

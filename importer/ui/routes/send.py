@@ -11,7 +11,8 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from importer.errors import KeenImportError
-from importer.ui import background
+from importer.ui import background, remedies
+from importer.ui.command import for_import
 from importer.ui.pages import redirect, render
 from importer.ui.routes.common import folder_or_404, open_session
 from importer.ui.routes.review import check_prompt
@@ -41,8 +42,15 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         status_code=status_code,
         folder=session.folder,
         plan=plan,
+        hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
         resend=resend,
         error=error,
+        command=for_import(
+            session.folder,
+            session,
+            settings,
+            extra=["--resend-unconfirmed"] if resend else [],
+        ),
         step="send",
     )
 
@@ -82,7 +90,7 @@ async def progress_page(request: Request):
         "progress.html",
         folder=folder,
         progress=progress.snapshot() if progress else None,
-        step="send",
+        step="online" if progress and progress.kind == "check online" else "send",
     )
 
 
