@@ -390,13 +390,14 @@ def read_api_key(args: argparse.Namespace) -> str:
     return importer.read_api_key(args.api_key_file)
 
 
-def _confirm(plans: list) -> bool:
+def _confirm(plans: list, *, resend_unconfirmed: bool) -> bool:
     amounts: dict = {}
     for plan in plans:
         for code, value in plan.amounts.items():
             amounts[code] = amounts.get(code, 0) + value
     names = plans[0].path.name if len(plans) == 1 else f"{len(plans)} files"
-    _err(f"About to import {sum(p.rows_to_send for p in plans):,} purchases from {names}")
+    rows = sum(p.rows_sent(resend_unconfirmed=resend_unconfirmed) for p in plans)
+    _err(f"About to import {rows:,} purchases from {names}")
     _err(f"  total: {format_amounts(amounts)}")
     _err(f"  into:  {plans[0].api_url}")
     _err("Each purchase fires partner rewards. Continue? [y/N] ")
@@ -419,7 +420,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         plans = [_plan(job, args, api_url, api_key, target) for job in jobs]
         interactive = sys.stdin is not None and sys.stdin.isatty()
         ask = interactive and not args.yes and not plans[0].to_this_machine and not args.dry_run
-        if ask and sum(p.valid_rows for p in plans) and not _confirm(plans):
+        resend = args.resend_unconfirmed
+        valid = sum(p.valid_rows for p in plans)
+        if ask and valid and not _confirm(plans, resend_unconfirmed=resend):
             raise _Cancelled("cancelled: nothing was sent")
         reports = []
         for job in jobs:

@@ -33,6 +33,10 @@ class KnownRows:
     new: int = 0
     #: Rows another import (or an earlier run) created, per (file name, day).
     created: Counter = field(default_factory=Counter)
+    #: Rows the ledger holds back, by status: ``unconfirmed`` (sent once, answer unknown: sent
+    #: again only on request) and ``not_sent`` (another import is sending them, or a possible
+    #: duplicate of a purchase created under another reference).
+    held: Counter = field(default_factory=Counter)
 
     def count(self, legacy: int, decided, prepared: PreparedFile) -> None:
         """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions."""
@@ -41,6 +45,8 @@ class KnownRows:
         for result in held.values():
             if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
                 self.created[_origin(result.error, prepared)] += 1
+            elif result.status in (RowStatus.UNCONFIRMED, RowStatus.NOT_SENT):
+                self.held[str(result.status)] += 1
             else:
                 self.new += 1
 
@@ -48,6 +54,14 @@ class KnownRows:
     def known(self) -> int:
         """Rows the ledger holds as created."""
         return sum(self.created.values())
+
+    def held_note(self) -> str:
+        """'2 rows held back (unconfirmed 1, not_sent 1)', or ''."""
+        total = sum(self.held.values())
+        if not total:
+            return ""
+        parts = ", ".join(f"{status} {count:,}" for status, count in sorted(self.held.items()))
+        return f"{'1 row' if total == 1 else f'{total:,} rows'} held back ({parts})"
 
     def note(self) -> str:
         """'14 rows already created by the import of march.csv on 2026-12-06', or ''."""
@@ -157,9 +171,12 @@ def already_imported_note(
     if found is None:
         when = " dated within this file's dates" if between else ""
         return f"ledger: every valid row is new (nothing{when} was imported into {target} yet)"
+    held = found.held_note()
     if not found.known:
+        if held:
+            return f"ledger: {found.new:,} new; {held}"
         return f"ledger: all {found.new:,} valid rows are new"
-    return f"ledger: {found.new:,} new; {found.note()}"
+    return f"ledger: {found.new:,} new; {found.note()}" + (f"; {held}" if held else "")
 
 
 def ledger_note(

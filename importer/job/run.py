@@ -80,12 +80,23 @@ class ImportPlan:
     edited_rows: int = 0
     #: Valid rows the ledger holds as created (by this file's earlier runs or other imports).
     already_imported: int = 0
+    #: Valid rows the ledger holds back by status (see importer.job.known.KnownRows.held).
+    held_back: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_to_send(self) -> int:
-        """The valid rows this send will send: not those already created, nor edited rows
-        held back (rows with a legacy lead id count: only sending can identify them)."""
-        return max(0, self.valid_rows - self.already_imported - self.edited_rows)
+        """The valid rows this send will send: not those already created, nor edited rows or
+        rows the ledger holds back (rows with a legacy lead id count: only sending can
+        identify them)."""
+        return self.rows_sent()
+
+    def rows_sent(self, *, resend_unconfirmed: bool = False) -> int:
+        """The valid rows a send will send; with ``resend_unconfirmed`` the unconfirmed rows
+        go out again too."""
+        held = sum(self.held_back.values())
+        if resend_unconfirmed:
+            held -= self.held_back.get(str(RowStatus.UNCONFIRMED), 0)
+        return max(0, self.valid_rows - self.already_imported - self.edited_rows - held)
 
     @property
     def to_this_machine(self) -> bool:
@@ -346,6 +357,9 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     if known is not None and known.known:
         plan.already_imported = known.known
         plan.notes.append(known.note())
+    if known is not None and known.held:
+        plan.held_back = dict(known.held)
+        plan.notes.append(known.held_note())
     planned.note_edited()
     return planned
 

@@ -372,3 +372,30 @@ def test_the_ledger_option_goes_before_or_after_the_action(tmp_path, sb, run, ca
         out = capsys.readouterr().out
         assert out.startswith(f"ledger: {ledger} (1 imports)")
         assert "march.csv" in out and "created 1 (100.00)" in out
+
+
+def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
+    """The typed confirmation expects the rows this send sends: rows the ledger holds back
+    (unconfirmed, possible duplicates) are not among them unless asked for."""
+    import importer
+    from importer.ledger.location import data_dir
+    from importer.sandbox import DEMO_API_KEY
+
+    source = write(tmp_path / "march.csv", [line(0), line(1), line(2)])
+    assert run(source)[0] == 0
+    with sqlite3.connect(data_dir() / "sandbox-ledger.sqlite") as db:  # row 2: answer lost
+        db.execute("UPDATE purchases SET status = 'unconfirmed', purchase_id = NULL "
+                   "WHERE file_row = 2")  # fmt: skip
+    write(source, [line(0), line(1), line(2), line(3)])
+    remapped = write(tmp_path / "remapped.csv", [line(1, reference="ORDER-77"), line(7)])
+
+    plan = importer.open_import(source).plan(api_url=sb.base_url, api_key=DEMO_API_KEY)
+    assert (plan.valid_rows, plan.already_imported, plan.held_back) == (4, 2, {"unconfirmed": 1})
+    assert (plan.rows_to_send, plan.rows_sent(resend_unconfirmed=True)) == (1, 2)
+    assert "1 row held back (unconfirmed 1)" in plan.notes
+    plan = importer.open_import(remapped).plan(api_url=sb.base_url, api_key=DEMO_API_KEY)
+    assert (plan.valid_rows, plan.held_back, plan.rows_to_send) == (2, {"not_sent": 1}, 1)
+
+    assert run(source)[0] == 1
+    assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3, "unconfirmed": 1})
+    assert len(sb.purchases()) == 4

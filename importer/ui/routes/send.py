@@ -42,6 +42,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         status_code=status_code,
         folder=session.folder,
         plan=plan,
+        to_send=plan.rows_sent(resend_unconfirmed=resend) if plan else 0,
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
         resend=resend,
         error=error,
@@ -69,9 +70,10 @@ async def send(request: Request):
     try:
         async with session.lock:
             plan = await run_in_threadpool(background.make_plan, session, settings)
-            if typed != str(plan.rows_to_send):
+            expected = plan.rows_sent(resend_unconfirmed=resend)
+            if typed != str(expected):
                 raise KeenImportError(
-                    f"Nothing was sent: type {plan.rows_to_send} (the number of rows to send) "
+                    f"Nothing was sent: type {expected} (the number of rows to send) "
                     "to confirm."
                 )
             background.start(session, settings, resend_unconfirmed=resend, planned=True)
