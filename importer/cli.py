@@ -393,7 +393,7 @@ def read_api_key(args: argparse.Namespace) -> str:
 def _confirm(plans: list, *, resend_unconfirmed: bool) -> bool:
     amounts: dict = {}
     for plan in plans:
-        for code, value in plan.amounts.items():
+        for code, value in plan.amounts_sent(resend_unconfirmed=resend_unconfirmed).items():
             amounts[code] = amounts.get(code, 0) + value
     names = plans[0].path.name if len(plans) == 1 else f"{len(plans)} files"
     rows = sum(p.rows_sent(resend_unconfirmed=resend_unconfirmed) for p in plans)

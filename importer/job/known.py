@@ -37,18 +37,27 @@ class KnownRows:
     #: again only on request) and ``not_sent`` (another import is sending them, or a possible
     #: duplicate of a purchase created under another reference).
     held: Counter = field(default_factory=Counter)
+    #: Amounts per currency of the rows not sent: "created" and each held status.
+    amounts: dict[str, Counter] = field(default_factory=dict)
 
-    def count(self, legacy: int, decided, prepared: PreparedFile) -> None:
-        """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions."""
+    def count(self, legacy: int, decided, prepared: PreparedFile, amounts=None) -> None:
+        """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions
+        (``amounts``: row -> (currency, amount) of its valid rows, to total what is not sent)."""
         to_send, held = decided
         self.new += legacy + len(to_send)
-        for result in held.values():
+        for row, result in held.items():
             if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
                 self.created[_origin(result.error, prepared)] += 1
+                self._add_amount("created", (amounts or {}).get(row))
             elif result.status in (RowStatus.UNCONFIRMED, RowStatus.NOT_SENT):
                 self.held[str(result.status)] += 1
+                self._add_amount(str(result.status), (amounts or {}).get(row))
             else:
                 self.new += 1
+
+    def _add_amount(self, kind: str, money) -> None:
+        if money is not None and money[1] is not None:
+            self.amounts.setdefault(kind, Counter())[money[0]] += money[1]
 
     @property
     def known(self) -> int:
@@ -106,8 +115,15 @@ class LedgerScan:
     def add(self, checked: CheckedChunk, validator: RowValidator) -> None:
         """Look at one checked chunk's valid rows."""
         legacy, candidates = _candidates_of(checked, validator, self.prepared.options.action)
-        self.known.count(legacy, self.ledger.preview(self.target, candidates, self.context),
-                         self.prepared)  # fmt: skip
+        # Keyed by currency as the summary is (the cell's, '' when none), so they subtract.
+        amounts = {
+            row: (currency or "", amount)
+            for row, currency, amount in zip(
+                checked.chunk.rows, checked.currencies, checked.amounts_all, strict=True
+            )
+        }
+        decided = self.ledger.preview(self.target, candidates, self.context)
+        self.known.count(legacy, decided, self.prepared, amounts)
         self.edits.look(_file_rows(candidates))
 
     def finish(self) -> tuple[dict[int, EditedRow], KnownRows]:

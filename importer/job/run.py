@@ -16,6 +16,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -82,6 +83,8 @@ class ImportPlan:
     already_imported: int = 0
     #: Valid rows the ledger holds back by status (see importer.job.known.KnownRows.held).
     held_back: dict[str, int] = field(default_factory=dict)
+    #: Amounts per currency of valid rows not sent: "created" and each held-back status.
+    not_sent_amounts: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
     @property
     def rows_to_send(self) -> int:
@@ -108,6 +111,16 @@ class ImportPlan:
         """Amounts of the valid rows per currency."""
         totals = self.summary.by_status.get(str(RowStatus.VALID))
         return dict(totals.amounts) if totals else {}
+
+    def amounts_sent(self, *, resend_unconfirmed: bool = False) -> dict[str, Decimal]:
+        """Amounts per currency of the rows a send will send (see :meth:`rows_sent`)."""
+        left = dict(self.amounts)
+        for kind, amounts in self.not_sent_amounts.items():
+            if resend_unconfirmed and kind == str(RowStatus.UNCONFIRMED):
+                continue
+            for code, value in amounts.items():
+                left[code] = left.get(code, Decimal(0)) - value
+        return left
 
 
 @dataclass
@@ -360,6 +373,8 @@ def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> Plan
     if known is not None and known.held:
         plan.held_back = dict(known.held)
         plan.notes.append(known.held_note())
+    if known is not None:
+        plan.not_sent_amounts = {kind: dict(sums) for kind, sums in known.amounts.items()}
     planned.note_edited()
     return planned
 

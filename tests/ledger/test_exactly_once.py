@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -392,6 +393,9 @@ def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
     plan = importer.open_import(source).plan(api_url=sb.base_url, api_key=DEMO_API_KEY)
     assert (plan.valid_rows, plan.already_imported, plan.held_back) == (4, 2, {"unconfirmed": 1})
     assert (plan.rows_to_send, plan.rows_sent(resend_unconfirmed=True)) == (1, 2)
+    # rows 2-5 are 100.00 to 103.00: only row 5 (103.00) goes; row 2 (100.00) when resent
+    assert plan.amounts_sent() == {"": Decimal("103.00")}  # no currency column
+    assert plan.amounts_sent(resend_unconfirmed=True) == {"": Decimal("203.00")}
     assert "1 row held back (unconfirmed 1)" in plan.notes
     plan = importer.open_import(remapped).plan(api_url=sb.base_url, api_key=DEMO_API_KEY)
     assert (plan.valid_rows, plan.held_back, plan.rows_to_send) == (2, {"not_sent": 1}, 1)

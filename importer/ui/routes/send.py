@@ -43,6 +43,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         folder=session.folder,
         plan=plan,
         to_send=plan.rows_sent(resend_unconfirmed=resend) if plan else 0,
+        amounts=plan.amounts_sent(resend_unconfirmed=resend) if plan else {},
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
         resend=resend,
         error=error,
