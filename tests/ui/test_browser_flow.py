@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from importer.ui.command import join_words
-from ui.browser import AxeChecker, axe_source, launch_browser, start_live_ui
+from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
 
 SAMPLE = Path("sample_data/purchases_with_errors.csv").resolve()
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
@@ -109,6 +109,7 @@ def test_the_command_line_box_shows_the_exact_command_of_the_choices(page, live,
 
     box = page.get_by_role("region", name="Command line")
     box.get_by_text("Command line", exact=True).click()  # it opens
+    screenshot(page, "12-command-line-box")
     axe.check(page, "review")
     folder = live.app.state.workspace.get(import_id)
     expected = join_words(

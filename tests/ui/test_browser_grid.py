@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser import AxeChecker, axe_source, launch_browser, start_live_ui
+from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 EXTRA_COLUMNS = 37  # with Lead ID, Amount and Date: 40 columns
@@ -91,6 +91,7 @@ def test_a_wide_export_scrolls_inside_the_grid_and_the_row_number_stays(page, ax
 
     axe.check(page, "review with a 40-column file")
     assert axe.violations == []
+    screenshot(page, "11-grid-read-as")
 
 
 def test_the_grid_box_scrolls_by_keyboard_and_keeps_its_header(page, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser import AxeChecker, axe_source, launch_browser, start_live_ui
+from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 
@@ -98,6 +98,7 @@ def test_skip_hidden_rows_and_skip_row_3_change_the_cards_and_the_send(page, liv
     assert card(page, "Skipped") == "3 rows 25,000.00 USD"
     assert page.get_by_role("button", name="Skip row 3", exact=True).count() == 0
     assert page.get_by_role("button", name="Put row 3 back").is_visible()
+    screenshot(page, "10-choices-and-skip-row")
 
     page.get_by_role("button", name="Send to Keen").click()
     assert page.get_by_role("heading", name="About to import 2 purchases").is_visible()
