@@ -102,7 +102,7 @@ def validate(
     """
     job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
     job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
-    checked = job._check(on_progress=on_progress, index=False, write=write_results)
+    checked = job.check(on_progress=on_progress, index=False, write=write_results)
     table = job.table
     return ValidationReport(
         path=table.path,
