@@ -414,13 +414,13 @@ class ImportJob:
         """Judge every row, write the results file and the manifest; return the totals.
 
         ``write=False`` writes neither (the verdicts stay in the report: a DataFrame checked
-        without a results file). ``index=False`` skips the row index :meth:`rows` and :meth:`edit` read from (a
-        one-shot check of a large file saves its build). ``isolated=True`` (for a process that
-        stays up, such as the web app) judges a file of 16 MB or more in a forked child on
-        Linux, so its working memory goes back to the system when the check ends; without a
-        progress callback only. Raises AmbiguousDataError while a question is open,
-        ControlTotalError when ``expect_rows``/``expect_total`` do not match (the results are
-        written first).
+        without a results file). ``index=False`` skips the row index :meth:`rows` and
+        :meth:`edit` read from (a one-shot check of a large file saves its build).
+        ``isolated=True`` (for a process that stays up, such as the web app) judges a file of
+        16 MB or more in a forked child on Linux, so its working memory goes back to the
+        system when the check ends; without a progress callback only. Raises
+        AmbiguousDataError while a question is open, ControlTotalError when
+        ``expect_rows``/``expect_total`` do not match (the results are written first).
         """
         return self._check(on_progress=on_progress, index=index, write=write, isolated=isolated)
 

@@ -1,13 +1,24 @@
 """Column matching on exports shaped like those of real systems (made here, not copied).
 
-Each export is opened by the import job, as the web app and the CLI open it, and its suggested
-mapping is pinned whole: field -> (column, confidence) for every Keen field.
+Each export (tests/exporthelpers.py) is opened by the import job, as the web app and the CLI
+open it, and its suggested mapping is pinned whole: field -> (column, confidence) for every
+Keen field.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import LEAD_1, LEAD_2, LEAD_3, write_csv, write_xlsx
+from conftest import LEAD_1, LEAD_2
+from exporthelpers import (
+    french_invoices,
+    hand_made_workbook,
+    quickbooks_sales,
+    sage_audit_trail,
+    sap_line_items,
+    shopify_orders,
+    stripe_payments,
+    xero_invoices,
+)
 
 import importer
 from importer.check.matching import (
@@ -30,10 +41,6 @@ def notes(path) -> dict[str, str]:
     return {m.field: m.note for m in importer.open_import(path).suggest_mapping()}
 
 
-def csv_export(tmp_path, name: str, *lines: str):
-    return write_csv(tmp_path / name, "\r\n".join(lines) + "\r\n")
-
-
 def by_field(matches: list[FieldMatch]) -> dict[str, FieldMatch]:
     return {m.field: m for m in matches}
 
@@ -43,22 +50,7 @@ def by_field(matches: list[FieldMatch]) -> dict[str, FieldMatch]:
 
 @pytest.fixture
 def shopify(tmp_path):
-    return csv_export(
-        tmp_path,
-        "orders_export.csv",
-        "Name,Email,Financial Status,Paid at,Fulfillment Status,Accepts Marketing,Currency,"
-        "Subtotal,Shipping,Taxes,Total,Created at,Lineitem quantity,Lineitem name,"
-        "Lineitem price,Lineitem sku,Billing Name,Notes,Id,Receipt Number",
-        "#1001,anna@example.com,paid,2026-04-02 10:14:03 +0200,fulfilled,yes,EUR,49.00,4.90,"
-        "9.31,63.21,2026-04-02 10:13:55 +0200,1,Starter plan,49.00,STARTER,Anna Berg,"
-        f"{LEAD_1},5912345678901,",
-        "#1002,ole@example.com,paid,2026-04-03 16:40:12 +0200,fulfilled,no,EUR,99.00,4.90,"
-        "18.81,122.71,2026-04-03 16:39:58 +0200,1,Pro plan,99.00,PRO,Ole Hansen,"
-        f"{LEAD_2},5912345678902,",
-        "#1003,mia@example.com,paid,2026-04-05 08:02:45 +0200,unfulfilled,yes,EUR,98.00,0.00,"
-        "18.62,116.62,2026-04-05 08:01:30 +0200,2,Starter plan,49.00,STARTER,Mia Lund,"
-        f"{LEAD_3},5912345678903,",
-    )
+    return shopify_orders(tmp_path)
 
 
 def test_shopify_orders_export(shopify):
@@ -81,18 +73,7 @@ def test_shopify_orders_export(shopify):
 
 
 def test_stripe_payments_export(tmp_path):
-    path = csv_export(
-        tmp_path,
-        "unified_payments.csv",
-        "id,Created date (UTC),Amount,Amount Refunded,Currency,Converted Amount,"
-        "Converted Currency,Fee,Status,Description,Customer ID,Customer Email,lead_id (metadata)",
-        "ch_3PqXb2LkdIwHu7ix0a1b2c3d,2026-04-01 09:12:44,49.00,0.00,eur,49.00,eur,1.71,Paid,"
-        f"Starter plan,cus_PqXa1b2c3d4e5f,anna@example.com,{LEAD_1}",
-        "ch_3PqXc7LkdIwHu7ix1b2c3d4e,2026-04-02 14:30:01,99.00,0.00,eur,99.00,eur,3.21,Paid,"
-        f"Pro plan,cus_PqXb2c3d4e5f6g,ole@example.com,{LEAD_2}",
-        "ch_3PqXd9LkdIwHu7ix2c3d4e5f,2026-04-03 18:05:17,49.00,49.00,eur,49.00,eur,1.71,"
-        f"Refunded,Starter plan,cus_PqXc3d4e5f6g7h,mia@example.com,{LEAD_3}",
-    )
+    path = stripe_payments(tmp_path)
 
     assert suggested(path) == {
         "lead_id": ("lead_id (metadata)", "exact"),
@@ -111,15 +92,7 @@ def test_stripe_payments_export(tmp_path):
 
 @pytest.fixture
 def quickbooks(tmp_path):
-    return csv_export(
-        tmp_path,
-        "sales_by_customer_detail.csv",
-        "Date,Transaction type,No.,Customer,Product/Service,Memo/Description,Qty,Sales price,"
-        "Amount,Keen ID",
-        "04/02/2026,Invoice,1043,Berg Consulting,Starter,Starter plan - April,1,49.00,49.00,1001",
-        "04/03/2026,Sales Receipt,1044,Nordic Foods,Pro,Pro plan - April,2,99.00,198.00,1002",
-        "04/07/2026,Invoice,1047,Berg Consulting,Seats,Extra seats,10,5.00,50.00,1001",
-    )
+    return quickbooks_sales(tmp_path)
 
 
 def test_quickbooks_sales_export(quickbooks):
@@ -143,18 +116,7 @@ def test_quickbooks_sales_export(quickbooks):
 
 @pytest.fixture
 def xero(tmp_path):
-    return csv_export(
-        tmp_path,
-        "Invoices.csv",
-        "*ContactName,EmailAddress,*InvoiceNumber,Reference,*InvoiceDate,*DueDate,Total,"
-        "*Description,*Quantity,*UnitAmount,*AccountCode,Currency",
-        f"Berg Consulting,anna@example.com,INV-0041,{LEAD_1},21/04/2026,05/05/2026,58.80,"
-        "Starter plan,1,49.00,200,EUR",
-        f"Nordic Foods,ole@example.com,INV-0042,{LEAD_2},22/04/2026,06/05/2026,118.80,"
-        "Pro plan,1,99.00,200,EUR",
-        f"Lund & Co,mia@example.com,INV-0043,{LEAD_3},23/04/2026,07/05/2026,58.80,"
-        "Starter plan,1,49.00,200,EUR",
-    )
+    return xero_invoices(tmp_path)
 
 
 def test_xero_invoices_export_the_uuids_in_reference_are_the_lead(xero):
@@ -185,14 +147,7 @@ def test_xero_export_validates_once_the_proposed_lead_is_confirmed(xero, cli):
 
 
 def test_sap_line_item_export_the_currency_is_that_of_the_amount(tmp_path):
-    path = csv_export(
-        tmp_path,
-        "FBL5N.csv",
-        "Zuordnung;Belegnummer;Belegart;Buchungsdatum;Betrag in HW;HWähr;Währung;Referenz;Text",
-        f"{LEAD_1};1800000123;DR;21.04.2026;1.250,00;EUR;USD;RE-2026-041;Lizenz Starter",
-        f"{LEAD_2};1800000124;DR;22.04.2026;99,90;EUR;EUR;RE-2026-042;Lizenz Pro",
-        f"{LEAD_3};1800000125;DR;23.04.2026;2.500,00;EUR;USD;RE-2026-043;Lizenz Starter",
-    )
+    path = sap_line_items(tmp_path)
 
     assert suggested(path) == {
         "lead_id": ("Zuordnung", "values"),
@@ -210,14 +165,7 @@ def test_sap_line_item_export_the_currency_is_that_of_the_amount(tmp_path):
 
 
 def test_french_invoice_export(tmp_path):
-    path = csv_export(
-        tmp_path,
-        "factures.csv",
-        "N° facture;Date;Client (UUID);Libellé;Montant TTC;Devise",
-        f"F-2026-041;21/04/2026;{LEAD_1};Abonnement Starter;58,80;EUR",
-        f"F-2026-042;22/04/2026;{LEAD_2};Abonnement Pro;118,80;EUR",
-        f"F-2026-043;23/04/2026;{LEAD_3};Abonnement Starter;58,80;EUR",
-    )
+    path = french_invoices(tmp_path)
 
     assert suggested(path) == {
         "lead_id": ("Client (UUID)", "values"),
@@ -234,14 +182,7 @@ def test_french_invoice_export(tmp_path):
 
 
 def test_sage_audit_trail_export(tmp_path):
-    path = csv_export(
-        tmp_path,
-        "audit_trail.csv",
-        "No.,Type,Account,Date,Reference,Ex.Ref,Details,Net,Tax,Gross,Currency",
-        f"1,SI,BERG001,21/04/2026,INV041,{LEAD_1},Starter plan,49.00,9.80,58.80,GBP",
-        f"2,SI,NORD001,22/04/2026,INV042,{LEAD_2},Pro plan,99.00,19.80,118.80,GBP",
-        f"3,SI,LUND001,23/04/2026,INV043,{LEAD_3},Starter plan,49.00,9.80,58.80,GBP",
-    )
+    path = sage_audit_trail(tmp_path)
 
     assert suggested(path) == {
         "lead_id": ("Ex.Ref", "values"),
@@ -258,19 +199,12 @@ def test_sage_audit_trail_export(tmp_path):
 
 
 def test_hand_made_workbook_without_a_lead_keeps_every_other_match(tmp_path):
-    path = write_xlsx(
-        tmp_path / "april.xlsx",
-        {
-            "April": [
-                ["Customer", "Amount", "Date", "Product", None, "Our ref"],
-                ["Berg Consulting", "49.00", "2026-04-21", "Starter", "call back", "A-1"],
-                ["Nordic Foods", "99.00", "2026-04-22", "Pro", None, "A-2"],
-            ]
-        },
-    )
-    job = importer.open_import(path)
+    path = hand_made_workbook(tmp_path)
+    # Without a lead header nothing tells the title row from the headers: the user says row 3
+    # (the web app's "Header row" control).
+    job = importer.open_import(path, header_row=3)
 
-    assert suggested(path) == {
+    assert {m.field: (m.column, m.confidence) for m in job.suggest_mapping()} == {
         "lead_id": NOT_FOUND,
         "legacy_lead_id": NOT_FOUND,
         "purchase_amount": ("Amount", "synonym"),

@@ -240,10 +240,11 @@ def test_no_page_of_the_flow_names_a_command_line_flag(live, tmp_path):
         "columns page; otherwise round it or allow more than 2 decimal places"
     ) in shown["review: invalid rows"]
     assert "Row 2:" in shown["questions"]
-    assert (
-        "no lead column found (neither lead_id nor legacy_lead_id) (choose the column of Lead ID "
-        "(lead_id) on the Match columns page; columns in the file: 'Customer', 'Amount', 'Date'"
-    ) in shown["columns: no lead column"]
+    for name in ("columns: no lead column", "columns: checked without a lead"):
+        assert (
+            "Choose the column that holds the lead (UUIDs for Lead ID, numbers for Legacy lead "
+            "ID), then press Check file."
+        ) in shown[name]
     hidden = shown["review: hidden row and refunds"]
     assert (
         "warning: 1 row is hidden in the workbook (by hand or by a filter); they carry the "

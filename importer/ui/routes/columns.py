@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from importer.check.mapping import save_mapping_file
-from importer.errors import AmbiguousDataError, KeenImportError
+from importer.check.matching import APPLIED, LEAD_FIELDS, column_label, empty_columns
+from importer.errors import AmbiguousDataError, KeenImportError, MappingError
+from importer.records import FIELD_LABELS
 from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
 from importer.ui.remedies import NOT_REMEMBERED
@@ -22,38 +24,51 @@ CONFIDENCE = {
     "none": "No column found",
 }
 DAY_FIRST = {"": None, "day": True, "month": False}
+#: The engine's note for a field no column feeds, said by the Confidence column alone.
+NO_COLUMN = "no column found"
+#: What the page says when no column feeds either lead field (the engine's error names flags).
+LEAD_HELP = (
+    f"Choose the column that holds the lead (UUIDs for {FIELD_LABELS['lead_id']}, numbers for "
+    f"{FIELD_LABELS['legacy_lead_id']}), then press Check file."
+)
 
 
 async def show(request: Request, error: str | None = None, status_code: int = 200):
-    """The mapping table and the options."""
+    """The mapping table and the options.
+
+    Every dropdown shows the engine's match (importer.check.matching), the user's own mapping
+    included: a file without a lead column keeps its other matches. A lead proposed from the
+    cells is selected for the user to confirm: it applies only once "Check file" is pressed.
+    """
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     job = session.job
     matches = await run_in_threadpool(job.suggest_mapping)
-    try:
-        in_force = job.columns
-    except KeenImportError as exc:  # e.g. no lead column under this header row: say so, ask
-        in_force = {}
-        error = error or exc.message + (f" ({exc.hint})" if exc.hint else "")
-    rows = []
-    for match in matches:
-        chosen = in_force.get(match.field) or (match.column if match.confidence == "values" else "")
-        rows.append(
-            {
-                "match": match,
-                "chosen": chosen or "",
-                "confidence": _confidence(match, chosen),
-                "note": match.note if match.confidence != "none" and chosen == match.column else "",
-                "samples": job.overview.samples.get(chosen, [])[:3] if chosen else [],
-            }
-        )
-    encoding = await run_in_threadpool(_encoding_choice, session, in_force)
+    headers = job.overview.headers
+    rows = [
+        {
+            "match": match,
+            "chosen": match.column or "",
+            "confidence": _confidence(match),
+            "note": "" if match.note == NO_COLUMN else match.note,
+            "samples": job.overview.samples.get(match.column, [])[:3] if match.column else [],
+        }
+        for match in matches
+    ]
+    shown = {m.field: m.column for m in matches if m.column}
+    empty = empty_columns(headers, job.overview.samples)
+    encoding = await run_in_threadpool(_encoding_choice, session, shown)
     return render(
         request,
         "columns.html",
         status_code=status_code,
         folder=session.folder,
         overview=job.overview,
+        columns=[(h, column_label(headers, i)) for i, h in enumerate(headers)],
+        empty=[h for h in headers if h in empty and h not in shown.values()],
         rows=rows,
+        # Said once: as the error when "Check file" was pressed without a lead, else as a note.
+        lead_help=None if set(LEAD_FIELDS) & set(shown) or error == LEAD_HELP else LEAD_HELP,
+        lead_fields=LEAD_FIELDS,
         mapping=job.mapping,
         meta=session.folder.meta(),
         encoding=encoding,
@@ -62,10 +77,11 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
     )
 
 
-def _confidence(match, chosen: str) -> str:
-    """How sure the match is; a column the user picked is theirs, whatever was suggested."""
-    if chosen and chosen != match.column:
-        return "Chosen by you"
+def _confidence(match) -> str:
+    """How sure the match is, in words; a field without a column is "Not used" when the
+    engine says why (switched off, not in the file, empty in every sampled row)."""
+    if match.confidence == "none" and match.note != NO_COLUMN:
+        return "Not used"
     return CONFIDENCE.get(match.confidence, match.confidence)
 
 
@@ -159,9 +175,20 @@ async def check_file(request: Request):
         async with session.lock:
             await run_in_threadpool(_apply, session, columns, options_from_form(form))
             outcome = await run_in_threadpool(check_now, request, session)
+    except MappingError as exc:
+        if await run_in_threadpool(_without_lead, session.job):  # the page's words, no flags
+            return await show(request, LEAD_HELP, 400)
+        return await show(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
     except KeenImportError as exc:
         return await show(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
     return redirect(f"/imports/{session.folder.id}/{outcome}")
+
+
+def _without_lead(job) -> bool:
+    """True when neither lead field has a column in force (by the mapping or a header; a
+    guess from the cells is applied only once chosen)."""
+    matches = job.suggest_mapping()
+    return not any(m.column and m.confidence in APPLIED for m in matches if m.field in LEAD_FIELDS)
 
 
 def options_from_form(form) -> dict:
