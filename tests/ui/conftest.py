@@ -39,3 +39,45 @@ def client(app, settings) -> TestClient:
     first = c.get(f"/?token={settings.token}")
     assert first.status_code == 303
     return c
+
+
+# -- the browser tests (tests/ui/test_browser*.py): one live app and one Chromium per module --
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The web app on a sandbox, served for real on a free port."""
+    from ui.browser import start_live_ui
+
+    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
+    yield ui
+    stop()
+
+
+@pytest.fixture(scope="module")
+def axe():
+    from ui.browser import AxeChecker, axe_source
+
+    return AxeChecker(axe_source())
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    from ui.browser import launch_browser
+
+    with sync_playwright() as playwright:
+        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(live.url)  # the printed address: the token becomes a cookie
+    assert page.url == live.root + "/"
+    yield page
+    page.close()

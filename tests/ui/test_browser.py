@@ -11,47 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
+from ui.browser import AxeChecker, screenshot
 
 SAMPLE = Path("sample_data/purchases_with_errors.csv").resolve()
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 PAGES = {"upload", "columns", "questions", "review", "online", "send", "progress", "results",
          "history", "key"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
-    yield ui
-    stop()
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return AxeChecker(axe_source())
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(live.url)  # the printed address: the token becomes a cookie
-    assert page.url == live.root + "/"
-    yield page
-    page.close()
 
 
 def read_results(path) -> list[tuple[str, str, str, str]]:

@@ -7,46 +7,13 @@ from __future__ import annotations
 
 import csv
 
-import pytest
 from conftest import LEAD_3
 from exporthelpers import xero_invoices
 
-from ui.browser import AxeChecker, axe_source, launch_browser, start_live_ui
 from ui.test_browser_flow import check_file, shown_text, upload, wait_until_finished
 
 # Leads of the default world's EUR channel ("Contoso Nordic resellers"), as Xero's currency.
 EUR = ("ec1b8ca1-f91e-4d4c-9ff4-9b7889463e85", "4b0dbb41-8d52-48f1-942c-3fe860e7a113")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
-    yield ui
-    stop()
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return AxeChecker(axe_source())
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(live.url)  # the printed address: the token becomes a cookie
-    yield page
-    page.close()
 
 
 def statuses(path) -> dict[str, tuple[str, str]]:

@@ -10,46 +10,12 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from importer.ui.command import join_words
-from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
+from ui.browser import screenshot
 
 SAMPLE = Path("sample_data/purchases_with_errors.csv").resolve()
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 STEP = 'nav[aria-label="Steps of this import"] [aria-current="step"]'
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
-    yield ui
-    stop()
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return AxeChecker(axe_source())
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(live.url)  # the printed address: the token becomes a cookie
-    assert page.url == live.root + "/"
-    yield page
-    page.close()
 
 
 def upload(page, path: Path) -> str:

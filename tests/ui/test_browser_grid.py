@@ -9,41 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser import AxeChecker, axe_source, launch_browser, screenshot, start_live_ui
+from ui.browser import screenshot
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 EXTRA_COLUMNS = 37  # with Lead ID, Amount and Date: 40 columns
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
-    yield ui
-    stop()
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return AxeChecker(axe_source())
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def page(browser, live):
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(live.url)  # the printed address: the token becomes a cookie
-    yield page
-    page.close()
 
 
 def wide_export(folder: Path, rows: int = 60) -> Path:
