@@ -81,3 +81,32 @@ def page(browser, live):
     assert page.url == live.root + "/"
     yield page
     page.close()
+
+
+# -- endpoint tests that send: an app sending to a sandbox started once per module ------------
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from importer.sandbox import Sandbox
+
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def sandboxed(tmp_path, sandbox):
+    """(client, settings, app) of a web app that sends to ``sandbox``, the token given."""
+    settings = UISettings(
+        workspace=tmp_path / "ws",
+        port=PORT,
+        sandbox=True,
+        api_url=sandbox.base_url,
+        api_key=ApiKey(sandbox.api_key),
+        target="sandbox",
+    )
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    yield client, settings, app
+    app.state.sessions.stop_all()

@@ -23,12 +23,10 @@ from starlette.testclient import TestClient
 
 from importer.check.mapping import Mapping
 from importer.records import FIELD_LABELS, FIELDS, split_warnings
-from importer.sandbox import Sandbox
-from importer.ui import ApiKey, UISettings, create_app
 from importer.ui.command import LEFT_OUT, equivalent_command, job_options, join_words
 from importer.ui.sessions import Progress
 from importer.ui.wording import for_page, how_many
-from ui.uihelpers import ORIGIN, SAMPLE, check_file, post, upload
+from ui.uihelpers import SAMPLE, check_file, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -105,29 +103,6 @@ def test_visible_text_leaves_out_hidden_parts_and_the_command_line_box():
 
 
 # -- every page of the flow -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def live(tmp_path, sandbox):
-    settings = UISettings(
-        workspace=tmp_path / "ws",
-        port=8765,
-        sandbox=True,
-        api_url=sandbox.base_url,
-        api_key=ApiKey(sandbox.api_key),
-        target="sandbox",
-    )
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
-    yield client, settings, app
-    app.state.sessions.stop_all()
 
 
 def import_id_of(answer) -> str:
@@ -225,8 +200,8 @@ def walk_the_flow(client, settings, app, tmp_path) -> Pages:
     return pages
 
 
-def test_no_page_of_the_flow_names_a_command_line_flag(live, tmp_path):
-    client, settings, app = live
+def test_no_page_of_the_flow_names_a_command_line_flag(sandboxed, tmp_path):
+    client, settings, app = sandboxed
     pages = walk_the_flow(client, settings, app, tmp_path)
     shown = {name: visible_text(page) for name, page in pages.seen.items()}
     flagged = {
@@ -380,8 +355,8 @@ def test_one_helper_makes_counts_agree():
     assert how_many(3, "entry", "entries") == "3 entries"
 
 
-def test_a_one_row_file_says_row_and_purchase_in_the_singular(live, tmp_path):
-    client, settings, app = live
+def test_a_one_row_file_says_row_and_purchase_in_the_singular(sandboxed, tmp_path):
+    client, settings, app = sandboxed
     one = tmp_path / "one.csv"
     one.write_text(f"Lead ID,Amount,Date\n{LEAD},10.00,2026-03-02\n")
     import_id = import_id_of(upload(client, settings, one))
@@ -404,8 +379,8 @@ def current_step(page: str) -> list[str]:
     return re.findall(r'aria-current="step">([^<]+)</a>', page)
 
 
-def test_after_the_online_check_the_step_bar_says_so_and_send_is_offered(live):
-    client, settings, app = live
+def test_after_the_online_check_the_step_bar_says_so_and_send_is_offered(sandboxed):
+    client, settings, app = sandboxed
     import_id = import_id_of(upload(client, settings, SAMPLE))
     base = f"/imports/{import_id}"
     assert current_step(client.get(f"{base}/columns").text) == ["1. Match columns"]
@@ -430,8 +405,8 @@ def test_after_the_online_check_the_step_bar_says_so_and_send_is_offered(live):
     assert current_step(client.get(f"{base}/send").text) == ["5. Send"]
 
 
-def test_no_send_is_offered_after_an_online_check_with_nothing_to_send(live, tmp_path):
-    client, settings, app = live
+def test_no_send_is_offered_after_an_online_check_with_nothing_to_send(sandboxed, tmp_path):
+    client, settings, app = sandboxed
     bad = tmp_path / "bad.csv"
     bad.write_text("Lead ID,Amount,Date\nnot-a-lead,10.00,2026-03-02\n")
     import_id = import_id_of(upload(client, settings, bad))
@@ -486,8 +461,8 @@ def test_a_warning_that_ends_in_advice_is_one_warning(client, settings, tmp_path
 # -- the "Command line" box -------------------------------------------------------------------
 
 
-def test_the_command_line_box_shows_the_exact_command_for_the_choices(live, tmp_path):
-    client, settings, app = live
+def test_the_command_line_box_shows_the_exact_command_for_the_choices(sandboxed, tmp_path):
+    client, settings, app = sandboxed
     source = tmp_path / "shop export.csv"
     source.write_text(
         "Lead ID,Amount,Date,Financial Status\n"

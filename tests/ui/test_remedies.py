@@ -15,13 +15,11 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 from starlette.testclient import TestClient
 
 from importer.check.mapping import load_mapping_file
 from importer.cli import main
-from importer.sandbox import Sandbox
-from importer.ui import ApiKey, UISettings, create_app
+from importer.ui import create_app
 from importer.ui.command import for_import
 from importer.ui.remedies import saved_rows_left_out
 from ui.uihelpers import ORIGIN, check_file, post, upload
@@ -493,31 +491,8 @@ def test_no_amount_on_purpose_lets_a_file_without_amounts_be_checked(
 # --- a row in Keen cannot be left out ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def live(tmp_path, sandbox):
-    settings = UISettings(
-        workspace=tmp_path / "ws",
-        port=8765,
-        sandbox=True,
-        api_url=sandbox.base_url,
-        api_key=ApiKey(sandbox.api_key),
-        target="sandbox",
-    )
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
-    yield client, settings, app
-    app.state.sessions.stop_all()
-
-
-def test_a_created_row_cannot_be_skipped(live, tmp_path):
-    client, settings, app = live
+def test_a_created_row_cannot_be_skipped(sandboxed, tmp_path):
+    client, settings, app = sandboxed
     source = plain_csv(tmp_path / "march.csv", ["10.00", "20.00", "30.00"])
     import_id = checked(client, settings, source)
     post(client, settings, f"/imports/{import_id}/rows/4/skip")

@@ -6,38 +6,13 @@ import csv
 import json
 import re
 
-import pytest
 from starlette.testclient import TestClient
 
-from importer.sandbox import Sandbox
 from importer.sandbox.faults import Faults
 from importer.ui import ApiKey, UISettings, create_app
 from ui.uihelpers import ORIGIN, SAMPLE, check_file, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def live(tmp_path, sandbox):
-    settings = UISettings(
-        workspace=tmp_path / "ws",
-        port=8765,
-        sandbox=True,
-        api_url=sandbox.base_url,
-        api_key=ApiKey(sandbox.api_key),
-        target="sandbox",
-    )
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
-    yield client, settings, app
-    app.state.sessions.stop_all()
 
 
 def checked_import(client, settings, path=SAMPLE) -> str:
@@ -63,8 +38,8 @@ def purchase_ids(path) -> dict[str, str]:
         return {r["row"]: r["purchase_id"] for r in csv.DictReader(handle) if r["purchase_id"]}
 
 
-def test_send_needs_the_typed_row_count_then_reports_progress_and_results(live, sandbox):
-    client, settings, app = live
+def test_send_needs_the_typed_row_count_then_reports_progress_and_results(sandboxed, sandbox):
+    client, settings, app = sandboxed
     import_id = checked_import(client, settings)
     page = client.get(f"/imports/{import_id}/send").text
     assert "About to import 5 purchases" in page
@@ -94,8 +69,8 @@ def test_send_needs_the_typed_row_count_then_reports_progress_and_results(live, 
     assert "Lead not accessible" in grid
 
 
-def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(live, sandbox, tmp_path):
-    client, settings, app = live
+def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox, tmp_path):
+    client, settings, app = sandboxed
     source = tmp_path / "many.csv"
     source.write_text(
         "Lead ID,Amount,Date,Reference\n"
@@ -137,8 +112,8 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(live, sandbox, tmp
     assert len(sandbox.purchases()) - before == 400
 
 
-def test_check_online_runs_the_dry_run_and_creates_nothing(live, sandbox):
-    client, settings, app = live
+def test_check_online_runs_the_dry_run_and_creates_nothing(sandboxed, sandbox):
+    client, settings, app = sandboxed
     import_id = checked_import(client, settings)
     before = len(sandbox.purchases())
     answer = post(client, settings, f"/imports/{import_id}/online")
@@ -163,11 +138,11 @@ def test_without_a_key_nothing_can_be_sent(tmp_path):
     assert app.state.sessions.get(import_id).thread is None
 
 
-def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(live, sandbox, tmp_path):
+def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(sandboxed, sandbox, tmp_path):
     import subprocess
     import sys
 
-    client, settings, app = live
+    client, settings, app = sandboxed
     source = tmp_path / "handover.csv"
     source.write_text(
         "Lead ID,Amount,Date,Reference\n"
@@ -197,8 +172,8 @@ def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(live, sandbox, tmp_
     assert {row: after[row] for row in created_in_browser} == created_in_browser
 
 
-def test_resend_unconfirmed_has_its_own_typed_confirmation(live, sandbox, tmp_path):
-    client, settings, app = live
+def test_resend_unconfirmed_has_its_own_typed_confirmation(sandboxed, sandbox, tmp_path):
+    client, settings, app = sandboxed
     source = tmp_path / "unsure.csv"
     source.write_text(
         "Lead ID,Amount,Date,Reference\n"
@@ -250,9 +225,9 @@ def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
 
 
 def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledger(
-    live, sandbox
+    sandboxed, sandbox
 ):
-    client, settings, app = live
+    client, settings, app = sandboxed
     first = checked_import(client, settings)
     before = len(sandbox.purchases())
     post(client, settings, f"/imports/{first}/send", data={"rows_to_send": "5"})
@@ -275,8 +250,8 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     assert '<span class="pill status-created">created 3' in history
 
 
-def test_a_finished_import_says_nothing_left_to_send(live, sandbox, tmp_path):
-    client, settings, app = live
+def test_a_finished_import_says_nothing_left_to_send(sandboxed, sandbox, tmp_path):
+    client, settings, app = sandboxed
     source = tmp_path / "two.csv"
     source.write_text(
         "Lead ID,Amount,Date,Reference\n"
