@@ -26,6 +26,7 @@ from importer.check.matching import (  # noqa: F401
 )
 from importer.check.normalise import parse_uuid
 from importer.errors import MappingError
+from importer.read.notepad import notepad_text
 from importer.records import FIELDS
 
 BOOLEAN_OPTIONS = (
@@ -118,11 +119,16 @@ def load_mapping_file(path: str | Path) -> Mapping:
     """Read a TOML mapping file: a ``[columns]`` table of field = "Column" plus options."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(notepad_text(path.read_bytes()))
     except FileNotFoundError:
         raise MappingError(f"mapping file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"cannot read mapping file {path}: {exc.__class__.__name__}") from None
+    except UnicodeDecodeError:
+        raise MappingError(
+            f"mapping file {path} is not UTF-8 text",
+            hint="save it from Notepad as UTF-8 (or Unicode)",
+        ) from None
+    except OSError as exc:
+        raise MappingError(f"cannot read mapping file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(
             f"mapping file {path} is not valid TOML: {exc}",

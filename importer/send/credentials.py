@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from importer.errors import ConfigurationError
+from importer.read.notepad import notepad_text
 
 __all__ = ["DEFAULT_API_URL", "read_api_key"]
 
@@ -45,6 +46,4 @@ def read_api_key(key_file: str | None = None) -> str:
 
 def _key_text(data: bytes) -> str:
     """The key in a file saved by Notepad: UTF-8 with or without a BOM, or UTF-16 ("Unicode")."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").strip()
-    return data.decode("utf-8-sig").strip()
+    return notepad_text(data).strip()
