@@ -3,42 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-#: Fields a column can be mapped to.
-FIELDS: tuple[str, ...] = (
-    "lead_id",
-    "legacy_lead_id",
-    "purchase_amount",
-    "date",
-    "product_id",
-    "product_name",
-    "product_description",
-    "trigger_ids",
-    "reference",
-    "currency",
+from importer.fields import (
+    PURCHASE_FIELDS,
+    PurchaseField,
+    field_labels,
+    field_names,
+    sent_fields,
 )
 
+#: Fields a column can be mapped to (declared in :mod:`importer.fields`).
+FIELDS: tuple[str, ...] = field_names(PURCHASE_FIELDS)
+
 #: Each field in words, as a finance user calls it (the web app shows its API name beside).
-FIELD_LABELS: dict[str, str] = {
-    "lead_id": "Lead ID",
-    "legacy_lead_id": "Legacy lead ID",
-    "purchase_amount": "Amount",
-    "date": "Date",
-    "product_id": "Product ID",
-    "product_name": "Product name",
-    "product_description": "Product description",
-    "trigger_ids": "Trigger IDs",
-    "reference": "Reference",
-    "currency": "Currency",
-}
+FIELD_LABELS: dict[str, str] = field_labels(PURCHASE_FIELDS)
 
 #: Columns the results file appends to every input row, in this order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -100,20 +88,13 @@ class PurchaseRecord(BaseModel):
         The amount stays a Decimal here; serialise with :func:`dumps_payload`.
         """
         body: dict = {"action": action, "lead_id": lead_id or self.lead_id}
-        if self.purchase_amount is not None:
-            body["purchase_amount"] = self.purchase_amount
-        if self.product_id:
-            body["product_id"] = self.product_id
-        if self.product_name:
-            body["product_name"] = self.product_name
-        if self.product_description:
-            # The catalog (product_id) shape calls it "description" (keen-api.md §2.2).
-            key = "description" if self.product_id else "product_description"
-            body[key] = self.product_description
-        if self.date is not None:
-            body["date"] = format_instant(self.date)
-        if self.trigger_ids:
-            body["trigger_ids"] = list(self.trigger_ids)
+        catalog = bool(self.product_id)  # the catalog shape names some keys its own way
+        values = self.__dict__  # pydantic keeps the fields here: read once, not per getattr
+        for name, key, catalog_key, form in SENT:
+            value = values[name]
+            if value is None or (not value and type(value) is not Decimal):
+                continue  # an empty cell is never sent (an amount of 0 is)
+            body[catalog_key if catalog else key] = value if form is None else form(value)
         return body
 
 
@@ -125,6 +106,26 @@ def format_instant(value: datetime) -> str:
     if utc.microsecond:
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: How a value is written in the body, by the parser that read it: a date as an instant, a
+#: list of ids as a list; other values as they are.
+_JSON_FORMS: dict[str, Callable[[Any], object]] = {"date": format_instant, "uuid_list": list}
+Sent = tuple[str, str, str, Callable[[Any], object] | None]
+
+
+def payload_plan(fields: Sequence[PurchaseField]) -> tuple[Sent, ...]:
+    """(field, body key, body key in the catalog shape, JSON form or None) of the fields sent
+    besides the lead, in the order of the body's keys (:func:`importer.fields.sent_fields`)."""
+    return tuple(
+        (f.name, f.payload_key, f.catalog_key or f.payload_key, _JSON_FORMS.get(f.parser))
+        for f in sent_fields(fields)
+        if f.name != "lead_id" and f.payload_key is not None
+    )
+
+
+#: What :meth:`PurchaseRecord.payload` sends, derived once from the registry.
+SENT: tuple[Sent, ...] = payload_plan(PURCHASE_FIELDS)
 
 
 def dumps_payload(body: dict) -> bytes:

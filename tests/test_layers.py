@@ -11,6 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "importer"
 # Lower numbers sit lower in the pipeline; a module may import its own level or a lower one.
 LEVEL = {
+    "fields": 0,  # the field registry: every stage reads its fields from it
     "records": 0,
     "errors": 0,
     "version": 0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,24 +18,22 @@ from operator import itemgetter
 
 import numpy as np
 
+from importer import fields
 from importer.check import damage, normalise
 from importer.check.columns import (
     CACHE_LIMIT,
     CACHE_LIMITS,
-    CANONICAL_UUID,
     MISSING,
     NULL_MARKS,
-    PLAIN_COMMA_NUMBER,
-    PLAIN_NUMBER,
     SEPARATOR,
     ColumnParser,
     TextColumn,
-    decimal_from_comma,
     plain_run,
     unusual_cells,
 )
 from importer.check.decisions import ColumnDecisions, ValidationOptions, decide_columns
 from importer.check.duplicates import SeenRows
+from importer.check.parsers import Reading, fast_paths, parse_functions
 from importer.check.summary import STATUS_HEADERS, ChunkFacts
 from importer.errors import ConfigurationError, MappingError
 from importer.read.headers import fold_header
@@ -85,6 +83,9 @@ APOSTROPHE_FIELDS = frozenset(
 EMPTY_TRIGGERS = (
     "trigger_ids is empty: Keen fires every active purchase trigger of the channel for this row"
 )
+#: The field that is a row's key for duplicates: rows sharing it are the lines of one invoice,
+#: or copies when the rest of their purchase is the same too.
+REFERENCE = "reference"
 
 
 @dataclass
@@ -205,14 +206,24 @@ class RowValidator:
         self._repeat_counts: dict[int, int] = {}
         # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
         self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
-        fast = self._fast_paths()
+        # Every table of the fields is derived here, once per validator, from the registry.
+        registry = fields.PURCHASE_FIELDS
+        reading = Reading(decisions, options, self.zone)
+        fast = fast_paths(registry, decisions.decimal)
         self._parsers = {
             name: TextColumn()
             if parse is normalise.parse_text
             else ColumnParser(parse, fast.get(name), CACHE_LIMITS.get(name, CACHE_LIMIT))
-            for name, parse in self._parse_functions().items()
+            for name, parse in parse_functions(registry, reading).items()
             if name in self.index
         }
+        self._record_names = ("row", *fields.field_names(registry))
+        self._blank_record = PurchaseRecord.model_construct(row=0)
+        self._dates = frozenset(f.name for f in registry if f.parser == "date")
+        self._lists = frozenset(f.name for f in registry if f.parser == "uuid_list")
+        #: The parts of a row's payload key: the parts of the purchase's identity but the
+        #: reference, which is the row's key itself.
+        self._key_parts = [p for p in fields.identity_parts(registry) if REFERENCE not in p]
         #: Currency codes per row over every chunk checked (the file's majority).
         self.currency_counts: Counter[str] = Counter()
 
@@ -487,37 +498,31 @@ class RowValidator:
         )
 
     def _records(self, chunk, statuses, verdict: _Verdict) -> list[PurchaseRecord | None]:
-        get = verdict.get
-        lead, legacy, amounts, dates = (
-            get("lead_id"),
-            get("legacy_lead_id"),
-            get("purchase_amount"),
-            get("date"),
-        )
-        product_id, product_name, description = (
-            get("product_id"),
-            get("product_name"),
-            get("product_description"),
-        )
-        triggers, reference, currencies = get("trigger_ids"), get("reference"), get("currency")
+        """A purchase record of every valid row (None for the others), with every field.
+
+        Each is a copy of a blank record with the row's values: like ``model_construct``, pydantic
+        validates nothing, and copying costs less than constructing field by field.
+        """
+        names, blank = self._record_names, self._blank_record
+        columns = [chunk.rows, *(self._record_values(name, verdict) for name in names[1:])]
         records: list[PurchaseRecord | None] = [None] * verdict.n
-        for i in range(verdict.n):
-            if statuses[i] is not VALID:
-                continue
-            records[i] = PurchaseRecord.model_construct(
-                row=chunk.rows[i],
-                lead_id=lead[i],
-                legacy_lead_id=legacy[i],
-                purchase_amount=amounts[i],
-                date=dates[i][0] if dates[i] else None,
-                product_id=product_id[i],
-                product_name=product_name[i],
-                product_description=description[i],
-                trigger_ids=tuple(dict.fromkeys((triggers[i] or ()) + self.extra_triggers)),
-                reference=reference[i],
-                currency=currencies[i],
-            )
+        for i, values in enumerate(zip(*columns, strict=True)):
+            if statuses[i] is VALID:
+                records[i] = blank.model_copy(update=dict(zip(names, values, strict=True)))
         return records
+
+    def _record_values(self, name: str, verdict: _Verdict) -> list:
+        """A field's values as its record attribute holds them: a date without its "had a
+        time" flag, a list of ids as a tuple (with the --trigger-id ones after a row's own)."""
+        values = verdict.get(name)
+        if name in self._dates:
+            return _first_items(values)
+        if name in self._lists:
+            extra = self.extra_triggers if name == "trigger_ids" else ()
+            if not extra:
+                return [ids or () for ids in values]
+            return [tuple(dict.fromkeys((ids or ()) + extra)) for ids in values]
+        return values
 
     def accept_keys(self, keys: tuple[np.ndarray, np.ndarray], rows: Sequence[int]) -> bool:
         """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
@@ -562,22 +567,16 @@ class RowValidator:
         pass and the columns are mixed with numpy; keys are hashes, so they are only
         comparable within one process (a forked child shares the parent's hash secret).
         """
-        get, mapped = verdict.get, self.index
-        dates = get("date")
+        get, parsed = verdict.get, verdict.parsed
         # The reference is the key of the rows that have one: the payload key leaves it out.
-        parts = [_either(get, "lead_id", "legacy_lead_id", mapped)]
-        if None in dates:
-            parts.append([d[0] if d else None for d in dates])
-        else:
-            parts.append(list(map(itemgetter(0), dates)))
-        parts.append(_either(get, "product_id", "product_name", mapped))
-        if "purchase_amount" in mapped:
-            parts.append(self._amount_keys(verdict))
-        for name in ("product_description", "trigger_ids", "currency"):
-            if name in mapped or name in verdict.parsed:
-                parts.append(get(name))
+        # A part no column feeds is empty in every row, and is left out.
+        parts = [
+            self._key_values(part, verdict)
+            for part in self._key_parts
+            if not parsed.keys().isdisjoint(part)
+        ]
         payloads = rows_hash(parts, verdict.n)
-        references = get("reference")
+        references = get(REFERENCE)
         if None not in references:
             return column_hash(list(map(str.casefold, references)), verdict.n), payloads
         if not any(references):
@@ -585,6 +584,25 @@ class RowValidator:
         folded = [r and r.casefold() for r in references]
         has_reference = np.fromiter(map(bool, folded), dtype=bool, count=verdict.n)
         return np.where(has_reference, column_hash(folded, verdict.n), payloads), payloads
+
+    def _key_values(self, part: tuple[str, ...], verdict: _Verdict) -> list:
+        """Per row, its value of one part of the purchase's identity: the value of the first
+        field of ``part`` that the row has (the lead's UUID, else its legacy id)."""
+        present = [name for name in part if name in verdict.parsed]
+        values = self._key_column(present[0], verdict)
+        for name in present[1:]:
+            other = self._key_column(name, verdict)
+            values = [a or b for a, b in zip(values, other, strict=True)]
+        return values
+
+    def _key_column(self, name: str, verdict: _Verdict) -> list:
+        """A field's values as its part of a row's key: amounts as :meth:`_amount_keys`,
+        dates without their "had a time" flag."""
+        if name == "purchase_amount":
+            return self._amount_keys(verdict)
+        if name in self._dates:
+            return _first_items(verdict.get(name))
+        return verdict.get(name)
 
     def _amount_keys(self, verdict: _Verdict) -> list:
         """Per row, a stand-in for its amount that is equal exactly when the amounts are:
@@ -653,42 +671,6 @@ class RowValidator:
             f"duplicate of row {first} (every field repeats); use --allow-duplicates if both "
             "are real purchases"
         ]
-
-    def _parse_date_in_period(self, value: str) -> tuple[datetime, bool]:
-        result = normalise.parse_date(value, day_first=self.decisions.day_first, tz=self.zone)
-        period = self.options.period
-        if period is not None:
-            local = result[0].astimezone(self.zone).date()
-            if not period.contains(local):
-                raise ValueError(f"date {local.isoformat()} is outside the period {period.label}")
-        return result
-
-    def _fast_paths(self) -> dict[str, tuple[re.Pattern[str], Callable[[str], object]]]:
-        """Plain forms that need no general parser (they must parse to the same value)."""
-        paths = {"lead_id": (CANONICAL_UUID, str), "product_id": (CANONICAL_UUID, str)}
-        if self.decisions.decimal == ".":
-            paths["purchase_amount"] = (PLAIN_NUMBER, Decimal)
-        else:
-            paths["purchase_amount"] = (PLAIN_COMMA_NUMBER, decimal_from_comma)
-        return paths
-
-    def _parse_functions(self) -> dict[str, Callable[[str], object]]:
-        d = self.decisions
-        allow = self.options.allow_precision
-        return {
-            "lead_id": lambda v: normalise.parse_uuid(v, field="lead_id"),
-            "legacy_lead_id": normalise.parse_legacy_id,
-            "purchase_amount": lambda v: normalise.parse_amount(
-                v, decimal=d.decimal, allow_precision=allow
-            ),
-            "date": self._parse_date_in_period,
-            "product_id": lambda v: normalise.parse_uuid(v, field="product_id"),
-            "product_name": normalise.parse_text,
-            "product_description": normalise.parse_text,
-            "trigger_ids": lambda v: normalise.parse_uuid_list(v, field="trigger_ids") or None,
-            "reference": normalise.parse_text,
-            "currency": normalise.parse_currency,
-        }
 
     def _scan_damage(
         self, name: str, values: list[str], warnings: dict[int, list[str]]
@@ -857,10 +839,8 @@ def rows_hash(columns: list[Sequence[object]], n: int) -> np.ndarray:
     return mixed.view(np.int64)
 
 
-def _either(get, first: str, second: str, mapped) -> list:
-    """Per row, the value of ``first`` or else of ``second`` (lead or legacy lead, ...)."""
-    if second not in mapped:
-        return get(first)
-    if first not in mapped:
-        return get(second)
-    return [a or b for a, b in zip(get(first), get(second), strict=True)]
+def _first_items(values: list) -> list:
+    """The first item of each value, None for None (a date without its "had a time" flag)."""
+    if None in values:
+        return [v[0] if v else None for v in values]
+    return list(map(itemgetter(0), values))

@@ -1,104 +1,48 @@
-"""Blank import templates (CSV and XLSX) with the recognised headers and two example rows."""
+"""Blank import templates (CSV and XLSX) with the recognised headers and two example rows.
+
+Their columns, example cells and help come from the field registry (:mod:`importer.fields`).
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
+from importer.fields import PURCHASE_FIELDS, PurchaseField
 from importer.report.publish import publish, temporary_beside
 
-TEMPLATE_HEADERS = [
-    "Lead ID",
-    "Amount",
-    "Currency",
-    "Date",
-    "Product name",
-    "Product description",
-    "Trigger IDs",
-    "Reference",
-]
-EXAMPLE_ROWS = [
-    [
-        "47378190-96da-4dac-b2ff-5d2a386ecbe0",
-        "1500.00",
-        "USD",
-        "2026-03-02",
-        "Pro plan",
-        "Annual subscription",
-        "",
-        "INV-2026-0001",
-    ],
-    [
-        "c241330b-01a9-471f-9e8a-774bcf36d58b",
-        "249.50",
-        "USD",
-        "2026-03-05",
-        "Starter plan",
-        "Monthly subscription",
-        "aefcfad8-efc8-4849-b3aa-7efe4458a885",
-        "INV-2026-0002",
-    ],
-]
+#: The template opens with who, how much, in what currency and when; every other field follows
+#: in the registry's order (:mod:`importer.fields`).
+LEADING_FIELDS = ("lead_id", "legacy_lead_id", "purchase_amount", "currency", "date")
+
+
+def documented_fields(fields: Sequence[PurchaseField]) -> list[PurchaseField]:
+    """Every field, in the template's order (the Columns sheet describes each)."""
+    first = {name: i for i, name in enumerate(LEADING_FIELDS)}
+    return sorted(fields, key=lambda f: first.get(f.name, len(first)))
+
+
+def template_columns(fields: Sequence[PurchaseField]) -> list[PurchaseField]:
+    """The fields with a column of their own in the template: those with example cells."""
+    return [f for f in documented_fields(fields) if f.template.examples is not None]
+
+
+def required_words(field: PurchaseField, fields: Sequence[PurchaseField]) -> str:
+    """The Columns sheet's "Required": "yes", "yes*" (this field or its alternative) or "no"."""
+    if not field.required:
+        return "no"
+    paired = field.alternative_to is not None or any(f.alternative_to == field.name for f in fields)
+    return "yes*" if paired else "yes"
+
+
+_COLUMNS = template_columns(PURCHASE_FIELDS)
+TEMPLATE_HEADERS = [f.words for f in _COLUMNS]
+EXAMPLE_ROWS = [[(f.template.examples or ("", ""))[i] for f in _COLUMNS] for i in (0, 1)]
 COLUMN_DOCS = [
-    (
-        "Lead ID",
-        "lead_id",
-        "yes*",
-        "The Keen lead's UUID (8-4-4-4-12 hex digits). *Or map a "
-        "'Legacy lead ID' column with the old numeric id instead.",
-    ),
-    (
-        "Legacy lead ID",
-        "legacy_lead_id",
-        "yes*",
-        "The lead's integer id from the old Keen system; resolved to the UUID when sending.",
-    ),
-    (
-        "Amount",
-        "purchase_amount",
-        "no",
-        "Purchase amount in the channel's currency, at most two decimals. 1500, 1,500.00, "
-        "1.500,00 and 1 500,00 € are all read. Negative amounts are refused.",
-    ),
-    (
-        "Currency",
-        "currency",
-        "no",
-        "3-letter code (USD, EUR). Checked against the lead's channel "
-        "currency; never sent (Keen does not convert).",
-    ),
-    (
-        "Date",
-        "date",
-        "no",
-        "Purchase date. ISO (2026-03-02), 02.03.2026, slash dates (day-first or "
-        "month-first is read from the column), or a real Excel date cell. Date-only = midnight in "
-        "--timezone (default UTC).",
-    ),
-    ("Product name", "product_name", "no", "Free-text product name."),
-    ("Product description", "product_description", "no", "Free text."),
-    (
-        "Product ID",
-        "product_id",
-        "no",
-        "Catalog product UUID (older API shape; cannot be combined "
-        "with Product name or Trigger IDs).",
-    ),
-    (
-        "Trigger IDs",
-        "trigger_ids",
-        "no",
-        "Reward trigger UUIDs to evaluate, separated by comma, "
-        "semicolon, pipe or space. Empty = every active purchase trigger of the channel.",
-    ),
-    (
-        "Reference",
-        "reference",
-        "no",
-        "Your invoice/order number: never sent; used to catch "
-        "duplicate rows and shown in the results.",
-    ),
+    (f.words, f.name, required_words(f, PURCHASE_FIELDS), f.template.text)
+    for f in documented_fields(PURCHASE_FIELDS)
 ]
 
 
@@ -122,17 +66,15 @@ def write_xlsx_template(path: Path) -> Path:
     date = book.add_format({"num_format": "yyyy-mm-dd"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     sheet = book.add_worksheet("Purchases")
-    for col, name in enumerate(TEMPLATE_HEADERS):
-        sheet.write_string(0, col, name, head)
-    widths = [40, 12, 10, 12, 18, 24, 40, 16]
-    for col, width in enumerate(widths):
-        fmt = money if col == 1 else date if col == 3 else text
-        sheet.set_column(col, col, width, fmt)
+    forms = {"amount": money, "date": date}  # by the parser that reads the column
+    for col, f in enumerate(_COLUMNS):
+        sheet.write_string(0, col, f.words, head)
+        sheet.set_column(col, col, f.template.width, forms.get(f.parser, text))
     for line, row in enumerate(EXAMPLE_ROWS, start=1):
-        for col, value in enumerate(row):
-            if col == 1:
+        for col, (f, value) in enumerate(zip(_COLUMNS, row, strict=True)):
+            if f.parser == "amount":
                 sheet.write_number(line, col, float(value), money)
-            elif col == 3:
+            elif f.parser == "date":
                 sheet.write_datetime(line, col, dt.datetime.fromisoformat(value), date)
             else:
                 sheet.write_string(line, col, value, text)

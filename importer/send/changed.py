@@ -19,10 +19,11 @@ the row at hand is new content, sent as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from importer.fields import PURCHASE_FIELDS, PurchaseField, sent_fields
 from importer.ledger import Entry, Ledger
 
 __all__ = ["EditFinder", "EditedRow", "FileRow", "find_edited_rows"]
@@ -43,13 +44,18 @@ class FileRow:
 Payloads = Callable[[], Iterable[FileRow]]
 _BLOCK = 1000
 
-_FIELD_NAMES = {
-    "purchase_amount": "amount",
-    "lead_id": "lead",
-    "product_name": "product",
-    "product_description": "description",
-    "trigger_ids": "triggers",
-}
+
+def field_words(fields: Sequence[PurchaseField]) -> dict[str, str]:
+    """A body's key -> its field in a sentence ("amount 10.50 (now 11)")."""
+    return {
+        key: f.in_sentence()
+        for f in sent_fields(fields)
+        for key in (f.payload_key, f.catalog_key)
+        if key is not None
+    }
+
+
+_FIELD_NAMES = field_words(PURCHASE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
