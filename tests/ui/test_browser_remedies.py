@@ -6,33 +6,11 @@ review page with its "Choices" and "Keep only some rows".
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ui.browser import screenshot
+from ui.uihelpers import hidden_row_workbook
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
-
-
-def filtered_workbook(path: Path) -> Path:
-    """Rows 2, 3 and 5 visible (4,558.65 USD), row 4 (24,000.00 USD) hidden by a filter, and
-    the file's total line of the visible rows on row 6."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Sales")
-    rows = [
-        ["Lead ID", "Amount", "Currency", "Date", "Reference"],
-        [LEAD, 1500.00, "USD", "2026-03-02", "R-1"],
-        [LEAD, 1000.00, "USD", "2026-03-03", "R-2"],
-        [LEAD, 24000.00, "USD", "2026-03-04", "R-3"],
-        [LEAD, 2058.65, "USD", "2026-03-05", "R-4"],
-        ["Total", 4558.65, "", "", ""],
-    ]
-    for line, row in enumerate(rows):
-        sheet.write_row(line, 0, row)
-    sheet.set_row(3, None, None, {"hidden": True})
-    book.close()
-    return path
 
 
 def card(page, label: str) -> str:
@@ -42,7 +20,7 @@ def card(page, label: str) -> str:
 
 
 def test_skip_hidden_rows_and_skip_row_3_change_the_cards_and_the_send(page, live, axe, tmp_path):
-    source = filtered_workbook(tmp_path / "march.xlsx")
+    source = hidden_row_workbook(tmp_path / "march.xlsx")
     page.get_by_label("Spreadsheet file").set_input_files(str(source))
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url("**/columns")

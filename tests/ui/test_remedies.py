@@ -22,32 +22,10 @@ from importer.cli import main
 from importer.ui import create_app
 from importer.ui.command import for_import
 from importer.ui.remedies import saved_rows_left_out
-from ui.uihelpers import ORIGIN, check_file, post, upload
+from ui.uihelpers import ORIGIN, check_file, hidden_row_workbook, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 HEADER = ["Lead ID", "Amount", "Currency", "Date", "Reference"]
-
-
-def hidden_row_workbook(path: Path) -> Path:
-    """Rows 2, 3 and 5 visible, row 4 (24,000.00 USD) hidden by a filter, and the file's own
-    total line (row 6) of the visible rows: 4,558.65."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Sales")
-    rows = [
-        HEADER,
-        [LEAD, 1500.00, "USD", "2026-03-02", "R-1"],
-        [LEAD, 1000.00, "USD", "2026-03-03", "R-2"],
-        [LEAD, 24000.00, "USD", "2026-03-04", "R-3"],
-        [LEAD, 2058.65, "USD", "2026-03-05", "R-4"],
-        ["Total", 4558.65, "", "", ""],
-    ]
-    for line, row in enumerate(rows):
-        sheet.write_row(line, 0, row)
-    sheet.set_row(3, None, None, {"hidden": True})
-    book.close()
-    return path
 
 
 def shop_csv(path: Path) -> Path:

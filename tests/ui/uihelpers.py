@@ -52,3 +52,26 @@ def check_file(client, settings, import_id: str, mapping: dict[str, str], **opti
     data = {f"field:{k}": v for k, v in mapping.items()}
     data.update({k: str(v) for k, v in options.items()})
     return post(client, settings, f"/imports/{import_id}/columns", data=data)
+
+
+def hidden_row_workbook(path):
+    """Rows 2, 3 and 5 visible, row 4 (24,000.00 USD) hidden by a filter, and the file's own
+    total line (row 6) of the visible rows: 4,558.65."""
+    import xlsxwriter
+
+    LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"  # noqa: N806 - a lead of the sandbox
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Sales")
+    rows = [
+        ["Lead ID", "Amount", "Currency", "Date", "Reference"],
+        [LEAD, 1500.00, "USD", "2026-03-02", "R-1"],
+        [LEAD, 1000.00, "USD", "2026-03-03", "R-2"],
+        [LEAD, 24000.00, "USD", "2026-03-04", "R-3"],
+        [LEAD, 2058.65, "USD", "2026-03-05", "R-4"],
+        ["Total", 4558.65, "", "", ""],
+    ]
+    for line, row in enumerate(rows):
+        sheet.write_row(line, 0, row)
+    sheet.set_row(3, None, None, {"hidden": True})
+    book.close()
+    return path
