@@ -12,8 +12,11 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 
 _BLOCK = 1 << 20
@@ -49,14 +52,25 @@ def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCe
     Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
     the loader has already read the workbook, so this only adds warnings.
     """
+    return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), _scan, last_row)
+
+
+def scan_sheet_member(
+    path: Path,
+    find_member: Callable[[zipfile.ZipFile], str | None],
+    scan: Callable[[IO[bytes]], HiddenCells],
+    last_row: int | None,
+) -> HiddenCells:
+    """Open the zip member ``find_member`` names and ``scan`` it for hidden cells (rows after
+    ``last_row`` left out); anything unreadable gives "nothing hidden"."""
     try:
         with zipfile.ZipFile(path) as archive:
-            member = _sheet_member(archive, sheet)
+            member = find_member(archive)
             if member is None:
                 return HiddenCells()
             with archive.open(member) as stream:
-                return _scan(stream).up_to(last_row)
-    except (OSError, zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+                return scan(stream).up_to(last_row)
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ElementTree.ParseError):
         return HiddenCells()
 
 

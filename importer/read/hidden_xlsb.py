@@ -17,10 +17,10 @@ from __future__ import annotations
 import struct
 import zipfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from xml.etree import ElementTree
 
-from importer.read.hidden import HiddenCells, relationship_target
+from importer.read.hidden import HiddenCells, relationship_target, scan_sheet_member
 
 _BLOCK = 1 << 20
 _MAX_RECORD = 64 << 20  # no record is this large: the stream is damaged
@@ -35,15 +35,7 @@ def find_hidden_xlsb(path: Path, sheet: str, last_row: int | None = None) -> Hid
     last_row: rows after it are left out. Anything unreadable gives "nothing hidden": the
     loader has already read the workbook, so this only adds warnings.
     """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = _sheet_member(archive, sheet)
-            if member is None:
-                return HiddenCells()
-            with archive.open(member) as stream:
-                return _scan(stream).up_to(last_row)
-    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ElementTree.ParseError):
-        return HiddenCells()
+    return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), _scan, last_row)
 
 
 def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
