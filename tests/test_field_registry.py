@@ -18,6 +18,7 @@ import pytest
 from importer import fields, records
 from importer.check import parsers
 from importer.check import validator as validator_module
+from importer.check.duplicates import REFERENCE
 from importer.check.matching import match_fields
 from importer.check.validator import ColumnDecisions, RowValidator, ValidationOptions
 from importer.fields import (
@@ -193,9 +194,9 @@ def test_the_ledger_identity_holds_the_identity_fields_never_sent():
 def test_the_duplicate_key_covers_exactly_the_identity_fields():
     columns = {name: name for name in FIELDS}
     validator = RowValidator(list(FIELDS), columns, ColumnDecisions(), ValidationOptions())
-    in_key = {name for part in validator._key_parts for name in part}
+    in_key = {name for part in validator.duplicates.purchase_parts for name in part}
     identity_fields = {f.name for f in PURCHASE_FIELDS if f.identity}
-    assert in_key == identity_fields - {validator_module.REFERENCE}
+    assert in_key == identity_fields - {REFERENCE}
 
 
 @pytest.mark.parametrize("field", [p for p in ALL if p.values[0].identity])

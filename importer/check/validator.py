@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,7 +31,7 @@ from importer.check.columns import (
     unusual_cells,
 )
 from importer.check.decisions import ColumnDecisions, ValidationOptions, decide_columns
-from importer.check.duplicates import SeenRows
+from importer.check.duplicates import DuplicateRule, Repeat, RowKeys, only
 from importer.check.parsers import Reading, fast_paths, parse_functions
 from importer.check.summary import STATUS_HEADERS, ChunkFacts
 from importer.errors import ConfigurationError, MappingError
@@ -83,9 +82,6 @@ APOSTROPHE_FIELDS = frozenset(
 EMPTY_TRIGGERS = (
     "trigger_ids is empty: Keen fires every active purchase trigger of the channel for this row"
 )
-#: The field that is a row's key for duplicates: rows sharing it are the lines of one invoice,
-#: or copies when the rest of their purchase is the same too.
-REFERENCE = "reference"
 
 
 @dataclass
@@ -102,9 +98,9 @@ class CheckedChunk:
     dates: list[datetime | None] = field(default_factory=list)
     #: Facts for the summary (report lines, hidden rows, NULL cells, ...): see Summary.notice.
     facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
-    #: With ``check(..., mark_duplicates=False)``: the keys and payload keys of the valid rows,
-    #: in order, and their row numbers (for :meth:`RowValidator.accept_keys`).
-    valid_keys: tuple[np.ndarray, np.ndarray] | None = None
+    #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in
+    #: order, and their row numbers (for ``validator.duplicates.accept``).
+    valid_keys: RowKeys | None = None
     valid_rows: np.ndarray | None = None
 
     def add_to(self, summary, statuses: list[RowStatus] | None = None) -> None:
@@ -198,16 +194,11 @@ class RowValidator:
         self.extra_triggers = _extra_triggers(options)
         self.filters = row_filters(headers, options.where)
         self.status_at = find_status_column(headers, set(columns.values()))
-        self._seen = SeenRows()  # by key (the reference, else the payload): its first row
-        self._exact = SeenRows()  # by key and payload together: every distinct row
-        #: Rows repeating an earlier row on purpose (allow_duplicates): row -> how many came
-        #: before it. The ledger keeps them apart as distinct purchases.
-        self.occurrences: dict[int, int] = {}
-        self._repeat_counts: dict[int, int] = {}
-        # Without a reference, amount or date, two rows of one lead are not evidence of a copy.
-        self._can_spot_duplicates = bool({"reference", "purchase_amount", "date"} & set(columns))
         # Every table of the fields is derived here, once per validator, from the registry.
         registry = fields.PURCHASE_FIELDS
+        self.duplicates = DuplicateRule(
+            columns, allow_duplicates=options.allow_duplicates, registry=registry
+        )
         reading = Reading(decisions, options, self.zone)
         fast = fast_paths(registry, decisions.decimal)
         self._parsers = {
@@ -221,11 +212,13 @@ class RowValidator:
         self._blank_record = PurchaseRecord.model_construct(row=0)
         self._dates = frozenset(f.name for f in registry if f.parser == "date")
         self._lists = frozenset(f.name for f in registry if f.parser == "uuid_list")
-        #: The parts of a row's payload key: the parts of the purchase's identity but the
-        #: reference, which is the row's key itself.
-        self._key_parts = [p for p in fields.identity_parts(registry) if REFERENCE not in p]
         #: Currency codes per row over every chunk checked (the file's majority).
         self.currency_counts: Counter[str] = Counter()
+
+    @property
+    def occurrences(self) -> dict[int, int]:
+        """Rows repeating an earlier row on purpose: row -> how many came before it."""
+        return self.duplicates.occurrences
 
     def majority_currency(self) -> str | None:
         """The most common currency of the rows checked so far."""
@@ -237,7 +230,7 @@ class RowValidator:
         Work is done per column and per distinct value; Python-level loops touch only the rows
         a rule can apply to, so a clean chunk costs a few list operations per column.
         With ``mark_duplicates=False`` the rows are not compared with earlier chunks; the
-        result carries ``valid_keys`` for :meth:`accept_keys` instead.
+        result carries ``valid_keys`` for ``self.duplicates.accept`` instead.
         """
         verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
@@ -253,12 +246,15 @@ class RowValidator:
         self._filter_rows(chunk, verdict)
         statuses = self._statuses(verdict)
         valid_keys = valid_rows = None
-        if self._can_spot_duplicates:
-            keys, payloads = self._duplicate_keys(verdict)
+        if self.duplicates.applies:
+            keys = self.duplicates.row_keys(verdict.n, lambda name: self._key_column(name, verdict))
+            rows = _row_numbers(chunk.rows)
+            n = len(statuses)
+            valid = range(n) if statuses.count(VALID) == n else _valid_indices(statuses)
             if mark_duplicates:
-                self._mark_duplicates(chunk, statuses, verdict, keys, payloads)
+                _apply(self.duplicates.judge(keys, rows, valid), statuses, verdict)
             else:
-                valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
+                valid_keys, valid_rows = only(keys, rows, valid)
         return self._checked(chunk, statuses, verdict, valid_keys, valid_rows)
 
     # --- the steps of check(), in order -----------------------------------------------------
@@ -466,16 +462,6 @@ class RowValidator:
             verdict.errors[i] = [reason]  # a row that is not a purchase has no other reasons
         return statuses
 
-    @staticmethod
-    def _keys_to_accept(chunk, statuses, keys, payloads):
-        """valid_keys ((keys, payload keys) of the valid rows) and valid_rows for
-        :meth:`accept_keys`."""
-        rows = _row_numbers(chunk.rows)
-        if statuses.count(VALID) == len(statuses):  # the usual chunk: no copies
-            return (keys, payloads), rows
-        valid = [i for i, s in enumerate(statuses) if s is VALID]
-        return (keys[valid], payloads[valid]), rows[valid]
-
     def _checked(self, chunk, statuses, verdict: _Verdict, valid_keys, valid_rows) -> CheckedChunk:
         """The chunk's verdict, with the purchase records when asked for."""
         amounts_all = list(verdict.get("purchase_amount"))
@@ -524,20 +510,6 @@ class RowValidator:
             return [tuple(dict.fromkeys((ids or ()) + extra)) for ids in values]
         return values
 
-    def accept_keys(self, keys: tuple[np.ndarray, np.ndarray], rows: Sequence[int]) -> bool:
-        """Record the valid rows of a chunk checked with ``mark_duplicates=False`` as seen.
-
-        ``keys`` and ``rows`` are its ``valid_keys`` (the rows' keys and payload keys) and
-        their row numbers. False (and nothing recorded) when a key repeats an earlier row or
-        another row of the chunk: then the chunk must be checked again with duplicates marked.
-        """
-        plain, payloads = keys
-        if _repeats(plain) or self._seen.any_seen(plain):
-            return False
-        self._seen.add(plain, rows, payloads)
-        self._exact.add(_combined(plain, payloads), rows)
-        return True
-
     def _date_notes(self, values, distinct, parser, warnings) -> None:
         """Warnings (future, before 2000, read as a serial) per distinct date, then spread."""
         noted = {}
@@ -559,45 +531,11 @@ class RowValidator:
                 if value in noted:
                     warnings.setdefault(i, []).extend(noted[value])
 
-    def _duplicate_keys(self, verdict: _Verdict) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: its key (the reference, else the whole payload) and its payload key.
-
-        Rows with the same key are either duplicates (same payload) or the lines of one invoice
-        (same reference, another payload). Each mapped field's column is hashed in one C-level
-        pass and the columns are mixed with numpy; keys are hashes, so they are only
-        comparable within one process (a forked child shares the parent's hash secret).
-        """
-        get, parsed = verdict.get, verdict.parsed
-        # The reference is the key of the rows that have one: the payload key leaves it out.
-        # A part no column feeds is empty in every row, and is left out.
-        parts = [
-            self._key_values(part, verdict)
-            for part in self._key_parts
-            if not parsed.keys().isdisjoint(part)
-        ]
-        payloads = rows_hash(parts, verdict.n)
-        references = get(REFERENCE)
-        if None not in references:
-            return column_hash(list(map(str.casefold, references)), verdict.n), payloads
-        if not any(references):
-            return payloads, payloads
-        folded = [r and r.casefold() for r in references]
-        has_reference = np.fromiter(map(bool, folded), dtype=bool, count=verdict.n)
-        return np.where(has_reference, column_hash(folded, verdict.n), payloads), payloads
-
-    def _key_values(self, part: tuple[str, ...], verdict: _Verdict) -> list:
-        """Per row, its value of one part of the purchase's identity: the value of the first
-        field of ``part`` that the row has (the lead's UUID, else its legacy id)."""
-        present = [name for name in part if name in verdict.parsed]
-        values = self._key_column(present[0], verdict)
-        for name in present[1:]:
-            other = self._key_column(name, verdict)
-            values = [a or b for a, b in zip(values, other, strict=True)]
-        return values
-
-    def _key_column(self, name: str, verdict: _Verdict) -> list:
-        """A field's values as its part of a row's key: amounts as :meth:`_amount_keys`,
-        dates without their "had a time" flag."""
+    def _key_column(self, name: str, verdict: _Verdict) -> list | None:
+        """A field's values as its part of a row's duplicate key (None when no column feeds
+        it): amounts as :meth:`_amount_keys`, dates without their "had a time" flag."""
+        if name not in verdict.parsed:
+            return None
         if name == "purchase_amount":
             return self._amount_keys(verdict)
         if name in self._dates:
@@ -625,52 +563,6 @@ class RowValidator:
         for i in odd:
             texts[i] = _amount_text(amounts[i])
         return texts
-
-    def _mark_duplicates(self, chunk, statuses, verdict: _Verdict, keys, payloads) -> None:
-        """Skip rows whose whole payload repeats an earlier valid row (in any chunk); warn on
-        rows that share only a reference (the lines of one invoice). The per-row loop runs only
-        when some key of the chunk was seen before or repeats inside it.
-        """
-        valid_keys, valid_rows = self._keys_to_accept(chunk, statuses, keys, payloads)
-        if self.accept_keys(valid_keys, valid_rows):
-            return  # no repeats: the usual chunk
-        combined = _combined(keys, payloads).tolist()
-        keys = keys.tolist()
-        valid = [i for i, s in enumerate(statuses) if s is VALID]
-        rows = chunk.rows
-        earlier = self._seen.first_rows([keys[i] for i in valid]).tolist()
-        exact = self._exact.first_rows([combined[i] for i in valid]).tolist()
-        firsts: dict[int, int] = {}  # key -> index of its first row in this chunk
-        same: dict[int, int] = {}  # key and payload -> its first row in this chunk
-        for i, before, exact_before in zip(valid, earlier, exact, strict=True):
-            key, whole = keys[i], combined[i]
-            first = exact_before if exact_before >= 0 else same.get(whole)
-            if first is not None:
-                self._duplicate(i, first, rows[i], whole, statuses, verdict)
-                continue
-            same[whole] = rows[i]
-            if before >= 0:
-                verdict.warn(i, _same_reference(before))
-            elif key in firsts:
-                verdict.warn(i, _same_reference(rows[firsts[key]]))
-                verdict.warn(firsts[key], _same_reference(rows[i]))
-            else:
-                firsts[key] = i
-        self._seen.add(list(firsts), [rows[i] for i in firsts.values()])
-        self._exact.add(list(same), list(same.values()))
-
-    def _duplicate(self, i: int, first: int, row: int, whole: int, statuses, verdict) -> None:
-        if self.options.allow_duplicates:
-            verdict.warn(i, f"same purchase as row {first}")
-            count = self._repeat_counts.get(whole, 0) + 1
-            self._repeat_counts[whole] = count
-            self.occurrences[int(row)] = count
-            return
-        statuses[i] = SKIPPED
-        verdict.errors[i] = [
-            f"duplicate of row {first} (every field repeats); use --allow-duplicates if both "
-            "are real purchases"
-        ]
 
     def _scan_damage(
         self, name: str, values: list[str], warnings: dict[int, list[str]]
@@ -718,10 +610,6 @@ class RowValidator:
         if len(filled) == 1 and not has_amount:
             return "heading"  # a section heading, or a footer such as "Accrual basis ..."
         return None
-
-
-def _same_reference(row: int) -> str:
-    return f"same reference as row {row} (another line of the same invoice?), both are sent"
 
 
 def _without_apostrophe(value: str) -> str:
@@ -787,11 +675,6 @@ def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
     return None
 
 
-#: An odd 64-bit constant (the golden ratio's bits) that spreads one column's hash over the
-#: next one's.
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
 #: Amount cells in the form _amount_text gives: a cell of this form reads as exactly the
 #: Decimal of its text, so the text can stand in for the amount in a key.
 CANONICAL_AMOUNTS = plain_run(r"(?:0|[1-9]\d{0,14})\.\d\d")
@@ -812,31 +695,19 @@ def _row_numbers(rows: list[int]) -> np.ndarray:
     return np.asarray(rows, dtype=np.int32)
 
 
-def _combined(keys, payloads) -> np.ndarray:
-    """One 64-bit key of a row's key and payload key together."""
-    mixed = np.asarray(keys, dtype=np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    return (mixed ^ np.asarray(payloads, dtype=np.int64).view(np.uint64)).view(np.int64)
+def _valid_indices(statuses: list[RowStatus]) -> list[int]:
+    """The indices of the valid rows."""
+    return [i for i, s in enumerate(statuses) if s is VALID]
 
 
-def _repeats(keys: Sequence[int]) -> bool:
-    """True when a key appears twice (a sort, not np.unique: that one hashes, 10x slower)."""
-    ordered = np.sort(np.asarray(keys, dtype=np.int64))
-    return bool((ordered[1:] == ordered[:-1]).any())
-
-
-def column_hash(values: Sequence[object], n: int) -> np.ndarray:
-    """Python's hash() of every value of a column, as int64."""
-    return np.fromiter(map(hash, values), dtype=np.int64, count=n)
-
-
-def rows_hash(columns: list[Sequence[object]], n: int) -> np.ndarray:
-    """One 64-bit hash per row over several columns (equal rows, equal hashes), built column
-    by column: no tuple per row."""
-    mixed = np.zeros(n, dtype=np.uint64)
-    for values in columns:
-        mixed *= _MIX
-        mixed ^= column_hash(values, n).view(np.uint64)
-    return mixed.view(np.int64)
+def _apply(repeats: list[Repeat], statuses: list[RowStatus], verdict: _Verdict) -> None:
+    """The duplicate rule's verdicts: a copy is skipped with its reason, the rest warned."""
+    for repeat in repeats:
+        if repeat.skip:
+            statuses[repeat.index] = SKIPPED
+            verdict.errors[repeat.index] = [repeat.reason]
+        else:
+            verdict.warn(repeat.index, repeat.reason)
 
 
 def _first_items(values: list) -> list:

@@ -44,6 +44,7 @@ except ImportError:  # Windows: no split pass there anyway
 
 import numpy as np
 
+from importer.check.duplicates import RowKeys
 from importer.check.summary import Summary
 from importer.check.validator import RowValidator
 from importer.errors import InputFileError
@@ -72,7 +73,7 @@ class _Judged:
     chars: int  # characters in those lines
     text_hash: int  # hash of those lines: the parent skips them unparsed and compares
     rows: int  # data rows (records less blank ones)
-    valid_keys: tuple[np.ndarray, np.ndarray] | None
+    valid_keys: RowKeys | None
     valid_rows: np.ndarray
     summary: Summary
     currencies: Counter
@@ -329,7 +330,7 @@ def _take(item, reader: CsvChunkReader, validator, writes: Writes, summary: Summ
     """Use the helper's verdicts and skip the chunk's lines, unless a row repeats an earlier
     one (then the caller reads and judges the chunk itself)."""
     judged, data = item
-    if judged.valid_keys is not None and not validator.accept_keys(
+    if judged.valid_keys is not None and not validator.duplicates.accept(
         judged.valid_keys, judged.valid_rows
     ):
         return False
