@@ -48,7 +48,7 @@ from importer.send.credentials import DEFAULT_API_URL, read_api_key  # noqa: E40
 from importer.version import __version__  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
-_SENDING = ("ImportPlan", "ImportReport", "already_imported", "run_import")
+_SENDING = ("ImportPlan", "ImportReport", "SendSettings", "already_imported", "run_import")
 #: The ledger's API, imported on first use.
 _LEDGER = ("Ledger", "ledger_location")
 
@@ -107,6 +107,7 @@ __all__ = [
     "RowResult",
     "RowStatus",
     "RowView",
+    "SendSettings",
     "Summary",
     "ValidationReport",
     "__version__",

@@ -441,7 +441,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _plan(job: ImportJob, args: argparse.Namespace, api_url: str, api_key: str, target):
-    return job.plan(
+    from importer import SendSettings
+
+    settings = SendSettings(
         api_url=api_url,
         api_key=api_key,
         target=target,
@@ -458,6 +460,7 @@ def _plan(job: ImportJob, args: argparse.Namespace, api_url: str, api_key: str, 
         proxy="none" if args.sandbox and not args.proxy else args.proxy,
         ca_bundle=args.ca_bundle,
     )
+    return job.plan(settings)
 
 
 def _send(job: ImportJob, args: argparse.Namespace):

@@ -44,6 +44,7 @@ def test_public_names():
         "RowResult",
         "RowStatus",
         "RowView",
+        "SendSettings",
         "Summary",
         "VALIDATE_ORDER",
         "ValidationReport",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.check.controls import (
+    ExpectedTotal,
     check_control_totals,
     date_range_notes,
     file_notes,
@@ -52,13 +53,12 @@ from importer.job.checking import (
     check_results_path,
     mapping_notes,
     open_source,
-    options_dict,
     prepare_table,
     require_mapped_fields,
-    source_facts,
 )
 from importer.job.isolated import can_isolate, run_forked
 from importer.job.leftout import LeftOut, parse_rows, refuse_rows_in_keen, refuse_rows_in_ledger
+from importer.job.manifests import write_manifest
 from importer.job.model import (
     Answer,
     CellEdit,
@@ -82,12 +82,12 @@ from importer.read.frame import FrameTable, frame_name, is_frame
 from importer.read.loader import Table
 from importer.records import RowStatus
 from importer.report.frames import KeptResults
-from importer.report.manifest import build_manifest, write_json_atomic
 from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
 
 if TYPE_CHECKING:
     from importer.job.run import ImportPlan, ImportReport
+    from importer.job.settings import SendSettings
 
 SAMPLE_ROWS = 200  # rows read for the sample values of each column
 SAMPLES_PER_COLUMN = 3
@@ -441,8 +441,7 @@ class ImportJob:
         if prepared.decisions.ambiguities:
             raise prepared.decisions.ambiguities[0].error()
         require_mapped_fields(prepared, self._mapping)
-        expected = self._controls.get("expect_total")
-        expected = parse_expected_total(expected) if expected else None
+        expected = self._expected_total()
         started = datetime.now(UTC)
         results = self.results_path
         check_results_path(results, self.table.path)
@@ -528,33 +527,22 @@ class ImportJob:
         table = editing.patched_table(prepared.table, self._edits)
         return dataclasses.replace(prepared, table=table)
 
-    def _write_manifest(
-        self, command: str, summary, started: datetime, digest: str | None, **extra: Any
-    ) -> Path:
-        prepared = self._prepare()
-        results = self.results_path
-        path = self.output_names.manifest
-        sha256 = digest or source_facts(self.table)[0]
-        source_info = self.table.describe() if isinstance(self.table, FrameTable) else None
-        write_json_atomic(
-            path,
-            build_manifest(
-                command=command,
-                source=self.table.path,
-                sha256=sha256,
-                source_info=source_info,
-                sheet=self.table.sheet,
-                columns=prepared.columns,
-                options={**options_dict(prepared), **extra.pop("options", {})},
-                api_url=extra.pop("api_url", None),
-                started=started,
-                finished=datetime.now(UTC),
-                summary=summary,
-                results_path=results if self.writes_results else None,
-                extra={**self._audit(), **extra},
-            ),
+    def _write_manifest(self, command: str, summary, started: datetime, digest: str | None) -> Path:
+        return write_manifest(
+            self._prepare(),
+            self.output_names,
+            command,
+            summary,
+            started,
+            sha256=digest,
+            writes_results=self.writes_results,
+            audit=self._audit(),
         )
-        return path
+
+    def _expected_total(self) -> ExpectedTotal | None:
+        """The ``expect_total`` control total, parsed (ConfigurationError when it is not)."""
+        expected = self._controls.get("expect_total")
+        return parse_expected_total(expected) if expected else None
 
     def _audit(self) -> dict[str, Any]:
         """Answers and edits, for the manifest."""
@@ -724,25 +712,37 @@ class ImportJob:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def plan(self, *, api_url: str, api_key: str, **settings: Any) -> ImportPlan:
+    def plan(self, settings: SendSettings | None = None, /, **fields: Any) -> ImportPlan:
         """Check every row (nothing is sent) and say what :meth:`send` would send.
 
-        ``settings``: target (the account name in the ledger, default ``api_url``), ledger
-        (a SQLite file or PostgreSQL URL; default KEEN_IMPORT_LEDGER, else the per-user one),
-        dry_run, resend_changed (send rows an earlier run created with other content as new
-        purchases; by default they are not sent), concurrency (8), rate (requests per second),
-        max_retries (5), timeout (30 s),
-        insecure (allow plain http to a non-loopback host), handle_signals (Ctrl-C stops the
-        send: for a command line), proxy (a proxy URL, or "none"; default: the mapping's, then
-        HTTPS_PROXY/NO_PROXY...), ca_bundle (a PEM file trusted besides the system's store).
-        Raises AmbiguousDataError while a question is open, ControlTotalError when the control
-        totals do not match, ConfigurationError for a proxy URL or CA bundle that cannot be used.
+        ``settings`` say where and how to send (:class:`importer.SendSettings`: ``api_url`` and
+        ``api_key`` at least); its fields may be given as keywords instead, or to change some
+        (``job.plan(api_url=..., api_key=...)``). The proxy and CA bundle default to the
+        mapping's. Raises AmbiguousDataError while a question is open, ControlTotalError when
+        the control totals do not match, ConfigurationError for settings that cannot be used
+        (no key, plain http to another machine, a proxy URL or CA bundle that does not work).
         """
-        from importer.job.run import plan_job
+        # The sending stack is imported on first use: validate starts faster without httpx.
+        from importer.job.run import NAME_THE_FRAME, plan_job
+        from importer.job.settings import SendSettings
 
+        if settings is None:
+            chosen = SendSettings(**fields)
+        else:
+            chosen = dataclasses.replace(settings, **fields)
+        checked = chosen.with_mapping(self._mapping).checked()
         with self._sending:
             self._cancelled = False
-        self._planned = plan_job(self, api_url=api_url, api_key=api_key, **settings)
+        prepared = self.prepared_for_sending()
+        if isinstance(prepared.table, FrameTable) and self.name is None:
+            raise ConfigurationError(NAME_THE_FRAME)
+        self._planned = plan_job(
+            prepared,
+            checked,
+            self.output_names,
+            expect_rows=self._controls.get("expect_rows"),
+            expect_total=self._expected_total(),
+        )
         return self._planned.plan
 
     def send(
@@ -770,8 +770,10 @@ class ImportJob:
         before = _file_state(shadow or self.results_path)
         try:
             report = send_job(
-                self,
                 planned,
+                self.output_names,
+                writes_results=self.writes_results,
+                audit=self._audit(),
                 on_progress=on_progress,
                 resend_unconfirmed=resend_unconfirmed,
                 on_stop_ready=self._stop_ready,
@@ -811,32 +813,6 @@ class ImportJob:
             raise prepared.decisions.ambiguities[0].error()
         require_mapped_fields(prepared, self._mapping)
         return self._with_edits(prepared)
-
-    def control_total_notes(self, summary) -> list[str]:
-        """The control-total lines (ControlTotalError when expect_rows/expect_total differ)."""
-        expected = self._controls.get("expect_total")
-        return check_control_totals(
-            summary,
-            expect_rows=self._controls.get("expect_rows"),
-            expect_total=parse_expected_total(expected) if expected else None,
-        )
-
-    def write_run_manifest(self, report, planned, sha256: str, resend_unconfirmed: bool) -> Path:
-        """The manifest of a send (no key): options, counts, files, answers and edits."""
-        settings = planned.settings
-        return self._write_manifest(
-            "run --dry-run" if report.dry_run else "run",
-            report.summary,
-            planned.started_at,
-            sha256,
-            api_url=settings.api_url,
-            options=settings.manifest_options(resend_unconfirmed),
-            target=settings.target or settings.api_url,
-            requests=report.requests,
-            created_list=str(report.created_path) if report.created_path else None,
-            ledger=report.ledger,
-            exit_code=report.exit_code,
-        )
 
     def write_reports(self) -> ReportFiles:
         """The files of the last check or send (ConfigurationError when this job did neither);

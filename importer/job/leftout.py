@@ -105,7 +105,7 @@ def refuse_rows_in_ledger(
     (default: the API URL), as :meth:`ImportJob.plan` would look it up."""
     # The sending stack is imported on first use: checking a file never needs it.
     from importer.job.known import held_by_ledger
-    from importer.job.run import check_api_url
+    from importer.job.settings import check_api_url
     from importer.ledger.location import ledger_for
 
     url = check_api_url(api_url, insecure=True)

@@ -19,7 +19,6 @@ from importer.job.run import (
     ImportPlan,
     ImportReport,
     SendSettings,
-    network_options,
 )
 from importer.job.validate import open_mapped
 from importer.read.frame import is_frame
@@ -78,13 +77,7 @@ def run_import(
     besides the system store) win over the mapping's options and the environment's proxy
     variables (see :mod:`importer.send.network`).
     """
-    network = network_options(mapping, proxy, ca_bundle)
-    SendSettings(api_url=api_url, api_key=api_key, **network).checked(insecure=insecure)
-    if is_frame(path) and name is None:
-        raise ConfigurationError(NAME_THE_FRAME)
-    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
-    job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
-    plan = job.plan(
+    settings = SendSettings(
         api_url=api_url,
         api_key=api_key,
         target=target,
@@ -101,6 +94,12 @@ def run_import(
         proxy=proxy,
         ca_bundle=ca_bundle,
     )
+    settings.with_mapping(mapping).checked()  # a bad key, URL or proxy stops before reading
+    if is_frame(path) and name is None:
+        raise ConfigurationError(NAME_THE_FRAME)
+    job = open_mapped(path, mapping, max_xlsx_mb=max_xlsx_mb, out_dir=out_dir, name=name)
+    job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
+    plan = job.plan(settings)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
         raise Cancelled("cancelled: nothing was sent")
     return job.send(on_progress=on_progress, resend_unconfirmed=resend_unconfirmed)

@@ -14,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from importer.check.controls import date_range_notes, file_notes
-from importer.check.mapping import Mapping
+from importer.check.controls import (
+    ExpectedTotal,
+    check_control_totals,
+    date_range_notes,
+    file_notes,
+)
 from importer.check.summary import Summary, Totals
 from importer.check.validator import RowValidator
-from importer.errors import ConfigurationError, KeenImportError
+from importer.errors import KeenImportError
 from importer.job.adopt import adopt_journal, journals_of
 from importer.job.changedrows import edited_note
 from importer.job.checking import (
@@ -35,20 +38,22 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
-from importer.job.known import LedgerScan, ledger_note
+from importer.job.known import KnownRows, LedgerScan, ledger_note
+from importer.job.manifests import write_manifest
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
+from importer.job.settings import SendSettings, check_api_url
 from importer.job.writes import WriteFailed, write_failure, writing
-from importer.ledger import Ledger, LedgerLocation
+from importer.ledger import Ledger
 from importer.ledger.location import is_loopback, ledger_for
 from importer.read.frame import FrameTable
 from importer.records import RowStatus, format_instant
 from importer.report.frames import KeptResults, results_frame, summary_frame
+from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
 from importer.report.writable import check_writable
 from importer.send.changed import EditedRow
 from importer.send.client import DEFAULT_BASE_URL
-from importer.send.network import NetworkSettings, network_settings
 from importer.send.sender import SendReport
 
 if TYPE_CHECKING:
@@ -217,22 +222,6 @@ def already_imported(
     return ledger_note(prepared, location, target or url, required=required, between=between)
 
 
-def check_api_url(url: str, *, insecure: bool = False) -> str:
-    """Refuse URLs that would leak the API key: plain http to anything but loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"--api-url {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(url) and not insecure:
-        raise ConfigurationError(
-            f"refusing to send the API key over plain http to {parts.hostname}",
-            hint="use https, or --insecure if you really mean it",
-        )
-    if parts.path in ("", "/"):
-        # A bare host: every documented Keen base has this path (keen-api.md section 1.1).
-        return url.rstrip("/") + "/functions/v1/keen-api"
-    return url
-
-
 def plan_import(
     prepared: PreparedFile,
     api_url: str,
@@ -256,73 +245,6 @@ def plan_import(
 
 
 @dataclass
-class SendSettings:
-    """Where and how a job sends: the target, the key and the pace (never written anywhere)."""
-
-    api_url: str
-    api_key: str = field(repr=False)
-    target: str | None = None
-    ledger: str | Path | None = None  # --ledger: a SQLite file or a PostgreSQL URL
-    dry_run: bool = False
-    resend_changed: bool = False  # send edited rows as new purchases (importer.send.changed)
-    concurrency: int = 8
-    rate: float | None = None
-    max_retries: int = 5
-    timeout: float = 30.0
-    transport: Any = None
-    handle_signals: bool = False
-    client_options: dict[str, Any] = field(default_factory=dict)
-    proxy: str | None = field(default=None, repr=False)  # a URL (may hold a password) or "none"
-    proxy_source: str = "--proxy"
-    ca_bundle: str | Path | None = None
-    network: NetworkSettings | None = None  # settled by checked()
-
-    def checked(self, *, insecure: bool) -> SendSettings:
-        """These settings with the URL checked (and completed); ConfigurationError if unsafe."""
-        if not self.api_key:
-            raise ConfigurationError(
-                "no API key: set KEEN_API_KEY or use --api-key-file PATH",
-                hint="the key is a UUID from Settings > API keys in the Keen dashboard",
-            )
-        api_url = check_api_url(self.api_url, insecure=insecure)
-        rate = self.rate
-        if (
-            self.concurrency < 1
-            or self.max_retries < 0
-            or self.timeout <= 0
-            or (rate is not None and rate <= 0)
-        ):
-            raise ConfigurationError("--concurrency, --rate and --timeout must be positive")
-        network = network_settings(
-            api_url, proxy=self.proxy, proxy_source=self.proxy_source, ca_bundle=self.ca_bundle
-        )
-        return replace(self, api_url=api_url, network=network)
-
-    @property
-    def ledger_target(self) -> str:
-        """The account the ledger files purchases under: rows created against one target are
-        never taken as created against another. Never the API key (a new key is the same
-        account)."""
-        return self.target or self.api_url
-
-    def ledger_location(self) -> LedgerLocation:
-        """The ledger of this send (see :func:`ledger_for`)."""
-        return ledger_for(self.api_url, target=self.target, ledger=self.ledger)
-
-    def manifest_options(self, resend_unconfirmed: bool) -> dict[str, Any]:
-        """The sending options for the manifest (no key)."""
-        return {
-            "concurrency": self.concurrency,
-            "rate": self.rate,
-            "max_retries": self.max_retries,
-            "timeout": self.timeout,
-            "resend_unconfirmed": resend_unconfirmed,
-            "resend_changed": self.resend_changed,
-            **(self.network or NetworkSettings()).describe(),
-        }
-
-
-@dataclass
 class PlannedRun:
     """A checked file and the settings it will be sent with (made by :func:`plan_job`)."""
 
@@ -343,40 +265,50 @@ class PlannedRun:
             plan.notes.append(edited_note(plan.edited_rows, resend_changed=resend))
 
 
-def plan_job(job: ImportJob, *, insecure: bool = False, **settings: Any) -> PlannedRun:
-    """Check every row of the job's file (nothing sent) and count what would be sent.
+def plan_job(
+    prepared: PreparedFile,
+    settings: SendSettings,
+    names: OutputNames,
+    *,
+    expect_rows: int | None = None,
+    expect_total: ExpectedTotal | None = None,
+) -> PlannedRun:
+    """Check every row of a prepared file (nothing sent) and count what would be sent.
 
-    ``settings`` are :class:`SendSettings` fields (api_url, api_key, target, dry_run,
-    concurrency, rate, max_retries, timeout, transport, handle_signals, client_options, proxy,
-    ca_bundle); ``proxy`` and ``ca_bundle`` default to the mapping's options.
+    ``settings`` come checked (:meth:`SendSettings.checked`); ``names`` are the files the run
+    writes (each must be writable now); ``expect_rows`` and ``expect_total`` are the control
+    totals (ControlTotalError when they differ). The ledger is opened (LedgerError when it
+    cannot be: nothing is sent) and adopts the input's old journals on a real run.
     """
-    settings.update(network_options(job.mapping, settings.get("proxy"), settings.get("ca_bundle")))
-    checked = SendSettings(**settings).checked(insecure=insecure)
     started_at = datetime.now(UTC)
-    prepared = job.prepared_for_sending()
-    if isinstance(prepared.table, FrameTable) and job.name is None:
-        raise ConfigurationError(NAME_THE_FRAME)
-    check_results_path(job.results_path, prepared.table.path)
-    check_writable(job.output_names.run_files(dry_run=checked.dry_run))
-    with Ledger.open(checked.ledger_location()) as ledger:  # unreachable: stop, nothing sent
-        adopted = [] if checked.dry_run else adopt_journals(prepared, job.results_path, ledger)
-        plan, scan = _plan_pass(prepared, checked, ledger)
+    check_results_path(names.results, prepared.table.path)
+    check_writable(names.run_files(dry_run=settings.dry_run))
+    with Ledger.open(settings.ledger_location()) as ledger:  # unreachable: stop, nothing sent
+        adopted = [] if settings.dry_run else adopt_journals(prepared, names.results, ledger)
+        plan, scan = _plan_pass(prepared, settings, ledger)
         edited, known = scan.finish() if scan is not None else ({}, None)
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
     plan.notes += mapping_notes(prepared) + file_notes(plan.summary) + adopted
-    plan.notes += job.control_total_notes(plan.summary)
-    planned = PlannedRun(settings=checked, plan=plan, prepared=prepared, started_at=started_at)
+    plan.notes += check_control_totals(
+        plan.summary, expect_rows=expect_rows, expect_total=expect_total
+    )
+    planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
     planned.edited = edited
-    if known is not None and known.known:
-        plan.already_imported = known.known
-        plan.notes.append(known.note())
-    if known is not None and known.held:
-        plan.held_back = dict(known.held)
-        plan.notes.append(known.held_note())
     if known is not None:
-        plan.not_sent_amounts = {kind: dict(sums) for kind, sums in known.amounts.items()}
+        _note_known(plan, known)
     planned.note_edited()
     return planned
+
+
+def _note_known(plan: ImportPlan, known: KnownRows) -> None:
+    """What the ledger holds of the file's rows, in the plan: counts, lines and amounts."""
+    if known.known:
+        plan.already_imported = known.known
+        plan.notes.append(known.note())
+    if known.held:
+        plan.held_back = dict(known.held)
+        plan.notes.append(known.held_note())
+    plan.not_sent_amounts = {kind: dict(sums) for kind, sums in known.amounts.items()}
 
 
 def _plan_pass(
@@ -404,45 +336,26 @@ def adopt_journals(prepared: PreparedFile, results_path: Path, ledger: Ledger) -
     return notes
 
 
-def network_options(mapping: Mapping | None, proxy, ca_bundle) -> dict[str, Any]:
-    """The proxy and CA bundle settings: the arguments win over the mapping's options."""
-    options: dict[str, Any] = {"proxy": proxy, "ca_bundle": ca_bundle}
-    if proxy is None and mapping is not None and mapping.proxy:
-        options.update(proxy=mapping.proxy, proxy_source="the mapping file's proxy option")
-    if ca_bundle is None and mapping is not None and mapping.ca_bundle:
-        options["ca_bundle"] = mapping.ca_bundle
-    return options
-
-
 def send_job(
-    job: ImportJob,
     planned: PlannedRun,
+    names: OutputNames,
     *,
+    writes_results: bool,
+    audit: dict[str, Any],
     on_progress: ProgressCallback | None = None,
     resend_unconfirmed: bool = False,
     on_stop_ready=None,
     shadow_path: Path | None = None,
 ) -> ImportReport:
-    """Send a planned job, then write its manifest. ``on_stop_ready`` receives the callable
-    that stops the send from any thread (None once the send is over); ``shadow_path``: a CSV
-    copy of workbook results, which the job pages rows from."""
+    """Send a planned file, then write its manifest (with ``audit``: answers, edits, rows
+    left out). ``names``: the run's files (the results file only when ``writes_results``);
+    ``on_stop_ready`` receives the callable that stops the send from any thread (None once the
+    send is over); ``shadow_path``: a CSV copy of workbook results, which the job pages rows
+    from."""
     settings, prepared = planned.settings, planned.prepared
     table = prepared.table
-    results_path = job.results_path
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    report = ImportReport(
-        path=table.path,
-        results_path=results_path,
-        ledger=None,
-        api_url=settings.api_url,
-        columns=prepared.columns,
-        summary=Summary(),
-        plan=planned.plan,
-        dry_run=settings.dry_run,
-        frame=getattr(table, "frame", None),
-        kept=KeptResults() if isinstance(table, FrameTable) else None,
-        prepared=prepared,
-    )
+    names.results.parent.mkdir(parents=True, exist_ok=True)
+    report = _new_report(planned, names.results)
     sha256, _ = source_facts(table)
     started = time.perf_counter()
     sending = SendPass(
@@ -453,7 +366,7 @@ def send_job(
         on_progress=on_progress,
         total=planned.plan.summary.in_file.rows,
         on_stop_ready=on_stop_ready,
-        write_results=job.writes_results,
+        write_results=writes_results,
         shadow_path=shadow_path,
         edited=planned.edited,
         file_sha256=sha256,
@@ -463,15 +376,67 @@ def send_job(
         with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried
             _run_async(sending.run())
         report.duration = time.perf_counter() - started
-        report.results_path = held.where(report.results_path) if job.writes_results else None
+        report.results_path = held.where(report.results_path) if writes_results else None
         report.created_path = held.where(report.created_path)
-        manifest = job.output_names.manifest
-        with contextlib.suppress(WriteFailed), writing(report, f"the manifest {manifest}"):
-            job.write_run_manifest(report, planned, sha256, resend_unconfirmed)
+        with contextlib.suppress(WriteFailed), writing(report, f"the manifest {names.manifest}"):
+            run = RunRecord(names, sha256, writes_results, audit, resend_unconfirmed)
+            write_run_manifest(report, planned, run)
     report.held_open = held.messages()
     if report.write_error:
         raise write_failure(report)
     return report
+
+
+def _new_report(planned: PlannedRun, results_path: Path) -> ImportReport:
+    """The report of a send about to start: nothing counted yet."""
+    table = planned.prepared.table
+    return ImportReport(
+        path=table.path,
+        results_path=results_path,
+        ledger=None,
+        api_url=planned.settings.api_url,
+        columns=planned.prepared.columns,
+        summary=Summary(),
+        plan=planned.plan,
+        dry_run=planned.settings.dry_run,
+        frame=getattr(table, "frame", None),
+        kept=KeptResults() if isinstance(table, FrameTable) else None,
+        prepared=planned.prepared,
+    )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run's manifest records besides the report: its files, the input's SHA-256,
+    the audit (answers, edits, rows left out) and how unconfirmed rows were treated."""
+
+    names: OutputNames
+    sha256: str
+    writes_results: bool
+    audit: dict[str, Any]
+    resend_unconfirmed: bool
+
+
+def write_run_manifest(report: ImportReport, planned: PlannedRun, run: RunRecord) -> Path:
+    """The manifest of a send (no key): options, counts, files, answers and edits."""
+    settings = planned.settings
+    return write_manifest(
+        planned.prepared,
+        run.names,
+        "run --dry-run" if report.dry_run else "run",
+        report.summary,
+        planned.started_at,
+        sha256=run.sha256,
+        writes_results=run.writes_results,
+        audit=run.audit,
+        api_url=settings.api_url,
+        options=settings.manifest_options(run.resend_unconfirmed),
+        target=settings.ledger_target,
+        requests=report.requests,
+        created_list=str(report.created_path) if report.created_path else None,
+        ledger=report.ledger,
+        exit_code=report.exit_code,
+    )
 
 
 def _run_async(coroutine) -> None:

@@ -14,12 +14,16 @@ from importer.ui.settings import UISettings
 
 def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = False):
     """``job.plan`` against the server's target, with the key held in memory."""
+    from importer import SendSettings  # the sending stack, on first use
+
     return session.job.plan(
-        api_url=settings.api_url,
-        api_key=settings.api_key.reveal(),
-        target=settings.target,
-        ledger=settings.ledger,
-        dry_run=dry_run,
+        SendSettings(
+            api_url=settings.api_url,
+            api_key=settings.api_key.reveal(),
+            target=settings.target,
+            ledger=settings.ledger,
+            dry_run=dry_run,
+        )
     )
 
 
