@@ -423,7 +423,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         resend = args.resend_unconfirmed
         valid = sum(p.valid_rows for p in plans)
         if ask and valid and not _confirm(plans, resend_unconfirmed=resend):
-            raise _Cancelled("cancelled: nothing was sent")
+            from importer.job.run import Cancelled
+
+            raise Cancelled()
         reports = []
         for job in jobs:
             if len(jobs) > 1:
@@ -481,12 +483,6 @@ def _print_total(reports: list, files: int) -> None:
     already = sum(r.already_imported.rows for r in reports)
     if already:
         _err(f"  already imported: {already:,} rows")
-
-
-class _Cancelled(KeenImportError):
-    """The user answered no at the confirmation prompt; nothing was sent."""
-
-    exit_code = 1
 
 
 def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:

@@ -87,6 +87,11 @@ class ColumnDecisions:
     #: Choices the file leaves open (asked before any row is judged), dates first.
     ambiguities: list[Ambiguity] = field(default_factory=list)
 
+    def raise_if_open(self) -> None:
+        """AmbiguousDataError for the first choice the file leaves open (the user's question)."""
+        if self.ambiguities:
+            raise self.ambiguities[0].error()
+
 
 def decide_columns(
     table: Table, columns: dict[str, str], options: ValidationOptions, *, chunk_size: int = 25_000
@@ -97,8 +102,7 @@ def decide_columns(
     dates that are all like 03/04/2026).
     """
     decisions = scan_columns(table, columns, options, chunk_size=chunk_size)
-    if decisions.ambiguities:
-        raise decisions.ambiguities[0].error()
+    decisions.raise_if_open()
     return decisions
 
 

@@ -89,10 +89,22 @@ def prepare(
     mapping = mapping or Mapping()
     table = open_source(path, mapping, max_xlsx_mb=max_xlsx_mb, name=name)
     prepared = prepare_table(table, mapping)
-    if prepared.decisions.ambiguities:
-        raise prepared.decisions.ambiguities[0].error()
-    require_mapped_fields(prepared, mapping)
+    require_settled(prepared, mapping)
     return prepared
+
+
+def require_settled(prepared: PreparedFile, mapping: Mapping) -> None:
+    """AmbiguousDataError while a question is open, MappingError while no column feeds the
+    amount or the date and the mapping does not opt out: what every pass checks first."""
+    prepared.decisions.raise_if_open()
+    require_mapped_fields(prepared, mapping)
+
+
+def majority_differs(prepared: PreparedFile, validator: RowValidator) -> str | None:
+    """The rows' majority currency when it is not the one the pass assumed (the first chunk
+    was not representative: the pass runs again with it), else None."""
+    majority = validator.majority_currency()
+    return majority if majority not in (None, prepared.decisions.currency) else None
 
 
 def require_mapped_fields(prepared: PreparedFile, mapping: Mapping) -> None:
@@ -259,8 +271,8 @@ def check_all(
             kept,
             index,
         )
-        majority = validator.majority_currency()
-        if majority is None or majority == prepared.decisions.currency:
+        majority = majority_differs(prepared, validator)
+        if majority is None:
             return summary, digest
         prepared.decisions.currency = majority
 
@@ -323,7 +335,7 @@ def _check_pass(
                 if kept is not None:
                     kept.add(checked, columns)
                 progress(len(chunk.rows))
-        again = validator.majority_currency() not in (None, prepared.decisions.currency)
+        again = majority_differs(prepared, validator) is not None
         for writer in writers:
             if again:
                 writer.abort()  # judged again with the majority currency

@@ -54,7 +54,7 @@ from importer.job.checking import (
     mapping_notes,
     open_source,
     prepare_table,
-    require_mapped_fields,
+    require_settled,
 )
 from importer.job.isolated import can_isolate, run_forked
 from importer.job.leftout import LeftOut, parse_rows, refuse_rows_in_keen, refuse_rows_in_ledger
@@ -438,9 +438,7 @@ class ImportJob:
         isolated: bool = False,
     ) -> CheckReport:
         prepared = self._prepare()
-        if prepared.decisions.ambiguities:
-            raise prepared.decisions.ambiguities[0].error()
-        require_mapped_fields(prepared, self._mapping)
+        require_settled(prepared, self._mapping)
         expected = self._expected_total()
         started = datetime.now(UTC)
         results = self.results_path
@@ -809,9 +807,7 @@ class ImportJob:
         """The mapped file with its decisions and edits (AmbiguousDataError while a question
         is open)."""
         prepared = self._prepare()
-        if prepared.decisions.ambiguities:
-            raise prepared.decisions.ambiguities[0].error()
-        require_mapped_fields(prepared, self._mapping)
+        require_settled(prepared, self._mapping)
         return self._with_edits(prepared)
 
     def write_reports(self) -> ReportFiles:

@@ -101,5 +101,5 @@ def run_import(
     job.set_options(results=results, expect_rows=expect_rows, expect_total=expect_total)
     plan = job.plan(settings)
     if confirm is not None and plan.valid_rows and not dry_run and not confirm(plan):
-        raise Cancelled("cancelled: nothing was sent")
+        raise Cancelled()
     return job.send(on_progress=on_progress, resend_unconfirmed=resend_unconfirmed)

@@ -34,6 +34,7 @@ from importer.job.changedrows import edited_note
 from importer.job.checking import (
     PreparedFile,
     check_results_path,
+    majority_differs,
     mapping_notes,
     paused_gc,
     source_facts,
@@ -71,6 +72,9 @@ class Cancelled(KeenImportError):
     """The user answered no at the confirmation prompt; nothing was sent."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "cancelled: nothing was sent") -> None:
+        super().__init__(message)
 
 
 @dataclass
@@ -321,10 +325,10 @@ def _plan_pass(
         validator = prepared.validator(build_records=scanning)
         scan = LedgerScan(prepared, ledger, settings.ledger_target) if scanning else None
         plan = plan_import(prepared, settings.api_url, validator, scan)
-        majority = validator.majority_currency()
-        if majority is None or majority == prepared.decisions.currency:
+        majority = majority_differs(prepared, validator)
+        if majority is None:
             return plan, scan
-        prepared.decisions.currency = majority  # the first chunk was not representative
+        prepared.decisions.currency = majority
 
 
 def adopt_journals(prepared: PreparedFile, results_path: Path, ledger: Ledger) -> list[str]:
