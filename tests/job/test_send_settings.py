@@ -1,9 +1,12 @@
-"""SendSettings: the typed settings of a send, and the run's steps without an ImportJob."""
+"""SendSettings (the typed settings of a send), the run's steps without an ImportJob, and the
+confirmation before anything is sent."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import sys
 
 import pytest
 from runhelpers import results_by_row, write_rows
@@ -12,7 +15,7 @@ import importer
 from importer import SendSettings
 from importer.check.mapping import Mapping
 from importer.errors import ConfigurationError
-from importer.job.run import plan_job, send_job
+from importer.job.run import Cancelled, ImportPlan, plan_job, send_job
 from importer.job.validate import prepare
 from importer.report.outputs import OutputNames
 
@@ -91,3 +94,34 @@ def test_the_run_steps_need_no_job(tmp_path, sb):
     assert manifest["requests"] == report.requests  # the creates and the preflight's look-ups
     assert sb.stats()["create_calls"] == 4
     assert sb.api_key not in names.manifest.read_text(encoding="utf-8")
+
+
+class _Terminal(io.StringIO):
+    """A console's stdin: a person types ``answer``."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code", "created"), [("n\n", 1, 0), ("yes\n", 0, 3)])
+def test_the_confirmation_prompt_sends_only_on_yes(
+    tmp_path, sb, run_cli, monkeypatch, answer, code, created
+):
+    monkeypatch.setattr(ImportPlan, "to_this_machine", property(lambda plan: False))
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    got, err = run_cli(write_rows(tmp_path / "rows.csv", 3), "--api-url", sb.base_url)
+    assert "About to import 3 purchases from rows.csv" in err
+    assert ("cancelled: nothing was sent" in err) is (created == 0)
+    assert (got, sb.stats()["create_calls"]) == (code, created)
+
+
+def test_run_import_sends_nothing_when_confirm_says_no(tmp_path, sb):
+    seen = []
+    with pytest.raises(Cancelled, match="^cancelled: nothing was sent$") as stopped:
+        importer.run_import(
+            write_rows(tmp_path / "rows.csv", 4),
+            api_url=sb.base_url,
+            api_key=sb.api_key,
+            confirm=lambda plan: seen.append(plan.rows_to_send) and False,
+        )
+    assert (stopped.value.exit_code, seen, sb.stats()["create_calls"]) == (1, [4], 0)
