@@ -22,7 +22,7 @@ from importer.job.run import (
 )
 from importer.job.validate import open_mapped
 from importer.read.frame import is_frame
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send.credentials import DEFAULT_API_URL
 
 __all__ = ["run_import"]
 
@@ -33,7 +33,7 @@ def run_import(
     *,
     api_key: str,
     name: str | None = None,
-    api_url: str = DEFAULT_BASE_URL,
+    api_url: str = DEFAULT_API_URL,
     target: str | None = None,
     ledger: str | Path | None = None,
     concurrency: int = 8,

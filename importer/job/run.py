@@ -54,7 +54,7 @@ from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
 from importer.report.writable import check_writable
 from importer.send.changed import EditedRow
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send.credentials import DEFAULT_API_URL
 from importer.send.sender import SendReport
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class ImportReport:
 def already_imported(
     job: ImportJob,
     *,
-    api_url: str = DEFAULT_BASE_URL,
+    api_url: str = DEFAULT_API_URL,
     target: str | None = None,
     ledger: str | Path | None = None,
     required: bool = False,

@@ -19,7 +19,7 @@ from importer.send.network import NetworkSettings, network_settings
 class SendSettings:
     """Where and how a job sends. The key is never written anywhere (nor shown in repr)."""
 
-    #: The Keen API base URL, such as DEFAULT_BASE_URL (a bare host gets the documented path).
+    #: The Keen API base URL, such as DEFAULT_API_URL (a bare host gets the documented path).
     api_url: str
     api_key: str = field(repr=False)
     #: The account the ledger files purchases under (default: ``api_url``).
