@@ -48,7 +48,14 @@ from importer.send.credentials import DEFAULT_API_URL, read_api_key  # noqa: E40
 from importer.version import __version__  # noqa: E402
 
 #: Names that live with the sending stack, imported on first use.
-_SENDING = ("ImportPlan", "ImportReport", "SendSettings", "already_imported", "run_import")
+_SENDING = (
+    "Cancelled",
+    "ImportPlan",
+    "ImportReport",
+    "SendSettings",
+    "already_imported",
+    "run_import",
+)
 #: The ledger's API, imported on first use.
 _LEDGER = ("Ledger", "ledger_location")
 
@@ -80,6 +87,7 @@ __all__ = [
     "Answer",
     "ApiError",
     "AuthenticationError",
+    "Cancelled",
     "CellEdit",
     "CheckReport",
     "Choice",

@@ -423,7 +423,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resend = args.resend_unconfirmed
         valid = sum(p.valid_rows for p in plans)
         if ask and valid and not _confirm(plans, resend_unconfirmed=resend):
-            from importer.job.run import Cancelled
+            from importer import Cancelled
 
             raise Cancelled()
         reports = []

@@ -14,6 +14,7 @@ def test_public_names():
         "Answer",
         "ApiError",
         "AuthenticationError",
+        "Cancelled",
         "CellEdit",
         "CheckReport",
         "Choice",
