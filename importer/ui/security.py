@@ -1,6 +1,7 @@
 """Every request passes these checks before routing, so no page can forget one.
 
 Host header      the bound address or localhost, with the port (DNS rebinding)  -> 400
+                 (on 0.0.0.0 or ::, also an IP address or this machine's name)
 token            ?token= once (then a cookie), the cookie, or a Bearer header   -> 403
 state changes    POST/PUT/PATCH/DELETE: same origin and the CSRF token          -> 403
                  of this browser session (an X-CSRF-Token header or the form's first
@@ -99,7 +100,7 @@ class SecurityMiddleware:
     ) -> tuple[int, str] | None:
         """(status, message) of the first rule (before CSRF) the request breaks, or None."""
         host = headers.get("host", "")
-        if host not in self.settings.allowed_hosts():
+        if not self.settings.accepts_host(host):
             return 400, "unknown Host: open the address keen-import ui printed"
         if not self._has_token(headers, query, cookies):
             return 403, "missing or wrong token: open the address keen-import ui printed"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Uploads larger than this are refused before they reach the disk (bytes).
 DEFAULT_UPLOAD_LIMIT = 512 * 1024 * 1024
+#: Addresses that listen on every interface of the machine.
+EVERY_ADDRESS = frozenset({"0.0.0.0", "::"})
 
 
 class ApiKey:
@@ -84,6 +89,28 @@ class UISettings:
         bound = f"[{self.host}]" if ":" in self.host else self.host
         return {f"{bound}:{self.port}", f"localhost:{self.port}"}
 
+    def accepts_host(self, host: str) -> bool:
+        """True for a Host header this server answers (DNS rebinding: an attacker's name is
+        refused): :meth:`allowed_hosts`; listening on every address (0.0.0.0, ::), also this
+        machine's name or any IP address, with the port. An IP address is no name an attacker
+        can point at this machine, and the token still guards every page."""
+        if host in self.allowed_hosts():
+            return True
+        name, colon, port = host.rpartition(":")
+        if self.host not in EVERY_ADDRESS or not colon or port != str(self.port):
+            return False
+        if name.startswith("[") and name.endswith("]"):
+            name = name[1:-1]  # an IPv6 address
+        elif ":" in name:
+            return False  # an IPv6 address in a Host header is always bracketed
+        if name.casefold() == socket.gethostname().casefold():
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
     @property
     def scheme(self) -> str:
         """How pages are reached: ``https`` when the server speaks TLS, else ``http``."""
@@ -99,6 +126,17 @@ class UISettings:
 
     @property
     def url(self) -> str:
-        """The address printed at start, token included."""
-        bound = f"[{self.host}]" if ":" in self.host else self.host
+        """The address printed at start, token included; listening on every address, the one
+        other machines most likely reach this one at."""
+        host = _this_machine_address() if self.host in EVERY_ADDRESS else self.host
+        bound = f"[{host}]" if ":" in host else host
         return f"{self.scheme}://{bound}:{self.port}/?token={self.token}"
+
+
+def _this_machine_address() -> str:
+    """The IPv4 address of the interface this machine's traffic leaves by (connect() on a
+    UDP socket only picks a route: no packet is sent); localhost when there is no route."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never a real host
+        return probe.getsockname()[0]
+    return "localhost"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from starlette.testclient import TestClient
 
+from importer.ui.settings import UISettings
 from ui.uihelpers import API_KEY, ORIGIN, PORT, csrf_of, post
 
 PATHS = [
@@ -65,6 +67,37 @@ def test_foreign_host_header_is_refused_even_with_the_token(client, settings, ho
 
 def test_localhost_with_the_port_is_accepted(client):
     assert client.get("/", headers={"Host": f"localhost:{PORT}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("bound", "host", "accepted"),
+    [
+        ("0.0.0.0", "192.168.1.20:8765", True),  # every address: a colleague types the IP
+        ("0.0.0.0", "[fe80::1]:8765", True),
+        ("::", "10.0.0.7:8765", True),
+        ("0.0.0.0", "0.0.0.0:8765", True),
+        ("0.0.0.0", f"{socket.gethostname()}:8765", True),  # this machine's own name
+        ("0.0.0.0", "evil.example:8765", False),  # a name: could be DNS rebinding
+        ("0.0.0.0", "192.168.1.20:8766", False),  # another port
+        ("0.0.0.0", "192.168.1.20", False),
+        ("0.0.0.0", "fe80::1:8765", False),  # an IPv6 Host is bracketed
+        ("127.0.0.1", "192.168.1.20:8765", False),  # bound to one address: only that one
+        ("192.168.1.20", "192.168.1.20:8765", True),
+        ("192.168.1.20", "10.0.0.7:8765", False),
+    ],
+)
+def test_listening_on_every_address_accepts_ip_hosts_and_this_machines_name(
+    tmp_path, bound, host, accepted
+):
+    settings = UISettings(workspace=tmp_path, host=bound, port=8765)
+    assert settings.accepts_host(host) is accepted
+
+
+def test_listening_on_every_address_prints_a_reachable_address(tmp_path):
+    settings = UISettings(workspace=tmp_path, host="0.0.0.0", port=8765)
+    printed = re.match(r"^http://([^/]+)/\?token=", settings.url)
+    assert printed and not printed[1].startswith("0.0.0.0")
+    assert settings.accepts_host(printed[1])
 
 
 def test_post_needs_same_origin(client, settings):

@@ -127,13 +127,16 @@ def test_no_tls_serves_plain_http_and_every_page_warns(tmp_path):
     process = start_ui(tmp_path, "--host", "0.0.0.0", "--allow-remote", "--no-tls")
     try:
         first = process.stdout.readline().rstrip("\n")
-        found = re.match(r"^keen-import ui: http://0\.0\.0\.0:(\d+)/\?token=([\w-]{20,})$", first)
+        # Listening on every address, it prints this machine's address (localhost offline).
+        found = re.match(r"^keen-import ui: http://([\w.-]+):(\d+)/\?token=([\w-]{20,})$", first)
         assert found, first
-        # Connect to 127.0.0.1, naming the bound address as the Host a browser would send.
-        host = {"Host": f"0.0.0.0:{found[1]}"}
+        assert found[1] != "0.0.0.0"
+        port, token = found[2], found[3]
+        # Connect to 127.0.0.1, naming the printed address as the Host a browser would send.
+        host = {"Host": f"{found[1]}:{port}"}
         with httpx.Client(headers=host, trust_env=False, timeout=10) as client:
-            root = f"http://127.0.0.1:{found[1]}"
-            assert client.get(f"{root}/?token={found[2]}").status_code == 303
+            root = f"http://127.0.0.1:{port}"
+            assert client.get(f"{root}/?token={token}").status_code == 303
             for path in ("/", "/history", "/key"):
                 page = client.get(root + path)
                 assert page.status_code == 200
