@@ -268,11 +268,24 @@ class Summary:
         }
 
 
+#: Next to amounts in named currencies, the amount of rows that name none (Keen books them in
+#: the channel's currency).
+NO_CURRENCY = "(no currency)"
+
+
+def labelled_amounts(amounts: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
+    """(currency label, amount), by currency: rows without a currency have no label, or
+    NO_CURRENCY when other amounts have one."""
+    unnamed = NO_CURRENCY if len(amounts) > 1 else ""
+    return [(code or unnamed, value) for code, value in sorted(amounts.items())]
+
+
 def format_amounts(amounts: dict[str, Decimal]) -> str:
-    """'12,345.50 USD + 800.00 EUR' (amounts without a known currency have no code)."""
+    """'12,345.50 USD + 800.00 EUR' (see :func:`labelled_amounts`: '3,402.50 (no currency)
+    + 249.50 USD')."""
     if not amounts:
         return "0"
-    parts = [f"{value:,.2f} {code}".strip() for code, value in sorted(amounts.items())]
+    parts = [f"{value:,.2f} {label}".strip() for label, value in labelled_amounts(amounts)]
     return " + ".join(parts)
 
 

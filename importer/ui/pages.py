@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
+from importer.check.summary import labelled_amounts
 from importer.records import FIELD_LABELS
 from importer.ui.wording import for_page, how_many
 
@@ -48,6 +49,7 @@ def build_environment() -> Environment:
     env.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["how_many"] = how_many  # {{ n|how_many("row") }}: "1 row", "1,234 rows"
     env.filters["page_words"] = for_page  # engine text: flag advice in the page's words
+    env.filters["labelled"] = labelled_amounts  # {% for label, value in amounts|labelled %}
     env.globals["field_label"] = lambda name: FIELD_LABELS.get(name, name)
     return env
 

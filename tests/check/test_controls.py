@@ -11,6 +11,7 @@ from conftest import LEAD_1, LEAD_2, read_results_csv, write_csv
 
 from importer import Mapping, validate
 from importer.check.controls import parse_expected_total, parse_period
+from importer.check.summary import format_amounts, labelled_amounts
 from importer.errors import ConfigurationError, ControlTotalError
 
 FILE = (
@@ -168,3 +169,25 @@ def test_file_damaged_by_excel(tmp_path):
         "re-export the column as text"
     )
     assert report.summary.count("invalid") == 2
+
+
+@pytest.mark.parametrize(
+    ("amounts", "shown"),
+    [
+        ({}, "0"),
+        ({"": Decimal("3402.5")}, "3,402.50"),
+        ({"USD": Decimal("249.5"), "": Decimal("3402.5")}, "3,402.50 (no currency) + 249.50 USD"),
+        ({"USD": Decimal("1"), "EUR": Decimal("1234567.891")}, "1,234,567.89 EUR + 1.00 USD"),
+    ],
+)
+def test_amounts_without_a_currency_are_marked_next_to_named_ones(amounts, shown):
+    assert format_amounts(amounts) == shown
+
+
+def test_labelled_amounts_feed_the_pages_the_same_labels():
+    mixed = {"USD": Decimal("249.50"), "": Decimal("3402.50")}
+    assert labelled_amounts(mixed) == [
+        ("(no currency)", Decimal("3402.50")),
+        ("USD", Decimal("249.50")),
+    ]
+    assert labelled_amounts({"": Decimal("1")}) == [("", Decimal("1"))]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from importer.check.summary import labelled_amounts
 from importer.records import RowStatus
 from importer.ui.sessions import ImportSession
 from importer.ui.workspace import ImportFolder
@@ -73,4 +74,4 @@ def summary_cards(summary) -> list[Card]:
 
 
 def _amounts(totals) -> list[tuple[str, object]]:
-    return sorted((code or "", value) for code, value in totals.amounts.items())
+    return labelled_amounts(totals.amounts)
