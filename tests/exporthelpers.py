@@ -4,11 +4,14 @@ Each builder writes one export into a folder and returns its path. The column ma
 (tests/check/test_matching_exports.py) and the web app's flow through each export
 (tests/ui/test_exports_flow.py) read the same files. ``leads`` are the lead ids of the three
 rows, in order: the matching tests keep the defaults; a send to the sandbox passes leads of a
-channel in the export's currency.
+channel in the export's currency. ``workbook_sheet`` is for the tests that build a workbook of
+their own (hidden rows, filters).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import LEAD_1, LEAD_2, LEAD_3, write_csv
@@ -124,6 +127,22 @@ def sage_audit_trail(folder: Path, leads: Leads = THREE) -> Path:
         f"2,SI,NORD001,22/04/2026,INV042,{leads[1]},Pro plan,99.00,19.80,118.80,GBP",
         f"3,SI,LUND001,23/04/2026,INV043,{leads[2]},Starter plan,49.00,9.80,58.80,GBP",
     )
+
+
+@contextmanager
+def workbook_sheet(path: Path, name: str, rows: list[list]) -> Iterator:
+    """An .xlsx workbook at ``path`` whose sheet ``name`` holds ``rows`` from A1: the sheet
+    (xlsxwriter's), to hide rows or columns in; the workbook is saved when the block ends."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    try:
+        sheet = book.add_worksheet(name)
+        for line, row in enumerate(rows):
+            sheet.write_row(line, 0, row)
+        yield sheet
+    finally:
+        book.close()
 
 
 #: The hand-made workbook's title, above its header row.

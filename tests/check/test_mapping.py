@@ -16,6 +16,24 @@ from importer.read.headers import fold_header
 from importer.read.loader import open_table
 
 
+def one_row(tmp_path) -> Path:
+    """m.csv: a lead and an amount, one row."""
+    return write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+
+
+def toml_file(tmp_path, text: str, name: str = "m.toml") -> Path:
+    """A mapping file holding ``text``."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def validate_with(cli, mapping: Path, path: Path | None = None) -> tuple[int, list[str]]:
+    """``keen-import validate PATH --mapping MAPPING``: (exit code, stderr lines). Without
+    ``path``, PATH is ``one_row``'s m.csv beside the mapping file."""
+    return cli("validate", path or one_row(mapping.parent), "--mapping", mapping)
+
+
 @pytest.mark.parametrize(
     ("header", "field"),
     [
@@ -175,9 +193,7 @@ def test_duplicate_header_exit_2_naming_it(tmp_path, cli, second):
 
 
 def test_map_option_unknown_field(tmp_path, cli):
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
-
-    code, err = cli("validate", path, "--map", "amount=Amount")
+    code, err = cli("validate", one_row(tmp_path), "--map", "amount=Amount")
 
     assert code == 2
     assert err[0] == "error: --map: unknown field 'amount'"
@@ -185,9 +201,7 @@ def test_map_option_unknown_field(tmp_path, cli):
 
 
 def test_map_option_without_equals(tmp_path, cli):
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
-
-    code, err = cli("validate", path, "--map", "purchase_amount")
+    code, err = cli("validate", one_row(tmp_path), "--map", "purchase_amount")
 
     assert code == 2
     assert err[0] == "error: --map 'purchase_amount' is not FIELD=COLUMN"
@@ -211,10 +225,7 @@ trigger_ids = ["{TRIGGER_1}"]
 
 
 def test_load_mapping_file_reads_columns_and_options(tmp_path):
-    path = tmp_path / "map.toml"
-    path.write_text(MAPPING_TOML, encoding="utf-8")
-
-    mapping = load_mapping_file(path)
+    mapping = load_mapping_file(toml_file(tmp_path, MAPPING_TOML, "map.toml"))
 
     assert mapping.columns == {"lead_id": "Kunde", "purchase_amount": "Beløb", "date": "Dato"}
     assert mapping.day_first is True
@@ -224,13 +235,13 @@ def test_load_mapping_file_reads_columns_and_options(tmp_path):
 
 
 def test_mapping_file_used_by_validate(tmp_path, cli):
-    (tmp_path / "map.toml").write_text(MAPPING_TOML, encoding="utf-8")
+    mapping = toml_file(tmp_path, MAPPING_TOML, "map.toml")
     path = write_csv(
         tmp_path / "dk.csv",
         f"Kunde;Beløb;Dato\r\n{LEAD_1};1.500,50;03/04/2026\r\n{LEAD_2};2.000;05/04/2026\r\n",
     )
 
-    code, err = cli("validate", path, "--mapping", tmp_path / "map.toml")
+    code, err = validate_with(cli, mapping, path)
 
     assert code == 0
     assert err[1:4] == [
@@ -238,7 +249,7 @@ def test_mapping_file_used_by_validate(tmp_path, cli):
         "decimal separator ',' (option)",
         "dates read day-first (option)",
     ]
-    rows = check_file(path, load_mapping_file(tmp_path / "map.toml"))
+    rows = check_file(path, load_mapping_file(mapping))
     records = [r[4] for r in rows]
     assert [r.purchase_amount for r in records] == [Decimal("1500.50"), Decimal("2000")]
     assert [r.date for r in records] == [
@@ -249,23 +260,19 @@ def test_mapping_file_used_by_validate(tmp_path, cli):
 
 
 def test_command_line_flags_override_mapping_file(tmp_path, cli):
-    (tmp_path / "map.toml").write_text(MAPPING_TOML, encoding="utf-8")
+    mapping = toml_file(tmp_path, MAPPING_TOML, "map.toml")
     path = write_csv(tmp_path / "dk.csv", f"Kunde;Beløb;Dato\r\n{LEAD_1};1500;03/04/2026\r\n")
 
-    code, err = cli(
-        "validate", path, "--mapping", tmp_path / "map.toml", "--month-first", "--decimal", "."
-    )
+    code, err = cli("validate", path, "--mapping", mapping, "--month-first", "--decimal", ".")
 
     assert code == 0
     assert err[2:4] == ["decimal separator '.' (option)", "dates read month-first (option)"]
 
 
 def test_mapping_file_that_does_not_parse(tmp_path, cli):
-    mapping = tmp_path / "bad.toml"
-    mapping.write_text('[columns]\nlead_id = "Lead ID\n', encoding="utf-8")
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+    mapping = toml_file(tmp_path, '[columns]\nlead_id = "Lead ID\n', "bad.toml")
 
-    code, err = cli("validate", path, "--mapping", mapping)
+    code, err = validate_with(cli, mapping)
 
     assert code == 2
     assert err[0].startswith(f"error: mapping file {mapping} is not valid TOML: ")
@@ -274,11 +281,9 @@ def test_mapping_file_that_does_not_parse(tmp_path, cli):
 
 
 def test_mapping_file_names_unknown_field(tmp_path, cli):
-    mapping = tmp_path / "bad.toml"
-    mapping.write_text('[columns]\nlead_id = "Lead ID"\namount = "Amount"\n', encoding="utf-8")
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
+    mapping = toml_file(tmp_path, '[columns]\nlead_id = "Lead ID"\namount = "Amount"\n', "bad.toml")
 
-    code, err = cli("validate", path, "--mapping", mapping)
+    code, err = validate_with(cli, mapping)
 
     assert code == 2
     assert err[0] == f"error: mapping file {mapping}: unknown field 'amount'"
@@ -286,8 +291,7 @@ def test_mapping_file_names_unknown_field(tmp_path, cli):
 
 
 def test_mapping_file_names_unknown_option(tmp_path):
-    mapping = tmp_path / "bad.toml"
-    mapping.write_text('dayfirst = true\n[columns]\nlead_id = "Lead ID"\n', encoding="utf-8")
+    mapping = toml_file(tmp_path, 'dayfirst = true\n[columns]\nlead_id = "Lead ID"\n', "bad.toml")
 
     with pytest.raises(MappingError) as raised:
         load_mapping_file(mapping)
@@ -296,17 +300,14 @@ def test_mapping_file_names_unknown_option(tmp_path):
 
 
 def test_mapping_file_missing(tmp_path, cli):
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},1\r\n")
-
-    code, err = cli("validate", path, "--mapping", tmp_path / "nope.toml")
+    code, err = validate_with(cli, tmp_path / "nope.toml")
 
     assert code == 2
     assert err == [f"error: mapping file not found: {tmp_path / 'nope.toml'}"]
 
 
 def test_mapping_file_bad_decimal(tmp_path):
-    mapping = tmp_path / "bad.toml"
-    mapping.write_text('decimal = ";"\n', encoding="utf-8")
+    mapping = toml_file(tmp_path, 'decimal = ";"\n', "bad.toml")
 
     with pytest.raises(MappingError) as raised:
         load_mapping_file(mapping)
@@ -324,37 +325,32 @@ def test_example_mapping_template_loads():
 
 
 def test_mapping_file_string_booleans_refused(tmp_path, cli):
-    mapping = tmp_path / "m.toml"
-    mapping.write_text('day_first = "false"\nallow_duplicates = "false"\n', encoding="utf-8")
+    mapping = toml_file(tmp_path, 'day_first = "false"\nallow_duplicates = "false"\n')
     path = write_csv(
         tmp_path / "m.csv",
         "Lead ID,Amount,Date,Reference\r\n"
         f"{LEAD_1},10,03/04/2026,A\r\n{LEAD_2},20,03/04/2026,A\r\n",
     )
 
-    code, err = cli("validate", path, "--mapping", mapping)
+    code, err = validate_with(cli, mapping, path)
 
     assert code == 2
     assert err[0].startswith(f"error: mapping file {mapping}: day_first must be true or false")
 
 
 def test_mapping_file_timezone_of_wrong_type(tmp_path, cli):
-    mapping = tmp_path / "m.toml"
-    mapping.write_text("timezone = 5\n", encoding="utf-8")
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+    mapping = toml_file(tmp_path, "timezone = 5\n")
 
-    code, err = cli("validate", path, "--mapping", mapping)
+    code, err = validate_with(cli, mapping)
 
     assert code == 2
     assert err[0].startswith(f"error: mapping file {mapping}: ")
 
 
 def test_mapping_file_bad_trigger_id(tmp_path, cli):
-    mapping = tmp_path / "m.toml"
-    mapping.write_text('trigger_ids = ["not-a-uuid"]\n', encoding="utf-8")
-    path = write_csv(tmp_path / "m.csv", f"Lead ID,Amount\r\n{LEAD_1},10\r\n")
+    mapping = toml_file(tmp_path, 'trigger_ids = ["not-a-uuid"]\n')
 
-    code, err = cli("validate", path, "--mapping", mapping)
+    code, err = validate_with(cli, mapping)
 
     assert code == 2
     assert "not-a-uuid" in err[0]

@@ -33,6 +33,13 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+def refusal(parse, *args, **kwargs) -> str:
+    """The message of the ValueError ``parse(*args, **kwargs)`` raises (none: the test fails)."""
+    with pytest.raises(ValueError) as caught:
+        parse(*args, **kwargs)
+    return str(caught.value)
+
+
 # ---------------------------------------------------------------------------------------------
 # parse_amount
 # ---------------------------------------------------------------------------------------------
@@ -258,9 +265,7 @@ def test_parse_amount_accepts(text: str, decimal: str, expected: Decimal) -> Non
     ],
 )
 def test_parse_amount_refuses(text: str, decimal: str, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_amount(text, decimal=decimal)
-    assert reason in str(caught.value)
+    assert reason in refusal(parse_amount, text, decimal=decimal)
 
 
 @pytest.mark.parametrize(
@@ -354,9 +359,7 @@ def test_parse_currency(text: str, expected: str) -> None:
     ],
 )
 def test_parse_currency_refuses(text: str, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_currency(text)
-    assert str(caught.value) == reason
+    assert refusal(parse_currency, text) == reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,9 +635,7 @@ def test_parse_date_timezones(text: str, tz, expected: datetime, had_time: bool)
     ],
 )
 def test_parse_date_refuses(text: str, day_first: bool | None, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_date(text, day_first=day_first, tz=UTC)
-    assert reason in str(caught.value)
+    assert reason in refusal(parse_date, text, day_first=day_first, tz=UTC)
 
 
 def test_parse_date_last_day_west_of_utc_is_a_reason_not_a_crash() -> None:
@@ -762,9 +763,7 @@ def test_parse_uuid_accepts(text: str) -> None:
     ],
 )
 def test_parse_uuid_refuses(text: str, field: str, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_uuid(text, field=field)
-    assert reason in str(caught.value)
+    assert reason in refusal(parse_uuid, text, field=field)
 
 
 @pytest.mark.parametrize(
@@ -787,9 +786,8 @@ def test_parse_uuid_list(text: str, expected: tuple[str, ...]) -> None:
 
 
 def test_parse_uuid_list_names_the_bad_item() -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_uuid_list(f"{UUID}, not-a-uuid")
-    assert str(caught.value).startswith("trigger_ids 'not-a-uuid' is not a valid UUID")
+    message = refusal(parse_uuid_list, f"{UUID}, not-a-uuid")
+    assert message.startswith("trigger_ids 'not-a-uuid' is not a valid UUID")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -842,9 +840,7 @@ def test_parse_legacy_id_accepts(text: str, expected: int) -> None:
     ],
 )
 def test_parse_legacy_id_refuses(text: str, reason: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_legacy_id(text)
-    assert reason in str(caught.value)
+    assert reason in refusal(parse_legacy_id, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -933,16 +929,11 @@ def test_trailing_zeros_beyond_cents_are_exact(text: str, value: Decimal | None)
 
 
 def test_non_zero_digits_beyond_cents_still_need_the_flag() -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_amount("1500.0050", decimal=".")
-
-    assert str(caught.value) == (
+    assert refusal(parse_amount, "1500.0050", decimal=".") == (
         "amount '1500.0050' has more than 2 decimal places; round it or use --allow-precision"
     )
 
 
 def test_three_zeros_that_may_be_thousands_are_not_trimmed() -> None:
-    with pytest.raises(ValueError) as caught:
-        parse_amount("150.000", decimal=".")
-
-    assert str(caught.value).startswith("amount '150.000' reads as 150.000, with 3 decimal places")
+    message = refusal(parse_amount, "150.000", decimal=".")
+    assert message.startswith("amount '150.000' reads as 150.000, with 3 decimal places")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from conftest import LEAD_1, LEAD_2, LEAD_3, TRIGGER_1, read_results_csv, write_csv
+from exporthelpers import workbook_sheet
 
 from importer.ledger import data_dir
 
@@ -277,11 +278,7 @@ def test_quickbooks_headings_subtotals_and_footer(tmp_path, cli):
 
 def hand_made_workbook(tmp_path, *, hide_reference: bool = False):
     """A hand-made sheet: row 3 hidden by hand, rows 5-6 filtered out by an autofilter."""
-    import xlsxwriter
-
     path = tmp_path / "hand_made.xlsx"
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Sales")
     rows = [
         ["Lead ID", "Amount", "Date", "Reference", "Region"],
         [LEAD_1, 100, "2026-03-02", "R-1", "North"],
@@ -290,16 +287,14 @@ def hand_made_workbook(tmp_path, *, hide_reference: bool = False):
         [LEAD_1, 400, "2026-03-05", "R-4", "South"],
         [LEAD_2, 500, "2026-03-06", "R-5", "South"],
     ]
-    for line, row in enumerate(rows):
-        sheet.write_row(line, 0, row)
-    sheet.set_row(2, None, None, {"hidden": True})
-    sheet.autofilter(0, 0, len(rows) - 1, 4)
-    sheet.filter_column(4, "x == North")
-    for line in (4, 5):
-        sheet.set_row(line, None, None, {"hidden": True})
-    if hide_reference:
-        sheet.set_column(3, 3, None, None, {"hidden": True})
-    book.close()
+    with workbook_sheet(path, "Sales", rows) as sheet:
+        sheet.set_row(2, None, None, {"hidden": True})
+        sheet.autofilter(0, 0, len(rows) - 1, 4)
+        sheet.filter_column(4, "x == North")
+        for line in (4, 5):
+            sheet.set_row(line, None, None, {"hidden": True})
+        if hide_reference:
+            sheet.set_column(3, 3, None, None, {"hidden": True})
     return path
 
 

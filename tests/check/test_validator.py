@@ -32,6 +32,14 @@ def verdicts(path, mapping: Mapping | None = None) -> list[tuple]:
     return [(row, status, error) for row, status, error, _, _ in check_file(path, mapping)]
 
 
+def duplicate_of(row: int) -> str:
+    """The reason a row that repeats row ``row`` in every field is skipped."""
+    return (
+        f"duplicate of row {row} (every field repeats); use --allow-duplicates if both are real "
+        "purchases"
+    )
+
+
 # --- amounts: the decimal separator is decided per column --------------------------------------
 
 
@@ -475,12 +483,7 @@ def test_whole_payload_repeated_with_a_reference_is_a_duplicate(tmp_path):
 
     assert verdicts(path) == [
         (2, "valid", None),
-        (
-            3,
-            "skipped",
-            "duplicate of row 2 (every field repeats); use --allow-duplicates if both are real "
-            "purchases",
-        ),
+        (3, "skipped", duplicate_of(2)),
     ]
 
 
@@ -512,12 +515,8 @@ def test_an_amount_written_another_way_is_the_same_amount_and_a_cent_is_not(tmp_
         (8, "valid"),
         (9, "skipped"),
     ]
-    assert {reason for _, status, reason in rows if status == "skipped"} == {
-        "duplicate of row 2 (every field repeats); use --allow-duplicates if both are real "
-        "purchases",
-        "duplicate of row 8 (every field repeats); use --allow-duplicates if both are real "
-        "purchases",
-    }
+    skipped = {reason for _, status, reason in rows if status == "skipped"}
+    assert skipped == {duplicate_of(2), duplicate_of(8)}
 
 
 def test_amounts_with_more_decimals_are_not_rounded_into_a_duplicate(tmp_path):
@@ -548,20 +547,20 @@ def test_same_lead_amount_date_product_is_a_duplicate(tmp_path):
 
     assert rows == [
         (2, "valid", None),
-        (
-            3,
-            "skipped",
-            "duplicate of row 2 (every field repeats); use --allow-duplicates "
-            "if both are real purchases",
-        ),
+        (3, "skipped", duplicate_of(2)),
         (4, "valid", None),
     ]
 
 
-def test_allow_duplicates_keeps_both_with_a_warning(tmp_path, cli):
-    path = csv_file(
+def the_same_purchase_twice(tmp_path):
+    """f.csv: row 3 repeats row 2 (lead, amount, reference)."""
+    return csv_file(
         tmp_path, "Lead ID,Amount,Reference", f"{LEAD_1},10,INV-1", f"{LEAD_1},10,INV-1"
     )
+
+
+def test_allow_duplicates_keeps_both_with_a_warning(tmp_path, cli):
+    path = the_same_purchase_twice(tmp_path)
 
     code, _ = cli("validate", path, "--allow-duplicates", "--no-date")
 
@@ -574,9 +573,7 @@ def test_allow_duplicates_keeps_both_with_a_warning(tmp_path, cli):
 
 
 def test_duplicate_rows_alone_exit_0(tmp_path, cli):
-    path = csv_file(
-        tmp_path, "Lead ID,Amount,Reference", f"{LEAD_1},10,INV-1", f"{LEAD_1},10,INV-1"
-    )
+    path = the_same_purchase_twice(tmp_path)
 
     code, _ = cli("validate", path, "--no-date")
 

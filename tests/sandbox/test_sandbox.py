@@ -43,6 +43,22 @@ FABRIKAM_FIXED_100 = "5304317f-af42-412f-b838-b3268e944239"
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
+# USD_LEAD as get_leads lists it (get_lead_by_id adds its channel, status and properties).
+OLIVIA = {
+    "id": USD_LEAD,
+    "email": "olivia.hansen@brightlane.com",
+    "first_name": "Olivia",
+    "last_name": "Hansen",
+    "phone": None,
+    "company_name": "Brightlane Inc",
+    "source": None,
+    "referring_employee": None,
+    "business_id": None,
+    "notes": None,
+    "created_at": "2026-01-10T09:00:00.000Z",
+    "status": "Qualified",
+}
+
 
 @pytest.fixture(scope="module")
 def sandbox():
@@ -58,6 +74,12 @@ def client(sandbox):
 
 def call(client: httpx.Client, sandbox: Sandbox, body: dict, **kwargs) -> httpx.Response:
     return client.post(sandbox.base_url, json=body, **kwargs)
+
+
+def answer(client: httpx.Client, sandbox: Sandbox, action: str, **fields) -> tuple[int, dict]:
+    """(HTTP status, JSON body) of the sandbox's reply to ``action`` with these fields."""
+    response = call(client, sandbox, {"action": action, **fields})
+    return response.status_code, response.json()
 
 
 def stored(sandbox: Sandbox, purchase_id: str) -> dict:
@@ -307,15 +329,14 @@ def test_invalid_trigger_id_is_400_and_creates_nothing(client, sandbox, trigger_
 )
 def test_create_purchase_errors(client, sandbox, fields, status, error):
     before = len(sandbox.purchases())
-    body = {"action": "create_purchase", "lead_id": USD_LEAD, "purchase_amount": 10, **fields}
-    response = call(client, sandbox, body)
-    assert (response.status_code, response.json()) == (status, {"error": error})
+    fields = {"lead_id": USD_LEAD, "purchase_amount": 10, **fields}
+    assert answer(client, sandbox, "create_purchase", **fields) == (status, {"error": error})
     assert len(sandbox.purchases()) == before
 
 
 def test_missing_lead_id_key(client, sandbox):
-    response = call(client, sandbox, {"action": "create_purchase", "purchase_amount": 1})
-    assert (response.status_code, response.json()) == (400, {"error": "lead_id required"})
+    reply = answer(client, sandbox, "create_purchase", purchase_amount=1)
+    assert reply == (400, {"error": "lead_id required"})
 
 
 def test_other_company_sees_its_own_channels(sandbox):
@@ -406,8 +427,7 @@ def test_create_purchase_custom_exact_reply(client, sandbox):
     ],
 )
 def test_create_purchase_custom_errors(client, sandbox, fields, status, error):
-    response = call(client, sandbox, {"action": "create_purchase_custom", **fields})
-    assert (response.status_code, response.json()) == (status, {"error": error})
+    assert answer(client, sandbox, "create_purchase_custom", **fields) == (status, {"error": error})
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -418,21 +438,10 @@ def test_get_lead_by_id(client, sandbox):
     assert response.status_code == 200
     assert response.json() == {
         "lead": {
-            "id": USD_LEAD,
-            "email": "olivia.hansen@brightlane.com",
-            "first_name": "Olivia",
-            "last_name": "Hansen",
-            "phone": None,
-            "company_name": "Brightlane Inc",
-            "source": None,
-            "referring_employee": None,
-            "business_id": None,
-            "notes": None,
-            "created_at": "2026-01-10T09:00:00.000Z",
+            **OLIVIA,
             "channels_id": USD_CHANNEL,
             "lead_status_id": "7f959b1e-33ba-56ae-8e0a-9e4dbcc243ff",
             "lead_status": {"id": "7f959b1e-33ba-56ae-8e0a-9e4dbcc243ff", "status": "Qualified"},
-            "status": "Qualified",
             "property_values": [],
         }
     }
@@ -447,8 +456,7 @@ def test_get_lead_by_id(client, sandbox):
     ],
 )
 def test_get_lead_by_id_errors(client, sandbox, fields, status, error):
-    response = call(client, sandbox, {"action": "get_lead_by_id", **fields})
-    assert (response.status_code, response.json()) == (status, {"error": error})
+    assert answer(client, sandbox, "get_lead_by_id", **fields) == (status, {"error": error})
 
 
 def test_get_lead_by_legacy_id(client, sandbox):
@@ -487,8 +495,7 @@ def test_get_lead_by_legacy_id(client, sandbox):
     ],
 )
 def test_get_lead_by_legacy_id_errors(client, sandbox, fields, status, error):
-    response = call(client, sandbox, {"action": "get_lead_by_legacy_id", **fields})
-    assert (response.status_code, response.json()) == (status, {"error": error})
+    assert answer(client, sandbox, "get_lead_by_legacy_id", **fields) == (status, {"error": error})
 
 
 def test_get_channels(client, sandbox):
@@ -520,20 +527,7 @@ def test_get_leads_newest_first(client, sandbox):
     assert len(leads) == 8
     dates = [lead["created_at"] for lead in leads]
     assert dates == sorted(dates, reverse=True)
-    assert leads[-1] == {
-        "id": USD_LEAD,
-        "email": "olivia.hansen@brightlane.com",
-        "first_name": "Olivia",
-        "last_name": "Hansen",
-        "phone": None,
-        "company_name": "Brightlane Inc",
-        "source": None,
-        "referring_employee": None,
-        "business_id": None,
-        "notes": None,
-        "created_at": "2026-01-10T09:00:00.000Z",
-        "status": "Qualified",
-    }
+    assert leads[-1] == OLIVIA
 
 
 def test_get_leads_caps_at_newest_100(tmp_path):
@@ -569,8 +563,7 @@ def test_get_leads_caps_at_newest_100(tmp_path):
     ],
 )
 def test_get_leads_errors(client, sandbox, fields, status, error):
-    response = call(client, sandbox, {"action": "get_leads", **fields})
-    assert (response.status_code, response.json()) == (status, {"error": error})
+    assert answer(client, sandbox, "get_leads", **fields) == (status, {"error": error})
 
 
 # --- transport-level errors ------------------------------------------------------------------

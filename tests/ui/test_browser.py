@@ -14,9 +14,8 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ui.browser import AxeChecker, screenshot
+from ui.test_browser_flow import LEAD, SAMPLE, stop_a_slow_send, upload, wait_until_finished
 
-SAMPLE = Path("sample_data/purchases_with_errors.csv").resolve()
-LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 PAGES = {"upload", "columns", "questions", "review", "online", "send", "progress", "results",
          "history", "key"}  # fmt: skip
 
@@ -24,17 +23,6 @@ PAGES = {"upload", "columns", "questions", "review", "online", "send", "progress
 def read_results(path) -> list[tuple[str, str, str, str]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return [(r["row"], r["status"], r["error"], r["warnings"]) for r in csv.DictReader(handle)]
-
-
-def upload(page, path: Path) -> str:
-    page.get_by_label("Spreadsheet file").set_input_files(str(path))
-    page.get_by_role("button", name="Upload").click()
-    page.wait_for_url("**/columns")
-    return page.url.split("/")[-2]
-
-
-def wait_until_finished(page) -> None:
-    page.get_by_role("link", name="See the results").wait_for(state="visible", timeout=120_000)
 
 
 def test_end_to_end_flow_matches_the_cli(page, live, axe, tmp_path):
@@ -150,24 +138,12 @@ def big_file(path: Path, rows: int) -> Path:
 
 
 def test_stop_mid_way_then_resume_sends_each_row_once(page, live, tmp_path):
-    from importer.sandbox.faults import Faults
-
     source = big_file(tmp_path / "stop_and_resume.csv", 3000)
     before = len(live.sandbox.purchases())
     import_id = upload(page, source)
     page.get_by_role("button", name="Check file").click()
     page.wait_for_url("**/review")
-    live.sandbox.set_faults(Faults(latency_ms=25))
-    try:
-        page.get_by_role("button", name="Send to Keen").click()
-        page.get_by_label("Rows to send").fill("3000")
-        page.get_by_role("button", name="Confirm and send").click()
-        page.wait_for_url("**/progress")
-        page.get_by_text(re.compile(r"^[1-9][\d,]* of 3,000 rows done")).wait_for()
-        page.get_by_role("button", name="Stop").click()
-        wait_until_finished(page)
-    finally:
-        live.sandbox.set_faults(Faults())
+    stop_a_slow_send(page, live.sandbox, 3000)
     assert page.get_by_role("heading", name="Send stopped").is_visible()
     assert re.fullmatch(
         r"Stopped: [\d,]+ created, [1-9][\d,]* not sent, of 3,000 rows",

@@ -34,6 +34,24 @@ def wait_until_finished(page) -> None:
     page.get_by_role("link", name="See the results").wait_for(state="visible", timeout=120_000)
 
 
+def stop_a_slow_send(page, sandbox, rows: int) -> None:
+    """From the review page: send all ``rows`` to a slowed ``sandbox``, press Stop once some
+    are done, and wait until the send has stopped (the sandbox is fast again after)."""
+    from importer.sandbox.faults import Faults
+
+    sandbox.set_faults(Faults(latency_ms=25))
+    try:
+        page.get_by_role("button", name="Send to Keen").click()
+        page.get_by_label("Rows to send").fill(str(rows))
+        page.get_by_role("button", name="Confirm and send").click()
+        page.wait_for_url("**/progress")
+        page.get_by_text(re.compile(rf"^[1-9][\d,]* of {rows:,} rows done")).wait_for()
+        page.get_by_role("button", name="Stop").click()
+        wait_until_finished(page)
+    finally:
+        sandbox.set_faults(Faults())
+
+
 def step(page) -> str:
     """The step the step bar marks as the current one."""
     return page.locator(STEP).inner_text()
@@ -143,8 +161,6 @@ def test_the_step_bar_marks_the_questions_step(page, axe, tmp_path):
 
 
 def test_stop_says_send_stopped(page, live, tmp_path):
-    from importer.sandbox.faults import Faults
-
     source = tmp_path / "many.csv"
     source.write_text(
         "Lead ID,Amount,Date,Reference\n"
@@ -152,17 +168,7 @@ def test_stop_says_send_stopped(page, live, tmp_path):
     )
     upload(page, source)
     check_file(page)
-    live.sandbox.set_faults(Faults(latency_ms=25))
-    try:
-        page.get_by_role("button", name="Send to Keen").click()
-        page.get_by_label("Rows to send").fill("2000")
-        page.get_by_role("button", name="Confirm and send").click()
-        page.wait_for_url("**/progress")
-        page.get_by_text(re.compile(r"^[1-9][\d,]* of 2,000 rows done")).wait_for()
-        page.get_by_role("button", name="Stop").click()
-        wait_until_finished(page)
-    finally:
-        live.sandbox.set_faults(Faults())
+    stop_a_slow_send(page, live.sandbox, 2000)
     assert page.get_by_role("heading", name="Send stopped").is_visible()
     assert page.get_by_role("button", name="Send to Keen").count() == 0
     page.get_by_role("link", name="See the results").click()

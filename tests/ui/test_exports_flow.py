@@ -40,7 +40,6 @@ from starlette.testclient import TestClient
 
 import importer.sandbox
 from importer.sandbox import Sandbox
-from importer.ui import ApiKey, UISettings, create_app
 from ui.forms import form_of
 from ui.test_match_page import line_of
 from ui.test_page_text import visible_text
@@ -54,6 +53,8 @@ EUR = ("ec1b8ca1-f91e-4d4c-9ff4-9b7889463e85", "4b0dbb41-8d52-48f1-942c-3fe860e7
 GBP = ("5f0c2a1e-7b3d-4c8e-9f21-6a4b8c0d2e11", "8e3d1b2c-4a5f-4e6d-8c7b-9a0f1e2d3c4b")
 GBP_CHANNEL = "2b7e4c1d-9a3f-4e8b-8d6c-1f0a2b3c4d5e"
 NOT_VISIBLE = "Lead not accessible"  # LEAD_3 is in no channel of the sandbox
+# The outcome of an export whose third row is LEAD_3's: rows 2 and 3 created, row 4 rejected.
+THIRD_REJECTED = {2: ("created", ""), 3: ("created", ""), 4: ("rejected", NOT_VISIBLE)}
 FLAGS = re.compile(r"--")
 
 
@@ -85,20 +86,10 @@ def sandbox(tmp_path_factory):
 
 
 @pytest.fixture
-def user(tmp_path, sandbox):
-    settings = UISettings(
-        workspace=tmp_path / "ws",
-        port=8765,
-        sandbox=True,
-        api_url=sandbox.base_url,
-        api_key=ApiKey(sandbox.api_key),
-        target="sandbox",
-    )
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
-    yield User(client, app, sandbox)
-    app.state.sessions.stop_all()
+def user(sandboxed, sandbox):
+    """A person at the web app of tests/ui/conftest.py, sending to this module's sandbox."""
+    client, _, app = sandboxed
+    return User(client, app, sandbox)
 
 
 # -- a person at the pages --------------------------------------------------------------------
@@ -112,6 +103,7 @@ class User:
         self.pages: dict[str, str] = {}
         self.seen: list[tuple[str, str]] = []  # every page, in the order seen
         self.import_id = ""
+        self.before = 0  # the sandbox's purchases when the send began
         self.checked_rows: list[dict[str, str]] = []  # the results file once checked
 
     @property
@@ -165,6 +157,7 @@ class User:
     def send(self, review: str) -> str:
         """Send to Keen, type the number the page asks for, wait: the results page."""
         self.checked_rows = results_file(self)
+        self.before = len(self.sandbox.purchases())
         answer = self.press(review, f"{self.base}/send")  # "Send to Keen": a link-like form
         assert answer.status_code == 200, answer.text
         send = self.saw("send", answer.text)
@@ -320,17 +313,26 @@ def assert_every_number_is_the_results_files(user: User, money) -> None:
     assert history_pills(user.pages["history"], name) == by_status
 
 
-def sent(user: User, before: int) -> list[tuple[str, str, str, str, str | None, str | None]]:
-    """What the sandbox received since it held ``before`` purchases, sorted: (lead, amount,
-    currency of the lead's channel, date, product name, product description) of each."""
+def sent(user: User) -> list[tuple[str, str, str, str, str | None, str | None]]:
+    """What the sandbox received since the user's send began, sorted: (lead, amount, currency
+    of the lead's channel, date, product name, product description) of each."""
     world = json.loads(user.sandbox.world_path.read_text(encoding="utf-8"))
     channel_of = {lead["id"]: lead["channels_id"] for lead in world["leads"]}
     currency_of = {channel["id"]: channel["currency"] for channel in world["channels"]}
     return sorted(
         (p["lead_id"], p["purchase_amount"], currency_of[channel_of[p["lead_id"]]], p["date"],
          p["name"], p["description"])
-        for p in user.sandbox.purchases()[before:]
+        for p in user.sandbox.purchases()[user.before :]
     )  # fmt: skip
+
+
+def assert_results(user: User, rows: dict[int, tuple[str, str]], money) -> None:
+    """After the send: each row's (status, reason) in the results file is ``rows``, every
+    number the pages show is the results file's (amounts read with ``money``), and no page
+    shows "--"."""
+    assert outcome(user) == rows
+    assert_every_number_is_the_results_files(user, money)
+    user.assert_no_page_names_a_flag()
 
 
 def chosen(columns: str) -> dict[str, str]:
@@ -354,7 +356,6 @@ def test_shopify_orders_only_the_paid_ones_kept(user, tmp_path):
     assert line_of(columns, "lead_id").startswith(
         "Lead ID (lead_id) Confirm: guessed from the values"
     )
-    before = len(user.sandbox.purchases())
 
     review = user.check_file(columns)
     kept = user.press(review, f"{user.base}/keep", lambda f: f.tick("paid (3 rows)"))
@@ -362,17 +363,11 @@ def test_shopify_orders_only_the_paid_ones_kept(user, tmp_path):
     assert "Keeping only the rows whose Financial Status is paid" in visible_text(review)
     user.send(review)
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("rejected", NOT_VISIBLE),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (EUR[1], "122.71", "EUR", "2026-04-03T14:40:12Z", "Pro plan", None),
         (EUR[0], "63.21", "EUR", "2026-04-02T08:14:03Z", "Starter plan", None),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Total", "Currency"))
-    user.assert_no_page_names_a_flag()
+    assert_results(user, THIRD_REJECTED, money_in("Total", "Currency"))
 
 
 def test_stripe_payments_the_refund_left_out(user, tmp_path):
@@ -385,7 +380,6 @@ def test_stripe_payments_the_refund_left_out(user, tmp_path):
         "reference": "id",
         "currency": "Currency",
     }
-    before = len(user.sandbox.purchases())
 
     review = user.check_file(columns)
     assert (
@@ -395,17 +389,15 @@ def test_stripe_payments_the_refund_left_out(user, tmp_path):
     kept = user.press(review, f"{user.base}/keep", lambda f: f.tick("Paid (2 rows)"))
     user.send(user.went_to(kept, "review"))
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("skipped", "filtered out by --where"),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (EUR[1], "99.00", "EUR", "2026-04-02T14:30:01Z", None, "Pro plan"),
         (EUR[0], "49.00", "EUR", "2026-04-01T09:12:44Z", None, "Starter plan"),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Amount", "Currency"))
-    user.assert_no_page_names_a_flag()
+    assert_results(
+        user,
+        {2: ("created", ""), 3: ("created", ""), 4: ("skipped", "filtered out by --where")},
+        money_in("Amount", "Currency"),
+    )
 
 
 def test_quickbooks_sales_us_dates_asked_and_legacy_ids_confirmed(user, tmp_path):
@@ -421,7 +413,6 @@ def test_quickbooks_sales_us_dates_asked_and_legacy_ids_confirmed(user, tmp_path
     assert line_of(columns, "legacy_lead_id").startswith(
         "Legacy lead ID (legacy_lead_id) Confirm: guessed from the values"
     )
-    before = len(user.sandbox.purchases())
 
     questions = user.check_file(columns)
     assert "'04/02/2026' could be day-first or month-first" in visible_text(questions)
@@ -430,14 +421,16 @@ def test_quickbooks_sales_us_dates_asked_and_legacy_ids_confirmed(user, tmp_path
     )
     user.send(user.went_to(answer, "review"))
 
-    assert outcome(user) == {2: ("created", ""), 3: ("created", ""), 4: ("created", "")}
-    assert sent(user, before) == [
+    assert sent(user) == [
         (USD[0], "49.00", "USD", "2026-04-02T00:00:00Z", "Starter", "Starter plan - April"),
         (USD[0], "50.00", "USD", "2026-04-07T00:00:00Z", "Seats", "Extra seats"),
         (USD[1], "198.00", "USD", "2026-04-03T00:00:00Z", "Pro", "Pro plan - April"),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Amount"))
-    user.assert_no_page_names_a_flag()
+    assert_results(
+        user,
+        {2: ("created", ""), 3: ("created", ""), 4: ("created", "")},
+        money_in("Amount"),
+    )
 
 
 def test_xero_invoices_the_lead_guessed_in_reference_is_confirmed(user, tmp_path):
@@ -453,21 +446,14 @@ def test_xero_invoices_the_lead_guessed_in_reference_is_confirmed(user, tmp_path
     assert line_of(columns, "lead_id").startswith(
         "Lead ID (lead_id) Confirm: guessed from the values"
     )
-    before = len(user.sandbox.purchases())
 
     user.send(user.check_file(columns))
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("rejected", NOT_VISIBLE),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (EUR[1], "118.80", "EUR", "2026-04-22T00:00:00Z", None, "Pro plan"),
         (EUR[0], "58.80", "EUR", "2026-04-21T00:00:00Z", None, "Starter plan"),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Total", "Currency"))
-    user.assert_no_page_names_a_flag()
+    assert_results(user, THIRD_REJECTED, money_in("Total", "Currency"))
 
 
 def test_sap_line_items_in_house_currency(user, tmp_path):
@@ -479,21 +465,14 @@ def test_sap_line_items_in_house_currency(user, tmp_path):
         "reference": "Belegnummer",
         "currency": "HWähr",
     }
-    before = len(user.sandbox.purchases())
 
     user.send(user.check_file(columns))
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("rejected", NOT_VISIBLE),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (EUR[1], "99.90", "EUR", "2026-04-22T00:00:00Z", None, None),
         (EUR[0], "1250.00", "EUR", "2026-04-21T00:00:00Z", None, None),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Betrag in HW", "HWähr", decimal=","))
-    user.assert_no_page_names_a_flag()
+    assert_results(user, THIRD_REJECTED, money_in("Betrag in HW", "HWähr", decimal=","))
 
 
 def test_french_invoices_decimal_comma_and_dates_day_first(user, tmp_path):
@@ -505,21 +484,14 @@ def test_french_invoices_decimal_comma_and_dates_day_first(user, tmp_path):
         "product_description": "Libellé",
         "currency": "Devise",
     }
-    before = len(user.sandbox.purchases())
 
     user.send(user.check_file(columns))
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("rejected", NOT_VISIBLE),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (EUR[1], "118.80", "EUR", "2026-04-22T00:00:00Z", None, "Abonnement Pro"),
         (EUR[0], "58.80", "EUR", "2026-04-21T00:00:00Z", None, "Abonnement Starter"),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Montant TTC", "Devise", decimal=","))
-    user.assert_no_page_names_a_flag()
+    assert_results(user, THIRD_REJECTED, money_in("Montant TTC", "Devise", decimal=","))
 
 
 def test_sage_audit_trail_in_pounds(user, tmp_path):
@@ -535,21 +507,14 @@ def test_sage_audit_trail_in_pounds(user, tmp_path):
     assert line_of(columns, "purchase_amount").startswith(
         "Amount (purchase_amount) Confirm: guessed from the values"
     )
-    before = len(user.sandbox.purchases())
 
     user.send(user.check_file(columns))
 
-    assert outcome(user) == {
-        2: ("created", ""),
-        3: ("created", ""),
-        4: ("rejected", NOT_VISIBLE),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (GBP[0], "49.00", "GBP", "2026-04-21T00:00:00Z", None, "Starter plan"),
         (GBP[1], "99.00", "GBP", "2026-04-22T00:00:00Z", None, "Pro plan"),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Net", "Currency"))
-    user.assert_no_page_names_a_flag()
+    assert_results(user, THIRD_REJECTED, money_in("Net", "Currency"))
 
 
 def test_hand_made_workbook_header_row_chosen_and_the_hidden_sale_skipped(user, tmp_path):
@@ -564,7 +529,6 @@ def test_hand_made_workbook_header_row_chosen_and_the_hidden_sale_skipped(user, 
         "product_name": "Product",
     }
     assert '<option value="" disabled>(column E, no header)</option>' in columns
-    before = len(user.sandbox.purchases())
 
     review = user.check_file(columns)
     chose = user.press(review, f"{user.base}/choices", lambda f: f.tick("Skip hidden rows"))
@@ -573,14 +537,12 @@ def test_hand_made_workbook_header_row_chosen_and_the_hidden_sale_skipped(user, 
     assert "No hidden rows included (1 hidden row, 49.00, not sent)" in visible_text(
         user.pages["send"]
     )
-    assert outcome(user) == {
-        4: ("created", ""),
-        5: ("created", ""),
-        6: ("skipped", "hidden in the workbook"),
-    }
-    assert sent(user, before) == [
+    assert sent(user) == [
         (USD[0], "49.00", "USD", "2026-04-21T00:00:00Z", "Starter", None),
         (USD[1], "99.00", "USD", "2026-04-22T00:00:00Z", "Pro", None),
     ]
-    assert_every_number_is_the_results_files(user, money_in("Amount"))
-    user.assert_no_page_names_a_flag()
+    assert_results(
+        user,
+        {4: ("created", ""), 5: ("created", ""), 6: ("skipped", "hidden in the workbook")},
+        money_in("Amount"),
+    )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import re
-
-from starlette.testclient import TestClient
+from contextlib import contextmanager
 
 from importer.sandbox.faults import Faults
-from importer.ui import ApiKey, UISettings, create_app
-from ui.uihelpers import ORIGIN, SAMPLE, check_file, post, upload
+from importer.ui import ApiKey, UISettings
+from ui.uihelpers import SAMPLE, check_file, opened, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 
@@ -26,6 +25,46 @@ def finish(app, import_id: str):
     session.thread.join(60)
     assert session.progress.finished
     return session
+
+
+def purchases_file(path, rows: int, first_amount: int, date: str, prefix: str):
+    """``rows`` purchases of LEAD on ``date``: amounts from ``first_amount``.00 up by one,
+    references PREFIX-0, PREFIX-1, ..."""
+    path.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEAD},{first_amount + i}.00,{date},{prefix}-{i}\n" for i in range(rows))
+    )
+    return path
+
+
+def confirm_send(client, settings, import_id: str, typed: str, **fields: str):
+    """Press "Confirm and send" with ``typed`` in "Rows to send" (and the form's other fields)."""
+    data = {"rows_to_send": typed, **fields}
+    return post(client, settings, f"/imports/{import_id}/send", data=data)
+
+
+@contextmanager
+def faults(sandbox, **chosen):
+    """The sandbox with these faults (importer.sandbox.faults.Faults), healthy again after."""
+    sandbox.set_faults(Faults(**chosen))
+    try:
+        yield
+    finally:
+        sandbox.set_faults(Faults())
+
+
+def stopped_mid_way(sandboxed, sandbox, import_id: str, rows: int):
+    """Send all ``rows`` to a slow sandbox and press Stop once the first is done: the session,
+    finished, and the answer to Stop."""
+    client, settings, app = sandboxed
+    with faults(sandbox, latency_ms=30):
+        confirm_send(client, settings, import_id, str(rows))
+        session = app.state.sessions.get(import_id)
+        while session.progress.done == 0 and session.running:
+            session.thread.join(0.05)
+        stop = post(client, settings, f"/imports/{import_id}/stop")
+        finish(app, import_id)
+    return session, stop
 
 
 def statuses(path) -> list[str]:
@@ -45,11 +84,11 @@ def test_send_needs_the_typed_row_count_then_reports_progress_and_results(sandbo
     assert "About to import 5 purchases" in page
     assert sandbox.base_url in page
     before = len(sandbox.purchases())
-    wrong = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "600"})
+    wrong = confirm_send(client, settings, import_id, "600")
     assert wrong.status_code == 400
     assert "Nothing was sent: type 5 (the number of rows to send) to confirm." in wrong.text
     assert len(sandbox.purchases()) == before
-    sent = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "5"})
+    sent = confirm_send(client, settings, import_id, "5")
     assert sent.headers["location"] == f"/imports/{import_id}/progress"
     finish(app, import_id)
     events = client.get(f"/imports/{import_id}/events").text
@@ -71,23 +110,11 @@ def test_send_needs_the_typed_row_count_then_reports_progress_and_results(sandbo
 
 def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox, tmp_path):
     client, settings, app = sandboxed
-    source = tmp_path / "many.csv"
-    source.write_text(
-        "Lead ID,Amount,Date,Reference\n"
-        + "".join(f"{LEAD},{10 + i}.00,2026-03-02,R-{i}\n" for i in range(400))
-    )
+    source = purchases_file(tmp_path / "many.csv", 400, 10, "2026-03-02", "R")
     import_id = checked_import(client, settings, source)
     before = len(sandbox.purchases())
-    sandbox.set_faults(Faults(latency_ms=30))
-    try:
-        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
-        session = app.state.sessions.get(import_id)
-        while session.progress.done == 0 and session.running:
-            session.thread.join(0.05)
-        assert post(client, settings, f"/imports/{import_id}/stop").status_code == 303
-        finish(app, import_id)
-    finally:
-        sandbox.set_faults(Faults())
+    session, stop = stopped_mid_way(sandboxed, sandbox, import_id, 400)
+    assert stop.status_code == 303
     assert session.progress.outcome == "Stopped: rows not sent yet are not_sent; Resume sends them."
     folder = app.state.workspace.get(import_id)
     first = statuses(folder.file("results"))
@@ -104,9 +131,8 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox
     send_page = client.get(f"/imports/{import_id}/send").text
     # The confirmation counts only what is left: the ledger holds the rows created before.
     assert f"<h2>About to import {400 - created:,} purchases</h2>" in send_page
-    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "400"})
-    assert refused.status_code == 400
-    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": str(400 - created)})
+    assert confirm_send(client, settings, import_id, "400").status_code == 400
+    confirm_send(client, settings, import_id, str(400 - created))
     finish(app, import_id)
     assert statuses(folder.file("results")) == ["created"] * 400
     assert len(sandbox.purchases()) - before == 400
@@ -128,13 +154,10 @@ def test_check_online_runs_the_dry_run_and_creates_nothing(sandboxed, sandbox):
 
 def test_without_a_key_nothing_can_be_sent(tmp_path):
     settings = UISettings(workspace=tmp_path / "ws", port=8765, api_url="https://keen.example")
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
+    client, app = opened(settings)
     import_id = checked_import(client, settings)
     assert "No API key is set." in client.get(f"/imports/{import_id}/send").text
-    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "6"})
-    assert refused.status_code == 400
+    assert confirm_send(client, settings, import_id, "6").status_code == 400
     assert app.state.sessions.get(import_id).thread is None
 
 
@@ -143,22 +166,9 @@ def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(sandboxed, sandbox,
     import sys
 
     client, settings, app = sandboxed
-    source = tmp_path / "handover.csv"
-    source.write_text(
-        "Lead ID,Amount,Date,Reference\n"
-        + "".join(f"{LEAD},{20 + i}.00,2026-03-03,H-{i}\n" for i in range(300))
-    )
+    source = purchases_file(tmp_path / "handover.csv", 300, 20, "2026-03-03", "H")
     import_id = checked_import(client, settings, source)
-    sandbox.set_faults(Faults(latency_ms=30))
-    try:
-        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "300"})
-        session = app.state.sessions.get(import_id)
-        while session.progress.done == 0 and session.running:
-            session.thread.join(0.05)
-        post(client, settings, f"/imports/{import_id}/stop")
-        finish(app, import_id)
-    finally:
-        sandbox.set_faults(Faults())
+    stopped_mid_way(sandboxed, sandbox, import_id, 300)
     folder = app.state.workspace.get(import_id)
     created_in_browser = purchase_ids(folder.file("results"))
     assert 0 < len(created_in_browser) < 300
@@ -174,36 +184,24 @@ def test_a_browser_run_stopped_mid_way_is_resumed_by_the_cli(sandboxed, sandbox,
 
 def test_resend_unconfirmed_has_its_own_typed_confirmation(sandboxed, sandbox, tmp_path):
     client, settings, app = sandboxed
-    source = tmp_path / "unsure.csv"
-    source.write_text(
-        "Lead ID,Amount,Date,Reference\n"
-        + "".join(f"{LEAD},{30 + i}.00,2026-03-04,U-{i}\n" for i in range(3))
-    )
+    source = purchases_file(tmp_path / "unsure.csv", 3, 30, "2026-03-04", "U")
     import_id = checked_import(client, settings, source)
-    sandbox.set_faults(Faults(p_commit_then_drop=1.0, seed=3))
-    try:
-        post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+    with faults(sandbox, p_commit_then_drop=1.0, seed=3):
+        confirm_send(client, settings, import_id, "3")
         finish(app, import_id)
-    finally:
-        sandbox.set_faults(Faults())
     folder = app.state.workspace.get(import_id)
     assert statuses(folder.file("results")) == ["unconfirmed"] * 3
     results = client.get(f"/imports/{import_id}/results").text
     assert '<input type="hidden" name="resend_unconfirmed" value="1">' in results
     assert ">Resend unconfirmed</button>" in results
-    again = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "3"})
+    again = confirm_send(client, settings, import_id, "3")
     finish(app, import_id)
     assert again.status_code == 303
     assert statuses(folder.file("results")) == ["unconfirmed"] * 3  # never resent silently
     page = client.get(f"/imports/{import_id}/send?resend_unconfirmed=1").text
     assert "<h1>Resend unconfirmed rows</h1>" in page
     assert "Unconfirmed rows may already exist in Keen." in page
-    post(
-        client,
-        settings,
-        f"/imports/{import_id}/send",
-        data={"rows_to_send": "3", "resend_unconfirmed": "1"},
-    )
+    confirm_send(client, settings, import_id, "3", resend_unconfirmed="1")
     finish(app, import_id)
     assert statuses(folder.file("results")) == ["created"] * 3
 
@@ -215,9 +213,7 @@ def test_an_unsafe_api_url_is_refused_on_the_send_page(tmp_path):
         api_url="http://keen.example.com/functions/v1/keen-api",
         api_key=ApiKey("d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"),
     )
-    app = create_app(settings)
-    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    client.get(f"/?token={settings.token}")
+    client, _ = opened(settings)
     import_id = checked_import(client, settings)
     page = client.get(f"/imports/{import_id}/send").text
     assert "refusing to send the API key over plain http to keen.example.com" in page
@@ -230,7 +226,7 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     client, settings, app = sandboxed
     first = checked_import(client, settings)
     before = len(sandbox.purchases())
-    post(client, settings, f"/imports/{first}/send", data={"rows_to_send": "5"})
+    confirm_send(client, settings, first, "5")
     finish(app, first)
     assert len(sandbox.purchases()) - before == 3
     # The same file uploaded again is a new import: the ledger knows its purchases.
@@ -239,7 +235,7 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     assert "3 rows already created by the import of purchases_with_errors.csv on " in review
     page = client.get(f"/imports/{again}/send").text
     assert "<h2>About to import 2 purchases</h2>" in page
-    post(client, settings, f"/imports/{again}/send", data={"rows_to_send": "2"})
+    confirm_send(client, settings, again, "2")
     finish(app, again)
     assert len(sandbox.purchases()) - before == 3
     results = statuses(app.state.workspace.get(again).file("results"))
@@ -258,10 +254,9 @@ def test_a_finished_import_says_nothing_left_to_send(sandboxed, sandbox, tmp_pat
         f"{LEAD},11.00,2026-03-02,T-1\n{LEAD},12.00,2026-03-02,T-2\n"
     )
     import_id = checked_import(client, settings, source)
-    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "2"})
+    confirm_send(client, settings, import_id, "2")
     finish(app, import_id)
     page = client.get(f"/imports/{import_id}/send").text
     assert "<h2>Nothing left to send</h2>" in page
     assert "Confirm and send" not in page
-    refused = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "2"})
-    assert refused.status_code == 400
+    assert confirm_send(client, settings, import_id, "2").status_code == 400

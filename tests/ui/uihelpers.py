@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from exporthelpers import workbook_sheet
 from starlette.testclient import TestClient
 
-from importer.ui import UISettings
+from importer.ui import UISettings, create_app
 
 PORT = 8765
 ORIGIN = f"http://127.0.0.1:{PORT}"
 API_KEY = "d2b7f3a4-1c8e-4e0b-9a55-7b1f0c2e9abc"
+
+
+def opened(settings: UISettings):
+    """(client, app) of a new app on ``settings``, its client having opened the printed address
+    (it holds the token cookie)."""
+    app = create_app(settings)
+    client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    client.get(f"/?token={settings.token}")
+    return client, app
 
 
 def csrf_of(client: TestClient, settings: UISettings) -> str:
@@ -57,11 +67,7 @@ def check_file(client, settings, import_id: str, mapping: dict[str, str], **opti
 def hidden_row_workbook(path):
     """Rows 2, 3 and 5 visible, row 4 (24,000.00 USD) hidden by a filter, and the file's own
     total line (row 6) of the visible rows: 4,558.65."""
-    import xlsxwriter
-
     LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"  # noqa: N806 - a lead of the sandbox
-    book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Sales")
     rows = [
         ["Lead ID", "Amount", "Currency", "Date", "Reference"],
         [LEAD, 1500.00, "USD", "2026-03-02", "R-1"],
@@ -70,8 +76,6 @@ def hidden_row_workbook(path):
         [LEAD, 2058.65, "USD", "2026-03-05", "R-4"],
         ["Total", 4558.65, "", "", ""],
     ]
-    for line, row in enumerate(rows):
-        sheet.write_row(line, 0, row)
-    sheet.set_row(3, None, None, {"hidden": True})
-    book.close()
+    with workbook_sheet(path, "Sales", rows) as sheet:
+        sheet.set_row(3, None, None, {"hidden": True})
     return path
