@@ -93,16 +93,40 @@ class Http11Transport(httpx.AsyncBaseTransport):
         forwarded = self.proxy is not None and origin[0] == "http"
         data = _request_bytes(request, body, self.proxy if forwarded else None)
         timeouts = request.extensions.get("timeout") or {}
+        status, headers, content, encoded = await self.send_prepared(
+            origin, data, timeouts, head=request.method == "HEAD"
+        )
+        return read_response(request, status, headers, content, encoded=encoded)
+
+    def prepared_head(self, request: httpx.Request) -> tuple[Origin, bytes]:
+        """The origin of ``request`` and its request line and headers exactly as
+        :meth:`handle_async_request` writes them, without the body: a caller that sends many
+        bodies of one shape (KeenClient) builds them once and calls :meth:`send_prepared`."""
+        url = request.url
+        if url.scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
+        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
+        forwarded = self.proxy is not None and origin[0] == "http"
+        return origin, _request_bytes(request, b"", self.proxy if forwarded else None)
+
+    async def send_prepared(
+        self, origin: Origin, data: bytes, timeouts: dict, *, head: bool = False
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+        """Write ``data`` (a whole request) on a pooled connection to ``origin``: (status,
+        raw headers, body, whether the body is content-encoded) of the answer, without the
+        httpx objects (about a tenth of the client's CPU per request)."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
         connection = await self._acquire(origin, timeouts)
         try:
             status, headers, content, reusable = await connection.exchange(
-                data, timeouts.get("read"), head=request.method == "HEAD"
+                data, timeouts.get("read"), head=head
             )
         except BaseException:
             self._drop(connection)
             raise
-        if forwarded and status == 407:  # the proxy's own answer: the request went no further
-            self._drop(connection)
+        if status == 407 and self.proxy is not None and origin[0] == "http":
+            self._drop(connection)  # the proxy's own answer: the request went no further
             raise ProxyRefused(self.proxy, status, PROXY_AUTH, origin[1], origin[2])
         keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
@@ -111,7 +135,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             self._wake()
         else:
             self._drop(connection)
-        return read_response(request, status, headers, content, encoded=encoded)
+        return status, headers, content, encoded
 
     async def aclose(self) -> None:
         """Close every idle connection; busy ones close when their answer is in."""
