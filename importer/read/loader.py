@@ -223,16 +223,22 @@ def _chosen_header(records: list[list[str]], header_row: int | None, path: Path)
 
 
 def _find_header(records: list[list[str]], hint: dict[str, str]) -> int | None:
-    first = None
+    """The 0-based index of the header row: the first that names a lead column (or every column
+    the mapping names); else the first with two cells or more (a title above the header fills
+    one); else the first that is not empty."""
+    first = wide = None
     for index, record in enumerate(records):
         cells = [c.strip().lstrip("\ufeff") for c in record]
-        if not any(cells):
+        filled = len(cells) - cells.count("")
+        if not filled:
             continue
         if first is None:
             first = index
         if looks_like_header(cells, hint):
             return index
-    return first
+        if wide is None and filled >= 2:
+            wide = index
+    return wide if wide is not None else first
 
 
 def _check_headers(headers: list[str], path: Path) -> None:

@@ -249,6 +249,32 @@ def test_title_rows_above_header(tmp_path):
     assert [r for r, _ in data_rows(table)] == [4, 5]
 
 
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_one_cell_title_is_passed_over_when_no_column_names_a_lead(tmp_path, suffix):
+    """No lead column to recognise the header by: the first row of two cells or more is it,
+    so the match step and the hints show the file's columns, not its title."""
+    rows = [
+        ["Sales report March 2026", "", ""],
+        ["Customer", "Net amount", "Invoice date"],
+        ["Acme", "100.00", "2026-03-01"],
+    ]
+    if suffix == "csv":
+        path = write_csv(tmp_path / "t.csv", "".join(",".join(r) + "\r\n" for r in rows))
+    else:
+        path = write_xlsx(tmp_path / "t.xlsx", {"Sales": rows})
+
+    table = open_table(path)
+
+    assert (table.header_row, table.headers) == (2, ["Customer", "Net amount", "Invoice date"])
+    assert [r for r, _ in data_rows(table)] == [3]
+
+
+def test_a_two_cell_first_row_stays_the_header_without_a_lead_column(tmp_path):
+    path = write_csv(tmp_path / "t.csv", "Customer,Net\r\nAcme,1\r\nBeta,2\r\n")
+    table = open_table(path)
+    assert (table.header_row, table.headers) == (1, ["Customer", "Net"])
+
+
 def test_title_rows_found_with_mapped_header(tmp_path, cli):
     text = f"Export from Ledger,\r\nCustomer key,Net\r\n{LEAD_1},1500\r\n"
     path = write_csv(tmp_path / "t.csv", text)
