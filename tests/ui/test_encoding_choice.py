@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from importer.check.mapping import load_mapping_file
-from ui.uihelpers import ORIGIN, check_file, csrf_of, post, selected_mapping, upload
+from ui.uihelpers import ORIGIN, check_file, csrf_of, import_id_of, post, selected_mapping, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 OFFERED = [
@@ -54,11 +54,6 @@ def polish(tmp_path) -> Path:
 def western(tmp_path) -> Path:
     products = ["Café Müller", "Señor Niño", "Crème brûlée"]
     return write_csv(tmp_path / "western.csv", products, "cp1252")
-
-
-def import_id_of(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"].split("/")[2]
 
 
 def columns_page(client, import_id: str) -> str:
@@ -292,33 +287,8 @@ def test_a_workbook_has_no_encoding_choice(client, settings, tmp_path):
 # -- in a real browser (Playwright + Debian's Chromium, as tests/ui/test_browser.py) ----------
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    from ui.browser import start_live_ui
-
-    ui, stop = start_live_ui(tmp_path_factory.mktemp("workspace"))
-    yield ui
-    stop()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    from ui.browser import launch_browser
-
-    with sync_playwright() as playwright:
-        context = launch_browser(playwright, tmp_path_factory.mktemp("profile"))
-        yield context
-        context.close()
-
-
-def test_the_encoding_is_chosen_in_the_browser_by_its_label(browser, live, polish):
-    from ui.browser import AxeChecker, axe_source
-
-    page = browser.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(live.url)
+def test_the_encoding_is_chosen_in_the_browser_by_its_label(page, axe, polish):
+    """The browser fixtures are tests/ui/conftest.py's (one live app and Chromium per module)."""
     page.get_by_label("Spreadsheet file").set_input_files(str(polish))
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url("**/columns")
@@ -328,7 +298,5 @@ def test_the_encoding_is_chosen_in_the_browser_by_its_label(browser, live, polis
     samples = page.get_by_role("row", name=re.compile(r"\(product_name\)")).locator(".sample")
     assert samples.all_inner_texts() == ["Łódź sklep", "Gdańsk", "Żółć"]
     assert page.get_by_label("File encoding", exact=True).input_value() == "cp1250"
-    axe = AxeChecker(axe_source())
     axe.check(page, "columns")
     assert axe.violations == []
-    page.close()

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from importer.cli import main
-from ui.uihelpers import API_KEY, SAMPLE, check_file, post, selected_mapping, upload
+from ui.uihelpers import API_KEY, SAMPLE, check_file, import_id_of, post, selected_mapping, upload
 
 SAMPLE_MAPPING = {
     "lead_id": "Lead ID",
@@ -22,11 +22,6 @@ SAMPLE_MAPPING = {
     "reference": "Reference",
     "currency": "",
 }
-
-
-def import_id_of(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"].split("/")[2]
 
 
 def statuses(path: Path) -> list[tuple[str, str, str, str]]:

@@ -14,7 +14,7 @@ from exporthelpers import csv_export, shopify_orders, xero_invoices
 from importer.check.mapping import load_mapping_file
 from importer.ui.routes.columns import LEAD_HELP
 from ui.test_page_text import visible_text
-from ui.uihelpers import check_file, selected_mapping, upload
+from ui.uihelpers import check_file, import_id_of, selected_mapping, upload
 
 OTHER_SIX = {
     "purchase_amount": "Amount",
@@ -24,11 +24,6 @@ OTHER_SIX = {
     "reference": "Invoice no",
     "currency": "Currency",
 }
-
-
-def import_id_of(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"].split("/")[2]
 
 
 def line_of(page: str, field: str) -> str:

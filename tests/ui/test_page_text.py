@@ -26,7 +26,7 @@ from importer.records import FIELD_LABELS, FIELDS, split_warnings
 from importer.ui.command import LEFT_OUT, equivalent_command, job_options, join_words
 from importer.ui.sessions import Progress
 from importer.ui.wording import for_page, how_many
-from ui.uihelpers import SAMPLE, check_file, post, upload
+from ui.uihelpers import SAMPLE, check_file, import_id_of, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -103,11 +103,6 @@ def test_visible_text_leaves_out_hidden_parts_and_the_command_line_box():
 
 
 # -- every page of the flow -------------------------------------------------------------------
-
-
-def import_id_of(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"].split("/")[2]
 
 
 def finish(app, import_id: str) -> None:

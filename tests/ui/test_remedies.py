@@ -22,7 +22,7 @@ from importer.cli import main
 from importer.ui import create_app
 from importer.ui.command import for_import
 from importer.ui.remedies import saved_rows_left_out
-from ui.uihelpers import ORIGIN, check_file, hidden_row_workbook, post, upload
+from ui.uihelpers import ORIGIN, check_file, hidden_row_workbook, import_id_of, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 HEADER = ["Lead ID", "Amount", "Currency", "Date", "Reference"]
@@ -46,11 +46,6 @@ def plain_csv(path: Path, amounts: list[str]) -> Path:
     lines += [f"{LEAD},{a},USD,2026-03-{i + 1:02d},R-{i + 1}" for i, a in enumerate(amounts)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def import_id_of(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"].split("/")[2]
 
 
 def checked(client, settings, path: Path, **options) -> str:

@@ -57,6 +57,12 @@ def selected_mapping(page: str) -> dict[str, str]:
     return found
 
 
+def import_id_of(answer) -> str:
+    """The import an upload's redirect (303 to /imports/ID/...) names."""
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"].split("/")[2]
+
+
 def check_file(client, settings, import_id: str, mapping: dict[str, str], **options):
     """Press "Check file" with this mapping and options."""
     data = {f"field:{k}": v for k, v in mapping.items()}
