@@ -383,8 +383,15 @@ def send_job(
         report.results_path = held.where(report.results_path) if writes_results else None
         report.created_path = held.where(report.created_path)
         with contextlib.suppress(WriteFailed), writing(report, f"the manifest {names.manifest}"):
-            run = RunRecord(names, sha256, writes_results, audit, resend_unconfirmed)
-            write_run_manifest(report, planned, run)
+            write_run_manifest(
+                report,
+                planned,
+                names,
+                sha256,
+                writes_results=writes_results,
+                audit=audit,
+                resend_unconfirmed=resend_unconfirmed,
+            )
     report.held_open = held.messages()
     if report.write_error:
         raise write_failure(report)
@@ -409,32 +416,29 @@ def _new_report(planned: PlannedRun, results_path: Path) -> ImportReport:
     )
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """What a run's manifest records besides the report: its files, the input's SHA-256,
-    the audit (answers, edits, rows left out) and how unconfirmed rows were treated."""
-
-    names: OutputNames
-    sha256: str
-    writes_results: bool
-    audit: dict[str, Any]
-    resend_unconfirmed: bool
-
-
-def write_run_manifest(report: ImportReport, planned: PlannedRun, run: RunRecord) -> Path:
+def write_run_manifest(
+    report: ImportReport,
+    planned: PlannedRun,
+    names: OutputNames,
+    sha256: str,
+    *,
+    writes_results: bool,
+    audit: dict[str, Any],
+    resend_unconfirmed: bool,
+) -> Path:
     """The manifest of a send (no key): options, counts, files, answers and edits."""
     settings = planned.settings
     return write_manifest(
         planned.prepared,
-        run.names,
+        names,
         "run --dry-run" if report.dry_run else "run",
         report.summary,
         planned.started_at,
-        sha256=run.sha256,
-        writes_results=run.writes_results,
-        audit=run.audit,
+        sha256=sha256,
+        writes_results=writes_results,
+        audit=audit,
         api_url=settings.api_url,
-        options=settings.manifest_options(run.resend_unconfirmed),
+        options=settings.manifest_options(resend_unconfirmed),
         target=settings.ledger_target,
         requests=report.requests,
         created_list=str(report.created_path) if report.created_path else None,
