@@ -7,8 +7,8 @@ are the lines of one invoice (both sent, the later one warned). Its verdicts do 
 how the file is cut into chunks: the register remembers every row of every chunk checked.
 
 :class:`SeenRows` is the register. A dict of a million Python ints costs about 115 MB. The
-register keeps each key, its first row and a second value in compact numpy arrays (20 bytes a
-key) and finds them through an open-addressing hash table of 32-bit positions (at most half
+register keeps each key and its first row in compact numpy arrays (12 bytes a key) and finds
+them through an open-addressing hash table of 32-bit positions (at most half
 full: 8 MB at a million keys), so adding a chunk and looking its keys up are a few vectorised
 passes whatever the register's size (a sorted register paid a binary search per key and a
 merge per chunk: twice as slow at a million keys).
@@ -35,10 +35,9 @@ _MIN_STORED = 1 << 15
 
 
 class SeenRows:
-    """Maps the 64-bit key of each row seen so far to its (first) row number and a second
-    64-bit value of that row (the hash of its whole payload).
+    """Maps the 64-bit key of each row seen so far to its (first) row number.
 
-    Keys, rows and values are stored in the order they were added; the table holds their
+    Keys and rows are stored in the order they were added; the table holds their
     positions (linear probing over a power-of-two table that doubles before it is half full).
     """
 
@@ -46,7 +45,6 @@ class SeenRows:
         self._count = 0
         self._keys = np.zeros(_MIN_STORED, dtype=_KEY)
         self._rows = np.zeros(_MIN_STORED, dtype=_ROW)
-        self._values = np.zeros(_MIN_STORED, dtype=_KEY)
         self._new_table(_MIN_SLOTS)
 
     def _new_table(self, slots: int) -> None:
@@ -58,27 +56,19 @@ class SeenRows:
 
     def first_rows(self, keys: Sequence[int]) -> np.ndarray:
         """The row of each key, or -1 for keys not seen."""
-        return self.lookup(keys)[0]
-
-    def lookup(self, keys: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The row and the second value of each key (-1 and 0 for keys not seen)."""
         wanted = np.asarray(keys, dtype=_KEY)
         where = self._positions(wanted)
         seen = where != _FREE
         found = np.full(len(wanted), -1, dtype=_ROW)
-        values = np.zeros(len(wanted), dtype=_KEY)
         found[seen] = self._rows[where[seen]]
-        values[seen] = self._values[where[seen]]
-        return found, values
+        return found
 
     def any_seen(self, keys: Sequence[int]) -> bool:
         """True when one of ``keys`` was seen before."""
         return self._count > 0 and bool((self._positions(np.asarray(keys, _KEY)) != _FREE).any())
 
-    def add(
-        self, keys: Sequence[int], rows: Sequence[int], values: Sequence[int] | None = None
-    ) -> None:
-        """Record new keys (distinct, none seen before) with their rows (and second values)."""
+    def add(self, keys: Sequence[int], rows: Sequence[int]) -> None:
+        """Record new keys (distinct, none seen before) with their rows."""
         n = len(keys)
         if not n:
             return
@@ -88,7 +78,6 @@ class SeenRows:
         stored = slice(self._count, total)
         self._keys[stored] = np.asarray(keys, dtype=_KEY)
         self._rows[stored] = np.asarray(rows, dtype=_ROW)
-        self._values[stored] = 0 if values is None else np.asarray(values, dtype=_KEY)
         if total * 2 > len(self._table):
             self._count = total
             self._rebuild()
@@ -100,7 +89,7 @@ class SeenRows:
         capacity = len(self._keys)
         while capacity < total:
             capacity *= 2
-        for name in ("_keys", "_rows", "_values"):
+        for name in ("_keys", "_rows"):
             old = getattr(self, name)
             grown = np.zeros(capacity, dtype=old.dtype)
             grown[: self._count] = old[: self._count]
@@ -235,7 +224,7 @@ class DuplicateRule:
         another of them; False, recording nothing, when one does (then :meth:`judge` them)."""
         if _repeats(keys.keys) or self._seen.any_seen(keys.keys):
             return False
-        self._seen.add(keys.keys, rows, keys.payloads)
+        self._seen.add(keys.keys, rows)
         self._exact.add(_combined(keys.keys, keys.payloads), rows)
         return True
 

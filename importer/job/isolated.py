@@ -1,6 +1,6 @@
 """Run a large check in a forked child, for a process that stays up (the web app).
 
-A check's working memory (the duplicate register alone is about 30 MB per million rows) would
+A check's working memory (the duplicate registers alone take about 40 MB per million rows) would
 otherwise stay with the server long after the check: freed memory mostly stays in the
 process. In a child it goes back to the system when the child ends, and a crash of the check
 cannot take the server down. The child writes the results itself and sends back only what the
