@@ -64,14 +64,12 @@ class Card:
 
 def summary_cards(summary) -> list[Card]:
     """Cards for the rows in the file and each status present, in a fixed order."""
-    cards = [Card("Rows in file", "", summary.in_file.rows, _amounts(summary.in_file))]
+    in_file = summary.in_file
+    cards = [Card("Rows in file", "", in_file.rows, labelled_amounts(in_file.amounts))]
     for status in STATUS_ORDER:
         totals = summary.by_status.get(status)
         if totals is not None and totals.rows:
             label = status.replace("_", " ").capitalize()
-            cards.append(Card(label, status, totals.rows, _amounts(totals)))
+            cards.append(Card(label, status, totals.rows, labelled_amounts(totals.amounts)))
     return cards
 
-
-def _amounts(totals) -> list[tuple[str, object]]:
-    return labelled_amounts(totals.amounts)
