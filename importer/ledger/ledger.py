@@ -79,6 +79,9 @@ class Ledger:
     #: back-to-back fsyncs (one per 4-6 ms at 1,400 answers/s) cost a thread hand-off and a
     #: disk flush each: about 2 s of CPU per 20,000 rows.
     SYNC_GAP = 0.02
+    #: Seconds between two checkpoints on the fsync thread while answers keep coming (see
+    #: SqliteBackend.checkpoint): each copies about this long's worth of the WAL back.
+    CHECKPOINT_GAP = 0.5
 
     def __init__(self, backend) -> None:
         self.backend = backend
@@ -96,6 +99,7 @@ class Ledger:
         self._sync_waiters: list[tuple[int, list]] = []
         self._syncing: asyncio.Task | None = None
         self._last_sync = float("-inf")  # when the last fsync started (loop time)
+        self._last_checkpoint = 0.0  # loop time; the first one comes CHECKPOINT_GAP in
         self._nap: asyncio.Future | None = None  # the sync loop waiting out SYNC_GAP
         self._hurry = 0  # flushes waiting for the disk (no gap meanwhile)
         self._failure: BaseException | None = None  # a failed write whose caller had no future
@@ -569,6 +573,15 @@ class Ledger:
                     elif waiter is not None:
                         waiter()
             self._sync_waiters = still
+            if loop.time() - self._last_checkpoint >= self.CHECKPOINT_GAP:
+                self._last_checkpoint = loop.time()
+                await loop.run_in_executor(self._syncer, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        # What was committed stays safe in the WAL when this fails (a full disk): the next
+        # checkpoint, or the last connection's close, copies it.
+        with contextlib.suppress(*self.errors):
+            self.backend.checkpoint()
 
     def _sync(self) -> None:
         started = time.perf_counter()
