@@ -10,12 +10,28 @@ import threading
 from test_ledger_writes import begin, created, on_disk
 
 
-def test_checkpoints_run_on_the_fsync_thread_and_copy_the_wal(tmp_path):
-    path = tmp_path / "ledger.sqlite"
-    rows = range(2, 62)
+def eager_ledger(path, rows):
+    """A ledger with ``rows`` claimed that syncs and checkpoints at every chance."""
     ledger, claimed = begin(path, rows)
     ledger.SYNC_GAP = 0.0
     ledger.CHECKPOINT_GAP = 0.0
+    return ledger, claimed
+
+
+async def answer_all(ledger, claimed, rows, done: list[int]) -> str:
+    """Mark, answer (``done`` gets each durable row) and flush; the loop's thread name."""
+    for row in rows:
+        await ledger.mark_sending_async(claimed[row].identity)
+        ledger.record_then(claimed[row].identity, created(row), lambda row=row: done.append(row))
+        await asyncio.sleep(0.001)
+    await ledger.flush()
+    return threading.current_thread().name
+
+
+def test_checkpoints_run_on_the_fsync_thread_and_copy_the_wal(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    rows = range(2, 62)
+    ledger, claimed = eager_ledger(path, rows)
     runs: list[tuple[str, int, int]] = []
     real_checkpoint = ledger.backend.checkpoint
 
@@ -25,31 +41,23 @@ def test_checkpoints_run_on_the_fsync_thread_and_copy_the_wal(tmp_path):
         return in_wal, copied
 
     ledger.backend.checkpoint = checkpoint
-
-    async def go() -> str:
-        for row in rows:
-            await ledger.mark_sending_async(claimed[row].identity)
-            ledger.record_then(claimed[row].identity, created(row))
-            await asyncio.sleep(0.001)
-        await ledger.flush()
-        return threading.current_thread().name
+    done: list[int] = []
 
     with ledger:
         autocheckpoint = ledger.backend.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        loop_thread = asyncio.run(go())
+        loop_thread = asyncio.run(answer_all(ledger, claimed, rows, done))
     assert autocheckpoint == 50_000  # commits on the loop leave the copying to the thread
     assert runs, "no checkpoint while answers kept coming"
     assert {name for name, _, _ in runs} == {"ledger-sync_0"} != {loop_thread}
     assert all(copied == in_wal > 0 for _, in_wal, copied in runs), runs
+    assert sorted(done) == list(rows)
     assert on_disk(path) == {row: ("created", f"p-{row}", 1, 1) for row in rows}
 
 
 def test_a_checkpoint_failure_loses_nothing(tmp_path):
     path = tmp_path / "ledger.sqlite"
     rows = range(2, 12)
-    ledger, claimed = begin(path, rows)
-    ledger.SYNC_GAP = 0.0
-    ledger.CHECKPOINT_GAP = 0.0
+    ledger, claimed = eager_ledger(path, rows)
     failures: list[int] = []
 
     def checkpoint() -> tuple[int, int]:
@@ -58,17 +66,7 @@ def test_a_checkpoint_failure_loses_nothing(tmp_path):
 
     ledger.backend.checkpoint = checkpoint
     done: list[int] = []
-
-    async def go() -> None:
-        for row in rows:
-            await ledger.mark_sending_async(claimed[row].identity)
-            ledger.record_then(
-                claimed[row].identity, created(row), lambda row=row: done.append(row)
-            )
-            await asyncio.sleep(0.001)
-        await ledger.flush()
-
     with ledger:
-        asyncio.run(go())
+        asyncio.run(answer_all(ledger, claimed, rows, done))
     assert failures and sorted(done) == list(rows)
     assert on_disk(path) == {row: ("created", f"p-{row}", 1, 1) for row in rows}
