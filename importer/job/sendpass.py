@@ -346,12 +346,21 @@ class SendPass:
             self._apply(rows, {r.row: RowResult(r.row, RowStatus.NOT_SENT, error=reason)
                                for r in unsent})  # fmt: skip
 
+        backend = ledger.backend
+
+        def claim(batch: list[PurchaseRecord]):
+            if not backend.claims_off_loop:
+                return ledger.claim(self._candidates(batch, rows))
+            with backend.side_connection():
+                return ledger.claim(self._candidates(batch, rows))
+
         claiming = ClaimingRows(
             to_send,
-            lambda batch: ledger.claim(self._candidates(batch, rows)),
+            claim,
             lambda held: self._apply(rows, held),
             failed,
             ledger.errors,
+            in_thread=backend.claims_off_loop,
         )
         claiming.batch = ledger.backend.claim_batch
         return claiming
@@ -455,6 +464,7 @@ class SendPass:
                 activity=progress.activity,
             )
         finally:
+            to_send.close()
             if ticker is not None:
                 ticker.cancel()
         self._add_send_report(sent_report)

@@ -94,6 +94,10 @@ class Ledger:
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
         self._pending: list[tuple[str, tuple, object]] = []
         self._writer: asyncio.Task | None = None
+        # A server's marks: their own queue, thread and connection (see _enqueue).
+        self._marker: ThreadPoolExecutor | None = None
+        self._marks: list[tuple[str, tuple, object]] = []
+        self._mark_writer: asyncio.Task | None = None
         self._committed = 0  # commits so far
         self._synced = 0  # commits known to be on disk
         self._sync_waiters: list[tuple[int, list]] = []
@@ -158,6 +162,8 @@ class Ledger:
             with contextlib.suppress(*self.errors):
                 self.finish_import()
         self._syncer.shutdown(wait=True)
+        if self._marker is not None:
+            self._marker.shutdown(wait=True)
         self.backend.close()
 
     # -- imports -------------------------------------------------------------------------------
@@ -474,8 +480,23 @@ class Ledger:
             raise failure
 
     def _enqueue(self, sql: str, args: tuple, waiter: object) -> None:
+        if sql is _MARK and self.backend.commits_off_loop:
+            # A server's answers wait for its disk (1-5 ms) when committed: in the same queue,
+            # the marks behind them waited too (7 ms a request on average, 0.55x the peer).
+            self._marks.append((sql, args, waiter))
+            if self._mark_writer is None or self._mark_writer.done():
+                self._mark_writer = asyncio.get_running_loop().create_task(self._mark_loop())
+            return
         self._pending.append((sql, args, waiter))
         self._kick()
+
+    async def _mark_loop(self) -> None:
+        if self._marker is None:
+            self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-marks")
+        while self._marks:
+            await asyncio.sleep(0)  # every mark of this turn joins the commit
+            batch, self._marks = self._marks, []
+            await self._write(batch, durable=False, executor=self._marker)
 
     def _kick(self) -> None:
         if self._writer is None or self._writer.done():
@@ -495,12 +516,19 @@ class Ledger:
                 if part:
                     await self._write(part, durable=durable)
 
-    async def _write(self, batch: list[tuple[str, tuple, object]], *, durable: bool) -> None:
+    async def _write(
+        self,
+        batch: list[tuple[str, tuple, object]],
+        *,
+        durable: bool,
+        executor: ThreadPoolExecutor | None = None,
+    ) -> None:
         statements = [(sql, args) for sql, args, _ in batch if sql]
         try:
             if self.backend.commits_off_loop and statements:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._syncer, self._commit, statements, durable)
+                thread = executor or self._syncer
+                await loop.run_in_executor(thread, self._commit, statements, durable)
             else:
                 self._commit(statements, durable)
         except Exception as exc:  # the ledger failed: nobody may count these rows as done

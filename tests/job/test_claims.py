@@ -3,6 +3,9 @@ once."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from importer.job.claims import ClaimingRows
 from importer.ledger import candidate_for
 from importer.records import PurchaseRecord, RowResult, RowStatus
@@ -59,3 +62,86 @@ def test_a_halt_leaves_unclaimed_rows_not_sent_and_keeps_the_claimed_ones_for_th
     assert sorted(unsent) == list(range(12, 47))
     assert all(r.status is RowStatus.NOT_SENT for r in unsent.values())
     assert ledger.batches == [list(range(2, 12))]
+
+
+class ThreadLedger(FakeLedger):
+    """FakeLedger whose claims note the thread they ran on; ``gate`` holds a claim back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def claim(self, batch: list[PurchaseRecord]):
+        self.threads.append(threading.current_thread().name)
+        self.gate.wait(10)
+        return super().claim(batch)
+
+
+def make_in_thread(n: int, ledger: FakeLedger, held: dict, failed: list) -> ClaimingRows:
+    rows = ClaimingRows(
+        records(n),
+        ledger.claim,
+        held.update,
+        lambda exc, rest: failed.append((str(exc), [r.row for r in rest])),
+        (OSError,),
+        in_thread=True,
+    )
+    rows.batch = 10
+    return rows
+
+
+def test_in_thread_the_next_batch_is_claimed_ahead_on_its_own_thread():
+    ledger, held, failed = ThreadLedger(), {}, []
+    rows = make_in_thread(35, ledger, held, [])
+    taken = [next(rows).row for _ in range(4)]  # 2-5 of 2-11 (7 held): 5 of 9 left
+    wait_for_claims(ledger, 2)
+    assert taken == [2, 3, 4, 5]
+    assert ledger.batches == [list(range(2, 12)), list(range(12, 22))]  # before it is needed
+    sent = [*taken, *(r.row for r in rows)]
+    assert sent == [r for r in range(2, 37) if r % 7]
+    assert sorted(held) == [7, 14, 21, 28, 35]
+    assert len(ledger.batches) == 4 and not failed
+    assert set(ledger.threads) == {"ledger-claims_0"} != {threading.current_thread().name}
+    assert rows._thread is None  # the end of the rows ended the thread
+
+
+def test_in_thread_a_halt_waits_for_the_claim_under_way():
+    ledger, held = ThreadLedger(), {}
+    rows = make_in_thread(45, ledger, held, [])
+    assert [next(rows).row for _ in range(5)] == [2, 3, 4, 5, 6]  # 12-21 claimed ahead
+    wait_for_claims(ledger, 2)
+    ledger.gate.clear()  # the next claim ahead (22-31) waits on its thread
+    assert [next(rows).row for _ in range(8)] == [8, 9, 10, 11, 12, 13, 15, 16]
+    wait_for_claims(ledger, 3)
+    threading.Timer(0.05, ledger.gate.set).start()
+    unsent = rows.halt("not sent: the run was interrupted")
+    rest = [r.row for r in rows]  # claimed before the halt: the sender reports them
+    assert rest == [17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 29, 30, 31]
+    assert sorted(unsent) == list(range(32, 47))
+    assert sorted(held) == [7, 14, 21, 28]
+    assert rows._thread is None
+
+
+def wait_for_claims(ledger: ThreadLedger, count: int) -> None:
+    """Until ``count`` claims have started on the claims' thread."""
+    deadline = time.monotonic() + 5
+    while len(ledger.threads) < count and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(ledger.threads) == count
+
+
+def test_in_thread_a_failed_claim_leaves_its_batch_and_the_rest_to_on_failed():
+    class Failing(FakeLedger):
+        def claim(self, batch):
+            if batch[0].row >= 12:
+                raise OSError("the ledger is gone")
+            return super().claim(batch)
+
+    ledger, held, failed = Failing(), {}, []
+    rows = make_in_thread(30, ledger, held, failed)
+    sent = [r.row for r in rows]
+    assert sent == [2, 3, 4, 5, 6, 8, 9, 10, 11]
+    assert failed == [("the ledger is gone", list(range(12, 32)))]
+    assert sorted(held) == [7]

@@ -1,0 +1,75 @@
+"""The sending path on a PostgreSQL ledger keeps the event loop free: claims run a batch ahead
+on a thread and a connection of their own, and the sending marks never wait behind the commit
+of an answer (which waits for the server's disk)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from runhelpers import read_csv, write_rows
+
+import importer
+from importer.ledger import Ledger, ledger_location
+from importer.ledger.backends import PostgresBackend
+from importer.records import RowResult, RowStatus
+from ledger.test_postgres_ledger import _admin, _candidates
+
+
+def test_claims_run_on_their_own_thread_and_connection(pg_ledger_url, sb, tmp_path, monkeypatch):
+    source = write_rows(tmp_path / "march.csv", 1_200)  # three claims of 500
+    claims: list[tuple[str, int]] = []
+    real_claim = Ledger.claim
+
+    def claim(self, candidates):
+        backend = self.backend
+        claims.append((threading.current_thread().name, id(backend.conn) != id(backend._main)))
+        return real_claim(self, candidates)
+
+    monkeypatch.setattr(Ledger, "claim", claim)
+    report = importer.run_import(
+        source, api_key=sb.api_key, api_url=sb.base_url, ledger=pg_ledger_url, concurrency=16
+    )
+    assert report.summary.count(RowStatus.CREATED) == 1_200
+    assert claims == [("ledger-claims_0", True)] * 3
+    rows = read_csv(report.results_path)
+    assert len({r["purchase_id"] for r in rows}) == 1_200
+    assert len(sb.purchases()) == 1_200
+    with _admin(pg_ledger_url) as conn:
+        found = conn.execute("SELECT status, sends, count(*) FROM purchases GROUP BY 1, 2")
+        assert found.fetchall() == [("created", 1, 1_200)]
+
+
+def test_a_mark_does_not_wait_for_an_answers_commit(pg_ledger_url, monkeypatch):
+    ledger = Ledger.open(ledger_location(pg_ledger_url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    first, second = ledger.claim(_candidates(2))[0]
+    real_write = PostgresBackend.write_batch
+
+    def slow_answers(self, groups, *, durable=True):
+        if durable:
+            time.sleep(0.5)  # a server whose disk is slow
+        real_write(self, groups, durable=durable)
+
+    monkeypatch.setattr(PostgresBackend, "write_batch", slow_answers)
+    durable: list[int] = []
+
+    async def go() -> float:
+        await ledger.mark_sending_async(first.identity)
+        answer = RowResult(first.row, RowStatus.CREATED, "p-1", 200, attempts=1)
+        ledger.record_then(first.identity, answer, lambda: durable.append(first.row))
+        await asyncio.sleep(0.05)  # the answer's commit is under way
+        started = time.monotonic()
+        await ledger.mark_sending_async(second.identity)
+        waited = time.monotonic() - started
+        await ledger.flush()
+        return waited
+
+    with ledger:
+        waited = asyncio.run(go())
+    assert waited < 0.25, waited
+    assert durable == [first.row]
+    with _admin(pg_ledger_url) as conn:
+        found = conn.execute("SELECT file_row, status, purchase_id, sends FROM purchases")
+        assert sorted(found.fetchall()) == [(2, "created", "p-1", 1), (3, "sending", None, 1)]
