@@ -81,6 +81,9 @@ class _Backend:
         step (SQLite's WAL); called on a thread, off the sending path. (pages to fold, folded)"""
         return 0, 0
 
+    def note_claimed(self, rows: int) -> None:
+        """``rows`` were just claimed (a hook for the database's upkeep)."""
+
     def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or None."""
         rows = self.fetch(sql, args)
@@ -336,6 +339,8 @@ class PostgresBackend(_Backend):
         self._marker = None  # and its marks' (committed without waiting for the disk)
         self._side = None  # the claims' connection (side_connection), opened on first use
         self._here = threading.local()
+        self._rows_analyzed: float | None = None  # purchases when the statistics were taken
+        self._claimed = 0  # rows claimed since
         try:
             self._main = psycopg.connect(location.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
@@ -444,6 +449,23 @@ class PostgresBackend(_Backend):
                     "SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_NAMESPACE, _key32(lock_key))
                 )
             yield
+
+    def note_claimed(self, rows: int) -> None:
+        """Take the statistics of purchases again once claims grew it by half (and 1,000 rows):
+        until autovacuum does (a minute or more), the planner of a new ledger took the index by
+        date for the claims' look-ups by identity and read every purchase of the account: 0.3 s
+        a claim at 20,000 purchases instead of 20 ms. An optimisation: a failure is ignored."""
+        self._claimed += rows
+        with contextlib.suppress(*self.errors):
+            if self._rows_analyzed is None:
+                found = self.fetch_one(
+                    "SELECT reltuples FROM pg_class WHERE oid = 'purchases'::regclass"
+                )
+                self._rows_analyzed = max(0.0, float(found[0])) if found else 0.0
+            if self._claimed > max(1000, self._rows_analyzed / 2):
+                self.execute("ANALYZE purchases")
+                self._rows_analyzed += self._claimed
+                self._claimed = 0
 
     commits_off_loop = True
     #: A claim of 500 rows is 8 round trips and a wait for the server's disk (about 90 ms):

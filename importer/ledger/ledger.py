@@ -375,6 +375,7 @@ class Ledger:
             mine = self.import_id
             self._ids.update((identity, id_) for identity, id_, by in found if by == mine)
             self._ids.update(self._ids_of(taken_over))
+        self.backend.note_claimed(len(to_send))
         return to_send, held
 
     def _ids_of(self, identities: list[str]) -> dict[str, int]:

@@ -73,3 +73,24 @@ def test_a_mark_does_not_wait_for_an_answers_commit(pg_ledger_url, monkeypatch):
     with _admin(pg_ledger_url) as conn:
         found = conn.execute("SELECT file_row, status, purchase_id, sends FROM purchases")
         assert sorted(found.fetchall()) == [(2, "created", "p-1", 1), (3, "sending", None, 1)]
+
+
+def test_claims_refresh_the_statistics_of_a_new_ledger(pg_ledger_url):
+    def analyzed() -> int:
+        with _admin(pg_ledger_url) as conn:
+            found = conn.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'purchases'"
+            ).fetchone()
+        return found[0]
+
+    ledger = Ledger.open(ledger_location(pg_ledger_url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    candidates = _candidates(2_500)
+    with ledger:
+        claimed = [len(ledger.claim(candidates[i : i + 500])[0]) for i in range(0, 1_000, 500)]
+        assert claimed == [500, 500] and analyzed() == 0  # 1,000 rows: not yet
+        claimed = [len(ledger.claim(candidates[i : i + 500])[0]) for i in range(1_000, 2_500, 500)]
+        assert claimed == [500, 500, 500]
+        assert analyzed() == 1  # at 1,500; the next when the table has grown by half again
+        with _admin(pg_ledger_url) as conn:
+            assert conn.execute("SELECT count(*) FROM purchases").fetchone()[0] == 2_500
