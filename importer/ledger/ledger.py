@@ -58,6 +58,13 @@ _MARK = (
     "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
     " WHERE id = ? AND import_id = ?"
 )
+#: The marks of one commit in one statement (one step for SQLite, one for the server).
+#: ``+import_id``: not by the index on import_id, which SQLite would walk over every row of the
+#: import at each commit (by id it is one look-up a row).
+_MARK_ALL = (
+    "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
+    " WHERE id IN ({ids}) AND +import_id = ?"
+)
 _RECORD = (
     "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
     " updated_at = ? WHERE id = ? AND import_id = ?"
@@ -102,9 +109,9 @@ class Ledger:
         self._synced = 0  # commits known to be on disk
         self._sync_waiters: list[tuple[int, list]] = []
         self._syncing: asyncio.Task | None = None
-        self._last_sync = float("-inf")  # when the last fsync started (loop time)
+        self._fsyncs = _Gap()  # SQLite: the WAL's fsyncs
+        self._answers = _Gap()  # a server: the commits of answers (each waits for its disk)
         self._last_checkpoint = 0.0  # loop time; the first one comes CHECKPOINT_GAP in
-        self._nap: asyncio.Future | None = None  # the sync loop waiting out SYNC_GAP
         self._hurry = 0  # flushes waiting for the disk (no gap meanwhile)
         self._failure: BaseException | None = None  # a failed write whose caller had no future
         self._live: dict[str, bool] = {}
@@ -454,6 +461,20 @@ class Ledger:
 
     async def flush(self) -> None:
         """Wait until every queued write is committed and on disk; raise a write's error."""
+        self._hurry += 1  # someone waits: no gap
+        self._fsyncs.wake()
+        self._answers.wake()
+        try:
+            failure = await self._settle_all()
+        finally:
+            self._hurry -= 1
+        failure = self._failure or failure
+        self._failure = None
+        if failure is not None:
+            raise failure
+
+    async def _settle_all(self) -> BaseException | None:
+        """Every queued write committed, then on disk; the first error met."""
         failure: BaseException | None = None
         loop = asyncio.get_running_loop()
         if self._pending or (self._writer and not self._writer.done()):
@@ -467,18 +488,11 @@ class Ledger:
         if self._synced < self._committed or self._sync_waiters:
             future = loop.create_future()
             self._wait_for_disk([future])
-            self._hurry += 1  # someone waits for the disk: no gap
-            self._wake_sync()
             try:
                 await future
-            except Exception as exc:  # noqa: BLE001 - raised below
+            except Exception as exc:  # noqa: BLE001 - raised by flush
                 failure = failure or exc
-            finally:
-                self._hurry -= 1
-        failure = self._failure or failure
-        self._failure = None
-        if failure is not None:
-            raise failure
+        return failure
 
     def _enqueue(self, sql: str, args: tuple, waiter: object) -> None:
         if sql is _MARK and self.backend.commits_off_loop:
@@ -504,18 +518,15 @@ class Ledger:
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
+            if self.backend.commits_off_loop:
+                # A server's commit of answers waits for its disk, as an fsync does: one per
+                # SYNC_GAP while answers keep coming (they free no worker by being on disk).
+                await self._answers.wait(loop, self.SYNC_GAP, hurry=bool(self._hurry))
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
-            if not self.backend.commits_off_loop:
-                await self._write(batch, durable=True)
-                continue
-            # A server's commit waits for its disk (1-5 ms): marks are committed without that
-            # wait (as a SQLite mark is committed before its fsync), answers with it.
-            for part, durable in (([b for b in batch if b[0] is _MARK], False),
-                                  ([b for b in batch if b[0] is not _MARK], True)):  # fmt: skip
-                if part:
-                    await self._write(part, durable=durable)
+            await self._write(batch, durable=True)
 
     async def _write(
         self,
@@ -560,28 +571,10 @@ class Ledger:
             elif self._failure is None:
                 self._failure = exc
 
-    def _wake_sync(self) -> None:
-        if self._nap is not None and not self._nap.done():
-            self._nap.set_result(None)
-
-    async def _sync_gap(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait until SYNC_GAP after the last fsync began (or until :meth:`flush` asks)."""
-        delay = self._last_sync + self.SYNC_GAP - loop.time()
-        if delay <= 0 or self._hurry:
-            return
-        self._nap = loop.create_future()
-        timer = loop.call_later(delay, self._wake_sync)
-        try:
-            await self._nap
-        finally:
-            timer.cancel()
-            self._nap = None
-
     async def _sync_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while self._sync_waiters:
-            await self._sync_gap(loop)
-            self._last_sync = loop.time()
+            await self._fsyncs.wait(loop, self.SYNC_GAP, hurry=bool(self._hurry))
             target = self._committed
             try:
                 await loop.run_in_executor(self._syncer, self._sync)
@@ -635,12 +628,40 @@ class Ledger:
             end = start + 1
             while end < count and statements[end][0] is sql:
                 end += 1
-            groups.append((sql, [args for _, args in statements[start:end]]))
+            rows = [args for _, args in statements[start:end]]
+            groups.append(_marks_at_once(rows) if sql is _MARK else (sql, rows))
             start = end
         self.backend.write_batch(groups, durable=durable)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+
+
+class _Gap:
+    """Spaces out a costly step (an fsync, a commit waiting for a server's disk): :meth:`wait`
+    returns ``seconds`` after the last one began, at once when hurried or :meth:`wake`-d."""
+
+    def __init__(self) -> None:
+        self.last = float("-inf")  # loop time the last step began
+        self.nap: asyncio.Future | None = None
+
+    async def wait(self, loop: asyncio.AbstractEventLoop, seconds: float, *, hurry: bool) -> None:
+        """Until ``seconds`` after the last step began (the step begins now)."""
+        delay = self.last + seconds - loop.time()
+        if delay > 0 and not hurry:
+            self.nap = loop.create_future()
+            timer = loop.call_later(delay, self.wake)
+            try:
+                await self.nap
+            finally:
+                timer.cancel()
+                self.nap = None
+        self.last = loop.time()
+
+    def wake(self) -> None:
+        """Let a waiting step begin now (someone waits for it)."""
+        if self.nap is not None and not self.nap.done():
+            self.nap.set_result(None)
 
 
 class _Then:
@@ -655,6 +676,17 @@ class _Then:
     def __call__(self) -> None:
         if self.on_durable is not None:
             self.on_durable()
+
+
+def _marks_at_once(rows: list[tuple]) -> tuple[str, list[tuple]]:
+    """The (statement, rows) group of these _MARK rows (when, id, import): one statement for
+    all of them when they belong to one import (they do: one ledger, one import)."""
+    imports = {import_id for _, _, import_id in rows}
+    if len(rows) == 1 or len(imports) != 1:
+        return _MARK, rows
+    ids = [id_ for _, id_, _ in rows]
+    sql = _MARK_ALL.format(ids=",".join("?" * len(ids)))
+    return sql, [(max(when for when, _, _ in rows), *ids, imports.pop())]
 
 
 def _claim_args(target: str, import_id: int | None, c: Candidate, now: float) -> tuple:

@@ -94,3 +94,69 @@ def test_claims_refresh_the_statistics_of_a_new_ledger(pg_ledger_url):
         assert analyzed() == 1  # at 1,500; the next when the table has grown by half again
         with _admin(pg_ledger_url) as conn:
             assert conn.execute("SELECT count(*) FROM purchases").fetchone()[0] == 2_500
+
+
+def test_answers_commits_are_spaced_while_answers_keep_coming(pg_ledger_url, monkeypatch):
+    ledger = Ledger.open(ledger_location(pg_ledger_url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    claimed = ledger.claim(_candidates(40))[0]
+    ledger.SYNC_GAP = 0.03
+    durable_commits: list[float] = []
+    real_write = PostgresBackend.write_batch
+
+    def timed(self, groups, *, durable=True):
+        if durable:
+            durable_commits.append(time.monotonic())
+        real_write(self, groups, durable=durable)
+
+    monkeypatch.setattr(PostgresBackend, "write_batch", timed)
+    done: list[int] = []
+
+    async def go() -> None:
+        for candidate in claimed:
+            await ledger.mark_sending_async(candidate.identity)
+        for candidate in claimed:  # an answer every 2 ms for about 80 ms
+            answer = RowResult(candidate.row, RowStatus.CREATED, f"p-{candidate.row}", 200)
+            ledger.record_then(candidate.identity, answer, lambda r=candidate.row: done.append(r))
+            await asyncio.sleep(0.002)
+        await ledger.flush()
+
+    with ledger:
+        asyncio.run(go())
+    gaps = sorted(b - a for a, b in zip(durable_commits, durable_commits[1:], strict=False))
+    assert 2 <= len(durable_commits) <= 6, durable_commits  # one per answer before (40)
+    assert gaps[len(gaps) // 2] >= 0.025, gaps
+    assert sorted(done) == sorted(c.row for c in claimed)
+    with _admin(pg_ledger_url) as conn:
+        found = conn.execute("SELECT status, count(*) FROM purchases GROUP BY status")
+        assert found.fetchall() == [("created", 40)]
+
+
+def test_a_flush_does_not_wait_for_the_answers_gap(pg_ledger_url):
+    ledger = Ledger.open(ledger_location(pg_ledger_url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    first, second = ledger.claim(_candidates(2))[0]
+    ledger.SYNC_GAP = 30.0
+    done: list[int] = []
+
+    def answer(candidate) -> None:
+        result = RowResult(candidate.row, RowStatus.CREATED, f"p-{candidate.row}", 200)
+        ledger.record_then(candidate.identity, result, lambda: done.append(candidate.row))
+
+    async def go() -> float:
+        for candidate in (first, second):
+            await ledger.mark_sending_async(candidate.identity)
+        answer(first)
+        while not done:  # the first answers' commit goes at once
+            await asyncio.sleep(0.001)
+        answer(second)
+        await asyncio.sleep(0.1)
+        assert done == [first.row]  # the second waits for the gap...
+        started = time.monotonic()
+        await ledger.flush()  # ...unless someone waits for it
+        return time.monotonic() - started
+
+    with ledger:
+        waited = asyncio.run(go())
+    assert waited < 5.0
+    assert done == [first.row, second.row]
