@@ -352,9 +352,7 @@ def test_validate_does_not_read_the_file_again_when_the_ledger_holds_nothing_of_
     ) in err
 
 
-def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited(
-    tmp_path, sb, run
-):
+def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited(tmp_path, sb, run):
     path = write(tmp_path / "export.csv", [line(i) for i in range(4)])
     assert run(path)[0] == 0
     write(path, [line(i, amount=f"{300 + i}.00", reference=f"APR-{i}") for i in range(4)])

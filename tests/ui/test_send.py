@@ -250,8 +250,7 @@ def test_a_finished_import_says_nothing_left_to_send(sandboxed, sandbox, tmp_pat
     client, settings, app = sandboxed
     source = tmp_path / "two.csv"
     source.write_text(
-        "Lead ID,Amount,Date,Reference\n"
-        f"{LEAD},11.00,2026-03-02,T-1\n{LEAD},12.00,2026-03-02,T-2\n"
+        f"Lead ID,Amount,Date,Reference\n{LEAD},11.00,2026-03-02,T-1\n{LEAD},12.00,2026-03-02,T-2\n"
     )
     import_id = checked_import(client, settings, source)
     confirm_send(client, settings, import_id, "2")

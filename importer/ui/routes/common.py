@@ -72,4 +72,3 @@ def summary_cards(summary) -> list[Card]:
             label = status.replace("_", " ").capitalize()
             cards.append(Card(label, status, totals.rows, labelled_amounts(totals.amounts)))
     return cards
-

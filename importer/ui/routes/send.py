@@ -74,8 +74,7 @@ async def send(request: Request):
             expected = plan.rows_sent(resend_unconfirmed=resend)
             if typed != str(expected):
                 raise KeenImportError(
-                    f"Nothing was sent: type {expected} (the number of rows to send) "
-                    "to confirm."
+                    f"Nothing was sent: type {expected} (the number of rows to send) to confirm."
                 )
             background.start(session, settings, resend_unconfirmed=resend, planned=True)
     except KeenImportError as exc:
