@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 from importer.sandbox import DEMO_API_KEY
 
@@ -148,3 +151,28 @@ class CreatingClient:
         self.calls.append(row)
         await asyncio.sleep(0)
         return Outcome(OutcomeKind.CREATED, 200, purchase_id=self.purchase_id(row))
+
+
+@contextlib.contextmanager
+def ledger_lost_after(commits: int, error: BaseException) -> Iterator[dict]:
+    """Inside: every ledger commit after the first ``commits`` (and every claim after that)
+    raises ``error``, as a ledger lost mid-run does; yields the counter (``n``: commits tried).
+    On leaving, the ledger works again (nothing else of the test is undone)."""
+    from importer.ledger import Ledger
+
+    tried = {"n": 0}
+    real_commit, real_claim = Ledger._commit, Ledger.claim
+
+    def commit(self, statements, durable=True):
+        tried["n"] += 1
+        if tried["n"] > commits:
+            raise error
+        return real_commit(self, statements, durable)
+
+    def claim(self, candidates):
+        if tried["n"] > commits:
+            raise error
+        return real_claim(self, candidates)
+
+    with mock.patch.object(Ledger, "_commit", commit), mock.patch.object(Ledger, "claim", claim):
+        yield tried

@@ -8,26 +8,16 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from runhelpers import read_csv, write_rows
+from runhelpers import ledger_lost_after, read_csv, write_rows
 
-from importer.ledger import Ledger
 from importer.sandbox import Faults
 
 
-def test_answers_survive_a_ledger_lost_mid_run(tmp_path, sb, run_cli, monkeypatch):
+def test_answers_survive_a_ledger_lost_mid_run(tmp_path, sb, run_cli):
     source = write_rows(tmp_path / "march.csv", 300)
-    commits = {"n": 0}
-    real_commit = Ledger._commit
-
-    def commit_until_lost(self, statements, durable=True):
-        commits["n"] += 1
-        if commits["n"] > 40:  # then the ledger is gone: every write fails
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_commit(self, statements, durable)
-
-    monkeypatch.setattr(Ledger, "_commit", commit_until_lost)
     sb.set_faults(Faults(latency_ms=20))
-    code, err = run_cli(source, "--api-url", sb.base_url, "--yes", "--concurrency", "16")
+    with ledger_lost_after(40, sqlite3.OperationalError("disk I/O error")):
+        code, err = run_cli(source, "--api-url", sb.base_url, "--yes", "--concurrency", "16")
     sb.set_faults(Faults())
     assert code == 2
     assert "could not write the ledger" in err and "disk I/O error" in err
@@ -46,8 +36,7 @@ def test_answers_survive_a_ledger_lost_mid_run(tmp_path, sb, run_cli, monkeypatc
     spool = Path(os.environ["KEEN_IMPORT_DATA_DIR"]) / "spool"
     assert [p.suffix for p in spool.iterdir()] == [".jsonl"]
 
-    monkeypatch.setattr(Ledger, "_commit", real_commit)
-    code, err = run_cli(source, "--api-url", sb.base_url, "--yes")
+    code, err = run_cli(source, "--api-url", sb.base_url, "--yes")  # the ledger is back
     assert code == 0, err
     again = read_csv(tmp_path / "march.results.csv")
     assert Counter(r["status"] for r in again) == {"created": 300}

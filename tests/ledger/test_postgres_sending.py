@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 
-from runhelpers import read_csv, write_rows
+from runhelpers import ledger_lost_after, read_csv, write_rows
 
 import importer
 from importer.ledger import Ledger, ledger_location
@@ -164,34 +164,17 @@ def test_a_flush_does_not_wait_for_the_answers_gap(pg_ledger_url):
     assert done == [first.row, second.row]
 
 
-def test_answers_survive_a_shared_ledger_lost_mid_run(
-    pg_ledger_url, tmp_path, sb, run_cli, monkeypatch
-):
+def test_answers_survive_a_shared_ledger_lost_mid_run(pg_ledger_url, tmp_path, sb, run_cli):
     """As tests/ledger/test_lost_ledger.py, on a server: the claims', marks' and answers'
     threads each meet the lost ledger; nothing is sent twice and the spool catches up."""
     import psycopg
 
     source = write_rows(tmp_path / "march.csv", 1_200)
-    commits = {"n": 0}
-    real_commit = Ledger._commit
-    real_claim = Ledger.claim
-
-    def commit_until_lost(self, statements, durable=True):
-        commits["n"] += 1
-        if commits["n"] > 60:  # then the ledger is gone: every write fails
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real_commit(self, statements, durable)
-
-    def claim_until_lost(self, candidates):
-        if commits["n"] > 60:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real_claim(self, candidates)
-
-    monkeypatch.setattr(Ledger, "_commit", commit_until_lost)
-    monkeypatch.setattr(Ledger, "claim", claim_until_lost)
+    lost = psycopg.OperationalError("server closed the connection unexpectedly")
     sb.set_faults(Faults(latency_ms=20))
     args = ("--api-url", sb.base_url, "--yes", "--concurrency", "16", "--ledger", pg_ledger_url)
-    code, err = run_cli(source, *args)
+    with ledger_lost_after(60, lost):
+        code, err = run_cli(source, *args)
     sb.set_faults(Faults())
     assert code == 2, err
     assert "server closed the connection unexpectedly" in err
@@ -205,9 +188,7 @@ def test_answers_survive_a_shared_ledger_lost_mid_run(
     assert all(r["status"] == "created" and r["purchase_id"] for r in spooled)
     assert len(sb.purchases()) == statuses["created"]
 
-    monkeypatch.setattr(Ledger, "_commit", real_commit)
-    monkeypatch.setattr(Ledger, "claim", real_claim)
-    code, err = run_cli(source, *args[:-2], "--ledger", pg_ledger_url)
+    code, err = run_cli(source, *args)  # the ledger is back
     assert code == 0, err
     again = read_csv(tmp_path / "march.results.csv")
     assert Counter(r["status"] for r in again) == {"created": 1_200}
