@@ -349,8 +349,6 @@ class SendPass:
         backend = ledger.backend
 
         def claim(batch: list[PurchaseRecord]):
-            if not backend.claims_off_loop:
-                return ledger.claim(self._candidates(batch, rows))
             with backend.side_connection():
                 return ledger.claim(self._candidates(batch, rows))
 

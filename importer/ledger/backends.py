@@ -84,6 +84,11 @@ class _Backend:
     def note_claimed(self, rows: int) -> None:
         """``rows`` were just claimed (a hook for the database's upkeep)."""
 
+    def side_connection(self) -> contextlib.AbstractContextManager:
+        """Inside, this thread's statements run on a connection of their own, where the
+        backend has one for the claims (``claims_off_loop``); else on the only one."""
+        return contextlib.nullcontext()
+
     def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or None."""
         rows = self.fetch(sql, args)
@@ -341,8 +346,14 @@ class PostgresBackend(_Backend):
         self._here = threading.local()
         self._rows_analyzed: float | None = None  # purchases when the statistics were taken
         self._claimed = 0  # rows claimed since
+        self._main = self._connect()
+
+    def _connect(self):
+        """A new connection to the ledger's server (LedgerError when it cannot be had)."""
+        import psycopg
+
         try:
-            self._main = psycopg.connect(location.url, autocommit=True, connect_timeout=10)
+            return psycopg.connect(self.location.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise self.unreachable(exc) from None
 
@@ -357,12 +368,7 @@ class PostgresBackend(_Backend):
         """Run this thread's statements on a connection of their own (one thread at a time):
         the claims, on their thread, never share a transaction with the event loop's reads."""
         if self._side is None:
-            import psycopg
-
-            try:
-                self._side = psycopg.connect(self.location.url, autocommit=True, connect_timeout=10)
-            except psycopg.Error as exc:
-                raise self.unreachable(exc) from None
+            self._side = self._connect()
         self._here.conn = self._side
         try:
             yield
@@ -484,12 +490,7 @@ class PostgresBackend(_Backend):
         wal_writer_delay or with the next answer."""
         conn = self._writer if durable else self._marker
         if conn is None:
-            import psycopg
-
-            try:
-                conn = psycopg.connect(self.location.url, autocommit=True)
-            except psycopg.Error as exc:
-                raise self.unreachable(exc) from None
+            conn = self._connect()
             if durable:
                 self._writer = conn
             else:

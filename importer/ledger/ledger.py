@@ -683,7 +683,7 @@ def _marks_at_once(rows: list[tuple]) -> tuple[str, list[tuple]]:
     """The (statement, rows) group of these _MARK rows (when, id, import): one statement for
     all of them when they belong to one import (they do: one ledger, one import)."""
     imports = {import_id for _, _, import_id in rows}
-    if len(rows) == 1 or len(imports) != 1:
+    if len(imports) != 1:
         return _MARK, rows
     ids = [id_ for _, id_, _ in rows]
     sql = _MARK_ALL.format(ids=",".join("?" * len(ids)))
