@@ -136,11 +136,13 @@ def total(amounts) -> Decimal:
 
 class CreatingClient:
     """A client that creates every purchase (``purchase_id(row)``, default ``p-<row>``) and
-    remembers the rows it was asked for; rows are read back from ``product_name`` ``p<row>``."""
+    remembers the rows it was asked for; rows are read back from ``product_name`` ``p<row>``.
+    ``latency``: seconds each answer takes (0: the next turn of the event loop)."""
 
-    def __init__(self, purchase_id=lambda row: f"p-{row}") -> None:
+    def __init__(self, purchase_id=lambda row: f"p-{row}", latency: float = 0.0) -> None:
         self.calls: list[int] = []
         self.purchase_id = purchase_id
+        self.latency = latency
 
     async def create_purchase(self, body: dict):
         import asyncio
@@ -149,7 +151,7 @@ class CreatingClient:
 
         row = int(body["product_name"][1:])
         self.calls.append(row)
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.latency)
         return Outcome(OutcomeKind.CREATED, 200, purchase_id=self.purchase_id(row))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from importer.errors import LedgerError
 from importer.ledger.location import LedgerLocation
 from importer.ledger.schema import SCHEMA_VERSION, schema_statements
+from importer.ledger.sendlog import SendingLog
 
 __all__ = ["PostgresBackend", "SqliteBackend", "open_backend"]
 
@@ -83,6 +84,11 @@ class _Backend:
 
     def note_claimed(self, rows: int) -> None:
         """``rows`` were just claimed (a hook for the database's upkeep)."""
+
+    def sending_log(self, token: str) -> SendingLog | None:
+        """Where the import holding ``token`` notes the rows it sends, when its marks are not
+        committed (see :mod:`importer.ledger.sendlog`); None: every mark is committed."""
+        return None
 
     def side_connection(self) -> contextlib.AbstractContextManager:
         """Inside, this thread's statements run on a connection of their own, where the
@@ -263,6 +269,11 @@ class SqliteBackend(_Backend):
 
     def _lock_path(self, token: str) -> Path:
         return self.path.with_name(self.path.name + ".locks") / f"{token}.lock"
+
+    def sending_log(self, token: str) -> SendingLog:
+        """Beside the import's liveness lock: every process that can open this ledger (one
+        machine: a SQLite ledger is refused on a network folder) can read it."""
+        return SendingLog(self._lock_path(token).with_suffix(".sending"))
 
     def hold_lock(self, token: str) -> None:
         """Hold the liveness lock of an import until :meth:`release_lock` (or the process dies)."""

@@ -18,7 +18,7 @@ ENTRY_COLUMNS = (
     " p.http_status, p.error, p.attempts, p.sends, p.updated_at, p.payload, p.lead_id,"
     " p.reference, p.currency, p.amount, p.purchase_date, p.forgotten,"
     " i.file_name, i.file_sha256, i.source, i.started_at, i.user_name, i.machine,"
-    " i.lock_token, i.state, p.target"
+    " i.lock_token, i.state, p.target, p.id"
 )
 ENTRY_FROM = "purchases p JOIN imports i ON i.id = p.import_id"
 
@@ -59,6 +59,7 @@ class Entry:
     lock_token: str
     import_state: str
     target: str
+    row_id: int  # the ledger's own id of the row (see importer.ledger.sendlog)
 
     def result(self, row: int | None = None) -> RowResult:
         """The entry as the RowResult of ``row`` (its own row by default)."""

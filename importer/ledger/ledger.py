@@ -14,14 +14,16 @@ loses nothing; a result (a created purchase id above all) is reported only after
 started after its commit, so it also survives power loss. One fsync (1-5 ms) covers every result
 that completed meanwhile, on a helper thread, off the sending path; while answers keep coming
 the fsyncs start ``Ledger.SYNC_GAP`` apart (an answer waits for one only to be reported). A
-``sending`` mark is committed before its request goes out. PostgreSQL commits are durable when
-they return.
+row's first ``sending`` mark goes to the import's sending log (:mod:`importer.ledger.sendlog`,
+fsynced with the WAL) before its request goes out; a row sent again after a retry, and every
+mark of a PostgreSQL ledger, is committed first. PostgreSQL commits are durable when they return.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import platform
 import time
@@ -36,12 +38,14 @@ from importer.ledger.entry import (
     CLAIMED,
     ENTRY_COLUMNS,
     ENTRY_FROM,
+    SENDING,
     Entry,
     entries_from,
 )
 from importer.ledger.identity import Candidate
 from importer.ledger.location import LedgerLocation
 from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
+from importer.ledger.sendlog import SendingLog
 from importer.ledger.spool import Spool
 from importer.records import RowResult, RowStatus
 
@@ -65,9 +69,15 @@ _MARK_ALL = (
     "UPDATE purchases SET status = 'sending', sends = sends + 1, updated_at = ?"
     " WHERE id IN ({ids}) AND +import_id = ?"
 )
+#: An answer; ``sends + ?``: 1 when its request was noted in the sending log (not counted yet).
 _RECORD = (
     "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
-    " updated_at = ? WHERE id = ? AND import_id = ?"
+    " sends = sends + ?, updated_at = ? WHERE id = ? AND import_id = ?"
+)
+#: The rows an import's sending log names that it never answered: their requests may be out.
+_FOLD = (
+    "UPDATE purchases SET status = 'sending', sends = sends + 1"
+    " WHERE import_id = ? AND status = 'claimed' AND id IN ({ids})"
 )
 _CLAIM = (
     "INSERT INTO purchases (target, identity, import_id, file_row, payload_hash, payload,"
@@ -117,6 +127,10 @@ class Ledger:
         self._failure: BaseException | None = None  # a failed write whose caller had no future
         self._live: dict[str, bool] = {}
         self._ids: dict[str, int] = {}  # identity -> id of the rows claimed and not yet answered
+        self._log: SendingLog | None = None  # where this import's marks go (SQLite)
+        self._logged: set[str] = set()  # identities noted in the log, not answered yet
+        self._retried: set[str] = set()  # answered "retried": marked by commit when sent again
+        self._dead_logs: dict[str, set[int]] = {}  # token -> ids, logs of dead imports read
         self._last_exact: dict[str, Entry] = {}  # the entries the last decision found
         self.spool = Spool(backend.location)
         self.replayed = 0  # answers written from the spool when this ledger was opened
@@ -190,6 +204,7 @@ class Ledger:
         """Record a new import and hold its liveness lock; returns its id."""
         self._token = uuid.uuid4().hex
         self.backend.hold_lock(self._token)
+        self._log = self.backend.sending_log(self._token)
         self.sweep_stopped_imports()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.backend.transaction():
@@ -220,15 +235,22 @@ class Ledger:
         if import_id is None:
             return
         self.import_id = None
+        log, self._log = self._log, None
         try:
             with self.backend.transaction():
+                if log is not None:
+                    _fold(self.backend, import_id, log.ids())
                 _release(self.backend, import_id)
                 self.backend.execute(
                     "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
                     (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
                 )
             self.backend.sync()
+            if log is not None:
+                log.remove()  # the ledger holds what it said (a failure above keeps it)
         finally:
+            if log is not None:
+                log.close()
             if token is not None:
                 self.backend.release_lock(token)
 
@@ -238,10 +260,13 @@ class Ledger:
         running = self.backend.fetch(
             "SELECT id, lock_token, file_name FROM imports WHERE state = 'running'"
         )
-        stopped = [(i, name) for i, token, name in running if not self.backend.is_live(token)]
-        for import_id, name in stopped:
+        stopped = [found for found in running if not self.backend.is_live(found[1])]
+        for import_id, token, name in stopped:
             error = UNCONFIRMED_ERROR.replace("the previous run", f"the import of {name}")
+            log = self.backend.sending_log(token)
             with self.backend.transaction():
+                if log is not None:
+                    _fold(self.backend, import_id, log.ids())
                 _release(self.backend, import_id)
                 self.backend.execute(
                     "UPDATE purchases SET status = 'unconfirmed', error = ?, updated_at = ?"
@@ -252,6 +277,8 @@ class Ledger:
                     "UPDATE imports SET state = 'stopped' WHERE id = ? AND state = 'running'",
                     (import_id,),
                 )
+            if log is not None:
+                log.remove()
         return len(stopped)
 
     @property
@@ -403,7 +430,8 @@ class Ledger:
 
     def _decide(self, target: str, candidates: list[Candidate], context: ImportContext):
         self._live.clear()
-        exact = self._last_exact = self.entries(target, [c.identity for c in candidates])
+        exact = self.entries(target, [c.identity for c in candidates])
+        exact = self._last_exact = self._as_logged(exact)
         twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}
@@ -425,13 +453,37 @@ class Ledger:
                 held[candidate.row] = known
         return to_send, held
 
+    def _as_logged(self, entries: dict[str, Entry]) -> dict[str, Entry]:
+        """Rows still ``claimed`` by a dead import that its sending log names count as
+        ``sending``: their request may be out (the next import's sweep writes that down)."""
+        for identity, entry in entries.items():
+            if entry.status != CLAIMED or entry.import_id == self.import_id:
+                continue
+            if self.is_live(entry):
+                continue
+            logged = self._dead_logs.get(entry.lock_token)
+            if logged is None:
+                log = self.backend.sending_log(entry.lock_token)
+                logged = self._dead_logs[entry.lock_token] = log.ids() if log else set()
+            if entry.row_id in logged:
+                entries[identity] = dataclasses.replace(entry, status=SENDING)
+        return entries
+
     # -- writing, group-committed (the sending path) --------------------------------------------
 
     async def mark_sending_async(self, identity: str) -> None:
-        """Commit (with every mark queued in the same loop tick) that ``identity`` is about
-        to be sent; returns once committed."""
+        """Note that ``identity`` is about to be sent; returns once that survives a kill.
+
+        SQLite: its first request is noted in the sending log. Otherwise (a server; a row
+        sent again after a retry, whose row says ``retried``) the mark is committed with every
+        mark queued in the same loop tick."""
+        row_id = self._ids[identity]
+        if self._log is not None and identity not in self._retried:
+            self._log.append(row_id)
+            self._logged.add(identity)
+            return
         future = asyncio.get_running_loop().create_future()
-        self._enqueue(_MARK, (time.time(), self._ids[identity], self.import_id), future)
+        self._enqueue(_MARK, (time.time(), row_id, self.import_id), future)
         await future
 
     def record_then(
@@ -447,12 +499,17 @@ class Ledger:
         without it, the error is raised by :meth:`flush`.
         """
         waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        logged = identity in self._logged
+        self._logged.discard(identity)
+        if result.status is RowStatus.RETRIED:
+            self._retried.add(identity)
         args = (
             str(result.status),
             result.purchase_id,
             result.http_status,
             result.error,
             result.attempts,
+            int(logged),
             time.time(),
             # A retried row may be sent again: its id is kept for the next answer.
             self._ids[identity] if result.status is RowStatus.RETRIED else self._ids.pop(identity),
@@ -609,6 +666,9 @@ class Ledger:
     def _sync(self) -> None:
         started = time.perf_counter()
         self.backend.sync()
+        log = self._log
+        if log is not None:
+            log.sync()
         self.fsyncs += 1
         elapsed = time.perf_counter() - started
         self.sync_seconds += elapsed
@@ -705,6 +765,15 @@ def _claim_args(target: str, import_id: int | None, c: Candidate, now: float) ->
         c.date,
         now,
     )
+
+
+def _fold(backend, import_id: int, logged: set[int]) -> None:
+    """Write into the ledger what an import's sending log says: its rows that went out and
+    were never answered are ``sending`` (then ``unconfirmed``), not claimed (then released)."""
+    ids = sorted(logged)
+    for start in range(0, len(ids), _BATCH):
+        part = ids[start : start + _BATCH]
+        backend.execute(_FOLD.format(ids=",".join("?" * len(part))), (import_id, *part))
 
 
 def _release(backend, import_id: int) -> None:

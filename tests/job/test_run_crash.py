@@ -78,7 +78,9 @@ def test_kill_9_mid_run_then_resume(tmp_path, slow_sandbox):
     assert sorted(results) == list(range(2, n + 2))
     counts = statuses(results)
     assert set(counts) == {"created", "unconfirmed"}
-    assert 1 <= counts["unconfirmed"] <= concurrency
+    # In flight, or answered in the event loop's last turn (the answer not committed yet while
+    # the worker's next request went out: see importer.ledger.sendlog).
+    assert 1 <= counts["unconfirmed"] <= 2 * concurrency
     grouped = purchases_by_row(sb.purchases(), n)
     assert all(len(ps) == 1 for ps in grouped.values()), "a row has two purchases"
     unconfirmed_committed = 0

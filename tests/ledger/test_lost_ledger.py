@@ -16,7 +16,7 @@ from importer.sandbox import Faults
 def test_answers_survive_a_ledger_lost_mid_run(tmp_path, sb, run_cli):
     source = write_rows(tmp_path / "march.csv", 300)
     sb.set_faults(Faults(latency_ms=20))
-    with ledger_lost_after(40, sqlite3.OperationalError("disk I/O error")):
+    with ledger_lost_after(5, sqlite3.OperationalError("disk I/O error")):
         code, err = run_cli(source, "--api-url", sb.base_url, "--yes", "--concurrency", "16")
     sb.set_faults(Faults())
     assert code == 2

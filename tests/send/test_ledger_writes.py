@@ -1,6 +1,7 @@
-"""The ledger's writes on the sending path: group-committed ``sending`` marks and answers.
+"""The ledger's writes on the sending path: ``sending`` marks and answers.
 
-A mark is committed before its request may go out; an answer is reported only once an fsync
+A mark survives a kill before its request may go out (SQLite: in the import's sending log,
+committed when a row is sent again after a retry); an answer is reported only once an fsync
 that started after its commit is done; a write that fails is reported to whoever waits for it
 (never silently counted as done); a full disk is one of those failures.
 """
@@ -99,21 +100,29 @@ def test_mark_then_record_in_one_group_keeps_the_record(path):
     assert on_disk(path) == {2: ("created", "p-2", 2, 2)}
 
 
-def test_a_mark_is_committed_before_the_request_may_go_out(path):
+def logged(ledger: Ledger) -> set[int]:
+    """The ledger ids the import's sending log names, read from the file as another process
+    would read it (see importer.ledger.sendlog)."""
+    return ledger.backend.sending_log(ledger._token).ids()
+
+
+def test_a_mark_is_kept_before_the_request_may_go_out(path):
     ledger, claimed = begin(path, [2, 3])
-    seen: list[dict] = []
+    seen: list[tuple] = []
 
     async def go() -> None:
-        seen.append(on_disk(path))
+        seen.append((on_disk(path), logged(ledger)))
         await ledger.mark_sending_async(claimed[2].identity)
-        seen.append(on_disk(path))  # what a crash right now would leave behind
+        seen.append((on_disk(path), logged(ledger)))  # what a crash right now would leave
 
     with ledger:
         asyncio.run(go())
-    assert seen == [
-        {2: ("claimed", None, 0, 0), 3: ("claimed", None, 0, 0)},
-        {2: ("sending", None, 1, 0), 3: ("claimed", None, 0, 0)},
-    ]
+        row_id = ledger.backend.fetch_one("SELECT id FROM purchases WHERE file_row = 2")[0]
+    stored = {2: ("claimed", None, 0, 0), 3: ("claimed", None, 0, 0)}
+    assert seen == [(stored, set()), (stored, {row_id})]
+    # Ended without an answer: the log went into the ledger, and the log is gone.
+    assert on_disk(path) == {2: ("sending", None, 1, 0)}  # row 3, never sent, was released
+    assert list(path.parent.glob("*.locks/*.sending")) == []
 
 
 def test_an_answer_is_reported_only_after_an_fsync_that_started_after_its_commit(path):
@@ -162,14 +171,19 @@ def failing_commits(ledger: Ledger) -> None:
 def test_a_mark_that_cannot_be_written_raises_and_nothing_changes(path):
     ledger, claimed = begin(path, [2])
 
+    def full(row_id: int) -> None:
+        raise OSError(28, "No space left on device")
+
     async def go() -> None:
-        failing_commits(ledger)
-        with pytest.raises(sqlite3.OperationalError, match=FULL):
+        ledger._log.append = full
+        with pytest.raises(OSError, match="No space left on device"):
             await ledger.mark_sending_async(claimed[2].identity)
 
     with ledger:
         asyncio.run(go())
         assert on_disk(path) == {2: ("claimed", None, 0, 0)}
+        assert logged(ledger) == set()
+    assert on_disk(path) == {}  # never sent: released when the import ended
 
 
 def test_an_answer_that_cannot_be_written_is_never_reported_as_done(path):
@@ -232,7 +246,8 @@ def test_a_ledger_that_fills_up_mid_run_stops_sending(path):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages + 1}")  # room for a few answers only
-    client = CreatingClient(purchase_id)
+    # Answers take 2 ms: their commits (one per Ledger.SYNC_GAP) fail while rows remain.
+    client = CreatingClient(purchase_id, latency=0.002)
     results: dict[int, RowResult] = {}
     with ledger:
         report = asyncio.run(

@@ -1,0 +1,72 @@
+"""The sending log of an import on a SQLite ledger: the ids of the rows whose request it wrote.
+
+A row is claimed in the ledger (one transaction a batch), then its id is appended here just
+before its request is written: one write to the operating system, so a kill -9 loses it no more
+than a commit, at a tenth of a commit's cost and without waiting for the event loop's group
+commit (which cost each request about 1 ms, 4% of the run). The file is fsynced with the WAL,
+so it survives a power cut as committed marks did.
+
+The ledger folds the log into its rows (``claimed`` -> ``sending``) when the import finishes and
+when a later import finds it dead; until then, a ``claimed`` row of a dead import that its log
+names counts as ``sending``. A PostgreSQL ledger is shared by machines that cannot read each
+other's files: it commits its marks instead.
+
+The price: a committed mark also committed the worker's previous answer, which now waits for the
+next group commit (one turn of the event loop) while the worker's next request goes out. A
+kill -9 in that turn, or a disk that fills, leaves that answered row ``unconfirmed`` too: at
+most twice the concurrency instead of the concurrency (on a kill, about one row more on average
+at 1,400 requests/s). Nothing is sent twice either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+__all__ = ["SendingLog"]
+
+_ID_BYTES = 8  # one row id, little-endian
+
+
+class SendingLog:
+    """The append-only file of one import's sent row ids (created at the first append)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+
+    def append(self, row_id: int) -> None:
+        """Note that the request of ledger row ``row_id`` is about to be written."""
+        if self._fd < 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            self._fd = os.open(self.path, flags, 0o600)
+        os.write(self._fd, row_id.to_bytes(_ID_BYTES, "little"))
+
+    def sync(self) -> None:
+        """fsync what was appended (called with the WAL's fsync, on the ledger's thread)."""
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def ids(self) -> set[int]:
+        """Every row id appended so far (by any process); a torn last record is ignored."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return set()
+        whole = len(data) - len(data) % _ID_BYTES
+        view = memoryview(data)[:whole]
+        return {int.from_bytes(view[i : i + _ID_BYTES], "little") for i in range(0, whole, 8)}
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def remove(self) -> None:
+        """Close and delete the file, once the ledger holds what it says."""
+        self.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
