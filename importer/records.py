@@ -98,6 +98,30 @@ class PurchaseRecord(BaseModel):
         return body
 
 
+def record_maker(names: Sequence[str]) -> Callable[[Sequence[Any]], PurchaseRecord]:
+    """A function building the PurchaseRecord of values already checked, given in the order of
+    ``names`` (other fields keep their defaults), validating nothing: what ``model_construct``
+    (or ``model_copy(update=...)`` of a blank record) gives, at a quarter of the cost. The send
+    pass builds one per valid row before its first request (9 us a row through model_copy)."""
+    blank = PurchaseRecord.model_construct(row=0)
+    defaults = dict(blank.__dict__)
+    fields_set = set(blank.model_fields_set) | set(names)
+    new, set_slot = PurchaseRecord.__new__, object.__setattr__
+
+    def make(values: Sequence[Any]) -> PurchaseRecord:
+        # The attributes pydantic's own BaseModel.__copy__ sets (a test compares the two).
+        record = new(PurchaseRecord)
+        state = defaults.copy()
+        state.update(zip(names, values, strict=True))
+        set_slot(record, "__dict__", state)
+        set_slot(record, "__pydantic_extra__", None)
+        set_slot(record, "__pydantic_fields_set__", fields_set.copy())
+        set_slot(record, "__pydantic_private__", None)
+        return record
+
+    return make
+
+
 @lru_cache(maxsize=4096)
 def format_instant(value: datetime) -> str:
     """ISO-8601 UTC with a Z suffix, e.g. ``2026-04-21T10:00:00Z``."""

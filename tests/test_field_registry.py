@@ -109,6 +109,25 @@ def test_the_record_has_every_field_in_order():
     assert tuple(PurchaseRecord.model_fields) == ("row", *FIELDS)
 
 
+def test_record_maker_builds_what_pydantic_builds():
+    """The validator's records skip pydantic's copy: they must equal its copies, down to the
+    fields set (model_dump(exclude_unset=True) reads them), and stay frozen and separate."""
+    names = ("row", "lead_id", "purchase_amount", "date", "trigger_ids")
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    values = (7, LEAD, Decimal("10.50"), when, ("aefcfad8-efc8-4849-b3aa-7efe4458a885",))
+    make = records.record_maker(names)
+    made, again = make(values), make(values)
+    copied = PurchaseRecord.model_construct(row=0).model_copy(update=dict(zip(names, values)))
+    assert made == copied and made.__dict__ == copied.__dict__
+    assert made.model_fields_set == copied.model_fields_set
+    assert made.model_dump(exclude_unset=True) == copied.model_dump(exclude_unset=True)
+    assert made.payload() == copied.payload()
+    assert made.__dict__ is not again.__dict__
+    assert made.model_fields_set is not again.model_fields_set
+    with pytest.raises(pydantic.ValidationError):
+        made.lead_id = "other"
+
+
 def test_the_parse_table_is_the_mapped_fields():
     for columns in ({name: f"Column {i}" for i, name in enumerate(FIELDS)}, {"reference": "Ref"}):
         headers = list(columns.values())

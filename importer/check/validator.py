@@ -37,7 +37,7 @@ from importer.check.summary import STATUS_HEADERS, ChunkFacts
 from importer.errors import ConfigurationError, MappingError
 from importer.read.headers import fold_header
 from importer.read.loader import Chunk
-from importer.records import PurchaseRecord, RowStatus
+from importer.records import PurchaseRecord, RowStatus, record_maker
 
 __all__ = ["CheckedChunk", "ColumnDecisions", "RowValidator", "ValidationOptions", "decide_columns"]
 
@@ -209,7 +209,7 @@ class RowValidator:
             if name in self.index
         }
         self._record_names = ("row", *fields.field_names(registry))
-        self._blank_record = PurchaseRecord.model_construct(row=0)
+        self._make_record = record_maker(self._record_names)
         self._dates = frozenset(f.name for f in registry if f.parser == "date")
         self._lists = frozenset(f.name for f in registry if f.parser == "uuid_list")
         #: Currency codes per row over every chunk checked (the file's majority).
@@ -484,17 +484,14 @@ class RowValidator:
         )
 
     def _records(self, chunk, statuses, verdict: _Verdict) -> list[PurchaseRecord | None]:
-        """A purchase record of every valid row (None for the others), with every field.
-
-        Each is a copy of a blank record with the row's values: like ``model_construct``, pydantic
-        validates nothing, and copying costs less than constructing field by field.
-        """
-        names, blank = self._record_names, self._blank_record
+        """A purchase record of every valid row (None for the others), with every field
+        (built by :func:`importer.records.record_maker`: the values are checked already)."""
+        names, make = self._record_names, self._make_record
         columns = [chunk.rows, *(self._record_values(name, verdict) for name in names[1:])]
         records: list[PurchaseRecord | None] = [None] * verdict.n
         for i, values in enumerate(zip(*columns, strict=True)):
             if statuses[i] is VALID:
-                records[i] = blank.model_copy(update=dict(zip(names, values, strict=True)))
+                records[i] = make(values)
         return records
 
     def _record_values(self, name: str, verdict: _Verdict) -> list:

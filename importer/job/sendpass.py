@@ -436,6 +436,9 @@ class SendPass:
             i = rows.by_row[result.row]
             result.warnings = rows.results[i].warnings + result.warnings
             rows.results[i] = result
+            created = result.status is RowStatus.CREATED and self.created is not None
+            if created and result.purchase_id:
+                self._list_one(rows, i, result)  # while the loop waits for answers anyway
             sent += 1
             progress.answered(str(result.status), progress.done + sent)
 
@@ -505,20 +508,26 @@ class SendPass:
                     totals.amounts[checked.currencies[i] or ""] += amount
 
     def _list_created(self, rows: _Rows) -> None:
+        """List the chunk's created purchases not listed as they came, then write them all."""
         assert self.created is not None
-        records = rows.checked.records
         for i, result in enumerate(rows.results):
-            if result.status is not RowStatus.CREATED or not result.purchase_id:
-                continue
-            record = records[i] if records else None
-            self.created.add(
-                result.row,
-                result.purchase_id,
-                _sent_lead(record, rows.leads),
-                record.purchase_amount if record else None,
-                record.date if record else None,
-                record.reference if record else None,
-            )
+            listed = result.purchase_id in self.created
+            if result.status is RowStatus.CREATED and result.purchase_id and not listed:
+                self._list_one(rows, i, result)
+        self.created.write_listed()
+
+    def _list_one(self, rows: _Rows, i: int, result: RowResult) -> None:
+        assert self.created is not None and result.purchase_id
+        records = rows.checked.records
+        record = records[i] if records else None
+        self.created.add(
+            result.row,
+            result.purchase_id,
+            _sent_lead(record, rows.leads),
+            record.purchase_amount if record else None,
+            record.date if record else None,
+            record.reference if record else None,
+        )
 
     def _list_created_earlier(self) -> None:
         """Purchases of earlier runs for this file and target that no row reported this run."""

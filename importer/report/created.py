@@ -24,7 +24,12 @@ class CreatedListWriter:
         self._csv = csv.writer(self._handle)
         self._csv.writerow(self.HEADER)
         self._ids: set[str] = set()
+        self._listed: list[tuple[int, list]] = []  # (row, line) not written yet
         self.rows = 0
+
+    def __contains__(self, purchase_id: str) -> bool:
+        """True when the purchase is listed already."""
+        return purchase_id in self._ids
 
     def add(
         self,
@@ -66,10 +71,18 @@ class CreatedListWriter:
         self._ids.add(purchase_id)
         self.rows += 1
         *rest, reference = cells
-        self._csv.writerow([row, purchase_id, *rest, neutralise(reference)])
+        self._listed.append((row, [row, purchase_id, *rest, neutralise(reference)]))
+
+    def write_listed(self) -> None:
+        """Write the purchases listed since the last call, by row (they are listed as their
+        answers come, in any order)."""
+        self._listed.sort(key=lambda item: item[0])
+        self._csv.writerows(line for _, line in self._listed)
+        self._listed = []
 
     def commit(self) -> Path:
         """Finish the list and move it to its final name; returns where it went."""
+        self.write_listed()
         self._handle.close()
         return publish(self.tmp, self.path)
 
