@@ -75,9 +75,11 @@ _RECORD = (
     " sends = sends + ?, updated_at = ? WHERE id = ? AND import_id = ?"
 )
 #: The rows an import's sending log names that it never answered: their requests may be out.
+#: By id (``+``: not through purchases_by_import, which SQLite walked over every row of the
+#: import for each 500 ids: 0.11 s at the end of a 20,000-row run instead of 0.01 s).
 _FOLD = (
     "UPDATE purchases SET status = 'sending', sends = sends + 1"
-    " WHERE import_id = ? AND status = 'claimed' AND id IN ({ids})"
+    " WHERE id IN ({ids}) AND +import_id = ? AND +status = 'claimed'"
 )
 _CLAIM = (
     "INSERT INTO purchases (target, identity, import_id, file_row, payload_hash, payload,"
@@ -773,7 +775,7 @@ def _fold(backend, import_id: int, logged: set[int]) -> None:
     ids = sorted(logged)
     for start in range(0, len(ids), _BATCH):
         part = ids[start : start + _BATCH]
-        backend.execute(_FOLD.format(ids=",".join("?" * len(part))), (import_id, *part))
+        backend.execute(_FOLD.format(ids=",".join("?" * len(part))), (*part, import_id))
 
 
 def _release(backend, import_id: int) -> None:
