@@ -165,11 +165,11 @@ def ledger_lost_after(commits: int, error: BaseException) -> Iterator[dict]:
     tried = {"n": 0}
     real_commit, real_claim = Ledger._commit, Ledger.claim
 
-    def commit(self, statements, durable=True):
+    def commit(self, statements, durable=True, **how):
         tried["n"] += 1
         if tried["n"] > commits:
             raise error
-        return real_commit(self, statements, durable)
+        return real_commit(self, statements, durable, **how)
 
     def claim(self, candidates):
         if tried["n"] > commits:

@@ -117,7 +117,8 @@ def test_record_maker_builds_what_pydantic_builds():
     values = (7, LEAD, Decimal("10.50"), when, ("aefcfad8-efc8-4849-b3aa-7efe4458a885",))
     make = records.record_maker(names)
     made, again = make(values), make(values)
-    copied = PurchaseRecord.model_construct(row=0).model_copy(update=dict(zip(names, values)))
+    update = dict(zip(names, values, strict=True))
+    copied = PurchaseRecord.model_construct(row=0).model_copy(update=update)
     assert made == copied and made.__dict__ == copied.__dict__
     assert made.model_fields_set == copied.model_fields_set
     assert made.model_dump(exclude_unset=True) == copied.model_dump(exclude_unset=True)

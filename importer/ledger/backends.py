@@ -33,6 +33,7 @@ _SCHEMA_LOCK = "keen-import schema"  # PostgreSQL: the second key while the sche
 #: SQLite: the WAL size (pages of 4 KB) at which a commit copies it back itself; the sending
 #: path has Ledger.checkpoint() do it on a thread long before.
 _BACKSTOP_PAGES = 50_000
+_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite statement waits for another writer
 
 
 def open_backend(location: LedgerLocation, *, upgrade: bool = False):
@@ -60,9 +61,7 @@ class _Backend:
     #: True when the sending path's commits wait for a server: they run on a thread then.
     commits_off_loop = False
     #: True when the claims run on a thread of their own, a batch ahead of the sender, inside
-    #: ``side_connection()`` (their own connection). SQLite's stay on the event loop: on a
-    #: thread each row's statement step handed the GIL over behind the busy loop, and the
-    #: claim held the file's write lock (every mark waited) 2-4 times as long.
+    #: ``side_connection()`` (their own connection).
     claims_off_loop = False
     #: Rows claimed in one transaction while sending (see importer.job.claims): a claim costs
     #: SQLite about 17 us a row; a server about 8 round trips and a disk wait whatever its size.
@@ -77,6 +76,12 @@ class _Backend:
             for sql, rows in groups:
                 self.execute_many(sql, rows)
 
+    def write_batch_now(self, groups: list[tuple[str, list[Sequence[Any]]]]) -> bool:
+        """write_batch on the event loop: False (nothing written, try again shortly) instead
+        of waiting for another writer, where the database can tell (SQLite)."""
+        self.write_batch(groups)
+        return True
+
     def checkpoint(self) -> tuple[int, int]:
         """Fold what was committed into the database proper, where the database has such a
         step (SQLite's WAL); called on a thread, off the sending path. (pages to fold, folded)"""
@@ -90,10 +95,32 @@ class _Backend:
         committed (see :mod:`importer.ledger.sendlog`); None: every mark is committed."""
         return None
 
-    def side_connection(self) -> contextlib.AbstractContextManager:
-        """Inside, this thread's statements run on a connection of their own, where the
-        backend has one for the claims (``claims_off_loop``); else on the only one."""
-        return contextlib.nullcontext()
+    # Each backend opens ``_main`` (the event loop's thread; it holds the liveness locks) with
+    # ``_connect()``, and sets ``_side = None`` and ``_here = threading.local()``.
+    _main: Any
+    _side: Any
+    _here: threading.local
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def conn(self) -> Any:
+        """This thread's connection: the claims' inside :meth:`side_connection`, else the
+        main one."""
+        return getattr(self._here, "conn", None) or self._main
+
+    @contextlib.contextmanager
+    def side_connection(self) -> Iterator[None]:
+        """Run this thread's statements on a connection of their own (the claims, on their
+        thread, one at a time): their transaction never mixes with the event loop's."""
+        if self._side is None:
+            self._side = self._connect()
+        self._here.conn = self._side
+        try:
+            yield
+        finally:
+            self._here.conn = None
 
     def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or None."""
@@ -148,6 +175,12 @@ class SqliteBackend(_Backend):
 
     dialect = "sqlite"
     errors = (sqlite3.Error, OSError)
+    #: On the event loop a claim took 7 ms of it (200 per 20,000 rows) while answers waited.
+    #: On its thread it holds the file 2-4 times as long (each row's step hands the GIL over
+    #: behind the busy loop), which nothing on the sending path waits for: a mark goes to the
+    #: sending log (importer.ledger.sendlog), and the loop's commits of answers try again 1 ms
+    #: later (write_batch_now). Before the sending log, marks waited behind it: slower.
+    claims_off_loop = True
 
     @staticmethod
     def using(index: str) -> str:
@@ -164,21 +197,12 @@ class SqliteBackend(_Backend):
         self._wal_fd = -1
         self._locks: dict[str, Any] = {}
         self._checkpointer: sqlite3.Connection | None = None  # sync()'s own connection
+        self._side: sqlite3.Connection | None = None  # the claims' (see side_connection)
+        self._here = threading.local()  # .conn: this thread's connection, if not the main one
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA busy_timeout=30000")
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # Plus an explicit fsync of the WAL before a result counts (see Ledger).
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            # The index pages of a growing ledger stay in memory (64 MB at most), and the WAL is
-            # copied back into the database every 40 MB instead of every 4 MB: each claim of 500
-            # rows touches a page of each index per row (identities are random keys).
-            self.conn.execute("PRAGMA cache_size=-65536")
-            # Copying the WAL back (40 MB, with an fsync of the database) took up to 70 ms:
-            # on the event loop every answer waited that long. sync() does it on its thread;
-            # this stays as a backstop for a ledger that is written and never synced.
-            self.conn.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")
+            self._main = self._connect()
+            self._main.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             raise self._unusable(exc) from None
         except OSError as exc:
@@ -187,6 +211,36 @@ class SqliteBackend(_Backend):
                 ledger=str(self.path),
                 hint="check the folder exists and can be written, or give --ledger PATH",
             ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        # Plus an explicit fsync of the WAL before a result counts (see Ledger).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        # The index pages of a growing ledger stay in memory (64 MB at most), and the WAL is
+        # copied back into the database every 40 MB instead of every 4 MB: each claim of 500
+        # rows touches a page of each index per row (identities are random keys).
+        conn.execute("PRAGMA cache_size=-65536")
+        # Copying the WAL back (40 MB, with an fsync of the database) took up to 70 ms: on the
+        # event loop every answer waited that long. sync() does it on its thread; this stays
+        # as a backstop for a ledger that is written and never synced.
+        conn.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")
+        return conn
+
+    def write_batch_now(self, groups: list[tuple[str, list[Sequence[Any]]]]) -> bool:
+        """As write_batch, without waiting for another writer (the claims' thread, another
+        import): False, nothing written, when one holds the file."""
+        conn = self._main
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            self.write_batch(groups)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        return True
 
     def _unusable(self, exc: BaseException) -> LedgerError:
         return LedgerError(
@@ -319,7 +373,8 @@ class SqliteBackend(_Backend):
         """Release every lock and close the database."""
         for token in list(self._locks):
             self.release_lock(token)
-        for conn in (self._checkpointer, self.conn):  # the last one closed removes the WAL
+        for conn in (self._side, self._checkpointer, self._main):  # the last one closed
+            # removes the WAL
             if conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
@@ -367,24 +422,6 @@ class PostgresBackend(_Backend):
             return psycopg.connect(self.location.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise self.unreachable(exc) from None
-
-    @property
-    def conn(self):
-        """The connection of this thread: the side one inside :meth:`side_connection`, else
-        the main one (which holds the liveness locks)."""
-        return getattr(self._here, "conn", None) or self._main
-
-    @contextlib.contextmanager
-    def side_connection(self) -> Iterator[None]:
-        """Run this thread's statements on a connection of their own (one thread at a time):
-        the claims, on their thread, never share a transaction with the event loop's reads."""
-        if self._side is None:
-            self._side = self._connect()
-        self._here.conn = self._side
-        try:
-            yield
-        finally:
-            self._here.conn = None
 
     def unreachable(self, exc: BaseException) -> LedgerError:
         """The error for a ledger that cannot be reached or refuses us (no password shown)."""

@@ -102,6 +102,9 @@ class Ledger:
     #: SqliteBackend.checkpoint). Every 0.5 s, a run of 20,000 rows into a new ledger wrote its
     #: busiest pages back again and again (a fifth more system time); every 2 s it did not.
     CHECKPOINT_GAP = 2.0
+    #: Seconds before a commit on the event loop tries again when another writer holds the
+    #: ledger (SQLite: a claim on its thread, about 8-20 ms; another import's).
+    BUSY_RETRY = 0.001
 
     def __init__(self, backend) -> None:
         self.backend = backend
@@ -137,6 +140,7 @@ class Ledger:
         self.spool = Spool(backend.location)
         self.replayed = 0  # answers written from the spool when this ledger was opened
         self.commits = 0
+        self.busy_retries = 0  # commits on the event loop put off: another writer held the file
         self.fsyncs = 0
         #: Seconds in commits (on the event loop) plus syncs (on a helper thread).
         self.commit_seconds = 0.0
@@ -601,8 +605,11 @@ class Ledger:
                 loop = asyncio.get_running_loop()
                 thread = executor or self._syncer
                 await loop.run_in_executor(thread, self._commit, statements, durable)
-            else:
-                self._commit(statements, durable)
+            elif not self._commit(statements, durable, on_loop=True):
+                self._pending[:0] = batch  # another writer holds the file: first in line again
+                self.busy_retries += 1
+                await asyncio.sleep(self.BUSY_RETRY)
+                return
         except Exception as exc:  # the ledger failed: nobody may count these rows as done
             self._fail([waiter for _, _, waiter in batch], exc)
             return
@@ -676,9 +683,13 @@ class Ledger:
         self.sync_seconds += elapsed
         self.commit_seconds += elapsed
 
-    def _commit(self, statements: list[tuple[str, tuple]], durable: bool = True) -> None:
+    def _commit(
+        self, statements: list[tuple[str, tuple]], durable: bool = True, *, on_loop: bool = False
+    ) -> bool:
+        """Commit these statements in one transaction; False (``on_loop``: never waiting for
+        another writer) when another writer holds the ledger and nothing was written."""
         if not statements:
-            return
+            return True
         started = time.perf_counter()
         if len(statements) > 2 and len({args[-2] for _, args in statements}) == len(statements):
             # One statement per identity: their order does not matter, so all marks go in one
@@ -694,10 +705,15 @@ class Ledger:
             rows = [args for _, args in statements[start:end]]
             groups.append(_marks_at_once(rows) if sql is _MARK else (sql, rows))
             start = end
-        self.backend.write_batch(groups, durable=durable)
+        if on_loop:
+            if not self.backend.write_batch_now(groups):
+                return False
+        else:
+            self.backend.write_batch(groups, durable=durable)
         self._committed += 1
         self.commits += 1
         self.commit_seconds += time.perf_counter() - started
+        return True
 
 
 class _Gap:

@@ -159,10 +159,42 @@ def test_an_answer_is_reported_only_after_an_fsync_that_started_after_its_commit
     assert at_sync[0][2] == ("created", "p-2", 1, 1)  # the fsync covered the answer
 
 
+def test_a_commit_on_the_loop_never_waits_for_another_writer(path):
+    """A claim on its thread (or another import) holds the file: the answer's commit is put
+    off and tried again while the event loop runs on; the answer lands once the file is free."""
+    ledger, claimed = begin(path, [2])
+    identity = claimed[2].identity
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a claim on its thread does
+    done: list[int] = []
+    ticks: list[float] = []
+
+    async def go() -> None:
+        await ledger.mark_sending_async(identity)
+        ledger.record_then(identity, created(2), lambda: done.append(2))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while loop.time() - started < 0.1:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.005)
+        assert done == [] and on_disk(path)[2][0] == "claimed"
+        holder.execute("COMMIT")
+        await ledger.flush()
+
+    with ledger:
+        asyncio.run(go())
+        assert ledger.busy_retries >= 10
+    holder.close()
+    assert done == [2]
+    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
+    assert max(gaps) < 0.05  # the loop never blocked
+    assert on_disk(path) == {2: ("created", "p-2", 1, 1)}
+
+
 def failing_commits(ledger: Ledger) -> None:
     """Every commit from now on fails as on a full disk."""
 
-    def full(statements, durable=True):
+    def full(statements, durable=True, **how):
         raise sqlite3.OperationalError(FULL)
 
     ledger._commit = full

@@ -43,12 +43,12 @@ def fail_from(ledger: Ledger, *, sql: str, identity: str) -> None:
     full = [False]
     row_id = ledger._ids[identity]  # marks and answers name the claimed row by its id
 
-    def failing(statements, durable=True):
+    def failing(statements, durable=True, **how):
         if any(s is sql and args[-2] == row_id for s, args in statements):
             full[0] = True
         if full[0]:
             raise sqlite3.OperationalError(FULL)
-        commit(statements, durable)
+        return commit(statements, durable, **how)
 
     ledger._commit = failing
 
