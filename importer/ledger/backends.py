@@ -235,7 +235,8 @@ class SqliteBackend(_Backend):
         try:
             self.write_batch(groups)
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+            code = getattr(exc, "sqlite_errorcode", 0)
+            if code & 0xFF != sqlite3.SQLITE_BUSY:  # SQLITE_BUSY and its extended codes
                 raise
             return False
         finally:

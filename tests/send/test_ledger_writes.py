@@ -187,7 +187,7 @@ def test_a_commit_on_the_loop_never_waits_for_another_writer(path):
     holder.close()
     assert done == [2]
     gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
-    assert max(gaps) < 0.05  # the loop never blocked
+    assert max(gaps) < 0.5  # the loop never blocked (waiting, it would have for 30 s)
     assert on_disk(path) == {2: ("created", "p-2", 1, 1)}
 
 
