@@ -4,6 +4,7 @@ the purchases created in a month; and forgetting purchases on purpose (recorded,
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import platform
 import uuid
@@ -52,8 +53,17 @@ class ImportSummary:
             per_currency[currency or ""] += value
 
 
+def _settle_dead_imports(ledger: Ledger) -> None:
+    """Settle imports that died, as the next import would (their rows in flight, which a
+    SQLite import's sending log names, shown ``unconfirmed``, not ``claimed``). A ledger that
+    cannot be written (no permission) is read as it is."""
+    with contextlib.suppress(*ledger.errors):
+        ledger.sweep_stopped_imports()
+
+
 def list_imports(ledger: Ledger, *, limit: int | None = None) -> list[ImportSummary]:
     """Every import (the newest first), with counts and amounts per status."""
+    _settle_dead_imports(ledger)
     sql = f"SELECT {_IMPORT_COLUMNS} FROM imports ORDER BY id DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
@@ -69,6 +79,7 @@ def list_imports(ledger: Ledger, *, limit: int | None = None) -> list[ImportSumm
 
 def show_import(ledger: Ledger, import_id: int) -> tuple[ImportSummary, list[Entry]]:
     """An import and every purchase it holds, by row. LedgerError when there is none."""
+    _settle_dead_imports(ledger)
     found = ledger.backend.fetch(
         f"SELECT {_IMPORT_COLUMNS} FROM imports WHERE id = ?", (import_id,)
     )
@@ -88,6 +99,7 @@ def show_import(ledger: Ledger, import_id: int) -> tuple[ImportSummary, list[Ent
 def find(ledger: Ledger, text: str) -> list[Entry]:
     """Purchases whose purchase id, lead or reference is ``text`` (case-insensitive)."""
     wanted = text.strip().lower()
+    _settle_dead_imports(ledger)
     return ledger._entries(
         f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE lower(p.purchase_id) = ?"
         " OR lower(p.lead_id) = ? OR lower(p.reference) = ? ORDER BY p.updated_at",

@@ -18,7 +18,7 @@ from runhelpers import amount_of, read_csv, subprocess_env, wait_for, write_rows
 
 import importer
 from importer.errors import LedgerError
-from importer.ledger import Ledger, LedgerLocation, ledger_location
+from importer.ledger import Ledger, LedgerLocation, ledger_location, queries
 from importer.ledger.rule import ImportContext
 from importer.ledger.schema import SCHEMA_VERSION
 from importer.records import RowStatus
@@ -387,6 +387,11 @@ def test_a_killed_import_is_swept(any_ledger):
         to_send, held = ledger.preview("t", _candidates(3), asking)
         assert [c.row for c in to_send] == [3, 4]
         assert [(row, r.status) for row, r in held.items()] == [(2, RowStatus.UNCONFIRMED)]
+        # Reading the ledger (ledger show, the web app's History) settles it first, as the next
+        # import would: row 2 in flight, rows 3-4 released.
+        summary, entries = queries.show_import(ledger, dead_id)
+        assert summary.state == "stopped"
+        assert [(e.file_row, e.status) for e in entries] == [(2, "unconfirmed")]
         new_id = ledger.begin_import(
             target="t", file_name="c.csv", file_sha256="c" * 64, source="c"
         )
