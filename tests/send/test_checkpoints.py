@@ -73,3 +73,26 @@ def test_a_checkpoint_failure_loses_nothing(tmp_path):
         asyncio.run(answer_all(ledger, claimed, rows, done))
     assert failures and sorted(done) == list(rows)
     assert on_disk(path) == {row: ("created", f"p-{row}", 1, 1) for row in rows}
+
+
+def test_a_flush_copies_the_wal_back_behind_the_caller(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    rows = range(2, 12)
+    ledger, claimed = begin(path, rows)
+    ledger.CHECKPOINT_GAP = float("inf")  # none while answers come
+    runs: list[tuple[str, int, int]] = []
+    real_checkpoint = ledger.backend.checkpoint
+
+    def checkpoint() -> tuple[int, int]:
+        found = real_checkpoint()
+        runs.append((threading.current_thread().name, *found))
+        return found
+
+    ledger.backend.checkpoint = checkpoint
+    done: list[int] = []
+    with ledger:
+        asyncio.run(answer_all(ledger, claimed, rows, done))  # ends with a flush
+        ledger._syncer.submit(lambda: None).result()  # what the thread had queued is done
+        assert [name for name, _, _ in runs] == ["ledger-sync_0"]
+        assert runs[0][1] == runs[0][2] > 0  # the whole WAL, copied while the caller went on
+    assert sorted(done) == list(rows)
