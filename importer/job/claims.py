@@ -95,7 +95,7 @@ class ClaimingRows:
         try:
             claimed, held = self.claim(batch)
         except self.errors as exc:
-            self.on_failed(exc, [*batch, *self._rest()])
+            self._failed(exc, batch)
             return
         self._take(batch, claimed, held)
 
@@ -108,9 +108,15 @@ class ClaimingRows:
         try:
             claimed, held = future.result()
         except self.errors as exc:
-            self.on_failed(exc, [*batch, *self._rest()])
+            self._failed(exc, batch)
             return
         self._take(batch, claimed, held)
+
+    def _failed(self, exc: BaseException, batch: list[PurchaseRecord]) -> None:
+        """The ledger failed: nothing more goes out, not even the rows claimed ahead (their
+        answers could not be recorded); they, the batch and the rest go to ``on_failed``."""
+        ready, self._ready = list(self._ready), deque()
+        self.on_failed(exc, [*ready, *batch, *self._rest()])
 
     def _take(
         self, batch: list[PurchaseRecord], claimed: list[Candidate], held: dict[int, RowResult]

@@ -136,6 +136,7 @@ class Ledger:
         self._logged: set[str] = set()  # identities noted in the log, not answered yet
         self._retried: set[str] = set()  # answered "retried": marked by commit when sent again
         self._dead_logs: dict[str, set[int]] = {}  # token -> ids, logs of dead imports read
+        self._put_off: asyncio.Future | None = None  # done once answers put off are committed
         self._last_exact: dict[str, Entry] = {}  # the entries the last decision found
         self.spool = Spool(backend.location)
         self.replayed = 0  # answers written from the spool when this ledger was opened
@@ -485,6 +486,11 @@ class Ledger:
         mark queued in the same loop tick."""
         row_id = self._ids[identity]
         if self._log is not None and identity not in self._retried:
+            if self._put_off is not None:
+                # Answers wait for another writer (a claim): no request goes out before they
+                # are committed, so a kill leaves unconfirmed only the requests in flight and
+                # the answers of the last turn of the loop.
+                await asyncio.shield(self._put_off)
             self._log.append(row_id)
             self._logged.add(identity)
             return
@@ -613,11 +619,15 @@ class Ledger:
             elif not self._commit(statements, durable, on_loop=True):
                 self._pending[:0] = batch  # another writer holds the file: first in line again
                 self.busy_retries += 1
+                if self._put_off is None:
+                    self._put_off = asyncio.get_running_loop().create_future()
                 await asyncio.sleep(self.BUSY_RETRY)
                 return
         except Exception as exc:  # the ledger failed: nobody may count these rows as done
+            self._end_put_off()
             self._fail([waiter for _, _, waiter in batch], exc)
             return
+        self._end_put_off()
         durable_waiters = []
         for sql, _, waiter in batch:
             if sql is _MARK:
@@ -627,6 +637,12 @@ class Ledger:
                 durable_waiters.append(waiter)
         if durable_waiters:
             self._wait_for_disk(durable_waiters)
+
+    def _end_put_off(self) -> None:
+        """The answers put off are committed (or failed): the marks waiting for that go on."""
+        put_off, self._put_off = self._put_off, None
+        if put_off is not None and not put_off.done():
+            put_off.set_result(None)
 
     def _wait_for_disk(self, waiters: list) -> None:
         self._sync_waiters.append((self._committed, waiters))

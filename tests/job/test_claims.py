@@ -141,7 +141,12 @@ def test_in_thread_a_failed_claim_leaves_its_batch_and_the_rest_to_on_failed():
 
     ledger, held, failed = Failing(), {}, []
     rows = make_in_thread(30, ledger, held, failed)
-    sent = [r.row for r in rows]
-    assert sent == [2, 3, 4, 5, 6, 8, 9, 10, 11]
-    assert failed == [("the ledger is gone", list(range(12, 32)))]
+    first = next(rows).row
+    ledger_gone = rows._claiming[0]  # the next batch's claim, already under way
+    ledger_gone.exception(timeout=10)
+    sent = [first, *(r.row for r in rows)]
+    # Once the failure is known nothing more goes out, not even rows claimed ahead: the rest
+    # of the first batch, that batch and the rest go to on_failed.
+    assert sent == [2]
+    assert failed == [("the ledger is gone", [3, 4, 5, 6, 8, 9, 10, 11, *range(12, 32)])]
     assert sorted(held) == [7]

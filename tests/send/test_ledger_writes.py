@@ -191,6 +191,31 @@ def test_a_commit_on_the_loop_never_waits_for_another_writer(path):
     assert on_disk(path) == {2: ("created", "p-2", 1, 1)}
 
 
+def test_no_mark_is_kept_while_answers_wait_for_another_writer(path):
+    """Answers put off behind a claim hold the next request back: a kill then leaves no more
+    answered rows unconfirmed than without the claim."""
+    ledger, claimed = begin(path, [2, 3])
+    ids = dict(ledger.backend.fetch("SELECT file_row, id FROM purchases"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as a claim on its thread does
+
+    async def go() -> None:
+        await ledger.mark_sending_async(claimed[2].identity)
+        ledger.record_then(claimed[2].identity, created(2))
+        await asyncio.sleep(0.02)  # its commit was tried and put off
+        mark = asyncio.ensure_future(ledger.mark_sending_async(claimed[3].identity))
+        await asyncio.sleep(0.05)
+        assert not mark.done() and logged(ledger) == {ids[2]}
+        holder.execute("COMMIT")
+        await mark
+        assert logged(ledger) == {ids[2], ids[3]}
+        assert on_disk(path)[2] == ("created", "p-2", 1, 1)  # committed before row 3's mark
+
+    with ledger:
+        asyncio.run(go())
+    holder.close()
+
+
 def failing_commits(ledger: Ledger) -> None:
     """Every commit from now on fails as on a full disk."""
 
