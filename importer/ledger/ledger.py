@@ -520,6 +520,8 @@ class Ledger:
         self._logged.discard(identity)
         if result.status is RowStatus.RETRIED:
             self._retried.add(identity)
+        else:
+            self._retried.discard(identity)
         args = (
             str(result.status),
             result.purchase_id,
