@@ -16,8 +16,9 @@ next group commit (two turns of the event loop) while the worker's next request 
 kill -9 then, or a disk that fills, leaves that answered row ``unconfirmed`` too: with a server
 that answers in 20 ms, at most twice the concurrency instead of the concurrency (on a kill,
 about one row more on average at 1,400 requests/s); a server that answers within those turns
-can add a few more. While a commit of answers is put off for more than 10 ms (a slow claim
-holds the file), no mark is taken, so that wait adds none. Nothing is sent twice either way.
+can add a few more. Once a commit of answers has been put off for 10 ms (a slow claim holds
+the file), no mark is taken until it is done, so that wait adds at most 10 ms of answers.
+Nothing is sent twice either way.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class SendingLog:
             return set()
         whole = len(data) - len(data) % _ID_BYTES
         view = memoryview(data)[:whole]
-        return {int.from_bytes(view[i : i + _ID_BYTES], "little") for i in range(0, whole, 8)}
+        step = _ID_BYTES
+        return {int.from_bytes(view[i : i + step], "little") for i in range(0, whole, step)}
 
     def close(self) -> None:
         """Close the file (idempotent)."""

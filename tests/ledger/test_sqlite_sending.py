@@ -48,3 +48,19 @@ def test_claims_run_on_their_own_thread_and_connection(sb, tmp_path, monkeypatch
         found = db.execute("SELECT status, sends FROM purchases").fetchall()
     assert Counter(found) == {("created", 1): 450}  # each sent once, its mark counted once
     assert list(tmp_path.glob("ledger.sqlite.locks/*")) == []  # the sending log is folded in
+
+
+def test_a_sending_log_reads_back_its_ids_and_ignores_a_torn_last_record(tmp_path):
+    from importer.ledger.sendlog import SendingLog
+
+    path = tmp_path / "ledger.sqlite.locks" / "token.sending"
+    log = SendingLog(path)
+    assert log.ids() == set()  # nothing appended: no file
+    for row_id in (7, 2**40 + 3, 7):
+        log.append(row_id)
+    log.sync()
+    with open(path, "ab") as torn:
+        torn.write(b"\x01\x02\x03")  # a write cut short by a crash
+    assert SendingLog(path).ids() == {7, 2**40 + 3}
+    log.remove()
+    assert not path.exists() and SendingLog(path).ids() == set()
