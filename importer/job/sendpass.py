@@ -358,7 +358,7 @@ class SendPass:
             lambda held: self._apply(rows, held),
             failed,
             ledger.errors,
-            in_thread=backend.claims_off_loop,
+            in_thread=True,
         )
         claiming.batch = ledger.backend.claim_batch
         return claiming
@@ -511,8 +511,8 @@ class SendPass:
         """List the chunk's created purchases not listed as they came, then write them all."""
         assert self.created is not None
         for i, result in enumerate(rows.results):
-            listed = result.purchase_id in self.created
-            if result.status is RowStatus.CREATED and result.purchase_id and not listed:
+            created = result.status is RowStatus.CREATED and result.purchase_id
+            if created and result.purchase_id not in self.created:
                 self._list_one(rows, i, result)
         self.created.write_listed()
 

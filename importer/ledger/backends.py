@@ -60,9 +60,6 @@ class _Backend:
 
     #: True when the sending path's commits wait for a server: they run on a thread then.
     commits_off_loop = False
-    #: True when the claims run on a thread of their own, a batch ahead of the sender, inside
-    #: ``side_connection()`` (their own connection).
-    claims_off_loop = False
     #: Rows claimed in one transaction while sending (see importer.job.claims): a claim costs
     #: SQLite about 17 us a row; a server about 8 round trips and a disk wait whatever its size.
     claim_batch = 100
@@ -175,12 +172,6 @@ class SqliteBackend(_Backend):
 
     dialect = "sqlite"
     errors = (sqlite3.Error, OSError)
-    #: On the event loop a claim took 7 ms of it (200 per 20,000 rows) while answers waited.
-    #: On its thread it holds the file 2-4 times as long (each row's step hands the GIL over
-    #: behind the busy loop), which nothing on the sending path waits for: a mark goes to the
-    #: sending log (importer.ledger.sendlog), and the loop's commits of answers try again 1 ms
-    #: later (write_batch_now). Before the sending log, marks waited behind it: slower.
-    claims_off_loop = True
 
     @staticmethod
     def using(index: str) -> str:
@@ -314,9 +305,7 @@ class SqliteBackend(_Backend):
         go on meanwhile; pages a reader still needs wait for the next one). Returns the pages
         in the WAL and those copied."""
         if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
-            )
+            self._checkpointer = self._connect()
         _, in_wal, copied = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return in_wal, copied
 
@@ -374,8 +363,8 @@ class SqliteBackend(_Backend):
         """Release every lock and close the database."""
         for token in list(self._locks):
             self.release_lock(token)
-        for conn in (self._side, self._checkpointer, self._main):  # the last one closed
-            # removes the WAL
+        # The last one closed copies the WAL back and removes it.
+        for conn in (self._side, self._checkpointer, self._main):
             if conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
@@ -523,9 +512,6 @@ class PostgresBackend(_Backend):
                 self._claimed = 0
 
     commits_off_loop = True
-    #: A claim of 500 rows is 8 round trips and a wait for the server's disk (about 90 ms):
-    #: on the event loop every answer waited that long.
-    claims_off_loop = True
     claim_batch = 500
 
     def write_batch(
