@@ -12,11 +12,11 @@ names counts as ``sending``. A PostgreSQL ledger is shared by machines that cann
 other's files: it commits its marks instead.
 
 The price: a committed mark also committed the worker's previous answer, which now waits for the
-next group commit (two turns of the event loop) while the worker's next request goes out. A
-kill -9 then, or a disk that fills, leaves that answered row ``unconfirmed`` too: with a server
-that answers in 20 ms, at most twice the concurrency instead of the concurrency (on a kill,
-about one row more on average at 1,400 requests/s); a server that answers within those turns
-can add a few more. Once a commit of answers has been put off for 10 ms (a slow claim holds
+next commit of answers (one per ``Ledger.COMMIT_GAP``, 5 ms, or at once when as many answers wait
+as requests are in flight) while the worker's next request goes out. A kill -9 then, or a disk
+that fills, leaves those answered rows ``unconfirmed`` too: at most twice the requests in flight
+instead of the requests in flight (on a kill, about 3 rows more on average at 1,400
+requests/s). Once a commit of answers has been put off for 10 ms (a slow claim holds
 the file), no mark is taken until it is done, so that wait adds at most 10 ms of answers.
 Nothing is sent twice either way.
 """
