@@ -44,6 +44,7 @@ from importer.ledger.entry import (
 )
 from importer.ledger.identity import Candidate
 from importer.ledger.location import LedgerLocation
+from importer.ledger.markahead import MarksAhead, consume
 from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
 from importer.ledger.sendlog import SendingLog
 from importer.ledger.spool import Spool
@@ -73,6 +74,11 @@ _MARK_ALL = (
 _RECORD = (
     "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
     " sends = sends + ?, updated_at = ? WHERE id = ? AND import_id = ?"
+)
+#: Rows marked ahead that were never sent (a mark not committed left them ``claimed``).
+_UNMARK = (
+    "UPDATE purchases SET status = 'claimed', sends = sends - 1"
+    " WHERE id IN ({ids}) AND import_id = ? AND status = 'sending'"
 )
 #: The rows an import's sending log names that it never answered: their requests may be out.
 #: By id (``+``: not through purchases_by_import, which SQLite walked over every row of the
@@ -144,6 +150,7 @@ class Ledger:
         self._live: dict[str, bool] = {}
         self._ids: dict[str, int] = {}  # identity -> id of the rows claimed and not yet answered
         self._log: SendingLog | None = None  # where this import's marks go (SQLite)
+        self._ahead: MarksAhead | None = None  # a server's marks made ahead (see markahead)
         self._logged: set[str] = set()  # identities noted in the log, not answered yet
         self._retried: set[str] = set()  # answered "retried": marked by commit when sent again
         self._dead_logs: dict[str, set[int]] = {}  # token -> ids, logs of dead imports read
@@ -224,6 +231,7 @@ class Ledger:
         self._token = uuid.uuid4().hex
         self.backend.hold_lock(self._token)
         self._log = self.backend.sending_log(self._token)
+        self._ahead = MarksAhead() if self._log is None else None
         self.sweep_stopped_imports()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.backend.transaction():
@@ -255,15 +263,21 @@ class Ledger:
             return
         self.import_id = None
         log, self._log = self._log, None
+        never_sent = self._stop_marking()
         try:
-            with self.backend.transaction():
-                if log is not None:
-                    _fold(self.backend, import_id, log.ids())
-                _release(self.backend, import_id)
-                self.backend.execute(
-                    "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
-                    (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
-                )
+            try:
+                with self.backend.transaction():
+                    if log is not None:
+                        _fold(self.backend, import_id, log.ids())
+                    _unmark(self.backend, import_id, list(never_sent.values()))
+                    _release(self.backend, import_id)
+                    self.backend.execute(
+                        "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
+                        (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
+                    )
+            except self.errors:
+                self._spool_never_sent(never_sent)
+                raise
             self.backend.sync()
             if log is not None:
                 log.remove()  # the ledger holds what it said (a failure above keeps it)
@@ -272,6 +286,26 @@ class Ledger:
                 log.close()
             if token is not None:
                 self.backend.release_lock(token)
+
+    def _stop_marking(self) -> dict[str, int]:
+        """No more marks: the rows marked ahead that no worker took (their marks committed,
+        or never to be), identity -> id."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return {}
+        self._marks = []  # not committed yet: never will be
+        if self._marker is not None:
+            self._marker.submit(int).result()  # a commit under way has ended
+        ids = self._ids
+        return {identity: ids[identity] for identity in ahead.never_sent() if identity in ids}
+
+    def _spool_never_sent(self, never_sent: dict[str, int]) -> None:
+        """The ledger is lost: rows marked ahead and never sent go to the spool as not sent,
+        so that the next run does not hold them as ``unconfirmed``."""
+        result = RowResult(0, RowStatus.NOT_SENT, error="the import stopped before its request")
+        for identity in never_sent:
+            if not self.spool_answer(identity, result):
+                return  # held unconfirmed then: safe, only more to check
 
     def sweep_stopped_imports(self) -> int:
         """Settle imports that died while running: claimed rows released, rows in flight
@@ -429,6 +463,8 @@ class Ledger:
             mine = self.import_id
             self._ids.update((identity, id_) for identity, id_, by in found if by == mine)
             self._ids.update(self._ids_of(taken_over))
+        if self._ahead is not None:  # committed: a mark of them finds them
+            self._ahead.claimed(c.identity for c in to_send)
         self.backend.note_claimed(len(to_send))
         return to_send, held
 
@@ -506,9 +542,26 @@ class Ledger:
             self._log.append(row_id)
             self._logged.add(identity)
             return
+        ahead = self._ahead
+        if ahead is None or identity in self._retried:
+            await self._mark(row_id)
+            return
+        commit = ahead.take(identity)
+        if commit is None:
+            ahead.marking(identity)
+            commit = self._mark(row_id)
+        await commit
+        ahead.sent(identity)
+        for later in ahead.to_mark(self._ids):
+            mark = self._mark(self._ids[later])
+            mark.add_done_callback(consume)  # nobody may wait for it
+            ahead.marked_ahead(later, mark)
+
+    def _mark(self, row_id: int) -> asyncio.Future:
+        """Queue the ``sending`` mark of ledger row ``row_id``; done once committed."""
         future = asyncio.get_running_loop().create_future()
         self._enqueue(_MARK, (time.time(), row_id, self.import_id), future)
-        await future
+        return future
 
     def record_then(
         self,
@@ -523,6 +576,14 @@ class Ledger:
         without it, the error is raised by :meth:`flush`.
         """
         waiter = on_durable if on_failed is None else _Then(on_durable, on_failed)
+        ahead = self._ahead
+        if ahead is not None:
+            if ahead.waiting(identity):
+                # Marked ahead, never sent: finish_import gives the row back; the result
+                # counts once what was queued before it is committed.
+                self._enqueue("", (), waiter)
+                return
+            ahead.answered(identity, final=result.status is not RowStatus.RETRIED)
         logged = identity in self._logged
         self._logged.discard(identity)
         if result.status is RowStatus.RETRIED:
@@ -566,6 +627,8 @@ class Ledger:
         """Every queued write committed, then on disk; the first error met."""
         failure: BaseException | None = None
         loop = asyncio.get_running_loop()
+        if self._mark_writer is not None and not self._mark_writer.done():
+            await asyncio.shield(self._mark_writer)  # a server's marks, made ahead too
         if self._pending or (self._writer and not self._writer.done()):
             future = loop.create_future()
             self._pending.append(("", (), future))
@@ -843,6 +906,14 @@ def _fold(backend, import_id: int, logged: set[int]) -> None:
     for start in range(0, len(ids), _BATCH):
         part = ids[start : start + _BATCH]
         backend.execute(_FOLD.format(ids=",".join("?" * len(part))), (*part, import_id))
+
+
+def _unmark(backend, import_id: int, ids: list[int]) -> None:
+    """Rows marked ``sending`` ahead and never sent (see importer.ledger.markahead): claimed
+    again, their send uncounted, so that they are released."""
+    for start in range(0, len(ids), _BATCH):
+        part = ids[start : start + _BATCH]
+        backend.execute(_UNMARK.format(ids=",".join("?" * len(part))), (*part, import_id))
 
 
 def _release(backend, import_id: int) -> None:

@@ -1,0 +1,155 @@
+"""A PostgreSQL ledger marks rows ``sending`` ahead of their requests (as many as are in
+flight): a worker that takes such a row sends at once. Rows marked ahead and never sent are
+given back when the import ends, kept in the spool when the ledger is lost then, and held
+``unconfirmed`` only after a crash (never sent twice either way)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from importer.errors import LedgerError
+from importer.ledger import Ledger, ledger_location
+from importer.ledger.backends import PostgresBackend
+from importer.records import RowResult, RowStatus
+from ledger.test_postgres_ledger import _admin, _candidates
+
+
+def stored(url: str) -> dict[int, tuple[str, int]]:
+    """(status, sends) by file row, as another connection sees them."""
+    with _admin(url) as conn:
+        found = conn.execute("SELECT file_row, status, sends FROM purchases")
+        return {row: (status, sends) for row, status, sends in found.fetchall()}
+
+
+def begun(url: str, rows: int):
+    ledger = Ledger.open(ledger_location(url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    return ledger, ledger.claim(_candidates(rows))[0]
+
+
+def created(candidate) -> RowResult:
+    return RowResult(candidate.row, RowStatus.CREATED, f"p-{candidate.row}", 200, attempts=1)
+
+
+@pytest.fixture
+def slow_marks(monkeypatch):
+    """Every commit of marks takes 0.2 s (a busy server)."""
+    real_write = PostgresBackend.write_batch
+
+    def write_batch(self, groups, *, durable=True):
+        if not durable:
+            time.sleep(0.2)
+        real_write(self, groups, durable=durable)
+
+    monkeypatch.setattr(PostgresBackend, "write_batch", write_batch)
+
+
+def test_the_next_row_is_marked_while_a_request_is_out(pg_ledger_url, slow_marks):
+    ledger, claimed = begun(pg_ledger_url, 4)
+    first, second = claimed[0], claimed[1]
+
+    async def go() -> tuple[float, dict, float]:
+        started = time.monotonic()
+        await ledger.mark_sending_async(first.identity)  # nothing ahead yet: it waits
+        first_wait = time.monotonic() - started
+        await asyncio.sleep(0.4)  # its request is out: the next row's mark is committed
+        before = stored(pg_ledger_url)
+        started = time.monotonic()
+        await ledger.mark_sending_async(second.identity)
+        return first_wait, before, time.monotonic() - started
+
+    with ledger:
+        first_wait, before, second_wait = asyncio.run(go())
+    assert first_wait >= 0.2
+    assert second_wait < 0.1, second_wait
+    rows = [c.row for c in claimed]
+    assert before == {rows[0]: ("sending", 1), rows[1]: ("sending", 1)} | {
+        row: ("claimed", 0) for row in rows[2:]
+    }
+
+
+def test_rows_marked_ahead_and_never_sent_are_given_back(pg_ledger_url):
+    ledger, claimed = begun(pg_ledger_url, 4)
+    first, second, third = claimed[0], claimed[1], claimed[2]
+    reported: list[int] = []
+    stopped = RowResult(third.row, RowStatus.NOT_SENT, error="the run stopped")
+
+    async def go() -> dict:
+        await ledger.mark_sending_async(first.identity)
+        await ledger.mark_sending_async(second.identity)  # marked ahead: two out, two ahead
+        ledger.record_then(first.identity, created(first), lambda: reported.append(first.row))
+        ledger.record_then(third.identity, stopped, lambda: reported.append(third.row))
+        await ledger.flush()
+        return stored(pg_ledger_url)
+
+    with ledger:
+        during = asyncio.run(go())
+    assert sorted(reported) == [first.row, third.row]
+    assert during == {
+        first.row: ("created", 1),
+        second.row: ("sending", 1),
+        third.row: ("sending", 1),
+        claimed[3].row: ("sending", 1),
+    }
+    # The end of the import: the row out stays sending (its answer never came); the rows
+    # marked ahead and never sent are released as if never claimed.
+    assert stored(pg_ledger_url) == {first.row: ("created", 1), second.row: ("sending", 1)}
+
+
+def test_a_crash_holds_rows_marked_ahead_unconfirmed(pg_ledger_url):
+    ledger, claimed = begun(pg_ledger_url, 6)
+
+    async def go() -> None:
+        for candidate in claimed[:2]:
+            await ledger.mark_sending_async(candidate.identity)
+        await ledger.flush()
+
+    asyncio.run(go())
+    ledger.backend.close()  # died: no finish, its lock gone with its connection
+    ledger._syncer.shutdown()
+    ledger._marker.shutdown()
+
+    with Ledger.open(ledger_location(pg_ledger_url)) as after:
+        after.begin_import(target="t", file_name="b.csv", file_sha256="b" * 64, source="b")
+        found = stored(pg_ledger_url)
+    # Two requests out, two rows marked ahead: four unconfirmed (twice the requests out).
+    assert sorted(found.values()) == [("unconfirmed", 1)] * 4
+    assert sorted(found) == [c.row for c in claimed[:4]]
+
+
+def test_a_ledger_lost_at_the_end_leaves_them_to_the_spool(pg_ledger_url, monkeypatch):
+    ledger, claimed = begun(pg_ledger_url, 4)
+    first = claimed[0]
+
+    async def go() -> None:
+        await ledger.mark_sending_async(first.identity)
+        ledger.record_then(first.identity, created(first))
+        await ledger.flush()
+
+    asyncio.run(go())
+    real_transaction = ledger.backend.transaction
+
+    def lost(*args, **kwargs):
+        raise LedgerError("server closed the connection unexpectedly")
+
+    ledger.backend.errors = (*ledger.errors, LedgerError)
+    ledger.errors = ledger.backend.errors
+    monkeypatch.setattr(ledger.backend, "transaction", lost)
+    with pytest.raises(LedgerError):
+        ledger.finish_import()
+    spooled = ledger.spool.pending()
+    monkeypatch.setattr(ledger.backend, "transaction", real_transaction)
+    ledger.close()
+    assert [(line["identity"], line["status"]) for line in spooled] == [
+        (claimed[1].identity, "not_sent")
+    ]
+
+    with Ledger.open(ledger_location(pg_ledger_url)) as after:  # replays the spool
+        assert after.replayed == 1
+        after.begin_import(target="t", file_name="b.csv", file_sha256="b" * 64, source="b")
+        to_send, held = after.claim(_candidates(4))
+    assert (held[first.row].status, held[first.row].purchase_id) == (RowStatus.SKIPPED, "p-2")
+    assert sorted(c.row for c in to_send) == [c.row for c in claimed[1:]]
