@@ -189,6 +189,7 @@ class SqliteBackend(_Backend):
         self._locks: dict[str, Any] = {}
         self._checkpointer: sqlite3.Connection | None = None  # sync()'s own connection
         self._side: sqlite3.Connection | None = None  # the claims' (see side_connection)
+        self._now: sqlite3.Connection | None = None  # write_batch_now's
         self._here = threading.local()  # .conn: this thread's connection, if not the main one
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,18 +221,21 @@ class SqliteBackend(_Backend):
 
     def write_batch_now(self, groups: list[tuple[str, list[Sequence[Any]]]]) -> bool:
         """As write_batch, without waiting for another writer (the claims' thread, another
-        import): False, nothing written, when one holds the file."""
-        conn = self._main
-        conn.execute("PRAGMA busy_timeout=0")
+        import): False, nothing written, when one holds the file. On a connection of its own
+        that never waits (setting busy_timeout around each commit of the main one cost two
+        statements a commit, each letting the claims' thread take the GIL)."""
+        if self._now is None:
+            self._now = self._connect()
+            self._now.execute("PRAGMA busy_timeout=0")
         try:
-            self.write_batch(groups)
+            with self._transaction(self._now):
+                for sql, rows in groups:
+                    self._now.executemany(sql, rows)
         except sqlite3.OperationalError as exc:
             code = getattr(exc, "sqlite_errorcode", 0)
             if code & 0xFF != sqlite3.SQLITE_BUSY:  # SQLITE_BUSY and its extended codes
                 raise
             return False
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         return True
 
     def _unusable(self, exc: BaseException) -> LedgerError:
@@ -274,10 +278,13 @@ class SqliteBackend(_Backend):
         """Insert one row and return its id."""
         return int(self.conn.execute(sql, args).lastrowid)
 
-    @contextlib.contextmanager
-    def transaction(self, lock_key: str | None = None) -> Iterator[None]:
+    def transaction(self, lock_key: str | None = None) -> contextlib.AbstractContextManager:
         """One write transaction (BEGIN IMMEDIATE: one writer at a time on the whole file)."""
-        conn = self.conn
+        return self._transaction(self.conn)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         if conn.in_transaction:  # left open by a COMMIT that failed (disk full)
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -364,7 +371,7 @@ class SqliteBackend(_Backend):
         for token in list(self._locks):
             self.release_lock(token)
         # The last one closed copies the WAL back and removes it.
-        for conn in (self._side, self._checkpointer, self._main):
+        for conn in (self._side, self._now, self._checkpointer, self._main):
             if conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()

@@ -70,6 +70,9 @@ UNCONFIRMED_HINT = (
 # (a ledger names its own: Ledger.errors).
 WRITE_ERRORS = (OSError, sqlite3.Error)
 _TRANSIENT = (OutcomeKind.NOT_SENT, OutcomeKind.UNKNOWN, OutcomeKind.UNAVAILABLE)
+#: Allocations between two collections of the youngest generation while sending (Python's
+#: default: 700). The garbage a collection finds is cycles of finished requests: a few MB at most.
+_YOUNG_GC_THRESHOLD = 20_000
 
 
 @dataclass
@@ -252,6 +255,10 @@ class Sender:
         # Objects that exist before the run (the records, caches) never become garbage during it:
         # freezing them keeps the collector's full passes from walking them again and again.
         gc.freeze()
+        # Each request allocates a few hundred short-lived objects: collected every 700
+        # allocations, the youngest generation cost 3-4% of a run's CPU.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(_YOUNG_GC_THRESHOLD, *thresholds[1:])
         workers = [asyncio.create_task(self.worker()) for _ in range(self.concurrency)]
         watcher = asyncio.create_task(self.watch_stop())
         try:
@@ -262,6 +269,7 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*workers, watcher, return_exceptions=True)
             await self.settle()
+            gc.set_threshold(*thresholds)
             gc.unfreeze()
             if self.ledger is not None:
                 self.report.journal_seconds = self.ledger.commit_seconds - journal_start

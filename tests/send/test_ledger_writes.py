@@ -302,7 +302,10 @@ def test_a_ledger_that_fills_up_mid_run_stops_sending(path):
     db = ledger.backend.conn
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (pages,) = db.execute("PRAGMA page_count").fetchone()
-    db.execute(f"PRAGMA max_page_count = {pages + 1}")  # room for a few answers only
+    ledger.backend.write_batch_now([])  # opens the event loop's own connection
+    connections = (db, ledger.backend._now)
+    for conn in connections:  # a limit of each connection
+        conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # room for a few answers only
     # Answers take 2 ms: their commits (one per Ledger.SYNC_GAP) fail while rows remain.
     client = CreatingClient(purchase_id, latency=0.002)
     results: dict[int, RowResult] = {}
@@ -317,7 +320,8 @@ def test_a_ledger_that_fills_up_mid_run_stops_sending(path):
                 on_result=lambda r: results.__setitem__(r.row, r),
             )
         )
-        db.execute("PRAGMA max_page_count = 1000000")  # room again, to end the import
+        for conn in connections:
+            conn.execute("PRAGMA max_page_count = 1000000")  # room again, to end the import
     assert report.write_error == f"the ledger {path}: {FULL}"
     assert sorted(results) == list(range(2, n + 2))
     by_status: dict[RowStatus, set[int]] = {}

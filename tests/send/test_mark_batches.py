@@ -44,12 +44,13 @@ def test_the_marks_of_one_commit_are_one_statement(tmp_path):
             busy = RowResult(r, RowStatus.RETRIED, http_status=503, error="busy", attempts=1)
             ledger.record_then(claimed[r].identity, busy)
         await ledger.flush()
-        ledger.backend.conn.set_trace_callback(statements.append)
+        # The event loop's commits: on their own connection (see write_batch_now).
+        ledger.backend._now.set_trace_callback(statements.append)
         await asyncio.gather(*(ledger.mark_sending_async(claimed[r].identity) for r in rows))
 
     with ledger:
         asyncio.run(go())
-        ledger.backend.conn.set_trace_callback(None)
+        ledger.backend._now.set_trace_callback(None)
     updates = [s for s in statements if s.startswith("UPDATE purchases")]
     assert len(updates) == 1, statements
     assert re.search(r"WHERE id IN \((\d+,){4}\d+\) AND \+import_id = \d+$", updates[0])
