@@ -15,8 +15,11 @@ started after its commit, so it also survives power loss. One fsync (1-5 ms) cov
 that completed meanwhile, on a helper thread, off the sending path; while answers keep coming
 the fsyncs start ``Ledger.SYNC_GAP`` apart (an answer waits for one only to be reported). A
 row's first ``sending`` mark goes to the import's sending log (:mod:`importer.ledger.sendlog`,
-fsynced with the WAL) before its request goes out; a row sent again after a retry, and every
-mark of a PostgreSQL ledger, is committed first. PostgreSQL commits are durable when they return.
+fsynced with the WAL) before its request goes out, and answers are committed at most every
+``Ledger.COMMIT_GAP`` while they keep coming; a row sent again after a retry, and every mark of a
+PostgreSQL ledger, is committed first (PostgreSQL: ahead of the request, for as many rows as are
+in flight, see :mod:`importer.ledger.markahead`). PostgreSQL commits are durable when they
+return.
 """
 
 from __future__ import annotations
