@@ -136,6 +136,7 @@ class Ledger:
         self._context: ImportContext | None = None
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
         self._pending: list[tuple[str, tuple, object]] = []
+        self._committing = 0  # writes of the commit under way (answers, mostly)
         self._writer: asyncio.Task | None = None
         # A server's marks: their own queue, thread and connection (see _enqueue).
         self._marker: ThreadPoolExecutor | None = None
@@ -555,7 +556,7 @@ class Ledger:
             commit = self._mark(row_id)
         await commit
         ahead.sent(identity)
-        for later in ahead.to_mark(self._ids):
+        for later in ahead.to_mark(self._ids, len(self._pending) + self._committing):
             mark = self._mark(self._ids[later])
             mark.add_done_callback(consume)  # nobody may wait for it
             ahead.marked_ahead(later, mark)
@@ -663,11 +664,15 @@ class Ledger:
         self._kick()
 
     def _commit_now(self) -> bool:
-        """SQLite: whether the queued writes go without waiting for COMMIT_GAP: answers as
+        """Whether the queued writes go without waiting for their gap. SQLite: answers as
         many as the requests in flight (they bound what a kill -9 can leave unconfirmed),
-        answers put off by another writer (they waited already), a mark (its request waits)."""
+        answers put off by another writer (they waited already), a mark (its request waits).
+        A server: answers as many as a quarter of the requests in flight (until they are
+        committed, no row is marked ahead in their place: see importer.ledger.markahead; at a
+        half, a run was 0.77-0.82x the bare client instead of 0.76-0.87x)."""
         if self.backend.commits_off_loop:
-            return False
+            ahead = self._ahead
+            return ahead is not None and len(self._pending) * 4 >= max(ahead.in_flight(), 1)
         if self._put_off is not None or len(self._pending) >= len(self._logged):
             return True
         return any(sql is _MARK for sql, _, _ in self._pending)
@@ -693,7 +698,11 @@ class Ledger:
             await self._answers.wait(loop, gap, hurry=bool(self._hurry) or self._commit_now())
             await asyncio.sleep(0)  # let every completion that is ready join this commit
             batch, self._pending = self._pending, []
-            await self._write(batch, durable=True)
+            self._committing = len(batch)
+            try:
+                await self._write(batch, durable=True)
+            finally:
+                self._committing = 0
 
     async def _write(
         self,

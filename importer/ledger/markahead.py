@@ -2,14 +2,16 @@
 
 A row is marked ``sending`` before its request goes out. A server's commit is a round trip
 (1-5 ms on a busy machine): waiting for it before every request, a run at 32 requests at a time
-was 0.72x a bare client. So each import keeps as many rows marked ahead as it has requests in
-flight: a worker that takes a row marked ahead sends at once, and its taking marks the next row
-ahead. The rows go in the order they were claimed, which is the order the sender takes them.
+was 0.72x a bare client. So each import keeps rows marked ahead: as many as it has requests in
+flight, less the answers it has not committed yet (committed once per ``Ledger.SYNC_GAP``, or
+as soon as they are a quarter of the requests in flight). A worker
+that takes a row marked ahead sends at once, and its taking marks the next row ahead. The rows
+go in the order they were claimed, which is the order the sender takes them.
 
 Safe either way: a mark always precedes its request. What a crash costs: its rows marked ahead
 and never sent are found ``sending`` by the next import and held ``unconfirmed`` with the rows
-in flight, so at most twice the requests in flight instead of the requests in flight (as a
-SQLite ledger's answers committed once per ``Ledger.COMMIT_GAP``). An import that ends (stopped or
+in flight and those answered but not committed yet: together at most twice the requests in
+flight, as before (and as with a SQLite ledger). An import that ends (stopped or
 not) gives them back: :meth:`Ledger.finish_import` sets them ``claimed`` again, their send
 uncounted, and releases them; with the ledger lost, the spool tells the next run.
 """
@@ -50,14 +52,19 @@ class MarksAhead:
         self._marked.add(identity)
         self._ahead[identity] = commit
 
+    def in_flight(self) -> int:
+        """How many requests are out."""
+        return len(self._out)
+
     def sent(self, identity: str) -> None:
         """The request of ``identity`` is going out (its mark is committed)."""
         self._out.add(identity)
 
-    def to_mark(self, still_claimed: dict[str, int]) -> list[str]:
-        """The next rows to mark ahead: as many as the requests in flight, less those marked
-        ahead already (rows no longer in ``still_claimed`` are skipped)."""
-        wanted = len(self._out) - len(self._ahead)
+    def to_mark(self, still_claimed: dict[str, int], uncommitted: int) -> list[str]:
+        """The next rows to mark ahead: as many as the requests in flight, less the answers
+        not committed yet (``uncommitted``) and the rows marked ahead already (rows no longer
+        in ``still_claimed`` are skipped)."""
+        wanted = len(self._out) - uncommitted - len(self._ahead)
         found: list[str] = []
         unmarked = self._unmarked
         while len(found) < wanted and unmarked:

@@ -6,14 +6,17 @@ given back when the import ends, kept in the spool when the ledger is lost then,
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import pytest
+from job.test_run_crash import kill_9_then_resume
 
 from importer.errors import LedgerError
 from importer.ledger import Ledger, ledger_location
 from importer.ledger.backends import PostgresBackend
 from importer.records import RowResult, RowStatus
+from importer.sandbox import Faults, Sandbox
 from ledger.test_postgres_ledger import _admin, _candidates
 
 
@@ -69,6 +72,33 @@ def test_the_next_row_is_marked_while_a_request_is_out(pg_ledger_url, slow_marks
     assert before == {rows[0]: ("sending", 1), rows[1]: ("sending", 1)} | {
         row: ("claimed", 0) for row in rows[2:]
     }
+
+
+def test_answers_a_quarter_of_the_requests_in_flight_are_committed_at_once(pg_ledger_url):
+    ledger, claimed = begun(pg_ledger_url, 20)
+    ledger.SYNC_GAP = 30.0
+
+    def committed() -> list[int]:
+        return sorted(
+            row for row, (status, _) in stored(pg_ledger_url).items() if status == "created"
+        )
+
+    async def go() -> list[list[int]]:
+        seen = []
+        for candidate in claimed[:9]:
+            await ledger.mark_sending_async(candidate.identity)
+        # The first commit goes at once (no gap before it); then one answer waiting with
+        # seven requests out waits for the gap; two with six out go at once.
+        for candidate in claimed[:3]:
+            ledger.record_then(candidate.identity, created(candidate))
+            await asyncio.sleep(0.3)
+            seen.append(committed())
+        return seen
+
+    with ledger:
+        seen = asyncio.run(go())
+    rows = [c.row for c in claimed]
+    assert seen == [rows[:1], rows[:1], rows[:3]]
 
 
 def test_rows_marked_ahead_and_never_sent_are_given_back(pg_ledger_url):
@@ -153,3 +183,9 @@ def test_a_ledger_lost_at_the_end_leaves_them_to_the_spool(pg_ledger_url, monkey
         to_send, held = after.claim(_candidates(4))
     assert (held[first.row].status, held[first.row].purchase_id) == (RowStatus.SKIPPED, "p-2")
     assert sorted(c.row for c in to_send) == [c.row for c in claimed[1:]]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="kills a child the POSIX way (SIGKILL)")
+def test_kill_9_mid_run_with_a_shared_ledger_then_resume(tmp_path, pg_ledger_url):
+    with Sandbox(process=True, db=tmp_path / "sandbox.sqlite", faults=Faults(latency_ms=50)) as sb:
+        kill_9_then_resume(tmp_path, sb, "--ledger", pg_ledger_url)
