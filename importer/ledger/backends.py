@@ -13,6 +13,7 @@ PostgreSQL's is a session advisory lock (a lost connection releases it).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import LedgerError
-from importer.ledger.location import LedgerLocation
+from importer.ledger.location import LedgerLocation, data_dir
 from importer.ledger.schema import SCHEMA_VERSION, schema_statements
 from importer.ledger.sendlog import SendingLog
 
@@ -90,6 +91,12 @@ class _Backend:
     def sending_log(self, token: str) -> SendingLog | None:
         """Where the import holding ``token`` notes the rows it sends, when its marks are not
         committed (see :mod:`importer.ledger.sendlog`); None: every mark is committed."""
+        return None
+
+    def sent_log(self, token: str) -> SendingLog | None:
+        """Where the import holding ``token`` notes, on this machine, the rows whose request
+        went out after their mark was committed ahead (see :mod:`importer.ledger.markahead`);
+        None: marks are not made ahead."""
         return None
 
     # Each backend opens ``_main`` (the event loop's thread; it holds the liveness locks) with
@@ -547,6 +554,12 @@ class PostgresBackend(_Backend):
 
     def sync(self) -> None:
         """Nothing to do: a PostgreSQL commit is durable once it returns."""
+
+    def sent_log(self, token: str) -> SendingLog:
+        """In this user's data folder (other machines cannot read it; they hold the rows of
+        a dead import marked ahead ``unconfirmed``), named by the ledger and the import."""
+        ledger = hashlib.sha256(self.location.describe().encode()).hexdigest()[:16]
+        return SendingLog(data_dir() / "sent" / ledger / f"{token}.sent")
 
     def hold_lock(self, token: str) -> None:
         """Hold the import's session advisory lock (released if this connection is lost)."""

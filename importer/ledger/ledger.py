@@ -155,6 +155,7 @@ class Ledger:
         self._ids: dict[str, int] = {}  # identity -> id of the rows claimed and not yet answered
         self._log: SendingLog | None = None  # where this import's marks go (SQLite)
         self._ahead: MarksAhead | None = None  # a server's marks made ahead (see markahead)
+        self._sent: SendingLog | None = None  # rows whose request went out (marks ahead)
         self._logged: set[str] = set()  # identities noted in the log, not answered yet
         self._retried: set[str] = set()  # answered "retried": marked by commit when sent again
         self._dead_logs: dict[str, set[int]] = {}  # token -> ids, logs of dead imports read
@@ -235,7 +236,13 @@ class Ledger:
         self._token = uuid.uuid4().hex
         self.backend.hold_lock(self._token)
         self._log = self.backend.sending_log(self._token)
-        self._ahead = MarksAhead() if self._log is None else None
+        self._sent = self.backend.sent_log(self._token) if self._log is None else None
+        if self._sent is not None:
+            try:
+                self._sent.create()  # this machine's import: a sweep here may read it
+            except OSError:  # no data folder to write: every mark waits for its commit
+                self._sent = None
+        self._ahead = MarksAhead() if self._sent is not None else None
         self.sweep_stopped_imports()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.backend.transaction():
@@ -267,6 +274,7 @@ class Ledger:
             return
         self.import_id = None
         log, self._log = self._log, None
+        sent, self._sent = self._sent, None
         never_sent = self._stop_marking()
         try:
             try:
@@ -283,11 +291,13 @@ class Ledger:
                 self._spool_never_sent(never_sent)
                 raise
             self.backend.sync()
-            if log is not None:
-                log.remove()  # the ledger holds what it said (a failure above keeps it)
+            for done in (log, sent):
+                if done is not None:
+                    done.remove()  # the ledger holds what it said (a failure above keeps it)
         finally:
-            if log is not None:
-                log.close()
+            for done in (log, sent):
+                if done is not None:
+                    done.close()
             if token is not None:
                 self.backend.release_lock(token)
 
@@ -321,9 +331,12 @@ class Ledger:
         for import_id, token, name in stopped:
             error = UNCONFIRMED_ERROR.replace("the previous run", f"the import of {name}")
             log = self.backend.sending_log(token)
+            sent = self.backend.sent_log(token)
             with self.backend.transaction():
                 if log is not None:
                     _fold(self.backend, import_id, log.ids())
+                if sent is not None and sent.path.exists():  # it ran on this machine
+                    _unmark(self.backend, import_id, self._never_sent(import_id, sent.ids()))
                 _release(self.backend, import_id)
                 self.backend.execute(
                     "UPDATE purchases SET status = 'unconfirmed', error = ?, updated_at = ?"
@@ -334,9 +347,18 @@ class Ledger:
                     "UPDATE imports SET state = 'stopped' WHERE id = ? AND state = 'running'",
                     (import_id,),
                 )
-            if log is not None:
-                log.remove()
+            for done in (log, sent):
+                if done is not None:
+                    done.remove()
         return len(stopped)
+
+    def _never_sent(self, import_id: int, sent: set[int]) -> list[int]:
+        """The ``sending`` rows of a dead import whose request its sent log does not name:
+        marked ahead, never sent."""
+        found = self.backend.fetch(
+            "SELECT id FROM purchases WHERE import_id = ? AND status = 'sending'", (import_id,)
+        )
+        return [row_id for (row_id,) in found if row_id not in sent]
 
     @property
     def context(self) -> ImportContext | None:
@@ -555,6 +577,8 @@ class Ledger:
             ahead.marking(identity)
             commit = self._mark(row_id)
         await commit
+        if self._sent is not None:
+            self._sent.append(row_id)
         ahead.sent(identity)
         for later in ahead.to_mark(self._ids, len(self._pending) + self._committing):
             mark = self._mark(self._ids[later])
@@ -801,9 +825,9 @@ class Ledger:
     def _sync(self) -> None:
         started = time.perf_counter()
         self.backend.sync()
-        log = self._log
-        if log is not None:
-            log.sync()
+        for log in (self._log, self._sent):
+            if log is not None:
+                log.sync()
         self.fsyncs += 1
         elapsed = time.perf_counter() - started
         self.sync_seconds += elapsed

@@ -8,12 +8,15 @@ as soon as they are a quarter of the requests in flight). A worker
 that takes a row marked ahead sends at once, and its taking marks the next row ahead. The rows
 go in the order they were claimed, which is the order the sender takes them.
 
-Safe either way: a mark always precedes its request. What a crash costs: its rows marked ahead
-and never sent are found ``sending`` by the next import and held ``unconfirmed`` with the rows
-in flight and those answered but not committed yet: together at most twice the requests in
-flight, as before (and as with a SQLite ledger). An import that ends (stopped or
-not) gives them back: :meth:`Ledger.finish_import` sets them ``claimed`` again, their send
-uncounted, and releases them; with the ledger lost, the spool tells the next run.
+Safe either way: a mark always precedes its request, and the import notes each request that
+goes out in its sent log, a file of this machine (fsynced with the answers, as a SQLite ledger's
+sending log). After a crash, the next import on this machine reads it and gives back the rows
+marked ahead that never went out; an import on another machine cannot, and holds them
+``unconfirmed`` with the rows in flight and those answered but not committed yet: together at
+most twice the requests in flight, as before (and as with a SQLite ledger). An import that
+ends (stopped or not) gives them back: :meth:`Ledger.finish_import` sets them ``claimed``
+again, their send uncounted, and releases them; with the ledger lost, the spool tells the next
+run.
 """
 
 from __future__ import annotations

@@ -39,12 +39,17 @@ class SendingLog:
         self.path = path
         self._fd = -1
 
-    def append(self, row_id: int) -> None:
-        """Note that the request of ledger row ``row_id`` is about to be written."""
+    def create(self) -> None:
+        """Create the file now (empty), not at the first append."""
         if self._fd < 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
             self._fd = os.open(self.path, flags, 0o600)
+
+    def append(self, row_id: int) -> None:
+        """Note that the request of ledger row ``row_id`` is about to be written."""
+        if self._fd < 0:
+            self.create()
         os.write(self._fd, row_id.to_bytes(_ID_BYTES, "little"))
 
     def sync(self) -> None:
