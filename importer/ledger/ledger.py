@@ -158,7 +158,7 @@ class Ledger:
         self._sent: SendingLog | None = None  # rows whose request went out (marks ahead)
         self._logged: set[str] = set()  # identities noted in the log, not answered yet
         self._retried: set[str] = set()  # answered "retried": marked by commit when sent again
-        self._dead_logs: dict[str, set[int]] = {}  # token -> ids, logs of dead imports read
+        self._dead_logs: dict[str, tuple] = {}  # token -> _dead_log(token), logs read
         self._put_off: asyncio.Future | None = None  # done once answers put off are committed
         self._put_off_since = 0.0
         self._last_exact: dict[str, Entry] = {}  # the entries the last decision found
@@ -535,20 +535,37 @@ class Ledger:
         return to_send, held
 
     def _as_logged(self, entries: dict[str, Entry]) -> dict[str, Entry]:
-        """Rows still ``claimed`` by a dead import that its sending log names count as
-        ``sending``: their request may be out (the next import's sweep writes that down)."""
+        """A dead import's rows as its logs on this machine tell (the next import's sweep
+        writes it down): SQLite rows still ``claimed`` that its sending log names count as
+        ``sending`` (their request may be out); a server's rows ``sending`` that its sent log
+        does not name were marked ahead and never sent: ``claimed``."""
         for identity, entry in entries.items():
-            if entry.status != CLAIMED or entry.import_id == self.import_id:
+            if entry.status not in (CLAIMED, SENDING) or entry.import_id == self.import_id:
                 continue
             if self.is_live(entry):
                 continue
-            logged = self._dead_logs.get(entry.lock_token)
+            sent_log, logged = self._dead_log(entry.lock_token)
             if logged is None:
-                log = self.backend.sending_log(entry.lock_token)
-                logged = self._dead_logs[entry.lock_token] = log.ids() if log else set()
-            if entry.row_id in logged:
+                continue  # another machine's import: nothing to read here
+            if not sent_log and entry.status == CLAIMED and entry.row_id in logged:
                 entries[identity] = dataclasses.replace(entry, status=SENDING)
+            elif sent_log and entry.status == SENDING and entry.row_id not in logged:
+                entries[identity] = dataclasses.replace(entry, status=CLAIMED)
         return entries
+
+    def _dead_log(self, token: str) -> tuple[bool, set[int] | None]:
+        """(whether it is a sent log, the row ids it names: None when this machine has none)
+        of a dead import's log, read once per ledger."""
+        found = self._dead_logs.get(token)
+        if found is None:
+            sent = self.backend.sent_log(token)
+            if sent is not None:
+                found = (True, sent.ids() if sent.path.exists() else None)
+            else:
+                log = self.backend.sending_log(token)
+                found = (False, log.ids() if log else set())
+            self._dead_logs[token] = found
+        return found
 
     # -- writing, group-committed (the sending path) --------------------------------------------
 

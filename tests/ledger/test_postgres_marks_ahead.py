@@ -13,7 +13,7 @@ import pytest
 from job.test_run_crash import kill_9_then_resume
 
 from importer.errors import LedgerError
-from importer.ledger import Ledger, ledger_location
+from importer.ledger import ImportContext, Ledger, ledger_location
 from importer.ledger.backends import PostgresBackend
 from importer.records import RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
@@ -147,10 +147,18 @@ def test_a_crash_gives_back_rows_marked_ahead_on_this_machine_only(pg_ledger_url
     if machine == "another":
         sent_log.unlink()  # another machine's import: its sent log cannot be read here
 
+    rows = [c.row for c in claimed]
+    with Ledger.open(ledger_location(pg_ledger_url)) as before_sweep:  # validate, a dry run
+        context = ImportContext(-1, "b" * 64, "b")
+        to_send, held = before_sweep.preview("t", _candidates(6), context)
+    would_hold = rows[:2] if machine == "this" else rows[:4]
+    assert sorted(held) == would_hold
+    assert {r.status for r in held.values()} == {RowStatus.UNCONFIRMED}
+    assert sorted(c.row for c in to_send) == [row for row in rows if row not in would_hold]
+
     with Ledger.open(ledger_location(pg_ledger_url)) as after:
         after.begin_import(target="t", file_name="b.csv", file_sha256="b" * 64, source="b")
         found = stored(pg_ledger_url)
-    rows = [c.row for c in claimed]
     if machine == "this":
         # The two requests out are unconfirmed; the rows marked ahead, never sent, released.
         assert found == {row: ("unconfirmed", 1) for row in rows[:2]}
