@@ -40,6 +40,7 @@ pacing (gate, breaker, rate cap) lives in :mod:`importer.send.pacing`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import sqlite3
@@ -101,6 +102,23 @@ class SendReport:
     def requests_per_second(self) -> float:
         """Requests sent per second of the run."""
         return self.requests / self.duration if self.duration > 0 else 0.0
+
+
+@contextlib.contextmanager
+def _collector_for_sending() -> Iterator[None]:
+    """Python's garbage collector tuned for a send, restored after (whatever happens)."""
+    # Objects that exist before the run (the records, caches) never become garbage during it:
+    # freezing them keeps the collector's full passes from walking them again and again.
+    gc.freeze()
+    # Each request allocates a few hundred short-lived objects: collected every 700
+    # allocations, the youngest generation cost 3-4% of a run's CPU.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(_YOUNG_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def payload_hash(body: dict) -> str:
@@ -252,28 +270,20 @@ class Sender:
         """Send every row with ``concurrency`` workers; return once each row has its result."""
         started = time.perf_counter()
         journal_start = self.ledger.commit_seconds if self.ledger else 0.0
-        # Objects that exist before the run (the records, caches) never become garbage during it:
-        # freezing them keeps the collector's full passes from walking them again and again.
-        gc.freeze()
-        # Each request allocates a few hundred short-lived objects: collected every 700
-        # allocations, the youngest generation cost 3-4% of a run's CPU.
-        thresholds = gc.get_threshold()
-        gc.set_threshold(_YOUNG_GC_THRESHOLD, *thresholds[1:])
-        workers = [asyncio.create_task(self.worker()) for _ in range(self.concurrency)]
-        watcher = asyncio.create_task(self.watch_stop())
-        try:
-            await self.supervise(workers, watcher)
-        finally:
-            watcher.cancel()
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, watcher, return_exceptions=True)
-            await self.settle()
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()
-            if self.ledger is not None:
-                self.report.journal_seconds = self.ledger.commit_seconds - journal_start
-            self.report.duration = time.perf_counter() - started
+        with _collector_for_sending():
+            workers = [asyncio.create_task(self.worker()) for _ in range(self.concurrency)]
+            watcher = asyncio.create_task(self.watch_stop())
+            try:
+                await self.supervise(workers, watcher)
+            finally:
+                watcher.cancel()
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, watcher, return_exceptions=True)
+                await self.settle()
+                if self.ledger is not None:
+                    self.report.journal_seconds = self.ledger.commit_seconds - journal_start
+                self.report.duration = time.perf_counter() - started
         if self.callback_errors:
             raise self.callback_errors[0]
         return self.report
