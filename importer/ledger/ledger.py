@@ -277,23 +277,21 @@ class Ledger:
         sent, self._sent = self._sent, None
         never_sent = self._stop_marking()
         try:
-            try:
-                with self.backend.transaction():
-                    if log is not None:
-                        _fold(self.backend, import_id, log.ids())
-                    _unmark(self.backend, import_id, list(never_sent.values()))
-                    _release(self.backend, import_id)
-                    self.backend.execute(
-                        "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
-                        (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
-                    )
-            except self.errors:
-                self._spool_never_sent(never_sent)
-                raise
+            with self.backend.transaction():
+                if log is not None:
+                    _fold(self.backend, import_id, log.ids())
+                _unmark(self.backend, import_id, never_sent)
+                _release(self.backend, import_id)
+                self.backend.execute(
+                    "UPDATE imports SET state = ?, finished_at = ? WHERE id = ?",
+                    (state, datetime.now(UTC).isoformat(timespec="seconds"), import_id),
+                )
             self.backend.sync()
+            # The ledger holds what they said. A failure above keeps them: the next import's
+            # sweep reads them (the sent log: which rows marked ahead never went out).
             for done in (log, sent):
                 if done is not None:
-                    done.remove()  # the ledger holds what it said (a failure above keeps it)
+                    done.remove()
         finally:
             for done in (log, sent):
                 if done is not None:
@@ -301,25 +299,17 @@ class Ledger:
             if token is not None:
                 self.backend.release_lock(token)
 
-    def _stop_marking(self) -> dict[str, int]:
-        """No more marks: the rows marked ahead that no worker took (their marks committed,
-        or never to be), identity -> id."""
+    def _stop_marking(self) -> list[int]:
+        """No more marks: the ids of the rows marked ahead that no worker took (their marks
+        committed, or never to be)."""
         ahead, self._ahead = self._ahead, None
         if ahead is None:
-            return {}
+            return []
         self._marks = []  # not committed yet: never will be
         if self._marker is not None:
             self._marker.submit(int).result()  # a commit under way has ended
         ids = self._ids
-        return {identity: ids[identity] for identity in ahead.never_sent() if identity in ids}
-
-    def _spool_never_sent(self, never_sent: dict[str, int]) -> None:
-        """The ledger is lost: rows marked ahead and never sent go to the spool as not sent,
-        so that the next run does not hold them as ``unconfirmed``."""
-        result = RowResult(0, RowStatus.NOT_SENT, error="the import stopped before its request")
-        for identity in never_sent:
-            if not self.spool_answer(identity, result):
-                return  # held unconfirmed then: safe, only more to check
+        return [ids[identity] for identity in ahead.never_sent() if identity in ids]
 
     def sweep_stopped_imports(self) -> int:
         """Settle imports that died while running: claimed rows released, rows in flight

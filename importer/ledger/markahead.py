@@ -15,8 +15,8 @@ marked ahead that never went out; an import on another machine cannot, and holds
 ``unconfirmed`` with the rows in flight and those answered but not committed yet: together at
 most twice the requests in flight, as before (and as with a SQLite ledger). An import that
 ends (stopped or not) gives them back: :meth:`Ledger.finish_import` sets them ``claimed``
-again, their send uncounted, and releases them; with the ledger lost, the spool tells the next
-run.
+again, their send uncounted, and releases them; with the ledger lost then, its sent log stays
+for the next import's sweep.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 """The sending log of an import on a SQLite ledger: the ids of the rows whose request it wrote.
+(The same file, kept on this machine, is a server ledger's sent log: importer.ledger.markahead.)
 
 A row is claimed in the ledger (one transaction a batch), then its id is appended here just
 before its request is written: one write to the operating system, so a kill -9 loses it no more

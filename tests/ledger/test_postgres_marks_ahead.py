@@ -15,6 +15,7 @@ from job.test_run_crash import kill_9_then_resume
 from importer.errors import LedgerError
 from importer.ledger import ImportContext, Ledger, ledger_location
 from importer.ledger.backends import PostgresBackend
+from importer.ledger.sendlog import SendingLog
 from importer.records import RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
 from ledger.test_postgres_ledger import _admin, _candidates
@@ -168,9 +169,10 @@ def test_a_crash_gives_back_rows_marked_ahead_on_this_machine_only(pg_ledger_url
     assert not sent_log.exists()
 
 
-def test_a_ledger_lost_at_the_end_leaves_them_to_the_spool(pg_ledger_url, monkeypatch):
+def test_a_ledger_lost_at_the_end_leaves_them_to_the_next_sweep(pg_ledger_url, monkeypatch):
     ledger, claimed = begun(pg_ledger_url, 4)
     first = claimed[0]
+    rows = [c.row for c in claimed]
 
     async def go() -> None:
         await ledger.mark_sending_async(first.identity)
@@ -178,6 +180,7 @@ def test_a_ledger_lost_at_the_end_leaves_them_to_the_spool(pg_ledger_url, monkey
         await ledger.flush()
 
     asyncio.run(go())
+    sent_log = ledger._sent.path
     real_transaction = ledger.backend.transaction
 
     def lost(*args, **kwargs):
@@ -188,19 +191,26 @@ def test_a_ledger_lost_at_the_end_leaves_them_to_the_spool(pg_ledger_url, monkey
     monkeypatch.setattr(ledger.backend, "transaction", lost)
     with pytest.raises(LedgerError):
         ledger.finish_import()
-    spooled = ledger.spool.pending()
     monkeypatch.setattr(ledger.backend, "transaction", real_transaction)
     ledger.close()
-    assert [(line["identity"], line["status"]) for line in spooled] == [
-        (claimed[1].identity, "not_sent")
-    ]
+    # The second row was marked ahead and never sent; the sent log, kept, names the first only.
+    assert stored(pg_ledger_url) == {
+        rows[0]: ("created", 1),
+        rows[1]: ("sending", 1),
+        rows[2]: ("claimed", 0),
+        rows[3]: ("claimed", 0),
+    }
+    assert ledger.spool.pending() == []
+    with _admin(pg_ledger_url) as conn:
+        ids = dict(conn.execute("SELECT file_row, id FROM purchases").fetchall())
+    assert SendingLog(sent_log).ids() == {ids[rows[0]]}
 
-    with Ledger.open(ledger_location(pg_ledger_url)) as after:  # replays the spool
-        assert after.replayed == 1
+    with Ledger.open(ledger_location(pg_ledger_url)) as after:
         after.begin_import(target="t", file_name="b.csv", file_sha256="b" * 64, source="b")
         to_send, held = after.claim(_candidates(4))
     assert (held[first.row].status, held[first.row].purchase_id) == (RowStatus.SKIPPED, "p-2")
-    assert sorted(c.row for c in to_send) == [c.row for c in claimed[1:]]
+    assert sorted(c.row for c in to_send) == rows[1:]
+    assert not sent_log.exists()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="kills a child the POSIX way (SIGKILL)")
