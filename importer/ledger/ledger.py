@@ -17,9 +17,9 @@ the fsyncs start ``Ledger.SYNC_GAP`` apart (an answer waits for one only to be r
 row's first ``sending`` mark goes to the import's sending log (:mod:`importer.ledger.sendlog`,
 fsynced with the WAL) before its request goes out, and answers are committed at most every
 ``Ledger.COMMIT_GAP`` while they keep coming; a row sent again after a retry, and every mark of a
-PostgreSQL ledger, is committed first (PostgreSQL: ahead of the request, for as many rows as are
-in flight, see :mod:`importer.ledger.markahead`). PostgreSQL commits are durable when they
-return.
+PostgreSQL ledger, is committed first (PostgreSQL: ahead of the request, see
+:mod:`importer.ledger.markahead`). PostgreSQL commits of answers are durable when they return
+(marks reach the disk with them, see PostgresBackend.write_batch).
 """
 
 from __future__ import annotations
@@ -587,6 +587,13 @@ class Ledger:
         if self._sent is not None:
             self._sent.append(row_id)
         ahead.sent(identity)
+        self._mark_ahead()
+
+    def _mark_ahead(self) -> None:
+        """Mark the next claimed rows ahead, as many as :class:`MarksAhead` allows now."""
+        ahead = self._ahead
+        if ahead is None:
+            return
         for later in ahead.to_mark(self._ids, len(self._pending) + self._committing):
             mark = self._mark(self._ids[later])
             mark.add_done_callback(consume)  # nobody may wait for it
@@ -734,6 +741,7 @@ class Ledger:
                 await self._write(batch, durable=True)
             finally:
                 self._committing = 0
+            self._mark_ahead()  # the answers committed make room for rows marked ahead
 
     async def _write(
         self,

@@ -2,18 +2,18 @@
 
 A row is marked ``sending`` before its request goes out. A server's commit is a round trip
 (1-5 ms on a busy machine): waiting for it before every request, a run at 32 requests at a time
-was 0.72x a bare client. So each import keeps rows marked ahead: as many as it has requests in
-flight, less the answers it has not committed yet (committed once per ``Ledger.SYNC_GAP``, or
-as soon as they are a quarter of the requests in flight). A worker
-that takes a row marked ahead sends at once, and its taking marks the next row ahead. The rows
-go in the order they were claimed, which is the order the sender takes them.
+was 0.72x a bare client. So each import keeps rows marked ahead, in the order they were claimed
+(the order the sender takes them): as many as keep the rows marked and not answered, with the
+answers not committed yet, within twice the most requests it had out at once. A worker that
+takes a row marked ahead sends at once; its taking, and each commit of answers, marks the next
+rows ahead.
 
 Safe either way: a mark always precedes its request, and the import notes each request that
 goes out in its sent log, a file of this machine (fsynced with the answers, as a SQLite ledger's
 sending log). After a crash, the next import on this machine reads it and gives back the rows
 marked ahead that never went out; an import on another machine cannot, and holds them
 ``unconfirmed`` with the rows in flight and those answered but not committed yet: together at
-most twice the requests in flight, as before (and as with a SQLite ledger). An import that
+most twice the requests in flight (as with a SQLite ledger). An import that
 ends (stopped or not) gives them back: :meth:`Ledger.finish_import` sets them ``claimed``
 again, their send uncounted, and releases them; with the ledger lost then, its sent log stays
 for the next import's sweep.
@@ -36,6 +36,7 @@ class MarksAhead:
         self._ahead: dict[str, asyncio.Future] = {}  # marked ahead, not taken: its mark's commit
         self._out: set[str] = set()  # taken by a worker (request out), not answered yet
         self._marked: set[str] = set()  # marked (ahead or not), not answered yet
+        self._most_out = 0  # the most requests out at once so far: the import's concurrency
 
     def claimed(self, identities: Iterable[str]) -> None:
         """Rows this import has just claimed (committed), in the order they will be sent."""
@@ -62,12 +63,14 @@ class MarksAhead:
     def sent(self, identity: str) -> None:
         """The request of ``identity`` is going out (its mark is committed)."""
         self._out.add(identity)
+        self._most_out = max(self._most_out, len(self._out))
 
     def to_mark(self, still_claimed: dict[str, int], uncommitted: int) -> list[str]:
-        """The next rows to mark ahead: as many as the requests in flight, less the answers
-        not committed yet (``uncommitted``) and the rows marked ahead already (rows no longer
-        in ``still_claimed`` are skipped)."""
-        wanted = len(self._out) - uncommitted - len(self._ahead)
+        """The next rows to mark ahead, so that the rows marked and not answered (ahead, out,
+        being marked) and the answers not committed yet (``uncommitted``) stay within twice the
+        most requests out at once: what a kill -9 can leave ``sending`` (rows no longer in
+        ``still_claimed`` are skipped)."""
+        wanted = 2 * self._most_out - len(self._marked) - uncommitted
         found: list[str] = []
         unmarked = self._unmarked
         while len(found) < wanted and unmarked:

@@ -15,6 +15,7 @@ from job.test_run_crash import kill_9_then_resume
 from importer.errors import LedgerError
 from importer.ledger import ImportContext, Ledger, ledger_location
 from importer.ledger.backends import PostgresBackend
+from importer.ledger.markahead import MarksAhead
 from importer.ledger.sendlog import SendingLog
 from importer.records import RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
@@ -73,6 +74,51 @@ def test_the_next_row_is_marked_while_a_request_is_out(pg_ledger_url, slow_marks
     assert before == {rows[0]: ("sending", 1), rows[1]: ("sending", 1)} | {
         row: ("claimed", 0) for row in rows[2:]
     }
+
+
+def test_marks_ahead_keep_what_a_kill_leaves_sending_within_twice_the_most_out():
+    ahead = MarksAhead()
+    ahead.claimed("abcdef")
+    claimed = {identity: i for i, identity in enumerate("abcdef")}
+    ahead.marking("a")
+    ahead.sent("a")
+    assert ahead.to_mark(claimed, 0) == ["b"]  # one out: two in all
+    ahead.marked_ahead("b", asyncio.Future(loop=asyncio.new_event_loop()))
+    assert ahead.take("b") is not None
+    ahead.sent("b")
+    assert ahead.to_mark(claimed, 0) == ["c", "d"]  # two out: four
+    for identity in "cd":
+        ahead.marked_ahead(identity, asyncio.Future(loop=asyncio.new_event_loop()))
+    ahead.answered("a", final=True)  # its answer not committed yet: it still counts
+    assert ahead.to_mark(claimed, 1) == []
+    assert ahead.to_mark(claimed, 0) == ["e"]  # committed: one more
+    del claimed["f"]  # released meanwhile: never marked
+    ahead.marked_ahead("e", asyncio.Future(loop=asyncio.new_event_loop()))
+    ahead.answered("b", final=True)
+    assert ahead.to_mark(claimed, 0) == []
+
+
+def test_a_commit_of_answers_marks_the_next_rows_ahead(pg_ledger_url):
+    ledger, claimed = begun(pg_ledger_url, 6)
+    a, b = claimed[0], claimed[1]
+    rows = [c.row for c in claimed]
+
+    async def go() -> dict:
+        await ledger.mark_sending_async(a.identity)
+        await ledger.mark_sending_async(b.identity)  # two out, two marked ahead
+        ledger.record_then(a.identity, created(a))
+        await ledger.flush()  # a's answer committed: room for one more mark
+        await ledger.flush()  # and that mark committed
+        return stored(pg_ledger_url)
+
+    with ledger:
+        during = asyncio.run(go())
+    assert during == {
+        rows[0]: ("created", 1),
+        **{row: ("sending", 1) for row in rows[1:5]},
+        rows[5]: ("claimed", 0),
+    }
+    assert stored(pg_ledger_url) == {rows[0]: ("created", 1), rows[1]: ("sending", 1)}
 
 
 def test_answers_a_quarter_of_the_requests_in_flight_are_committed_at_once(pg_ledger_url):
@@ -193,11 +239,12 @@ def test_a_ledger_lost_at_the_end_leaves_them_to_the_next_sweep(pg_ledger_url, m
         ledger.finish_import()
     monkeypatch.setattr(ledger.backend, "transaction", real_transaction)
     ledger.close()
-    # The second row was marked ahead and never sent; the sent log, kept, names the first only.
+    # The second row was marked ahead, and the third once the first's answer was committed;
+    # neither was sent: the sent log, kept, names the first only.
     assert stored(pg_ledger_url) == {
         rows[0]: ("created", 1),
         rows[1]: ("sending", 1),
-        rows[2]: ("claimed", 0),
+        rows[2]: ("sending", 1),
         rows[3]: ("claimed", 0),
     }
     assert ledger.spool.pending() == []
