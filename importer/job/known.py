@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from importer.check.validator import CheckedChunk, RowValidator
@@ -122,9 +123,17 @@ class LedgerScan:
                 checked.chunk.rows, checked.currencies, checked.amounts_all, strict=True
             )
         }
-        decided = self.ledger.preview(self.target, candidates, self.context)
-        self.known.count(legacy, decided, self.prepared, amounts)
-        self.edits.look(_file_rows(candidates))
+        # Both look-ups wait for the ledger (a server: 0.38 s and 0.2 s for 20,000 rows, one
+        # after the other): the look-up by identity and payload runs on a connection of its own
+        # while this thread looks for edited rows.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-preview") as pool:
+            decided = pool.submit(self._preview, candidates)
+            self.edits.look(_file_rows(candidates))
+            self.known.count(legacy, decided.result(), self.prepared, amounts)
+
+    def _preview(self, candidates: list[Candidate]):
+        with self.ledger.backend.side_connection():
+            return self.ledger.preview(self.target, candidates, self.context)
 
     def finish(self) -> tuple[dict[int, EditedRow], KnownRows]:
         """The edited rows by row, and what the ledger already holds of the file."""

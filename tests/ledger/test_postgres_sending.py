@@ -16,7 +16,7 @@ from importer.ledger import Ledger, ledger_location
 from importer.ledger.backends import PostgresBackend
 from importer.records import RowResult, RowStatus
 from importer.sandbox import Faults
-from ledger.test_postgres_ledger import _admin, _candidates
+from ledger.test_postgres_ledger import _admin, _candidates, _write_slice
 
 
 def test_claims_run_on_their_own_thread_and_connection(pg_ledger_url, sb, tmp_path, monkeypatch):
@@ -236,3 +236,26 @@ def wait_for_statistics(conn) -> tuple[int, int]:
         if found[0] >= 600 or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+def test_the_plans_look_ups_by_identity_run_beside_those_by_reference(
+    pg_ledger_url, sb, tmp_path, monkeypatch
+):
+    every = write_rows(tmp_path / "all.csv", 35)
+    first = _write_slice(tmp_path / "march.csv", every, 0, 30)
+    second = _write_slice(tmp_path / "march_again.csv", every, 10, 35)
+    importer.run_import(first, api_key=sb.api_key, api_url=sb.base_url, ledger=pg_ledger_url)
+    previews: list[tuple[str, bool]] = []
+    real_preview = Ledger.preview
+
+    def preview(self, target, candidates, context):
+        backend = self.backend
+        previews.append((threading.current_thread().name, backend.conn is not backend._main))
+        return real_preview(self, target, candidates, context)
+
+    monkeypatch.setattr(Ledger, "preview", preview)
+    job = importer.open_import(second)
+    plan = job.plan(api_key=sb.api_key, api_url=sb.base_url, ledger=pg_ledger_url)
+    assert previews == [("ledger-preview_0", True)]
+    assert plan.already_imported == 20
+    assert "20 rows already created by the import of march.csv" in " ".join(plan.notes)
