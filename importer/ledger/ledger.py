@@ -370,11 +370,24 @@ class Ledger:
         if between is None:
             sql, args = "SELECT 1 FROM purchases WHERE target = ?", (target,)
         else:
-            sql = f"SELECT 1 FROM purchases p{self.backend.using('purchases_by_date')}"
-            sql += " WHERE p.target = ? AND p.purchase_date BETWEEN ? AND ?"
-            args = (target, *between)
+            sql, args = self._dated_between(), (target, *between)
         found = self.backend.fetch_one(sql + " AND status = 'created' LIMIT 1", args)
         return found is not None
+
+    def holds_dated(self, target: str, first_day: str, last_day: str) -> bool:
+        """True when the ledger holds a purchase of ``target`` (any status, not forgotten)
+        dated from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, UTC): only then can a row of
+        those days be one it knows, or the twin of one."""
+        # By day, so that instants of any precision fall inside ("~" sorts after them all).
+        sql = self._dated_between() + " AND p.forgotten IS NULL LIMIT 1"
+        return self.backend.fetch_one(sql, (target, first_day, last_day + "~")) is not None
+
+    def _dated_between(self) -> str:
+        """Purchases of a target (first argument) dated between two texts (the next two)."""
+        return (
+            f"SELECT 1 FROM purchases p{self.backend.using('purchases_by_date')}"
+            " WHERE p.target = ? AND p.purchase_date BETWEEN ? AND ?"
+        )
 
     def entries(self, target: str, identities: Iterable[str]) -> dict[str, Entry]:
         """The entries of these identities (not forgotten), by identity."""

@@ -6,6 +6,7 @@ their amounts (every generated row has a distinct amount, see tests/runhelpers.p
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import threading
 import time
 
 import pytest
-from runhelpers import amount_of, read_csv, subprocess_env, wait_for, write_rows
+from runhelpers import HEADER, USD_LEADS, amount_of, read_csv, subprocess_env, wait_for, write_rows
 
 import importer
 from importer.errors import LedgerError
@@ -414,3 +415,33 @@ def test_a_killed_import_is_swept(any_ledger):
         assert list(held) == [2]
         assert held[2].status is RowStatus.UNCONFIRMED
         assert new_id == dead_id + 2
+
+
+def test_a_plan_looks_up_no_row_by_identity_next_to_purchases_of_other_days(
+    any_ledger, sb, tmp_path, monkeypatch
+):
+    march = write_rows(tmp_path / "march.csv", 30)
+    importer.run_import(march, api_key=sb.api_key, api_url=sb.base_url, ledger=any_ledger)
+    april = tmp_path / "april.csv"
+    with open(april, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for i in range(30, 40):
+            writer.writerow([USD_LEADS[i % len(USD_LEADS)], amount_of(i), "2026-04-02", "Pro plan",
+                             f"GEN-{i:05d}"])  # fmt: skip
+        # March's row of GEN-00003, re-exported with its date corrected into April: an edit.
+        writer.writerow([USD_LEADS[3], amount_of(3), "2026-04-03", "Pro plan", "GEN-00003"])
+    previews: list[int] = []
+    real_preview = Ledger.preview
+
+    def preview(self, target, candidates, context):
+        previews.append(len(candidates))
+        return real_preview(self, target, candidates, context)
+
+    monkeypatch.setattr(Ledger, "preview", preview)
+    plan = importer.open_import(april).plan(
+        api_key=sb.api_key, api_url=sb.base_url, ledger=any_ledger
+    )
+    assert previews == []  # nothing dated 2 or 3 April in the ledger: every row is new
+    assert plan.already_imported == 0
+    assert plan.edited_rows == 1  # found by lead and reference, whatever the dates
