@@ -61,6 +61,10 @@ class _Backend:
 
     #: True when the sending path's commits wait for a server: they run on a thread then.
     commits_off_loop = False
+    #: True when a commit of one statement costs the client much less than a transaction of
+    #: several (a server's: see PostgresBackend.write_batch): the ledger then writes the answers
+    #: of a commit as one statement.
+    one_statement_commits = False
     #: Rows claimed in one transaction while sending (see importer.job.claims): a claim costs
     #: SQLite about 17 us a row; a server about 8 round trips and a disk wait whatever its size.
     claim_batch = 100
@@ -526,6 +530,7 @@ class PostgresBackend(_Backend):
                 self._claimed = 0
 
     commits_off_loop = True
+    one_statement_commits = True
     claim_batch = 500
 
     def write_batch(
@@ -543,12 +548,18 @@ class PostgresBackend(_Backend):
             if durable:
                 self._writer = conn
             else:
+                conn.execute("SET synchronous_commit TO OFF")  # this session's commits only
                 self._marker = conn
+        if len(groups) == 1 and len(groups[0][1]) == 1:
+            # One statement (the marks of a commit are one) is its own transaction here: one
+            # round trip and a third of the client's CPU of a pipelined BEGIN ... COMMIT (0.64 ms
+            # a commit, 1.1 s of a 20,000-row run's marks).
+            sql, (args,) = groups[0]
+            conn.execute(self._convert(sql), args)
+            return
         # One round trip for the whole transaction (BEGIN, the statements, COMMIT) instead of
         # one each: on a busy machine each round trip cost about a millisecond.
         with conn.pipeline(), conn.transaction(), conn.cursor() as cursor:
-            if not durable:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             for sql, rows in groups:
                 cursor.executemany(self._convert(sql), rows)
 

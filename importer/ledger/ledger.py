@@ -78,6 +78,14 @@ _RECORD = (
     "UPDATE purchases SET status = ?, purchase_id = ?, http_status = ?, error = ?, attempts = ?,"
     " sends = sends + ?, updated_at = ? WHERE id = ? AND import_id = ?"
 )
+#: The answers of one commit in one statement, for a server (see _records_at_once).
+_RECORD_ALL = (
+    "UPDATE purchases SET status = v.column1, purchase_id = v.column2,"
+    " http_status = CAST(v.column3 AS INTEGER), error = v.column4,"
+    " attempts = CAST(v.column5 AS INTEGER), sends = sends + CAST(v.column6 AS INTEGER),"
+    " updated_at = CAST(v.column7 AS DOUBLE PRECISION)"
+    " FROM (VALUES {rows}) AS v WHERE id = v.column8 AND import_id = v.column9"
+)
 #: Rows marked ahead that were never sent (a mark not committed left them ``claimed``).
 _UNMARK = (
     "UPDATE purchases SET status = 'claimed', sends = sends - 1"
@@ -881,7 +889,12 @@ class Ledger:
             while end < count and statements[end][0] is sql:
                 end += 1
             rows = [args for _, args in statements[start:end]]
-            groups.append(_marks_at_once(rows) if sql is _MARK else (sql, rows))
+            if sql is _MARK:
+                groups.append(_marks_at_once(rows))
+            elif sql is _RECORD and len(rows) > 1 and self.backend.one_statement_commits:
+                groups.append(_records_at_once(rows))
+            else:
+                groups.append((sql, rows))
             start = end
         if on_loop:
             if not self.backend.write_batch_now(groups):
@@ -944,6 +957,15 @@ def _marks_at_once(rows: list[tuple]) -> tuple[str, list[tuple]]:
     ids = [id_ for _, id_, _ in rows]
     sql = _MARK_ALL.format(ids=",".join("?" * len(ids)))
     return sql, [(max(when for when, _, _ in rows), *ids, imports.pop())]
+
+
+def _records_at_once(rows: list[tuple]) -> tuple[str, list[tuple]]:
+    """The (statement, rows) group of these _RECORD rows as one statement: a server's client
+    spends a third of the CPU on one statement committed alone that it spends on a pipelined
+    BEGIN, one UPDATE a row, COMMIT (1.1 ms a commit of 12 answers, 1.8 s of a 20,000-row run)."""
+    one = "(" + ",".join("?" * len(rows[0])) + ")"
+    sql = _RECORD_ALL.format(rows=",".join([one] * len(rows)))
+    return sql, [tuple(arg for row in rows for arg in row)]
 
 
 def _claim_args(target: str, import_id: int | None, c: Candidate, now: float) -> tuple:
