@@ -892,7 +892,10 @@ class Ledger:
             if sql is _MARK:
                 groups.append(_marks_at_once(rows))
             elif sql is _RECORD and len(rows) > 1 and self.backend.one_statement_commits:
-                groups.append(_records_at_once(rows))
+                # At most _BATCH rows a statement: a server takes 65,535 parameters at most.
+                groups += [
+                    _records_at_once(rows[at : at + _BATCH]) for at in range(0, len(rows), _BATCH)
+                ]
             else:
                 groups.append((sql, rows))
             start = end

@@ -305,3 +305,34 @@ def test_a_commit_of_marks_or_answers_is_one_statement_on_a_server(pg_ledger_url
         (b.row, "rejected", None, 400, "bad lead", 2, 1),
         (c.row, "unconfirmed", None, None, "timed out", 1, 1),
     ]
+
+
+def test_answers_of_one_commit_beyond_a_statements_parameters_are_split(pg_ledger_url, monkeypatch):
+    ledger = Ledger.open(ledger_location(pg_ledger_url))
+    ledger.begin_import(target="t", file_name="march.csv", file_sha256="f" * 64, source="march")
+    claimed = ledger.claim(_candidates(1_200))[0]
+    statements: list[int] = []  # statements of each commit of answers
+    real_write = PostgresBackend.write_batch
+
+    def write_batch(self, groups, *, durable=True):
+        if durable:
+            statements.append(len(groups))
+        real_write(self, groups, durable=durable)
+
+    async def go() -> None:
+        for candidate in claimed:
+            await ledger.mark_sending_async(candidate.identity)
+        monkeypatch.setattr(PostgresBackend, "write_batch", write_batch)
+        for candidate in claimed:  # in one loop turn: one commit of 1,200 answers
+            answer = RowResult(candidate.row, RowStatus.CREATED, f"p-{candidate.row}", 200)
+            ledger.record_then(candidate.identity, answer)
+        await ledger.flush()
+
+    with ledger:
+        asyncio.run(go())
+    assert statements == [3]  # 500 + 500 + 200 answers, 9 parameters each
+    with _admin(pg_ledger_url) as conn:
+        found = conn.execute(
+            "SELECT status, count(*), count(DISTINCT purchase_id) FROM purchases GROUP BY status"
+        ).fetchall()
+    assert found == [("created", 1_200, 1_200)]
