@@ -877,6 +877,20 @@ class Ledger:
         if not statements:
             return True
         started = time.perf_counter()
+        groups = self._statement_groups(statements)
+        if on_loop:
+            if not self.backend.write_batch_now(groups):
+                return False
+        else:
+            self.backend.write_batch(groups, durable=durable)
+        self._committed += 1
+        self.commits += 1
+        self.commit_seconds += time.perf_counter() - started
+        return True
+
+    def _statement_groups(self, statements: list[tuple[str, tuple]]) -> list[tuple[str, list]]:
+        """The (statement, rows) groups of a commit: runs of one statement, the marks of a run
+        as one statement, a server's answers as few as it takes."""
         if len(statements) > 2 and len({args[-2] for _, args in statements}) == len(statements):
             # One statement per identity: their order does not matter, so all marks go in one
             # executemany and all answers in another.
@@ -899,15 +913,7 @@ class Ledger:
             else:
                 groups.append((sql, rows))
             start = end
-        if on_loop:
-            if not self.backend.write_batch_now(groups):
-                return False
-        else:
-            self.backend.write_batch(groups, durable=durable)
-        self._committed += 1
-        self.commits += 1
-        self.commit_seconds += time.perf_counter() - started
-        return True
+        return groups
 
 
 class _Gap:
