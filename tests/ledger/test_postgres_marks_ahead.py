@@ -77,23 +77,31 @@ def test_the_next_row_is_marked_while_a_request_is_out(pg_ledger_url, slow_marks
 
 
 def test_marks_ahead_keep_what_a_kill_leaves_sending_within_twice_the_most_out():
+    loop = asyncio.new_event_loop()  # the commits of marks made ahead are its futures
+    try:
+        check_the_window_of_marks_ahead(loop.create_future)
+    finally:
+        loop.close()
+
+
+def check_the_window_of_marks_ahead(commit) -> None:
     ahead = MarksAhead()
     ahead.claimed("abcdef")
     claimed = {identity: i for i, identity in enumerate("abcdef")}
     ahead.marking("a")
     ahead.sent("a")
     assert ahead.to_mark(claimed, 0) == ["b"]  # one out: two in all
-    ahead.marked_ahead("b", asyncio.Future(loop=asyncio.new_event_loop()))
+    ahead.marked_ahead("b", commit())
     assert ahead.take("b") is not None
     ahead.sent("b")
     assert ahead.to_mark(claimed, 0) == ["c", "d"]  # two out: four
     for identity in "cd":
-        ahead.marked_ahead(identity, asyncio.Future(loop=asyncio.new_event_loop()))
+        ahead.marked_ahead(identity, commit())
     ahead.answered("a", final=True)  # its answer not committed yet: it still counts
     assert ahead.to_mark(claimed, 1) == []
     assert ahead.to_mark(claimed, 0) == ["e"]  # committed: one more
     del claimed["f"]  # released meanwhile: never marked
-    ahead.marked_ahead("e", asyncio.Future(loop=asyncio.new_event_loop()))
+    ahead.marked_ahead("e", commit())
     ahead.answered("b", final=True)
     assert ahead.to_mark(claimed, 0) == []
 
