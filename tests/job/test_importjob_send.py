@@ -76,6 +76,23 @@ def test_plan_then_send_creates_every_row_and_writes_the_files(tmp_path, sb):
     assert sb.api_key not in files.manifest.read_text()
 
 
+def test_a_send_reads_its_results_back_only_when_rows_are_asked_for(tmp_path, sb, monkeypatch):
+    import importer.job.rowstore as rowstore
+
+    scans = []
+    real_scan = rowstore.scan_results
+    monkeypatch.setattr(
+        rowstore, "scan_results", lambda *a, **k: scans.append(a[0]) or real_scan(*a, **k)
+    )
+    job = importer.open_import(write_rows(tmp_path / "rows.csv", 5), out_dir=tmp_path / "out")
+    job.plan(api_url=sb.base_url, api_key=sb.api_key, concurrency=2)
+    report = job.send()
+    assert (report.exit_code, scans) == (0, [])  # a command-line run never asks
+    assert job.rows(status="created", limit=10).total == 5
+    assert job.rows(limit=10).total == 5
+    assert scans == [tmp_path / "out" / "rows.results.csv"]  # read once, when first asked
+
+
 def test_send_before_plan_is_refused(tmp_path):
     job = importer.open_import(write_rows(tmp_path / "rows.csv", 2))
     with pytest.raises(importer.KeenImportError, match="call plan\\(\\) first"):
