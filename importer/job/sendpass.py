@@ -22,7 +22,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,10 @@ class SendProgress:
 class SendPass:
     """Sends one prepared file; fills ``report`` (summary, counts, flags) as it goes."""
 
+    #: Rows judged before the first request goes out (the rest of the first chunk is judged
+    #: while they are sent): judging a whole first chunk of 20,000 rows took 0.25 s.
+    FIRST_ROWS = 2_000
+
     def __init__(
         self,
         prepared: PreparedFile,
@@ -143,6 +148,7 @@ class SendPass:
         self.ledger: Ledger | None = None
         self.context: ImportContext | None = None
         self.candidates: dict[int, Candidate] = {}  # rows looked up before preflight
+        self.leads: Preflight | None = None  # what the preflight of the chunks so far found
         self.created: CreatedListWriter | None = None
 
     async def run(self) -> None:
@@ -161,8 +167,7 @@ class SendPass:
             self._open_created_list()
             self._open_ledger()
             async with self._client() as client:
-                for chunk in self.prepared.table.chunks():
-                    await self._chunk(chunk, client, writer)
+                await self._send_chunks(client, writer)
                 self.report.requests = client.requests_made
             if writer is not None:
                 with writing(self.report, self.results_file):
@@ -246,8 +251,27 @@ class SendPass:
 
     # -- one chunk --------------------------------------------------------------------------
 
-    async def _chunk(self, chunk: Chunk, client: KeenClient, writer: ResultsWriter | None) -> None:
-        rows = self._judge(chunk)
+    async def _send_chunks(self, client: KeenClient, writer: ResultsWriter | None) -> None:
+        """Send the file chunk by chunk, each read and judged on a thread while the one before
+        is sent: judged between them, a chunk of 25,000 rows held every request back for 0.3 s.
+        The first chunk is cut at FIRST_ROWS, so that the first request goes out that soon."""
+        loop = asyncio.get_running_loop()
+        chunks = self.prepared.table.chunks(first=self.FIRST_ROWS)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge") as judging:
+            ahead = loop.run_in_executor(judging, self._judge_next, chunks)
+            try:
+                while (rows := await ahead) is not None:
+                    ahead = loop.run_in_executor(judging, self._judge_next, chunks)
+                    await self._chunk(rows, client, writer)
+                self.report.interrupted |= self.stop.is_set()  # also when stopped between sends
+            finally:
+                ahead.cancel()  # a failed send: the chunk judged ahead is not wanted
+
+    def _judge_next(self, chunks: Iterator[Chunk]) -> _Rows | None:
+        chunk = next(chunks, None)
+        return None if chunk is None else self._judge(chunk)
+
+    async def _chunk(self, rows: _Rows, client: KeenClient, writer: ResultsWriter | None) -> None:
         if self.edited:
             self._hold_edited(rows)
         for record in rows.records if self.resent else ():
@@ -376,7 +400,7 @@ class SendPass:
         if not records or self._halted():
             return None
         try:
-            found = await preflight(records, client=client)
+            found = self.leads = await preflight(records, client=client, known=self.leads)
         except AuthenticationError:
             if self.first_chunk:
                 raise  # nothing was sent: the whole run stops with the error

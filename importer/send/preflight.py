@@ -105,15 +105,23 @@ async def preflight(
     concurrency: int = 8,
     attempts: int = 4,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    known: Preflight | None = None,
 ) -> Preflight:
-    """Look up every distinct lead of ``records`` and the channels, before anything is sent.
+    """Look up every distinct lead of ``records`` and the channels, before anything is sent;
+    ``known``: the preflight of the file's earlier chunks (its channels, and the leads it has an
+    answer about, are not asked again).
 
     Raises AuthenticationError on 401 (checked with the first call, get_channels) and ApiError when
     a look-up still fails after ``attempts`` tries.
     """
-    result = Preflight()
-    await _read_channels(client, attempts, sleep, result)
-    keys: list[LeadKey] = list(dict.fromkeys(k for r in records if (k := lead_key(r))))
+    if known is None:
+        result = Preflight()
+        await _read_channels(client, attempts, sleep, result)
+    else:
+        result = Preflight(dict(known.leads), dict(known.channels), notes=list(known.notes))
+    wanted = dict.fromkeys(k for r in records if (k := lead_key(r)))
+    answered = {key for key, found in result.leads.items() if not found.unknown}
+    keys: list[LeadKey] = [key for key in wanted if key not in answered]
     queue: asyncio.Queue[LeadKey] = asyncio.Queue()
     for key in keys:
         queue.put_nowait(key)
