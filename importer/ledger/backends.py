@@ -26,6 +26,7 @@ from importer.errors import LedgerError
 from importer.ledger.location import LedgerLocation, data_dir
 from importer.ledger.schema import SCHEMA_VERSION, schema_statements
 from importer.ledger.sendlog import SendingLog
+from importer.ledger.upgrade import UPGRADES
 
 __all__ = ["PostgresBackend", "SqliteBackend", "open_backend"]
 
@@ -171,6 +172,9 @@ class _Backend:
         with self.transaction():
             for statement in schema_statements(self.dialect):
                 self.execute(statement)
+            for step in range((version or 0) + 1, SCHEMA_VERSION + 1) if version else ():
+                if step in UPGRADES:  # the rows of an older ledger, as this version keeps them
+                    UPGRADES[step](self)
             self.execute(
                 "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -15,14 +15,15 @@ holds why, who and when.
 ``SCHEMA_VERSION`` grows with every change of these tables. A tool meets a ledger of an older
 version: a SQLite ledger of this user is upgraded on the spot; a shared (PostgreSQL) one only by
 ``keen-import ledger upgrade``, since every machine of the team must run a tool that knows the
-new version. A ledger of a newer version is refused.
+new version. A ledger of a newer version is refused. What the rows of an older ledger need is in
+:mod:`importer.ledger.upgrade`.
 """
 
 from __future__ import annotations
 
 __all__ = ["SCHEMA_VERSION", "schema_statements"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: amounts identified in one form (importer.ledger.upgrade)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS ledger_meta (

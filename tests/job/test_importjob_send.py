@@ -163,7 +163,7 @@ def test_an_answer_sends_what_the_flag_sends(tmp_path, sb):
     job.plan(api_url=sb.base_url, api_key=sb.api_key)
     assert job.send().exit_code == 0
     [purchase] = sb.purchases()
-    assert (purchase["purchase_amount"], purchase["date"]) == ("1500", "2026-04-03T00:00:00Z")
+    assert (purchase["purchase_amount"], purchase["date"]) == ("1500.00", "2026-04-03T00:00:00Z")
 
 
 def test_cli_out_dir_then_the_job_resumes_from_the_ledger(tmp_path, sb, capsys, monkeypatch):

@@ -241,3 +241,11 @@ def pg_ledger_url(pg_server):
     yield pg_server.url(name)
     with pg_server.admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_ledger(request, tmp_path) -> str:
+    """A new ledger: a PostgreSQL database or a SQLite file (its --ledger text)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_ledger_url")
+    return str(tmp_path / "shared.sqlite")

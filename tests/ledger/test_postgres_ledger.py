@@ -49,8 +49,8 @@ def test_schema_created_on_first_open(pg_ledger_url):
             "SELECT table_name FROM information_schema.tables"
             " WHERE table_schema = current_schema() ORDER BY table_name"
         ).fetchall()
-    assert SCHEMA_VERSION == 1
-    assert meta == [("schema_version", "1")]
+    assert SCHEMA_VERSION == 2
+    assert meta == [("schema_version", "2")]
     assert [t for (t,) in tables] == ["imports", "ledger_meta", "purchases"]
     # Opening again changes nothing.
     Ledger.open(LedgerLocation(url=pg_ledger_url)).close()
@@ -69,7 +69,7 @@ def test_newer_schema_is_refused(pg_ledger_url):
         named = f"postgresql://keen:***@127.0.0.1:{_port(pg_ledger_url)}/"
         assert str(refused.value) == (
             f"the ledger {location.describe()} has schema version 99; this keen-import knows "
-            "version 1 only"
+            "version 2 only"
         )
         assert location.describe().startswith(named)
         assert refused.value.ledger == location.describe()
@@ -82,21 +82,21 @@ def test_older_shared_schema_needs_upgrade(pg_ledger_url):
     location = LedgerLocation(url=pg_ledger_url)
     Ledger.open(location).close()
     with _admin(pg_ledger_url) as conn:
-        conn.execute("UPDATE ledger_meta SET value = '0' WHERE key = 'schema_version'")
+        conn.execute("UPDATE ledger_meta SET value = '1' WHERE key = 'schema_version'")
     with pytest.raises(LedgerError) as refused:
         Ledger.open(location)
     assert str(refused.value) == (
-        f"the shared ledger {location.describe()} has schema version 0; this keen-import writes "
-        "version 1"
+        f"the shared ledger {location.describe()} has schema version 1; this keen-import writes "
+        "version 2"
     )
     assert refused.value.hint == (
         "once every machine of the team runs this version: keen-import ledger upgrade"
     )
     with _admin(pg_ledger_url) as conn:
-        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("0",)]
+        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("1",)]
     Ledger.open(location, upgrade=True).close()
     with _admin(pg_ledger_url) as conn:
-        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("1",)]
+        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("2",)]
     Ledger.open(location).close()  # upgraded: every machine may open it again
 
 
@@ -140,7 +140,7 @@ def test_machines_opening_a_new_ledger_at_once(pg_server):
             assert failures == []
             with _admin(location.url) as conn:
                 assert conn.execute("SELECT * FROM ledger_meta").fetchall() == [
-                    ("schema_version", "1")
+                    ("schema_version", "2")
                 ]
         finally:
             with pg_server.admin() as conn:
@@ -328,14 +328,6 @@ def _candidates(n: int) -> list:
     namespace: dict = {}
     exec(CANDIDATES, namespace)
     return [namespace["candidate"](i) for i in range(n)]
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def any_ledger(request, tmp_path) -> str:
-    """A new ledger: a PostgreSQL database or a SQLite file (its --ledger text)."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_ledger_url")
-    return str(tmp_path / "shared.sqlite")
 
 
 def test_a_killed_import_is_swept(any_ledger):
