@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 
 from importer.fields import PURCHASE_FIELDS, PurchaseField, sent_fields
@@ -164,15 +165,32 @@ def _changes(before: str | None, now: bytes) -> str:
     """What differs between the payload sent earlier and the current one, in finance words."""
     if not before:
         return ""
-    old, new = json.loads(before, parse_float=str), json.loads(now, parse_float=str)
+    old, new = _read(before), _read(now)
     parts = []
     for key in [k for k in old if k != "action"] + [k for k in new if k not in old]:
         if old.get(key) == new.get(key):
-            continue
+            continue  # numbers by value: the 1500 an earlier version sent is 1500.00
         name = _FIELD_NAMES.get(key, key)
         was = _shown(old.get(key))
         parts.append(f"{name} {was} (now {_shown(new.get(key))})")
     return ", ".join(parts)
+
+
+def _read(payload: str | bytes) -> dict:
+    """A payload with its numbers as Decimals, written as they were sent."""
+    return json.loads(payload, parse_float=_Written, parse_int=_Written)
+
+
+class _Written(Decimal):
+    """A number of a payload: equal by value, shown as it was written."""
+
+    def __new__(cls, text: str):
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _shown(value: object) -> str:

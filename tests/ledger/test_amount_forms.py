@@ -115,3 +115,13 @@ def test_an_older_ledger_is_upgraded_to_find_amounts_in_any_form(any_ledger):
     assert found[ids["99.5/0"]] == (now("99.50")[0] + "~forgotten~1", now("99.50")[1], "99.50")
     assert found[ids["7.25/0"]][2] == "7.25"  # already in the one form: untouched
     assert found[ids["7.25/0"]][:2] == now("7.25")
+
+
+def test_an_edit_names_what_changed_and_not_an_amount_written_another_way():
+    from importer.send.changed import _changes
+
+    earlier = '{"action":"create_purchase","purchase_amount":1500,"date":"2026-03-01T00:00:00Z"}'
+    moved = b'{"action":"create_purchase","purchase_amount":1500.00,"date":"2026-03-02T00:00:00Z"}'
+    raised = b'{"action":"create_purchase","purchase_amount":1600.00,"date":"2026-03-01T00:00:00Z"}'
+    assert _changes(earlier, moved) == "date 2026-03-01T00:00:00Z (now 2026-03-02T00:00:00Z)"
+    assert _changes(earlier, raised) == "amount 1500 (now 1600.00)"
