@@ -580,6 +580,7 @@ def _add_online_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
         metavar="PATH",
         help="read the API key from this file (default: $KEEN_API_KEY)",
     )
+    online.add_argument("--api-key", action=_NoKeyOnTheCommandLine, help=argparse.SUPPRESS)
     online.add_argument(
         "--timeout",
         type=float,
@@ -660,9 +661,30 @@ def _add_run_command(commands) -> None:
     run.set_defaults(func=cmd_run)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser (and its commands') that takes options by their whole name only: a prefix
+    such as ``--api-key`` was taken for ``--api-key-file``, and the key pasted after it was
+    printed back as a file name."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
+class _NoKeyOnTheCommandLine(argparse.Action):
+    """``--api-key``: refused without repeating its value (shell history and process lists keep
+    what is typed on a command line)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error(
+            "the API key is not taken on the command line (shell history keeps it): set "
+            "KEEN_API_KEY or use --api-key-file PATH"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The keen-import argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keen-import",
         description="Bulk purchase importer for the Keen partner API.",
     )

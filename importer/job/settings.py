@@ -109,16 +109,35 @@ MAPPING_PROXY = "the mapping file's proxy option"
 
 
 def check_api_url(url: str, *, insecure: bool = False) -> str:
-    """Refuse URLs that would leak the API key: plain http to anything but loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"--api-url {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(url) and not insecure:
+    """The API URL in the one form the ledger files purchases under (scheme and host in lower
+    case, no default port, no trailing slash: another spelling of the same endpoint must not
+    send its purchases again). Refuses URLs that would leak a secret: plain http to anything
+    but loopback, a user name, password or query in the URL (it would be kept in the manifest
+    and the ledger)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"--api-url {_shown_url(parts)!r} is not an http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigurationError(
-            f"refusing to send the API key over plain http to {parts.hostname}",
+            f"--api-url {_shown_url(parts)} carries a user name, password, query or fragment",
+            hint="give the endpoint alone; the API key goes in KEEN_API_KEY or --api-key-file",
+        )
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme == "http" and not is_loopback(url) and not insecure:
+        raise ConfigurationError(
+            f"refusing to send the API key over plain http to {host}",
             hint="use https, or --insecure if you really mean it",
         )
-    if parts.path in ("", "/"):
-        # A bare host: every documented Keen base has this path (keen-api.md section 1.1).
-        return url.rstrip("/") + "/functions/v1/keen-api"
-    return url
+    port = parts.port
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        netloc += f":{port}"
+    # A bare host: every documented Keen base has this path (keen-api.md section 1.1).
+    path = parts.path.rstrip("/") or "/functions/v1/keen-api"
+    return f"{scheme}://{netloc}{path}"
+
+
+def _shown_url(parts) -> str:
+    """A URL as it may be shown: without what follows a user name, password or ``?``."""
+    where = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{where}{parts.path}" + ("?..." if parts.query else "")

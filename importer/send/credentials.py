@@ -23,9 +23,10 @@ def read_api_key(key_file: str | None = None) -> str:
     if key_file:
         try:
             key = _key_text(Path(key_file).read_bytes())
-        except OSError as exc:
+        except OSError as exc:  # not named: what was typed may be the key itself
             raise ConfigurationError(
-                f"cannot read the API key file {key_file}: {exc.strerror}"
+                f"cannot read the API key file given to --api-key-file: {exc.strerror}",
+                hint="give the path of a text file holding the key, or set KEEN_API_KEY",
             ) from None
         except UnicodeDecodeError:
             raise ConfigurationError(
