@@ -71,7 +71,7 @@ ADVICE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"give --ledger a new file name \(or an empty PostgreSQL database\)",
      "start the web app with another ledger (a new file or an empty PostgreSQL database)"),
     # files
-    (r"raise the limit with --max-xlsx-mb (\S+)",
+    (r"raise the limit with --max-xlsx-mb (\d+)",
      r"import it with keen-import on the command line and a limit of \1 MB"),
     (r"name the file's encoding with --encoding \([^)]*\), or save",
      "save"),

@@ -105,6 +105,14 @@ def test_invalid_rows_show_nothing_read(client, danish):
     assert 'value="12,5O €" aria-label="Beløb, row 4"' in grid_row(page, 4)
 
 
+def test_a_status_filter_the_app_does_not_know_shows_every_row(client, danish):
+    every = client.get(f"/imports/{danish}/review")
+    old = client.get(f"/imports/{danish}/review?status=bogus")  # an edited URL, an old bookmark
+    rows = re.compile(r'<tr class="status-\w+">\s*<th scope="row">(\d+)</th>')
+    assert (old.status_code, rows.findall(old.text)) == (200, rows.findall(every.text))
+    assert rows.findall(every.text) == ["2", "3", "4", "5", "6", "7"]
+
+
 def test_the_grid_is_a_named_scrolling_region(client, danish):
     page = client.get(f"/imports/{danish}/review").text
     assert (

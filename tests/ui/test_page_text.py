@@ -292,6 +292,13 @@ def test_a_csv_with_headers_only_stops_at_upload_and_nothing_is_kept(
             "nothing was sent",
             id="clause-left-out",
         ),
+        pytest.param(
+            "bomb.xlsx would expand to 2,048 MB (if the file is genuine, raise the limit with "
+            "--max-xlsx-mb 3000)",
+            "bomb.xlsx would expand to 2,048 MB (if the file is genuine, import it with "
+            "keen-import on the command line and a limit of 3000 MB)",
+            id="limit-in-parentheses",
+        ),
         pytest.param("warning: 1 rows are hidden", "warning: 1 row is hidden", id="one-row"),
         pytest.param("11 rows are hidden", "11 rows are hidden", id="eleven-rows"),
     ],

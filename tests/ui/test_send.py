@@ -259,3 +259,64 @@ def test_a_finished_import_says_nothing_left_to_send(sandboxed, sandbox, tmp_pat
     assert "<h2>Nothing left to send</h2>" in page
     assert "Confirm and send" not in page
     assert confirm_send(client, settings, import_id, "2").status_code == 400
+
+
+def test_confirm_pressed_twice_at_once_starts_one_send(tmp_path, monkeypatch):
+    """Two "Confirm and send" requests at the same moment (a double click, two tabs): the one
+    that waited for the other's plan goes to the progress page; one send, one ledger import."""
+    import threading
+    import time
+
+    import httpx
+
+    from importer.ui import background
+    from ui.browser import start_live_ui
+
+    planned, start, starts = background.make_plan, background.start, []
+
+    def slow_plan(session, settings):  # both requests are past the first look at the session
+        time.sleep(0.3)
+        return planned(session, settings)
+
+    def counted_start(*args, **kwargs):
+        starts.append(args[0])
+        return start(*args, **kwargs)
+
+    monkeypatch.setattr(background, "make_plan", slow_plan)
+    monkeypatch.setattr(background, "start", counted_start)
+    live, stop = start_live_ui(tmp_path / "ws")
+    try:
+        with httpx.Client(base_url=live.root, follow_redirects=False) as web:
+            web.get(f"/?token={live.settings.token}")
+            cookie = web.cookies[f"keen_import_session_{live.settings.port}"]
+            form = {"csrf_token": live.settings.csrf_token_for(cookie)}
+            origin = {"Origin": live.root}
+            with open(SAMPLE, "rb") as handle:
+                files = {"file": ("march.csv", handle, "text/csv")}
+                sent = web.post("/upload", data=form, files=files, headers=origin)
+            import_id = sent.headers["location"].split("/")[2]
+            assert (
+                web.post(f"/imports/{import_id}/columns", data=form, headers=origin).status_code
+                == 303
+            )
+            answers = []
+
+            def press() -> None:
+                data = {**form, "rows_to_send": "5"}
+                answers.append(web.post(f"/imports/{import_id}/send", data=data, headers=origin))
+
+            pressing = [threading.Thread(target=press) for _ in range(2)]
+            for thread in pressing:
+                thread.start()
+            for thread in pressing:
+                thread.join(30)
+            session = live.app.state.sessions.get(import_id)
+            session.thread.join(60)
+        assert [(a.status_code, a.headers["location"]) for a in answers] == [
+            (303, f"/imports/{import_id}/progress")
+        ] * 2
+        # one send: 5 rows, one of them to a lead the key cannot see (rejected, not created)
+        assert (len(starts), live.sandbox.stats()["create_calls"]) == (1, 4)
+        assert (session.progress.finished, session.report.exit_code) == (True, 1)
+    finally:
+        stop()

@@ -23,8 +23,9 @@ def grid_filters(request: Request) -> dict:
     """Status, warning, search text and page of the grid, from the query string."""
     query = request.query_params
     page = query.get("page", "1")
+    status = query.get("status")
     return {
-        "status": query.get("status") or None,
+        "status": status if status in STATUS_ORDER else None,  # an old bookmark: every row
         "warning": query.get("warning") or None,
         "q": (query.get("q") or "").strip() or None,
         "page": max(1, int(page)) if page.isdigit() else 1,

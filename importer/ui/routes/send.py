@@ -70,6 +70,8 @@ async def send(request: Request):
         return await confirm(request, "Set an API key first.", 400)
     try:
         async with session.lock:
+            if session.running:  # a request that waited for the lock: the send it waited for
+                return redirect(f"/imports/{session.folder.id}/progress")
             plan = await run_in_threadpool(background.make_plan, session, settings)
             expected = plan.rows_sent(resend_unconfirmed=resend)
             if typed != str(expected):
