@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -728,6 +730,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader of the output left (``keen-import ledger list | head``): nothing more to
+        # say, and Python's own flush at exit must not fail on the closed pipe again.
+        with contextlib.suppress(OSError, AttributeError, ValueError):  # no stdout at all
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -153,3 +153,14 @@ def test_utf16_without_bom_is_read_not_garbled(tmp_path):
     done = validate(path, "--results", str(tmp_path / "out.csv"))
     assert "Traceback" not in done.stderr
     assert done.returncode == 0, done.stderr
+
+
+def test_output_read_by_a_program_that_stops_reading_is_no_traceback(tmp_path):
+    """``keen-import ledger list | head -2``: the reader leaves before the list is printed."""
+    ledger = tmp_path / "ledger.sqlite"
+    env = {**os.environ, "KEEN_IMPORT_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "importer", "ledger", "--ledger", str(ledger), "list"]
+    listing = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    listing.stdout.close()  # before the tool has started: its first line meets a closed pipe
+    err = listing.stderr.read().decode()
+    assert (listing.wait(60), err) == (1, "")
