@@ -68,9 +68,14 @@ HIGHLIGHT = {
 }
 
 
+#: A signed number ("-120.00", "+5", "-1,234.5"): a spreadsheet reads it as the number, never
+#: as a formula, so it is left as it is (quoted, a refund's -120.00 became text in Excel).
+_SIGNED_NUMBER = re.compile(r"[+-]\d[\d.,]*")
+
+
 def neutralise(value: str) -> str:
     """Make a cell that a spreadsheet would run as a formula display as text instead."""
-    if value[:1] in FORMULA_CHARS:
+    if value[:1] in FORMULA_CHARS and not _SIGNED_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -97,7 +97,7 @@ def test_neutralise(value):
     assert neutralise(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["", "plain", "12", "a=b", " =x"])
+@pytest.mark.parametrize("value", ["", "plain", "12", "a=b", " =x", "-120.00", "+5", "-1,234.5"])
 def test_neutralise_leaves_plain_text(value):
     assert neutralise(value) == value
 
@@ -105,7 +105,7 @@ def test_neutralise_leaves_plain_text(value):
 def test_csv_results_neutralise_formulas(tmp_path):
     text = (
         "Lead ID,Amount,Notes,=Header\r\n"
-        f"{LEAD_1},10,=cmd,+1\r\n"
+        f"{LEAD_1},10,=cmd,+1+1\r\n"
         f'{LEAD_2},20,"\t=tab",@x\r\n'
         f'{LEAD_3},30,"\r=cr",-5\r\n'
     )
@@ -119,9 +119,9 @@ def test_csv_results_neutralise_formulas(tmp_path):
         lines = list(csv.reader(handle))
     assert lines[0][:4] == ["Lead ID", "Amount", "Notes", "'=Header"]
     assert [line[2:4] for line in lines[1:]] == [
-        ["'=cmd", "'+1"],
+        ["'=cmd", "'+1+1"],
         ["'\t=tab", "'@x"],
-        ["'\r=cr", "'-5"],
+        ["'\r=cr", "-5"],  # a signed number is no formula
     ]
 
 
