@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from importer.errors import AuthenticationError
+from importer.errors import AuthenticationError, ConfigurationError
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.send.client import Outcome, OutcomeKind
 
@@ -215,7 +215,8 @@ def _refuses_lead(outcome: Outcome) -> bool:
 async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what: str) -> Outcome:
     """A read call, retried on anything transient (reads are safe to repeat).
 
-    Returns the last outcome; only a 401 raises (nothing may be sent with a refused key).
+    Returns the last outcome; only a 401 or a redirect raises (nothing may be sent with a
+    refused key, or to a URL that is not the API's).
     """
     outcome: Outcome | None = None
     for attempt in range(1, attempts + 1):
@@ -226,6 +227,12 @@ async def _read(call, args: tuple, attempts: int, sleep, result: Preflight, what
                 "Invalid API key",
                 status=401,
                 hint="Check KEEN_API_KEY or --api-key-file; nothing was sent.",
+            )
+        if 300 <= (outcome.http_status or 0) < 400:  # not the API: stop before any row is sent
+            raise ConfigurationError(
+                f"the API URL answered a request for {what} with a redirect (HTTP "
+                f"{outcome.http_status}): it is not the API's address, and nothing was sent",
+                hint="check --api-url: give the address it redirects to",
             )
         if outcome.kind in (OutcomeKind.OK, OutcomeKind.REJECTED):
             return outcome

@@ -127,3 +127,44 @@ def test_lookup_action_not_supported_is_skipped_with_a_note():
         "get_lead_by_id is not supported by this API (400: Unknown action: get_lead_by_id); "
         "leads were not checked before sending"
     ]
+
+
+def test_an_api_url_that_redirects_stops_the_run_before_any_row(tmp_path, monkeypatch, capsys):
+    """A URL that answers with a redirect (http to https, a moved endpoint) is not the API's:
+    exit 2 at the first look-up, nothing sent, instead of every row `unconfirmed`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from runhelpers import write_rows
+
+    from importer.cli import main
+
+    posts = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server name
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(307)
+            self.send_header("Location", "https://127.0.0.1/functions/v1/keen-api")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("KEEN_API_KEY", "a-key")
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/functions/v1/keen-api"
+        source = write_rows(tmp_path / "rows.csv", 3)
+        code = main(["run", str(source), "--api-url", url, "--yes"])
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert (code, len(posts)) == (2, 1)  # the channel list, asked once
+    assert b"create_purchase" not in posts[0]
+    assert (
+        "error: the API URL answered a request for the channels with a redirect (HTTP 307)" in err
+    )
+    assert not (tmp_path / "rows.created.csv").exists()
