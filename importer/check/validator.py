@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from operator import itemgetter
 
@@ -96,6 +96,9 @@ class CheckedChunk:
     currencies: list[str | None]
     records: list[PurchaseRecord | None] | None = None
     dates: list[datetime | None] = field(default_factory=list)
+    #: The file's time zone: the summary's date range is in its dates, as the file wrote them
+    #: (in UTC, a file of March in Copenhagen began on 28 February).
+    zone: tzinfo | None = None
     #: Facts for the summary (report lines, hidden rows, NULL cells, ...): see Summary.notice.
     facts: ChunkFacts = field(default_factory=lambda: ChunkFacts())
     #: With ``check(..., mark_duplicates=False)``: the duplicate keys of the valid rows, in
@@ -114,8 +117,8 @@ class CheckedChunk:
             )
         known = [d for d in set(self.dates) if d is not None]
         if known:
-            summary.see_date(min(known))
-            summary.see_date(max(known))
+            for instant in (min(known), max(known)):
+                summary.see_date(instant.astimezone(self.zone) if self.zone else instant)
 
     def result_columns(self) -> list[list[str]]:
         """The verdicts as results-file columns (row, status, ..., warnings)."""
@@ -476,6 +479,7 @@ class RowValidator:
             warnings=verdict.warnings,
             amounts_all=amounts_all,
             dates=[d[0] if d else None for d in dates] if dates is not None else [None] * verdict.n,
+            zone=self.zone,
             currencies=verdict.get("currency"),
             records=self._records(chunk, statuses, verdict) if self.build_records else None,
             facts=verdict.facts,

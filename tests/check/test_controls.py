@@ -70,6 +70,17 @@ def test_period_uses_the_timezone_of_the_file(tmp_path):
     assert report.summary.count("valid") == 1
 
 
+def test_the_date_range_is_in_the_files_time_zone(tmp_path, cli):
+    # 2026-03-01 in Copenhagen is 2026-02-28 23:00 UTC: the range and the month are the file's.
+    rows = "".join(f"{LEAD_1},10,2026-03-{day:02d}\r\n" for day in range(1, 32))
+    path = write_csv(tmp_path / "sales_march.csv", "Lead ID,Amount,Date\r\n" + rows)
+    code, err = cli("validate", path, "--timezone", "Europe/Copenhagen")
+    assert (code, [line for line in err if "dates from" in line or "monthly" in line]) == (
+        0,
+        ["  dates from 2026-03-01 to 2026-03-31"],
+    )
+
+
 def test_monthly_file_spanning_months_is_warned(tmp_path, cli):
     path = write_csv(tmp_path / "sales_2026-03.csv", FILE)
     code, err = cli("validate", path)
