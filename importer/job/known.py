@@ -41,14 +41,14 @@ class KnownRows:
     #: Amounts per currency of the rows not sent: "created" and each held status.
     amounts: dict[str, Counter] = field(default_factory=dict)
 
-    def count(self, legacy: int, decided, prepared: PreparedFile, amounts=None) -> None:
+    def count(self, legacy: int, decided, amounts=None) -> None:
         """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions
         (``amounts``: row -> (currency, amount) of its valid rows, to total what is not sent)."""
         to_send, held = decided
         self.new += legacy + len(to_send)
         for row, result in held.items():
             if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
-                self.created[_origin(result.error, prepared)] += 1
+                self.created[_origin(result.error)] += 1
                 self._add_amount("created", (amounts or {}).get(row))
             elif result.status in (RowStatus.UNCONFIRMED, RowStatus.NOT_SENT):
                 self.held[str(result.status)] += 1
@@ -79,11 +79,12 @@ class KnownRows:
             return ""
         rows = "1 row" if self.known == 1 else f"{self.known:,} rows"
         origins = ", ".join(
-            f"{name} on {day}" + (f" ({count:,})" if len(self.created) > 1 else "")
+            (f"the import of {name} on {day}" if name else "an earlier import of the same file")
+            + (f" ({count:,})" if len(self.created) > 1 else "")
             for (name, day), count in self.created.most_common(3)
         )
         more = ", ..." if len(self.created) > 3 else ""
-        return f"{rows} already created by the import of {origins}{more}: not sent again"
+        return f"{rows} already created by {origins}{more}: not sent again"
 
 
 def known_rows(
@@ -98,7 +99,7 @@ def known_rows(
     found = KnownRows()
     context = _context(prepared)
     for legacy, candidates in _candidate_chunks(prepared):
-        found.count(legacy, ledger.preview(target, candidates, context), prepared)
+        found.count(legacy, ledger.preview(target, candidates, context))
     return found
 
 
@@ -129,7 +130,7 @@ class LedgerScan:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-preview") as pool:
             decided = pool.submit(self._preview, candidates)
             self.edits.look(_file_rows(candidates))
-            self.known.count(legacy, decided.result(), self.prepared, amounts)
+            self.known.count(legacy, decided.result(), amounts)
 
     def _preview(self, candidates: list[Candidate]):
         """What the ledger would decide for these rows; every row is new when it holds no
@@ -229,11 +230,12 @@ def ledger_note(
         return f"ledger: rows already imported could not be looked up ({exc.message})"
 
 
-def _origin(error: str | None, prepared: PreparedFile) -> tuple[str, str]:
-    """(file name, day) of an earlier import, from the ledger's reason."""
+def _origin(error: str | None) -> tuple[str, str]:
+    """(file name, day) of an earlier import, from the ledger's reason; ("", "") for an
+    earlier import of the same file content (under any name: it gives no reason)."""
     prefix = "already created from "
     if error and error.startswith(prefix):
         name, _, rest = error.removeprefix(prefix).partition(" row ")
         day = rest.partition(" on ")[2][:10]
         return name, day
-    return prepared.table.path.name, "an earlier run"
+    return "", ""

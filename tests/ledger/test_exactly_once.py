@@ -229,6 +229,18 @@ def test_validate_says_what_is_new_and_what_was_imported(tmp_path, sb, run, caps
     assert "ledger: 3 new; 2 rows already created by the import of march.csv on " in err
 
 
+def test_a_copy_under_another_name_is_never_named_as_the_import_that_created(tmp_path, sb, run):
+    first = write(tmp_path / "march.csv", [line(i) for i in range(3)])
+    copy = tmp_path / "saved again" / "march (1).csv"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    assert run(first)[0] == 0
+    code, err = run(copy)
+    assert (code, len(sb.purchases())) == (0, 3)
+    assert "  3 rows already created by an earlier import of the same file: not sent again" in err
+    assert "import of march (1).csv" not in err
+
+
 def test_the_embedded_sandbox_never_writes_the_real_ledger(tmp_path, run_cli):
     path = write(tmp_path / "march.csv", [line(0)])
     code, err = run_cli(path, "--sandbox", "--yes")
