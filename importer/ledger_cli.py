@@ -39,7 +39,9 @@ def add_ledger_command(commands) -> None:
     find = actions.add_parser("find", help="purchases by purchase id, lead or reference")
     find.add_argument("text")
     export = actions.add_parser("export", help="purchases created in Keen, by purchase date")
-    export.add_argument("--period", metavar="YYYY-MM", help="one month only")
+    export.add_argument(
+        "--period", metavar="YYYY-MM[..YYYY-MM]", help="those months only (by purchase date)"
+    )
     export.add_argument("--output", metavar="FILE", help="CSV or .xlsx (default created.csv)")
     forget = actions.add_parser("forget", help="let purchases be sent again (Keen reversed them)")
     forget.add_argument("what", nargs="+", metavar="PURCHASE_ID|IMPORT")

@@ -107,17 +107,17 @@ def find(ledger: Ledger, text: str) -> list[Entry]:
     )
 
 
-def created_in_period(ledger: Ledger, period: str | None = None) -> Iterator[Entry]:
-    """Purchases created in Keen (not forgotten), by purchase date; ``period`` 2026-03 keeps
-    one month (purchase dates are UTC instants)."""
+def created_in_period(ledger: Ledger, months: tuple[str, str] | None = None) -> Iterator[Entry]:
+    """Purchases created in Keen (not forgotten), by purchase date; ``months`` ("2026-01",
+    "2026-03") keeps those months, first and last included (purchase dates are UTC instants)."""
     sql = (
         f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.status = 'created'"
         " AND p.forgotten IS NULL"
     )
     args: tuple = ()
-    if period:
-        sql += " AND substr(p.purchase_date, 1, 7) = ?"
-        args = (period,)
+    if months:
+        sql += " AND substr(p.purchase_date, 1, 7) BETWEEN ? AND ?"
+        args = months
     yield from ledger._entries(sql + " ORDER BY p.purchase_date, p.target, p.file_row", args)
 
 

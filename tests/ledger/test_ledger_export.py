@@ -1,0 +1,63 @@
+"""``keen-import ledger export``: the purchases created in Keen for month-end reconciliation,
+by purchase date; in a workbook, amounts are numbers and dates are dates (SUM works)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+from runhelpers import USD_LEADS, read_csv
+
+from importer.cli import main
+from importer.ledger import ledger_location
+
+HEADER = "Lead ID,Amount,Date,Reference\n"
+
+
+def imported(tmp_path, sb, monkeypatch) -> str:
+    """Two purchases of February and three of March, created in the sandbox; the ledger."""
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    rows = [("2026-02-27", "10.50"), ("2026-02-28", "20"), ("2026-03-01", "1,500.00"),
+            ("2026-03-15", "99.5"), ("2026-03-31", "0.25")]  # fmt: skip
+    source = tmp_path / "sales.csv"
+    source.write_text(
+        HEADER + "".join(f'{USD_LEADS[0]},"{a}",{d},INV-{i}\n' for i, (d, a) in enumerate(rows))
+    )
+    assert main(["run", str(source), "--api-url", sb.base_url, "--yes"]) == 0
+    return str(ledger_location(sandbox=True).path)  # runs to this machine keep their own
+
+
+def export(ledger: str, *args: str) -> int:
+    return main(["ledger", "export", "--ledger", ledger, *args])
+
+
+def test_a_month_as_a_workbook_of_numbers_and_dates(tmp_path, sb, monkeypatch, capsys):
+    ledger = imported(tmp_path, sb, monkeypatch)
+    out = tmp_path / "march.xlsx"
+    assert export(ledger, "--period", "2026-03", "--output", str(out)) == 0
+    assert f"wrote 3 purchases created in Keen dated 2026-03 to {out}" in capsys.readouterr().out
+    sheet = openpyxl.load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    at = {name: header.index(name) for name in ("purchase_date", "amount", "reference", "row")}
+    assert [(r[at["purchase_date"]], r[at["amount"]], r[at["reference"]], r[at["row"]])
+            for r in rows[1:]] == [
+        (dt.datetime(2026, 3, 1), 1500.0, "INV-2", 4),
+        (dt.datetime(2026, 3, 15), 99.5, "INV-3", 5),
+        (dt.datetime(2026, 3, 31), 0.25, "INV-4", 6),
+    ]  # fmt: skip
+
+
+def test_months_as_csv_and_a_period_that_is_no_month(tmp_path, sb, monkeypatch, capsys):
+    ledger = imported(tmp_path, sb, monkeypatch)
+    out = tmp_path / "q1.csv"
+    assert export(ledger, "--period", "2026-01..2026-02", "--output", str(out)) == 0
+    assert [(r["purchase_date"], r["amount"]) for r in read_csv(out)] == [
+        ("2026-02-27T00:00:00Z", "10.50"),
+        ("2026-02-28T00:00:00Z", "20.00"),
+    ]
+    capsys.readouterr()
+    assert export(ledger, "--period", "2026-13", "--output", str(tmp_path / "x.csv")) == 2
+    err = capsys.readouterr().err
+    assert "error: --period '2026-13' is not a month (YYYY-MM) or a range" in err
+    assert not (tmp_path / "x.csv").exists()
