@@ -232,7 +232,7 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     # The same file uploaded again is a new import: the ledger knows its purchases.
     again = checked_import(client, settings)
     review = client.get(f"/imports/{again}/review").text
-    assert "3 rows already created by the import of purchases_with_errors.csv on " in review
+    assert "3 rows already created by an earlier import of the same file: not sent again" in review
     page = client.get(f"/imports/{again}/send").text
     assert "<h2>About to import 2 purchases</h2>" in page
     confirm_send(client, settings, again, "2")
@@ -320,3 +320,19 @@ def test_confirm_pressed_twice_at_once_starts_one_send(tmp_path, monkeypatch):
         assert (session.progress.finished, session.report.exit_code) == (True, 1)
     finally:
         stop()
+
+
+def test_a_send_the_api_refused_says_so_on_the_results_page(sandboxed, sandbox):
+    client, settings, app = sandboxed
+    import_id = checked_import(client, settings)
+    right = settings.api_key
+    settings.api_key = ApiKey("d2b7f3a4-1c8e-4e0b-9a55-000000000000")  # a key Keen refuses
+    try:
+        confirm_send(client, settings, import_id, "5")
+        finish(app, import_id)
+    finally:
+        settings.api_key = right
+    page = client.get(f"/imports/{import_id}/results").text
+    said = '<p class="error" role="alert">The last run stopped with an error: Invalid API key'
+    assert said in page
+    assert "Check the key on the API key page; nothing was sent." in page

@@ -67,6 +67,9 @@ async def show(request: Request):
         running=running,
         command=for_import(folder, session, request.app.state.settings),
         outcome=session.progress.outcome if session and session.progress else None,
+        # The last run stopped before it wrote anything (a refused key, an unreachable API):
+        # the table below is still the check's, so the page says so first.
+        failed=session.progress.error if session and session.progress else None,
         step="results",
     )
 
