@@ -152,6 +152,9 @@ def payload_plan(fields: Sequence[PurchaseField]) -> tuple[Sent, ...]:
 SENT: tuple[Sent, ...] = payload_plan(PURCHASE_FIELDS)
 
 
+_CENTS = Decimal("0.01")
+
+
 def dumps_payload(body: dict) -> bytes:
     """Serialise a payload to JSON, writing Decimals as exact JSON numbers (no float round trip).
 
@@ -172,8 +175,16 @@ def dumps_payload(body: dict) -> bytes:
 
 
 def format_decimal(value: Decimal) -> str:
-    """A Decimal as a plain JSON number in fixed notation (``Decimal("1E+3")`` -> ``1000``)."""
-    return format(value, "f")
+    """A Decimal as a plain JSON number in fixed notation, in the one form an amount is sent
+    and identified by: two decimal places, more only when it has them (``Decimal("1500")`` ->
+    ``1500.00``, ``Decimal("99.5")`` -> ``99.50``, ``Decimal("1E+3")`` -> ``1000.00``,
+    ``Decimal("12.345")`` -> ``12.345``). The file's ``1500``, ``1500.0`` and ``1500.00`` are
+    one purchase: a file saved again by Excel must find the purchase it created."""
+    text = format(value, "f")
+    if text[-3:-2] == ".":
+        return text  # the usual cell, 1234.50
+    cents = value.quantize(_CENTS)
+    return format(cents if cents == value else value.normalize(), "f")
 
 
 @dataclass

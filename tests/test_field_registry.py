@@ -192,16 +192,17 @@ def test_the_payload_carries_every_sent_field_in_order():
 
 def test_payload_bytes_and_identities_are_those_recorded_before_the_registry():
     """A body's bytes and the ledger's identity name purchases already created: pinned to
-    the values computed by the code before the registry."""
+    the values computed by the code before the registry, but for the amount's one form of
+    schema 2 (0 is sent as 0.00; importer.ledger.upgrade gives older rows these identities)."""
     record = recorded_record(purchase_amount=Decimal("0"))
     candidate = identity.candidate_for(record, action="create_purchase", lead_id=LEAD)
     assert dumps_payload(record.payload()) == (
         b'{"action":"create_purchase","lead_id":"47378190-96da-4dac-b2ff-5d2a386ecbe0",'
-        b'"purchase_amount":0,"product_name":"Pro plan","product_description":'
+        b'"purchase_amount":0.00,"product_name":"Pro plan","product_description":'
         b'"Annual subscription","date":"2026-03-02T10:30:00Z","trigger_ids":'
         b'["aefcfad8-efc8-4849-b3aa-7efe4458a885"]}'
     )
-    assert candidate.identity == "0221ca22392046290cd06951e795e9fe97c7c299d4766f8962bbdfb937f85c3a"
+    assert candidate.identity == "adfa79be251b9c26d03d86072069859862af3dc7cb4f1b7d2e002568c924218c"
     catalog = recorded_record(product_name=None, product_id="c241330b-01a9-471f-9e8a-774bcf36d58b")
     body = dumps_payload(catalog.payload())
     assert b'"product_id":"c241330b-01a9-471f-9e8a-774bcf36d58b","description":"Annual' in body

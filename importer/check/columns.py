@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from importer.check import normalise
 
@@ -12,6 +13,11 @@ from importer.check import normalise
 CANONICAL_UUID = normalise.CANONICAL_UUID
 PLAIN_NUMBER = normalise.PLAIN_POINT_AMOUNT
 PLAIN_COMMA_NUMBER = normalise.PLAIN_COMMA_AMOUNT
+
+
+def decimal_from_comma(text: str) -> Decimal:
+    """'1500,25' -> Decimal('1500.25') (the comma fast path)."""
+    return Decimal(text.replace(",", "."))
 
 
 MISSING = object()

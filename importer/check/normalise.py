@@ -210,10 +210,10 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
     """
     if decimal == ".":
         if PLAIN_POINT_AMOUNT.fullmatch(text):
-            return plain_amount(text)
+            return Decimal(text)
     elif decimal == ",":
         if PLAIN_COMMA_AMOUNT.fullmatch(text):
-            return plain_comma_amount(text)
+            return Decimal(text.replace(",", "."))
     else:
         raise ValueError(f"decimal separator must be '.' or ',', not {decimal!r}")
 
@@ -265,30 +265,7 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
         raise ValueError(
             f"amount '{shown}' has more than 2 decimal places; round it or use --allow-precision"
         )
-    return canonical_amount(Decimal(f"{whole}.{fraction}" if fraction else whole))
-
-
-_CENTS = Decimal("0.01")
-
-
-def plain_amount(text: str) -> Decimal:
-    """A cell of PLAIN_POINT_AMOUNT's form (digits, at most two decimals) in the one form."""
-    value = Decimal(text)
-    return value if text[-3:-2] == "." else value.quantize(_CENTS)
-
-
-def plain_comma_amount(text: str) -> Decimal:
-    """A cell of PLAIN_COMMA_AMOUNT's form ('1500,5') in the one form (Decimal('1500.50'))."""
-    return plain_amount(text.replace(",", "."))
-
-
-def canonical_amount(value: Decimal) -> Decimal:
-    """An amount in the one form it is sent and identified by: two decimal places, more only
-    when it has them. 1500, 1500.0 and 1500.00 are one amount: a file saved again by Excel
-    writes it another way, and must find the purchase it created (``Decimal("99.5")`` ->
-    ``Decimal("99.50")``, ``Decimal("12.345")`` stays)."""
-    cents = value.quantize(_CENTS)
-    return cents if cents == value else value.normalize()
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)
 
 
 def _split_number(body: str, decimal: str) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from functools import partial
 
 from importer.check import normalise
@@ -20,6 +21,7 @@ from importer.check.columns import (
     CANONICAL_UUID,
     PLAIN_COMMA_NUMBER,
     PLAIN_NUMBER,
+    decimal_from_comma,
 )
 from importer.check.decisions import ColumnDecisions, ValidationOptions
 from importer.fields import PurchaseField
@@ -91,10 +93,6 @@ def fast_paths(
 ) -> dict[str, tuple[re.Pattern[str], Callable[[str], object]]]:
     """Field name -> the plain form its cells usually take and its cheap conversion, for the
     fields whose parser has one (a plain value must convert to what the parser gives)."""
-    amount = (
-        (PLAIN_NUMBER, normalise.plain_amount)
-        if decimal == "."
-        else (PLAIN_COMMA_NUMBER, normalise.plain_comma_amount)
-    )
+    amount = (PLAIN_NUMBER, Decimal) if decimal == "." else (PLAIN_COMMA_NUMBER, decimal_from_comma)
     forms = {"uuid": (CANONICAL_UUID, str), "amount": amount}
     return {f.name: forms[f.parser] for f in fields if f.parser in forms}

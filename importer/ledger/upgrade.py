@@ -5,8 +5,8 @@ Version 2: amounts in one form. Up to version 1 a purchase was identified by its
 file wrote it, so ``1500`` and ``1500.00`` (a CSV saved again by Excel, the same rows exported
 to .xlsx) were two purchases, and the second file sent them again. From version 2 an amount is
 sent and identified with two decimals, more only when it has them
-(:func:`importer.check.normalise.canonical_amount`). The rows recorded with another form get
-the identity, payload hash and amount they would have had; the payload stays as it was sent.
+(:func:`importer.records.format_decimal`). The rows recorded with another form get the
+identity, payload hash and amount they would have had; the payload stays as it was sent.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import hashlib
 import json
 from decimal import Decimal
 
-from importer.check.normalise import canonical_amount
 from importer.fields import PURCHASE_FIELDS
 from importer.ledger.identity import purchase_identity
 from importer.records import dumps_payload, format_decimal
@@ -70,17 +69,16 @@ def _renewed(
 ) -> tuple[str, str, str] | None:
     """(identity, payload hash, amount) of a recorded row with its amount in the one form, or
     None when its identity cannot be made again from what it recorded."""
-    body = json.loads(payload, parse_float=Decimal)
-    keys = [key for key in _AMOUNT_KEYS if isinstance(body.get(key), (int, Decimal))]
-    if len(keys) != 1 or dumps_payload(body) != payload.encode():
-        return None
+    body = json.loads(payload, parse_float=Decimal, parse_int=Decimal)
+    keys = [key for key in _AMOUNT_KEYS if isinstance(body.get(key), Decimal)]
+    if len(keys) != 1 or any(type(v) is Decimal for k, v in body.items() if k != keys[0]):
+        return None  # not a body this tool writes
     base, mark, suffix = identity.partition("~")
     occurrence = _occurrence(base, payload.encode(), reference, currency)
     if occurrence is None:
         return None
-    amount = canonical_amount(Decimal(body[keys[0]]))
-    body[keys[0]] = amount
-    content = dumps_payload(body)
+    amount = body[keys[0]]
+    content = dumps_payload(body)  # the amount in the one form, the rest as it was
     new_identity = purchase_identity(content, reference, currency, occurrence) + mark + suffix
     return new_identity, hashlib.sha256(content).hexdigest(), format_decimal(amount)
 

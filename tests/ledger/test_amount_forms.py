@@ -12,7 +12,8 @@ from conftest import write_xlsx
 from runhelpers import read_csv
 
 from importer.cli import main
-from importer.ledger import Ledger, candidate_for, ledger_location
+from importer.ledger import Candidate, Ledger, candidate_for, ledger_location
+from importer.ledger.identity import purchase_identity
 from importer.records import PurchaseRecord
 
 LEAD = "759cde66-bacf-43d0-8b1f-9163ce9ff57f"
@@ -61,13 +62,26 @@ def _record(amount: str, row: int = 2) -> PurchaseRecord:
     return PurchaseRecord(row=row, lead_id=LEAD, purchase_amount=Decimal(amount), reference="A-1")
 
 
+def _as_version_1_recorded(amount: str, row: int, occurrence: int) -> Candidate:
+    """The candidate of a row as version 1 made it: the amount written as the file wrote it."""
+    text = f'{{"action":"create_purchase","lead_id":"{LEAD}","purchase_amount":{amount}}}'
+    content = text.encode()
+    return Candidate(
+        row=row,
+        identity=purchase_identity(content, "A-1", None, occurrence),
+        payload_hash=hashlib.sha256(content).hexdigest(),
+        content=content,
+        lead_id=LEAD,
+        reference="A-1",
+        currency=None,
+        amount=amount,
+        date=None,
+    )
+
+
 def _recorded(ledger: Ledger, amounts: list[tuple[str, int]]) -> dict[str, int]:
-    """Rows created the way a version 1 ledger recorded them (the amount as written); their
-    ids by (amount, occurrence)."""
-    candidates = [
-        candidate_for(_record(amount, 2 + i), action="create_purchase", lead_id=LEAD, occurrence=k)
-        for i, (amount, k) in enumerate(amounts)
-    ]
+    """Rows created the way a version 1 ledger recorded them; their ids by "amount/occurrence"."""
+    candidates = [_as_version_1_recorded(a, 2 + i, k) for i, (a, k) in enumerate(amounts)]
     ledger.begin_import(target="http://keen.test/api", file_name="old.csv", file_sha256="x",
                         source="old", allow_duplicates=True)  # fmt: skip
     claimed, held = ledger.claim(candidates)
@@ -78,8 +92,8 @@ def _recorded(ledger: Ledger, amounts: list[tuple[str, int]]) -> dict[str, int]:
             (f"p-{c.row}", c.identity),
         )
     ledger.finish_import("finished")
-    rows = ledger.backend.fetch("SELECT id, amount, identity FROM purchases ORDER BY id")
-    return {f"{amount}/{k}": id_ for (id_, _, _), (amount, k) in zip(rows, amounts, strict=True)}
+    rows = ledger.backend.fetch("SELECT id FROM purchases ORDER BY id")
+    return {f"{amount}/{k}": id_ for (id_,), (amount, k) in zip(rows, amounts, strict=True)}
 
 
 def test_an_older_ledger_is_upgraded_to_find_amounts_in_any_form(any_ledger):

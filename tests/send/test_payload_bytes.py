@@ -1,8 +1,9 @@
 """The serialised payload is part of a purchase's identity in the ledger: its bytes never change.
 
 The expected bytes were written by the first implementation (json.dumps with Decimal
-placeholders); a faster serialiser must give exactly the same, or a resumed run would send rows
-an earlier run created.
+placeholders), but for amounts, in one form since ledger schema 2 (``importer.ledger.upgrade``
+gives older rows their new identities); a faster serialiser must give exactly the same, or a
+resumed run would send rows an earlier run created.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
         pytest.param(
             {"action": "create_purchase", "lead_id": "x", "purchase_amount": Decimal("1E+3"),
              "product_name": 'Ünï "q" \\ \t\n ☃ 😀', "product_description": "\x00\u2028"},
-            b'{"action":"create_purchase","lead_id":"x","purchase_amount":1000,"product_name":'
+            b'{"action":"create_purchase","lead_id":"x","purchase_amount":1000.00,"product_name":'
             b'"\\u00dcn\\u00ef \\"q\\" \\\\ \\t\\n \\u2603 \\ud83d\\ude00","product_description":'
             b'"\\u0000\\u2028"}',
             id="exponent-and-escapes",

@@ -538,7 +538,7 @@ def test_changed_payload_is_another_purchase_and_an_edited_row(tmp_path):
             rows.append(FileRow(c.row, c.payload_hash, c.content, c.lead_id, c.reference))
         edited = find_edited_rows(ledger, TARGET, "march", lambda: rows)
         assert list(edited) == [2]
-        assert (edited[2].purchase_id, edited[2].changes) == ("p-2", "amount 10.50 (now 11)")
+        assert (edited[2].purchase_id, edited[2].changes) == ("p-2", "amount 10.50 (now 11.00)")
         # To the ledger's rule it is a new purchase: claimed, and sent if the user asks for it.
         to_send, claimed, held = claim(ledger, changed)
         assert held == {} and [r.row for r in to_send] == [2]
@@ -548,7 +548,7 @@ def test_changed_payload_is_another_purchase_and_an_edited_row(tmp_path):
     assert results[2] == RowResult(2, RowStatus.CREATED, "p-2", 200, attempts=1)
     with Ledger.open(LedgerLocation(path=path)) as ledger:
         kept = ledger.created_by_source(TARGET, "march")
-    assert [(e.file_row, e.amount) for e in kept] == [(2, "10.50"), (2, "11")]
+    assert [(e.file_row, e.amount) for e in kept] == [(2, "10.50"), (2, "11.00")]
 
 
 def test_a_record_that_was_not_claimed_is_never_sent(tmp_path):
