@@ -31,6 +31,9 @@ def add_ledger_command(commands) -> None:
     """The ``ledger`` command and its sub-commands."""
     ledger = commands.add_parser("ledger", help="what was sent: list, find, export, forget")
     add_ledger_option(ledger)
+    ledger.add_argument(
+        "--sandbox", action="store_true", help="the ledger of the runs into the embedded sandbox"
+    )
     actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser("list", help="every import: when, who, file, counts and amounts")
@@ -57,9 +60,19 @@ def add_ledger_command(commands) -> None:
     ledger.set_defaults(func=cmd_ledger)
 
 
+#: The sub-commands that only read: they never make a ledger where there is none.
+_READS = ("list", "show", "find", "export")
+
+
 def cmd_ledger(args: argparse.Namespace) -> int:
     """Run one ledger sub-command."""
-    location = ledger_location(args.ledger)
+    location = ledger_location(args.ledger, sandbox=args.sandbox)
+    missing = location.path is not None and not location.path.exists()
+    if missing and args.ledger_action in _READS and (args.ledger or args.sandbox):
+        raise ConfigurationError(
+            f"there is no ledger at {location.path}",
+            hint="check the path given to --ledger" if args.ledger else "no sandbox run yet",
+        )
     upgrade = args.ledger_action == "upgrade"
     with Ledger.open(location, upgrade=upgrade) as ledger:
         return _ACTIONS[args.ledger_action](ledger, args)
@@ -70,6 +83,10 @@ def _list(ledger: Ledger, args) -> int:
     _out(f"ledger: {ledger.describe()} ({len(imports)} imports)")
     for summary in imports:
         _out(_import_line(summary))
+    sandbox = ledger_location(sandbox=True).path
+    if not imports and not args.sandbox and sandbox is not None and sandbox.exists():
+        _out("the runs into the embedded sandbox have a ledger of their own: keen-import ledger "
+             "--sandbox list")  # fmt: skip
     return 0
 
 

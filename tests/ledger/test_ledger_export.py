@@ -1,5 +1,6 @@
-"""``keen-import ledger export``: the purchases created in Keen for month-end reconciliation,
-by purchase date; in a workbook, amounts are numbers and dates are dates (SUM works)."""
+"""``keen-import ledger`` reading: ``export``, the purchases created in Keen for month-end
+reconciliation by purchase date (in a workbook, amounts are numbers and dates are dates: SUM
+works); ``list`` names the sandbox's own ledger; no read makes a ledger where there is none."""
 
 from __future__ import annotations
 
@@ -61,3 +62,25 @@ def test_months_as_csv_and_a_period_that_is_no_month(tmp_path, sb, monkeypatch, 
     err = capsys.readouterr().err
     assert "error: --period '2026-13' is not a month (YYYY-MM) or a range" in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_sandbox_ledger_is_named_and_a_missing_ledger_is_never_made(
+    tmp_path, sb, monkeypatch, capsys
+):
+    missing = tmp_path / "typo" / "ledger.sqlite"
+    assert main(["ledger", "--ledger", str(missing), "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: there is no ledger at {missing}" in err
+    assert not missing.parent.exists()  # read commands make no ledger
+    imported(tmp_path, sb, monkeypatch)  # into the sandbox (a server on this machine)
+    capsys.readouterr()
+    assert main(["ledger", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "the runs into the embedded sandbox have a ledger of their own: keen-import ledger "
+        "--sandbox list"
+    ]
+    assert main(["ledger", "--sandbox", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].endswith("sandbox-ledger.sqlite (1 imports)")
+    assert "sales.csv" in listed[1] and "created 5" in listed[1]
