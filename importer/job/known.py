@@ -38,6 +38,8 @@ class KnownRows:
     #: again only on request) and ``not_sent`` (another import is sending them, or a possible
     #: duplicate of a purchase created under another reference).
     held: Counter = field(default_factory=Counter)
+    #: The rows held back by (status, why) when the ledger's reason says why (see _WHY).
+    why: Counter = field(default_factory=Counter)
     #: Amounts per currency of the rows not sent: "created" and each held status.
     amounts: dict[str, Counter] = field(default_factory=dict)
 
@@ -52,6 +54,7 @@ class KnownRows:
                 self._add_amount("created", (amounts or {}).get(row))
             elif result.status in (RowStatus.UNCONFIRMED, RowStatus.NOT_SENT):
                 self.held[str(result.status)] += 1
+                self.why[str(result.status), _why(result.error)] += 1
                 self._add_amount(str(result.status), (amounts or {}).get(row))
             else:
                 self.new += 1
@@ -70,8 +73,21 @@ class KnownRows:
         total = sum(self.held.values())
         if not total:
             return ""
-        parts = ", ".join(f"{status} {count:,}" for status, count in sorted(self.held.items()))
+        parts = ", ".join(
+            f"{status} {count:,}" + self._reasons(status)
+            for status, count in sorted(self.held.items())
+        )
         return f"{'1 row' if total == 1 else f'{total:,} rows'} held back ({parts})"
+
+    def _reasons(self, status: str) -> str:
+        """': 24 possible duplicates of ...' for the rows of ``status`` whose reason is known (a
+        possible duplicate is sent with --allow-duplicates)."""
+        said = [
+            f"{count:,} {why[count != 1]}"
+            for (held, why), count in self.why.items()
+            if held == status and why
+        ]
+        return f": {'; '.join(said)}" if said else ""
 
     def note(self) -> str:
         """'14 rows already created by the import of march.csv on 2026-12-06', or ''."""
@@ -228,6 +244,22 @@ def ledger_note(
         if required:
             raise
         return f"ledger: rows already imported could not be looked up ({exc.message})"
+
+
+#: The start of a reason the ledger gives for holding a row back -> the words of the plan's
+#: note for one row and for several.
+_WHY = {
+    "possible duplicate of purchase": (
+        "possible duplicate of a purchase created under another reference or currency",
+        "possible duplicates of purchases created under another reference or currency",
+    ),
+    "being sent right now by another import": ("being sent by another import right now",) * 2,
+}
+
+
+def _why(error: str | None) -> tuple[str, str] | None:
+    """The words for why a row is held back, None when its reason is not one of _WHY's."""
+    return next((words for start, words in _WHY.items() if (error or "").startswith(start)), None)
 
 
 def _origin(error: str | None) -> tuple[str, str]:

@@ -409,6 +409,10 @@ def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
     assert "1 row held back (unconfirmed 1)" in plan.notes
     plan = importer.open_import(remapped).plan(api_url=sb.base_url, api_key=DEMO_API_KEY)
     assert (plan.valid_rows, plan.held_back, plan.rows_to_send) == (2, {"not_sent": 1}, 1)
+    assert (
+        "1 row held back (not_sent 1: 1 possible duplicate of a purchase created under another "
+        "reference or currency)"
+    ) in plan.notes
 
     assert run(source)[0] == 1
     assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3, "unconfirmed": 1})
