@@ -204,6 +204,22 @@ def test_after_fix_row_the_cards_filter_send_page_and_results_agree(client, sett
     assert cards(client.get(f"/imports/{danish}/review").text) == shown
 
 
+def test_a_fix_from_a_stale_tab_is_refused_and_the_first_fix_stays(client, settings, danish):
+    fix(client, settings, danish, 4, "Beløb", "12,5O €", "12,50 €")  # tab A
+    stale = post(  # tab B, shown before A's fix: it still says 12,5O €
+        client,
+        settings,
+        f"/imports/{danish}/rows/4",
+        data={"cell:Beløb": "13,00 €", "was:Beløb": "12,5O €"},
+    )
+    assert stale.status_code == 409
+    assert "Row 4 was fixed meanwhile (in another tab?): Beløb is now &#39;12,50 €&#39;." in (
+        stale.text
+    )
+    page = client.get(f"/imports/{danish}/review").text
+    assert "12,50 € read as 12.50 EUR" in cells_of(grid_row(page, 4))
+
+
 def test_a_row_fixed_into_a_copy_of_another_is_skipped_everywhere(client, settings, app, danish):
     """Row 7 alone is a valid purchase once its lead is complete, but it is row 2 again: the
     check of the whole file skips it, and every count says so."""

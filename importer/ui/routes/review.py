@@ -149,6 +149,8 @@ async def fix_row(request: Request):
     edits = len(session.job.edits)
     try:
         async with session.lock:
+            if (clash := _changed_meanwhile(session, row, changes, form)) is not None:
+                return await show(request, clash, 409)
             await run_in_threadpool(edit_and_check, request, session, row, changes)
     except KeenImportError as exc:
         if session.checked is None and len(session.job.edits) != edits:
@@ -157,6 +159,19 @@ async def fix_row(request: Request):
     except (KeyError, IndexError, ValueError):  # a row number that is not in the file
         return await show(request, f"There is no row {row} in this file.", 404)
     return redirect(back)
+
+
+def _changed_meanwhile(session, row: int, changes: dict[str, str], form) -> str | None:
+    """Why a fix must not be applied: a cell it changes was fixed since its page was shown (in
+    another tab), so the value the page showed is not the cell's any more; else None."""
+    now = {edit.column: edit.new for edit in session.job.edits if edit.row == row}
+    for column in changes:
+        if column in now and now[column] != str(form.get("was:" + column, "")):
+            return (
+                f"Row {row} was fixed meanwhile (in another tab?): {column} is now "
+                f"{now[column]!r}. Nothing was changed; look at the row and fix it again."
+            )
+    return None
 
 
 def edit_and_check(request: Request, session, row: int, changes: dict[str, str]) -> None:
