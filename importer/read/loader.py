@@ -54,21 +54,6 @@ class Chunk:
             values = columns[index] = [cells[index] for cells in self.cells]
         return values
 
-    def split(self, at: int) -> tuple[Chunk, Chunk]:
-        """The first ``at`` records and the rest, as two chunks (the blank rows counted in the
-        first)."""
-        head = Chunk(self.rows[:at], self.cells[:at], None if self.raw is None else self.raw[:at])
-        tail = Chunk(self.rows[at:], self.cells[at:], None if self.raw is None else self.raw[at:])
-        head.blank = self.blank
-        for index, extra in self.overflow.items():
-            if index < at:
-                head.overflow[index] = extra
-            else:
-                tail.overflow[index - at] = extra
-        head.hidden = [i for i in self.hidden if i < at]
-        tail.hidden = [i - at for i in self.hidden if i >= at]
-        return head, tail
-
     def add(self, row: int, cells: list[str], extra: list[str], raw: list | None = None) -> None:
         """Append one record (``cells`` as wide as the header, ``extra`` the cells past it);
         a blank record is only counted."""
@@ -104,23 +89,10 @@ class Table:
         """The input file."""
         return self.info.path
 
-    def chunks(self, size: int = 25_000, *, first: int | None = None) -> Iterator[Chunk]:
-        """Stream the data rows in chunks of at most ``size`` rows; ``first``: the first chunk
-        holds at most that many (the rest of its ``size`` rows come next, as a chunk)."""
+    def chunks(self, size: int = 25_000) -> Iterator[Chunk]:
+        """Stream the data rows in chunks of at most ``size`` rows."""
         assert self._reader is not None
-        chunks = self._reader(size)
-        return chunks if first is None else _first_split(chunks, first)
-
-
-def _first_split(chunks: Iterator[Chunk], first: int) -> Iterator[Chunk]:
-    head = next(chunks, None)
-    if head is None:
-        return
-    if len(head.rows) > first:
-        yield from head.split(first)
-    else:
-        yield head
-    yield from chunks
+        return self._reader(size)
 
 
 def column_samples(table: Table, *, rows: int = 200, per_column: int = 20) -> dict[str, list[str]]:

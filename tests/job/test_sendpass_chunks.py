@@ -1,12 +1,10 @@
-"""The send pass reads a file chunk by chunk: the next chunk is judged on a thread while one is
-sent, the first chunk is cut short so that the first request goes out early, and the leads a
-chunk looked up are not looked up again for the next."""
+"""The send pass reads a file chunk by chunk: the leads a chunk looked up are not looked up
+again for the next, every row of every chunk is in the results, and a stop ends the chunks
+not sent yet as ``not_sent``."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 from runhelpers import purchases_by_row, read_csv, results_by_row, statuses, write_rows
@@ -24,7 +22,7 @@ def slow_sb():
 
 
 def test_a_file_sent_in_several_chunks_looks_each_lead_up_once(tmp_path, sb, monkeypatch):
-    monkeypatch.setattr(SendPass, "FIRST_ROWS", 5)
+    monkeypatch.setattr(SendPass, "CHUNK_ROWS", 5)
     job = importer.open_import(write_rows(tmp_path / "rows.csv", 12), out_dir=tmp_path / "out")
     job.plan(api_url=sb.base_url, api_key=sb.api_key, concurrency=3)
     report = job.send()
@@ -40,42 +38,16 @@ def test_a_file_sent_in_several_chunks_looks_each_lead_up_once(tmp_path, sb, mon
     ]
 
 
-def test_the_next_chunk_is_judged_while_the_first_is_sent(tmp_path, slow_sb, monkeypatch):
-    events: list[tuple[float, str, int]] = []
-    judge, create = SendPass._judge, KeenClient.create_purchase
-
-    def judging(self, chunk):
-        events.append((time.perf_counter(), threading.current_thread().name, chunk.rows[0]))
-        return judge(self, chunk)
-
-    async def creating(self, body):
-        outcome = await create(self, body)
-        events.append((time.perf_counter(), "answer", 0))
-        return outcome
-
-    monkeypatch.setattr(SendPass, "FIRST_ROWS", 3)
-    monkeypatch.setattr(SendPass, "_judge", judging)
-    monkeypatch.setattr(KeenClient, "create_purchase", creating)
-    job = importer.open_import(write_rows(tmp_path / "rows.csv", 10), out_dir=tmp_path / "out")
-    job.plan(api_url=slow_sb.base_url, api_key=slow_sb.api_key, concurrency=3)
-    report = job.send()
-    assert (report.exit_code, slow_sb.stats()["create_calls"]) == (0, 10)
-    order = [(who.split("_")[0], row) for _, who, row in sorted(events)]
-    # rows 2-4 judged, then rows 5-11 judged on the same thread before the first answer came
-    assert order[:3] == [("judge", 2), ("judge", 5), ("answer", 0)]
-    assert statuses(results_by_row(tmp_path / "out" / "rows.results.csv")) == {"created": 10}
-
-
-def test_a_stop_while_a_chunk_is_judged_ahead_leaves_every_row_in_the_results(
+def test_a_stop_in_the_first_chunk_leaves_every_row_of_every_chunk_in_the_results(
     tmp_path, slow_sb, monkeypatch
 ):
-    monkeypatch.setattr(SendPass, "FIRST_ROWS", 4)
+    monkeypatch.setattr(SendPass, "CHUNK_ROWS", 4)
     job = importer.open_import(write_rows(tmp_path / "rows.csv", 30), out_dir=tmp_path / "out")
     job.plan(api_url=slow_sb.base_url, api_key=slow_sb.api_key, concurrency=2)
     create = KeenClient.create_purchase
 
     async def creating(self, body):
-        job.cancel()  # at the first request: rows 2-5 are being sent, 6-31 judged ahead
+        job.cancel()  # at the first request: rows 2-5 are being sent, 6-31 not read yet
         return await create(self, body)
 
     monkeypatch.setattr(KeenClient, "create_purchase", creating)

@@ -472,30 +472,3 @@ def test_xlsx_cover_sheet_in_front_of_the_data_is_passed_over(tmp_path):
     )
     table = open_table(path)
     assert (table.sheet, table.headers) == ("Data", ["Lead ID", "Amount"])
-
-
-def test_a_chunk_splits_with_its_overflow_hidden_rows_and_typed_values():
-    from importer.read.loader import Chunk
-
-    chunk = Chunk(rows=[2, 3, 5, 6], cells=[["a"], ["b"], ["c"], ["d"]], raw=[[1], [2], [3], [4]])
-    chunk.overflow = {0: ["x"], 3: ["y"]}
-    chunk.hidden = [1, 2]
-    chunk.blank = 1  # row 4
-    head, tail = chunk.split(2)
-    assert (head.rows, head.cells, head.raw, head.overflow, head.hidden, head.blank) == (
-        [2, 3], [["a"], ["b"]], [[1], [2]], {0: ["x"]}, [1], 1
-    )  # fmt: skip
-    assert (tail.rows, tail.cells, tail.raw, tail.overflow, tail.hidden, tail.blank) == (
-        [5, 6], [["c"], ["d"]], [[3], [4]], {1: ["y"]}, [0], 0
-    )  # fmt: skip
-
-
-@pytest.mark.parametrize("first", [1, 3, 7, 10])
-def test_chunks_can_start_with_a_small_one(tmp_path, first):
-    lines = ["Lead ID,Amount"] + [f"{LEAD_1},{i}.00" for i in range(9)]
-    table = open_table(write_csv(tmp_path / "rows.csv", "\n".join(lines) + "\n"))
-    sizes = [len(chunk.rows) for chunk in table.chunks(4, first=first)]
-    expected = {1: [1, 3, 4, 1], 3: [3, 1, 4, 1], 7: [4, 4, 1], 10: [4, 4, 1]}[first]
-    assert sizes == expected
-    rows = [row for chunk in table.chunks(4, first=first) for row in chunk.rows]
-    assert rows == list(range(2, 11))
