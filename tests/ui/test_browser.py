@@ -178,9 +178,11 @@ def test_browse_a_200k_row_file_page_by_page(page, tmp_path):
     assert page.get_by_text("Page 1 of 2,000").is_visible()
     first = page.locator("table.grid tbody th").first.inner_text()
     page.get_by_role("link", name="Next page").click()
+    page.wait_for_url("**page=2#grid")  # a loaded machine: not the first page's text any more
     assert page.get_by_text("Page 2 of 2,000").is_visible()
     assert page.locator("table.grid tbody th").first.inner_text() == str(int(first) + 100)
     page.get_by_role("link", name="Last page").click()
+    page.wait_for_url("**page=2000#grid")
     assert page.locator("table.grid tbody th").last.inner_text() == "200001"
     assert page.locator("table.grid tbody tr").count() == 100
 
