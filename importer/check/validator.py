@@ -79,6 +79,12 @@ NULL_CELLS = NULL_MARKS
 APOSTROPHE_FIELDS = frozenset(
     {"lead_id", "legacy_lead_id", "purchase_amount", "date", "trigger_ids"}
 )
+#: A row whose amount is 0 (a free item, a line of a credit note?): Keen takes it as a purchase.
+ZERO_AMOUNT = (
+    "amount is 0: Keen records it as a purchase, and a trigger with a fixed reward pays for it; "
+    "leave the row out if nothing was sold"
+)
+_ZERO = Decimal(0)
 EMPTY_TRIGGERS = (
     "trigger_ids is empty: Keen fires every active purchase trigger of the channel for this row"
 )
@@ -246,6 +252,7 @@ class RowValidator:
             self._check_currencies(verdict)
         if "trigger_ids" in verdict.parsed and not self.extra_triggers:
             self._note_empty_triggers(verdict)
+        self._note_zero_amounts(verdict)
         self._filter_rows(chunk, verdict)
         statuses = self._statuses(verdict)
         valid_keys = valid_rows = None
@@ -417,6 +424,16 @@ class RowValidator:
                 f"{currency} rows in a separate file",
             )
         return currency
+
+    @staticmethod
+    def _note_zero_amounts(verdict: _Verdict) -> None:
+        """Rows of amount 0 are sent (an amount of 0 is a value): say what that means."""
+        amounts = verdict.parsed.get("purchase_amount")
+        if amounts is None or not amounts.count(_ZERO):  # one C loop: a clean chunk costs 1 ms
+            return
+        for i, amount in enumerate(amounts):
+            if amount == _ZERO:
+                verdict.warn(i, ZERO_AMOUNT)
 
     @staticmethod
     def _note_empty_triggers(verdict: _Verdict) -> None:

@@ -202,3 +202,18 @@ def test_labelled_amounts_feed_the_pages_the_same_labels():
         ("USD", Decimal("249.50")),
     ]
     assert labelled_amounts({"": Decimal("1")}) == [("", Decimal("1"))]
+
+
+def test_a_zero_amount_is_valid_and_warned(tmp_path):
+    # Keen records a purchase of 0, and a trigger with a fixed reward pays for it.
+    amounts = ("0", "0.00", "10", "0.01")
+    rows = [f"{LEAD_1},{amount},2026-03-0{day}\r\n" for day, amount in enumerate(amounts, 1)]
+    path = write_csv(tmp_path / "zero.csv", "Lead ID,Amount,Date\r\n" + "".join(rows))
+    report = validate(path, Mapping())
+    results = read_results_csv(report.results_path)
+    assert [(r["row"], r["status"], r["warnings"][:17]) for r in results] == [
+        ("2", "valid", "amount is 0: Keen"),
+        ("3", "valid", "amount is 0: Keen"),
+        ("4", "valid", ""),
+        ("5", "valid", ""),
+    ]
