@@ -83,9 +83,9 @@ class KnownRows:
         """': 24 possible duplicates of ...' for the rows of ``status`` whose reason is known (a
         possible duplicate is sent with --allow-duplicates)."""
         said = [
-            f"{count:,} {why[count != 1]}"
-            for (held, why), count in self.why.items()
-            if held == status and why
+            f"{count:,} {one if count == 1 else several}"
+            for (held, (one, several)), count in self.why.items()
+            if held == status and one
         ]
         return f": {'; '.join(said)}" if said else ""
 
@@ -257,9 +257,11 @@ _WHY = {
 }
 
 
-def _why(error: str | None) -> tuple[str, str] | None:
-    """The words for why a row is held back, None when its reason is not one of _WHY's."""
-    return next((words for start, words in _WHY.items() if (error or "").startswith(start)), None)
+def _why(error: str | None) -> tuple[str, str]:
+    """The words for why a row is held back (for one row, for several); ("", "") when its
+    reason is not one of _WHY's."""
+    found = (words for start, words in _WHY.items() if (error or "").startswith(start))
+    return next(found, ("", ""))
 
 
 def _origin(error: str | None) -> tuple[str, str]:

@@ -250,9 +250,8 @@ class SendPass:
     # -- one chunk --------------------------------------------------------------------------
 
     async def _send_chunks(self, client: KeenClient, writer: ResultsWriter | None) -> None:
-        """Send the file chunk by chunk. (Judging the next chunk on a thread while one was sent
-        cut the pause between two chunks from 0.8 s to 0.3 s, but the thread slowed the sending
-        as much: 50,000 rows took as long, with one chunk more in memory, 50 MB.)"""
+        """Send the file chunk by chunk, each judged when its turn comes (judging the next on a
+        thread while one is sent gained nothing: benchmarks/README.md, session 13)."""
         for chunk in self.prepared.table.chunks(self.CHUNK_ROWS):
             await self._chunk(self._judge(chunk), client, writer)
         self.report.interrupted |= self.stop.is_set()  # also when it stopped between two sends

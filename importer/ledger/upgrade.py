@@ -33,17 +33,17 @@ _AMOUNT_KEYS = {
 _MOST_OCCURRENCES = 10_000
 #: Amounts not in the one form: no decimal point, or one decimal (a longer fraction that ends
 #: in 0 was never recorded: the reader drops those zeros).
-_OTHER_FORMS = "amount IS NOT NULL AND (amount NOT LIKE ? OR amount LIKE ?)", ("%.%", "%._")
+_OTHER_FORMS = "amount IS NOT NULL AND (amount NOT LIKE ? OR amount LIKE ?)"
+_OTHER_FORM_PATTERNS = ("%.%", "%._")
 
 
 def amounts_in_one_form(backend) -> int:
     """Version 2: give every row recorded with an amount in another form the identity, payload
     hash and amount of the one form. Returns the rows changed."""
-    where, patterns = _OTHER_FORMS
     found = backend.fetch(
         "SELECT id, target, identity, payload, reference, currency FROM purchases"
-        f" WHERE {where} ORDER BY id",
-        patterns,
+        f" WHERE {_OTHER_FORMS} ORDER BY id",
+        _OTHER_FORM_PATTERNS,
     )
     changed = 0
     for id_, target, identity, payload, reference, currency in found:
