@@ -235,6 +235,20 @@ class Summary:
             totals.amounts[currency or ""] += total
             self.in_file.amounts[currency or ""] += total
 
+    def restate(self, was: str, now: str, currency: str, amount: Decimal | None) -> None:
+        """Move one row of ``currency`` (and its amount) from status ``was`` to ``now``."""
+        for status, step in ((was, -1), (now, 1)):
+            totals = self.by_status.setdefault(status, Totals())
+            totals.rows += step
+            totals.rows_in[currency] += step
+            if amount is not None:
+                totals.amounts[currency] += step * amount
+            if not totals.rows_in[currency]:  # no row of that currency left: no 0.00 shown
+                del totals.rows_in[currency]
+                totals.amounts.pop(currency, None)
+        if not self.by_status[was].rows:
+            del self.by_status[was]
+
     def count(self, status: RowStatus) -> int:
         """Rows with this status."""
         totals = self.by_status.get(str(status))

@@ -86,6 +86,7 @@ from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
 
 if TYPE_CHECKING:
+    from importer.job.known import KnownRows
     from importer.job.run import ImportPlan, ImportReport
     from importer.job.settings import SendSettings
 
@@ -587,6 +588,20 @@ class ImportJob:
         if self._reader is None or self._reader.prepared is not prepared:
             self._reader = ReadValues(prepared)
         return self._reader
+
+    def show_known(self, found: KnownRows) -> None:
+        """Show the valid rows the ledger would not send (``found``, see
+        importer.job.known.known_rows with ``keep_rows``) as a run would give them: created or
+        skipped with the earlier purchase's id, or held back with why, in :meth:`rows`,
+        :meth:`status_counts` and the last check's totals (the results file keeps the check's
+        verdicts: it is what ``validate`` writes)."""
+        if self.last_check is None or not found.results:
+            return
+        self._rows_store().restate(found.results)
+        summary = self.last_check.summary
+        for row, result in found.results.items():
+            currency, amount = found.money.get(row) or ("", None)
+            summary.restate(str(RowStatus.VALID), str(result.status), currency, amount)
 
     def status_counts(self) -> dict[str, int]:
         """Rows per status as :meth:`rows` filters them (statuses without rows left out); from

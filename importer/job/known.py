@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.read.loader import Chunk
-from importer.records import RowStatus
+from importer.records import RowResult, RowStatus
 from importer.send.changed import EditedRow, EditFinder, FileRow
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "already_imported_note",
     "held_by_ledger",
     "known_rows",
+    "ledger_look",
     "ledger_note",
 ]
 
@@ -42,12 +44,20 @@ class KnownRows:
     why: Counter = field(default_factory=Counter)
     #: Amounts per currency of the rows not sent: "created" and each held status.
     amounts: dict[str, Counter] = field(default_factory=dict)
+    #: Row -> what a run would give it, for every row not sent (kept when ``keep_rows``).
+    results: dict[int, RowResult] = field(default_factory=dict)
+    #: Row -> (currency as the summary keys it, amount) of those rows (when ``keep_rows``).
+    money: dict[int, tuple] = field(default_factory=dict)
+    keep_rows: bool = False
 
     def count(self, legacy: int, decided, amounts=None) -> None:
         """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions
         (``amounts``: row -> (currency, amount) of its valid rows, to total what is not sent)."""
         to_send, held = decided
         self.new += legacy + len(to_send)
+        if self.keep_rows:
+            self.results.update((row, _with_purchase(result)) for row, result in held.items())
+            self.money.update((row, (amounts or {}).get(row)) for row in held)
         for row, result in held.items():
             if result.status in (RowStatus.CREATED, RowStatus.SKIPPED) and result.purchase_id:
                 self.created[_origin(result.error)] += 1
@@ -104,18 +114,23 @@ class KnownRows:
 
 
 def known_rows(
-    prepared: PreparedFile, ledger: Ledger, target: str, between: tuple[str, str] | None = None
+    prepared: PreparedFile,
+    ledger: Ledger,
+    target: str,
+    between: tuple[str, str] | None = None,
+    *,
+    keep_rows: bool = False,
 ) -> KnownRows | None:
     """What the ledger holds of the file's valid rows (None: nothing created for ``target``
     yet, or none dated ``between`` the file's first and last date, so every row is new and the
     file is not read again). Rows with a legacy lead id count as new (only sending resolves
-    them)."""
+    them). ``keep_rows``: also what a run would give each row not sent, and its amount."""
     if not ledger.has_created(target, between):
         return None
-    found = KnownRows()
+    found = KnownRows(keep_rows=keep_rows)
     context = _context(prepared)
-    for legacy, candidates in _candidate_chunks(prepared):
-        found.count(legacy, ledger.preview(target, candidates, context))
+    for legacy, candidates, amounts in _candidate_chunks(prepared):
+        found.count(legacy, ledger.preview(target, candidates, context), amounts)
     return found
 
 
@@ -133,13 +148,7 @@ class LedgerScan:
     def add(self, checked: CheckedChunk, validator: RowValidator) -> None:
         """Look at one checked chunk's valid rows."""
         legacy, candidates = _candidates_of(checked, validator, self.prepared.options.action)
-        # Keyed by currency as the summary is (the cell's, '' when none), so they subtract.
-        amounts = {
-            row: (currency or "", amount)
-            for row, currency, amount in zip(
-                checked.chunk.rows, checked.currencies, checked.amounts_all, strict=True
-            )
-        }
+        amounts = _amounts_of(checked)
         # Both look-ups wait for the ledger (a server: 0.38 s and 0.2 s for 20,000 rows, one
         # after the other): the look-up by identity and payload runs on a connection of its own
         # while this thread looks for edited rows (whatever their dates: an edit may move one).
@@ -162,7 +171,7 @@ class LedgerScan:
         """The edited rows by row, and what the ledger already holds of the file."""
 
         def payloads() -> Iterator[FileRow]:
-            for _, candidates in _candidate_chunks(self.prepared):
+            for _, candidates, _ in _candidate_chunks(self.prepared):
                 yield from _file_rows(candidates)
 
         return self.edits.finish(payloads), self.known
@@ -203,19 +212,29 @@ def _candidates_of(
     return len(records) - len(candidates), candidates
 
 
-def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate]]]:
-    """Per chunk: how many valid rows have a legacy lead id, and the others' candidates."""
+def _amounts_of(checked: CheckedChunk) -> dict[int, tuple]:
+    """Row -> (currency, amount), keyed by currency as the summary is (the cell's, '' when
+    none), so they subtract from its totals."""
+    return {
+        row: (currency or "", amount)
+        for row, currency, amount in zip(
+            checked.chunk.rows, checked.currencies, checked.amounts_all, strict=True
+        )
+    }
+
+
+def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate], dict]]:
+    """Per chunk: how many valid rows have a legacy lead id, the others' candidates, and the
+    amounts of the rows (see _amounts_of)."""
     validator = prepared.validator(build_records=True)
     action = prepared.options.action
     for chunk in prepared.table.chunks():
-        yield _candidates_of(validator.check(chunk), validator, action)
+        checked = validator.check(chunk)
+        yield *_candidates_of(checked, validator, action), _amounts_of(checked)
 
 
-def already_imported_note(
-    prepared: PreparedFile, ledger: Ledger, target: str, between: tuple[str, str] | None = None
-) -> str:
+def already_imported_note(found: KnownRows | None, target: str, between=None) -> str:
     """validate's line: how many valid rows are new, how many already imported (from where)."""
-    found = known_rows(prepared, ledger, target, between)
     if found is None:
         when = " dated within this file's dates" if between else ""
         return f"ledger: every valid row is new (nothing{when} was imported into {target} yet)"
@@ -227,6 +246,28 @@ def already_imported_note(
     return f"ledger: {found.new:,} new; {found.note()}" + (f"; {held}" if held else "")
 
 
+def ledger_look(
+    prepared: PreparedFile,
+    location,
+    target: str,
+    *,
+    required: bool = False,
+    between: tuple[str, str] | None = None,
+    keep_rows: bool = False,
+) -> tuple[str, KnownRows | None]:
+    """:func:`already_imported_note` for the ledger at ``location``, and what it holds of the
+    file (:func:`known_rows`). A ledger that cannot be read is said plainly (LedgerError only
+    when ``required``: the user named it)."""
+    try:
+        with Ledger.open(location) as ledger:
+            found = known_rows(prepared, ledger, target, between, keep_rows=keep_rows)
+    except LedgerError as exc:
+        if required:
+            raise
+        return f"ledger: rows already imported could not be looked up ({exc.message})", None
+    return already_imported_note(found, target, between), found
+
+
 def ledger_note(
     prepared: PreparedFile,
     location,
@@ -235,15 +276,8 @@ def ledger_note(
     required: bool = False,
     between: tuple[str, str] | None = None,
 ) -> str:
-    """:func:`already_imported_note` for the ledger at ``location``; a ledger that cannot be
-    read is said plainly (LedgerError only when ``required``: the user named it)."""
-    try:
-        with Ledger.open(location) as ledger:
-            return already_imported_note(prepared, ledger, target, between)
-    except LedgerError as exc:
-        if required:
-            raise
-        return f"ledger: rows already imported could not be looked up ({exc.message})"
+    """The line of :func:`ledger_look` alone (validate's)."""
+    return ledger_look(prepared, location, target, required=required, between=between)[0]
 
 
 #: The start of a reason the ledger gives for holding a row back -> the words of the plan's
@@ -255,6 +289,15 @@ _WHY = {
     ),
     "being sent right now by another import": ("being sent by another import right now",) * 2,
 }
+
+
+def _with_purchase(result: RowResult) -> RowResult:
+    """The result with its earlier purchase named in its reason (a row of the same file
+    created earlier has no reason of its own)."""
+    if not result.purchase_id or result.purchase_id in (result.error or ""):
+        return result
+    said = result.error or "already created by an earlier import of the same file"
+    return dataclasses.replace(result, error=f"{said} (purchase {result.purchase_id})")
 
 
 def _why(error: str | None) -> tuple[str, str]:

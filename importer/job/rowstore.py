@@ -14,6 +14,7 @@ Rows edited through the job are laid over the file (``replace``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from importer.job.rowindex import (
     scan_results,
     warning_kind,
 )
-from importer.records import split_warnings
+from importer.records import RowResult, split_warnings
 from importer.report.results import FORMULA_CHARS, result_positions
 
 BLOCK_BYTES = 2 * 1024 * 1024  # the search screen reads the file in blocks of this size
@@ -98,6 +99,25 @@ class RowStore:
         self.overlay[index] = view
         self.index.codes[index] = row_codes([view.status], [0] if view.warnings else [])[0]
         self._cached = None
+
+    def restate(self, results: dict[int, RowResult]) -> None:
+        """Lay what a run would give these rows (row -> result: status, reason, purchase id)
+        over the file's verdicts, e.g. rows the ledger holds as created already."""
+        positions = {self.index_of(row): result for row, result in results.items()}
+        chosen = sorted(i for i in positions if i not in self.overlay)
+        views = dict(zip(chosen, self._read(chosen), strict=True))
+        for i, result in positions.items():
+            view = self.overlay.get(i) or views[i]
+            self.replace(
+                i,
+                dataclasses.replace(
+                    view,
+                    status=str(result.status),
+                    error=result.error,
+                    purchase_id=result.purchase_id,
+                    read={},
+                ),
+            )
 
     def page(
         self,

@@ -243,16 +243,22 @@ def _save_mapping(session) -> None:
     )
 
 
-def _ledger_note(request: Request, session) -> str:
-    """What the ledger already holds of the upload ("14 rows already created by ...")."""
-    from importer.job.known import ledger_note
+def _look_in_ledger(request: Request, session) -> str | None:
+    """Show the rows of the upload the ledger would not send as a run would give them; its
+    line when it has something to say ("14 rows already created by ...", or that it could
+    not be read), None for an upload whose rows are all new."""
+    from importer.job.known import ledger_look
     from importer.job.run import ledger_for
 
     settings = request.app.state.settings
     api_url = settings.api_url or "http://127.0.0.1/"
     location = ledger_for(api_url, target=settings.target, ledger=settings.ledger)
     prepared = session.job.prepared_for_sending()
-    return ledger_note(prepared, location, settings.target or api_url)
+    note, found = ledger_look(prepared, location, settings.target or api_url, keep_rows=True)
+    if found is not None and found.results:
+        session.job.show_known(found)
+        return note
+    return note if found is None and "could not" in note else None
 
 
 def check_now(request: Request, session) -> str:
@@ -263,8 +269,8 @@ def check_now(request: Request, session) -> str:
         session.checked = session.job.check(isolated=True)
     except AmbiguousDataError:
         return "questions"
-    note = _ledger_note(request, session)
-    if "already created" in note or "could not" in note:  # a new upload says nothing more
+    note = _look_in_ledger(request, session)
+    if note:
         session.checked.notes.append(note)
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
     save_mapping_file(
