@@ -213,8 +213,9 @@ def test_a_fix_from_a_stale_tab_is_refused_and_the_first_fix_stays(client, setti
         data={"cell:Beløb": "13,00 €", "was:Beløb": "12,5O €"},
     )
     assert stale.status_code == 409
-    assert "Row 4 was fixed meanwhile (in another tab?): Beløb is now &#39;12,50 €&#39;." in (
-        stale.text
+    assert (
+        '<p class="error" role="alert">Row 4 was fixed meanwhile (in another tab?): Beløb is now '
+        "&#39;12,50 €&#39;." in stale.text
     )
     page = client.get(f"/imports/{danish}/review").text
     assert "12,50 € read as 12.50 EUR" in cells_of(grid_row(page, 4))

@@ -119,6 +119,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
             request.query_params.get("keep_column"),
         ),
         message=message or request.query_params.get("saved"),
+        failed=status_code >= 400,  # a fix refused: an alert, not a note
         command=for_import(session.folder, session, request.app.state.settings, command="validate"),
         step="review",
     )
