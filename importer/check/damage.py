@@ -10,6 +10,8 @@ Rules
 All columns
   * ``"########"``: what Excel writes when a number or date column is too narrow -> invalid.
   * Excel error values (``#N/A``, ``#REF!``, ``#VALUE!``, ...): a failed formula -> invalid.
+  * A formula instead of its value (``=B2*1.25``): a workbook saved by a program that does not
+    calculate formulas (the loader shows such cells as their formula) -> invalid.
 Identifier columns (``scan_identifier_column``: reference, legacy_lead_id, numeric product names)
   * Scientific notation with an explicit exponent sign, as Excel and Python show numbers
     ("1.23457E+15", "1.2e+16", "4,5E+12") -> invalid: the digits are already gone. Codes such as
@@ -73,6 +75,8 @@ class Finding:
 # --------------------------------------------------------------------------------------------
 
 _HASHES = re.compile(r"#+")
+_FORMULA = re.compile(r"=[A-Za-z0-9_$(+-].*", re.S)  # "=B2*1.25", "=SUM(C2:C9)", "=-A1"
+DISPLAY_MARKS = "#="  # the first characters of what _display_damage finds
 _EXCEL_ERRORS = frozenset(
     {
         "#N/A",
@@ -102,7 +106,13 @@ _MIN_EVIDENCE = 5
 
 
 def _display_damage(column: str, shown: str) -> tuple[str, str] | None:
-    """Finding for "####" and Excel error values, which can appear in any column."""
+    """Finding for "####", Excel error values and formulas, which can appear in any column."""
+    if _FORMULA.fullmatch(shown):
+        return _invalid(
+            f"{column} '{shown}' is a formula whose result was never calculated (the file was "
+            "saved by a program that does not calculate formulas): open it in Excel or "
+            "LibreOffice Calc, save it, and import it again"
+        )
     if _HASHES.fullmatch(shown):
         return _invalid(
             f"{column} '{shown}' is what Excel shows when a column is too narrow; "
@@ -171,7 +181,7 @@ def scan_identifier_column(values: list[str], *, column: str) -> list[Finding]:
                 flagged[cell] = _too_many_digits(column, shown)
                 continue
             digits.append((cell, shown))
-        elif shown[0] == "#":
+        elif shown[0] in DISPLAY_MARKS:
             if (found := _display_damage(column, shown)) is not None:
                 flagged[cell] = found
         elif ("e" in shown or "E" in shown) and _SCIENTIFIC.fullmatch(shown):
@@ -343,7 +353,7 @@ def scan_amount_column(values: list[str], *, column: str) -> list[Finding]:
             else:
                 plain.append((shown, n))
                 plain_rows += n
-        elif shown[0] == "#":
+        elif shown[0] in DISPLAY_MARKS:
             if (found := _display_damage(column, shown)) is not None:
                 flagged[cell] = found
         elif ("e" in shown or "E" in shown) and _SCIENTIFIC.fullmatch(shown):
@@ -410,6 +420,10 @@ def scan_date_column(values: list[str], *, column: str) -> list[Finding]:
     flagged: dict[str, tuple[str, str]] = {}
     for cell in set(values):
         shown = cell.strip()
-        if shown[:1] == "#" and (found := _display_damage(column, shown)) is not None:
+        if (
+            shown
+            and shown[0] in DISPLAY_MARKS
+            and (found := _display_damage(column, shown)) is not None
+        ):
             flagged[cell] = found
     return _findings(values, flagged)

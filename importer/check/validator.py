@@ -57,6 +57,7 @@ def _may_be_damaged_identifiers(blob: str) -> bool:
     """Cheap screen (literal searches first) before the full identifier scan."""
     return (
         "#" in blob
+        or "=" in blob
         or any(mark in blob for mark in ("E+", "e+", "E-", "e-"))
         or ALL_DIGIT_LINE.search(blob) is not None
     )

@@ -1,14 +1,19 @@
-"""Rows and columns hidden in an .xlsx sheet (by hand or by an autofilter).
+"""What an .xlsx sheet hides from its reader: rows and columns hidden (by hand or by an
+autofilter), and formulas whose result was never calculated.
 
 python-calamine does not expose row visibility, so the sheet's XML is scanned for
-``<row ... hidden="1">`` and ``<col ... hidden="1">`` tags. The scan streams the
-decompressed XML in blocks and looks at tags only in blocks that mention ``hidden``: a sheet of
-millions of rows is never held in memory, and a sheet with nothing hidden costs one pass of
-``bytes.find``.
+``<row ... hidden="1">`` and ``<col ... hidden="1">`` tags. It reads a formula cell as its saved
+result, and a workbook written by a program that does not calculate (a report generator, a
+script) saves none: such a cell would read as empty, as if the file held no amount or date, so
+the scan also finds formula cells without a result (``<c><f>B2*1.25</f><v/></c>``) and the
+loader shows them as their formula. The scan streams the decompressed XML in blocks and looks
+at tags only in blocks that mention ``hidden`` or a formula: a sheet of millions of rows is
+never held in memory, and a sheet with nothing hidden costs one pass of ``bytes.find``.
 """
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import zipfile
@@ -23,6 +28,17 @@ _BLOCK = 1 << 20
 _HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\bhidden=\"(?:1|true)\"[^>]*>")
 _HIDDEN_COL = re.compile(rb"<(?:\w+:)?col\b[^>]*?\bhidden=\"(?:1|true)\"[^>]*>")
 _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
+# The end of a formula with no result after it: "</f>" or "<f .../>", then no <v> or "<v/>",
+# then the cell's end. A formula with a result fails at its "<v>1" at once; "<v></v>" is an
+# empty text result (Excel, LibreOffice and xlsxwriter write it so).
+_UNCALCULATED = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>"
+)
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
+_CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
+_TEXT_RESULT = re.compile(rb"\bt=\"(?:str|e)\"")  # an empty text result is a result
+_LONGEST_CELL = 64 * 1024
+MAX_FORMULAS = 100_000  # cells shown as their formula; past it they read as empty
 _COL_RANGE = re.compile(
     rb"\bmin=\"(\d+)\"[^>]*?\bmax=\"(\d+)\"|\bmax=\"(\d+)\"[^>]*?\bmin=\"(\d+)\""
 )
@@ -37,12 +53,15 @@ class HiddenCells:
 
     rows: frozenset[int] = field(default_factory=frozenset)
     columns: frozenset[int] = field(default_factory=frozenset)
+    #: (1-based row, 0-based column) -> "=formula" of each formula cell with no saved result.
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def up_to(self, last_row: int | None) -> HiddenCells:
         """These cells without the rows after ``last_row`` (None: all of them)."""
         if last_row is None or not self.rows or max(self.rows) <= last_row:
             return self
-        return HiddenCells(frozenset(r for r in self.rows if r <= last_row), self.columns)
+        rows = frozenset(r for r in self.rows if r <= last_row)
+        return HiddenCells(rows, self.columns, self.formulas)
 
 
 def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
@@ -101,24 +120,59 @@ def relationship_target(archive: zipfile.ZipFile, rels: str, rel_id: str) -> str
 def _scan(stream) -> HiddenCells:
     rows: set[int] = set()
     columns: set[int] = set()
+    formulas: dict[tuple[int, int], str] = {}
     tail = b""
     while True:
         block = stream.read(_BLOCK)
         data = tail + block
-        # A tag may straddle two blocks: keep the text after the last '<' for the next round.
+        # A tag may straddle two blocks: keep the text after the last '<' for the next round,
+        # or from the last cell's start (a formula cell is several tags; sets forget repeats).
         cut = data.rfind(b"<") if block else len(data)
         if cut < 0:
             cut = len(data)
         if b"hidden" in data[:cut]:
-            for tag in _HIDDEN_ROW.finditer(data, 0, cut):
-                number = _ROW_NUMBER.search(tag[0])
-                if number:
-                    rows.add(int(number[1]))
-            for tag in _HIDDEN_COL.finditer(data, 0, cut):
-                found = _COL_RANGE.search(tag[0])
-                if found:
-                    low, high = (found[1], found[2]) if found[1] else (found[4], found[3])
-                    columns.update(range(int(low) - 1, int(high)))
-        tail = data[cut:]
+            _hidden_tags(data, cut, rows, columns)
+        if b"f>" in data[:cut] or b"<f " in data[:cut]:
+            _uncalculated(data, cut, formulas)
+        cell = max(data.rfind(b"<c ", 0, cut), data.rfind(b":c ", 0, cut))
+        keep = cell if block and cell >= 0 and cut - cell < _LONGEST_CELL else cut
+        tail = data[keep:]
         if not block:
-            return HiddenCells(frozenset(rows), frozenset(columns))
+            return HiddenCells(frozenset(rows), frozenset(columns), formulas)
+
+
+def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> None:
+    for tag in _HIDDEN_ROW.finditer(data, 0, cut):
+        number = _ROW_NUMBER.search(tag[0])
+        if number:
+            rows.add(int(number[1]))
+    for tag in _HIDDEN_COL.finditer(data, 0, cut):
+        found = _COL_RANGE.search(tag[0])
+        if found:
+            low, high = (found[1], found[2]) if found[1] else (found[4], found[3])
+            columns.update(range(int(low) - 1, int(high)))
+
+
+def _uncalculated(data: bytes, cut: int, formulas: dict[tuple[int, int], str]) -> None:
+    """Add the formula cells ending before ``cut`` that have no saved result."""
+    for end in _UNCALCULATED.finditer(data, 0, cut):
+        if len(formulas) >= MAX_FORMULAS:
+            return
+        start = max(data.rfind(b"<c ", 0, end.start()), data.rfind(b":c ", 0, end.start()))
+        if start < 0:
+            continue
+        cell = _CELL.match(data, data.rfind(b"<", 0, start + 1), end.end())
+        if cell is None or _TEXT_RESULT.search(cell[1]):
+            continue
+        where = _CELL_REF.search(cell[1])
+        if where is not None:
+            text = html.unescape((cell[2] or b"").decode("utf-8", "replace")).strip()
+            formulas[int(where[2]), _column_index(where[1])] = "=" + (text or "(formula)")
+
+
+def _column_index(letters: bytes) -> int:
+    """0-based index of column letters ("A" 0, "Z" 25, "AA" 26)."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1

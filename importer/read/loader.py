@@ -431,8 +431,10 @@ def _open_workbook(
     )
     first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
 
+    formulas = _formulas_by_row(hidden.formulas, first_column)
+
     def read(size: int) -> Iterator[Chunk]:
-        chunks = _workbook_chunks(worksheet, header_index, len(headers), size)
+        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, formulas)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -540,7 +542,22 @@ def _sheet_head(sheets: _Sheets, name: str) -> list[list[str]]:
     return head
 
 
-def _workbook_chunks(worksheet, header_index: int, width: int, size: int) -> Iterator[Chunk]:
+def _formulas_by_row(
+    formulas: dict[tuple[int, int], str], first_column: int
+) -> dict[int, dict[int, str]]:
+    """Row -> {index in the sheet's rows as read: "=formula"} of the formulas with no result."""
+    by_row: dict[int, dict[int, str]] = {}
+    for (row, column), text in formulas.items():
+        if column >= first_column:
+            by_row.setdefault(row, {})[column - first_column] = text
+    return by_row
+
+
+def _workbook_chunks(
+    worksheet, header_index: int, width: int, size: int, formulas: dict[int, dict[int, str]]
+) -> Iterator[Chunk]:
+    """Chunks of the rows after the header; a formula cell with no saved result reads as its
+    formula (not as empty: the validator says what to do about it)."""
     chunk = Chunk(rows=[], cells=[], raw=[])
     for index, row in enumerate(worksheet.iter_rows()):
         if index <= header_index:
@@ -548,6 +565,10 @@ def _workbook_chunks(worksheet, header_index: int, width: int, size: int) -> Ite
         raw = list(row[:width])
         if len(raw) < width:
             raw.extend([""] * (width - len(raw)))
+        if formulas and (found := formulas.get(index + 1)):
+            for column, text in found.items():
+                if column < width and raw[column] in ("", None):
+                    raw[column] = text
         cells = [c if type(c) is str else cell_text(c) for c in raw]
         extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
         chunk.add(index + 1, cells, extra, raw)
