@@ -245,7 +245,7 @@ class RowValidator:
         verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
             self._parse_column(name, parser, self._cells(chunk, name), verdict)
-        self._check_overflow(chunk, verdict)
+        self._check_record(chunk, verdict)
         self._check_leads(chunk, verdict)
         if "product_id" in verdict.parsed:
             self._check_products(verdict)
@@ -329,14 +329,22 @@ class RowValidator:
             verdict.implied = list(map(marks.get, values)) if marks else None
         verdict.parsed[name] = column_values
 
-    @staticmethod
-    def _check_overflow(chunk: Chunk, verdict: _Verdict) -> None:
+    def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """Rows the file's quoting broke: cells past the header, lines swallowed by a quote."""
         for i in chunk.overflow:
             extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
             verdict.fail(
                 i,
                 f"the row has more cells than the header has columns (extra: {extra}); "
                 "is there an unquoted delimiter in a value, such as 1,500.00?",
+            )
+        for i, (column, rows) in chunk.run_on.items():
+            lines = "1 line that looks" if rows == 1 else f"{rows:,} lines that look"
+            verdict.fail(
+                i,
+                f"a quote in column {self.headers[column]!r} is not closed: the cell runs on "
+                f"over {lines} like rows of their own, which are not read as purchases; "
+                'close the quote (or remove the ") in the file and check it again',
             )
 
     def _check_leads(self, chunk: Chunk, verdict: _Verdict) -> None:

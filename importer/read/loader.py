@@ -43,6 +43,9 @@ class Chunk:
     overflow: dict[int, list[str]] = field(default_factory=dict)  # index -> cells past the header
     blank: int = 0
     hidden: list[int] = field(default_factory=list)  # indexes of rows hidden in the workbook
+    #: index -> (column, lines) of a cell running over ``lines`` more lines that look like rows
+    #: of their own: a quote not closed swallowed them (CSV only).
+    run_on: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def column(self, index: int) -> Sequence[str]:
         """All values of one column of this chunk (built once per column, then cached)."""
@@ -294,7 +297,7 @@ class CsvChunkReader:
         record: bool = False,
     ) -> None:
         csv.field_size_limit(MAX_FIELD_CHARS)
-        self.info, self.encoding, self.width = info, encoding, width
+        self.info, self.encoding, self.width, self.delimiter = info, encoding, width, delimiter
         self._handle = open(info.path, encoding=encoding, newline="", errors="strict")  # noqa: SIM115
         self._lines: list[str] = []
         source = self._recording(self._handle) if record else self._handle
@@ -311,11 +314,15 @@ class CsvChunkReader:
     def next_chunk(self, size: int) -> Chunk | None:
         """The next ``size`` records as a Chunk, or None at the end of the file."""
         self._lines = []
+        lines_before = self._line_num()
         batch = self._guard(lambda: list(islice(self._reader, size)))
         if not batch:
             return None
         first_row, self.next_row = self.next_row, self.next_row + len(batch)
-        return _csv_chunk(batch, first_row, self.width)
+        chunk = _csv_chunk(batch, first_row, self.width)
+        if self._line_num() - lines_before > len(batch):  # a quoted line break somewhere
+            chunk.run_on = _rows_swallowed(chunk, self.delimiter, self.width)
+        return chunk
 
     def last_lines(self) -> list[str]:
         """The raw lines of the last chunk (with ``record=True``)."""
@@ -394,6 +401,24 @@ def _csv_chunk(batch: list[list[str]], first_row: int, width: int) -> Chunk:
             cells = record + [""] * (width - len(record))
         chunk.add(first_row + offset, cells, extra)
     return chunk
+
+
+def _rows_swallowed(chunk: Chunk, delimiter: str, width: int) -> dict[int, tuple[int, int]]:
+    """Cells whose line breaks hide lines that look like rows (as many delimiters as a row
+    has): index -> (column, how many). A quote opened and not closed (``"Pro`` ...) makes the
+    rest of the file, or the lines up to the next quote, one cell; a note typed over several
+    lines in a cell has no such lines."""
+    found: dict[int, tuple[int, int]] = {}
+    if width < 2:
+        return found
+    for index, cells in enumerate(chunk.cells):
+        for column, cell in enumerate(cells):
+            if "\n" in cell or "\r" in cell:
+                rows = sum(line.count(delimiter) >= width - 1 for line in cell.splitlines()[1:])
+                if rows:
+                    found[index] = (column, rows)
+                    break
+    return found
 
 
 def _short(text: str, limit: int = 80) -> str:
