@@ -499,6 +499,21 @@ def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:
     return args.api_url or DEFAULT_API_URL, api_key, None
 
 
+def _nothing_sent(report) -> str:
+    """Why a run sent nothing: its rows were done before, or refused before sending (a lead
+    not found, a currency not the channel's)."""
+    plan, summary = report.plan, report.summary
+    refused = sum(summary.count(s) for s in (RowStatus.INVALID, RowStatus.REJECTED))
+    refused -= plan.summary.count(RowStatus.INVALID)
+    if refused > 0 and plan.rows_to_send:
+        rows = "1 row was" if refused == 1 else f"{refused:,} rows were"
+        return f"nothing was sent: {rows} refused before sending (the results file says why)"
+    return (
+        "nothing to send: every valid row was already handled by an earlier run "
+        "(see the results file)"
+    )
+
+
 def _print_run(report) -> None:
     """What a run did: counts, notes, speed, why it stopped, and where its files are."""
     _err(_mapping_line(report.columns))
@@ -507,10 +522,7 @@ def _print_run(report) -> None:
     elif not report.plan.valid_rows:
         _err("no valid rows to send (see the results file for the reasons)")
     elif report.nothing_to_send and not report.plan.edited_rows:
-        _err(
-            "nothing to send: every valid row was already handled by an earlier run "
-            "(see the results file)"
-        )
+        _err(_nothing_sent(report))
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):
         _err(line)

@@ -426,12 +426,14 @@ class SendPass:
             rejected.warnings = result.warnings + rejected.warnings
             return rejected
         channel = leads.currency_of(record)
-        mapped = "currency" in self.prepared.columns
-        if mapped and record.currency and channel and record.currency != channel:
+        # A currency named by a column or by the amount cell ("1.500,00 €", "100.00 EUR"):
+        # either way the amount is in it, and Keen would read it as the channel's.
+        if record.currency and channel and record.currency != channel:
+            named = "" if "currency" in self.prepared.columns else " (named in the amount cell)"
             result.status = RowStatus.INVALID
             result.error = (
-                f"currency {record.currency} does not match the lead's channel currency "
-                f"{channel}; Keen does not convert amounts"
+                f"currency {record.currency}{named} does not match the lead's channel "
+                f"currency {channel}; Keen does not convert amounts"
             )
             return result
         return None

@@ -684,3 +684,38 @@ def test_validate_online_checks_leads_and_creates_nothing(tmp_path, sb, capsys, 
     assert [(r["http_status"], r["error"]) for r in rejected] == [("403", "Lead not accessible")]
     assert sb.stats()["create_calls"] == 0
     assert sb.purchases() == []
+
+
+def test_a_currency_named_in_the_amount_cell_is_checked_against_the_channel(tmp_path, sb, run_cli):
+    """No currency column: '1.500,00 €' names EUR all the same, and Keen would pay a reward
+    on 1500 USD for it."""
+    source = tmp_path / "eur.csv"
+    source.write_text(
+        "Legacy ID;Beløb;Dato;Fakturanr\n"
+        "1002;1.500,00 €;13.03.2026;EE-1\n"  # USD channel lead
+        "2001;250,00 €;13.03.2026;EE-2\n",  # EUR channel lead
+        encoding="utf-8",
+    )
+    code, _, err = run_cli(source, "--api-url", sb.base_url)
+    assert code == 1, err
+    results = results_by_row(tmp_path / "eur.results.csv")
+    got = {row: (r["status"], r["error"]) for row, r in results.items()}
+    assert got == {
+        2: (
+            "invalid",
+            "currency EUR (named in the amount cell) does not match the lead's channel currency "
+            "USD; Keen does not convert amounts",
+        ),
+        3: ("created", ""),
+    }
+    [purchase] = sb.purchases()
+    assert (purchase["purchase_amount"], purchase["id"]) == ("250.00", results[3]["purchase_id"])
+
+
+def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, run_cli):
+    source = tmp_path / "eur.csv"
+    source.write_text("Legacy ID,Amount,Date\n1002,100.00 EUR,2026-03-13\n", encoding="utf-8")
+    code, _, err = run_cli(source, "--api-url", sb.base_url)
+    assert code == 1
+    assert "nothing was sent: 1 row was refused before sending (the results file says why)" in err
+    assert sb.stats()["create_calls"] == 0
