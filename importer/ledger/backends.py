@@ -35,6 +35,9 @@ _SCHEMA_LOCK = "keen-import schema"  # PostgreSQL: the second key while the sche
 #: SQLite: the WAL size (pages of 4 KB) at which a commit copies it back itself; the sending
 #: path has Ledger.checkpoint() do it on a thread long before.
 _BACKSTOP_PAGES = 50_000
+#: SQLite's primary result codes for a file that is out of reach rather than damaged:
+#: SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN.
+_OUT_OF_REACH = frozenset({3, 8, 10, 13, 14})
 _BUSY_TIMEOUT_MS = 30_000  # how long a SQLite statement waits for another writer
 
 
@@ -254,11 +257,24 @@ class SqliteBackend(_Backend):
         return True
 
     def _unusable(self, exc: BaseException) -> LedgerError:
+        """The error for a ledger SQLite cannot use: out of reach (permissions, a full disk)
+        or damaged. Neither is cured by a new ledger, which would not know the purchases
+        this one holds and would send them again."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in _OUT_OF_REACH:
+            return LedgerError(
+                f"the ledger {self.path} cannot be opened for writing ({exc})",
+                ledger=str(self.path),
+                hint=f"let this user write to {self.path.parent} (it or the ledger may be "
+                "read-only, or the disk full); a new ledger would not know the purchases "
+                "this one holds and would send them again",
+            )
         return LedgerError(
             f"the ledger {self.path} cannot be read ({exc}): it is damaged or not a "
             "keen-import ledger",
             ledger=str(self.path),
-            hint="restore it from a backup, or give --ledger a new file name",
+            hint="restore it from a backup; a new ledger (--ledger NEW_FILE) would not know the "
+            "purchases this one holds and would send them again",
         )
 
     def prepare_schema(self, *, upgrade: bool) -> None:

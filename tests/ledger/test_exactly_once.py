@@ -417,3 +417,32 @@ def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
     assert run(source)[0] == 1
     assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3, "unconfirmed": 1})
     assert len(sb.purchases()) == 4
+
+
+def test_a_ledger_out_of_reach_is_not_called_damaged(tmp_path, sb, run, monkeypatch):
+    """A read-only folder (a locked-down profile) is not a damaged ledger, and the hint never
+    suggests a new ledger without saying it would send everything again."""
+    from importer.ledger import backends
+
+    ledger = tmp_path / "ledger.sqlite"
+    assert run(write(tmp_path / "march.csv", [line(0)]), "--ledger", ledger)[0] == 0
+
+    def read_only(self):
+        exc = sqlite3.OperationalError("unable to open database file")
+        exc.sqlite_errorcode = sqlite3.SQLITE_CANTOPEN
+        raise exc
+
+    monkeypatch.setattr(backends.SqliteBackend, "_connect", read_only)
+    code, err = run(write(tmp_path / "april.csv", [line(1)]), "--ledger", ledger)
+    assert code == 2
+    assert (
+        f"error: the ledger {ledger} cannot be opened for writing (unable to open database file)"
+        in err
+    )
+    assert (
+        f"hint: let this user write to {tmp_path} (it or the ledger may be read-only, or the disk "
+        "full); a new ledger would not know the purchases this one holds and would send them "
+        "again" in err
+    )
+    assert "damaged" not in err
+    assert len(sb.purchases()) == 1
