@@ -68,6 +68,7 @@ ADVICE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"use --proxy none or list its host", "list its host"),
     # the ledger
     (r"permissions in --ledger \(or KEEN_IMPORT_LEDGER\)", "permissions of the ledger"),
+    (r" \(--ledger NEW_FILE\)", ""),
     (r"give --ledger a new file name \(or an empty PostgreSQL database\)",
      "start the web app with another ledger (a new file or an empty PostgreSQL database)"),
     # files
