@@ -1,14 +1,16 @@
 """What an .xlsx sheet hides from its reader: rows and columns hidden (by hand or by an
-autofilter), and formulas whose result was never calculated.
+autofilter), formulas whose result was never calculated, and Excel error values.
 
 python-calamine does not expose row visibility, so the sheet's XML is scanned for
 ``<row ... hidden="1">`` and ``<col ... hidden="1">`` tags. It reads a formula cell as its saved
 result, and a workbook written by a program that does not calculate (a report generator, a
 script) saves none: such a cell would read as empty, as if the file held no amount or date, so
 the scan also finds formula cells without a result (``<c><f>B2*1.25</f><v/></c>``) and the
-loader shows them as their formula. The scan streams the decompressed XML in blocks and looks
-at tags only in blocks that mention ``hidden`` or a formula: a sheet of millions of rows is
-never held in memory, and a sheet with nothing hidden costs one pass of ``bytes.find``.
+loader shows them as their formula. An error value (``<c t="e"><v>#N/A</v></c>``) also reads
+as empty; the loader shows it as Excel does. The scan streams the decompressed XML in blocks
+and looks at tags only in blocks that mention ``hidden``, a formula or an error: a sheet of
+millions of rows is never held in memory, and a sheet with nothing hidden costs one pass of
+``bytes.find``.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ _UNCALCULATED = re.compile(
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
 _CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _TEXT_RESULT = re.compile(rb"\bt=\"(?:str|e)\"")  # an empty text result is a result
+_ERROR_CELL = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*\bt=\"e\"[^>]*)>(?:\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>))?"
+    rb"\s*<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>"
+)
 _LONGEST_CELL = 64 * 1024
-MAX_FORMULAS = 100_000  # cells shown as their formula; past it they read as empty
+MAX_UNREAD = 100_000  # cells shown as the file holds them; past it they read as empty
 _COL_RANGE = re.compile(
     rb"\bmin=\"(\d+)\"[^>]*?\bmax=\"(\d+)\"|\bmax=\"(\d+)\"[^>]*?\bmin=\"(\d+)\""
 )
@@ -53,15 +59,16 @@ class HiddenCells:
 
     rows: frozenset[int] = field(default_factory=frozenset)
     columns: frozenset[int] = field(default_factory=frozenset)
-    #: (1-based row, 0-based column) -> "=formula" of each formula cell with no saved result.
-    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: (1-based row, 0-based column) -> what the cell holds that the reader reads as empty:
+    #: "=formula" of a formula with no saved result, or an error value such as "#N/A".
+    unread: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def up_to(self, last_row: int | None) -> HiddenCells:
         """These cells without the rows after ``last_row`` (None: all of them)."""
         if last_row is None or not self.rows or max(self.rows) <= last_row:
             return self
         rows = frozenset(r for r in self.rows if r <= last_row)
-        return HiddenCells(rows, self.columns, self.formulas)
+        return HiddenCells(rows, self.columns, self.unread)
 
 
 def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
@@ -120,7 +127,7 @@ def relationship_target(archive: zipfile.ZipFile, rels: str, rel_id: str) -> str
 def _scan(stream) -> HiddenCells:
     rows: set[int] = set()
     columns: set[int] = set()
-    formulas: dict[tuple[int, int], str] = {}
+    unread: dict[tuple[int, int], str] = {}
     tail = b""
     while True:
         block = stream.read(_BLOCK)
@@ -133,12 +140,14 @@ def _scan(stream) -> HiddenCells:
         if b"hidden" in data[:cut]:
             _hidden_tags(data, cut, rows, columns)
         if b"f>" in data[:cut] or b"<f " in data[:cut]:
-            _uncalculated(data, cut, formulas)
+            _uncalculated(data, cut, unread)
+        if b't="e"' in data[:cut]:
+            _error_values(data, cut, unread)
         cell = max(data.rfind(b"<c ", 0, cut), data.rfind(b":c ", 0, cut))
         keep = cell if block and cell >= 0 and cut - cell < _LONGEST_CELL else cut
         tail = data[keep:]
         if not block:
-            return HiddenCells(frozenset(rows), frozenset(columns), formulas)
+            return HiddenCells(frozenset(rows), frozenset(columns), unread)
 
 
 def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> None:
@@ -153,10 +162,10 @@ def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> No
             columns.update(range(int(low) - 1, int(high)))
 
 
-def _uncalculated(data: bytes, cut: int, formulas: dict[tuple[int, int], str]) -> None:
+def _uncalculated(data: bytes, cut: int, unread: dict[tuple[int, int], str]) -> None:
     """Add the formula cells ending before ``cut`` that have no saved result."""
     for end in _UNCALCULATED.finditer(data, 0, cut):
-        if len(formulas) >= MAX_FORMULAS:
+        if len(unread) >= MAX_UNREAD:
             return
         start = max(data.rfind(b"<c ", 0, end.start()), data.rfind(b":c ", 0, end.start()))
         if start < 0:
@@ -167,7 +176,16 @@ def _uncalculated(data: bytes, cut: int, formulas: dict[tuple[int, int], str]) -
         where = _CELL_REF.search(cell[1])
         if where is not None:
             text = html.unescape((cell[2] or b"").decode("utf-8", "replace")).strip()
-            formulas[int(where[2]), _column_index(where[1])] = "=" + (text or "(formula)")
+            unread[int(where[2]), _column_index(where[1])] = "=" + (text or "(formula)")
+
+
+def _error_values(data: bytes, cut: int, unread: dict[tuple[int, int], str]) -> None:
+    """Add the cells before ``cut`` holding an error value ("#N/A", "#VALUE!")."""
+    for cell in _ERROR_CELL.finditer(data, 0, cut):
+        where = _CELL_REF.search(cell[1])
+        if where is not None and len(unread) < MAX_UNREAD:
+            value = html.unescape(cell[2].decode("utf-8", "replace")).strip()
+            unread[int(where[2]), _column_index(where[1])] = value or "#VALUE!"
 
 
 def _column_index(letters: bytes) -> int:

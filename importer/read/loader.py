@@ -456,10 +456,10 @@ def _open_workbook(
     )
     first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
 
-    formulas = _formulas_by_row(hidden.formulas, first_column)
+    unread = _unread_by_row(hidden.unread, first_column)
 
     def read(size: int) -> Iterator[Chunk]:
-        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, formulas)
+        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, unread)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -567,22 +567,23 @@ def _sheet_head(sheets: _Sheets, name: str) -> list[list[str]]:
     return head
 
 
-def _formulas_by_row(
-    formulas: dict[tuple[int, int], str], first_column: int
+def _unread_by_row(
+    unread: dict[tuple[int, int], str], first_column: int
 ) -> dict[int, dict[int, str]]:
-    """Row -> {index in the sheet's rows as read: "=formula"} of the formulas with no result."""
+    """Row -> {index in the sheet's rows as read: text} of the cells the reader reads as
+    empty (see importer.read.hidden.HiddenCells.unread)."""
     by_row: dict[int, dict[int, str]] = {}
-    for (row, column), text in formulas.items():
+    for (row, column), text in unread.items():
         if column >= first_column:
             by_row.setdefault(row, {})[column - first_column] = text
     return by_row
 
 
 def _workbook_chunks(
-    worksheet, header_index: int, width: int, size: int, formulas: dict[int, dict[int, str]]
+    worksheet, header_index: int, width: int, size: int, unread: dict[int, dict[int, str]]
 ) -> Iterator[Chunk]:
     """Chunks of the rows after the header; a formula cell with no saved result reads as its
-    formula (not as empty: the validator says what to do about it)."""
+    formula, an error value as Excel shows it (not as empty: the validator says what to do)."""
     chunk = Chunk(rows=[], cells=[], raw=[])
     for index, row in enumerate(worksheet.iter_rows()):
         if index <= header_index:
@@ -590,7 +591,7 @@ def _workbook_chunks(
         raw = list(row[:width])
         if len(raw) < width:
             raw.extend([""] * (width - len(raw)))
-        if formulas and (found := formulas.get(index + 1)):
+        if unread and (found := unread.get(index + 1)):
             for column, text in found.items():
                 if column < width and raw[column] in ("", None):
                     raw[column] = text

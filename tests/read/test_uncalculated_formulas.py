@@ -46,7 +46,7 @@ def calculated_workbook(path):
 
 def test_the_scan_finds_each_formula_without_a_result(tmp_path):
     found = find_hidden(uncalculated_workbook(tmp_path / "f.xlsx"), "Sales")
-    assert found.formulas == {
+    assert found.unread == {
         (2, 2): "=B2*1.25",
         (2, 4): '=A2&"x"',
         (3, 2): "=B3*1.25",
@@ -56,7 +56,7 @@ def test_the_scan_finds_each_formula_without_a_result(tmp_path):
 
 
 def test_formulas_with_results_are_not_reported(tmp_path):
-    assert find_hidden(calculated_workbook(tmp_path / "f.xlsx"), "Sales").formulas == {}
+    assert find_hidden(calculated_workbook(tmp_path / "f.xlsx"), "Sales").unread == {}
 
 
 def test_rows_with_an_uncalculated_amount_or_date_are_invalid_and_say_what_to_do(tmp_path):
@@ -81,7 +81,32 @@ def test_a_cell_split_between_two_blocks_of_the_scan_is_found(tmp_path, monkeypa
     from importer.read import hidden
 
     path = uncalculated_workbook(tmp_path / "f.xlsx")
-    whole = find_hidden(path, "Sales").formulas
+    whole = find_hidden(path, "Sales").unread
     for block in (7, 16, 33):  # every cell of the sheet crosses a block edge at one of these
         monkeypatch.setattr(hidden, "_BLOCK", block)
-        assert find_hidden(path, "Sales").formulas == whole
+        assert find_hidden(path, "Sales").unread == whole
+
+
+def test_excel_error_values_read_as_excel_shows_them(tmp_path):
+    """openpyxl stores "#N/A" as an error cell (``t="e"``), which python-calamine reads as
+    empty: the row would say "amount is empty" of a cell Excel shows as #VALUE!."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales"
+    sheet.append(["Lead ID", "Amount", "Date"])
+    sheet.append([LEAD_1, "#VALUE!", "2026-03-02"])
+    sheet.append([LEAD_2, 20, "#N/A"])
+    path = tmp_path / "errors.xlsx"
+    book.save(path)
+    assert find_hidden(path, "Sales").unread == {(2, 1): "#VALUE!", (3, 2): "#N/A"}
+    failed = (
+        "is an Excel error value: the formula in that cell failed; correct it in Excel and "
+        "export again"
+    )
+    rows = check_file(path)
+    assert [(row, status, error) for row, status, error, *_ in rows] == [
+        (2, "invalid", f"amount '#VALUE!' {failed}"),
+        (3, "invalid", f"date '#N/A' {failed}"),
+    ]
