@@ -84,6 +84,7 @@ from importer.records import RowStatus
 from importer.report.frames import KeptResults
 from importer.report.outputs import OutputNames
 from importer.report.publish import collecting_held_open
+from importer.report.writable import check_writable
 
 if TYPE_CHECKING:
     from importer.job.known import KnownRows
@@ -446,6 +447,7 @@ class ImportJob:
         check_results_path(results, self.table.path)
         write = write and self.writes_results
         if write:
+            check_writable(self.output_names.run_files(dry_run=True), sending=False)
             results.parent.mkdir(parents=True, exist_ok=True)
         shadow = self._shadow_path(results, always=not write) if index else None
         kept = KeptResults() if isinstance(self.table, FrameTable) else None

@@ -11,6 +11,7 @@ Excel's lock on an open file shows in nothing else.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,28 +22,42 @@ from importer.send.sender import describe_write_error
 
 __all__ = ["check_writable"]
 
-_WHAT_TO_DO = "nothing was sent: free some space there or choose another folder with --out-dir DIR"
 _PROBE_BYTES = 64 * 1024  # a few pages of results: a volume with less room fails at once
+_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+_READ_ONLY = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
-def check_writable(paths: Iterable[Path]) -> None:
+def check_writable(paths: Iterable[Path], *, sending: bool = True) -> None:
     """Raise OutputWriteError unless every path's folder takes a new file and existing files
-    among ``paths`` can be replaced."""
+    among ``paths`` can be replaced. ``sending=False`` (a check, which sends nothing): the
+    messages do not speak of sending, and a file open in Excel is left to the writer, which
+    puts the new file beside it."""
     folders: dict[Path, list[Path]] = {}
     for path in paths:
         folders.setdefault(Path(path).absolute().parent, []).append(Path(path))
     for folder, files in folders.items():
-        _check_folder(folder, files)
+        _check_folder(folder, files, "nothing was sent: " if sending else "")
+        if sending:
+            _check_files(files)
 
 
-def _check_folder(folder: Path, files: list[Path]) -> None:
+def _what_to_do(exc: OSError) -> str:
+    """Free space for a full volume; another folder for one this user cannot write."""
+    if exc.errno in _FULL:
+        return "free some space there or choose another folder with --out-dir DIR"
+    if exc.errno in _READ_ONLY:
+        return "the folder is read-only for this user: choose another folder with --out-dir DIR"
+    return "choose another folder with --out-dir DIR"
+
+
+def _check_folder(folder: Path, files: list[Path], nothing_sent: str) -> None:
     names = ", ".join(path.name for path in files)
     while not folder.exists() and folder.parent != folder:
         folder = folder.parent  # the run creates the missing folders: this one must take them
     if not folder.is_dir():
         raise OutputWriteError(
-            f"cannot write the run's files ({names}): {folder} is not a folder; nothing was "
-            "sent: choose another folder with --out-dir DIR",
+            f"cannot write the run's files ({names}): {folder} is not a folder; {nothing_sent}"
+            "choose another folder with --out-dir DIR",
             path=folder,
         )
     probe = folder / f".keen-import-probe-{os.getpid()}"
@@ -54,12 +69,15 @@ def _check_folder(folder: Path, files: list[Path]) -> None:
     except OSError as exc:
         raise OutputWriteError(
             f"cannot write in the folder {folder} ({names}): {describe_write_error(exc)}; "
-            + _WHAT_TO_DO,
+            f"{nothing_sent}{_what_to_do(exc)}",
             path=folder,
         ) from None
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()
+
+
+def _check_files(files: list[Path]) -> None:
     for path in files:
         if is_held_open(path):
             raise OutputWriteError(

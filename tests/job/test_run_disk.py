@@ -70,10 +70,26 @@ def test_read_only_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
     assert code == 2
     assert err == (
         f"error: cannot write in the folder {vol} (r.csv, rows.manifest.json, rows.created.csv): "
-        "Read-only file system; nothing was sent: free some space there or choose another folder "
-        "with --out-dir DIR\n"
+        "Read-only file system; nothing was sent: the folder is read-only for this user: choose "
+        "another folder with --out-dir DIR\n"
     )
     assert sb.stats()["requests"] == 0
+
+
+def test_validate_in_a_read_only_folder_says_so_in_one_line(tmp_path, capsys):
+    from importer.cli import main
+
+    needs_root()
+    source = write_rows(tmp_path / "rows.csv", 3)
+    with volume(tmp_path / "vol", size="600k", read_only=True) as vol:
+        code = main(["validate", str(source), "--results", str(vol / "r.csv")])
+        err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        f"error: cannot write in the folder {vol} (r.csv, rows.manifest.json): Read-only file "
+        "system; the folder is read-only for this user: choose another folder with --out-dir "
+        "DIR\n"
+    )
 
 
 def test_a_file_in_place_of_the_folder_stops_before_anything_is_sent(tmp_path, sb, run_cli):
