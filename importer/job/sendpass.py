@@ -39,6 +39,7 @@ from importer.read.loader import Chunk
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.report.created import CreatedListWriter
 from importer.report.outputs import OutputNames
+from importer.report.publish import abandon_temporaries
 from importer.report.results import ResultsWriter
 from importer.send.changed import EditedRow
 from importer.send.client import KeenClient
@@ -570,7 +571,13 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Even
 
     def on_signal() -> None:
         if stop.is_set():
-            print("\nsecond interrupt: aborting now (the ledger is consistent)", file=sys.stderr)
+            abandon_temporaries()
+            print(
+                "\nsecond interrupt: stopped at once. The ledger is consistent, but the results "
+                "file was not updated: run the same command again to write it (purchases "
+                "already created are not sent again)",
+                file=sys.stderr,
+            )
             os._exit(130)
         print(
             "\ninterrupt: finishing requests in flight, then writing results "

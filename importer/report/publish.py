@@ -64,12 +64,26 @@ def collecting_held_open() -> Iterator[HeldOpen]:
         _collector.reset(token)
 
 
+#: Temporary files being written by this process (removed by abandon_temporaries on an abort).
+_WRITING: set[Path] = set()
+
+
 def temporary_beside(path: Path) -> Path:
     """The temporary name a file is written under before :func:`publish` moves it. Leftovers
     of runs that were killed (on Windows, Task Scheduler and taskkill stop a process without
     a signal it could act on) are removed once nothing has written them for a while."""
     _remove_stale_temporaries(path)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _WRITING.add(tmp)
+    return tmp
+
+
+def abandon_temporaries() -> None:
+    """Remove the temporary files this process is writing (before it exits at once)."""
+    for tmp in list(_WRITING):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    _WRITING.clear()
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -87,6 +101,7 @@ def _remove_stale_temporaries(path: Path) -> None:
 def publish(tmp: Path, path: Path) -> Path:
     """Move the finished ``tmp`` to ``path``; returns where it went: ``path``, or
     ``<stem> (N)<suffix>`` beside it when ``path`` stays held open by another program."""
+    _WRITING.discard(tmp)
     for wait in (*RETRY_WAITS, None):
         try:
             os.replace(tmp, path)
