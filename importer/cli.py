@@ -30,7 +30,9 @@ from importer import (
     load_mapping_file,
     parse_map_options,
 )
+from importer.check.summary import Summary, Totals
 from importer.console import make_console_safe
+from importer.job.inputs import same_content
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = importer.DEFAULT_API_URL
@@ -289,16 +291,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
     files = _inputs(args)
-    codes = []
+    codes, summaries = [], []
     for path in files:
         if len(files) > 1:
             _err(f"== {path}")
-        codes.append(_validate_one(args, path))
+        code, summary = _validate_one(args, path, several=len(files) > 1)
+        codes.append(code)
+        summaries.append(summary)
+    if len(files) > 1:
+        _print_total(summaries, len(files), VALIDATE_ORDER)
     return worst_exit_code(codes)
 
 
-def _validate_one(args: argparse.Namespace, path: Path) -> int:
-    job = open_job(args, path)
+def _validate_one(args: argparse.Namespace, path: Path, *, several: bool) -> tuple[int, Summary]:
+    job = _for_file(path, several, lambda: open_job(args, path))
     bar, update = _progress("validating")
     try:
         report = job.check(on_progress=update, index=False)
@@ -316,7 +322,19 @@ def _validate_one(args: argparse.Namespace, path: Path) -> int:
     _err(f"results: {report.results_path}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(report.summary.as_dict(), indent=2))
-    return report.exit_code
+    return report.exit_code, report.summary
+
+
+def _for_file(path: Path, several: bool, step):
+    """``step()``; with several input files, an error it raises names the file."""
+    try:
+        return step()
+    except KeenImportError as exc:
+        if several and not exc.message.startswith(path.name):
+            exc.message = f"{path}: {exc.message}"
+            leave_out = "or leave the file out of the command (nothing was sent)"
+            exc.hint = f"{exc.hint}; {leave_out}" if exc.hint else leave_out
+        raise
 
 
 def _ledger_note(job: ImportJob, args: argparse.Namespace, summary) -> str:
@@ -415,11 +433,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     checked and planned before the first is sent (exit 2 means nothing was sent)."""
     from contextlib import ExitStack
 
-    files = _inputs(args)
+    files, several = _inputs(args), False
+    copies = same_content(files) if len(files) > 1 else {}
+    for copy, first in copies.items():
+        _err(f"== {copy}: the same file as {first} (same content): not read again")
+    files = [path for path in files if path not in copies]
+    several = len(files) > 1
     with ExitStack() as stack:
         api_url, api_key, target = _target(args, stack)
-        jobs = [open_job(args, path) for path in files]
-        plans = [_plan(job, args, api_url, api_key, target) for job in jobs]
+        jobs = [_for_file(path, several, lambda p=path: open_job(args, p)) for path in files]
+        plans = [
+            _for_file(
+                job.overview.path, several, lambda j=job: _plan(j, args, api_url, api_key, target)
+            )
+            for job in jobs
+        ]
         interactive = sys.stdin is not None and sys.stdin.isatty()
         ask = interactive and not args.yes and not plans[0].to_this_machine and not args.dry_run
         resend = args.resend_unconfirmed
@@ -440,7 +468,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.summary_json:
         _write_run_summary(reports[0], Path(args.summary_json))
     if len(jobs) > 1:
-        _print_total(reports, len(jobs))
+        _print_total([r.summary for r in reports], len(jobs), RUN_ORDER, reports)
     return worst_exit_code([r.exit_code for r in reports])
 
 
@@ -475,16 +503,27 @@ def _send(job: ImportJob, args: argparse.Namespace):
         bar.close()
 
 
-def _print_total(reports: list, files: int) -> None:
-    """The total of a run of several files: rows per status over every file."""
-    _err(f"total of {files} files ({len(reports)} sent):")
-    for status in RUN_ORDER:
-        rows = sum(r.summary.count(status) for r in reports)
-        if rows:
-            _err(f"  {str(status):<14} {rows:>9,}")
-    already = sum(r.already_imported.rows for r in reports)
-    if already:
-        _err(f"  already imported: {already:,} rows")
+def _print_total(summaries: list[Summary], files: int, order, reports=()) -> None:
+    """The total of a command over several files: rows and amounts per status (of the files
+    done: a run stopped by Ctrl-C leaves the others to the same command run again)."""
+    total = Summary()
+    for summary in summaries:
+        total.merge(summary)
+    done = len(summaries)
+    if done == files:
+        _err(f"total of {files} files:")
+    else:
+        _err(f"total of the {done} of {files} files done (the same command does the others):")
+    for line in format_summary(total, order=order):
+        _err(line)
+    already = Totals()
+    for report in reports:
+        already.rows += report.already_imported.rows
+        for currency, amount in report.already_imported.amounts.items():
+            already.amounts[currency] += amount
+    if already.rows:
+        rows = "1 row" if already.rows == 1 else f"{already.rows:,} rows"
+        _err(f"  already imported: {rows}, {format_amounts(already.amounts)}")
 
 
 def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:

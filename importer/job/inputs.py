@@ -9,6 +9,7 @@ files, not hidden files.
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from importer.errors import ConfigurationError
 from importer.read.kinds import input_suffixes
 from importer.report.outputs import is_output_name
 
-__all__ = ["INPUT_SUFFIXES", "expand_inputs"]
+__all__ = ["INPUT_SUFFIXES", "expand_inputs", "same_content"]
 
 INPUT_SUFFIXES = frozenset(input_suffixes())
 
@@ -55,3 +56,20 @@ def _is_input(path: Path) -> bool:
         and not name.startswith(("~$", "."))
         and not is_output_name(path)
     )
+
+
+def same_content(files: Sequence[Path]) -> dict[Path, Path]:
+    """The files that are byte for byte an earlier one of ``files`` (a copy, "march (1).csv"
+    downloaded again): copy -> the first. One command reads each content once: a copy's rows
+    would be the first's again, counted twice in the command's total."""
+    first: dict[bytes, Path] = {}
+    copies: dict[Path, Path] = {}
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").digest()
+        except OSError:
+            continue  # the loader says what is wrong with it
+        copies.update({path: first[digest]} if digest in first else {})
+        first.setdefault(digest, path)
+    return copies

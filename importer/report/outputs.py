@@ -8,6 +8,7 @@ exports skips the files named this way (:func:`is_output_name`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,12 @@ from importer.read.kinds import kind_named
 __all__ = ["OutputNames", "is_output_name"]
 
 RESULTS, MANIFEST, CREATED, CORRECTED = "results", "manifest", "created", "corrected"
-#: Every part a written name carries (``journal``: the per-file journals of earlier versions).
-_MARKS = tuple(f".{part}." for part in (RESULTS, MANIFEST, CREATED, CORRECTED, "journal"))
+#: Every part a written name carries (``journal``: the per-file journals of earlier versions),
+#: also in the name the writer gives a file when the one in place is open in Excel
+#: ("march.results (2).csv").
+_MARKS = re.compile(
+    r"\.(?:" + "|".join((RESULTS, MANIFEST, CREATED, CORRECTED, "journal")) + r")(?: \(\d+\))?\."
+)
 
 
 @dataclass(frozen=True)
@@ -68,5 +73,4 @@ class OutputNames:
 
 def is_output_name(path: Path) -> bool:
     """True for a file keen-import wrote (results, created list, manifest, corrected copy)."""
-    name = path.name.lower()
-    return any(mark in name for mark in _MARKS)
+    return _MARKS.search(path.name.lower()) is not None

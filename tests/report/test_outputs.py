@@ -54,3 +54,18 @@ def test_the_cli_writes_exactly_the_names_of_the_job(tmp_path, run_cli, sb):
     names = importer.open_import(source).output_names
     written = sorted(p for p in tmp_path.iterdir() if p != source)
     assert written == sorted(names.run_files(dry_run=False))
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [
+        ("2026-03.results (2).csv", True),  # written beside a results file open in Excel
+        ("2026-03.created (3).csv", True),
+        ("2026-03.RESULTS.xlsx", True),
+        ("2026-03 results.csv", False),
+        ("results (2).csv", False),
+        ("march (1).csv", False),
+    ],
+)
+def test_names_the_writer_uses_beside_a_file_held_open_are_its_own(name, written):
+    assert is_output_name(Path(name)) is written
