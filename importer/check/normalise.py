@@ -444,11 +444,24 @@ _MAX_SERIAL = 73050  # 2099-12-31
 _YEAR_2000 = datetime(2000, 1, 1)
 
 
-def _full_year(year: str) -> int:
-    if len(year) == 2:
-        short = int(year)
-        return 2000 + short if short < 70 else 1900 + short
-    return int(year)
+#: How far from this year a two-digit year may be read: up to next year in this century,
+#: back to 30 years ago in the last. Any other ("69": 1969 or 2069?) is not guessed.
+_SHORT_YEAR_AHEAD, _SHORT_YEAR_BACK = 1, 30
+
+
+def _full_year(year: str, text: str) -> int:
+    """The four-digit year of ``year`` as written in the date ``text``."""
+    if len(year) != 2:
+        return int(year)
+    short, this_year = int(year), datetime.now().year
+    if 2000 + short <= this_year + _SHORT_YEAR_AHEAD:
+        return 2000 + short
+    if 1900 + short >= this_year - _SHORT_YEAR_BACK:
+        return 1900 + short
+    raise ValueError(
+        f"date '{text}' has a two-digit year (19{year} or 20{year}?); write the year with four "
+        "digits"
+    )
 
 
 def _build(text: str, year: int, month: int, day: int) -> datetime:
@@ -518,7 +531,7 @@ def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[dateti
     m = _NUMERIC_DATE.fullmatch(s)
     if m:
         first, sep, second = int(m[1]), m[2], int(m[3])
-        year = _full_year(m[4])
+        year = _full_year(m[4], s)
         if day_first is None:
             day_first = _reading(s, first, second, sep, year)
         elif not day_first and sep == "." and first <= 12 and second <= 12 and first != second:
@@ -545,12 +558,12 @@ def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[dateti
         return _localise(naive, tz), had_time
     m = _DAY_MONTH_NAME.fullmatch(s)
     if m and m[2].lower() in _MONTHS:
-        base = _build(s, _full_year(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+        base = _build(s, _full_year(m[3], s), _MONTHS[m[2].lower()], int(m[1]))
         naive, had_time = _with_time(s, base, m)
         return _localise(naive, tz), had_time
     m = _MONTH_NAME_DAY.fullmatch(s)
     if m and m[1].lower() in _MONTHS:
-        base = _build(s, _full_year(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+        base = _build(s, _full_year(m[3], s), _MONTHS[m[1].lower()], int(m[2]))
         naive, had_time = _with_time(s, base, m)
         return _localise(naive, tz), had_time
     m = _COMPACT.fullmatch(s)
