@@ -156,7 +156,7 @@ def scan_columns(
             break  # the currency majority is confirmed (or corrected) by the full pass
     _list_ambiguities(scan, columns, decisions)
     if scan.currency_counts:
-        decisions.currency = scan.currency_counts.most_common(1)[0][0]
+        decisions.currency = sole_majority(scan.currency_counts)
     return decisions
 
 
@@ -290,3 +290,12 @@ def _text_cells(chunk: Chunk, at: int) -> set[str]:
     if chunk.raw is None:
         return set(chunk.column(at))
     return {row[at] for row in chunk.raw if type(row[at]) is str}
+
+
+def sole_majority(counts: Counter) -> str | None:
+    """The currency most rows have, when no other has as many (None: none, or a tie, where
+    the first row's would win by chance; each row is then held to its lead's channel alone)."""
+    top = counts.most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]

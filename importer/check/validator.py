@@ -30,7 +30,12 @@ from importer.check.columns import (
     plain_run,
     unusual_cells,
 )
-from importer.check.decisions import ColumnDecisions, ValidationOptions, decide_columns
+from importer.check.decisions import (
+    ColumnDecisions,
+    ValidationOptions,
+    decide_columns,
+    sole_majority,
+)
 from importer.check.duplicates import DuplicateRule, Repeat, RowKeys, only
 from importer.check.parsers import Reading, fast_paths, parse_functions
 from importer.check.summary import STATUS_HEADERS, ChunkFacts
@@ -232,7 +237,7 @@ class RowValidator:
 
     def majority_currency(self) -> str | None:
         """The most common currency of the rows checked so far."""
-        return self.currency_counts.most_common(1)[0][0] if self.currency_counts else None
+        return sole_majority(self.currency_counts)
 
     def check(self, chunk: Chunk, *, mark_duplicates: bool = True) -> CheckedChunk:
         """Validate every row of ``chunk``.

@@ -425,6 +425,19 @@ def test_mixed_currencies_minority_invalid(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("header", ["Lead ID,Amount,Currency", "Lead ID,Amount"])
+def test_two_currencies_in_equal_numbers_are_each_left_to_the_lead_channel(tmp_path, header):
+    """No majority: the first row's currency would win by chance; each row is checked against
+    its own lead's channel when it is sent instead (whole-file check, as validate runs it)."""
+    from importer.check.mapping import Mapping
+    from importer.job.validate import validate
+
+    cells = (",EUR", ",USD") if header.endswith("Currency") else (" EUR", " USD")
+    path = csv_file(tmp_path, header, f"{LEAD_1},10{cells[0]}", f"{LEAD_2},20{cells[1]}")
+    report = validate(path, mapping=Mapping(no_date=True))
+    assert (report.exit_code, report.summary.count("valid")) == (0, 2)
+
+
 def test_currency_column_needs_a_code_on_every_row(tmp_path):
     path = csv_file(tmp_path, "Lead ID,Amount,Currency", f"{LEAD_1},10,USD", f"{LEAD_2},20,")
 
