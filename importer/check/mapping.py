@@ -87,6 +87,23 @@ class Mapping:
     proxy: str | None = field(default=None, repr=False)
     ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
 
+    def __post_init__(self) -> None:
+        # A DataFrame read with header=None has the column labels 0, 1, ...: its headers are
+        # read as "0", "1", ..., so {"lead_id": 0} names the column "0".
+        self.columns = {name: str(column) for name, column in self.columns.items()}
+
+    @classmethod
+    def of(cls, given: Mapping | dict[str, str] | str | Path | None) -> Mapping:
+        """A Mapping from what a caller gives: a Mapping, a {field: column} dict, the path of
+        a TOML mapping file, or None (nothing mapped by hand)."""
+        if given is None:
+            return cls()
+        if isinstance(given, Mapping):
+            return given
+        if isinstance(given, dict):
+            return cls(columns=dict(given))
+        return load_mapping_file(given)
+
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""
         result = replace(self, columns={**self.columns, **other.columns})

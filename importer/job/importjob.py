@@ -39,7 +39,6 @@ from importer.check.mapping import (
     OPTION_NAMES,
     FieldMatch,
     Mapping,
-    load_mapping_file,
     match_fields,
 )
 from importer.check.rowranges import LEFT_OUT
@@ -262,10 +261,10 @@ class ImportJob:
     def apply_mapping(self, mapping: Mapping | dict[str, str] | str | Path) -> None:
         """Use this mapping: a Mapping, a {field: column} dict ("" switches a field off) or the
         path of a TOML mapping file. Options it carries are laid over the job's."""
+        loaded = Mapping.of(mapping)
         if isinstance(mapping, dict):
-            new = dataclasses.replace(self._mapping, columns=dict(mapping))
+            new = dataclasses.replace(self._mapping, columns=loaded.columns)
         else:
-            loaded = mapping if isinstance(mapping, Mapping) else load_mapping_file(mapping)
             new = dataclasses.replace(self._mapping.merged(loaded), columns=dict(loaded.columns))
         self._use(new)
         self.columns  # noqa: B018 - a column that is not in the file fails here, not later

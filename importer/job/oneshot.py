@@ -29,7 +29,7 @@ __all__ = ["run_import"]
 
 def run_import(
     path: Source,
-    mapping: Mapping | None = None,
+    mapping: Mapping | dict[str, str] | str | Path | None = None,
     *,
     api_key: str,
     name: str | None = None,
@@ -94,6 +94,7 @@ def run_import(
         proxy=proxy,
         ca_bundle=ca_bundle,
     )
+    mapping = Mapping.of(mapping)
     settings.with_mapping(mapping).checked()  # a bad key, URL or proxy stops before reading
     if is_frame(path) and name is None:
         raise ConfigurationError(NAME_THE_FRAME)

@@ -52,14 +52,15 @@ class ValidationReport(FramesOfReport):
 
 def open_mapped(
     path: Source,
-    mapping: Mapping | None = None,
+    mapping: Mapping | dict[str, str] | str | Path | None = None,
     *,
     max_xlsx_mb: int = 500,
     out_dir: str | Path | None = None,
     name: str | None = None,
 ) -> ImportJob:
-    """An import job with ``mapping`` (columns and options, as the CLI builds it) applied."""
-    mapping = mapping or Mapping()
+    """An import job with ``mapping`` (columns and options, as the CLI builds it; or a
+    {field: column} dict, or a TOML mapping file's path) applied."""
+    mapping = Mapping.of(mapping)
     job = open_import(
         path,
         sheet=mapping.sheet,
@@ -75,7 +76,7 @@ def open_mapped(
 
 def validate(
     path: Source,
-    mapping: Mapping | None = None,
+    mapping: Mapping | dict[str, str] | str | Path | None = None,
     *,
     name: str | None = None,
     results: str | Path | None = None,

@@ -251,3 +251,19 @@ def test_something_that_is_neither_a_path_nor_a_frame_is_refused_clearly(source,
 
     with pytest.raises(ConfigurationError, match=f"cannot import a {kind}: give the path"):
         validate(source)
+
+
+def test_a_mapping_given_as_a_dict_or_with_integer_labels_is_taken_as_it_is_meant():
+    """A pandas user passes a {field: column} dict, or the labels 0, 1, 2 of a frame read
+    with header=None: both used to fail with an AttributeError from deep inside."""
+    import importer
+
+    named = pd.DataFrame({"Lead ID": [LEAD_1, LEAD_2], "Net": [100.0, 200.0],
+                          "Date": ["2026-03-01", "2026-03-02"]})  # fmt: skip
+    report = importer.validate(named, mapping={"purchase_amount": "Net"})
+    assert (report.exit_code, report.summary.count("valid")) == (0, 2)
+    assert report.summary.by_status["valid"].amounts == {"": Decimal("300")}
+    bare = pd.DataFrame([[LEAD_1, 100, "2026-03-01"]])
+    mapping = importer.Mapping(columns={"lead_id": 0, "purchase_amount": 1, "date": 2})
+    report = importer.validate(bare, mapping)
+    assert (report.exit_code, report.summary.count("valid")) == (0, 1)
