@@ -24,7 +24,7 @@ from importer.errors import (  # noqa: E402
     MappingError,
 )
 from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
-from importer.job.inputs import expand_inputs  # noqa: E402
+from importer.job.inputs import expand_inputs, same_content  # noqa: E402
 from importer.job.model import (  # noqa: E402
     Answer,
     CellEdit,
@@ -122,6 +122,7 @@ __all__ = [
     "already_imported",
     "collecting_held_open",
     "expand_inputs",
+    "same_content",
     "format_amounts",
     "format_summary",
     "ledger_location",

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import importer
@@ -22,6 +23,7 @@ from importer import (
     KeenImportError,
     Mapping,
     RowStatus,
+    Summary,
     __version__,
     collecting_held_open,
     expand_inputs,
@@ -29,10 +31,9 @@ from importer import (
     format_summary,
     load_mapping_file,
     parse_map_options,
+    same_content,
 )
-from importer.check.summary import Summary, Totals
 from importer.console import make_console_safe
-from importer.job.inputs import same_content
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = importer.DEFAULT_API_URL
@@ -516,14 +517,13 @@ def _print_total(summaries: list[Summary], files: int, order, reports=()) -> Non
         _err(f"total of the {done} of {files} files done (the same command does the others):")
     for line in format_summary(total, order=order):
         _err(line)
-    already = Totals()
+    already, amounts = 0, Counter()
     for report in reports:
-        already.rows += report.already_imported.rows
-        for currency, amount in report.already_imported.amounts.items():
-            already.amounts[currency] += amount
-    if already.rows:
-        rows = "1 row" if already.rows == 1 else f"{already.rows:,} rows"
-        _err(f"  already imported: {rows}, {format_amounts(already.amounts)}")
+        already += report.already_imported.rows
+        amounts.update(report.already_imported.amounts)
+    if already:
+        rows = "1 row" if already == 1 else f"{already:,} rows"
+        _err(f"  already imported: {rows}, {format_amounts(dict(amounts))}")
 
 
 def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:

@@ -61,6 +61,7 @@ def test_public_names():
         "parse_map_options",
         "read_api_key",
         "run_import",
+        "same_content",
         "validate",
         "write_template",
     ]
