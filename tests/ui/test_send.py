@@ -351,3 +351,23 @@ def test_a_send_the_api_refused_says_so_on_the_results_page(sandboxed, sandbox):
     said = '<p class="error" role="alert">The last run stopped with an error: Invalid API key'
     assert said in page
     assert "Check the key on the API key page; nothing was sent." in page
+
+
+def test_nothing_left_to_send_refuses_any_typed_count(sandboxed, sandbox, tmp_path):
+    """A second upload of a file already sent: "0" (or any number) typed starts no send."""
+    client, settings, app = sandboxed
+    source = purchases_file(tmp_path / "done.csv", 2, 40, "2026-03-05", "D")
+    first = checked_import(client, settings, source)
+    confirm_send(client, settings, first, "2")
+    finish(app, first)
+    before = len(sandbox.purchases())
+    again = checked_import(client, settings, source)
+    for typed in ("0", "2"):
+        answer = confirm_send(client, settings, again, typed)
+        assert answer.status_code == 400
+        assert "<h2>Nothing left to send</h2>" in answer.text
+        said = '<p class="error" role="alert">Nothing left to send: nothing was sent.</p>'
+        assert said in answer.text
+    session = app.state.sessions.get(again)
+    assert (session.thread, session.progress, session.report) == (None, None, None)
+    assert len(sandbox.purchases()) == before
