@@ -118,11 +118,18 @@ async def show(request: Request, message: str | None = None, status_code: int = 
             report.summary,
             request.query_params.get("keep_column"),
         ),
-        message=message or request.query_params.get("saved"),
+        message=message or _saved_message(session.folder, request.query_params.get("saved")),
         failed=status_code >= 400,  # a fix refused: an alert, not a note
         command=for_import(session.folder, session, request.app.state.settings, command="validate"),
         step="review",
     )
+
+
+def _saved_message(folder, saved: str | None) -> str | None:
+    """The note after "Save corrected file" (?saved=corrected), naming the copy this import
+    wrote; any other value shows nothing, for the link's text is not the app's (a spoof)."""
+    corrected = folder.file("corrected") if saved == "corrected" else None
+    return f"Saved the corrected file {corrected.name}." if corrected else None
 
 
 def _page_url(import_id: str, filters: dict, page: int) -> str:
@@ -195,9 +202,8 @@ async def save_corrected(request: Request):
     """ "Save corrected file": <stem>.corrected.<ext> in the import folder; the upload stays."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     async with session.lock:
-        path = await run_in_threadpool(session.job.save_corrected)
-    query = urlencode({"saved": f"Saved the corrected file {path.name}."})
-    return redirect(f"/imports/{session.folder.id}/review?{query}")
+        await run_in_threadpool(session.job.save_corrected)
+    return redirect(f"/imports/{session.folder.id}/review?saved=corrected")
 
 
 routes = [
