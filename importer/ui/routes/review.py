@@ -80,14 +80,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
     report = session.checked
     filters = grid_filters(request)
     after_run = session.after_run
-    page = await run_in_threadpool(
-        session.job.rows,
-        offset=(filters["page"] - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-        status=filters["status"],
-        warning=filters["warning"],
-        search=filters["q"],
-    )
+    page = await run_in_threadpool(_grid_page, session.job, filters)
     page.rows = rows_for_page(page.rows)  # reasons in page words, not the CLI's flags
     return render(
         request,
@@ -107,7 +100,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         read_title=grid.read_title,
         status_counts=await run_in_threadpool(session.job.status_counts),
         page=page,
-        pages=max(1, -(-page.total // PAGE_SIZE)),
+        pages=_last_page(page.total),
         filters=filters,
         statuses=STATUS_ORDER,
         page_url=lambda n: _page_url(session.folder.id, filters, n),
@@ -123,6 +116,30 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         command=for_import(session.folder, session, request.app.state.settings, command="validate"),
         step="review",
     )
+
+
+def _grid_page(job, filters: dict):
+    """The rows of the page ``filters`` ask for; a page past the last (an old link, the way
+    back from a fix that emptied it) is the last page, and ``filters["page"]`` says so."""
+
+    def fetch():
+        return job.rows(
+            offset=(filters["page"] - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            status=filters["status"],
+            warning=filters["warning"],
+            search=filters["q"],
+        )
+
+    page = fetch()
+    if filters["page"] > _last_page(page.total):
+        filters["page"] = _last_page(page.total)
+        page = fetch()
+    return page
+
+
+def _last_page(rows: int) -> int:
+    return max(1, -(-rows // PAGE_SIZE))
 
 
 def _saved_message(folder, saved: str | None) -> str | None:
