@@ -78,11 +78,13 @@ def describe(report) -> str:
     if report.dry_run:
         return "Online check finished: nothing was created."
     if report.auth_failed:
-        return "Keen refused the API key: rows not sent yet are not_sent; set a key and resume."
+        return (
+            "Keen refused the API key: rows not sent yet are marked not sent; set a key and resume."
+        )
     if report.outage:
-        return f"{report.outage}: rows not sent yet are not_sent; resume later."
+        return f"{report.outage}: rows not sent yet are marked not sent; resume later."
     if report.interrupted:
-        return "Stopped: rows not sent yet are not_sent; Resume sends them."
+        return "Stopped: rows not sent yet are marked not sent; Resume sends them."
     if report.summary.count("unconfirmed"):
         return "Finished, but some rows are unconfirmed: check them in Keen before resending."
     return "Finished."

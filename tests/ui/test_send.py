@@ -115,7 +115,8 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox
     before = len(sandbox.purchases())
     session, stop = stopped_mid_way(sandboxed, sandbox, import_id, 400)
     assert stop.status_code == 303
-    assert session.progress.outcome == "Stopped: rows not sent yet are not_sent; Resume sends them."
+    said = "Stopped: rows not sent yet are marked not sent; Resume sends them."
+    assert session.progress.outcome == said
     folder = app.state.workspace.get(import_id)
     first = statuses(folder.file("results"))
     assert 0 < first.count("created") < 400 and first.count("not_sent") > 0
@@ -126,7 +127,10 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox
         f'aria-live="polite">Stopped: {created:,} created, {not_sent:,} not sent, of 400 rows</p>'
     ) in progress
     assert "400 of 400 rows done" not in progress
+    assert f'<p id="progress-outcome" >{said}</p>' in progress
+    assert "not_sent" not in progress  # the status's name in the results file, not words
     page = client.get(f"/imports/{import_id}/results").text
+    assert f'<p class="note" role="status">{said}</p>' in page
     assert ">Resume</button>" in page
     send_page = client.get(f"/imports/{import_id}/send").text
     # The confirmation counts only what is left: the ledger holds the rows created before.
