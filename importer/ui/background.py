@@ -10,6 +10,7 @@ from importer.errors import KeenImportError
 from importer.records import RowStatus
 from importer.ui.sessions import ImportSession, Progress
 from importer.ui.settings import UISettings
+from importer.ui.wording import with_hint
 
 
 def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = False):
@@ -56,7 +57,7 @@ def start(
             progress.stopped = bool(report.interrupted or report.outage or report.auth_failed)
             progress.send_next = report.dry_run and not progress.stopped and sendable(report)
         except KeenImportError as exc:
-            progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            progress.error = with_hint(exc.message, exc.hint)
         except Exception:  # the page must say it ended; the details go to the server's output
             traceback.print_exc(file=sys.stderr)
             progress.error = "the run stopped on an unexpected error (see the server's output)"

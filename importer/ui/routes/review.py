@@ -14,7 +14,7 @@ from importer.ui.command import for_import
 from importer.ui.pages import redirect, render
 from importer.ui.routes.columns import check_now
 from importer.ui.routes.common import STATUS_ORDER, open_session, summary_cards
-from importer.ui.wording import rows_for_page
+from importer.ui.wording import rows_for_page, with_hint
 
 PAGE_SIZE = 100
 
@@ -69,7 +69,7 @@ async def show_error(request: Request, session, exc: KeenImportError):
     """A check that cannot run (e.g. control totals): back to the column matches, with why."""
     from importer.ui.routes.columns import show as columns_page
 
-    return await columns_page(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+    return await columns_page(request, with_hint(exc.message, exc.hint), 400)
 
 
 async def show(request: Request, message: str | None = None, status_code: int = 200):
