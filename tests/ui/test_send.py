@@ -375,3 +375,36 @@ def test_nothing_left_to_send_refuses_any_typed_count(sandboxed, sandbox, tmp_pa
     session = app.state.sessions.get(again)
     assert (session.thread, session.progress, session.report) == (None, None, None)
     assert len(sandbox.purchases()) == before
+
+
+def send_total(page: str) -> str:
+    """The send page's total, as its markup has it."""
+    return re.search(r"<dt>Total</dt><dd>(.*?)</dd>", page, re.S)[1]
+
+
+def test_the_send_total_leaves_out_rows_edited_since_they_were_sent(sandboxed, sandbox, tmp_path):
+    """A row created before whose amount changed since is not sent (Keen cannot change a
+    purchase): the send page's total leaves its amount out, as its count does."""
+    client, settings, app = sandboxed
+    header = "Lead ID,Amount,Currency,Date,Reference\n"
+    rows = [
+        f"{LEAD},{amount},USD,2026-03-06,E-{n}\n" for n, amount in enumerate(("50.00", "51.00"))
+    ]
+    sent = tmp_path / "e.csv"
+    sent.write_text(header + "".join(rows))
+    first = checked_import(client, settings, sent)
+    confirm_send(client, settings, first, "2")
+    finish(app, first)
+    edited = [rows[0].replace(",50.00,", ",1649.00,"), rows[1]]  # E-0: same lead, date, reference
+    new = f"{LEAD},52.00,USD,2026-03-06,E-2\n"
+    for folder, lines in (("edited", edited), ("more", [*edited, new])):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "e.csv").write_text(header + "".join(lines))
+    again = checked_import(client, settings, tmp_path / "edited" / "e.csv")
+    page = client.get(f"/imports/{again}/send").text
+    assert "<h2>Nothing left to send</h2>" in page
+    assert send_total(page) == "0"
+    more = checked_import(client, settings, tmp_path / "more" / "e.csv")
+    page = client.get(f"/imports/{more}/send").text
+    assert "<h2>About to import 1 purchase</h2>" in page
+    assert send_total(page) == '<span class="num">52.00 USD</span>'

@@ -36,14 +36,16 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
                 plan = await run_in_threadpool(background.make_plan, session, settings)
         except KeenImportError as exc:
             error = exc.message
+    to_send = plan.rows_sent(resend_unconfirmed=resend) if plan else 0
     return render(
         request,
         "send.html",
         status_code=status_code,
         folder=session.folder,
         plan=plan,
-        to_send=plan.rows_sent(resend_unconfirmed=resend) if plan else 0,
-        amounts=plan.amounts_sent(resend_unconfirmed=resend) if plan else {},
+        to_send=to_send,
+        # nothing sent: a total of 0, not the zeroed amounts of rows that are not sent
+        amounts=plan.amounts_sent(resend_unconfirmed=resend) if to_send else {},
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
         resend=resend,
         error=error,
