@@ -144,6 +144,10 @@ class LedgerScan:
         self.context = _context(prepared)
         self.known = KnownRows()
         self.edits = EditFinder(ledger, target, source_name(prepared))
+        #: Row -> (currency, amount) of the rows that may turn out edited.
+        self.money: dict[int, tuple] = {}
+        #: Amounts per currency of the edited rows, once :meth:`finish` found them.
+        self.edited_amounts: Counter = Counter()
 
     def add(self, checked: CheckedChunk, validator: RowValidator) -> None:
         """Look at one checked chunk's valid rows."""
@@ -156,6 +160,8 @@ class LedgerScan:
             decided = pool.submit(self._preview, candidates)
             self.edits.look(_file_rows(candidates))
             self.known.count(legacy, decided.result(), amounts)
+        maybe = self.edits.candidates
+        self.money.update((c.row, amounts.get(c.row)) for c in candidates if c.row in maybe)
 
     def _preview(self, candidates: list[Candidate]):
         """What the ledger would decide for these rows; every row is new when it holds no
@@ -168,13 +174,19 @@ class LedgerScan:
             return self.ledger.preview(self.target, candidates, self.context)
 
     def finish(self) -> tuple[dict[int, EditedRow], KnownRows]:
-        """The edited rows by row, and what the ledger already holds of the file."""
+        """The edited rows by row (their amounts in :attr:`edited_amounts`), and what the
+        ledger already holds of the file."""
 
         def payloads() -> Iterator[FileRow]:
             for _, candidates, _ in _candidate_chunks(self.prepared):
                 yield from _file_rows(candidates)
 
-        return self.edits.finish(payloads), self.known
+        edited = self.edits.finish(payloads)
+        for row in edited:
+            currency, amount = self.money.get(row) or ("", None)
+            if amount is not None:
+                self.edited_amounts[currency] += amount
+        return edited, self.known
 
 
 def held_by_ledger(prepared: PreparedFile, chunk: Chunk, location, target: str) -> dict:

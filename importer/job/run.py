@@ -92,7 +92,8 @@ class ImportPlan:
     already_imported: int = 0
     #: Valid rows the ledger holds back by status (see importer.job.known.KnownRows.held).
     held_back: dict[str, int] = field(default_factory=dict)
-    #: Amounts per currency of valid rows not sent: "created" and each held-back status.
+    #: Amounts per currency of valid rows not sent: "created", each held-back status, and
+    #: "edited" unless they are resent (see PlannedRun.note_edited).
     not_sent_amounts: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
     @property
@@ -257,13 +258,19 @@ class PlannedRun:
     prepared: PreparedFile
     started_at: datetime
     edited: dict[int, EditedRow] = field(default_factory=dict)
+    #: Amounts per currency of the edited rows.
+    edited_amounts: dict[str, Decimal] = field(default_factory=dict)
 
     def note_edited(self) -> None:
-        """Put the line counting the edited rows (worded for ``resend_changed``) in the plan."""
+        """Put the line counting the edited rows (worded for ``resend_changed``) in the plan,
+        and their amounts among those not sent unless they are resent."""
         plan = self.plan
         earlier = {edited_note(plan.edited_rows, resend_changed=flag) for flag in (True, False)}
         plan.notes = [note for note in plan.notes if note not in earlier]
         plan.edited_rows = len(self.edited)
+        plan.not_sent_amounts.pop("edited", None)
+        if self.edited_amounts and not self.settings.resend_changed:
+            plan.not_sent_amounts["edited"] = dict(self.edited_amounts)
         if self.edited:
             resend = self.settings.resend_changed
             plan.notes.append(edited_note(plan.edited_rows, resend_changed=resend))
@@ -298,6 +305,7 @@ def plan_job(
     )
     planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
     planned.edited = edited
+    planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
         _note_known(plan, known)
     planned.note_edited()

@@ -10,6 +10,7 @@ from importer.errors import KeenImportError
 from importer.records import RowStatus
 from importer.ui.sessions import ImportSession, Progress
 from importer.ui.settings import UISettings
+from importer.ui.wording import with_hint
 
 
 def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = False):
@@ -56,7 +57,7 @@ def start(
             progress.stopped = bool(report.interrupted or report.outage or report.auth_failed)
             progress.send_next = report.dry_run and not progress.stopped and sendable(report)
         except KeenImportError as exc:
-            progress.error = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            progress.error = with_hint(exc.message, exc.hint)
         except Exception:  # the page must say it ended; the details go to the server's output
             traceback.print_exc(file=sys.stderr)
             progress.error = "the run stopped on an unexpected error (see the server's output)"
@@ -78,11 +79,13 @@ def describe(report) -> str:
     if report.dry_run:
         return "Online check finished: nothing was created."
     if report.auth_failed:
-        return "Keen refused the API key: rows not sent yet are not_sent; set a key and resume."
+        return (
+            "Keen refused the API key: rows not sent yet are marked not sent; set a key and resume."
+        )
     if report.outage:
-        return f"{report.outage}: rows not sent yet are not_sent; resume later."
+        return f"{report.outage}: rows not sent yet are marked not sent; resume later."
     if report.interrupted:
-        return "Stopped: rows not sent yet are not_sent; Resume sends them."
+        return "Stopped: rows not sent yet are marked not sent; Resume sends them."
     if report.summary.count("unconfirmed"):
         return "Finished, but some rows are unconfirmed: check them in Keen before resending."
     return "Finished."

@@ -170,6 +170,15 @@ def _one(match: re.Match[str]) -> str:
     return f"1 {match[1]}" + (f" {verb}" if verb else "")
 
 
+def with_hint(message: str, hint: str | None) -> str:
+    """An engine error's message and hint as one sentence of a page (the command line prints
+    the hint on a line of its own): "message (hint)", or "message; hint" when the message ends
+    in a parenthesis already ("not a workbook (a PDF document); open it in Excel ...")."""
+    if not hint:
+        return message
+    return f"{message}; {hint}" if message.endswith(")") else f"{message} ({hint})"
+
+
 def rows_for_page(rows: list) -> list:
     """A page of the grid's rows (importer.job.model.RowView) with their reasons in page words."""
     return [

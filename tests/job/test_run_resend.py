@@ -7,6 +7,7 @@ duplicates would be visible in its store). Runs go through ``importer.cli.main``
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from runhelpers import USD_LEADS, read_csv, results_by_row
@@ -142,9 +143,13 @@ def test_job_api_resend_changed(tmp_path, sb):
     held = run_import(changed, **common)
     assert held.exit_code == 1
     assert held.plan.edited_rows == 1
+    # The edited row's amount is not sent either; with resend_changed it is.
+    assert held.plan.not_sent_amounts["edited"] == {"": Decimal("110.00")}
+    assert held.plan.amounts_sent() == {"": Decimal("0.00")}
     assert held.summary.count("not_sent") == 1
     assert len(sb.purchases()) == 4
     sent = run_import(changed, resend_changed=True, **common)
     assert sent.exit_code == 0
+    assert "edited" not in sent.plan.not_sent_amounts
     assert sent.sent_this_run == 1
     assert stored_amounts(sb) == sorted([*TOTALS, "110.00"])

@@ -248,6 +248,21 @@ def test_axe_does_find_violations(browser, axe):
     assert any("label" in v for v in checker.violations), checker.violations
 
 
+def test_the_sandbox_banner_is_inside_a_landmark(page, axe):
+    """axe's "region" rule (moderate, so the checks above leave it out): a screen reader's
+    landmarks reach every text, the sandbox banner too."""
+    page.evaluate(axe.source + "\n;true")
+    outside = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['region']})).violations"
+        ".flatMap(v => v.nodes.map(n => n.target.join(' ')))"
+    )
+    assert outside == []
+    banner = page.get_by_role("region", name="Sandbox")
+    assert banner.inner_text(timeout=5_000) == (
+        "Sandbox: nothing you send here reaches Keen. Purchases go to the local test server."
+    )
+
+
 def test_axe_ran_on_every_page(axe):
     assert set(axe.pages) >= PAGES
     assert axe.violations == []

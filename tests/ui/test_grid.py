@@ -251,3 +251,32 @@ def test_a_fix_that_breaks_the_control_totals_goes_back_to_the_column_matches(
     assert session.checked is None  # the review asks for a check rather than show old cards
     review = client.get(f"/imports/{danish}/review").text
     assert "Check file</button>" in review
+
+
+def test_a_page_past_the_last_shows_the_last_page(client, settings, tmp_path):
+    """?page=50 (an old link, an edited URL) and a fix's way back to a page it emptied show
+    the last page there is, never "showing 4901–4900"."""
+    path = tmp_path / "unreadable.csv"
+    path.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        + "".join(f"{LEADS[0]},{i}.0O,2026-03-02,U-{i}\n" for i in range(101))  # 101 invalid
+    )
+    import_id = upload(client, settings, path).headers["location"].split("/")[2]
+    assert check_file(client, settings, import_id, {}).status_code == 303
+    review = f"/imports/{import_id}/review"
+    far = client.get(f"{review}?page=50").text
+    assert '<p class="muted" role="status">101 rows match; showing 101–101.</p>' in far
+    assert "<span>Page 2 of 2</span>" in far
+    assert re.findall(r'<th scope="row">(\d+)</th>', far) == ["102"]
+    back = f"{review}?status=invalid&page=2"  # the last invalid row is alone on page 2
+    answer = post(
+        client,
+        settings,
+        f"/imports/{import_id}/rows/102",
+        data={"cell:Amount": "100.00", "was:Amount": "100.0O", "back": back},
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, back)
+    page = client.get(back).text
+    assert '<p class="muted" role="status">100 rows match; showing 1–100.</p>' in page
+    assert "<span>Page 1 of 1</span>" in page
+    assert len(re.findall(r'<tr class="status-invalid">', page)) == 100

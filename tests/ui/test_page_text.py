@@ -246,6 +246,34 @@ def test_a_csv_with_headers_only_stops_at_upload_and_nothing_is_kept(
     assert list(app.state.workspace.imports.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        pytest.param(
+            "sales.xlsx",
+            "the .xlsx file sales.xlsx is damaged or not a workbook (a PDF document); open it in "
+            "Excel and save it again as .xlsx (if it is really a CSV, rename it)",
+            id="workbook",
+        ),
+        pytest.param(
+            "sales.csv",
+            "sales.csv does not look like a CSV text file (it looks like a PDF document); export "
+            "the data again from your accounting system or Excel as CSV or .xlsx",
+            id="csv",
+        ),
+    ],
+)
+def test_a_refusal_ending_in_parentheses_takes_its_hint_after_a_semicolon(
+    client, settings, tmp_path, name, said
+):
+    pdf = tmp_path / name
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    answer = upload(client, settings, pdf)
+    assert answer.status_code == 400
+    found = re.findall(r'<p class="error" role="alert">(.*?)</p>', answer.text, re.S)
+    assert found == [said]
+
+
 # -- flag advice in page words ----------------------------------------------------------------
 
 

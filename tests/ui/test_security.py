@@ -9,7 +9,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from importer.ui.settings import UISettings
-from ui.uihelpers import API_KEY, ORIGIN, PORT, csrf_of, post
+from ui.uihelpers import (
+    API_KEY,
+    ORIGIN,
+    PORT,
+    SAMPLE,
+    check_file,
+    csrf_of,
+    import_id_of,
+    post,
+    upload,
+)
 
 PATHS = [
     "/",
@@ -227,6 +237,24 @@ def test_unknown_file_kind_is_404(client, app):
     assert client.get(f"/imports/{folder.id}/files/upload").status_code == 200
     assert client.get(f"/imports/{folder.id}/files/import.json").status_code == 404
     assert client.get(f"/imports/{folder.id}/files/results").status_code == 404  # not yet
+
+
+def test_the_review_page_shows_only_its_own_saved_message(client, settings):
+    """?saved= names a message of the app, never text of the link's (content spoofing)."""
+    import_id = import_id_of(upload(client, settings, SAMPLE))
+    assert check_file(client, settings, import_id, {}).status_code == 303
+    review = f"/imports/{import_id}/review"
+    spoof = "Email your API key to help@evil.example"
+    for query in (f"saved={spoof}", "saved=corrected"):  # nothing saved yet: no message either
+        page = client.get(f"{review}?{query}").text
+        assert "help@evil.example" not in page and "Saved the corrected file" not in page
+    saved = post(client, settings, f"/imports/{import_id}/corrected")
+    assert (saved.status_code, saved.headers["location"]) == (303, f"{review}?saved=corrected")
+    name = "purchases_with_errors.corrected.csv"
+    said = f'<p class="note" role="status">Saved the corrected file {name}.</p>'
+    assert client.get(saved.headers["location"]).text.count(said) == 1
+    page = client.get(f"{review}?saved={spoof}").text
+    assert "help@evil.example" not in page and "Saved the corrected file" not in page
 
 
 def test_upload_larger_than_the_limit_is_413_and_nothing_is_kept(client, settings, app):

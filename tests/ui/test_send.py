@@ -115,7 +115,8 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox
     before = len(sandbox.purchases())
     session, stop = stopped_mid_way(sandboxed, sandbox, import_id, 400)
     assert stop.status_code == 303
-    assert session.progress.outcome == "Stopped: rows not sent yet are not_sent; Resume sends them."
+    said = "Stopped: rows not sent yet are marked not sent; Resume sends them."
+    assert session.progress.outcome == said
     folder = app.state.workspace.get(import_id)
     first = statuses(folder.file("results"))
     assert 0 < first.count("created") < 400 and first.count("not_sent") > 0
@@ -126,7 +127,10 @@ def test_stop_acts_like_ctrl_c_and_resume_sends_the_rest_once(sandboxed, sandbox
         f'aria-live="polite">Stopped: {created:,} created, {not_sent:,} not sent, of 400 rows</p>'
     ) in progress
     assert "400 of 400 rows done" not in progress
+    assert f'<p id="progress-outcome" >{said}</p>' in progress
+    assert "not_sent" not in progress  # the status's name in the results file, not words
     page = client.get(f"/imports/{import_id}/results").text
+    assert f'<p class="note" role="status">{said}</p>' in page
     assert ">Resume</button>" in page
     send_page = client.get(f"/imports/{import_id}/send").text
     # The confirmation counts only what is left: the ledger holds the rows created before.
@@ -351,3 +355,56 @@ def test_a_send_the_api_refused_says_so_on_the_results_page(sandboxed, sandbox):
     said = '<p class="error" role="alert">The last run stopped with an error: Invalid API key'
     assert said in page
     assert "Check the key on the API key page; nothing was sent." in page
+
+
+def test_nothing_left_to_send_refuses_any_typed_count(sandboxed, sandbox, tmp_path):
+    """A second upload of a file already sent: "0" (or any number) typed starts no send."""
+    client, settings, app = sandboxed
+    source = purchases_file(tmp_path / "done.csv", 2, 40, "2026-03-05", "D")
+    first = checked_import(client, settings, source)
+    confirm_send(client, settings, first, "2")
+    finish(app, first)
+    before = len(sandbox.purchases())
+    again = checked_import(client, settings, source)
+    for typed in ("0", "2"):
+        answer = confirm_send(client, settings, again, typed)
+        assert answer.status_code == 400
+        assert "<h2>Nothing left to send</h2>" in answer.text
+        said = '<p class="error" role="alert">Nothing left to send: nothing was sent.</p>'
+        assert said in answer.text
+    session = app.state.sessions.get(again)
+    assert (session.thread, session.progress, session.report) == (None, None, None)
+    assert len(sandbox.purchases()) == before
+
+
+def send_total(page: str) -> str:
+    """The send page's total, as its markup has it."""
+    return re.search(r"<dt>Total</dt><dd>(.*?)</dd>", page, re.S)[1]
+
+
+def test_the_send_total_leaves_out_rows_edited_since_they_were_sent(sandboxed, sandbox, tmp_path):
+    """A row created before whose amount changed since is not sent (Keen cannot change a
+    purchase): the send page's total leaves its amount out, as its count does."""
+    client, settings, app = sandboxed
+    header = "Lead ID,Amount,Currency,Date,Reference\n"
+    rows = [
+        f"{LEAD},{amount},USD,2026-03-06,E-{n}\n" for n, amount in enumerate(("50.00", "51.00"))
+    ]
+    sent = tmp_path / "e.csv"
+    sent.write_text(header + "".join(rows))
+    first = checked_import(client, settings, sent)
+    confirm_send(client, settings, first, "2")
+    finish(app, first)
+    edited = [rows[0].replace(",50.00,", ",1649.00,"), rows[1]]  # E-0: same lead, date, reference
+    new = f"{LEAD},52.00,USD,2026-03-06,E-2\n"
+    for folder, lines in (("edited", edited), ("more", [*edited, new])):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "e.csv").write_text(header + "".join(lines))
+    again = checked_import(client, settings, tmp_path / "edited" / "e.csv")
+    page = client.get(f"/imports/{again}/send").text
+    assert "<h2>Nothing left to send</h2>" in page
+    assert send_total(page) == "0"
+    more = checked_import(client, settings, tmp_path / "more" / "e.csv")
+    page = client.get(f"/imports/{more}/send").text
+    assert "<h2>About to import 1 purchase</h2>" in page
+    assert send_total(page) == '<span class="num">52.00 USD</span>'

@@ -16,6 +16,7 @@ from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
 from importer.ui.remedies import NOT_REMEMBERED
 from importer.ui.routes.common import open_session
+from importer.ui.wording import with_hint
 
 CONFIDENCE = {
     "exact": "Exact match",
@@ -178,9 +179,9 @@ async def check_file(request: Request):
     except MappingError as exc:
         if await run_in_threadpool(_without_lead, session.job):  # the page's words, no flags
             return await show(request, LEAD_HELP, 400)
-        return await show(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+        return await show(request, with_hint(exc.message, exc.hint), 400)
     except KeenImportError as exc:
-        return await show(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+        return await show(request, with_hint(exc.message, exc.hint), 400)
     return redirect(f"/imports/{session.folder.id}/{outcome}")
 
 

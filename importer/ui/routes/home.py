@@ -12,6 +12,7 @@ from starlette.routing import Route
 from importer.errors import KeenImportError
 from importer.ui.pages import redirect, render
 from importer.ui.sessions import ImportSession
+from importer.ui.wording import with_hint
 
 
 async def home(request: Request):
@@ -66,7 +67,7 @@ def _open(request: Request, folder) -> ImportSession:
 
 def _refused(request: Request, message: str, hint: str | None = None):
     recent = request.app.state.workspace.all()[:5]
-    error = message + (f" ({hint})" if hint else "")
+    error = with_hint(message, hint)
     return render(request, "upload.html", status_code=400, recent=recent, error=error)
 
 

@@ -14,6 +14,7 @@ from importer.ui.pages import redirect
 from importer.ui.routes.columns import check_now
 from importer.ui.routes.common import open_session
 from importer.ui.routes.review import check_prompt, show, show_error
+from importer.ui.wording import with_hint
 
 
 async def skip_row(request: Request):
@@ -103,7 +104,7 @@ def _check_again(request: Request, session) -> str:
 
 def _sentence(exc: KeenImportError) -> str:
     """An error as a sentence of a page: "Row 3 is already created in Keen: ... (hint)."."""
-    text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    text = with_hint(exc.message, exc.hint)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 

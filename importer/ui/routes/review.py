@@ -14,7 +14,7 @@ from importer.ui.command import for_import
 from importer.ui.pages import redirect, render
 from importer.ui.routes.columns import check_now
 from importer.ui.routes.common import STATUS_ORDER, open_session, summary_cards
-from importer.ui.wording import rows_for_page
+from importer.ui.wording import rows_for_page, with_hint
 
 PAGE_SIZE = 100
 
@@ -69,7 +69,7 @@ async def show_error(request: Request, session, exc: KeenImportError):
     """A check that cannot run (e.g. control totals): back to the column matches, with why."""
     from importer.ui.routes.columns import show as columns_page
 
-    return await columns_page(request, exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+    return await columns_page(request, with_hint(exc.message, exc.hint), 400)
 
 
 async def show(request: Request, message: str | None = None, status_code: int = 200):
@@ -80,14 +80,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
     report = session.checked
     filters = grid_filters(request)
     after_run = session.after_run
-    page = await run_in_threadpool(
-        session.job.rows,
-        offset=(filters["page"] - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
-        status=filters["status"],
-        warning=filters["warning"],
-        search=filters["q"],
-    )
+    page = await run_in_threadpool(_grid_page, session.job, filters)
     page.rows = rows_for_page(page.rows)  # reasons in page words, not the CLI's flags
     return render(
         request,
@@ -107,7 +100,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         read_title=grid.read_title,
         status_counts=await run_in_threadpool(session.job.status_counts),
         page=page,
-        pages=max(1, -(-page.total // PAGE_SIZE)),
+        pages=_last_page(page.total),
         filters=filters,
         statuses=STATUS_ORDER,
         page_url=lambda n: _page_url(session.folder.id, filters, n),
@@ -118,11 +111,42 @@ async def show(request: Request, message: str | None = None, status_code: int = 
             report.summary,
             request.query_params.get("keep_column"),
         ),
-        message=message or request.query_params.get("saved"),
+        message=message or _saved_message(session.folder, request.query_params.get("saved")),
         failed=status_code >= 400,  # a fix refused: an alert, not a note
         command=for_import(session.folder, session, request.app.state.settings, command="validate"),
         step="review",
     )
+
+
+def _grid_page(job, filters: dict):
+    """The rows of the page ``filters`` ask for; a page past the last (an old link, the way
+    back from a fix that emptied it) is the last page, and ``filters["page"]`` says so."""
+
+    def fetch():
+        return job.rows(
+            offset=(filters["page"] - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            status=filters["status"],
+            warning=filters["warning"],
+            search=filters["q"],
+        )
+
+    page = fetch()
+    if filters["page"] > _last_page(page.total):
+        filters["page"] = _last_page(page.total)
+        page = fetch()
+    return page
+
+
+def _last_page(rows: int) -> int:
+    return max(1, -(-rows // PAGE_SIZE))
+
+
+def _saved_message(folder, saved: str | None) -> str | None:
+    """The note after "Save corrected file" (?saved=corrected), naming the copy this import
+    wrote; any other value shows nothing, for the link's text is not the app's (a spoof)."""
+    corrected = folder.file("corrected") if saved == "corrected" else None
+    return f"Saved the corrected file {corrected.name}." if corrected else None
 
 
 def _page_url(import_id: str, filters: dict, page: int) -> str:
@@ -195,9 +219,8 @@ async def save_corrected(request: Request):
     """ "Save corrected file": <stem>.corrected.<ext> in the import folder; the upload stays."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     async with session.lock:
-        path = await run_in_threadpool(session.job.save_corrected)
-    query = urlencode({"saved": f"Saved the corrected file {path.name}."})
-    return redirect(f"/imports/{session.folder.id}/review?{query}")
+        await run_in_threadpool(session.job.save_corrected)
+    return redirect(f"/imports/{session.folder.id}/review?saved=corrected")
 
 
 routes = [

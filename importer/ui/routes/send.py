@@ -36,14 +36,16 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
                 plan = await run_in_threadpool(background.make_plan, session, settings)
         except KeenImportError as exc:
             error = exc.message
+    to_send = plan.rows_sent(resend_unconfirmed=resend) if plan else 0
     return render(
         request,
         "send.html",
         status_code=status_code,
         folder=session.folder,
         plan=plan,
-        to_send=plan.rows_sent(resend_unconfirmed=resend) if plan else 0,
-        amounts=plan.amounts_sent(resend_unconfirmed=resend) if plan else {},
+        to_send=to_send,
+        # nothing sent: a total of 0, not the zeroed amounts of rows that are not sent
+        amounts=plan.amounts_sent(resend_unconfirmed=resend) if to_send else {},
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
         resend=resend,
         error=error,
@@ -58,7 +60,8 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
 
 
 async def send(request: Request):
-    """Send when the number typed is the number of rows to send; anything else sends nothing."""
+    """Send when the number typed is the number of rows to send; anything else sends nothing,
+    and so does any number when nothing is left to send."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     settings = request.app.state.settings
     if session.running:
@@ -74,6 +77,8 @@ async def send(request: Request):
                 return redirect(f"/imports/{session.folder.id}/progress")
             plan = await run_in_threadpool(background.make_plan, session, settings)
             expected = plan.rows_sent(resend_unconfirmed=resend)
+            if not expected:  # a send would only write results claiming the rows again
+                raise KeenImportError("Nothing left to send: nothing was sent.")
             if typed != str(expected):
                 raise KeenImportError(
                     f"Nothing was sent: type {expected} (the number of rows to send) to confirm."
