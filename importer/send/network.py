@@ -14,7 +14,8 @@ proxy authentication. The password never leaves this module except in that heade
 shows the proxy as :attr:`Proxy.display` (``http://user:***@host:port``).
 
 Certificates: the operating system's trust store (the truststore package, as pip uses), plus the
-certificates of ``--ca-bundle FILE`` when given (a company root certificate, a private CA).
+certificates of ``--ca-bundle FILE`` when given (a company root certificate, a private CA), else
+of the file REQUESTS_CA_BUNDLE names (the variable IT departments set for Python tools).
 """
 
 from __future__ import annotations
@@ -108,10 +109,14 @@ def network_settings(
 ) -> NetworkSettings:
     """Settle the proxy and trust for ``api_url`` before anything is sent (bad input: exit 2)."""
     chosen = choose_proxy(api_url, proxy=proxy, source=proxy_source, environ=environ)
+    source = "--ca-bundle"
+    if not ca_bundle:
+        environ = os.environ if environ is None else environ
+        ca_bundle, source = _environment_value(environ, "requests_ca_bundle"), "REQUESTS_CA_BUNDLE"
     bundle = Path(ca_bundle) if ca_bundle else None
-    tls = trust_context(bundle) if urlsplit(api_url).scheme == "https" else None
+    tls = trust_context(bundle, source) if urlsplit(api_url).scheme == "https" else None
     if tls is None and bundle is not None:
-        trust_context(bundle)  # still check the file: a typo should not wait for an https run
+        trust_context(bundle, source)  # check the file now: a typo should not wait for https
     return NetworkSettings(proxy=chosen, ca_bundle=bundle, tls=tls)
 
 
@@ -191,8 +196,9 @@ def bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
     return False
 
 
-def trust_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """A TLS client context trusting the operating system's store (plus ``ca_bundle``)."""
+def trust_context(ca_bundle: Path | None = None, source: str = "--ca-bundle") -> ssl.SSLContext:
+    """A TLS client context trusting the operating system's store (plus ``ca_bundle``, given
+    by ``source``: the option or the environment variable, named in errors)."""
     import truststore
 
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -200,7 +206,7 @@ def trust_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
         return context
     if not ca_bundle.is_file():
         raise ConfigurationError(
-            f"--ca-bundle {ca_bundle}: no such file",
+            f"{source} {ca_bundle}: no such file",
             hint="give the company or private root certificate as a PEM file",
         )
     try:
@@ -208,10 +214,26 @@ def trust_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     except (ssl.SSLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
         raise ConfigurationError(
-            f"--ca-bundle {ca_bundle} holds no certificate keen-import can read ({reason})",
-            hint="the file must be PEM text with -----BEGIN CERTIFICATE----- blocks",
+            f"{source} {ca_bundle} holds no certificate keen-import can read ({reason})",
+            hint="the file must be PEM text with -----BEGIN CERTIFICATE----- blocks"
+            + _DER_HINT * _is_der(ca_bundle),
         ) from None
     return context
+
+
+_DER_HINT = (
+    "; this one is binary (DER, as Windows exports a .cer): export it again as "
+    '"Base-64 encoded X.509", or convert it: openssl x509 -inform der -in FILE -out FILE.pem'
+)
+
+
+def _is_der(path: Path) -> bool:
+    """True when the file starts as a binary (DER) certificate does: an ASN.1 SEQUENCE."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(1) == b"\x30"
+    except OSError:
+        return False
 
 
 def _environment_value(environ: Mapping[str, str], name: str) -> str | None:

@@ -136,3 +136,29 @@ def test_mapping_file_carries_proxy_and_ca_bundle_relative_to_itself(tmp_path):
     assert mapping.proxy == "http://u:secret@proxy.corp:3128"
     assert mapping.ca_bundle == str(tmp_path / "maps" / "root.pem")
     assert "secret" not in repr(mapping)
+
+
+def test_requests_ca_bundle_is_trusted_when_no_ca_bundle_is_given(tmp_path):
+    """IT departments set REQUESTS_CA_BUNDLE for Python tools; --ca-bundle wins over it."""
+    from nethelpers import PrivateCA
+
+    company = PrivateCA().write_bundle(tmp_path / "company.pem")
+    other = PrivateCA().write_bundle(tmp_path / "other.pem")
+    environ = {"REQUESTS_CA_BUNDLE": str(company)}
+    assert network_settings(API, environ=environ).ca_bundle == company
+    assert network_settings(API, ca_bundle=other, environ=environ).ca_bundle == other
+    with pytest.raises(ConfigurationError) as missing:
+        network_settings(API, environ={"REQUESTS_CA_BUNDLE": str(tmp_path / "gone.pem")})
+    assert str(missing.value) == f"REQUESTS_CA_BUNDLE {tmp_path / 'gone.pem'}: no such file"
+
+
+def test_a_binary_der_certificate_gets_how_to_convert_it(tmp_path):
+    der = tmp_path / "company-root.cer"
+    der.write_bytes(b"\x30\x82\x03\x1d\x30\x82\x02\x05\xa0\x03\x02\x01\x02" + bytes(64))
+    with pytest.raises(ConfigurationError) as unreadable:
+        network_settings(API, ca_bundle=der, environ={})
+    assert unreadable.value.hint == (
+        "the file must be PEM text with -----BEGIN CERTIFICATE----- blocks; this one is binary "
+        '(DER, as Windows exports a .cer): export it again as "Base-64 encoded X.509", or '
+        "convert it: openssl x509 -inform der -in FILE -out FILE.pem"
+    )
