@@ -20,6 +20,9 @@ KEY = "bdd640fb-0667-4ad1-9c80-317fa3b1799d"
         pytest.param(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n", id="utf-8-bom"),
         pytest.param(("\ufeff" + KEY + "\r\n").encode("utf-16-le"), id="utf-16-le"),
         pytest.param(("\ufeff" + KEY).encode("utf-16-be"), id="utf-16-be"),
+        pytest.param(f"KEEN_API_KEY={KEY}\n".encode(), id="env-line"),
+        pytest.param(f"export KEEN_API_KEY='{KEY}'\n".encode(), id="export-quoted"),
+        pytest.param(f'set KEEN_API_KEY="{KEY}"\r\n'.encode(), id="cmd-set"),
     ],
 )
 def test_notepad_key_files_are_read(tmp_path, data):

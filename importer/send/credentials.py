@@ -6,6 +6,7 @@ Used by the command line and the web app alike; the key is never printed or writ
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from importer.errors import ConfigurationError
@@ -46,5 +47,16 @@ def read_api_key(key_file: str | None = None) -> str:
 
 
 def _key_text(data: bytes) -> str:
-    """The key in a file saved by Notepad: UTF-8 with or without a BOM, or UTF-16 ("Unicode")."""
-    return notepad_text(data).strip()
+    """The key in a file saved by Notepad: UTF-8 with or without a BOM, or UTF-16 ("Unicode");
+    also a file written as an environment line (``KEEN_API_KEY=...``, as a .env file holds it,
+    with ``export`` or quotes): its value is the key."""
+    text = notepad_text(data).strip()
+    line = _ENV_LINE.fullmatch(text)
+    return line["key"].strip() if line else text
+
+
+# "KEEN_API_KEY=KEY", "export KEEN_API_KEY='KEY'", "set KEEN_API_KEY=KEY" (Windows cmd)
+_ENV_LINE = re.compile(
+    r"(?:export\s+|set\s+|\$env:)?KEEN_API_KEY\s*=\s*(?P<q>[\"']?)(?P<key>[^\"'\r\n]+)(?P=q)",
+    re.IGNORECASE,
+)
