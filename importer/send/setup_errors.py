@@ -105,10 +105,15 @@ class ProxyRefused(httpx.ProxyError):
         else:
             text = f"{where} refused to connect to {host}:{port}: {status} {reason}".rstrip()
         super().__init__(text)
-        if status == 407:
+        if status == 407 and proxy.username is None:
             self.hint = (
                 f"nothing was sent. Put the proxy credentials in its URL: "
                 f"http://USER:PASSWORD@{proxy.address} (in {proxy.source})"
+            )
+        elif status == 407:
+            self.hint = (
+                f"nothing was sent. Check the user name and password in {proxy.source}; in the "
+                "URL, write @ : % / as %40 %3A %25 %2F; a Windows domain user is DOMAIN%5Cuser"
             )
         else:
             self.hint = f"nothing was sent. Ask your network team whether {host} is allowed"

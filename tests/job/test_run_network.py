@@ -115,6 +115,22 @@ def test_proxy_wanting_credentials_is_exit_2(tmp_path, sb, run_cli):
     assert sb.purchases() == []
 
 
+def test_proxy_refusing_the_credentials_given_points_at_them(tmp_path, sb, run_cli):
+    source = write_rows(tmp_path / "march.csv", 3)
+    with ForwardProxy(credentials=("finance", PASSWORD)) as proxy:
+        wrong = proxy.url_with("finance", "not-the-password")
+        code, err, _ = run_cli(source, "--api-url", https_url(sb), "--proxy", wrong)
+    assert code == 2
+    assert err.splitlines()[-2:] == [
+        f"error: the proxy 127.0.0.1:{proxy.port} (from --proxy) refused the credentials of user "
+        "'finance': 407 Proxy Authentication Required",
+        "hint: nothing was sent. Check the user name and password in --proxy; in the URL, write "
+        "@ : % / as %40 %3A %25 %2F; a Windows domain user is DOMAIN%5Cuser",
+    ]
+    assert sb.purchases() == []
+    assert "not-the-password" not in err
+
+
 def test_unreachable_proxy_from_the_environment(tmp_path, sb, run_cli, monkeypatch):
     source = write_rows(tmp_path / "march.csv", 3)
     port = closed_port()
