@@ -105,7 +105,7 @@ class KnownRows:
             return ""
         rows = "1 row" if self.known == 1 else f"{self.known:,} rows"
         origins = ", ".join(
-            (f"the import of {name} on {day}" if name else "an earlier import of the same file")
+            (f"the import of {name} on {day}" if name else "an earlier run of the same file")
             + (f" ({count:,})" if len(self.created) > 1 else "")
             for (name, day), count in self.created.most_common(3)
         )
@@ -308,7 +308,7 @@ def _with_purchase(result: RowResult) -> RowResult:
     created earlier has no reason of its own)."""
     if not result.purchase_id or result.purchase_id in (result.error or ""):
         return result
-    said = result.error or "already created by an earlier import of the same file"
+    said = result.error or "already created by an earlier run of the same file"
     return dataclasses.replace(result, error=f"{said} (purchase {result.purchase_id})")
 
 

@@ -266,7 +266,7 @@ def test_a_copy_under_another_name_is_never_named_as_the_import_that_created(tmp
     assert run(first)[0] == 0
     code, err = run(copy)
     assert (code, len(sb.purchases())) == (0, 3)
-    assert "  3 rows already created by an earlier import of the same file: not sent again" in err
+    assert "  3 rows already created by an earlier run of the same file: not sent again" in err
     assert "import of march (1).csv" not in err
 
 

@@ -236,7 +236,7 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     # The same file uploaded again is a new import: the ledger knows its purchases.
     again = checked_import(client, settings)
     review = client.get(f"/imports/{again}/review").text
-    assert "3 rows already created by an earlier import of the same file: not sent again" in review
+    assert "3 rows already created by an earlier run of the same file: not sent again" in review
     # The cards and the grid show those rows as a run would: created, with their purchase ids.
     assert re.findall(r'<option value="(\w+)">[\w ]+ \((\d+)\)</option>', review)[:8] == [
         ("valid", "2"), ("invalid", "6"), ("skipped", "1"), ("created", "3"), ("rejected", "0"),
@@ -249,7 +249,7 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     assert "1,250.00" in valid_card and "USD" not in valid_card  # 1500 + 640 + 249.50 USD moved
     created = client.get(f"/imports/{again}/review?status=created").text
     ids = {p["id"] for p in sandbox.purchases()}
-    same = r"already created by an earlier import of the same file \(purchase ([-\w]+)\)"
+    same = r"already created by an earlier run of the same file \(purchase ([-\w]+)\)"
     shown = re.findall(same, created)
     assert len(shown) == 3 and set(shown) <= ids
     page = client.get(f"/imports/{again}/send").text
