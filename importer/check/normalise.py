@@ -69,6 +69,7 @@ __all__ = [
     "parse_text",
     "parse_uuid",
     "parse_uuid_list",
+    "vague_currency_mark",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -308,6 +309,17 @@ def amount_currency(text: str) -> str | None:
         code = _mark_code(mark)
         if code:
             return code
+    return None
+
+
+def vague_currency_mark(text: str) -> str | None:
+    """The mark of an amount cell that names several currencies and no other ("1.234,50 kr."
+    -> "kr."), or None."""
+    if PLAIN_POINT_AMOUNT.fullmatch(text):
+        return None
+    marks = _clean_amount(text)[2]
+    if marks and all(mark in _SYMBOLS and _SYMBOLS[mark] is None for mark in marks):
+        return marks[0]
     return None
 
 

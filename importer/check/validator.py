@@ -332,6 +332,8 @@ class RowValidator:
             # Plain numbers carry no currency mark: only the others are looked at.
             marks = {v: m for v in distinct if (m := normalise.amount_currency(v)) is not None}
             verdict.implied = list(map(marks.get, values)) if marks else None
+            if "currency" not in self.index:
+                self._note_vague_marks(distinct, values, verdict)
         verdict.parsed[name] = column_values
 
     def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:
@@ -438,6 +440,22 @@ class RowValidator:
                 f"{currency} rows in a separate file",
             )
         return currency
+
+    @staticmethod
+    def _note_vague_marks(distinct, values: list[str], verdict: _Verdict) -> None:
+        """Amounts marked "kr" (DKK, SEK, NOK or ISK) name no currency the lead's channel can
+        be checked against: say so on their rows (a Currency column gets them checked)."""
+        vague = {v: m for v in distinct if (m := normalise.vague_currency_mark(v)) is not None}
+        if not vague:
+            return
+        for i, value in enumerate(values):
+            if value in vague and i not in verdict.errors:
+                verdict.warn(
+                    i,
+                    f"amount is marked '{vague[value]}', which several currencies use (DKK, SEK, "
+                    "NOK or ISK): it is sent as an amount in the lead's channel currency, "
+                    "unchecked; map a Currency column to have it checked",
+                )
 
     @staticmethod
     def _note_zero_amounts(verdict: _Verdict) -> None:

@@ -438,6 +438,22 @@ def test_two_currencies_in_equal_numbers_are_each_left_to_the_lead_channel(tmp_p
     assert (report.exit_code, report.summary.count("valid")) == (0, 2)
 
 
+def test_an_amount_marked_kr_is_warned_unless_a_currency_column_says_which(tmp_path):
+    kroner = (
+        "amount is marked 'kr.', which several currencies use (DKK, SEK, NOK or ISK): it is sent "
+        "as an amount in the lead's channel currency, unchecked; map a Currency column to have "
+        "it checked"
+    )
+    path = csv_file(tmp_path, "Lead ID;Beløb", f"{LEAD_1};1.234,50 kr.", f"{LEAD_2};99,00")
+    rows = check_file(path, Mapping(no_date=True))
+    assert [(row, status, warnings) for row, status, _, warnings, _ in rows] == [
+        (2, "valid", [kroner]),
+        (3, "valid", []),
+    ]
+    named = csv_file(tmp_path, "Lead ID;Beløb;Valuta", f"{LEAD_1};1.234,50 kr.;DKK", name="d.csv")
+    assert [w for *_, w, _ in check_file(named, Mapping(no_date=True))] == [[]]
+
+
 def test_currency_column_needs_a_code_on_every_row(tmp_path):
     path = csv_file(tmp_path, "Lead ID,Amount,Currency", f"{LEAD_1},10,USD", f"{LEAD_2},20,")
 

@@ -78,8 +78,7 @@ def test_readme_first_command_then_again_sends_nothing(tmp_path):
         "(see the results file)"
     ) in lines(again.stderr)
     assert (
-        f"  {SAMPLE_ROWS} rows already created by an earlier run of the same file: not sent "
-        "again"
+        f"  {SAMPLE_ROWS} rows already created by an earlier run of the same file: not sent again"
     ) in lines(again.stderr)
     assert "requests in" not in again.stderr  # not one request
     assert created_ids(results) == ids
