@@ -174,8 +174,11 @@ def is_loopback_host(host: str) -> bool:
 def ledger_for(
     api_url: str, *, target: str | None = None, ledger: str | os.PathLike | None = None
 ) -> LedgerLocation:
-    """The ledger of sends to ``api_url``: ``ledger`` if given, else the sandbox's own for the
-    embedded sandbox and servers on this machine (a team's ledger never holds their purchases),
-    else KEEN_IMPORT_LEDGER or the per-user one."""
-    sandbox = ledger is None and (target == "sandbox" or is_loopback(api_url))
-    return ledger_location(ledger, sandbox=sandbox)
+    """The ledger of sends to ``api_url``: ``ledger`` if given; the sandbox's own for the
+    embedded sandbox (a team's ledger never holds its purchases); KEEN_IMPORT_LEDGER when set,
+    also for a server on this machine (a tunnel or a local forwarder to Keen: the team's
+    ledger must see those purchases, or they are sent again); else the sandbox's own for a
+    server on this machine, and the per-user one for any other."""
+    configured = ledger is not None or bool(os.environ.get(ENV_LEDGER, "").strip())
+    sandbox = target == "sandbox" if configured else target == "sandbox" or is_loopback(api_url)
+    return ledger_location(ledger, sandbox=sandbox and ledger is None)

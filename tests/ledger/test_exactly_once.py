@@ -475,3 +475,20 @@ def test_a_ledger_out_of_reach_is_not_called_damaged(tmp_path, sb, run, monkeypa
     )
     assert "damaged" not in err
     assert len(sb.purchases()) == 1
+
+
+def test_the_team_ledger_of_the_environment_is_used_for_a_server_on_this_machine(
+    tmp_path, sb, run, monkeypatch, any_ledger
+):
+    """Keen reached through a tunnel or a local forwarder (http://127.0.0.1:PORT): two
+    machines sharing KEEN_IMPORT_LEDGER must not each send the file (each had kept its own
+    sandbox ledger, so Keen got every purchase twice)."""
+    monkeypatch.setenv("KEEN_IMPORT_LEDGER", any_ledger)
+    source = write(tmp_path / "march.csv", [line(i) for i in range(3)])
+    for machine in ("one", "two"):
+        monkeypatch.setenv("KEEN_IMPORT_DATA_DIR", str(tmp_path / machine))
+        code, err = run(source)
+        assert code == 0, err
+    assert len(sb.purchases()) == 3
+    assert "already created" in err
+    assert not (tmp_path / "two" / "sandbox-ledger.sqlite").exists()
