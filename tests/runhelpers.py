@@ -176,5 +176,16 @@ def ledger_lost_after(commits: int, error: BaseException) -> Iterator[dict]:
             raise error
         return real_claim(self, candidates)
 
-    with mock.patch.object(Ledger, "_commit", commit), mock.patch.object(Ledger, "claim", claim):
+    real_listing = Ledger.created_by_source
+
+    def listing(self, target, source):  # the created list's read at the end of the run
+        if tried["n"] > commits:
+            raise error
+        return real_listing(self, target, source)
+
+    with (
+        mock.patch.object(Ledger, "_commit", commit),
+        mock.patch.object(Ledger, "claim", claim),
+        mock.patch.object(Ledger, "created_by_source", listing),
+    ):
         yield tried

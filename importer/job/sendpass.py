@@ -545,7 +545,13 @@ class SendPass:
         """Purchases of earlier runs for this file and target that no row reported this run."""
         assert self.created is not None and self.ledger is not None
         target, source = self.settings.ledger_target, source_name(self.prepared)
-        for entry in self.ledger.created_by_source(target, source):
+        try:
+            earlier = self.ledger.created_by_source(target, source)
+        except self.ledger.errors as exc:  # the ledger was lost: the run stops with its message
+            r = self.report
+            r.write_error = r.write_error or f"the ledger {self.ledger.describe()}: {exc}"
+            return
+        for entry in earlier:
             if entry.purchase_id:
                 self.created.add_earlier(entry.file_row, entry.purchase_id, entry.payload)
 
