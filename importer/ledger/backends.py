@@ -481,9 +481,9 @@ class PostgresBackend(_Backend):
             raise self.unreachable(exc) from None
 
     def _password(self) -> str | None:
-        from urllib.parse import urlsplit
+        from importer.ledger.location import url_password
 
-        return urlsplit(self.location.url or "").password
+        return url_password(self.location.url or "")
 
     def _convert(self, sql: str) -> str:
         converted = self._sql.get(sql)

@@ -21,7 +21,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from importer.errors import LedgerError
 
@@ -145,15 +145,37 @@ def _filesystem_of(path: Path) -> str | None:
     return kind
 
 
+#: Connection parameters that hold a secret when given in the URL's query (libpq takes
+#: ``?user=finance&password=...`` as well as ``finance:...@``).
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword", "passfile"})
+
+
 def _without_password(url: str) -> str:
+    """The URL with its password (in the user part or the query) shown as ***."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    query = "&".join(
+        f"{name}=***" if name.lower() in _SECRET_PARAMETERS else f"{name}={value}" if sep else name
+        for name, sep, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_password(url: str) -> str | None:
+    """The password a ledger URL holds, in its user part or its query (None: none)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return parts.password
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if name.lower() == "password" and value:
+            return unquote(value)
+    return None
 
 
 def is_loopback(url: str) -> bool:

@@ -437,3 +437,27 @@ def test_a_plan_looks_up_no_row_by_identity_next_to_purchases_of_other_days(
     assert previews == []  # nothing dated 2 or 3 April in the ledger: every row is new
     assert plan.already_imported == 0
     assert plan.edited_rows == 1  # found by lead and reference, whatever the dates
+
+
+def test_a_password_in_the_query_of_the_ledger_url_is_never_shown(pg_server, tmp_path, sb):
+    """libpq takes ?user=...&password=... too; the wrong one and the right one both stay out
+    of messages, the ledger's description and the manifest."""
+    from urllib.parse import urlsplit
+
+    given = urlsplit(pg_server.url())
+    right = given.password
+    base = f"postgresql://127.0.0.1:{pg_server.port}/ledger?user={given.username}"
+    named = f"{base}&password=***"
+    wrong = "Wr0ng-qu3ry-8c1e"
+    with pytest.raises(LedgerError) as refused:
+        Ledger.open(ledger_location(f"{base}&password={wrong}"))
+    assert refused.value.ledger == named
+    for text in (str(refused.value), refused.value.hint, repr(refused.value.args)):
+        assert wrong not in text
+    source = write_rows(tmp_path / "march.csv", 2)
+    report = importer.run_import(
+        source, api_key=sb.api_key, api_url=sb.base_url, ledger=f"{base}&password={right}"
+    )
+    assert report.exit_code == 0
+    assert report.ledger == named
+    assert f"password={right}" not in (tmp_path / "march.manifest.json").read_text()
