@@ -45,6 +45,12 @@ def add_ledger_command(commands) -> None:
     export.add_argument(
         "--period", metavar="YYYY-MM[..YYYY-MM]", help="those months only (by purchase date)"
     )
+    export.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="the zone the months are counted in, as the run's --timezone (default UTC)",
+    )
     export.add_argument("--output", metavar="FILE", help="CSV or .xlsx (default created.csv)")
     forget = actions.add_parser("forget", help="let purchases be sent again (Keen reversed them)")
     forget.add_argument("what", nargs="+", metavar="PURCHASE_ID|IMPORT")
@@ -134,11 +140,18 @@ def _export(ledger: Ledger, args) -> int:
 
     output = Path(args.output or "created.csv")
     with collecting_held_open() as held:
-        count = export_created(ledger, output, period=args.period)
+        done = export_created(ledger, output, period=args.period, timezone=args.timezone)
     for line in held.messages():
         print(line, file=sys.stderr)
-    period = f" dated {args.period}" if args.period else ""
-    _out(f"wrote {count:,} purchases created in Keen{period} to {held.where(output)}")
+    period = f" dated {args.period} ({args.timezone})" if args.period else ""
+    _out(f"wrote {done.count:,} purchases created in Keen{period} to {held.where(output)}")
+    if done.unconfirmed:
+        rows = "1 purchase" if done.unconfirmed == 1 else f"{done.unconfirmed:,} purchases"
+        _out(
+            f"not in the list: {rows}{period or ''} sent with no answer (unconfirmed, "
+            f"{format_amounts(done.unconfirmed_amounts)}): they may exist in Keen; look them up "
+            "there (keen-import ledger list shows their imports)"
+        )
     return 0
 
 

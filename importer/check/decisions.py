@@ -41,13 +41,18 @@ class ValidationOptions:
 
     def zone(self) -> ZoneInfo:
         """The time zone of date-only values (ConfigurationError when unknown)."""
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(
-                f"unknown time zone {self.timezone!r}",
-                hint="use an IANA name such as UTC, Europe/Copenhagen or America/New_York",
-            ) from None
+        return named_zone(self.timezone)
+
+
+def named_zone(name: str) -> ZoneInfo:
+    """The time zone ``name`` (an IANA name); ConfigurationError when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"unknown time zone {name!r}",
+            hint="use an IANA name such as UTC, Europe/Copenhagen or America/New_York",
+        ) from None
 
 
 MAX_EXAMPLES = 3  # example values kept as evidence or for a question

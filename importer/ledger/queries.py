@@ -18,7 +18,7 @@ from importer.errors import LedgerError
 from importer.ledger.entry import ENTRY_COLUMNS, ENTRY_FROM, Entry
 from importer.ledger.ledger import Ledger
 
-__all__ = ["ImportSummary", "created_in_period", "find", "forget", "list_imports", "show_import"]
+__all__ = ["ImportSummary", "find", "forget", "in_period", "list_imports", "show_import"]
 
 _IMPORT_COLUMNS = (
     "id, target, file_name, file_sha256, user_name, machine, started_at, finished_at, state"
@@ -107,17 +107,16 @@ def find(ledger: Ledger, text: str) -> list[Entry]:
     )
 
 
-def created_in_period(ledger: Ledger, months: tuple[str, str] | None = None) -> Iterator[Entry]:
-    """Purchases created in Keen (not forgotten), by purchase date; ``months`` ("2026-01",
-    "2026-03") keeps those months, first and last included (purchase dates are UTC instants)."""
-    sql = (
-        f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.status = 'created'"
-        " AND p.forgotten IS NULL"
-    )
-    args: tuple = ()
-    if months:
-        sql += " AND substr(p.purchase_date, 1, 7) BETWEEN ? AND ?"
-        args = months
+def in_period(
+    ledger: Ledger, bounds: tuple[str, str] | None = None, *, status: str = "created"
+) -> Iterator[Entry]:
+    """Purchases of ``status`` (not forgotten), by purchase date; ``bounds`` (UTC instants
+    "2026-02-28T23:00:00": the first included, the last not) keeps those dated within them."""
+    sql = f"SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE p.status = ? AND p.forgotten IS NULL"
+    args: tuple = (status,)
+    if bounds:
+        sql += " AND substr(p.purchase_date, 1, 19) >= ? AND substr(p.purchase_date, 1, 19) < ?"
+        args += bounds
     yield from ledger._entries(sql + " ORDER BY p.purchase_date, p.target, p.file_row", args)
 
 

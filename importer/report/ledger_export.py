@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from importer.check.controls import parse_period
+from importer.check.decisions import named_zone
 from importer.ledger import Ledger
-from importer.ledger.queries import created_in_period
+from importer.ledger.queries import in_period
 from importer.report.publish import publish, temporary_beside
 from importer.report.results import neutralise
 
-__all__ = ["EXPORT_COLUMNS", "export_created"]
+__all__ = ["EXPORT_COLUMNS", "Exported", "export_created"]
 
 EXPORT_COLUMNS = (
     "purchase_id",
@@ -30,11 +33,24 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_created(ledger: Ledger, output: Path, *, period: str | None = None) -> int:
-    """Write the purchases created in ``period`` (2026-03 or 2026-01..2026-03; every one when
-    None) to ``output`` (.xlsx or else CSV); returns how many. ConfigurationError for a period
-    that is no month."""
-    rows = [_cells(entry) for entry in created_in_period(ledger, _months(period))]
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote, and the purchases of its period it could not list."""
+
+    count: int
+    #: Purchases sent whose answer never came (``unconfirmed``): they may exist in Keen.
+    unconfirmed: int
+    unconfirmed_amounts: dict[str, Decimal]
+
+
+def export_created(
+    ledger: Ledger, output: Path, *, period: str | None = None, timezone: str = "UTC"
+) -> Exported:
+    """Write the purchases created in ``period`` (2026-03 or 2026-01..2026-03, its months in
+    ``timezone``; every one when None) to ``output`` (.xlsx or else CSV). ConfigurationError
+    for a period that is no month or an unknown time zone."""
+    bounds = _bounds(period, timezone)
+    rows = [_cells(entry) for entry in in_period(ledger, bounds)]
     tmp = temporary_beside(output)
     if output.suffix.lower() == ".xlsx":
         _write_xlsx(tmp, rows)
@@ -44,16 +60,27 @@ def export_created(ledger: Ledger, output: Path, *, period: str | None = None) -
             writer.writerow(EXPORT_COLUMNS)
             writer.writerows([[neutralise(cell) for cell in row] for row in rows])
     publish(tmp, output)
-    return len(rows)
+    unconfirmed = list(in_period(ledger, bounds, status="unconfirmed"))
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in unconfirmed:
+        if entry.amount:
+            amounts[entry.currency or ""] += Decimal(entry.amount)
+    return Exported(len(rows), len(unconfirmed), dict(amounts))
 
 
-def _months(period: str | None) -> tuple[str, str] | None:
-    """("2026-01", "2026-03") of a period, checked as --period is everywhere."""
+def _bounds(period: str | None, timezone: str) -> tuple[str, str] | None:
+    """The UTC instants a period's months in ``timezone`` start and end at (the months of
+    "2026-03" in Europe/Copenhagen: "2026-02-28T23:00:00" to "2026-03-31T22:00:00")."""
+    zone = named_zone(timezone)
     if not period:
         return None
     months = parse_period(period)
-    last = months.end - timedelta(days=1)
-    return months.start.strftime("%Y-%m"), last.strftime("%Y-%m")
+
+    def instant(day) -> str:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+        return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    return instant(months.start), instant(months.end)
 
 
 def _cells(entry) -> list[str]:

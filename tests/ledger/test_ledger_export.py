@@ -36,7 +36,9 @@ def test_a_month_as_a_workbook_of_numbers_and_dates(tmp_path, sb, monkeypatch, c
     ledger = imported(tmp_path, sb, monkeypatch)
     out = tmp_path / "march.xlsx"
     assert export(ledger, "--period", "2026-03", "--output", str(out)) == 0
-    assert f"wrote 3 purchases created in Keen dated 2026-03 to {out}" in capsys.readouterr().out
+    assert (
+        f"wrote 3 purchases created in Keen dated 2026-03 (UTC) to {out}" in capsys.readouterr().out
+    )
     sheet = openpyxl.load_workbook(out).active
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
@@ -62,6 +64,48 @@ def test_months_as_csv_and_a_period_that_is_no_month(tmp_path, sb, monkeypatch, 
     err = capsys.readouterr().err
     assert "error: --period '2026-13' is not a month (YYYY-MM) or a range" in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_months_are_counted_in_the_zone_the_run_read_its_dates_in(tmp_path, sb, monkeypatch):
+    """1 April in Copenhagen is 31 March 22:00 UTC: with --timezone the April list has it, as
+    the run's --period 2026-04 --timezone Europe/Copenhagen took it."""
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    source = tmp_path / "april.csv"
+    source.write_text(HEADER + f"{USD_LEADS[0]},1000.00,2026-04-01,DK-1\n")
+    zone = ("--timezone", "Europe/Copenhagen")
+    assert main(["run", str(source), "--api-url", sb.base_url, "--yes", "--period", "2026-04",
+                 *zone]) == 0  # fmt: skip
+    ledger = str(ledger_location(sandbox=True).path)
+    local, utc = tmp_path / "local.csv", tmp_path / "utc.csv"
+    assert export(ledger, "--period", "2026-04", *zone, "--output", str(local)) == 0
+    assert export(ledger, "--period", "2026-04", "--output", str(utc)) == 0
+    assert [r["purchase_date"] for r in read_csv(local)] == ["2026-03-31T22:00:00Z"]
+    assert read_csv(utc) == []
+    assert export(ledger, "--timezone", "Mars/Olympus", "--output", str(utc)) == 2
+
+
+def test_purchases_sent_without_an_answer_are_named_beside_the_list(
+    tmp_path, sb, monkeypatch, capsys
+):
+    from importer.sandbox import Faults
+
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    source = tmp_path / "march.csv"
+    source.write_text(HEADER + f"{USD_LEADS[0]},250.00,2026-03-02,U-1\n")
+    sb.set_faults(Faults(p_commit_then_500=1.0))
+    assert main(["run", str(source), "--api-url", sb.base_url, "--yes", "--max-retries", "0"]) == 1
+    sb.set_faults(Faults())
+    capsys.readouterr()
+    out = tmp_path / "march-created.csv"
+    assert export(str(ledger_location(sandbox=True).path), "--period", "2026-03",
+                  "--output", str(out)) == 0  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote 0 purchases created in Keen dated 2026-03 (UTC) to {out}",
+        "not in the list: 1 purchase dated 2026-03 (UTC) sent with no answer (unconfirmed, "
+        "250.00): they may exist in Keen; look them up there (keen-import ledger list shows "
+        "their imports)",
+    ]
+    assert len(sb.purchases()) == 1
 
 
 def test_the_sandbox_ledger_is_named_and_a_missing_ledger_is_never_made(
