@@ -422,7 +422,7 @@ class SendPass:
                 write_error=self.report.write_error,
             )
             return result
-        rejected = leads.rejection(record)
+        rejected = leads.rejection(record) or self._not_checked(record, leads)
         if rejected is not None:
             rejected.warnings = result.warnings + rejected.warnings
             return rejected
@@ -438,6 +438,19 @@ class SendPass:
             )
             return result
         return None
+
+    def _not_checked(self, record: PurchaseRecord, leads: Preflight) -> RowResult | None:
+        """In a dry run, a row whose lead could not be looked up (the API unreachable): a real
+        run would let create_purchase decide; a check that checked nothing must not say valid."""
+        found = leads.lookup(record)
+        if not self.settings.dry_run or found is None or not found.unknown:
+            return None
+        return RowResult(
+            record.row,
+            RowStatus.RETRIED,
+            http_status=found.http_status,
+            error=f"lead not checked ({found.error}); nothing was sent, check again later",
+        )
 
     async def _send(self, to_send: ClaimingRows, rows: _Rows, client: KeenClient) -> None:
         progress, settings = self.progress, self.settings

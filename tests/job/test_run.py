@@ -719,3 +719,20 @@ def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, r
     assert code == 1
     assert "nothing was sent: 1 row was refused before sending (the results file says why)" in err
     assert sb.stats()["create_calls"] == 0
+
+
+def test_a_dry_run_that_cannot_reach_the_api_checks_nothing_and_says_so(tmp_path, run_cli):
+    """'check leads online' with every look-up failing: the rows are not called valid."""
+    from nethelpers import closed_port
+
+    source = tmp_path / "march.csv"
+    source.write_text(
+        "Lead ID,Amount,Date\n47378190-96da-4dac-b2ff-5d2a386ecbe0,100.00,2026-03-02\n"
+    )
+    url = f"http://127.0.0.1:{closed_port()}/functions/v1/keen-api"
+    code, _, err = run_cli(source, "--api-url", url, "--dry-run", "--max-retries", "0")
+    assert code == 1, err
+    [row] = results_by_row(tmp_path / "march.results.csv").values()
+    assert row["status"] == "retried"
+    assert row["error"].startswith("lead not checked (could not connect (ConnectError: ")
+    assert row["error"].endswith("); nothing was sent, check again later")
