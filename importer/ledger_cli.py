@@ -164,7 +164,12 @@ def _forget(ledger: Ledger, args) -> int:
     if not count:
         _out(f"nothing to forget: the ledger {ledger.describe()} holds no such created purchase")
         return 1
-    _out(f"forgot {count:,} purchases: a file holding them sends them again")
+    what = (
+        "1 purchase: a file holding it sends it"
+        if count == 1
+        else f"{count:,} purchases: a file holding them sends them"
+    )
+    _out(f"forgot {what} again")
     return 0
 
 

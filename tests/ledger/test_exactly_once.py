@@ -166,7 +166,7 @@ def test_forget_lets_a_reversed_purchase_be_sent_again(tmp_path, sb, run, capsys
     code = main(["ledger", "--ledger", str(ledger), "forget", purchase, "--reason", "ticket 42"])
     assert code == 0
     assert capsys.readouterr().out.strip() == (
-        "forgot 1 purchases: a file holding them sends them again"
+        "forgot 1 purchase: a file holding it sends it again"
     )
     code, _ = run(path)
     assert code == 0
