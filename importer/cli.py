@@ -539,14 +539,15 @@ def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:
 
 
 def _nothing_sent(report) -> str:
-    """Why a run sent nothing: its rows were done before, or refused before sending (a lead
-    not found, a currency not the channel's)."""
+    """Why a run sent nothing: its rows were done before, or held back or refused before
+    sending (a lead not found, a currency not the channel's, created through another URL)."""
     plan, summary = report.plan, report.summary
-    refused = sum(summary.count(s) for s in (RowStatus.INVALID, RowStatus.REJECTED))
-    refused -= plan.summary.count(RowStatus.INVALID)
-    if refused > 0 and plan.rows_to_send:
-        rows = "1 row was" if refused == 1 else f"{refused:,} rows were"
-        return f"nothing was sent: {rows} refused before sending (the results file says why)"
+    stopped = (RowStatus.INVALID, RowStatus.REJECTED, RowStatus.NOT_SENT, RowStatus.RETRIED)
+    held = sum(summary.count(s) for s in stopped) - plan.summary.count(RowStatus.INVALID)
+    held -= sum(plan.held_back.values())
+    if held > 0 and plan.rows_to_send:
+        rows = "1 row was" if held == 1 else f"{held:,} rows were"
+        return f"nothing was sent: {rows} held back before sending (the results file says why)"
     return (
         "nothing to send: every valid row was already handled by an earlier run "
         "(see the results file)"

@@ -14,6 +14,7 @@ from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
+from importer.ledger.rule import ELSEWHERE
 from importer.read.loader import Chunk
 from importer.records import RowResult, RowStatus
 from importer.send.changed import EditedRow, EditFinder, FileRow
@@ -300,6 +301,10 @@ _WHY = {
         "possible duplicates of purchases created under another reference or currency",
     ),
     "being sent right now by another import": ("being sent by another import right now",) * 2,
+    ELSEWHERE: (
+        "created through another API URL (the same Keen account under another address?)",
+        "created through another API URL (the same Keen account under another address?)",
+    ),
 }
 
 

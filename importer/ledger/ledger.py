@@ -143,6 +143,7 @@ class Ledger:
         self.target: str | None = None
         self._token: str | None = None
         self._context: ImportContext | None = None
+        self._other_targets: dict[str, list[str]] = {}  # target -> the ledger's other targets
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
         self._pending: list[tuple[str, tuple, object]] = []
         self._committing = 0  # writes of the commit under way (answers, mostly)
@@ -526,6 +527,9 @@ class Ledger:
         exact = self.entries(target, [c.identity for c in candidates])
         exact = self._last_exact = self._as_logged(exact)
         twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
+        elsewhere = (
+            {} if context.allow_duplicates else self._created_elsewhere(target, candidates, exact)
+        )
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}
         taken: dict[str, int] = {}
@@ -537,14 +541,35 @@ class Ledger:
                     error=f"same purchase as row {taken[candidate.identity]}",
                 )
                 continue
-            twin = twins.get(candidate.payload_hash)
-            known = judge(candidate, exact.get(candidate.identity), twin, context, self.is_live)
+            twin, other = twins.get(candidate.payload_hash), elsewhere.get(candidate.identity)
+            known = judge(
+                candidate, exact.get(candidate.identity), twin, context, self.is_live, other
+            )
             if known is None:
                 taken[candidate.identity] = candidate.row
                 to_send.append(candidate)
             else:
                 held[candidate.row] = known
         return to_send, held
+
+    def _created_elsewhere(
+        self, target: str, candidates: list[Candidate], exact: dict[str, Entry]
+    ) -> dict[str, Entry]:
+        """The candidates this target has never seen that were created through another API
+        URL of this ledger, by identity (one indexed look-up per other target; none in a
+        ledger of one target, the usual case)."""
+        others = self._other_targets.get(target)
+        if others is None:
+            rows = self.backend.fetch(
+                "SELECT DISTINCT target FROM imports WHERE target != ?", (target,)
+            )
+            others = self._other_targets[target] = [found[0] for found in rows]
+        unseen = [c.identity for c in candidates if c.identity not in exact]
+        found: dict[str, Entry] = {}
+        for other in others if unseen else ():
+            for entry in self._select("identity", other, unseen, created=True):
+                found.setdefault(entry.identity, entry)
+        return found
 
     def _as_logged(self, entries: dict[str, Entry]) -> dict[str, Entry]:
         """A dead import's rows as its logs on this machine tell (the next import's sweep

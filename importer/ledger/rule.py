@@ -9,6 +9,9 @@
       or currency) by another file, or at this row of this file, unless
       duplicates are allowed                                              -> not_sent (possible
                                                                              duplicate)
+    same identity created through another API URL (another spelling of
+      the same account: localhost, another documented base path), unless
+      duplicates are allowed                                              -> not_sent, naming it
     nothing                                                               -> send
 
 Edited rows (same lead and reference, or same row of the same file, other content) are found
@@ -24,8 +27,10 @@ from importer.ledger.entry import CLAIMED, SENDING, Entry
 from importer.ledger.identity import Candidate
 from importer.records import RowResult, RowStatus
 
-__all__ = ["ImportContext", "UNCONFIRMED_ERROR", "judge"]
+__all__ = ["ELSEWHERE", "ImportContext", "UNCONFIRMED_ERROR", "judge"]
 
+#: How the reason of a row created through another API URL starts.
+ELSEWHERE = "already created through another API URL,"
 UNCONFIRMED_ERROR = (
     "in flight when the previous run stopped; check in Keen, then re-run with --resend-unconfirmed"
 )
@@ -52,12 +57,22 @@ def judge(
     twin: Entry | None,
     context: ImportContext,
     is_live: Callable[[Entry], bool],
+    elsewhere: Entry | None = None,
 ) -> RowResult | None:
-    """The row's result without sending it, or None: claim it and send it."""
+    """The row's result without sending it, or None: claim it and send it. ``elsewhere``: the
+    same purchase created through another API URL (target)."""
     if exact is not None:
         known = _known(candidate, exact, context, is_live)
         if known is not False:
             return known
+    if elsewhere is not None and not context.allow_duplicates:
+        return RowResult(
+            candidate.row,
+            RowStatus.NOT_SENT,
+            error=f"{ELSEWHERE} {elsewhere.target} as purchase {elsewhere.purchase_id} "
+            f"({elsewhere.where()} on {elsewhere.day()}): the same Keen account? Then send to "
+            "that URL. Another account? --allow-duplicates sends it",
+        )
     if _possible_duplicate(candidate, twin, context):
         return RowResult(
             candidate.row,

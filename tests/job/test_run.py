@@ -717,7 +717,7 @@ def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, r
     source.write_text("Legacy ID,Amount,Date\n1002,100.00 EUR,2026-03-13\n", encoding="utf-8")
     code, _, err = run_cli(source, "--api-url", sb.base_url)
     assert code == 1
-    assert "nothing was sent: 1 row was refused before sending (the results file says why)" in err
+    assert "nothing was sent: 1 row was held back before sending (the results file says why)" in err
     assert sb.stats()["create_calls"] == 0
 
 

@@ -7,6 +7,7 @@ twice would be in its store twice); runs go through ``importer.cli.main`` in-pro
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -492,3 +493,34 @@ def test_the_team_ledger_of_the_environment_is_used_for_a_server_on_this_machine
     assert len(sb.purchases()) == 3
     assert "already created" in err
     assert not (tmp_path / "two" / "sandbox-ledger.sqlite").exists()
+
+
+def test_the_same_purchases_through_another_spelling_of_the_url_are_held(
+    tmp_path, sb, run_cli, any_ledger
+):
+    """127.0.0.1 and localhost (or Keen's two documented base paths) are one account to Keen
+    but two targets to the ledger: the second address holds what the first created, naming
+    it; --allow-duplicates sends them (another account)."""
+    source = write(tmp_path / "march.csv", [line(i) for i in range(2)])
+    first = sb.base_url
+    other = first.replace("127.0.0.1", "localhost")
+    assert run_cli(source, "--api-url", first, "--ledger", any_ledger, "--yes")[0] == 0
+    code, err = run_cli(source, "--api-url", other, "--ledger", any_ledger, "--yes")
+    assert code == 1, err
+    results = read_csv(tmp_path / "march.results.csv")
+    assert [r["status"] for r in results] == ["not_sent", "not_sent"]
+    assert results[0]["error"].startswith(
+        f"already created through another API URL, {first} as purchase "
+    )
+    assert results[0]["error"].endswith(
+        "(march.csv row 2 on " + results[0]["error"].split(" on ")[1].split(")")[0] + "): the "
+        "same Keen account? Then send to that URL. Another account? --allow-duplicates sends it"
+    )
+    assert (
+        "nothing was sent: 2 rows were held back before sending (the results file says why)" in err
+    )
+    assert re.search(r"\n  not_sent +2   201\.00\n", err), err
+    assert len(sb.purchases()) == 2
+    args = ("--api-url", other, "--ledger", any_ledger, "--yes", "--allow-duplicates")
+    assert run_cli(source, *args)[0] == 0
+    assert len(sb.purchases()) == 4
