@@ -48,7 +48,7 @@ from importer.ledger.entry import (
 from importer.ledger.identity import Candidate
 from importer.ledger.location import LedgerLocation
 from importer.ledger.markahead import MarksAhead, consume
-from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge
+from importer.ledger.rule import UNCONFIRMED_ERROR, ImportContext, judge, may_be_one_account
 from importer.ledger.sendlog import SendingLog
 from importer.ledger.spool import Spool
 from importer.records import RowResult, RowStatus
@@ -563,7 +563,8 @@ class Ledger:
             rows = self.backend.fetch(
                 "SELECT DISTINCT target FROM imports WHERE target != ?", (target,)
             )
-            others = self._other_targets[target] = [found[0] for found in rows]
+            others = [found[0] for found in rows if may_be_one_account(target, found[0])]
+            self._other_targets[target] = others
         unseen = [c.identity for c in candidates if c.identity not in exact]
         found: dict[str, Entry] = {}
         for other in others if unseen else ():

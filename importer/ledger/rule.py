@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from importer.ledger.entry import CLAIMED, SENDING, Entry
 from importer.ledger.identity import Candidate
+from importer.ledger.location import is_loopback
 from importer.records import RowResult, RowStatus
 
-__all__ = ["ELSEWHERE", "ImportContext", "UNCONFIRMED_ERROR", "judge"]
+__all__ = ["ELSEWHERE", "ImportContext", "UNCONFIRMED_ERROR", "judge", "may_be_one_account"]
 
 #: How the reason of a row created through another API URL starts.
 ELSEWHERE = "already created through another API URL,"
@@ -82,6 +84,22 @@ def judge(
             "sends it)",
         )
     return None
+
+
+def may_be_one_account(target: str, other: str) -> bool:
+    """True when two targets may be one Keen account under two addresses: two API URLs
+    (another host name, base path or a tunnel), but not two servers on this machine on two
+    ports (two sandboxes, each with its own purchases), nor a target named by the library
+    (``target="sandbox"``: named, so known to be its own)."""
+    first, second = urlsplit(target), urlsplit(other)
+    if first.scheme not in _WEB or second.scheme not in _WEB:
+        return False
+    if is_loopback(target) and is_loopback(other):
+        return (first.port or _WEB[first.scheme]) == (second.port or _WEB[second.scheme])
+    return True
+
+
+_WEB = {"http": 80, "https": 443}
 
 
 def _possible_duplicate(candidate: Candidate, twin: Entry | None, context: ImportContext) -> bool:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from nethelpers import ForwardProxy, PrivateCA, closed_port
-from runhelpers import assert_no_key, results_by_row, statuses, write_rows
+from runhelpers import assert_no_key, read_csv, results_by_row, statuses, write_rows
 
 from importer import open_import
 from importer.cli import main
@@ -161,9 +161,13 @@ def test_mapping_file_options_and_no_proxy(tmp_path, sb, ca, run_cli, monkeypatc
         # The environment's proxy is dead, but NO_PROXY sends plain http to the sandbox directly.
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        again = write_rows(work / "april.csv", 2)
+        again = write_rows(work / "april.csv", 4)  # the 2 of march.csv and 2 new ones
         code, err_again, _ = run_cli(again, "--api-url", sb.base_url)
-    assert code == 0, err_again
+    # http:// is another spelling of the same Keen: march's 2 are held, not created again.
+    assert code == 1, err_again
+    assert [r["status"] for r in read_csv(work / "april.results.csv")] == [
+        "not_sent", "not_sent", "created", "created"
+    ]  # fmt: skip
     assert len(sb.purchases()) == 4
     manifest = json.loads((work / "march.manifest.json").read_text())
     assert manifest["options"]["proxy_from"] == "the mapping file's proxy option"

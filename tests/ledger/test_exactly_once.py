@@ -524,3 +524,23 @@ def test_the_same_purchases_through_another_spelling_of_the_url_are_held(
     args = ("--api-url", other, "--ledger", any_ledger, "--yes", "--allow-duplicates")
     assert run_cli(source, *args)[0] == 0
     assert len(sb.purchases()) == 4
+
+
+@pytest.mark.parametrize(
+    ("target", "other", "one"),
+    [
+        ("http://127.0.0.1:8787/functions/v1/keen-api", "http://localhost:8787/v1/x", True),
+        ("http://127.0.0.1:8787/functions/v1/keen-api", "https://127.0.0.1:8787/y", True),
+        ("http://127.0.0.1:8787/a", "http://127.0.0.1:8788/a", False),  # two sandboxes
+        ("https://data.keenpartner.com/functions/v1/keen-api",
+         "https://amwezouylooonljdehou.supabase.co/functions/v1/openapi-operations", True),
+        ("https://data.keenpartner.com/functions/v1/keen-api", "http://localhost:8443/k", True),
+        ("sandbox", "http://127.0.0.1:8787/functions/v1/keen-api", False),  # a named target
+        ("acme-production", "acme-staging", False),
+    ],
+)  # fmt: skip
+def test_which_targets_may_be_one_keen_account(target, other, one):
+    from importer.ledger.rule import may_be_one_account
+
+    assert may_be_one_account(target, other) is one
+    assert may_be_one_account(other, target) is one
