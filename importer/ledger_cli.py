@@ -11,6 +11,7 @@ from importer.check.summary import format_amounts
 from importer.errors import ConfigurationError
 from importer.ledger import Ledger, ledger_location, queries
 from importer.ledger.location import ENV_LEDGER
+from importer.ledger.schema import SCHEMA_VERSION
 from importer.report.publish import collecting_held_open
 
 __all__ = ["add_ledger_command", "add_ledger_option"]
@@ -192,7 +193,14 @@ def _adopt(ledger: Ledger, args) -> int:
 
 
 def _upgrade(ledger: Ledger, args) -> int:
-    _out(f"the ledger {ledger.describe()} is at this version's schema")
+    before = getattr(ledger.backend, "upgraded_from", SCHEMA_VERSION)  # set when it changed
+    if before == SCHEMA_VERSION:
+        _out(f"the ledger {ledger.describe()} was already at schema version {SCHEMA_VERSION}")
+    elif before is None:
+        _out(f"made the new ledger {ledger.describe()} at schema version {SCHEMA_VERSION}")
+    else:
+        _out(f"upgraded the ledger {ledger.describe()} from schema version {before} to "
+             f"{SCHEMA_VERSION}")  # fmt: skip
     return 0
 
 

@@ -172,6 +172,7 @@ class _Backend:
                 ledger=self.describe(),
                 hint="once every machine of the team runs this version: keen-import ledger upgrade",
             )
+        self.upgraded_from = version  # None: a new ledger
         with self.transaction():
             for statement in schema_statements(self.dialect):
                 self.execute(statement)

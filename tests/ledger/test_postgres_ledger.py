@@ -78,7 +78,7 @@ def test_newer_schema_is_refused(pg_ledger_url):
         assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("99",)]
 
 
-def test_older_shared_schema_needs_upgrade(pg_ledger_url):
+def test_older_shared_schema_needs_upgrade(pg_ledger_url, capsys):
     location = LedgerLocation(url=pg_ledger_url)
     Ledger.open(location).close()
     with _admin(pg_ledger_url) as conn:
@@ -94,10 +94,19 @@ def test_older_shared_schema_needs_upgrade(pg_ledger_url):
     )
     with _admin(pg_ledger_url) as conn:
         assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("1",)]
-    Ledger.open(location, upgrade=True).close()
+    from importer.cli import main
+
+    assert main(["ledger", "--ledger", pg_ledger_url, "upgrade"]) == 0
+    assert capsys.readouterr().out == (
+        f"upgraded the ledger {location.describe()} from schema version 1 to 2\n"
+    )
     with _admin(pg_ledger_url) as conn:
         assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("2",)]
     Ledger.open(location).close()  # upgraded: every machine may open it again
+    assert main(["ledger", "--ledger", pg_ledger_url, "upgrade"]) == 0
+    assert capsys.readouterr().out == (
+        f"the ledger {location.describe()} was already at schema version 2\n"
+    )
 
 
 def test_database_of_another_program_is_refused(pg_ledger_url):
