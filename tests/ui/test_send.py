@@ -252,6 +252,10 @@ def test_a_second_upload_of_a_sent_file_sends_nothing_and_history_reads_the_ledg
     same = r"already created by an earlier run of the same file \(purchase ([-\w]+)\)"
     shown = re.findall(same, created)
     assert len(shown) == 3 and set(shown) <= ids
+    history = client.get("/history").text
+    row = history.split(f'href="/imports/{again}/results"')[1].split("</tr>")[0]
+    pills = dict(re.findall(r'class="pill status-(\w+)">[\w ]+ (\d+)', row))
+    assert pills == {"created": "3", "valid": "2", "invalid": "6", "skipped": "1"}
     page = client.get(f"/imports/{again}/send").text
     assert "<h2>About to import 2 purchases</h2>" in page
     confirm_send(client, settings, again, "2")

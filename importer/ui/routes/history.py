@@ -15,6 +15,8 @@ def describe(folder) -> dict:
     meta = folder.meta()
     manifest = read_manifest(folder)
     by_status = status_rows(manifest)
+    if manifest.get("command") == "validate" and meta.get("checked_by_status"):
+        by_status = meta["checked_by_status"]  # rows the ledger holds as a run gives them
     return {
         "folder": folder,
         "meta": meta,
