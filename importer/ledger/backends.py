@@ -524,7 +524,7 @@ class PostgresBackend(_Backend):
 
     @contextlib.contextmanager
     def transaction(self, lock_key: str | None = None) -> Iterator[None]:
-        """One transaction; with ``lock_key`` (a target), claims for it wait for each other
+        """One transaction; with ``lock_key``, transactions taking the same key wait for each other
         on every machine (a transaction advisory lock, released at commit)."""
         with self.conn.transaction():
             if lock_key is not None:

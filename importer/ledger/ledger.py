@@ -57,6 +57,7 @@ __all__ = ["Ledger"]
 
 _BATCH = 500  # identities per IN (...) lookup
 #: The index each lookup column goes through.
+CLAIMS_LOCK = "claims"  # the advisory lock key every claim takes (see claim)
 _INDEX_OF = {"payload_hash": "purchases_by_payload", "reference": "purchases_by_reference"}
 
 # By id: the rows of a claimed batch sit side by side, so a commit of the marks and answers
@@ -143,7 +144,6 @@ class Ledger:
         self.target: str | None = None
         self._token: str | None = None
         self._context: ImportContext | None = None
-        self._other_targets: dict[str, list[str]] = {}  # target -> the ledger's other targets
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sync")
         self._pending: list[tuple[str, tuple, object]] = []
         self._committing = 0  # writes of the commit under way (answers, mostly)
@@ -485,7 +485,9 @@ class Ledger:
         """Decide every candidate in one transaction: the ones this import may send (now
         claimed by it), and the results of the others, by row."""
         assert self._context is not None and self.target is not None, "begin_import first"
-        with self.backend.transaction(lock_key=self.target):
+        # One lock for the claims of every target: two API URLs may be one account, and a
+        # claim must see the other URL's claims (SQLite: one writer at a time anyway).
+        with self.backend.transaction(lock_key=CLAIMS_LOCK):
             to_send, held = self._decide(self.target, candidates, self._context)
             taken_over = [c.identity for c in to_send if c.identity in self._last_exact]
             before = self.backend.fetch_one("SELECT coalesce(max(id), 0) FROM purchases")[0]
@@ -527,9 +529,7 @@ class Ledger:
         exact = self.entries(target, [c.identity for c in candidates])
         exact = self._last_exact = self._as_logged(exact)
         twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
-        elsewhere = (
-            {} if context.allow_duplicates else self._created_elsewhere(target, candidates, exact)
-        )
+        elsewhere = {} if context.allow_duplicates else self._elsewhere(target, candidates, exact)
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}
         taken: dict[str, int] = {}
@@ -552,24 +552,25 @@ class Ledger:
                 held[candidate.row] = known
         return to_send, held
 
-    def _created_elsewhere(
+    def _elsewhere(
         self, target: str, candidates: list[Candidate], exact: dict[str, Entry]
     ) -> dict[str, Entry]:
-        """The candidates this target has never seen that were created through another API
-        URL of this ledger, by identity (one indexed look-up per other target; none in a
-        ledger of one target, the usual case)."""
-        others = self._other_targets.get(target)
-        if others is None:
-            rows = self.backend.fetch(
-                "SELECT DISTINCT target FROM imports WHERE target != ?", (target,)
-            )
-            others = [found[0] for found in rows if may_be_one_account(target, found[0])]
-            self._other_targets[target] = others
+        """The candidates this target has never seen that another API URL of this ledger
+        (which may be this account under another address) created, is sending or sent without
+        an answer, by identity. One indexed look-up per other target; none in a ledger of one
+        target, the usual case."""
+        # Read at each batch: an import to another URL may have begun meanwhile.
+        rows = self.backend.fetch(
+            "SELECT DISTINCT target FROM imports WHERE target != ?", (target,)
+        )
+        sandboxes = self.location.sandbox
+        others = [t for (t,) in rows if may_be_one_account(target, t, sandboxes=sandboxes)]
         unseen = [c.identity for c in candidates if c.identity not in exact]
         found: dict[str, Entry] = {}
         for other in others if unseen else ():
-            for entry in self._select("identity", other, unseen, created=True):
-                found.setdefault(entry.identity, entry)
+            for entry in self._select("identity", other, unseen):
+                if entry.status == RowStatus.CREATED or entry.identity not in found:
+                    found[entry.identity] = entry
         return found
 
     def _as_logged(self, entries: dict[str, Entry]) -> dict[str, Entry]:

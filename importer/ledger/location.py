@@ -61,6 +61,9 @@ class LedgerLocation:
 
     path: Path | None = None
     url: str | None = None
+    #: The ledger of runs into sandboxes (the embedded one, servers on this machine): its
+    #: targets on two local ports are two sandboxes, not one account.
+    sandbox: bool = False
 
     @property
     def shared(self) -> bool:
@@ -93,7 +96,7 @@ def ledger_location(
     Raises LedgerError for a SQLite ledger on a network or sync folder.
     """
     if sandbox:
-        return LedgerLocation(path=data_dir() / "sandbox-ledger.sqlite")
+        return LedgerLocation(path=data_dir() / "sandbox-ledger.sqlite", sandbox=True)
     text = os.fspath(given) if given is not None else os.environ.get(ENV_LEDGER, "")
     text = text.strip()
     if not text:

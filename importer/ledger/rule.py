@@ -68,13 +68,7 @@ def judge(
         if known is not False:
             return known
     if elsewhere is not None and not context.allow_duplicates:
-        return RowResult(
-            candidate.row,
-            RowStatus.NOT_SENT,
-            error=f"{ELSEWHERE} {elsewhere.target} as purchase {elsewhere.purchase_id} "
-            f"({elsewhere.where()} on {elsewhere.day()}): the same Keen account? Then send to "
-            "that URL. Another account? --allow-duplicates sends it",
-        )
+        return _through_another_url(candidate, elsewhere, is_live)
     if _possible_duplicate(candidate, twin, context):
         return RowResult(
             candidate.row,
@@ -86,20 +80,40 @@ def judge(
     return None
 
 
-def may_be_one_account(target: str, other: str) -> bool:
+def may_be_one_account(target: str, other: str, *, sandboxes: bool = False) -> bool:
     """True when two targets may be one Keen account under two addresses: two API URLs
-    (another host name, base path or a tunnel), but not two servers on this machine on two
-    ports (two sandboxes, each with its own purchases), nor a target named by the library
-    (``target="sandbox"``: named, so known to be its own)."""
+    (another host name, base path, a tunnel or forwarder on any port), but not a target
+    named by the library (``target="sandbox"``: named, so known to be its own). In the
+    ledger of ``sandboxes`` (runs into servers on this machine), two local ports are two
+    sandboxes, each with its own purchases."""
     first, second = urlsplit(target), urlsplit(other)
     if first.scheme not in _WEB or second.scheme not in _WEB:
         return False
-    if is_loopback(target) and is_loopback(other):
+    if sandboxes and is_loopback(target) and is_loopback(other):
         return (first.port or _WEB[first.scheme]) == (second.port or _WEB[second.scheme])
     return True
 
 
 _WEB = {"http": 80, "https": 443}
+
+
+def _through_another_url(candidate: Candidate, entry: Entry, is_live) -> RowResult | None:
+    """Held: the same purchase created, being sent, or sent without an answer through another
+    API URL of the ledger (which may be this account under another address)."""
+    if entry.status == RowStatus.CREATED:
+        what = f"{ELSEWHERE} {entry.target} as purchase {entry.purchase_id}"
+    elif entry.status in (CLAIMED, SENDING) and is_live(entry):
+        what = f"being sent right now through another API URL, {entry.target}"
+    elif entry.status in (SENDING, RowStatus.UNCONFIRMED):
+        what = f"sent without an answer through another API URL, {entry.target}"
+    else:
+        return None
+    return RowResult(
+        candidate.row,
+        RowStatus.NOT_SENT,
+        error=f"{what} ({entry.where()} on {entry.day()}): the same Keen account? Then send "
+        "to that URL. Another account? --allow-duplicates sends it",
+    )
 
 
 def _possible_duplicate(candidate: Candidate, twin: Entry | None, context: ImportContext) -> bool:

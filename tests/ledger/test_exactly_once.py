@@ -7,6 +7,7 @@ twice would be in its store twice); runs go through ``importer.cli.main`` in-pro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import sqlite3
@@ -527,20 +528,58 @@ def test_the_same_purchases_through_another_spelling_of_the_url_are_held(
 
 
 @pytest.mark.parametrize(
-    ("target", "other", "one"),
+    ("target", "other", "sandboxes", "one"),
     [
-        ("http://127.0.0.1:8787/functions/v1/keen-api", "http://localhost:8787/v1/x", True),
-        ("http://127.0.0.1:8787/functions/v1/keen-api", "https://127.0.0.1:8787/y", True),
-        ("http://127.0.0.1:8787/a", "http://127.0.0.1:8788/a", False),  # two sandboxes
+        ("http://127.0.0.1:8787/functions/v1/keen-api", "http://localhost:8787/v1/x", True, True),
+        ("http://127.0.0.1:8787/functions/v1/keen-api", "https://127.0.0.1:8787/y", True, True),
+        ("http://127.0.0.1:8787/a", "http://127.0.0.1:8788/a", True, False),  # two sandboxes
+        ("http://127.0.0.1:8787/a", "http://127.0.0.1:8788/a", False, True),  # a forwarder
         ("https://data.keenpartner.com/functions/v1/keen-api",
-         "https://amwezouylooonljdehou.supabase.co/functions/v1/openapi-operations", True),
-        ("https://data.keenpartner.com/functions/v1/keen-api", "http://localhost:8443/k", True),
-        ("sandbox", "http://127.0.0.1:8787/functions/v1/keen-api", False),  # a named target
-        ("acme-production", "acme-staging", False),
+         "https://amwezouylooonljdehou.supabase.co/functions/v1/openapi-operations", False, True),
+        ("https://data.keenpartner.com/functions/v1/keen-api", "http://localhost:8443/k", False,
+         True),
+        ("sandbox", "http://127.0.0.1:8787/functions/v1/keen-api", True, False),  # named
+        ("acme-production", "acme-staging", False, False),
     ],
 )  # fmt: skip
-def test_which_targets_may_be_one_keen_account(target, other, one):
+def test_which_targets_may_be_one_keen_account(target, other, sandboxes, one):
+    """In a team's ledger any two API URLs may be one account (a forwarder on another local
+    port too); in the ledger of sandbox runs, two local ports are two sandboxes."""
     from importer.ledger.rule import may_be_one_account
 
-    assert may_be_one_account(target, other) is one
-    assert may_be_one_account(other, target) is one
+    assert may_be_one_account(target, other, sandboxes=sandboxes) is one
+    assert may_be_one_account(other, target, sandboxes=sandboxes) is one
+
+
+def test_rows_being_sent_through_another_url_are_not_sent_again(any_ledger):
+    """Two people at once, one through http://127.0.0.1:8794, one through a forwarder on
+    another port: the second's claim sees the first's (one lock for every target's claims)
+    and holds the rows it is sending; created ones are held naming the purchase."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    first_url, forwarder = "http://127.0.0.1:8794/functions/v1/keen-api", "http://127.0.0.1:9001/k"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one, Ledger.open(location) as two:
+        one.begin_import(target=first_url, file_name="m.csv", file_sha256="a" * 64, source="m")
+        claimed, held = one.claim(_candidates(3))
+        assert len(claimed) == 3 and held == {}
+
+        async def answer_first() -> None:
+            await one.mark_sending_async(claimed[0].identity)
+            created = RowResult(claimed[0].row, RowStatus.CREATED, "p-1", 200, attempts=1)
+            one.record_then(claimed[0].identity, created, lambda: None)
+            await one.flush()
+
+        asyncio.run(answer_first())
+        two.begin_import(target=forwarder, file_name="m.csv", file_sha256="b" * 64, source="m2")
+        sent, held = two.claim(_candidates(3))
+    assert sent == []
+    assert [held[c.row].status for c in claimed] == [RowStatus.NOT_SENT] * 3
+    assert held[claimed[0].row].error.startswith(
+        f"already created through another API URL, {first_url} as purchase p-1 (m.csv row "
+    )
+    assert held[claimed[1].row].error.startswith(
+        f"being sent right now through another API URL, {first_url} (m.csv row "
+    )
