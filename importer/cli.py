@@ -291,7 +291,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.resend_changed = False
         args.concurrency, args.rate, args.max_retries = 8, None, 5
         return cmd_run(args)
-    files = _inputs(args)
+    files = _read_once(_inputs(args))
     codes, summaries = [], []
     for path in files:
         if len(files) > 1:
@@ -302,6 +302,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if len(files) > 1:
         _print_total(summaries, len(files), VALIDATE_ORDER)
     return worst_exit_code(codes)
+
+
+def _read_once(files: list[Path]) -> list[Path]:
+    """The files of a command, each content once (a copy is named and left out)."""
+    copies = same_content(files) if len(files) > 1 else {}
+    for copy, kept in copies.items():
+        _err(f"== {copy}: the same file as {kept} (same content): not read again")
+    return [path for path in files if path not in copies]
 
 
 def _validate_one(args: argparse.Namespace, path: Path, *, several: bool) -> tuple[int, Summary]:
@@ -434,11 +442,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     checked and planned before the first is sent (exit 2 means nothing was sent)."""
     from contextlib import ExitStack
 
-    files, several = _inputs(args), False
-    copies = same_content(files) if len(files) > 1 else {}
-    for copy, first in copies.items():
-        _err(f"== {copy}: the same file as {first} (same content): not read again")
-    files = [path for path in files if path not in copies]
+    files = _read_once(_inputs(args))
     several = len(files) > 1
     with ExitStack() as stack:
         api_url, api_key, target = _target(args, stack)

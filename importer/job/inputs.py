@@ -36,6 +36,8 @@ def expand_inputs(given: Sequence[str]) -> list[Path]:
             matches = [Path(p) for p in sorted(glob.glob(text)) if _is_input(Path(p))]
             if not matches:
                 raise ConfigurationError(f"no CSV or Excel file matches {text}")
+        elif len(given) > 1 and is_output_name(path):
+            continue  # a shell's *.csv names the tool's own results and created lists too
         else:
             matches = [path]  # a missing file gets the loader's own message
         found += [m for m in matches if m not in found]
@@ -59,17 +61,20 @@ def _is_input(path: Path) -> bool:
 
 
 def same_content(files: Sequence[Path]) -> dict[Path, Path]:
-    """The files that are byte for byte an earlier one of ``files`` (a copy, "march (1).csv"
-    downloaded again): copy -> the first. One command reads each content once: a copy's rows
-    would be the first's again, counted twice in the command's total."""
-    first: dict[bytes, Path] = {}
-    copies: dict[Path, Path] = {}
+    """The files that are byte for byte another of ``files`` (a copy, "march (1).csv"
+    downloaded again): copy -> the one read, the shortest name of each content ("march.csv",
+    not "march - Copy.csv"). One command reads each content once: a copy's rows would be the
+    first's again, counted twice in the command's total."""
+    by_content: dict[bytes, list[Path]] = {}
     for path in files:
         try:
             with open(path, "rb") as handle:
                 digest = hashlib.file_digest(handle, "sha256").digest()
         except OSError:
             continue  # the loader says what is wrong with it
-        copies.update({path: first[digest]} if digest in first else {})
-        first.setdefault(digest, path)
+        by_content.setdefault(digest, []).append(path)
+    copies: dict[Path, Path] = {}
+    for same in by_content.values():
+        kept = min(same, key=lambda p: (len(p.name), p.name))
+        copies.update({path: kept for path in same if path != kept})
     return copies

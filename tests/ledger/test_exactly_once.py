@@ -213,7 +213,7 @@ def test_a_folder_sends_its_inputs_in_name_order_and_skips_the_tools_own_files(t
     assert code == 0
     assert err.count("== ") == 3
     assert (
-        f"== {folder / '2026-02.csv'}: the same file as {folder / '2026-02 - Copy.csv'} (same "
+        f"== {folder / '2026-02 - Copy.csv'}: the same file as {folder / '2026-02.csv'} (same "
         "content): not read again\n"
     ) in err
     assert "total of 2 files:\n" in err
@@ -583,3 +583,26 @@ def test_rows_being_sent_through_another_url_are_not_sent_again(any_ledger):
     assert held[claimed[1].row].error.startswith(
         f"being sent right now through another API URL, {first_url} (m.csv row "
     )
+
+
+def test_validate_reads_a_copy_once_and_a_shells_pattern_leaves_out_the_tools_files(
+    tmp_path, sb, run, capsys
+):
+    from importer.cli import main
+
+    folder = tmp_path / "exports"
+    write(folder / "march.csv", [line(i) for i in range(2)])  # 100.00 + 101.00
+    shutil.copy(folder / "march.csv", folder / "march copy.csv")
+    assert main(["validate", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert f"== {folder / 'march copy.csv'}: the same file as {folder / 'march.csv'}" in err
+    assert "total of" not in err and "\n  rows in file           2   201.00\n" in err
+    assert run(folder / "march.csv")[0] == 0
+    shutil.copy(folder / "march.results.csv", folder / "march.results (2).csv")
+    # What `keen-import run exports/*.csv` gets from a POSIX shell: every name, outputs too.
+    named = sorted(str(p) for p in folder.glob("*.csv"))
+    assert len(named) == 5  # march, march copy, results, results (2), created
+    code, err = run(*named)
+    assert code == 0, err
+    assert err.count("== ") == 1 and "not read again" in err
+    assert len(sb.purchases()) == 2
