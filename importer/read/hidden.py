@@ -38,6 +38,7 @@ _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
 _UNCALCULATED = tuple(
     re.compile(end + rb"\s*(?:<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>") for end in (rb"f>", rb"/>")
 )
+_WITH_RESULT = re.compile(rb"f>\s*<(?:\w+:)?v>[^<]*</(?:\w+:)?v>\s*</(?:\w+:)?c>")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)<)")
 _CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _TEXT_RESULT = re.compile(rb"\bt=\"(?:str|e)\"")  # an empty text result is a result
@@ -64,13 +65,16 @@ class HiddenCells:
     #: (1-based row, 0-based column) -> what the cell holds that the reader reads as empty:
     #: "=formula" of a formula with no saved result, or an error value such as "#N/A".
     unread: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: The workbook asks to be recalculated when opened: every formula's saved result may be
+    #: a placeholder, so ``unread`` holds every formula, and the loader shows them all.
+    stale: bool = False
 
     def up_to(self, last_row: int | None) -> HiddenCells:
         """These cells without the rows after ``last_row`` (None: all of them)."""
         if last_row is None or not self.rows or max(self.rows) <= last_row:
             return self
         rows = frozenset(r for r in self.rows if r <= last_row)
-        return HiddenCells(rows, self.columns, self.unread)
+        return HiddenCells(rows, self.columns, self.unread, self.stale)
 
 
 def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
@@ -80,7 +84,21 @@ def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCe
     Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
     the loader has already read the workbook, so this only adds warnings.
     """
-    return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), _scan, last_row)
+    stale = _recalculated_on_open(path)
+    scan = partial(_scan, stale=stale)
+    return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), scan, last_row)
+
+
+def _recalculated_on_open(path: Path) -> bool:
+    """True when the workbook asks to be recalculated when opened (``fullCalcOnLoad``): written
+    by a program that does not calculate (xlsxwriter saves 0 as every formula's result)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, ElementTree.ParseError):
+        return False
+    calc = workbook.find(f"{_MAIN}calcPr")
+    return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
 
 
 def scan_sheet_member(
@@ -126,7 +144,7 @@ def relationship_target(archive: zipfile.ZipFile, rels: str, rel_id: str) -> str
     return None
 
 
-def _scan(stream) -> HiddenCells:
+def _scan(stream, stale: bool = False) -> HiddenCells:
     rows: set[int] = set()
     columns: set[int] = set()
     unread: dict[tuple[int, int], str] = {}
@@ -142,14 +160,14 @@ def _scan(stream) -> HiddenCells:
         if b"hidden" in data[:cut]:
             _hidden_tags(data, cut, rows, columns)
         if b"f>" in data[:cut] or b"<f " in data[:cut]:
-            _uncalculated(data, cut, unread)
+            _uncalculated(data, cut, unread, stale)
         if b't="e"' in data[:cut]:
             _error_values(data, cut, unread)
         cell = max(data.rfind(b"<c ", 0, cut), data.rfind(b":c ", 0, cut))
         keep = cell if block and cell >= 0 and cut - cell < _LONGEST_CELL else cut
         tail = data[keep:]
         if not block:
-            return HiddenCells(frozenset(rows), frozenset(columns), unread)
+            return HiddenCells(frozenset(rows), frozenset(columns), unread, stale)
 
 
 def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> None:
@@ -164,9 +182,11 @@ def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> No
             columns.update(range(int(low) - 1, int(high)))
 
 
-def _uncalculated(data: bytes, cut: int, unread: dict[tuple[int, int], str]) -> None:
-    """Add the formula cells ending before ``cut`` that have no saved result."""
-    ends = (end for pattern in _UNCALCULATED for end in pattern.finditer(data, 0, cut))
+def _uncalculated(data: bytes, cut: int, unread: dict[tuple[int, int], str], stale: bool) -> None:
+    """Add the formula cells ending before ``cut`` that have no saved result (``stale``:
+    every formula cell, whatever result it saved)."""
+    patterns = (*_UNCALCULATED, _WITH_RESULT) if stale else _UNCALCULATED
+    ends = (end for pattern in patterns for end in pattern.finditer(data, 0, cut))
     for end in ends:
         if len(unread) >= MAX_UNREAD:
             return
@@ -174,7 +194,7 @@ def _uncalculated(data: bytes, cut: int, unread: dict[tuple[int, int], str]) -> 
         if start < 0:
             continue
         cell = _CELL.match(data, data.rfind(b"<", 0, start + 1), end.end())
-        if cell is None or _TEXT_RESULT.search(cell[1]):
+        if cell is None or (_TEXT_RESULT.search(cell[1]) and not stale):
             continue
         where = _CELL_REF.search(cell[1])
         if where is not None:

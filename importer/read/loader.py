@@ -457,9 +457,10 @@ def _open_workbook(
     first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
 
     unread = _unread_by_row(hidden.unread, first_column)
+    stale = hidden.stale
 
     def read(size: int) -> Iterator[Chunk]:
-        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, unread)
+        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, unread, stale)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -580,10 +581,16 @@ def _unread_by_row(
 
 
 def _workbook_chunks(
-    worksheet, header_index: int, width: int, size: int, unread: dict[int, dict[int, str]]
+    worksheet,
+    header_index: int,
+    width: int,
+    size: int,
+    unread: dict[int, dict[int, str]],
+    stale: bool = False,
 ) -> Iterator[Chunk]:
     """Chunks of the rows after the header; a formula cell with no saved result reads as its
-    formula, an error value as Excel shows it (not as empty: the validator says what to do)."""
+    formula, an error value as Excel shows it (not as empty: the validator says what to do);
+    ``stale``: every formula reads as its formula, whatever result it saved."""
     chunk = Chunk(rows=[], cells=[], raw=[])
     for index, row in enumerate(worksheet.iter_rows()):
         if index <= header_index:
@@ -593,7 +600,7 @@ def _workbook_chunks(
             raw.extend([""] * (width - len(raw)))
         if unread and (found := unread.get(index + 1)):
             for column, text in found.items():
-                if column < width and raw[column] in ("", None):
+                if column < width and (stale or raw[column] in ("", None)):
                     raw[column] = text
         cells = [c if type(c) is str else cell_text(c) for c in raw]
         extra = [cell_text(c) for c in row[width:]] if len(row) > width else []

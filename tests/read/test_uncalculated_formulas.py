@@ -28,19 +28,34 @@ def uncalculated_workbook(path):
     return path
 
 
-def calculated_workbook(path):
-    """The same formulas with their results saved (as Excel saves them), and a formula whose
-    result is empty text (``t="str"`` with an empty ``<v>``)."""
+def xlsxwriter_workbook(path, amount_result=None):
+    """Formulas as xlsxwriter writes them: the result given (0 when none) and a workbook that
+    asks to be recalculated when opened (``fullCalcOnLoad``); a formula whose result is empty
+    text (an empty ``<v>``)."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Sales")
     sheet.write_row(0, 0, ["Lead ID", "Net", "Amount", "Date", "Note"])
     sheet.write_row(1, 0, [LEAD_1, 100])
-    sheet.write_formula(1, 2, "=B2*1.25", None, 125)
+    sheet.write_formula(1, 2, "=B2*1.25", None, amount_result)
     sheet.write_string(1, 3, "2026-03-02")
     sheet.write_formula(1, 4, '=IF(B2>0,"","x")', None, "")
     book.close()
+    return path
+
+
+def calculated_workbook(path):
+    """The formulas with their results saved as Excel saves them: no recalculation asked."""
+    import zipfile
+
+    written = xlsxwriter_workbook(path.with_suffix(".written.xlsx"), amount_result=125)
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b' fullCalcOnLoad="1"', b"")
+            copy.writestr(item, data)
     return path
 
 
@@ -109,4 +124,16 @@ def test_excel_error_values_read_as_excel_shows_them(tmp_path):
     assert [(row, status, error) for row, status, error, *_ in rows] == [
         (2, "invalid", f"amount '#VALUE!' {failed}"),
         (3, "invalid", f"date '#N/A' {failed}"),
+    ]
+
+
+def test_a_workbook_that_asks_to_be_recalculated_has_its_formulas_checked(tmp_path):
+    """xlsxwriter saves 0 as the result of a formula given none, and asks Excel to recalculate
+    on opening: that 0 is not the amount the file holds (it was sent as a purchase of 0.00)."""
+    path = xlsxwriter_workbook(tmp_path / "report.xlsx")
+    found = find_hidden(path, "Sales")
+    assert found.stale and found.unread == {(2, 2): "=B2*1.25", (2, 4): '=IF(B2>0,"","x")'}
+    rows = check_file(path)
+    assert [(row, status, error) for row, status, error, *_ in rows] == [
+        (2, "invalid", f"amount '=B2*1.25' {NEVER_CALCULATED}"),
     ]
