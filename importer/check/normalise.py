@@ -124,13 +124,16 @@ _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": 
 # Lower-case codes are accepted only for common currencies ("1500 eur"): any three letters
 # would also let typos such as "l5O0 abc" through as a currency mark.
 _LOWER_CODES = "usd|eur|gbp|dkk|sek|nok|chf|jpy|cad|aud|nzd|pln|czk|huf|isk"
+# "15 Euro", "Euros 15": the word is as plain as the sign (dollars are not: several currencies).
+_WORDS = {"euro": "EUR", "euros": "EUR"}
 _CURRENCY_PREFIX = re.compile(
-    r"(US\$|[$€£¥]|kr\.?(?![a-z])|[A-Z]{3}(?![A-Za-z])|(?:" + _LOWER_CODES + r")(?![A-Za-z]))\s*"
+    r"(US\$|[$€£¥]|(?i:euros?)(?![A-Za-z])|kr\.?(?![a-z])|[A-Z]{3}(?![A-Za-z])|(?:"
+    + _LOWER_CODES
+    + r")(?![A-Za-z]))\s*"
 )
 _CURRENCY_SUFFIX = re.compile(
-    r"\s*(US\$|[$€£¥]|(?<![A-Za-z])kr\.?|(?<![A-Za-z])[A-Z]{3}|(?<![A-Za-z])(?:"
-    + _LOWER_CODES
-    + r"))$"
+    r"\s*(US\$|[$€£¥]|(?<![A-Za-z])(?i:euros?)|(?<![A-Za-z])kr\.?|(?<![A-Za-z])[A-Z]{3}|"
+    r"(?<![A-Za-z])(?:" + _LOWER_CODES + r"))$"
 )
 _WHOLE_DASH = re.compile(r"[.,]-{1,2}$")  # "1500,-": a whole amount, common in DE/AT/CH/DK
 _SCIENTIFIC = re.compile(r"[+-]?\d*[.,]?\d+[eE][+-]?\d+")
@@ -159,6 +162,8 @@ def _strip_currency(s: str) -> tuple[str, list[str]]:
 
 
 def _mark_code(mark: str) -> str | None:
+    if mark.lower() in _WORDS:
+        return _WORDS[mark.lower()]
     return _SYMBOLS.get(mark, mark.upper() if len(mark) == 3 and mark.isalpha() else mark)
 
 
