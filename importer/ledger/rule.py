@@ -68,7 +68,9 @@ def judge(
         if known is not False:
             return known
     if elsewhere is not None and not context.allow_duplicates:
-        return _through_another_url(candidate, elsewhere, is_live)
+        held = _through_another_url(candidate, elsewhere, is_live)
+        if held is not None:
+            return held
     if _possible_duplicate(candidate, twin, context):
         return RowResult(
             candidate.row,

@@ -606,3 +606,25 @@ def test_validate_reads_a_copy_once_and_a_shells_pattern_leaves_out_the_tools_fi
     assert code == 0, err
     assert err.count("== ") == 1 and "not read again" in err
     assert len(sb.purchases()) == 2
+
+
+def test_a_row_rejected_through_another_url_is_still_held_as_a_possible_duplicate():
+    """The rule for another URL holds what was created, is being sent or had no answer there;
+    a row only rejected there goes on to the rest of the rule (here: the same payload created
+    under another reference by another file), not straight to sending."""
+    from importer.ledger.entry import Entry
+    from importer.ledger.identity import Candidate
+    from importer.ledger.rule import ImportContext, judge
+
+    def entry(status, *, identity, target, purchase_id=None, import_id=1):
+        made = (status, purchase_id, None, None, 1, 1, 0.0, "{}", "lead", "INV-1", None, "10.00")
+        rest = (None, None, "feb.csv", "f" * 64, "feb", "2026-12-01T10:00:00", "ann", "pc")
+        return Entry(identity, import_id, 2, "h" * 64, *made, *rest, "t0k3n", "finished", target, 7)
+
+    candidate = Candidate(2, "id-new", "h" * 64, b"{}", "lead", "INV-2", None, "10.00", None)
+    rejected_there = entry("rejected", identity="id-new", target="https://other.example/k")
+    twin = entry("created", identity="id-old", target="https://keen.example/k", purchase_id="p-9")
+    context = ImportContext(import_id=5, file_sha256="a" * 64, source="march")
+    held = judge(candidate, None, twin, context, lambda _: False, rejected_there)
+    assert held is not None and held.status == "not_sent"
+    assert held.error.startswith("possible duplicate of purchase p-9 (feb.csv row 2)")
