@@ -26,7 +26,6 @@ __all__ = [
     "held_by_ledger",
     "known_rows",
     "ledger_look",
-    "ledger_note",
 ]
 
 
@@ -130,7 +129,8 @@ def known_rows(
         return None
     found = KnownRows(keep_rows=keep_rows)
     context = _context(prepared)
-    for legacy, candidates, amounts in _candidate_chunks(prepared):
+    for legacy, candidates, checked in _candidate_chunks(prepared):
+        amounts = _amounts_of(checked) if keep_rows else None  # validate's line needs none
         found.count(legacy, ledger.preview(target, candidates, context), amounts)
     return found
 
@@ -236,14 +236,16 @@ def _amounts_of(checked: CheckedChunk) -> dict[int, tuple]:
     }
 
 
-def _candidate_chunks(prepared: PreparedFile) -> Iterator[tuple[int, list[Candidate], dict]]:
+def _candidate_chunks(
+    prepared: PreparedFile,
+) -> Iterator[tuple[int, list[Candidate], CheckedChunk]]:
     """Per chunk: how many valid rows have a legacy lead id, the others' candidates, and the
-    amounts of the rows (see _amounts_of)."""
+    checked chunk."""
     validator = prepared.validator(build_records=True)
     action = prepared.options.action
     for chunk in prepared.table.chunks():
         checked = validator.check(chunk)
-        yield *_candidates_of(checked, validator, action), _amounts_of(checked)
+        yield *_candidates_of(checked, validator, action), checked
 
 
 def already_imported_note(found: KnownRows | None, target: str, between=None) -> str:
@@ -279,18 +281,6 @@ def ledger_look(
             raise
         return f"ledger: rows already imported could not be looked up ({exc.message})", None
     return already_imported_note(found, target, between), found
-
-
-def ledger_note(
-    prepared: PreparedFile,
-    location,
-    target: str,
-    *,
-    required: bool = False,
-    between: tuple[str, str] | None = None,
-) -> str:
-    """The line of :func:`ledger_look` alone (validate's)."""
-    return ledger_look(prepared, location, target, required=required, between=between)[0]
 
 
 #: The start of a reason the ledger gives for holding a row back -> the words of the plan's

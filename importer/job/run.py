@@ -39,7 +39,7 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
-from importer.job.known import KnownRows, LedgerScan, ledger_note
+from importer.job.known import KnownRows, LedgerScan, ledger_look
 from importer.job.manifests import write_manifest
 from importer.job.model import ProgressCallback
 from importer.job.sendpass import SendPass
@@ -224,7 +224,7 @@ def already_imported(
     if dates and dates[0] is not None and dates[1] is not None:
         between = (format_instant(dates[0]), format_instant(dates[1]))
     prepared = job.prepared_for_sending()
-    return ledger_note(prepared, location, target or url, required=required, between=between)
+    return ledger_look(prepared, location, target or url, required=required, between=between)[0]
 
 
 def plan_import(

@@ -216,7 +216,7 @@ def trust_context(ca_bundle: Path | None = None, source: str = "--ca-bundle") ->
         raise ConfigurationError(
             f"{source} {ca_bundle} holds no certificate keen-import can read ({reason})",
             hint="the file must be PEM text with -----BEGIN CERTIFICATE----- blocks"
-            + _DER_HINT * _is_der(ca_bundle),
+            + (_DER_HINT if _is_der(ca_bundle) else ""),
         ) from None
     return context
 

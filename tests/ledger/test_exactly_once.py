@@ -506,17 +506,24 @@ def test_the_same_purchases_through_another_spelling_of_the_url_are_held(
     first = sb.base_url
     other = first.replace("127.0.0.1", "localhost")
     assert run_cli(source, "--api-url", first, "--ledger", any_ledger, "--yes")[0] == 0
+    created = [r["purchase_id"] for r in read_csv(tmp_path / "march.results.csv")]
     code, err = run_cli(source, "--api-url", other, "--ledger", any_ledger, "--yes")
     assert code == 1, err
     results = read_csv(tmp_path / "march.results.csv")
     assert [r["status"] for r in results] == ["not_sent", "not_sent"]
-    assert results[0]["error"].startswith(
-        f"already created through another API URL, {first} as purchase "
-    )
-    assert results[0]["error"].endswith(
-        "(march.csv row 2 on " + results[0]["error"].split(" on ")[1].split(")")[0] + "): the "
-        "same Keen account? Then send to that URL. Another account? --allow-duplicates sends it"
-    )
+    for row, (result, purchase) in enumerate(zip(results, created, strict=True), start=2):
+        assert re.fullmatch(
+            re.escape(
+                f"already created through another API URL, {first} as purchase {purchase} "
+                f"(march.csv row {row} on "
+            )
+            + r"\d{4}-\d{2}-\d{2}"
+            + re.escape(
+                "): the same Keen account? Then send to that URL. Another account? "
+                "--allow-duplicates sends it"
+            ),
+            result["error"],
+        ), result["error"]
     assert (
         "nothing was sent: 2 rows were held back before sending (the results file says why)" in err
     )
