@@ -525,9 +525,14 @@ def _print_total(summaries: list[Summary], files: int, order, reports=()) -> Non
     for report in reports:
         already += report.already_imported.rows
         amounts.update(report.already_imported.amounts)
-    if already:
-        rows = "1 row" if already == 1 else f"{already:,} rows"
-        _err(f"  already imported: {rows}, {format_amounts(dict(amounts))}")
+    _print_already(already, dict(amounts))
+
+
+def _print_already(rows: int, amounts: dict) -> None:
+    """The summary line of the rows the ledger held as created: 'already imported: ...'."""
+    if rows:
+        said = "1 row" if rows == 1 else f"{rows:,} rows"
+        _err(f"  already imported: {said}, {format_amounts(amounts)}")
 
 
 def _target(args: argparse.Namespace, stack) -> tuple[str, str, str | None]:
@@ -570,10 +575,7 @@ def _print_run(report) -> None:
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):
         _err(line)
-    already = report.already_imported
-    if already.rows:
-        rows = "1 row" if already.rows == 1 else f"{already.rows:,} rows"
-        _err(f"  already imported: {rows}, {format_amounts(already.amounts)}")
+    _print_already(report.already_imported.rows, report.already_imported.amounts)
     for note in report.plan.notes:
         _err(f"  {note}")
     if report.requests:
