@@ -14,6 +14,7 @@ LEVEL = {
     "fields": 0,  # the field registry: every stage reads its fields from it
     "records": 0,
     "errors": 0,
+    "currencies": 0,
     "version": 0,
     "read": 1,
     "check": 2,

@@ -157,6 +157,8 @@ def scan_columns(
             _scan_dates(chunk, scan, decisions, options)
         if scan.currency_at is not None:
             _count_currencies(chunk, scan, decisions)
+        elif scan.amount_at is not None and not scan.currency_counts:
+            _count_amount_marks(chunk, scan.amount_at, scan.currency_counts)
         if not scan.need_decimal and not scan.need_day:
             break  # the currency majority is confirmed (or corrected) by the full pass
     _list_ambiguities(scan, columns, decisions)
@@ -213,6 +215,17 @@ def _count_currencies(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> 
             scan.currency_counts[code] += count
             if len(decisions.currency_evidence) < MAX_EXAMPLES:
                 decisions.currency_evidence.append(value)
+
+
+def _count_amount_marks(chunk: Chunk, at: int, counts: Counter[str]) -> None:
+    """Count the currencies the amount cells name ("1.500,00 €", or a number format showing
+    one), when no column names them: the full pass then starts from the file's currency
+    rather than judging every row again."""
+    shown = chunk.shown_currencies.get(at, {})
+    counts.update(shown.values())
+    for value, times in Counter(chunk.column(at)).items():
+        if (code := normalise.amount_currency(value)) is not None:
+            counts[code] += times
 
 
 def _list_ambiguities(scan: _Scan, columns: dict[str, str], decisions: ColumnDecisions) -> None:

@@ -55,6 +55,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from itertools import filterfalse
 
+from importer.currencies import SYMBOLS
+
 __all__ = [
     "amount_currency",
     "date_warnings",
@@ -76,16 +78,6 @@ __all__ = [
 # Amounts and currencies
 # --------------------------------------------------------------------------------------------
 
-#: Currency symbols and the ISO code each one implies (None: the symbol names several currencies).
-_SYMBOLS: dict[str, str | None] = {
-    "$": "USD",
-    "US$": "USD",
-    "€": "EUR",
-    "£": "GBP",
-    "¥": "JPY",
-    "kr": None,  # DKK, SEK, NOK, ISK
-    "kr.": None,
-}
 
 #: Currency names finance systems print instead of the code (Xero, Sage, NetSuite exports).
 CURRENCY_NAMES: dict[str, str] = {
@@ -164,7 +156,7 @@ def _strip_currency(s: str) -> tuple[str, list[str]]:
 def _mark_code(mark: str) -> str | None:
     if mark.lower() in _WORDS:
         return _WORDS[mark.lower()]
-    return _SYMBOLS.get(mark, mark.upper() if len(mark) == 3 and mark.isalpha() else mark)
+    return SYMBOLS.get(mark, mark.upper() if len(mark) == 3 and mark.isalpha() else mark)
 
 
 def _split_sign(s: str) -> tuple[str, bool]:
@@ -323,7 +315,7 @@ def vague_currency_mark(text: str) -> str | None:
     if PLAIN_POINT_AMOUNT.fullmatch(text):
         return None
     marks = _clean_amount(text)[2]
-    if marks and all(mark in _SYMBOLS and _SYMBOLS[mark] is None for mark in marks):
+    if marks and all(mark in SYMBOLS and SYMBOLS[mark] is None for mark in marks):
         return marks[0]
     return None
 
@@ -393,8 +385,8 @@ def parse_currency(text: str) -> str:
     s = text.strip()
     if not s:
         raise ValueError("currency is empty; enter a 3-letter code such as EUR or USD")
-    if s in _SYMBOLS or s.lower() in ("kr", "kr."):
-        code = _SYMBOLS.get(s)
+    if s in SYMBOLS or s.lower() in ("kr", "kr."):
+        code = SYMBOLS.get(s)
         if code is None:
             raise ValueError(
                 f"currency '{s}' is ambiguous (DKK, SEK, NOK or ISK?); enter the 3-letter code"

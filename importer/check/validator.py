@@ -250,6 +250,8 @@ class RowValidator:
         verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
             self._parse_column(name, parser, self._cells(chunk, name), verdict)
+        if chunk.shown_currencies:
+            self._shown_currencies(chunk, verdict)
         self._check_record(chunk, verdict)
         self._check_leads(chunk, verdict)
         if "product_id" in verdict.parsed:
@@ -336,6 +338,16 @@ class RowValidator:
                 self._note_vague_marks(distinct, values, verdict)
         verdict.parsed[name] = column_values
 
+    def _shown_currencies(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """An amount whose number format shows a currency names it, as "1.500,00 €" does."""
+        shown = chunk.shown_currencies.get(self.index.get("purchase_amount", -1))
+        if not shown:
+            return
+        implied = verdict.implied or [None] * verdict.n
+        for i, code in shown.items():
+            implied[i] = implied[i] or code
+        verdict.implied = implied
+
     def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:
         """Rows the file's quoting broke: cells past the header, lines swallowed by a quote."""
         for i in chunk.overflow:
@@ -414,8 +426,12 @@ class RowValidator:
         )
         if flag:  # amount marks, empty codes or a second currency: look at the rows concerned
             usual = file_currency if column_mapped else None
+            # A mark of the file's currency with no column to contradict it: nothing to say.
+            agreed = None if column_mapped else file_currency
             for i, marked in enumerate(implied):
-                if marked is not None or currencies[i] != usual:
+                if marked is not None and marked == agreed:
+                    currencies[i] = marked
+                elif marked is not None or currencies[i] != usual:
                     currencies[i] = self._row_currency(i, marked, currencies[i], verdict)
         counts = Counter(currencies)
         counts.pop(None, None)

@@ -1,5 +1,6 @@
 """What an .xlsx sheet hides from its reader: rows and columns hidden (by hand or by an
-autofilter), formulas whose result was never calculated, and Excel error values.
+autofilter), formulas whose result was never calculated, Excel error values, and the currency
+a cell's number format shows (``importer.read.numformats``).
 
 python-calamine does not expose row visibility, so the sheet's XML is scanned for
 ``<row ... hidden="1">`` and ``<col ... hidden="1">`` tags. It reads a formula cell as its saved
@@ -8,7 +9,8 @@ script) saves none: such a cell would read as empty, as if the file held no amou
 the scan also finds formula cells without a result (``<c><f>B2*1.25</f><v/></c>``) and the
 loader shows them as their formula. An error value (``<c t="e"><v>#N/A</v></c>``) also reads
 as empty; the loader shows it as Excel does. The scan streams the decompressed XML in blocks
-and looks at tags only in blocks that mention ``hidden``, a formula or an error: a sheet of
+and looks at tags only in blocks that mention ``hidden``, a formula, an error or a currency
+style: a sheet of
 millions of rows is never held in memory, and a sheet with nothing hidden costs one pass of
 ``bytes.find``.
 """
@@ -25,6 +27,10 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
+
+import numpy
+
+from importer.read.numformats import CurrencyRuns, currency_styles
 
 _BLOCK = 1 << 20
 _HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\bhidden=\"(?:1|true)\"[^>]*>")
@@ -68,13 +74,15 @@ class HiddenCells:
     #: The workbook asks to be recalculated when opened: every formula's saved result may be
     #: a placeholder, so ``unread`` holds every formula, and the loader shows them all.
     stale: bool = False
+    #: 0-based column -> the rows whose cells show a currency by their number format.
+    currencies: dict[int, CurrencyRuns] = field(default_factory=dict)
 
     def up_to(self, last_row: int | None) -> HiddenCells:
         """These cells without the rows after ``last_row`` (None: all of them)."""
         if last_row is None or not self.rows or max(self.rows) <= last_row:
             return self
         rows = frozenset(r for r in self.rows if r <= last_row)
-        return HiddenCells(rows, self.columns, self.unread, self.stale)
+        return HiddenCells(rows, self.columns, self.unread, self.stale, self.currencies)
 
 
 def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
@@ -84,21 +92,23 @@ def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCe
     Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
     the loader has already read the workbook, so this only adds warnings.
     """
-    stale = _recalculated_on_open(path)
-    scan = partial(_scan, stale=stale)
+    stale, styles = _workbook_facts(path)
+    scan = partial(_scan, stale=stale, styles=styles)
     return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), scan, last_row)
 
 
-def _recalculated_on_open(path: Path) -> bool:
-    """True when the workbook asks to be recalculated when opened (``fullCalcOnLoad``): written
-    by a program that does not calculate (xlsxwriter saves 0 as every formula's result)."""
+def _workbook_facts(path: Path) -> tuple[bool, dict[int, str]]:
+    """Whether the workbook asks to be recalculated when opened (``fullCalcOnLoad``: written by
+    a program that does not calculate; xlsxwriter saves 0 as every formula's result), and its
+    cell styles that show a currency (see importer.read.numformats)."""
     try:
         with zipfile.ZipFile(path) as archive:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            styles = currency_styles(archive)
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, ElementTree.ParseError):
-        return False
+        return False, {}
     calc = workbook.find(f"{_MAIN}calcPr")
-    return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+    return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true"), styles
 
 
 def scan_sheet_member(
@@ -144,10 +154,12 @@ def relationship_target(archive: zipfile.ZipFile, rels: str, rel_id: str) -> str
     return None
 
 
-def _scan(stream, stale: bool = False) -> HiddenCells:
+def _scan(stream, stale: bool = False, styles: dict[int, str] | None = None) -> HiddenCells:
     rows: set[int] = set()
     columns: set[int] = set()
     unread: dict[tuple[int, int], str] = {}
+    currencies: dict[int, CurrencyRuns] = {}
+    styled = _CurrencyCells(styles) if styles else None
     tail = b""
     while True:
         block = stream.read(_BLOCK)
@@ -163,11 +175,13 @@ def _scan(stream, stale: bool = False) -> HiddenCells:
             _uncalculated(data, cut, unread, stale)
         if b't="e"' in data[:cut]:
             _error_values(data, cut, unread)
+        if styled is not None:
+            styled.add(data, cut, currencies)
         cell = max(data.rfind(b"<c ", 0, cut), data.rfind(b":c ", 0, cut))
         keep = cell if block and cell >= 0 and cut - cell < _LONGEST_CELL else cut
         tail = data[keep:]
         if not block:
-            return HiddenCells(frozenset(rows), frozenset(columns), unread, stale)
+            return HiddenCells(frozenset(rows), frozenset(columns), unread, stale, currencies)
 
 
 def _hidden_tags(data: bytes, cut: int, rows: set[int], columns: set[int]) -> None:
@@ -209,6 +223,41 @@ def _error_values(data: bytes, cut: int, unread: dict[tuple[int, int], str]) -> 
         if where is not None and len(unread) < MAX_UNREAD:
             value = html.unescape(cell[2].decode("utf-8", "replace")).strip()
             unread[int(where[2]), _column_index(where[1])] = value or "#VALUE!"
+
+
+class _CurrencyCells:
+    """Finds the cells whose style shows a currency (``styles``: style index -> code)."""
+
+    def __init__(self, styles: dict[int, str]) -> None:
+        self.marks = [b's="%d"' % style for style in styles]
+        self.codes = sorted(set(styles.values()))
+        # style index -> index in self.codes
+        self.code_ids = numpy.full(max(styles) + 1, -1, dtype=numpy.int64)
+        for style, code in styles.items():
+            self.code_ids[style] = self.codes.index(code)
+        numbers = b"|".join(b"%d" % style for style in styles)
+        # Excel, openpyxl and xlsxwriter write r= before s=; a cell written otherwise is not
+        # found, and its number is sent unchecked, as a number without a currency format is.
+        self.cell = re.compile(
+            rb"<(?:\w+:)?c\s+r=\"([A-Z]{1,3})(\d+)\"[^>]*?\ss=\"(" + numbers + rb")\""
+        )
+
+    def add(self, data: bytes, cut: int, currencies: dict[int, CurrencyRuns]) -> None:
+        """Record the currency cells that end before ``cut`` (numpy: a sheet of a million
+        currency cells would otherwise take a second of Python loops)."""
+        if not any(data.find(mark, 0, cut) >= 0 for mark in self.marks):
+            return
+        found = self.cell.findall(data, 0, cut)
+        if not found:
+            return
+        letters, rows, styles = (numpy.array(part) for part in zip(*found, strict=True))
+        rows, styles = rows.astype(numpy.int64), styles.astype(numpy.int64)
+        for column_letters in numpy.unique(letters):
+            here = letters == column_letters
+            runs = currencies.get(column := _column_index(bytes(column_letters)))
+            if runs is None:
+                runs = currencies[column] = CurrencyRuns.empty()
+            runs.add_cells(rows[here], self.code_ids[styles[here]], self.codes)
 
 
 def _column_index(letters: bytes) -> int:

@@ -26,6 +26,7 @@ from importer.read.filecheck import FileInfo, inspect_input
 from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
 from importer.read.hidden import HiddenCells
 from importer.read.kinds import CSV, InputKind, kind_named
+from importer.read.numformats import CurrencyRuns
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
@@ -46,6 +47,9 @@ class Chunk:
     #: index -> (column, lines) of a cell running over ``lines`` more lines that look like rows
     #: of their own: a quote not closed swallowed them (CSV only).
     run_on: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: column -> {index: ISO code} of number cells whose number format shows a currency
+    #: (.xlsx only; calamine reads "€ 1,500.00" as 1500.0).
+    shown_currencies: dict[int, dict[int, str]] = field(default_factory=dict)
 
     def column(self, index: int) -> Sequence[str]:
         """All values of one column of this chunk (built once per column, then cached)."""
@@ -456,11 +460,14 @@ def _open_workbook(
     )
     first_column = worksheet.start[1] if worksheet.start else 0  # rows start at A, columns not
 
-    unread = _unread_by_row(hidden.unread, first_column)
-    stale = hidden.stale
+    shown = _Shown(
+        _unread_by_row(hidden.unread, first_column),
+        hidden.stale,
+        {c - first_column: runs for c, runs in hidden.currencies.items() if c >= first_column},
+    )
 
     def read(size: int) -> Iterator[Chunk]:
-        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, unread, stale)
+        chunks = _workbook_chunks(worksheet, header_index, len(headers), size, shown)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -580,17 +587,46 @@ def _unread_by_row(
     return by_row
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What a workbook's cells show that its reader does not read (see HiddenCells), by the
+    sheet's columns as read: ``unread`` row -> {column: text} of formula and error cells read as
+    empty (``stale``: of every formula); ``currencies`` column -> rows whose number format
+    shows a currency."""
+
+    unread: dict[int, dict[int, str]]
+    stale: bool
+    currencies: dict[int, CurrencyRuns]
+
+    def fill(self, row: int, raw: list) -> None:
+        """Put the formula or error text of ``row``'s unread cells in ``raw``."""
+        if self.unread and (found := self.unread.get(row)):
+            for column, text in found.items():
+                if column < len(raw) and (self.stale or raw[column] in ("", None)):
+                    raw[column] = text
+
+    def mark_currencies(self, chunk: Chunk) -> Chunk:
+        """Record on ``chunk`` the currency its number cells show by their number format."""
+        assert chunk.raw is not None
+        raw = chunk.raw
+        for column, runs in self.currencies.items():
+            shown = {
+                i: code
+                for start, stop, code in runs.spans(chunk.rows)
+                for i in range(start, stop)
+                if type(raw[i][column]) in (float, int)
+            }
+            if shown:
+                chunk.shown_currencies[column] = shown
+        return chunk
+
+
 def _workbook_chunks(
-    worksheet,
-    header_index: int,
-    width: int,
-    size: int,
-    unread: dict[int, dict[int, str]],
-    stale: bool = False,
+    worksheet, header_index: int, width: int, size: int, shown: _Shown
 ) -> Iterator[Chunk]:
     """Chunks of the rows after the header; a formula cell with no saved result reads as its
-    formula, an error value as Excel shows it (not as empty: the validator says what to do);
-    ``stale``: every formula reads as its formula, whatever result it saved."""
+    formula, an error value as Excel shows it (not as empty: the validator says what to do), a
+    number's currency format is recorded on the chunk (see _Shown)."""
     chunk = Chunk(rows=[], cells=[], raw=[])
     for index, row in enumerate(worksheet.iter_rows()):
         if index <= header_index:
@@ -598,18 +634,16 @@ def _workbook_chunks(
         raw = list(row[:width])
         if len(raw) < width:
             raw.extend([""] * (width - len(raw)))
-        if unread and (found := unread.get(index + 1)):
-            for column, text in found.items():
-                if column < width and (stale or raw[column] in ("", None)):
-                    raw[column] = text
+        if shown.unread:
+            shown.fill(index + 1, raw)
         cells = [c if type(c) is str else cell_text(c) for c in raw]
         extra = [cell_text(c) for c in row[width:]] if len(row) > width else []
         chunk.add(index + 1, cells, extra, raw)
         if len(chunk.rows) >= size:
-            yield chunk
+            yield shown.mark_currencies(chunk) if shown.currencies else chunk
             chunk = Chunk(rows=[], cells=[], raw=[])
     if chunk.rows or chunk.blank:
-        yield chunk
+        yield shown.mark_currencies(chunk) if shown.currencies else chunk
 
 
 def cell_text(value: object) -> str:

@@ -712,6 +712,43 @@ def test_a_currency_named_in_the_amount_cell_is_checked_against_the_channel(tmp_
     assert (purchase["purchase_amount"], purchase["id"]) == ("250.00", results[3]["purchase_id"])
 
 
+def test_a_currency_shown_by_a_workbook_number_format_is_checked_against_the_channel(
+    tmp_path, sb, run_cli
+):
+    """calamine reads a cell formatted '[$€-407] #,##0.00' as 1500.0: the euro is the cell's
+    number format, and Keen would pay a reward on 1500 USD for it."""
+    import openpyxl
+
+    source = tmp_path / "eur.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Legacy ID", "Amount", "Date", "Reference"])
+    sheet.append([1002, 1500, "2026-03-13", "EE-1"])  # USD channel lead, euros
+    sheet.append([2001, 250.5, "2026-03-13", "EE-2"])  # EUR channel lead, euros
+    sheet.append([2001, 99, "2026-03-13", "EE-3"])  # no currency shown: sent unchecked
+    sheet["B2"].number_format = "[$€-407]#,##0.00"
+    sheet["B3"].number_format = "#,##0.00\\ [$€-407]"
+    book.save(source)
+    results_path = tmp_path / "eur.results.csv"
+    code, _, err = run_cli(source, "--api-url", sb.base_url, "--results", str(results_path))
+    assert code == 1, err
+    results = results_by_row(results_path)
+    got = {row: (r["status"], r["error"]) for row, r in results.items()}
+    assert got == {
+        2: (
+            "invalid",
+            "currency EUR (named in the amount cell) does not match the lead's channel currency "
+            "USD; Keen does not convert amounts",
+        ),
+        3: ("created", ""),
+        4: ("created", ""),
+    }
+    sent = sorted((p["purchase_amount"], p["id"]) for p in sb.purchases())
+    assert sent == sorted(
+        [("250.50", results[3]["purchase_id"]), ("99.00", results[4]["purchase_id"])]
+    )
+
+
 def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, run_cli):
     source = tmp_path / "eur.csv"
     source.write_text("Legacy ID,Amount,Date\n1002,100.00 EUR,2026-03-13\n", encoding="utf-8")

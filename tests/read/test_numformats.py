@@ -1,0 +1,78 @@
+"""The currency a workbook's number format shows (calamine reads only the number)."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from importer.read.loader import open_table
+from importer.read.numformats import format_currency
+
+
+@pytest.mark.parametrize(
+    ("code", "currency"),
+    [
+        ("[$€-407]#,##0.00", "EUR"),
+        ("#,##0.00\\ [$€-407]", "EUR"),
+        ("#,##0.00 €", "EUR"),
+        ("\\€#,##0.00", "EUR"),
+        ('0.00" EUR"', "EUR"),
+        ("[$EUR] #,##0.00", "EUR"),
+        ('"£"#,##0.00', "GBP"),
+        ("[$$-409]#,##0.00", "USD"),
+        ("[$$-1009] #,##0.00", "CAD"),
+        ("#,##0.00 [$kr.-406]", "DKK"),
+        ("#,##0.00 [$kr-41D]", "SEK"),
+        ('0.00 "USD";[Red]-0.00 "USD"', "USD"),
+        (
+            '_-* #,##0.00\\ [$€-40C]_-;\\-* #,##0.00\\ [$€-40C]_-;_-* "-"??\\ [$€-40C]_-;_-@_-',
+            "EUR",
+        ),
+        # A symbol several currencies share, without the locale that says which: none.
+        ('"$"#,##0.00', None),
+        ("$#,##0.00", None),
+        ('_("$"* #,##0.00_)', None),
+        ('#,##0.00 "kr"', None),
+        # Two currencies, padding only, no currency at all.
+        ("[$€-407]0.00;[$$-409]0.00", None),
+        ("#,##0.00_€", None),
+        ("#,##0.00", None),
+        ("[Red]#,##0.00", None),
+        ("[$-409]mmmm d, yyyy", None),
+        ("yyyy-mm-dd", None),
+    ],
+)
+def test_the_currency_a_number_format_shows(code, currency):
+    assert format_currency(code) == currency
+
+
+def _workbook(path, formats: list[str | None], values: list) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Lead ID", "Amount", "Date"])
+    for row, (number_format, value) in enumerate(zip(formats, values, strict=True), start=2):
+        sheet.append(["1002", value, "2026-03-13"])
+        if number_format:
+            sheet.cell(row, 2).number_format = number_format
+    book.save(path)
+
+
+def test_number_cells_record_the_currency_their_format_shows(tmp_path):
+    path = tmp_path / "formats.xlsx"
+    formats = ["[$€-407]#,##0.00", "[$€-407]#,##0.00", None, "[$$-409]#,##0.00", "[$€-407]0.00"]
+    _workbook(path, formats, [1500, 250.5, 12, 99, "text"])
+    [chunk] = open_table(path).chunks()
+    assert chunk.column(1) == ["1500", "250.5", "12", "99", "text"]  # the cells as they read
+    assert chunk.shown_currencies == {1: {0: "EUR", 1: "EUR", 3: "USD"}}
+
+
+def test_currency_cells_are_found_across_chunks(tmp_path):
+    path = tmp_path / "many.xlsx"
+    formats = ["[$€-407]#,##0.00"] * 7 + [None] * 3 + ["[$€-407]#,##0.00"] * 2
+    _workbook(path, formats, list(range(1, 13)))
+    chunks = list(open_table(path).chunks(size=4))
+    assert [c.shown_currencies.get(1, {}) for c in chunks] == [
+        {0: "EUR", 1: "EUR", 2: "EUR", 3: "EUR"},
+        {0: "EUR", 1: "EUR", 2: "EUR"},
+        {2: "EUR", 3: "EUR"},
+    ]
