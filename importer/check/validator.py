@@ -78,6 +78,8 @@ TOTAL_ROW = re.compile(
     re.I,
 )
 REPORT_LINE = "report line"
+# Six hex digits in a row: a lead id typed or pasted wrong, not a label of a report.
+_ID_LIKE = re.compile(r"[0-9A-Fa-f]{6}")
 HIDDEN = "hidden in the workbook"
 FILTERED_OUT = "filtered out by --where"
 NULL_CELLS = NULL_MARKS
@@ -378,7 +380,11 @@ class RowValidator:
         for i, value in enumerate(lead):
             if value is not None or legacy[i] is not None:
                 continue
-            kind = self._report_line(chunk.cells[i], has_amount=amounts[i] is not None)
+            cells = chunk.cells[i]
+            if i in lead_failed:
+                kind = self._report_label(cells)
+            else:
+                kind = self._report_line(cells, has_amount=amounts[i] is not None)
             if kind:
                 verdict.skipped[i] = REPORT_LINE
                 verdict.facts.add_report_line(amounts[i], is_total=kind == "total")
@@ -665,6 +671,18 @@ class RowValidator:
             else:
                 warnings.setdefault(finding.index, []).append(finding.reason)
         return invalid
+
+    def _report_label(self, cells: list[str]) -> str | None:
+        """ "total" or "heading" when a lead cell that is not an id is a report's label ("Total",
+        "Grand total", "March 2026" alone on its row); None when it looks like an id mistyped
+        (a purchase: invalid, never skipped as a line of a report)."""
+        leads = [cells[self.index[n]] for n in ("lead_id", "legacy_lead_id") if n in self.index]
+        label = next((c for c in leads if c.strip()), "")
+        if _ID_LIKE.search(label):
+            return None
+        if TOTAL_ROW.match(label):
+            return "total"
+        return "heading" if sum(1 for c in cells if c.strip()) == 1 else None
 
     def _report_line(self, cells: list[str], *, has_amount: bool) -> str | None:
         """ "total", "heading" (or footer) when a row without a lead is a line of a report."""

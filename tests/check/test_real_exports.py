@@ -622,3 +622,32 @@ def test_plain_number_read_as_serial_date_is_warned(tmp_path, cli):
         "date '46085' was read as an Excel serial date: 2026-03-04 (Excel probably converted "
         "the cell); check it",
     )
+
+
+def test_a_mistyped_lead_id_is_invalid_never_a_report_line(tmp_path, cli):
+    """A purchase whose lead id lost a digit is no total, heading or footer, whatever its
+    product or reference says: skipping it would leave a partner unpaid with exit 0."""
+    short = LEAD_2[:-1]
+    path = csv_file(
+        tmp_path,
+        "typo.csv",
+        "Lead ID,Product,Reference,Amount,Date",
+        f"{LEAD_1},Pro plan,INV-1,10.00,2026-03-01",
+        f"{short},Total Care plan,INV-2,1500.00,2026-03-02",
+        f"{LEAD_3}x,Pro plan,SUM-0042,20.00,2026-03-03",
+        short,
+        "Total,,,1530.00,",
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 1
+    not_a_uuid = "lead_id '{}' is not a valid UUID"
+    got = [(row, status, reason.split(" (")[0]) for row, status, reason, _ in results(path)]
+    assert got == [
+        ("2", "valid", ""),
+        ("3", "invalid", not_a_uuid.format(short)),
+        ("4", "invalid", not_a_uuid.format(LEAD_3 + "x")),
+        ("5", "invalid", not_a_uuid.format(short)),
+        ("6", "skipped", "report line"),
+    ]
