@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from importer.check import normalise
 from importer.check.controls import Period
 from importer.check.rowranges import LEFT_OUT, RowRanges
+from importer.currencies import header_currency
 from importer.errors import AmbiguousDataError, ConfigurationError
 from importer.read.loader import Chunk, Table
 
@@ -159,6 +160,8 @@ def scan_columns(
             _count_currencies(chunk, scan, decisions)
         elif scan.amount_at is not None and not scan.currency_counts:
             _count_amount_marks(chunk, scan.amount_at, scan.currency_counts)
+            if code := header_currency(columns["purchase_amount"]):
+                scan.currency_counts[code] += len(chunk.rows)
         if not scan.need_decimal and not scan.need_day:
             break  # the currency majority is confirmed (or corrected) by the full pass
     _list_ambiguities(scan, columns, decisions)

@@ -39,6 +39,7 @@ from importer.check.decisions import (
 from importer.check.duplicates import DuplicateRule, Repeat, RowKeys, only
 from importer.check.parsers import Reading, fast_paths, parse_functions
 from importer.check.summary import STATUS_HEADERS, ChunkFacts
+from importer.currencies import header_currency
 from importer.errors import ConfigurationError, MappingError
 from importer.read.headers import fold_header
 from importer.read.loader import Chunk
@@ -211,6 +212,11 @@ class RowValidator:
         self.extra_triggers = _extra_triggers(options)
         self.filters = row_filters(headers, options.where)
         self.status_at = find_status_column(headers, set(columns.values()))
+        amount_column = columns.get("purchase_amount")
+        #: The currency the amount column's header names ("Amount (EUR)"), when no column does.
+        self.header_currency = (
+            header_currency(amount_column) if amount_column and "currency" not in columns else None
+        )
         # Every table of the fields is derived here, once per validator, from the registry.
         registry = fields.PURCHASE_FIELDS
         self.duplicates = DuplicateRule(
@@ -252,8 +258,8 @@ class RowValidator:
         verdict = _Verdict(n=len(chunk.rows))
         for name, parser in self._parsers.items():
             self._parse_column(name, parser, self._cells(chunk, name), verdict)
-        if chunk.shown_currencies:
-            self._shown_currencies(chunk, verdict)
+        if chunk.shown_currencies or self.header_currency:
+            self._currencies_beside_amounts(chunk, verdict)
         self._check_record(chunk, verdict)
         self._check_leads(chunk, verdict)
         if "product_id" in verdict.parsed:
@@ -340,14 +346,20 @@ class RowValidator:
                 self._note_vague_marks(distinct, values, verdict)
         verdict.parsed[name] = column_values
 
-    def _shown_currencies(self, chunk: Chunk, verdict: _Verdict) -> None:
-        """An amount whose number format shows a currency names it, as "1.500,00 €" does."""
-        shown = chunk.shown_currencies.get(self.index.get("purchase_amount", -1))
-        if not shown:
-            return
+    def _currencies_beside_amounts(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """An amount whose number format shows a currency, or whose column's header names one
+        ("Amount (EUR)"), is in it, as "1.500,00 €" is: the cell's own mark comes first."""
+        shown = chunk.shown_currencies.get(self.index.get("purchase_amount", -1), {})
         implied = verdict.implied or [None] * verdict.n
         for i, code in shown.items():
             implied[i] = implied[i] or code
+        if self.header_currency:
+            amounts = verdict.get("purchase_amount")
+            header = self.header_currency
+            implied = [
+                m or (header if a is not None else None)
+                for m, a in zip(implied, amounts, strict=True)
+            ]
         verdict.implied = implied
 
     def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:

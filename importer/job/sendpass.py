@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.check.validator import CheckedChunk
+from importer.currencies import header_currency
 from importer.errors import AuthenticationError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, row_results
@@ -427,17 +428,26 @@ class SendPass:
             rejected.warnings = result.warnings + rejected.warnings
             return rejected
         channel = leads.currency_of(record)
-        # A currency named by a column or by the amount cell ("1.500,00 €", "100.00 EUR"):
-        # either way the amount is in it, and Keen would read it as the channel's.
+        # A currency named by a column, the amount cell ("1.500,00 €", "100.00 EUR") or the
+        # amount column's header: the amount is in it, and Keen would read it as the channel's.
         if record.currency and channel and record.currency != channel:
-            named = "" if "currency" in self.prepared.columns else " (named in the amount cell)"
             result.status = RowStatus.INVALID
             result.error = (
-                f"currency {record.currency}{named} does not match the lead's channel "
-                f"currency {channel}; Keen does not convert amounts"
+                f"currency {record.currency}{self._named_where(record.currency)} does not "
+                f"match the lead's channel currency {channel}; Keen does not convert amounts"
             )
             return result
         return None
+
+    def _named_where(self, currency: str) -> str:
+        """Where a row's currency comes from, when not from a currency column."""
+        columns = self.prepared.columns
+        if "currency" in columns:
+            return ""
+        header = columns.get("purchase_amount", "")
+        if header_currency(header) == currency:
+            return f" (named in the header {header!r})"
+        return " (named in the amount cell)"
 
     def _not_checked(self, record: PurchaseRecord, leads: Preflight) -> RowResult | None:
         """In a dry run, a row whose lead could not be looked up (the API unreachable): a real

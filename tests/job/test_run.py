@@ -686,6 +686,21 @@ def test_validate_online_checks_leads_and_creates_nothing(tmp_path, sb, capsys, 
     assert sb.purchases() == []
 
 
+def _refused_for_euros(run_cli, source, url: str, where: str, results_path=None) -> dict:
+    """Run ``source``, whose row 2 holds euros for a lead of a USD channel: that row is
+    refused, the message naming where the currency was found; the results by row."""
+    results_path = results_path or source.with_name(source.stem + ".results.csv")
+    code, _, err = run_cli(source, "--api-url", url, "--results", str(results_path))
+    assert code == 1, err
+    results = results_by_row(results_path)
+    assert (results[2]["status"], results[2]["error"]) == (
+        "invalid",
+        f"currency EUR ({where}) does not match the lead's channel currency USD; Keen does not "
+        "convert amounts",
+    )
+    return results
+
+
 def test_a_currency_named_in_the_amount_cell_is_checked_against_the_channel(tmp_path, sb, run_cli):
     """No currency column: '1.500,00 €' names EUR all the same, and Keen would pay a reward
     on 1500 USD for it."""
@@ -696,18 +711,8 @@ def test_a_currency_named_in_the_amount_cell_is_checked_against_the_channel(tmp_
         "2001;250,00 €;13.03.2026;EE-2\n",  # EUR channel lead
         encoding="utf-8",
     )
-    code, _, err = run_cli(source, "--api-url", sb.base_url)
-    assert code == 1, err
-    results = results_by_row(tmp_path / "eur.results.csv")
-    got = {row: (r["status"], r["error"]) for row, r in results.items()}
-    assert got == {
-        2: (
-            "invalid",
-            "currency EUR (named in the amount cell) does not match the lead's channel currency "
-            "USD; Keen does not convert amounts",
-        ),
-        3: ("created", ""),
-    }
+    results = _refused_for_euros(run_cli, source, sb.base_url, "named in the amount cell")
+    assert (results[3]["status"], results[3]["error"]) == ("created", "")
     [purchase] = sb.purchases()
     assert (purchase["purchase_amount"], purchase["id"]) == ("250.00", results[3]["purchase_id"])
 
@@ -729,24 +734,31 @@ def test_a_currency_shown_by_a_workbook_number_format_is_checked_against_the_cha
     sheet["B2"].number_format = "[$€-407]#,##0.00"
     sheet["B3"].number_format = "#,##0.00\\ [$€-407]"
     book.save(source)
-    results_path = tmp_path / "eur.results.csv"
-    code, _, err = run_cli(source, "--api-url", sb.base_url, "--results", str(results_path))
-    assert code == 1, err
-    results = results_by_row(results_path)
-    got = {row: (r["status"], r["error"]) for row, r in results.items()}
-    assert got == {
-        2: (
-            "invalid",
-            "currency EUR (named in the amount cell) does not match the lead's channel currency "
-            "USD; Keen does not convert amounts",
-        ),
-        3: ("created", ""),
-        4: ("created", ""),
-    }
+    results = _refused_for_euros(run_cli, source, sb.base_url, "named in the amount cell")
+    assert [(r["status"], r["error"]) for r in (results[3], results[4])] == [("created", "")] * 2
     sent = sorted((p["purchase_amount"], p["id"]) for p in sb.purchases())
     assert sent == sorted(
         [("250.50", results[3]["purchase_id"]), ("99.00", results[4]["purchase_id"])]
     )
+
+
+def test_a_currency_named_by_the_amount_header_is_checked_against_the_channel(
+    tmp_path, sb, run_cli
+):
+    """'Amount (EUR)': every amount of the column is in euros, and Keen would pay a reward on
+    92 USD for the first row."""
+    source = tmp_path / "eur.csv"
+    source.write_text(
+        "Legacy ID,Amount (EUR),Date,Amount (USD)\n"
+        "1002,92.00,2026-03-13,100.00\n"  # USD channel lead
+        "2001,250.00,2026-03-13,270.00\n",  # EUR channel lead
+        encoding="utf-8",
+    )
+    where = "named in the header 'Amount (EUR)'"
+    results = _refused_for_euros(run_cli, source, sb.base_url, where)
+    assert (results[3]["status"], results[3]["error"]) == ("created", "")
+    [purchase] = sb.purchases()
+    assert (purchase["purchase_amount"], purchase["id"]) == ("250.00", results[3]["purchase_id"])
 
 
 def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, run_cli):
