@@ -124,8 +124,8 @@ PURCHASE_FIELDS: tuple[PurchaseField, ...] = (
             "value",
             "dealvalue",
             "revenue",
+            "total",  # before "price": beside a quantity, a price is the unit's
             "price",
-            "total",
             "montantht",
             "montantttc",
             "montantnet",

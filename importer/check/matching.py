@@ -118,6 +118,9 @@ class FieldMatch:
     column: str | None
     confidence: str
     note: str
+    #: Other columns whose header names this field too ("Price" and "Total" for the amount),
+    #: when the match came from a header rather than the user's mapping: a front end says so.
+    also: tuple[str, ...] = ()
 
 
 def match_fields(
@@ -144,7 +147,26 @@ def match_fields(
         ):
             found[name] = FieldMatch(name, guess, "values", suggestion(name, guess))
             taken.add(guess)
+    amount = found.get("purchase_amount")
+    if amount is not None and amount.confidence == "synonym":
+        found["purchase_amount"] = _with_rivals(amount, headers, empty, _columns(found))
     return [found.get(name) or FieldMatch(name, None, "none", "no column found") for name in FIELDS]
+
+
+def _with_rivals(match: FieldMatch, headers: list[str], empty: set[str], taken: set[str]):
+    """The match with the other free, non-empty columns whose header names its field too."""
+    synonyms = set(HEADER_SYNONYMS.get(match.field, ()))
+    rivals = tuple(
+        h
+        for h in dict.fromkeys(h for h in headers if h.strip())
+        if h not in taken
+        and h not in empty
+        and (fold_header(h) in synonyms or _bare_fold(h) in synonyms)
+    )
+    if not rivals:
+        return match
+    note = f"{match.note}; also named like it: " + ", ".join(repr(h) for h in rivals)
+    return FieldMatch(match.field, match.column, match.confidence, note, rivals)
 
 
 def resolve_columns(

@@ -651,3 +651,24 @@ def test_a_mistyped_lead_id_is_invalid_never_a_report_line(tmp_path, cli):
         ("5", "invalid", not_a_uuid.format(short)),
         ("6", "skipped", "report line"),
     ]
+
+
+def test_beside_a_quantity_the_total_is_the_amount_and_the_price_is_named_as_a_rival(tmp_path, cli):
+    """A unit price sent as the purchase amount pays a tenth of the commission; the column
+    not taken is named, with the option that takes it."""
+    path = csv_file(
+        tmp_path,
+        "lines.csv",
+        "Lead ID,Date,Product,Quantity,Price,Total",
+        f"{LEAD_1},2026-03-01,Seat,10,100.00,1000.00",
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[1:3] == [
+        "mapping used: lead_id <- 'Lead ID', purchase_amount <- 'Total', date <- 'Date', "
+        "product_name <- 'Product'",
+        "note: purchase_amount is read from 'Total'; 'Price' could be it too: --map "
+        "purchase_amount=COLUMN to read another",
+    ]
