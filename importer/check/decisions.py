@@ -88,6 +88,8 @@ class ColumnDecisions:
     #: A date column written both ways: one value only day-first, one only month-first. Its
     #: day_first stays None and its ambiguous values are invalid (``normalise.parse_date``).
     both_orders: tuple[str, str] | None = None
+    #: Serial dates count from 1904-01-01: the workbook uses the 1904 date system.
+    date1904: bool = False
     currency: str | None = None  # the file's (majority) currency, when one is known
     decimal_evidence: list[str] = field(default_factory=list)
     day_first_evidence: list[str] = field(default_factory=list)
@@ -139,7 +141,7 @@ def scan_columns(
     pass and run again in the rare file where the first chunk was not representative.
     Choices the file cannot settle are listed in ``ambiguities`` (nothing is raised).
     """
-    decisions = ColumnDecisions()
+    decisions = ColumnDecisions(date1904=table.date1904)
     if options.decimal:
         decisions.decimal, decisions.decimal_from = options.decimal, "option"
     if options.day_first is not None:

@@ -37,11 +37,12 @@ Dates
     setting is None, and refuses an ambiguous dotted date in a month-first column.
     Year-first dates ("2026/04/21") are always year-month-day.
   * Two-digit years: 00-69 -> 2000-2069, 70-99 -> 1970-1999.
-  * Plain numbers are Excel serial dates (1900 date system), fractions are the time of day
-    rounded to the second, but only from 1970-01-01 (25569) to 2099-12-31 (73050): a smaller or
-    larger number in a date column ("12", "500.00", an amount or a day of the month in the wrong
-    column) is refused rather than sent as a purchase of 1900. Eight digits ("20260421") are
-    read as YYYYMMDD.
+  * Plain numbers are Excel serial dates (1900 date system; with ``date1904``, for a workbook
+    saved in the 1904 date system, counted from 1904-01-01), fractions are the time of day
+    rounded to the second, but only from 1970-01-01 (25569; 24107 in 1904) to 2099-12-31
+    (73050; 71588): a smaller or larger number in a date column ("12", "500.00", an amount or a
+    day of the month in the wrong column) is refused rather than sent as a purchase of 1900.
+    Eight digits ("20260421") are read as YYYYMMDD.
   * Month names are English, full or abbreviated ("21 Apr 2026", "Apr 21, 2026", "April 21 2026").
 Ids
   * UUIDs: any case, spaces, braces, "urn:uuid:" prefix, or 32 hex digits -> lowercase 8-4-4-4-12.
@@ -451,9 +452,9 @@ _MONTHS = {
     )
     for name in names
 }
-_EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 for every serial after 1900-02-28
-_MIN_SERIAL = 25569  # 1970-01-01
-_MAX_SERIAL = 73050  # 2099-12-31
+#: date1904 -> serial 0 (in the 1900 system, for every serial after 1900-02-28).
+_EXCEL_EPOCHS = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
+_FIRST_SERIAL_DAY, _LAST_SERIAL_DAY = datetime(1970, 1, 1), datetime(2099, 12, 31)
 _YEAR_2000 = datetime(2000, 1, 1)
 
 
@@ -526,13 +527,15 @@ def parse_date(
     day_first: bool | None,
     tz: tzinfo,
     both_orders: tuple[str, str] | None = None,
+    date1904: bool = False,
 ) -> tuple[datetime, bool]:
     """Parse a date cell into ``(aware UTC datetime, had_time)``.
 
     ``day_first`` is the column's reading of slash/dot/dash dates (None: not decided; ambiguous
     values are then refused). ``tz`` is the timezone of values without an offset (a zoneinfo).
     ``both_orders`` is the evidence of a column written both ways (see :func:`both_orders`);
-    an ambiguous value of such a column is refused naming it, dotted or not.
+    an ambiguous value of such a column is refused naming it, dotted or not. ``date1904``: a
+    plain number is a serial of the 1904 date system (its workbook's), not of the 1900 one.
 
     >>> parse_date("21/04/2026", day_first=True, tz=UTC)
     (datetime.datetime(2026, 4, 21, 0, 0, tzinfo=datetime.timezone.utc), False)
@@ -571,7 +574,7 @@ def parse_date(
         return _localise(_build(s, int(m[1]), int(m[2]), int(m[3])), tz), False
     m = _SERIAL.fullmatch(s)
     if m:
-        return _parse_serial(s, m, tz)
+        return _parse_serial(s, m, tz, _EXCEL_EPOCHS[date1904])
     raise ValueError(
         f"date '{s}' is not a date I can read; use YYYY-MM-DD (e.g. 2026-04-21) or DD/MM/YYYY"
     )
@@ -663,15 +666,17 @@ def _parse_iso(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
     return aware.astimezone(UTC), had_time
 
 
-def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
+def _parse_serial(s: str, m: re.Match[str], tz: tzinfo, epoch: datetime) -> tuple[datetime, bool]:
     serial = int(m[1])
-    if not _MIN_SERIAL <= serial <= _MAX_SERIAL:
+    first, last = (_FIRST_SERIAL_DAY - epoch).days, (_LAST_SERIAL_DAY - epoch).days
+    if not first <= serial <= last:
+        system = " of the 1904 date system (this workbook's)" if epoch.year == 1904 else ""
         raise ValueError(
             f"date '{s}' is not a date: a number in a date column is read as an Excel serial "
-            f"date, and only {_MIN_SERIAL} to {_MAX_SERIAL} (1970 to 2099) are plausible; "
+            f"date{system}, and only {first} to {last} (1970 to 2099) are plausible; "
             "check the column, or use YYYY-MM-DD"
         )
-    day = _EXCEL_EPOCH + timedelta(days=serial)
+    day = epoch + timedelta(days=serial)
     seconds = 0
     if m[2]:
         seconds = round(Decimal("0." + m[2]) * 86400)

@@ -59,7 +59,11 @@ def _date(name: str, reading: Reading) -> Parse:
 
     def parse(value: str) -> tuple[datetime, bool]:
         result = normalise.parse_date(
-            value, day_first=decisions.day_first, tz=zone, both_orders=decisions.both_orders
+            value,
+            day_first=decisions.day_first,
+            tz=zone,
+            both_orders=decisions.both_orders,
+            date1904=decisions.date1904,
         )
         period = options.period
         if period is not None:

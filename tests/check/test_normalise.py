@@ -724,6 +724,19 @@ def test_parse_date_both_orders_keeps_the_only_reading(text: str, expected: tupl
 
 
 @pytest.mark.parametrize(
+    ("text", "date1904", "expected"),
+    [
+        pytest.param("44620", False, utc(2022, 2, 28), id="1900-system"),
+        pytest.param("44620", True, utc(2026, 3, 1), id="1904-system"),
+        pytest.param("24107", True, utc(1970, 1, 1), id="1904-first-plausible"),
+        pytest.param("71588.25", True, utc(2099, 12, 31, 6), id="1904-last-plausible"),
+    ],
+)
+def test_parse_date_serial_date_system(text: str, date1904: bool, expected: datetime) -> None:
+    assert parse_date(text, day_first=None, tz=UTC, date1904=date1904)[0] == expected
+
+
+@pytest.mark.parametrize(
     ("text", "readings"),
     [
         pytest.param("03/04/2026", "3 April or 4 March 2026", id="slash"),
