@@ -277,6 +277,12 @@ def _print_header(job: ImportJob) -> None:
         _err(f"decimal separator {decimal.value!r} ({decimal.source})")
     if dates.column is not None and dates.value is not None:
         _err(f"dates read {'day-first' if dates.value else 'month-first'} ({dates.source})")
+    elif dates.column is not None and dates.source == "evidence":
+        day, month = dates.evidence
+        _err(
+            f"dates written both ways ({day!r} day-first, {month!r} month-first): "
+            "ambiguous dates are invalid"
+        )
 
 
 def _mapping_line(columns: dict[str, str], *, hidden=()) -> str:

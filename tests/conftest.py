@@ -32,11 +32,12 @@ def write_csv(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     return path
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    """Write a workbook with typed cells: str -> text, int/float -> number, datetime -> date."""
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], *, date_1904=False) -> Path:
+    """Write a workbook with typed cells: str -> text, int/float -> number, datetime -> date
+    (``date_1904``: in the 1904 date system, as Mac Excel may save)."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path))
+    book = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     datetime_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     for name, rows in sheets.items():

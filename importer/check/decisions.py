@@ -86,6 +86,11 @@ class ColumnDecisions:
     decimal_from: str = "default"  # "evidence", "option" or "default"
     day_first: bool | None = None
     day_first_from: str = "none"
+    #: A date column written both ways: one value only day-first, one only month-first. Its
+    #: day_first stays None and its ambiguous values are invalid (``normalise.parse_date``).
+    both_orders: tuple[str, str] | None = None
+    #: Serial dates count from 1904-01-01: the workbook uses the 1904 date system.
+    date1904: bool = False
     currency: str | None = None  # the file's (majority) currency, when one is known
     decimal_evidence: list[str] = field(default_factory=list)
     day_first_evidence: list[str] = field(default_factory=list)
@@ -137,7 +142,7 @@ def scan_columns(
     pass and run again in the rare file where the first chunk was not representative.
     Choices the file cannot settle are listed in ``ambiguities`` (nothing is raised).
     """
-    decisions = ColumnDecisions()
+    decisions = ColumnDecisions(date1904=table.date1904)
     if options.decimal:
         decisions.decimal, decisions.decimal_from = options.decimal, "option"
     if options.day_first is not None:
@@ -199,6 +204,12 @@ def _scan_dates(
         decisions.day_first_evidence = _examples(
             column, lambda v: normalise.detect_day_first((v,)) is found
         )
+        scan.need_day = False
+    elif (both := normalise.both_orders(dict.fromkeys(column))) is not None:
+        # No answer to "day-first or month-first?" fits every row: no question, each
+        # unambiguous value keeps its only reading and the ambiguous ones are invalid.
+        decisions.both_orders, decisions.day_first_from = both, "evidence"
+        decisions.day_first_evidence = list(both)
         scan.need_day = False
     elif not scan.ambiguous_dates:
         ambiguous = _ambiguous_dates(values, options)

@@ -25,20 +25,24 @@ Dates
     date-only values mean midnight in ``tz``. DST follows Python (fold=0): a local time skipped
     by the spring jump is read with the offset before the jump, a repeated autumn hour as its
     first (summer-time) occurrence.
-  * Day-first evidence is counted per value ("23/04/2026" day-first, "04/23/2026" month-first);
-    the majority wins, a tie or no evidence gives None (the caller stops and asks for
-    --day-first / --month-first). A value that contradicts the column's reading is refused.
+  * Day-first evidence is per value ("23/04/2026" can only be day-first, "04/23/2026" only
+    month-first). Evidence one way decides the column, and a value that contradicts that
+    reading is refused. No evidence gives None (the caller stops and asks for --day-first /
+    --month-first). Evidence both ways is no majority vote: the file proves both orders are
+    written, so ``both_orders`` names one value of each, each unambiguous value keeps its only
+    reading, and ``parse_date`` refuses the ambiguous ones ("03/04/2026", dotted too).
   * Day-first vs month-first is decided per column (``detect_day_first``). Dotted dates
     ("05.04.2026") are the European day-first convention: a column whose only ambiguous evidence
     is dotted dates is day-first, ``parse_date`` reads a dotted date day-first when the column
     setting is None, and refuses an ambiguous dotted date in a month-first column.
     Year-first dates ("2026/04/21") are always year-month-day.
   * Two-digit years: 00-69 -> 2000-2069, 70-99 -> 1970-1999.
-  * Plain numbers are Excel serial dates (1900 date system), fractions are the time of day
-    rounded to the second, but only from 1970-01-01 (25569) to 2099-12-31 (73050): a smaller or
-    larger number in a date column ("12", "500.00", an amount or a day of the month in the wrong
-    column) is refused rather than sent as a purchase of 1900. Eight digits ("20260421") are
-    read as YYYYMMDD.
+  * Plain numbers are Excel serial dates (1900 date system; with ``date1904``, for a workbook
+    saved in the 1904 date system, counted from 1904-01-01), fractions are the time of day
+    rounded to the second, but only from 1970-01-01 (25569; 24107 in 1904) to 2099-12-31
+    (73050; 71588): a smaller or larger number in a date column ("12", "500.00", an amount or a
+    day of the month in the wrong column) is refused rather than sent as a purchase of 1900.
+    Eight digits ("20260421") are read as YYYYMMDD.
   * Month names are English, full or abbreviated ("21 Apr 2026", "Apr 21, 2026", "April 21 2026").
 Ids
   * UUIDs: any case, spaces, braces, "urn:uuid:" prefix, or 32 hex digits -> lowercase 8-4-4-4-12.
@@ -59,6 +63,7 @@ from importer.currencies import SYMBOLS
 
 __all__ = [
     "amount_currency",
+    "both_orders",
     "date_warnings",
     "detect_day_first",
     "detect_decimal_separator",
@@ -447,9 +452,9 @@ _MONTHS = {
     )
     for name in names
 }
-_EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 0 for every serial after 1900-02-28
-_MIN_SERIAL = 25569  # 1970-01-01
-_MAX_SERIAL = 73050  # 2099-12-31
+#: date1904 -> serial 0 (in the 1900 system, for every serial after 1900-02-28).
+_EXCEL_EPOCHS = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
+_FIRST_SERIAL_DAY, _LAST_SERIAL_DAY = datetime(1970, 1, 1), datetime(2099, 12, 31)
 _YEAR_2000 = datetime(2000, 1, 1)
 
 
@@ -516,11 +521,21 @@ def _localise(naive: datetime, tz: tzinfo) -> datetime:
         ) from None
 
 
-def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[datetime, bool]:
+def parse_date(
+    text: str,
+    *,
+    day_first: bool | None,
+    tz: tzinfo,
+    both_orders: tuple[str, str] | None = None,
+    date1904: bool = False,
+) -> tuple[datetime, bool]:
     """Parse a date cell into ``(aware UTC datetime, had_time)``.
 
     ``day_first`` is the column's reading of slash/dot/dash dates (None: not decided; ambiguous
     values are then refused). ``tz`` is the timezone of values without an offset (a zoneinfo).
+    ``both_orders`` is the evidence of a column written both ways (see :func:`both_orders`);
+    an ambiguous value of such a column is refused naming it, dotted or not. ``date1904``: a
+    plain number is a serial of the 1904 date system (its workbook's), not of the 1900 one.
 
     >>> parse_date("21/04/2026", day_first=True, tz=UTC)
     (datetime.datetime(2026, 4, 21, 0, 0, tzinfo=datetime.timezone.utc), False)
@@ -539,28 +554,7 @@ def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[dateti
         return _parse_iso(s, m, tz)
     m = _NUMERIC_DATE.fullmatch(s)
     if m:
-        first, sep, second = int(m[1]), m[2], int(m[3])
-        year = _full_year(m[4], s)
-        if day_first is None:
-            day_first = _reading(s, first, second, sep, year)
-        elif not day_first and sep == "." and first <= 12 and second <= 12 and first != second:
-            # Dots are the European day-first style; the month-first reading of this column
-            # comes from its slash dates (or --month-first) and may not be what this row meant.
-            raise ValueError(
-                f"date '{s}' is written with dots, the day-first European style, but this column "
-                f"reads dates month-first ({first} {calendar.month_name[second]} or "
-                f"{second} {calendar.month_name[first]}?); write it as YYYY-MM-DD"
-            )
-        day, month = (first, second) if day_first else (second, first)
-        if month > 12:
-            order = "day/month/year" if day_first else "month/day/year"
-            raise ValueError(
-                f"date '{s}' does not fit this column, which reads dates as {order} "
-                f"(month {month}?); correct the value or use "
-                f"{'--month-first' if day_first else '--day-first'}"
-            )
-        naive, had_time = _with_time(s, _build(s, year, month, day), m)
-        return _localise(naive, tz), had_time
+        return _parse_numeric(s, m, day_first, tz, both_orders)
     m = _YEAR_FIRST.fullmatch(s)
     if m:
         naive, had_time = _with_time(s, _build(s, int(m[1]), int(m[3]), int(m[4])), m)
@@ -580,13 +574,47 @@ def parse_date(text: str, *, day_first: bool | None, tz: tzinfo) -> tuple[dateti
         return _localise(_build(s, int(m[1]), int(m[2]), int(m[3])), tz), False
     m = _SERIAL.fullmatch(s)
     if m:
-        return _parse_serial(s, m, tz)
+        return _parse_serial(s, m, tz, _EXCEL_EPOCHS[date1904])
     raise ValueError(
         f"date '{s}' is not a date I can read; use YYYY-MM-DD (e.g. 2026-04-21) or DD/MM/YYYY"
     )
 
 
-def _reading(s: str, first: int, second: int, sep: str, year: int) -> bool:
+def _parse_numeric(
+    s: str,
+    m: re.Match[str],
+    day_first: bool | None,
+    tz: tzinfo,
+    both_orders: tuple[str, str] | None,
+) -> tuple[datetime, bool]:
+    """A slash/dot/dash date ("21/04/2026", "04.21.26 14:05") read as the column reads them."""
+    first, sep, second = int(m[1]), m[2], int(m[3])
+    year = _full_year(m[4], s)
+    if day_first is None:
+        day_first = _reading(s, first, second, sep, year, both_orders)
+    elif not day_first and sep == "." and first <= 12 and second <= 12 and first != second:
+        # Dots are the European day-first style; the month-first reading of this column
+        # comes from its slash dates (or --month-first) and may not be what this row meant.
+        raise ValueError(
+            f"date '{s}' is written with dots, the day-first European style, but this column "
+            f"reads dates month-first ({first} {calendar.month_name[second]} or "
+            f"{second} {calendar.month_name[first]}?); write it as YYYY-MM-DD"
+        )
+    day, month = (first, second) if day_first else (second, first)
+    if month > 12:
+        order = "day/month/year" if day_first else "month/day/year"
+        raise ValueError(
+            f"date '{s}' does not fit this column, which reads dates as {order} "
+            f"(month {month}?); correct the value or use "
+            f"{'--month-first' if day_first else '--day-first'}"
+        )
+    naive, had_time = _with_time(s, _build(s, year, month, day), m)
+    return _localise(naive, tz), had_time
+
+
+def _reading(
+    s: str, first: int, second: int, sep: str, year: int, both_orders: tuple[str, str] | None
+) -> bool:
     """Day-first or not for one value when the column has not decided; refuse if ambiguous."""
     if first > 12 >= second:
         return True
@@ -594,12 +622,21 @@ def _reading(s: str, first: int, second: int, sep: str, year: int) -> bool:
         return False
     if first > 12:  # both > 12: let the month check give the reason
         return True
-    if sep == ".":
-        return True  # dotted dates are day-first by European convention
     if first == second:
         return True  # same either way
     day_reading = f"{first} {calendar.month_name[second]}"
     month_reading = f"{second} {calendar.month_name[first]}"
+    if both_orders is not None:
+        day_value, month_value = both_orders
+        raise ValueError(
+            f"date '{s}' is ambiguous ({day_reading} or {month_reading} {year}?) and this "
+            f"column is written both ways ('{day_value}' can only be day-first, "
+            f"'{month_value}' only month-first), so its order cannot be known; write it as "
+            "YYYY-MM-DD, or rerun with --day-first or --month-first to read the whole column "
+            "one way"
+        )
+    if sep == ".":
+        return True  # dotted dates are day-first by European convention
     raise ValueError(
         f"date '{s}' is ambiguous ({day_reading} or {month_reading} {year}?); "
         "rerun with --day-first or --month-first"
@@ -629,15 +666,17 @@ def _parse_iso(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
     return aware.astimezone(UTC), had_time
 
 
-def _parse_serial(s: str, m: re.Match[str], tz: tzinfo) -> tuple[datetime, bool]:
+def _parse_serial(s: str, m: re.Match[str], tz: tzinfo, epoch: datetime) -> tuple[datetime, bool]:
     serial = int(m[1])
-    if not _MIN_SERIAL <= serial <= _MAX_SERIAL:
+    first, last = (_FIRST_SERIAL_DAY - epoch).days, (_LAST_SERIAL_DAY - epoch).days
+    if not first <= serial <= last:
+        system = " of the 1904 date system (this workbook's)" if epoch.year == 1904 else ""
         raise ValueError(
             f"date '{s}' is not a date: a number in a date column is read as an Excel serial "
-            f"date, and only {_MIN_SERIAL} to {_MAX_SERIAL} (1970 to 2099) are plausible; "
+            f"date{system}, and only {first} to {last} (1970 to 2099) are plausible; "
             "check the column, or use YYYY-MM-DD"
         )
-    day = _EXCEL_EPOCH + timedelta(days=serial)
+    day = epoch + timedelta(days=serial)
     seconds = 0
     if m[2]:
         seconds = round(Decimal("0." + m[2]) * 86400)
@@ -655,31 +694,59 @@ def is_serial_date(text: str) -> bool:
     )
 
 
+def _only_order(m: re.Match[str] | None) -> bool | None:
+    """True for a slash/dot/dash date that can only be day-first ("23/04/2026"), False for one
+    that can only be month-first ("04/23/2026"), None for any other (or no) match."""
+    if not m:
+        return None
+    first, second = int(m[1]), int(m[3])
+    if first > 12 >= second:
+        return True
+    if second > 12 >= first:
+        return False
+    return None
+
+
 def detect_day_first(values: Iterable[str]) -> bool | None:
     """Decide whether a column's slash/dot/dash dates are day-first, from all its cells.
 
-    True if values like "23/04/2026" outnumber values like "04/23/2026", False for the reverse;
-    None when no value settles it (all ambiguous, none present, or a tie), except that a column
-    whose ambiguous dates are all dotted ("05.04.2026") is day-first by European convention.
+    True if some values can only be day-first ("23/04/2026") and none only month-first, False
+    for the reverse; None when no value settles it (all ambiguous or none present) or values
+    settle it both ways (see :func:`both_orders`), except that a column whose ambiguous dates
+    are all dotted ("05.04.2026") and that has no evidence is day-first by European convention.
     """
-    day = month = 0
+    day = month = False
     seen = dotted_only = False
     for value in values:
         m = _NUMERIC_DATE.fullmatch(value.strip())
         if not m:
             continue
-        first, second = int(m[1]), int(m[3])
-        if first > 12 >= second:
-            day += 1
-        elif second > 12 >= first:
-            month += 1
-        elif first <= 12 and second <= 12:
+        order = _only_order(m)
+        if order is not None:
+            day, month = day or order, month or not order
+        elif int(m[1]) <= 12 and int(m[3]) <= 12:
             dotted_only = (dotted_only or not seen) and m[2] == "."
             seen = True
     if day != month:
-        return day > month
-    if day == 0 and seen and dotted_only:
+        return day
+    if not day and seen and dotted_only:
         return True
+    return None
+
+
+def both_orders(values: Iterable[str]) -> tuple[str, str] | None:
+    """The first value that can only be day-first and the first that can only be
+    month-first, when a column holds both ("23/04/2026", "04/23/2026"); else None.
+
+    Such a column has no order: pass the pair to :func:`parse_date` as ``both_orders``.
+    """
+    found: dict[bool, str] = {}
+    for value in values:
+        order = _only_order(_NUMERIC_DATE.fullmatch(value.strip()))
+        if order is not None and order not in found:
+            found[order] = value.strip()
+            if len(found) == 2:
+                return found[True], found[False]
     return None
 
 

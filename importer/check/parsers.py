@@ -58,7 +58,13 @@ def _date(name: str, reading: Reading) -> Parse:
     decisions, options, zone = reading.decisions, reading.options, reading.zone
 
     def parse(value: str) -> tuple[datetime, bool]:
-        result = normalise.parse_date(value, day_first=decisions.day_first, tz=zone)
+        result = normalise.parse_date(
+            value,
+            day_first=decisions.day_first,
+            tz=zone,
+            both_orders=decisions.both_orders,
+            date1904=decisions.date1904,
+        )
         period = options.period
         if period is not None:
             local = result[0].astimezone(zone).date()

@@ -42,7 +42,8 @@ class ColumnDecision:
     ``kind``: "decimal" (value "." or ","), "day_first" (True/False/None) or "currency" (the
     file's currency code). ``source``: "evidence" (values in the file decided), "option" (the
     user said so: a flag, a mapping file or an answer), "default" or "none" (nothing to decide).
-    ``evidence``: example values that decided it.
+    ``evidence``: example values that decided it. A date column written both ways has value
+    None, source "evidence" and one value of each order as evidence (day-first first).
     """
 
     kind: str

@@ -22,7 +22,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -76,13 +76,16 @@ class HiddenCells:
     stale: bool = False
     #: 0-based column -> the rows whose cells show a currency by their number format.
     currencies: dict[int, CurrencyRuns] = field(default_factory=dict)
+    #: The workbook uses the 1904 date system (``<workbookPr date1904="1"/>``, Mac Excel's):
+    #: the reader applies it to date cells, but a number cell holding a serial date is only a
+    #: number, and counts from 1904-01-01 (1462 days later than in the 1900 system).
+    date1904: bool = False
 
     def up_to(self, last_row: int | None) -> HiddenCells:
         """These cells without the rows after ``last_row`` (None: all of them)."""
         if last_row is None or not self.rows or max(self.rows) <= last_row:
             return self
-        rows = frozenset(r for r in self.rows if r <= last_row)
-        return HiddenCells(rows, self.columns, self.unread, self.stale, self.currencies)
+        return replace(self, rows=frozenset(r for r in self.rows if r <= last_row))
 
 
 def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCells:
@@ -92,23 +95,30 @@ def find_hidden(path: Path, sheet: str, last_row: int | None = None) -> HiddenCe
     Anything that cannot be read (not a zip, a sheet stored unusually) gives "nothing hidden":
     the loader has already read the workbook, so this only adds warnings.
     """
-    stale, styles = _workbook_facts(path)
+    stale, styles, date1904 = _workbook_facts(path)
     scan = partial(_scan, stale=stale, styles=styles)
-    return scan_sheet_member(path, partial(_sheet_member, sheet=sheet), scan, last_row)
+    cells = scan_sheet_member(path, partial(_sheet_member, sheet=sheet), scan, last_row)
+    return replace(cells, date1904=True) if date1904 else cells
 
 
-def _workbook_facts(path: Path) -> tuple[bool, dict[int, str]]:
+def _workbook_facts(path: Path) -> tuple[bool, dict[int, str], bool]:
     """Whether the workbook asks to be recalculated when opened (``fullCalcOnLoad``: written by
-    a program that does not calculate; xlsxwriter saves 0 as every formula's result), and its
-    cell styles that show a currency (see importer.read.numformats)."""
+    a program that does not calculate; xlsxwriter saves 0 as every formula's result), its
+    cell styles that show a currency (see importer.read.numformats), and whether it uses the
+    1904 date system."""
     try:
         with zipfile.ZipFile(path) as archive:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             styles = currency_styles(archive)
     except (OSError, zipfile.BadZipFile, KeyError, EOFError, ElementTree.ParseError):
-        return False, {}
+        return False, {}, False
     calc = workbook.find(f"{_MAIN}calcPr")
-    return calc is not None and calc.get("fullCalcOnLoad") in ("1", "true"), styles
+    properties = workbook.find(f"{_MAIN}workbookPr")
+    return (
+        calc is not None and calc.get("fullCalcOnLoad") in ("1", "true"),
+        styles,
+        properties is not None and properties.get("date1904") in ("1", "true"),
+    )
 
 
 def scan_sheet_member(

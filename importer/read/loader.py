@@ -89,6 +89,9 @@ class Table:
     delimiter: str | None = None
     hidden_columns: list[str] = field(default_factory=list)  # headers of hidden columns
     notes: list[str] = field(default_factory=list)  # what the reader could not check
+    #: A workbook in the 1904 date system: its number cells in a date column are serial dates
+    #: counted from 1904-01-01, not 1899-12-30 (see importer.read.hidden.HiddenCells).
+    date1904: bool = False
     _reader: Callable[[int], Iterator[Chunk]] | None = None
 
     @property
@@ -480,6 +483,7 @@ def _open_workbook(
             h for i, h in enumerate(headers) if h and (i + first_column) in hidden.columns
         ],
         notes=[kind.hidden_rows_note] if kind.hidden_rows_note else [],
+        date1904=hidden.date1904,
         _reader=read,
     )
 

@@ -10,6 +10,7 @@ import pytest
 
 from importer.check.normalise import (
     amount_currency,
+    both_orders,
     date_warnings,
     detect_day_first,
     detect_decimal_separator,
@@ -670,13 +671,11 @@ def test_parse_date_last_day_west_of_utc_is_a_reason_not_a_crash() -> None:
         pytest.param(["05.04.2026", "01/02/2026"], None, id="dotted-and-slash-ambiguous"),
         pytest.param(["01/02/2026", "05.04.2026"], None, id="slash-then-dotted-ambiguous"),
         pytest.param(["05.04.2026", "04/23/2026"], False, id="dotted-ambiguous-slash-evidence"),
-        pytest.param(
-            ["23/04/2026", "24/04/2026", "04/25/2026"], True, id="contradictory-majority-day"
-        ),
-        pytest.param(
-            ["23/04/2026", "04/24/2026", "04/25/2026"], False, id="contradictory-majority-month"
-        ),
-        pytest.param(["23/04/2026", "04/23/2026"], None, id="contradictory-tie"),
+        # Evidence both ways is no majority vote: the column has no order (see both_orders).
+        pytest.param(["23/04/2026", "24/04/2026", "04/25/2026"], None, id="both-ways-more-day"),
+        pytest.param(["23/04/2026", "04/24/2026", "04/25/2026"], None, id="both-ways-more-month"),
+        pytest.param(["23/04/2026", "04/23/2026"], None, id="both-ways-tie"),
+        pytest.param(["05.04.2026", "23/04/2026", "04/23/2026"], None, id="both-ways-dotted"),
         pytest.param(["4/5/26", "13/5/26"], True, id="short-forms"),
         pytest.param(["21-04-2026"], True, id="dashes"),
         pytest.param(["21/04/2026 14:05"], True, id="with-time"),
@@ -687,6 +686,70 @@ def test_parse_date_last_day_west_of_utc_is_a_reason_not_a_crash() -> None:
 )
 def test_detect_day_first(values: list[str], expected: bool | None) -> None:
     assert detect_day_first(values) is expected
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(
+            ["04/23/2026", "04/24/2026", "23/04/2026", "03/04/2026"],
+            ("23/04/2026", "04/23/2026"),
+            id="majority-month-first",
+        ),
+        pytest.param(
+            ["03/04/2026", " 13.1.26 ", "12-31-2026"], ("13.1.26", "12-31-2026"), id="any-separator"
+        ),
+        pytest.param(["23/04/2026", "24/04/2026", "03/04/2026"], None, id="one-way"),
+        pytest.param(["04/23/2026", "2026-23-04", "45678"], None, id="only-one-numeric-order"),
+        pytest.param([], None, id="empty"),
+    ],
+)
+def test_both_orders(values: list[str], expected: tuple[str, str] | None) -> None:
+    assert both_orders(values) == expected
+
+
+BOTH = ("23/04/2026", "04/23/2026")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("23/04/2026", (utc(2026, 4, 23), False), id="only-day-first"),
+        pytest.param("04/23/2026 14:05", (utc(2026, 4, 23, 14, 5), True), id="only-month-first"),
+        pytest.param("04/04/2026", (utc(2026, 4, 4), False), id="same-either-way"),
+    ],
+)
+def test_parse_date_both_orders_keeps_the_only_reading(text: str, expected: tuple) -> None:
+    assert parse_date(text, day_first=None, tz=UTC, both_orders=BOTH) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "date1904", "expected"),
+    [
+        pytest.param("44620", False, utc(2022, 2, 28), id="1900-system"),
+        pytest.param("44620", True, utc(2026, 3, 1), id="1904-system"),
+        pytest.param("24107", True, utc(1970, 1, 1), id="1904-first-plausible"),
+        pytest.param("71588.25", True, utc(2099, 12, 31, 6), id="1904-last-plausible"),
+    ],
+)
+def test_parse_date_serial_date_system(text: str, date1904: bool, expected: datetime) -> None:
+    assert parse_date(text, day_first=None, tz=UTC, date1904=date1904)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        pytest.param("03/04/2026", "3 April or 4 March 2026", id="slash"),
+        pytest.param("03.04.2026", "3 April or 4 March 2026", id="dotted-not-guessed"),
+    ],
+)
+def test_parse_date_both_orders_refuses_ambiguous(text: str, readings: str) -> None:
+    assert refusal(parse_date, text, day_first=None, tz=UTC, both_orders=BOTH) == (
+        f"date '{text}' is ambiguous ({readings}?) and this column is written both ways "
+        "('23/04/2026' can only be day-first, '04/23/2026' only month-first), so its order "
+        "cannot be known; write it as YYYY-MM-DD, or rerun with --day-first or --month-first "
+        "to read the whole column one way"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

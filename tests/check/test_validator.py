@@ -191,10 +191,57 @@ def test_value_contradicting_column_reading_is_invalid(tmp_path):
         f"{LEAD_3},30,04/25/2026",
     )
 
-    rows = verdicts(path)
+    rows = verdicts(path, Mapping(day_first=True))
 
-    assert rows[2][:2] == (4, "invalid")
-    assert "04/25/2026" in rows[2][2] and "--month-first" in rows[2][2]
+    assert rows[2] == (
+        4,
+        "invalid",
+        "date '04/25/2026' does not fit this column, which reads dates as day/month/year "
+        "(month 25?); correct the value or use --month-first",
+    )
+
+
+def test_date_column_written_both_ways_refuses_its_ambiguous_dates(tmp_path, cli):
+    """Two values month-first, one day-first: no majority vote. The file proves both orders
+    are written, so 03/04/2026 cannot be known; the others have one reading each."""
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Date",
+        f"{LEAD_1},10,04/23/2026",
+        f"{LEAD_2},20,04/24/2026",
+        f"{LEAD_3},30,23/04/2026",
+        f"{LEAD_1},40,03/04/2026",
+        f"{LEAD_2},50,04/04/2026",
+    )
+
+    rows = check_file(path)
+    code, err = cli("validate", path)
+
+    assert [(row, status, error) for row, status, error, _, _ in rows] == [
+        (2, "valid", None),
+        (3, "valid", None),
+        (4, "valid", None),
+        (
+            5,
+            "invalid",
+            "date '03/04/2026' is ambiguous (3 April or 4 March 2026?) and this column is "
+            "written both ways ('23/04/2026' can only be day-first, '04/23/2026' only "
+            "month-first), so its order cannot be known; write it as YYYY-MM-DD, or rerun with "
+            "--day-first or --month-first to read the whole column one way",
+        ),
+        (6, "valid", None),
+    ]
+    assert [r[4].date.date() for r in rows if r[4]] == [
+        dt.date(2026, 4, 23),
+        dt.date(2026, 4, 24),
+        dt.date(2026, 4, 23),
+        dt.date(2026, 4, 4),
+    ]
+    assert code == 1
+    assert err[3] == (
+        "dates written both ways ('23/04/2026' day-first, '04/23/2026' month-first): "
+        "ambiguous dates are invalid"
+    )
 
 
 @pytest.mark.parametrize(

@@ -416,6 +416,49 @@ def test_xlsx_date_cell_in_timezone(tmp_path):
     assert record.date == dt.datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
 
 
+def test_xlsx_serials_of_a_1904_workbook_count_from_1904(tmp_path):
+    """A number in the date column of a workbook in the 1904 date system is a 1904 serial:
+    44620 is 2026-03-01 there (in the 1900 system, 2022-02-28: 4 years and a day early)."""
+    rows = [
+        [LEAD_1, 10, 44620],
+        [LEAD_2, 20, "44621"],
+        [LEAD_1, 30, dt.datetime(2026, 3, 1)],
+        [LEAD_2, 40, 44620.5],
+        [LEAD_1, 50, 24106],
+    ]
+    path = write_xlsx(tmp_path / "mac.xlsx", {"Data": [HEADER[:3], *rows]}, date_1904=True)
+    plain = write_xlsx(tmp_path / "pc.xlsx", {"Data": [HEADER[:3], *rows[:1]]})
+
+    checked = check_file(path)
+
+    assert [(row, status, error) for row, status, error, _, _ in checked] == [
+        (2, "valid", None),
+        (3, "valid", None),
+        (4, "valid", None),
+        (5, "valid", None),
+        (
+            6,
+            "invalid",
+            "date '24106' is not a date: a number in a date column is read as an Excel serial "
+            "date of the 1904 date system (this workbook's), and only 24107 to 71588 (1970 to "
+            "2099) are plausible; check the column, or use YYYY-MM-DD",
+        ),
+    ]
+    assert [r[4].date for r in checked[:4]] == [
+        dt.datetime(2026, 3, 1, tzinfo=UTC),
+        dt.datetime(2026, 3, 2, tzinfo=UTC),
+        dt.datetime(2026, 3, 1, tzinfo=UTC),
+        dt.datetime(2026, 3, 1, 12, tzinfo=UTC),
+    ]
+    assert checked[0][3] == [
+        "date '44620' was read as an Excel serial date: 2026-03-01 (Excel probably converted "
+        "the cell); check it"
+    ]
+    [(_, status, _, warnings, record)] = check_file(plain)
+    assert (status, record.date) == ("valid", dt.datetime(2022, 2, 28, tzinfo=UTC))
+    assert (open_table(path).date1904, open_table(plain).date1904) == (True, False)
+
+
 def test_xlsx_blank_rows_and_title_rows(tmp_path):
     path = write_xlsx(
         tmp_path / "t.xlsx",
