@@ -28,7 +28,7 @@ from importer.check.controls import (
 )
 from importer.check.summary import Summary, Totals
 from importer.check.validator import RowValidator
-from importer.errors import KeenImportError
+from importer.errors import InputFileError, KeenImportError
 from importer.job.adopt import adopt_journal, journals_of
 from importer.job.changedrows import edited_note
 from importer.job.checking import (
@@ -260,6 +260,8 @@ class PlannedRun:
     edited: dict[int, EditedRow] = field(default_factory=dict)
     #: Amounts per currency of the edited rows.
     edited_amounts: dict[str, Decimal] = field(default_factory=dict)
+    #: The source's SHA-256 when it was checked: a send refuses a source changed since.
+    source_sha256: str | None = None
 
     def note_edited(self) -> None:
         """Put the line counting the edited rows (worded for ``resend_changed``) in the plan,
@@ -292,10 +294,16 @@ def plan_job(
     cannot be: nothing is sent) and adopts the input's old journals on a real run.
     """
     started_at = datetime.now(UTC)
+    # Taken before the read that checks the rows: a change made during it is seen at sending.
+    checked_sha256 = source_facts(prepared.table)[0]
     check_results_path(names.results, prepared.table.path)
     check_writable(names.run_files(dry_run=settings.dry_run))
     with Ledger.open(settings.ledger_location()) as ledger:  # unreachable: stop, nothing sent
-        adopted = [] if settings.dry_run else adopt_journals(prepared, names.results, ledger)
+        adopted = (
+            []
+            if settings.dry_run
+            else adopt_journals(prepared, names.results, ledger, checked_sha256)
+        )
         plan, scan = _plan_pass(prepared, settings, ledger)
         edited, known = scan.finish() if scan is not None else ({}, None)
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
@@ -304,6 +312,7 @@ def plan_job(
         plan.summary, expect_rows=expect_rows, expect_total=expect_total
     )
     planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
+    planned.source_sha256 = checked_sha256
     planned.edited = edited
     planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
@@ -339,13 +348,33 @@ def _plan_pass(
         prepared.decisions.currency = majority
 
 
-def adopt_journals(prepared: PreparedFile, results_path: Path, ledger: Ledger) -> list[str]:
-    """Take the old per-file journals of this input into the ledger; the plan's lines."""
+def adopt_journals(
+    prepared: PreparedFile, results_path: Path, ledger: Ledger, sha256: str
+) -> list[str]:
+    """Take the old per-file journals of this input (whose SHA-256 is ``sha256``) into the
+    ledger; the plan's lines."""
     notes = []
     for journal in journals_of(prepared, results_path.parent):
-        adopted = adopt_journal(prepared, journal, ledger, source_facts(prepared.table)[0])
+        adopted = adopt_journal(prepared, journal, ledger, sha256)
         notes.append(f"took {adopted:,} purchases of {journal.name} into the ledger")
     return notes
+
+
+def _unchanged_since_checked(planned: PlannedRun) -> str:
+    """The source's SHA-256, when it is the one the plan checked; InputFileError (nothing is
+    sent) when the file was saved again, or the DataFrame changed, since: its rows, totals
+    and control totals were never checked."""
+    table = planned.prepared.table
+    sha256 = source_facts(table)[0]
+    if planned.source_sha256 in (None, sha256):
+        return sha256
+    name = f"DataFrame {table.name!r}" if isinstance(table, FrameTable) else table.path.name
+    raise InputFileError(
+        f"{name} changed after it was checked: nothing was sent",
+        path=table.path,
+        hint="check it again (run the command again, or call plan() again), so that what is "
+        "sent is what was checked",
+    )
 
 
 def send_job(
@@ -365,10 +394,9 @@ def send_job(
     send is over); ``shadow_path``: a CSV copy of workbook results, which the job pages rows
     from."""
     settings, prepared = planned.settings, planned.prepared
-    table = prepared.table
     names.results.parent.mkdir(parents=True, exist_ok=True)
     report = _new_report(planned, names.results)
-    sha256, _ = source_facts(table)
+    sha256 = _unchanged_since_checked(planned)
     started = time.perf_counter()
     sending = SendPass(
         prepared,

@@ -36,6 +36,43 @@ def live_locks(location: LedgerLocation) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+def test_a_file_saved_again_after_the_plan_is_not_sent(tmp_path, sb):
+    """plan() checked 3 rows and their control total; a file changed since holds rows nobody
+    checked: nothing is sent until it is checked again."""
+    source = write_rows(tmp_path / "rows.csv", 3)
+    job = importer.open_import(source)
+    job.set_options(expect_rows=3)
+    assert job.plan(api_url=sb.base_url, api_key=sb.api_key).valid_rows == 3
+    write_rows(source, 4)
+    with pytest.raises(importer.InputFileError) as raised:
+        job.send()
+    assert str(raised.value) == "rows.csv changed after it was checked: nothing was sent"
+    assert sb.stats()["create_calls"] == 0
+    with pytest.raises(importer.ControlTotalError):  # checked again: 4 rows, 3 expected
+        job.plan(api_url=sb.base_url, api_key=sb.api_key)
+    job.set_options(expect_rows=4)
+    assert job.plan(api_url=sb.base_url, api_key=sb.api_key).valid_rows == 4
+    assert job.send().summary.count(importer.RowStatus.CREATED) == 4
+
+
+def test_a_dataframe_changed_after_the_plan_is_not_sent(tmp_path, sb):
+    import pandas
+
+    frame = pandas.DataFrame(
+        {
+            "Lead ID": ["47378190-96da-4dac-b2ff-5d2a386ecbe0"],
+            "Amount": [42.5],
+            "Date": ["2026-03-02"],
+        }
+    )
+    job = importer.open_import(frame, name="march", out_dir=tmp_path)
+    assert job.plan(api_url=sb.base_url, api_key=sb.api_key).valid_rows == 1
+    frame.loc[0, "Amount"] = 4250.0
+    with pytest.raises(importer.InputFileError, match="^DataFrame 'march' changed after it"):
+        job.send()
+    assert sb.purchases() == []
+
+
 @pytest.fixture
 def slow_sb():
     with Sandbox(faults=Faults(latency_ms=40)) as sandbox:
