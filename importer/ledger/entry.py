@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 
 from importer.records import RowResult, RowStatus
 
-__all__ = ["CLAIMED", "ENTRY_COLUMNS", "SENDING", "Entry"]
+__all__ = ["CLAIMED", "ENTRY_COLUMNS", "SENDING", "UNSETTLED", "Entry"]
 
 CLAIMED = "claimed"  # taken by a running import, not sent yet (released if it stops)
 SENDING = "sending"  # its request may be on the wire
+#: Statuses of a purchase that may yet be created: by its import while that one runs
+#: (claimed, sending, waiting for a retry), or already, unknown to us (sending, unconfirmed).
+UNSETTLED = frozenset({CLAIMED, SENDING, RowStatus.RETRIED, RowStatus.UNCONFIRMED})
 
 #: The columns of an Entry, in order, for ``SELECT ... FROM purchases p JOIN imports i``.
 ENTRY_COLUMNS = (

@@ -42,6 +42,7 @@ from importer.ledger.entry import (
     ENTRY_COLUMNS,
     ENTRY_FROM,
     SENDING,
+    UNSETTLED,
     Entry,
     entries_from,
 )
@@ -404,11 +405,18 @@ class Ledger:
         """The entries of these identities (not forgotten), by identity."""
         return {e.identity: e for e in self._select("identity", target, list(identities))}
 
-    def created_with_payloads(self, target: str, hashes: Iterable[str]) -> dict[str, Entry]:
-        """A created entry (the first) for each payload hash that has one."""
+    def twins_of_payloads(self, target: str, hashes: Iterable[str]) -> dict[str, Entry]:
+        """For each payload hash the ledger holds: the first entry created with it, else one
+        that may yet be created (claimed, sending, waiting for a retry, unconfirmed), which the
+        rule judges by whether its import is live."""
         found: dict[str, Entry] = {}
-        for entry in self._select("payload_hash", target, list(set(hashes)), created=True):
-            found.setdefault(entry.payload_hash, entry)
+        for entry in self._select("payload_hash", target, list(set(hashes))):
+            have = found.get(entry.payload_hash)
+            created = entry.status == RowStatus.CREATED
+            if have is None and (created or entry.status in UNSETTLED):
+                found[entry.payload_hash] = entry
+            elif created and have is not None and have.status != RowStatus.CREATED:
+                found[entry.payload_hash] = entry  # a purchase made beats one that may be
         return found
 
     def created_with_references(self, target: str, references: Iterable[str]) -> list[Entry]:
@@ -529,7 +537,7 @@ class Ledger:
         self._live.clear()
         exact = self.entries(target, [c.identity for c in candidates])
         exact = self._last_exact = self._as_logged(exact)
-        twins = self.created_with_payloads(target, [c.payload_hash for c in candidates])
+        twins = self.twins_of_payloads(target, [c.payload_hash for c in candidates])
         elsewhere = {} if context.allow_duplicates else self._elsewhere(target, candidates, exact)
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}

@@ -5,9 +5,9 @@
     same identity, being sent by a live import                            -> not_sent, naming it
     same identity, in flight when an import stopped / unconfirmed         -> unconfirmed (held)
     same identity, retried / rejected / not sent / released               -> send
-    another identity with the same payload was created (another reference
-      or currency) by another file, or at this row of this file, unless
-      duplicates are allowed                                              -> not_sent (possible
+    another identity with the same payload (another reference or currency),
+      in another file or at this row of this file, created, being sent by a
+      live import or sent without an answer, unless duplicates are allowed -> not_sent (possible
                                                                              duplicate)
     same identity created through another API URL (another spelling of
       the same account: localhost, another documented base path), unless
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from importer.ledger.entry import CLAIMED, SENDING, Entry
+from importer.ledger.entry import CLAIMED, SENDING, UNSETTLED, Entry
 from importer.ledger.identity import Candidate
 from importer.ledger.location import is_loopback
 from importer.records import RowResult, RowStatus
@@ -71,14 +71,8 @@ def judge(
         held = _through_another_url(candidate, elsewhere, is_live)
         if held is not None:
             return held
-    if _possible_duplicate(candidate, twin, context):
-        return RowResult(
-            candidate.row,
-            RowStatus.NOT_SENT,
-            error=f"possible duplicate of purchase {twin.purchase_id} ({twin.where()}): the "
-            "same purchase with another reference or currency; not sent (--allow-duplicates "
-            "sends it)",
-        )
+    if twin is not None and _possible_duplicate(candidate, twin, context):
+        return _held_as_duplicate(candidate, twin, is_live)
     return None
 
 
@@ -104,7 +98,7 @@ def _through_another_url(candidate: Candidate, entry: Entry, is_live) -> RowResu
     API URL of the ledger (which may be this account under another address)."""
     if entry.status == RowStatus.CREATED:
         what = f"{ELSEWHERE} {entry.target} as purchase {entry.purchase_id}"
-    elif entry.status in (CLAIMED, SENDING) and is_live(entry):
+    elif entry.status in UNSETTLED and is_live(entry):  # a retried row is sent again
         what = f"being sent right now through another API URL, {entry.target}"
     elif entry.status in (SENDING, RowStatus.UNCONFIRMED):
         what = f"sent without an answer through another API URL, {entry.target}"
@@ -118,11 +112,31 @@ def _through_another_url(candidate: Candidate, entry: Entry, is_live) -> RowResu
     )
 
 
-def _possible_duplicate(candidate: Candidate, twin: Entry | None, context: ImportContext) -> bool:
-    """True when another row created the same payload under another reference or currency:
-    in another file, or at this very row of this file (its reference was read differently).
+def _held_as_duplicate(candidate: Candidate, twin: Entry, is_live) -> RowResult | None:
+    """Held: another row has the same payload under another reference or currency, and was
+    created, is being sent by a live import, or was sent without an answer (None: its import
+    stopped before sending it, or got an answer that it was not created)."""
+    if twin.status == RowStatus.CREATED:
+        what = f"purchase {twin.purchase_id} ({twin.where()})"
+    elif is_live(twin):
+        what = f"a row being sent right now by another import ({twin.where()})"
+    elif twin.status in (SENDING, RowStatus.UNCONFIRMED):
+        what = f"a row sent without an answer ({twin.where()} on {twin.day()})"
+    else:
+        return None
+    return RowResult(
+        candidate.row,
+        RowStatus.NOT_SENT,
+        error=f"possible duplicate of {what}: the same purchase with another reference or "
+        "currency; not sent (--allow-duplicates sends it)",
+    )
+
+
+def _possible_duplicate(candidate: Candidate, twin: Entry, context: ImportContext) -> bool:
+    """True when another row has the same payload under another reference or currency: in
+    another file, or at this very row of this file (its reference was read differently).
     Other rows of the same file are other purchases (two invoices of one lead, same day)."""
-    if twin is None or twin.identity == candidate.identity or context.allow_duplicates:
+    if twin.identity == candidate.identity or context.allow_duplicates:
         return False
     if twin.import_id == context.import_id:
         return False

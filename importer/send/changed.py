@@ -26,6 +26,7 @@ from itertools import islice
 
 from importer.fields import PURCHASE_FIELDS, PurchaseField, sent_fields
 from importer.ledger import Entry, Ledger
+from importer.records import RowStatus
 
 __all__ = ["EditFinder", "EditedRow", "FileRow", "find_edited_rows"]
 
@@ -133,7 +134,8 @@ def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) 
         by_reference.setdefault((entry.lead_id, entry.reference), []).append(entry)
     if not at_rows and not by_reference:
         return {}
-    known = ledger.created_with_payloads(target, [r.payload_hash for r in block])
+    twins = ledger.twins_of_payloads(target, [r.payload_hash for r in block])
+    known = {h for h, entry in twins.items() if entry.status == RowStatus.CREATED}
     found = {}
     for row in block:
         if row.payload_hash in known:

@@ -8,6 +8,7 @@ twice would be in its store twice); runs go through ``importer.cli.main`` in-pro
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import shutil
 import sqlite3
@@ -635,3 +636,99 @@ def test_a_row_rejected_through_another_url_is_still_held_as_a_possible_duplicat
     held = judge(candidate, None, twin, context, lambda _: False, rejected_there)
     assert held is not None and held.status == "not_sent"
     assert held.error.startswith("possible duplicate of purchase p-9 (feb.csv row 2)")
+
+
+def _renumbered(candidates: list) -> list:
+    """The same purchases under other references (another export numbers them SO-...)."""
+    from importer.ledger.identity import purchase_identity
+
+    return [
+        dataclasses.replace(
+            c,
+            reference=f"SO-{c.row}",
+            identity=purchase_identity(c.content, f"SO-{c.row}", c.currency),
+        )
+        for c in candidates
+    ]
+
+
+def _answer(ledger, candidate, result) -> None:
+    async def answer() -> None:
+        await ledger.mark_sending_async(candidate.identity)
+        ledger.record_then(candidate.identity, result, lambda: None)
+        await ledger.flush()
+
+    asyncio.run(answer())
+
+
+def test_the_same_purchases_renumbered_are_not_sent_while_another_import_sends_them(any_ledger):
+    """Two people at once, the second with an export that numbers the same sales otherwise:
+    the possible-duplicate rule sees rows being sent (one waiting for a retry too), not only
+    purchases created, so the second sends none of them."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    url = "http://127.0.0.1:8794/functions/v1/keen-api"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one, Ledger.open(location) as two:
+        one.begin_import(target=url, file_name="a.csv", file_sha256="a" * 64, source="a")
+        claimed, _ = one.claim(_candidates(3))
+        _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.RETRIED, None, 503))
+        two.begin_import(target=url, file_name="b.csv", file_sha256="b" * 64, source="b")
+        sent, held = two.claim(_renumbered(_candidates(3)))
+    assert sent == []
+    assert {row: (r.status, r.error) for row, r in held.items()} == {
+        row: (
+            RowStatus.NOT_SENT,
+            f"possible duplicate of a row being sent right now by another import (a.csv row "
+            f"{row}): the same purchase with another reference or currency; not sent "
+            "(--allow-duplicates sends it)",
+        )
+        for row in (2, 3, 4)
+    }
+
+
+def test_the_same_purchases_renumbered_are_held_when_sent_without_an_answer(any_ledger):
+    """A purchase Keen may hold (its request had no answer) is not sent again under another
+    reference either: it may be created twice."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    url = "http://127.0.0.1:8794/functions/v1/keen-api"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one:
+        one.begin_import(target=url, file_name="oct.csv", file_sha256="a" * 64, source="oct")
+        claimed, _ = one.claim(_candidates(2))
+        _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.UNCONFIRMED, None, 502))
+        one.finish_import()
+    with Ledger.open(location) as two:
+        two.begin_import(target=url, file_name="oct2.csv", file_sha256="b" * 64, source="oct2")
+        sent, held = two.claim(_renumbered(_candidates(2)))
+    assert [c.row for c in sent] == [3]  # released when its import ended: never sent
+    assert held[2].status == RowStatus.NOT_SENT
+    assert held[2].error.startswith(
+        "possible duplicate of a row sent without an answer (oct.csv row 2 on "
+    )
+
+
+def test_a_row_waiting_for_a_retry_through_another_url_is_not_sent(any_ledger):
+    """127.0.0.1 and localhost at once: a row the first import will send again after a 503 is
+    being sent, not free."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    first, second = "http://127.0.0.1:8794/k", "http://localhost:8794/k"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one, Ledger.open(location) as two:
+        one.begin_import(target=first, file_name="may.csv", file_sha256="a" * 64, source="may")
+        claimed, _ = one.claim(_candidates(1))
+        _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.RETRIED, None, 503))
+        two.begin_import(target=second, file_name="may.csv", file_sha256="a" * 64, source="may")
+        sent, held = two.claim(_candidates(1))
+    assert sent == []
+    assert held[2].error.startswith(
+        f"being sent right now through another API URL, {first} (may.csv row 2 on "
+    )
