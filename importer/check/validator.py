@@ -365,6 +365,14 @@ class RowValidator:
                 f"over {lines} like rows of their own, which are not read as purchases; "
                 'close the quote (or remove the ") in the file and check it again',
             )
+        if chunk.cut_off is not None:
+            i, column = chunk.cut_off
+            name = self.headers[column] if column < len(self.headers) else f"column {column + 1}"
+            verdict.fail(
+                i,
+                f"the file ends inside a quoted value in column {name!r} — it looks cut off "
+                "(truncated download/copy): export it again",
+            )
 
     def _check_leads(self, chunk: Chunk, verdict: _Verdict) -> None:
         """Rows without a lead: report lines (totals, headings, footers) or invalid."""

@@ -11,6 +11,7 @@ Title rows above the header (an export's "Sales report March 2026" line) are ski
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -47,6 +48,9 @@ class Chunk:
     #: index -> (column, lines) of a cell running over ``lines`` more lines that look like rows
     #: of their own: a quote not closed swallowed them (CSV only).
     run_on: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: (index, column) of the file's last record when the file ends inside its quoted cell in
+    #: that column: the file was cut off there (CSV only).
+    cut_off: tuple[int, int] | None = None
     #: column -> {index: ISO code} of number cells whose number format shows a currency
     #: (.xlsx only; calamine reads "€ 1,500.00" as 1500.0).
     shown_currencies: dict[int, dict[int, str]] = field(default_factory=dict)
@@ -307,6 +311,7 @@ class CsvChunkReader:
         source = self._recording(self._handle) if record else self._handle
         self._reader = csv.reader(source, delimiter=delimiter)
         self._skipped_lines = 0
+        self._file_lines: int | None = None  # counted only for a file that may be cut off
         self._guard(lambda: list(islice(self._reader, header_index + 1)))  # titles, header
         self.next_row = header_index + 2  # the spreadsheet row of the next data record
 
@@ -326,7 +331,29 @@ class CsvChunkReader:
         chunk = _csv_chunk(batch, first_row, self.width)
         if self._line_num() - lines_before > len(batch):  # a quoted line break somewhere
             chunk.run_on = _rows_swallowed(chunk, self.delimiter, self.width)
+        if chunk.rows and chunk.rows[-1] == self.next_row - 1:
+            self._check_cut_off(chunk, batch[-1], last=len(batch) < size)
         return chunk
+
+    def _check_cut_off(self, chunk: Chunk, record: list[str], *, last: bool) -> None:
+        """Mark the chunk's last record when the file ends inside its last cell's quote.
+
+        Python's csv reader takes a quote still open at the end of the file as closed, so a
+        download cut off in ``"1,500,000.00"`` would read as 1500. Only the file's last bytes
+        are looked at; a full chunk is the file's end only when no line follows it.
+        """
+        index = len(chunk.rows) - 1
+        if index in chunk.run_on or not _ends_in_open_quote(
+            self.info.path, self.encoding, self.delimiter, record[-1]
+        ):
+            return
+        if not last:
+            if self._file_lines is None:
+                with open(self.info.path, encoding=self.encoding, newline="") as handle:
+                    self._file_lines = sum(1 for _ in handle)
+            if self._line_num() != self._file_lines:
+                return
+        chunk.cut_off = (index, len(record) - 1)
 
     def last_lines(self) -> list[str]:
         """The raw lines of the last chunk (with ``record=True``)."""
@@ -423,6 +450,35 @@ def _rows_swallowed(chunk: Chunk, delimiter: str, width: int) -> dict[int, tuple
                     found[index] = (column, rows)
                     break
     return found
+
+
+def _ends_in_open_quote(path: Path, encoding: str, delimiter: str, cell: str) -> bool:
+    """True when the file ends with a quote opened before ``cell`` and never closed."""
+    with open(path, "rb") as handle:
+        codec = _byte_order(encoding, handle.read(4))
+        try:
+            opened = ('"' + cell.replace('"', '""')).encode(codec)
+            before = tuple(char.encode(codec) for char in (delimiter, "\n", "\r"))
+        except UnicodeError:
+            return False
+        start = handle.seek(0, io.SEEK_END) - len(opened) - max(map(len, before))
+        if start < 0:
+            return False
+        handle.seek(start)
+        tail = handle.read()
+    # The quote opens the cell: a delimiter or a line break comes before it.
+    return tail.endswith(opened) and tail[: -len(opened)].endswith(before)
+
+
+def _byte_order(encoding: str, head: bytes) -> str:
+    """The codec that writes the file's text byte for byte (no BOM, its byte order)."""
+    name = codecs.lookup(encoding).name
+    if name == "utf-8-sig":
+        return "utf-8"
+    if name in ("utf-16", "utf-32"):
+        big = head.startswith(codecs.BOM_UTF32_BE if name == "utf-32" else codecs.BOM_UTF16_BE)
+        return f"{name}-{'be' if big else 'le'}"
+    return encoding
 
 
 def _short(text: str, limit: int = 80) -> str:
