@@ -127,6 +127,38 @@ def test_amount_problems_in_the_file(tmp_path):
     assert allowed[2] == (4, "valid", None)
 
 
+@pytest.mark.parametrize(
+    ("amount", "date"),
+    [
+        pytest.param("1500\u200b", "2026-03-01", id="zero-width-space"),
+        pytest.param("\u200e1500.00", "\u200f2026-03-01", id="lrm-rlm"),
+        pytest.param("1500.00\ufeff", "2026-03-01\ufeff", id="bom"),
+        pytest.param('"\u20601,500.00\u200d"', "\u202a01/03/2026\u202c", id="joiners-bidi"),
+        pytest.param("\u2066€ 1500\u2069", "\u200c2026-03-01 10:00", id="isolates"),
+    ],
+)
+def test_invisible_characters_around_amounts_and_dates_are_not_part_of_them(tmp_path, amount, date):
+    # Copied from a web page or a PDF, a cell carries marks that show nothing: the user cannot
+    # see what "amount '1500' is not a number" objects to.
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},{amount},{date}")
+
+    rows = check_file(path, Mapping(no_amount=False, no_date=False, day_first=True))
+
+    assert [(row, status, error) for row, status, error, _, _ in rows] == [(2, "valid", None)]
+    record = rows[0][4]
+    assert record.purchase_amount == Decimal(1500)
+    assert record.date.date() == dt.date(2026, 3, 1)
+
+
+def test_a_cell_of_invisible_characters_only_is_an_empty_amount(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},\u200b\u200e", f"{LEAD_2},abc\u200b")
+
+    assert verdicts(path) == [
+        (2, "invalid", "amount is empty; enter the purchase amount"),
+        (3, "invalid", "amount 'abc' is not a number; enter the amount as digits, e.g. 1500.00"),
+    ]
+
+
 # --- dates -----------------------------------------------------------------------------------
 
 
