@@ -108,11 +108,15 @@ CURRENCY_NAMES: dict[str, str] = {
     "hungarian forint": "HUF",
 }
 
-PLAIN_POINT_AMOUNT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
-PLAIN_COMMA_AMOUNT = re.compile(r"\d{1,15}(?:,\d{1,2})?")
-PLAIN_POINT_DECIMALS = re.compile(r"\d{1,15}\.\d{1,2}")  # evidence of a decimal point
-PLAIN_COMMA_DECIMALS = re.compile(r"\d{1,15},\d{1,2}")  # evidence of a decimal comma
-PLAIN_AMOUNT = re.compile(r"\d{1,15}(?:[.,]\d{1,2})?")  # either of those, or bare digits
+#: Keen refuses an amount of 10**15 or more ("purchase_amount is out of range"). The plain
+#: forms below stop there, and parse_amount refuses a longer amount of any other form.
+MAX_WHOLE_DIGITS = 15
+_WHOLE = rf"\d{{1,{MAX_WHOLE_DIGITS}}}"
+PLAIN_POINT_AMOUNT = re.compile(_WHOLE + r"(?:\.\d{1,2})?")
+PLAIN_COMMA_AMOUNT = re.compile(_WHOLE + r"(?:,\d{1,2})?")
+PLAIN_POINT_DECIMALS = re.compile(_WHOLE + r"\.\d{1,2}")  # evidence of a decimal point
+PLAIN_COMMA_DECIMALS = re.compile(_WHOLE + r",\d{1,2}")  # evidence of a decimal comma
+PLAIN_AMOUNT = re.compile(_WHOLE + r"(?:[.,]\d{1,2})?")  # either of those, or bare digits
 #: Characters that show nothing and mean nothing in a cell copied from a web page, a PDF or a
 #: right-to-left document: zero-width space, non-joiner, joiner and word joiner, the BOM, and
 #: the bidi marks (LRM, RLM, ALM, embeddings, overrides, isolates). Text keeps those inside it
@@ -260,6 +264,12 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
         raise ValueError(
             f"amount '{shown}' is negative; negative amounts (refunds) are not imported, "
             "remove the row or enter the purchase amount"
+        )
+    digits = len(whole.lstrip("0"))
+    if digits > MAX_WHOLE_DIGITS:
+        raise ValueError(
+            f"amount '{shown}' has {digits} digits before the decimals; Keen takes at most "
+            f"{MAX_WHOLE_DIGITS} (less than {10**MAX_WHOLE_DIGITS:,}): check the value"
         )
     if (
         len(fraction) > 2

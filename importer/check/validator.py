@@ -751,7 +751,7 @@ def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
 
 #: Amount cells in the form _amount_text gives: a cell of this form reads as exactly the
 #: Decimal of its text, so the text can stand in for the amount in a key.
-CANONICAL_AMOUNTS = plain_run(r"(?:0|[1-9]\d{0,14})\.\d\d")
+CANONICAL_AMOUNTS = plain_run(rf"(?:0|[1-9]\d{{0,{normalise.MAX_WHOLE_DIGITS - 1}}})\.\d\d")
 
 
 def _amount_text(amount: object) -> object:

@@ -159,6 +159,36 @@ def test_a_cell_of_invisible_characters_only_is_an_empty_amount(tmp_path):
     ]
 
 
+def test_amounts_with_more_than_15_digits_before_the_decimals_are_invalid(tmp_path):
+    # Keen refuses them ("purchase_amount is out of range"); the plain fast path already stopped
+    # at 15 digits, the general parser took any.
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount",
+        f"{LEAD_1},1234567890123456789",
+        f'{LEAD_2},"1,234,567,890,123,456.00"',
+        f"{LEAD_3},€ 1000000000000000",
+        f"{LEAD_1},123456789012345.67",
+        f"{LEAD_2},000123456789012345",
+        f'{LEAD_3},"999,999,999,999,999.99"',
+    )
+
+    def too_long(shown: str, digits: int) -> str:
+        return (
+            f"amount '{shown}' has {digits} digits before the decimals; Keen takes at most 15 "
+            "(less than 1,000,000,000,000,000): check the value"
+        )
+
+    assert verdicts(path) == [
+        (2, "invalid", too_long("1234567890123456789", 19)),
+        (3, "invalid", too_long("1,234,567,890,123,456.00", 16)),
+        (4, "invalid", too_long("€ 1000000000000000", 16)),
+        (5, "valid", None),
+        (6, "valid", None),
+        (7, "valid", None),
+    ]
+
+
 # --- dates -----------------------------------------------------------------------------------
 
 
