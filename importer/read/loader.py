@@ -51,6 +51,8 @@ class Chunk:
     #: (index, column) of the file's last record when the file ends inside its quoted cell in
     #: that column: the file was cut off there (CSV only).
     cut_off: tuple[int, int] | None = None
+    #: Workbooks: the sheet column (0 = A) of the first cell (a sheet may start at column B).
+    first_column: int = 0
     #: column -> {index: ISO code} of number cells whose number format shows a currency
     #: (.xlsx only; calamine reads "€ 1,500.00" as 1500.0).
     shown_currencies: dict[int, dict[int, str]] = field(default_factory=dict)
@@ -524,6 +526,8 @@ def _open_workbook(
 
     def read(size: int) -> Iterator[Chunk]:
         chunks = _workbook_chunks(worksheet, header_index, len(headers), size, shown)
+        if first_column:
+            chunks = _from_column(chunks, first_column)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -597,6 +601,12 @@ def _choose_sheet(
             path=info.path,
         )
     return matches[0]
+
+
+def _from_column(chunks: Iterator[Chunk], first_column: int) -> Iterator[Chunk]:
+    for chunk in chunks:
+        chunk.first_column = first_column
+        yield chunk
 
 
 def _mark_hidden(chunks: Iterator[Chunk], rows: frozenset[int]) -> Iterator[Chunk]:

@@ -17,6 +17,7 @@ from conftest import (
     check_file,
     read_results_csv,
     write_csv,
+    write_xlsx,
 )
 
 from importer.check.mapping import Mapping
@@ -713,6 +714,51 @@ def test_row_with_more_cells_than_header_is_invalid_with_extra_cells(tmp_path):
         "unquoted delimiter in a value, such as 1,500.00?"
     ) in rows[1][2]
     assert rows[2] == (4, "valid", None)  # empty trailing cells are not data
+
+
+def test_a_note_in_a_workbook_column_without_a_header_is_a_warning(tmp_path):
+    # A workbook has no delimiter that could shift cells: the row is judged on its headed cells.
+    path = write_xlsx(
+        tmp_path / "notes.xlsx",
+        {
+            "Data": [
+                ["Lead ID", "Date", "Amount"],
+                [LEAD_1, dt.datetime(2026, 3, 1), 1500, None, "checked by Anna"],
+                [LEAD_2, dt.datetime(2026, 3, 2), 20, "x", None, "?"],
+                [LEAD_3, dt.datetime(2026, 3, 3), 30],
+            ]
+        },
+    )
+
+    rows = check_file(path, Mapping(no_amount=False, no_date=False))
+
+    assert [(row, status, error, warnings) for row, status, error, warnings, _ in rows] == [
+        (2, "valid", None, ["column E has no header: 'checked by Anna' is not imported"]),
+        (
+            3,
+            "valid",
+            None,
+            [
+                "column D has no header: 'x' is not imported",
+                "column F has no header: '?' is not imported",
+            ],
+        ),
+        (4, "valid", None, []),
+    ]
+    assert rows[0][4].purchase_amount == Decimal(1500)
+
+
+def test_a_workbook_column_without_a_header_is_named_by_its_letter_in_the_sheet(tmp_path):
+    path = write_xlsx(
+        tmp_path / "offset.xlsx",
+        {"Data": [[None, "Lead ID", "Amount"], [None, LEAD_1, 10, "late"]]},
+    )
+
+    rows = check_file(path, Mapping(no_amount=False))
+
+    assert [(status, warnings) for _, status, _, warnings, _ in rows] == [
+        ("valid", ["column D has no header: 'late' is not imported"])
+    ]
 
 
 def test_overflow_only_row_is_not_blank(tmp_path):
