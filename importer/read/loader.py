@@ -94,6 +94,8 @@ class Table:
     sheets: list[str] = field(default_factory=list)
     delimiter: str | None = None
     hidden_columns: list[str] = field(default_factory=list)  # headers of hidden columns
+    #: CSV: records above row 1 as Excel shows the file (its "sep=;" line, which it hides).
+    unseen_records: int = 0
     notes: list[str] = field(default_factory=list)  # what the reader could not check
     _reader: Callable[[int], Iterator[Chunk]] | None = None
 
@@ -162,8 +164,9 @@ def _open_csv(
         hinted = EXCEL_SEP_LINE.match(sample)
         delimiter = hinted.group(1) if hinted else detect_delimiter(sample)
     records = list(_sample_records(sample, delimiter))
-    if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
-        records[0] = []  # Excel's "sep=;" hint line is not a title or a header
+    # Excel reads its "sep=;" line as a setting and does not show it: rows count from the next.
+    unseen = 1 if records and is_excel_sep_line(records[0], delimiter) else 0
+    records = records[unseen:]
     header_index = _chosen_header(records, header_row, info.path)
     if header_index is None:
         header_index = _find_header(records, header_hint)
@@ -175,11 +178,21 @@ def _open_csv(
     _check_headers(headers, info.path)
 
     def read(size: int) -> Iterator[Chunk]:
-        return _csv_chunks(info, encoding, delimiter, header_index, len(headers), size)
+        return _csv_chunks(info, encoding, delimiter, (header_index, unseen), len(headers), size)
 
     return Table(
-        info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter, _reader=read
+        info=info,
+        headers=headers,
+        header_row=header_index + 1,
+        delimiter=delimiter,
+        unseen_records=unseen,
+        _reader=read,
     )
+
+
+def is_excel_sep_line(record: list[str], delimiter: str) -> bool:
+    """True for Excel's delimiter hint ("sep=;"), a first line Excel does not show."""
+    return EXCEL_SEP_LINE.match(delimiter.join(record)) is not None
 
 
 def _read_sample(info: FileInfo, encoding: str) -> str:
@@ -270,9 +283,14 @@ def _check_headers(headers: list[str], path: Path) -> None:
 
 
 def _csv_chunks(
-    info: FileInfo, encoding: str, delimiter: str, header_index: int, width: int, size: int
+    info: FileInfo,
+    encoding: str,
+    delimiter: str,
+    header: tuple[int, int],
+    width: int,
+    size: int,
 ) -> Iterator[Chunk]:
-    with CsvChunkReader(info, encoding, delimiter, header_index, width) as reader:
+    with CsvChunkReader(info, encoding, delimiter, header, width) as reader:
         while (chunk := reader.next_chunk(size)) is not None:
             yield chunk
 
@@ -283,7 +301,7 @@ def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
         table.info,
         table.info.encoding or "utf-8",
         table.delimiter or ",",
-        table.header_row - 1,
+        (table.header_row - 1, table.unseen_records),
         len(table.headers),
         record=record,
     )
@@ -292,8 +310,10 @@ def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
 class CsvChunkReader:
     """Reads a CSV table chunk by chunk; a chunk read elsewhere can be skipped unparsed.
 
-    ``record=True`` keeps the raw lines of the last chunk (:meth:`last_lines`), so another
-    process reading the same file can skip exactly those lines (:meth:`skip`).
+    ``header`` is the 0-based row of the header as Excel shows the file and how many records
+    come before Excel's first row (its hidden "sep=;" line). ``record=True`` keeps the raw lines
+    of the last chunk (:meth:`last_lines`), so another process reading the same file can skip
+    exactly those lines (:meth:`skip`).
     """
 
     def __init__(
@@ -301,7 +321,7 @@ class CsvChunkReader:
         info: FileInfo,
         encoding: str,
         delimiter: str,
-        header_index: int,
+        header: tuple[int, int],
         width: int,
         *,
         record: bool = False,
@@ -314,7 +334,8 @@ class CsvChunkReader:
         self._reader = csv.reader(source, delimiter=delimiter)
         self._skipped_lines = 0
         self._file_lines: int | None = None  # counted only for a file that may be cut off
-        self._guard(lambda: list(islice(self._reader, header_index + 1)))  # titles, header
+        header_index, unseen = header
+        self._guard(lambda: list(islice(self._reader, unseen + header_index + 1)))
         self.next_row = header_index + 2  # the spreadsheet row of the next data record
 
     def _recording(self, handle) -> Iterator[str]:
