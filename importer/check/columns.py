@@ -159,6 +159,6 @@ class TextColumn:
         blob = "".join(values)
         marked = "NULL" in blob or "\\N" in blob or "null" in blob
         unusual = set(values) & NULL_MARKS if marked else set()
-        if any(char in blob for char in "\u00a0\u202f\u2009\u200b\ufeff"):
+        if not blob.isascii() and any(char in blob for char in normalise.UNUSUAL_BLANKS):
             return list(map(normalise.parse_text, values)), unusual, {}
         return [text or None for text in map(str.strip, values)], unusual, {}

@@ -260,10 +260,11 @@ def column_label(headers: list[str], index: int, *, first_column: int = 0) -> st
     header = headers[index]
     if header.strip():
         return header
-    return f"(column {_letters(first_column + index)}, no header)"
+    return f"(column {column_letters(first_column + index)}, no header)"
 
 
-def _letters(index: int) -> str:
+def column_letters(index: int) -> str:
+    """A sheet's column as Excel names it: 0 -> "A", 25 -> "Z", 26 -> "AA"."""
     letters = ""
     number = index + 1
     while number:

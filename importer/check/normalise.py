@@ -77,6 +77,7 @@ __all__ = [
     "parse_uuid",
     "parse_uuid_list",
     "vague_currency_mark",
+    "without_marks",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -112,12 +113,30 @@ CURRENCY_NAMES: dict[str, str] = {
     "hungarian forint": "HUF",
 }
 
-PLAIN_POINT_AMOUNT = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
-PLAIN_COMMA_AMOUNT = re.compile(r"\d{1,15}(?:,\d{1,2})?")
-PLAIN_POINT_DECIMALS = re.compile(r"\d{1,15}\.\d{1,2}")  # evidence of a decimal point
-PLAIN_COMMA_DECIMALS = re.compile(r"\d{1,15},\d{1,2}")  # evidence of a decimal comma
-PLAIN_AMOUNT = re.compile(r"\d{1,15}(?:[.,]\d{1,2})?")  # either of those, or bare digits
-_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-"})
+#: Keen refuses an amount of 10**15 or more ("purchase_amount is out of range"). The plain
+#: forms below stop there, and parse_amount refuses a longer amount of any other form.
+MAX_WHOLE_DIGITS = 15
+_WHOLE = rf"\d{{1,{MAX_WHOLE_DIGITS}}}"
+PLAIN_POINT_AMOUNT = re.compile(_WHOLE + r"(?:\.\d{1,2})?")
+PLAIN_COMMA_AMOUNT = re.compile(_WHOLE + r"(?:,\d{1,2})?")
+PLAIN_POINT_DECIMALS = re.compile(_WHOLE + r"\.\d{1,2}")  # evidence of a decimal point
+PLAIN_COMMA_DECIMALS = re.compile(_WHOLE + r",\d{1,2}")  # evidence of a decimal comma
+PLAIN_AMOUNT = re.compile(_WHOLE + r"(?:[.,]\d{1,2})?")  # either of those, or bare digits
+#: Characters that show nothing and mean nothing in a cell copied from a web page, a PDF or a
+#: right-to-left document: zero-width space, non-joiner, joiner and word joiner, the BOM, and
+#: the bidi marks (LRM, RLM, ALM, embeddings, overrides, isolates). Text keeps those inside it
+#: (a joiner shapes a word); amounts and dates hold none (:func:`without_marks`).
+INVISIBLE_MARKS = (
+    "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+#: What parse_text trims besides ASCII whitespace: the spaces Excel and accounting systems write
+#: (no-break, narrow no-break, thin) and the invisible marks.
+UNUSUAL_BLANKS = "\u00a0\u202f\u2009" + INVISIBLE_MARKS
+_NO_MARKS = dict.fromkeys(map(ord, INVISIBLE_MARKS))
+_SPACES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'", "\u2212": "-", **_NO_MARKS}
+)
 # Lower-case codes are accepted only for common currencies ("1500 eur"): any three letters
 # would also let typos such as "l5O0 abc" through as a currency mark.
 _LOWER_CODES = "usd|eur|gbp|dkk|sek|nok|chf|jpy|cad|aud|nzd|pln|czk|huf|isk"
@@ -220,7 +239,7 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
     else:
         raise ValueError(f"decimal separator must be '.' or ',', not {decimal!r}")
 
-    shown = text.strip()
+    shown = without_marks(text).strip()
     if not shown:
         raise ValueError("amount is empty; enter the purchase amount")
     if shown.lower() in _NOT_FINITE:
@@ -250,6 +269,12 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
         raise ValueError(
             f"amount '{shown}' is negative; negative amounts (refunds) are not imported, "
             "remove the row or enter the purchase amount"
+        )
+    digits = len(whole.lstrip("0"))
+    if digits > MAX_WHOLE_DIGITS:
+        raise ValueError(
+            f"amount '{shown}' has {digits} digits before the decimals; Keen takes at most "
+            f"{MAX_WHOLE_DIGITS} (less than {10**MAX_WHOLE_DIGITS:,}): check the value"
         )
     if (
         len(fraction) > 2
@@ -545,7 +570,7 @@ def parse_date(
         naive = _build(text, int(m[1]), int(m[2]), int(m[3]))
         return _localise(naive, tz), False
 
-    s = text.strip()
+    s = without_marks(text).strip()
     if not s:
         raise ValueError("date is empty; enter the purchase date")
 
@@ -689,9 +714,8 @@ def _parse_serial(s: str, m: re.Match[str], tz: tzinfo, epoch: datetime) -> tupl
 def is_serial_date(text: str) -> bool:
     """True when ``parse_date`` reads this text as an Excel serial (a plain number)."""
     # str methods first: this runs on every distinct date of a column
-    return (
-        text.strip().replace(".", "", 1).isdigit() and _SERIAL.fullmatch(text.strip()) is not None
-    )
+    s = without_marks(text).strip()
+    return s.replace(".", "", 1).isdigit() and _SERIAL.fullmatch(s) is not None
 
 
 def _only_order(m: re.Match[str] | None) -> bool | None:
@@ -718,7 +742,7 @@ def detect_day_first(values: Iterable[str]) -> bool | None:
     day = month = False
     seen = dotted_only = False
     for value in values:
-        m = _NUMERIC_DATE.fullmatch(value.strip())
+        m = _NUMERIC_DATE.fullmatch(without_marks(value).strip())
         if not m:
             continue
         order = _only_order(m)
@@ -843,11 +867,17 @@ def parse_legacy_id(text: str) -> int:
     raise ValueError(f"legacy_lead_id '{s}' is not a number; enter the numeric lead id")
 
 
-_INVISIBLE = " \t\r\n\u00a0\u202f\u2009\u200b\ufeff"
+_INVISIBLE = " \t\r\n" + UNUSUAL_BLANKS
+
+
+def without_marks(text: str) -> str:
+    """An amount or date cell without the invisible marks (:data:`INVISIBLE_MARKS`) in it."""
+    return text if text.isascii() else text.translate(_NO_MARKS)
 
 
 def parse_text(text: str) -> str | None:
-    """Trim a text cell (also non-breaking spaces); an empty cell gives None."""
+    """Trim a text cell (also non-breaking spaces and invisible marks); an empty cell gives
+    None."""
     s = text.strip(_INVISIBLE).strip()
     return s or None
 

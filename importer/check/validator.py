@@ -37,6 +37,7 @@ from importer.check.decisions import (
     sole_majority,
 )
 from importer.check.duplicates import DuplicateRule, Repeat, RowKeys, only
+from importer.check.matching import column_letters
 from importer.check.parsers import Reading, fast_paths, parse_functions
 from importer.check.summary import STATUS_HEADERS, ChunkFacts
 from importer.currencies import header_currency
@@ -363,14 +364,18 @@ class RowValidator:
         verdict.implied = implied
 
     def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:
-        """Rows the file's quoting broke: cells past the header, lines swallowed by a quote."""
-        for i in chunk.overflow:
-            extra = ", ".join(repr(c) for c in chunk.overflow[i] if c.strip())
-            verdict.fail(
-                i,
-                f"the row has more cells than the header has columns (extra: {extra}); "
-                "is there an unquoted delimiter in a value, such as 1,500.00?",
-            )
+        """Rows the file's quoting broke: cells past the header, lines swallowed by a quote,
+        a file cut off in a quoted cell."""
+        if chunk.raw is not None:  # a workbook
+            self._note_unheaded_cells(chunk, verdict)
+        else:
+            for i, cells in chunk.overflow.items():
+                extra = ", ".join(repr(c) for c in cells if c.strip())
+                verdict.fail(
+                    i,
+                    f"the row has more cells than the header has columns (extra: {extra}); "
+                    "is there an unquoted delimiter in a value, such as 1,500.00?",
+                )
         for i, (column, rows) in chunk.run_on.items():
             lines = "1 line that looks" if rows == 1 else f"{rows:,} lines that look"
             verdict.fail(
@@ -379,6 +384,27 @@ class RowValidator:
                 f"over {lines} like rows of their own, which are not read as purchases; "
                 'close the quote (or remove the ") in the file and check it again',
             )
+        if chunk.cut_off is not None:
+            i, column = chunk.cut_off
+            name = self.headers[column] if column < len(self.headers) else f"column {column + 1}"
+            verdict.fail(
+                i,
+                f"the file ends inside a quoted value in column {name!r} — it looks cut off "
+                "(truncated download/copy): export it again",
+            )
+
+    def _note_unheaded_cells(self, chunk: Chunk, verdict: _Verdict) -> None:
+        """A workbook's cells right of the last header (a note typed beside a row) are not
+        imported: say so. No delimiter can have shifted them, so the row stands on its own."""
+        width = chunk.first_column + len(self.headers)
+        for i, extra in chunk.overflow.items():
+            for at, cell in enumerate(extra):
+                if cell.strip():
+                    verdict.warn(
+                        i,
+                        f"column {column_letters(width + at)} has no header: {cell!r} "
+                        "is not imported",
+                    )
 
     def _check_leads(self, chunk: Chunk, verdict: _Verdict) -> None:
         """Rows without a lead: report lines (totals, headings, footers) or invalid."""
@@ -773,7 +799,7 @@ def find_status_column(headers: list[str], mapped: set[str]) -> int | None:
 
 #: Amount cells in the form _amount_text gives: a cell of this form reads as exactly the
 #: Decimal of its text, so the text can stand in for the amount in a key.
-CANONICAL_AMOUNTS = plain_run(r"(?:0|[1-9]\d{0,14})\.\d\d")
+CANONICAL_AMOUNTS = plain_run(rf"(?:0|[1-9]\d{{0,{normalise.MAX_WHOLE_DIGITS - 1}}})\.\d\d")
 
 
 def _amount_text(amount: object) -> object:

@@ -106,7 +106,8 @@ def _write_csv(table: Table, changes: dict[int, dict[int, str]], path: Path) -> 
         open(path, "w", encoding=encoding, newline="") as target,
     ):
         writer = csv.writer(target, delimiter=delimiter, lineterminator="\r\n")
-        for row, record in enumerate(csv.reader(source, delimiter=delimiter), start=1):
+        records = csv.reader(source, delimiter=delimiter)
+        for row, record in enumerate(records, start=1 - table.unseen_records):
             for at, value in changes.get(row, {}).items():
                 record.extend([""] * (at + 1 - len(record)))
                 record[at] = value

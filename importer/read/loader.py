@@ -11,6 +11,7 @@ Title rows above the header (an export's "Sales report March 2026" line) are ski
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -47,6 +48,11 @@ class Chunk:
     #: index -> (column, lines) of a cell running over ``lines`` more lines that look like rows
     #: of their own: a quote not closed swallowed them (CSV only).
     run_on: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: (index, column) of the file's last record when the file ends inside its quoted cell in
+    #: that column: the file was cut off there (CSV only).
+    cut_off: tuple[int, int] | None = None
+    #: Workbooks: the sheet column (0 = A) of the first cell (a sheet may start at column B).
+    first_column: int = 0
     #: column -> {index: ISO code} of number cells whose number format shows a currency
     #: (.xlsx only; calamine reads "€ 1,500.00" as 1500.0).
     shown_currencies: dict[int, dict[int, str]] = field(default_factory=dict)
@@ -88,6 +94,8 @@ class Table:
     sheets: list[str] = field(default_factory=list)
     delimiter: str | None = None
     hidden_columns: list[str] = field(default_factory=list)  # headers of hidden columns
+    #: CSV: records above row 1 as Excel shows the file (its "sep=;" line, which it hides).
+    unseen_records: int = 0
     notes: list[str] = field(default_factory=list)  # what the reader could not check
     #: A workbook in the 1904 date system: its number cells in a date column are serial dates
     #: counted from 1904-01-01, not 1899-12-30 (see importer.read.hidden.HiddenCells).
@@ -159,8 +167,9 @@ def _open_csv(
         hinted = EXCEL_SEP_LINE.match(sample)
         delimiter = hinted.group(1) if hinted else detect_delimiter(sample)
     records = list(_sample_records(sample, delimiter))
-    if records and EXCEL_SEP_LINE.match(delimiter.join(records[0])):
-        records[0] = []  # Excel's "sep=;" hint line is not a title or a header
+    # Excel reads its "sep=;" line as a setting and does not show it: rows count from the next.
+    unseen = 1 if records and is_excel_sep_line(records[0], delimiter) else 0
+    records = records[unseen:]
     header_index = _chosen_header(records, header_row, info.path)
     if header_index is None:
         header_index = _find_header(records, header_hint)
@@ -172,11 +181,21 @@ def _open_csv(
     _check_headers(headers, info.path)
 
     def read(size: int) -> Iterator[Chunk]:
-        return _csv_chunks(info, encoding, delimiter, header_index, len(headers), size)
+        return _csv_chunks(info, encoding, delimiter, (header_index, unseen), len(headers), size)
 
     return Table(
-        info=info, headers=headers, header_row=header_index + 1, delimiter=delimiter, _reader=read
+        info=info,
+        headers=headers,
+        header_row=header_index + 1,
+        delimiter=delimiter,
+        unseen_records=unseen,
+        _reader=read,
     )
+
+
+def is_excel_sep_line(record: list[str], delimiter: str) -> bool:
+    """True for Excel's delimiter hint ("sep=;"), a first line Excel does not show."""
+    return EXCEL_SEP_LINE.match(delimiter.join(record)) is not None
 
 
 def _read_sample(info: FileInfo, encoding: str) -> str:
@@ -267,9 +286,14 @@ def _check_headers(headers: list[str], path: Path) -> None:
 
 
 def _csv_chunks(
-    info: FileInfo, encoding: str, delimiter: str, header_index: int, width: int, size: int
+    info: FileInfo,
+    encoding: str,
+    delimiter: str,
+    header: tuple[int, int],
+    width: int,
+    size: int,
 ) -> Iterator[Chunk]:
-    with CsvChunkReader(info, encoding, delimiter, header_index, width) as reader:
+    with CsvChunkReader(info, encoding, delimiter, header, width) as reader:
         while (chunk := reader.next_chunk(size)) is not None:
             yield chunk
 
@@ -280,7 +304,7 @@ def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
         table.info,
         table.info.encoding or "utf-8",
         table.delimiter or ",",
-        table.header_row - 1,
+        (table.header_row - 1, table.unseen_records),
         len(table.headers),
         record=record,
     )
@@ -289,8 +313,10 @@ def csv_chunk_reader(table: Table, *, record: bool = False) -> CsvChunkReader:
 class CsvChunkReader:
     """Reads a CSV table chunk by chunk; a chunk read elsewhere can be skipped unparsed.
 
-    ``record=True`` keeps the raw lines of the last chunk (:meth:`last_lines`), so another
-    process reading the same file can skip exactly those lines (:meth:`skip`).
+    ``header`` is the 0-based row of the header as Excel shows the file and how many records
+    come before Excel's first row (its hidden "sep=;" line). ``record=True`` keeps the raw lines
+    of the last chunk (:meth:`last_lines`), so another process reading the same file can skip
+    exactly those lines (:meth:`skip`).
     """
 
     def __init__(
@@ -298,7 +324,7 @@ class CsvChunkReader:
         info: FileInfo,
         encoding: str,
         delimiter: str,
-        header_index: int,
+        header: tuple[int, int],
         width: int,
         *,
         record: bool = False,
@@ -310,7 +336,9 @@ class CsvChunkReader:
         source = self._recording(self._handle) if record else self._handle
         self._reader = csv.reader(source, delimiter=delimiter)
         self._skipped_lines = 0
-        self._guard(lambda: list(islice(self._reader, header_index + 1)))  # titles, header
+        self._file_lines: int | None = None  # counted only for a file that may be cut off
+        header_index, unseen = header
+        self._guard(lambda: list(islice(self._reader, unseen + header_index + 1)))
         self.next_row = header_index + 2  # the spreadsheet row of the next data record
 
     def _recording(self, handle) -> Iterator[str]:
@@ -329,7 +357,29 @@ class CsvChunkReader:
         chunk = _csv_chunk(batch, first_row, self.width)
         if self._line_num() - lines_before > len(batch):  # a quoted line break somewhere
             chunk.run_on = _rows_swallowed(chunk, self.delimiter, self.width)
+        if chunk.rows and chunk.rows[-1] == self.next_row - 1:
+            self._check_cut_off(chunk, batch[-1], last=len(batch) < size)
         return chunk
+
+    def _check_cut_off(self, chunk: Chunk, record: list[str], *, last: bool) -> None:
+        """Mark the chunk's last record when the file ends inside its last cell's quote.
+
+        Python's csv reader takes a quote still open at the end of the file as closed, so a
+        download cut off in ``"1,500,000.00"`` would read as 1500. Only the file's last bytes
+        are looked at; a full chunk is the file's end only when no line follows it.
+        """
+        index = len(chunk.rows) - 1
+        if index in chunk.run_on or not _ends_in_open_quote(
+            self.info.path, self.encoding, self.delimiter, record[-1]
+        ):
+            return
+        if not last:
+            if self._file_lines is None:
+                with open(self.info.path, encoding=self.encoding, newline="") as handle:
+                    self._file_lines = sum(1 for _ in handle)
+            if self._line_num() != self._file_lines:
+                return
+        chunk.cut_off = (index, len(record) - 1)
 
     def last_lines(self) -> list[str]:
         """The raw lines of the last chunk (with ``record=True``)."""
@@ -428,6 +478,35 @@ def _rows_swallowed(chunk: Chunk, delimiter: str, width: int) -> dict[int, tuple
     return found
 
 
+def _ends_in_open_quote(path: Path, encoding: str, delimiter: str, cell: str) -> bool:
+    """True when the file ends with a quote opened before ``cell`` and never closed."""
+    with open(path, "rb") as handle:
+        codec = _byte_order(encoding, handle.read(4))
+        try:
+            opened = ('"' + cell.replace('"', '""')).encode(codec)
+            before = tuple(char.encode(codec) for char in (delimiter, "\n", "\r"))
+        except UnicodeError:
+            return False
+        start = handle.seek(0, io.SEEK_END) - len(opened) - max(map(len, before))
+        if start < 0:
+            return False
+        handle.seek(start)
+        tail = handle.read()
+    # The quote opens the cell: a delimiter or a line break comes before it.
+    return tail.endswith(opened) and tail[: -len(opened)].endswith(before)
+
+
+def _byte_order(encoding: str, head: bytes) -> str:
+    """The codec that writes the file's text byte for byte (no BOM, its byte order)."""
+    name = codecs.lookup(encoding).name
+    if name == "utf-8-sig":
+        return "utf-8"
+    if name in ("utf-16", "utf-32"):
+        big = head.startswith(codecs.BOM_UTF32_BE if name == "utf-32" else codecs.BOM_UTF16_BE)
+        return f"{name}-{'be' if big else 'le'}"
+    return encoding
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -471,6 +550,8 @@ def _open_workbook(
 
     def read(size: int) -> Iterator[Chunk]:
         chunks = _workbook_chunks(worksheet, header_index, len(headers), size, shown)
+        if first_column:
+            chunks = _from_column(chunks, first_column)
         return _mark_hidden(chunks, hidden.rows) if hidden.rows else chunks
 
     return Table(
@@ -545,6 +626,12 @@ def _choose_sheet(
             path=info.path,
         )
     return matches[0]
+
+
+def _from_column(chunks: Iterator[Chunk], first_column: int) -> Iterator[Chunk]:
+    for chunk in chunks:
+        chunk.first_column = first_column
+        yield chunk
 
 
 def _mark_hidden(chunks: Iterator[Chunk], rows: frozenset[int]) -> Iterator[Chunk]:

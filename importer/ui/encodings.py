@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from importer.read.loader import is_excel_sep_line
+
 #: (codec, what a finance user reads), in the order the dropdown shows them.
 ENCODINGS = (
     ("utf-8", "UTF-8"),
@@ -96,6 +98,8 @@ def _records(head: bytes, codec: str, delimiter: str, *, whole: bool) -> list[li
     records: list[list[str]] = []
     with contextlib.suppress(csv.Error):  # the records before one the cut broke still read
         records.extend(reader)
+    if records and is_excel_sep_line(records[0], delimiter):
+        del records[0]  # rows are counted as Excel shows them, without this line
     return records
 
 

@@ -928,6 +928,7 @@ def test_parse_legacy_id_refuses(text: str, reason: str) -> None:
         pytest.param(" \t ", None, id="blank"),
         pytest.param("\u00a0Widget\u202f", "Widget", id="nbsp"),
         pytest.param("\ufeffWidget", "Widget", id="bom"),
+        pytest.param("\u200eWidget\u2060\u200d", "Widget", id="bidi-and-joiners"),
         pytest.param("Big  blue   widget", "Big  blue   widget", id="inner-spaces-kept"),
         pytest.param("1500.0", "1500.0", id="numbers-untouched"),
         pytest.param("00123", "00123", id="leading-zeros-kept"),

@@ -17,6 +17,7 @@ from conftest import (
     check_file,
     read_results_csv,
     write_csv,
+    write_xlsx,
 )
 
 from importer.check.mapping import Mapping
@@ -125,6 +126,68 @@ def test_amount_problems_in_the_file(tmp_path):
     )
     allowed = verdicts(path, Mapping(allow_precision=True))
     assert allowed[2] == (4, "valid", None)
+
+
+@pytest.mark.parametrize(
+    ("amount", "date"),
+    [
+        pytest.param("1500\u200b", "2026-03-01", id="zero-width-space"),
+        pytest.param("\u200e1500.00", "\u200f2026-03-01", id="lrm-rlm"),
+        pytest.param("1500.00\ufeff", "2026-03-01\ufeff", id="bom"),
+        pytest.param('"\u20601,500.00\u200d"', "\u202a01/03/2026\u202c", id="joiners-bidi"),
+        pytest.param("\u2066€ 1500\u2069", "\u200c2026-03-01 10:00", id="isolates"),
+    ],
+)
+def test_invisible_characters_around_amounts_and_dates_are_not_part_of_them(tmp_path, amount, date):
+    # Copied from a web page or a PDF, a cell carries marks that show nothing: the user cannot
+    # see what "amount '1500' is not a number" objects to.
+    path = csv_file(tmp_path, "Lead ID,Amount,Date", f"{LEAD_1},{amount},{date}")
+
+    rows = check_file(path, Mapping(no_amount=False, no_date=False, day_first=True))
+
+    assert [(row, status, error) for row, status, error, _, _ in rows] == [(2, "valid", None)]
+    record = rows[0][4]
+    assert record.purchase_amount == Decimal(1500)
+    assert record.date.date() == dt.date(2026, 3, 1)
+
+
+def test_a_cell_of_invisible_characters_only_is_an_empty_amount(tmp_path):
+    path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},\u200b\u200e", f"{LEAD_2},abc\u200b")
+
+    assert verdicts(path) == [
+        (2, "invalid", "amount is empty; enter the purchase amount"),
+        (3, "invalid", "amount 'abc' is not a number; enter the amount as digits, e.g. 1500.00"),
+    ]
+
+
+def test_amounts_with_more_than_15_digits_before_the_decimals_are_invalid(tmp_path):
+    # Keen refuses them ("purchase_amount is out of range"); the plain fast path already stopped
+    # at 15 digits, the general parser took any.
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount",
+        f"{LEAD_1},1234567890123456789",
+        f'{LEAD_2},"1,234,567,890,123,456.00"',
+        f"{LEAD_3},€ 1000000000000000",
+        f"{LEAD_1},123456789012345.67",
+        f"{LEAD_2},000123456789012345",
+        f'{LEAD_3},"999,999,999,999,999.99"',
+    )
+
+    def too_long(shown: str, digits: int) -> str:
+        return (
+            f"amount '{shown}' has {digits} digits before the decimals; Keen takes at most 15 "
+            "(less than 1,000,000,000,000,000): check the value"
+        )
+
+    assert verdicts(path) == [
+        (2, "invalid", too_long("1234567890123456789", 19)),
+        (3, "invalid", too_long("1,234,567,890,123,456.00", 16)),
+        (4, "invalid", too_long("€ 1000000000000000", 16)),
+        (5, "valid", None),
+        (6, "valid", None),
+        (7, "valid", None),
+    ]
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -698,6 +761,51 @@ def test_row_with_more_cells_than_header_is_invalid_with_extra_cells(tmp_path):
         "unquoted delimiter in a value, such as 1,500.00?"
     ) in rows[1][2]
     assert rows[2] == (4, "valid", None)  # empty trailing cells are not data
+
+
+def test_a_note_in_a_workbook_column_without_a_header_is_a_warning(tmp_path):
+    # A workbook has no delimiter that could shift cells: the row is judged on its headed cells.
+    path = write_xlsx(
+        tmp_path / "notes.xlsx",
+        {
+            "Data": [
+                ["Lead ID", "Date", "Amount"],
+                [LEAD_1, dt.datetime(2026, 3, 1), 1500, None, "checked by Anna"],
+                [LEAD_2, dt.datetime(2026, 3, 2), 20, "x", None, "?"],
+                [LEAD_3, dt.datetime(2026, 3, 3), 30],
+            ]
+        },
+    )
+
+    rows = check_file(path, Mapping(no_amount=False, no_date=False))
+
+    assert [(row, status, error, warnings) for row, status, error, warnings, _ in rows] == [
+        (2, "valid", None, ["column E has no header: 'checked by Anna' is not imported"]),
+        (
+            3,
+            "valid",
+            None,
+            [
+                "column D has no header: 'x' is not imported",
+                "column F has no header: '?' is not imported",
+            ],
+        ),
+        (4, "valid", None, []),
+    ]
+    assert rows[0][4].purchase_amount == Decimal(1500)
+
+
+def test_a_workbook_column_without_a_header_is_named_by_its_letter_in_the_sheet(tmp_path):
+    path = write_xlsx(
+        tmp_path / "offset.xlsx",
+        {"Data": [[None, "Lead ID", "Amount"], [None, LEAD_1, 10, "late"]]},
+    )
+
+    rows = check_file(path, Mapping(no_amount=False))
+
+    assert [(status, warnings) for _, status, _, warnings, _ in rows] == [
+        ("valid", ["column D has no header: 'late' is not imported"])
+    ]
 
 
 def test_overflow_only_row_is_not_blank(tmp_path):

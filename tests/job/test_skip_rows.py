@@ -38,6 +38,28 @@ LEFT_OUT = "left out with --skip-rows"
 # --- the command line ---------------------------------------------------------------------------
 
 
+def test_rows_of_a_file_with_excel_sep_line_are_numbered_as_excel_shows_them(tmp_path, cli):
+    # Excel reads the "sep=," line as a setting and does not show it: the header is its row 1.
+    source = purchases_csv(tmp_path / "march.csv", count=3)
+    source.write_text("sep=,\n" + source.read_text(encoding="utf-8"), encoding="utf-8")
+
+    code, err = cli("validate", source, "--skip-rows", "3")
+
+    assert code == 0
+    assert "header on row 1" in err[0]
+    assert results(tmp_path / "march.results.csv") == [
+        ("2", "valid", ""),
+        ("3", "skipped", LEFT_OUT),
+        ("4", "valid", ""),
+    ]
+    job = importer.open_import(source, header_row=1)
+    job.check()
+    job.edit(4, "Amount", "35.00")  # the row Excel shows as 4
+    corrected = job.save_corrected().read_text(encoding="utf-8").splitlines()
+    assert corrected[0] == "sep=,"
+    assert corrected[4].split(",")[1] == "35.00"
+
+
 def test_validate_skip_rows_leaves_those_rows_out(tmp_path, cli):
     source = purchases_csv(tmp_path / "march.csv")
 

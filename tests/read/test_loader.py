@@ -500,9 +500,12 @@ def test_excel_sep_hint_line_sets_the_delimiter_and_is_skipped(tmp_path):
         f"sep=;\r\nLead ID;Amount\r\n{LEAD_1};1.500,00\r\n",
     )
     table = open_table(path)
-    assert (table.delimiter, table.headers, table.header_row) == (";", ["Lead ID", "Amount"], 2)
+    # Excel does not show the hint line: the header is its row 1.
+    assert (table.delimiter, table.headers, table.header_row) == (";", ["Lead ID", "Amount"], 1)
     chunk = next(table.chunks())
-    assert (chunk.rows, chunk.cells) == ([3], [[LEAD_1, "1.500,00"]])
+    assert (chunk.rows, chunk.cells) == ([2], [[LEAD_1, "1.500,00"]])
+    chosen = open_table(path, header_row=1)
+    assert (chosen.headers, next(chosen.chunks()).rows) == (["Lead ID", "Amount"], [2])
 
 
 def test_xlsx_cover_sheet_in_front_of_the_data_is_passed_over(tmp_path):
