@@ -90,7 +90,10 @@ class Mapping:
     def __post_init__(self) -> None:
         # A DataFrame read with header=None has the column labels 0, 1, ...: its headers are
         # read as "0", "1", ..., so {"lead_id": 0} names the column "0".
-        self.columns = {name: str(column) for name, column in self.columns.items()}
+        self.columns = {
+            _check_field(name, source="mapping", column=column): str(column)
+            for name, column in self.columns.items()
+        }
 
     @classmethod
     def of(cls, given: Mapping | dict[str, str] | str | Path | None) -> Mapping:
@@ -128,7 +131,7 @@ def parse_map_options(items: list[str]) -> Mapping:
                 hint="e.g. --map purchase_amount='Net amount' (or --map reference= to switch "
                 "off a column matched automatically)",
             )
-        columns[_check_field(name, source="--map")] = column.strip()
+        columns[_check_field(name, source="--map", column=column.strip())] = column.strip()
     return Mapping(columns=columns)
 
 
@@ -163,7 +166,8 @@ def load_mapping_file(path: str | Path) -> Mapping:
                 f"mapping file {path}: columns.{name} must be a column name in quotes "
                 '(or "" to switch the field off)'
             )
-        columns[_check_field(name, source=f"mapping file {path}")] = column.strip()
+        source = f"mapping file {path}"
+        columns[_check_field(name, source=source, column=column.strip())] = column.strip()
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
         raise MappingError(
@@ -248,9 +252,14 @@ def _toml_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _check_field(name: str, *, source: str) -> str:
-    if name not in FIELDS:
-        raise MappingError(
-            f"{source}: unknown field {name!r}", hint="known fields: " + ", ".join(FIELDS)
+def _check_field(name: str, *, source: str, column: object = None) -> str:
+    """``name`` when it is a Keen field; else MappingError naming the fields (and saying so when
+    ``name`` and the ``column`` mapped to it look swapped, as a pandas rename dict has them)."""
+    if name in FIELDS:
+        return name
+    message = f"{source}: unknown field {name!r}"
+    if isinstance(column, str) and column in FIELDS:
+        message += (
+            f" ({name!r} looks like a column and {column!r} like a field: the field comes first)"
         )
-    return name
+    raise MappingError(message, hint="known fields: " + ", ".join(FIELDS))
