@@ -67,6 +67,34 @@ def parse_expected_total(text: str) -> ExpectedTotal:
     return ExpectedTotal(value, currency.strip().upper() or None)
 
 
+def expected_rows(value: object) -> int | None:
+    """``expect_rows`` given in Python: a whole number of rows, or its digits as text."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    raise ConfigurationError(f"expect_rows must be a whole number of rows, not {value!r}")
+
+
+def expected_total_text(value: object) -> str | None:
+    """``expect_total`` given in Python as the text --expect-total takes (checked now): the
+    text itself, an int, a Decimal, or a float whose digits are its exact value (3750.5; 0.1
+    is not exactly 0.1: give it as text)."""
+    if isinstance(value, float) and Decimal(str(value)) == Decimal(value):
+        value = str(value)
+    elif isinstance(value, Decimal) and value.is_finite() or type(value) is int:
+        value = format(value, "f") if isinstance(value, Decimal) else str(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"expect_total must be an amount (text such as '3750.00:EUR', an int or a "
+            f"Decimal; a float only when exact), not {value!r}"
+        )
+    parse_expected_total(value)
+    return value
+
+
 def check_control_totals(
     summary: Summary, *, expect_rows: int | None, expect_total: ExpectedTotal | None
 ) -> list[str]:

@@ -6,6 +6,7 @@ Which column feeds which field, from the mapping, the headers and the cells, is 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from importer.check.matching import (  # noqa: F401
     suggestion,
 )
 from importer.check.normalise import parse_uuid
-from importer.errors import MappingError
+from importer.errors import ConfigurationError, KeenImportError, MappingError
 from importer.read.notepad import notepad_text
 from importer.records import FIELDS
 
@@ -59,6 +60,15 @@ OPTION_NAMES = (
     "proxy",
     "ca_bundle",
 )
+#: Options holding several values (a single text is one value).
+LIST_OPTIONS = {
+    "trigger_ids": "a list of UUIDs",
+    "where": 'a list of "COLUMN=VALUE[,VALUE...]"',
+}
+#: Options naming a file or folder: in Python a path object is taken as its text.
+PATH_OPTIONS = ("out_dir", "ca_bundle")
+ACTIONS = ("create_purchase", "create_purchase_custom")
+MAPPING_KINDS = "a Mapping, a {field: column} dict or the path of a TOML mapping file"
 
 
 @dataclass
@@ -88,9 +98,20 @@ class Mapping:
     ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's
 
     def __post_init__(self) -> None:
+        for name in OPTION_NAMES:
+            value = getattr(self, name)
+            if value is None and name in LIST_OPTIONS:
+                value = ()
+            if value is not None:
+                setattr(self, name, check_option(name, value, error=ConfigurationError))
+        if not isinstance(self.columns, dict):
+            raise MappingError(f"columns must be a {{field: column}} dict, not {self.columns!r}")
         # A DataFrame read with header=None has the column labels 0, 1, ...: its headers are
         # read as "0", "1", ..., so {"lead_id": 0} names the column "0".
-        self.columns = {name: str(column) for name, column in self.columns.items()}
+        self.columns = {
+            _check_field(name, source="mapping", column=column): str(column)
+            for name, column in self.columns.items()
+        }
 
     @classmethod
     def of(cls, given: Mapping | dict[str, str] | str | Path | None) -> Mapping:
@@ -102,7 +123,9 @@ class Mapping:
             return given
         if isinstance(given, dict):
             return cls(columns=dict(given))
-        return load_mapping_file(given)
+        if isinstance(given, str | os.PathLike):
+            return load_mapping_file(given)
+        raise MappingError(f"a mapping is {MAPPING_KINDS}, not {given!r}")
 
     def merged(self, other: Mapping) -> Mapping:
         """This mapping with every explicitly set value of ``other`` laid over it."""
@@ -128,7 +151,7 @@ def parse_map_options(items: list[str]) -> Mapping:
                 hint="e.g. --map purchase_amount='Net amount' (or --map reference= to switch "
                 "off a column matched automatically)",
             )
-        columns[_check_field(name, source="--map")] = column.strip()
+        columns[_check_field(name, source="--map", column=column.strip())] = column.strip()
     return Mapping(columns=columns)
 
 
@@ -163,7 +186,8 @@ def load_mapping_file(path: str | Path) -> Mapping:
                 f"mapping file {path}: columns.{name} must be a column name in quotes "
                 '(or "" to switch the field off)'
             )
-        columns[_check_field(name, source=f"mapping file {path}")] = column.strip()
+        source = f"mapping file {path}"
+        columns[_check_field(name, source=source, column=column.strip())] = column.strip()
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
         raise MappingError(
@@ -172,41 +196,45 @@ def load_mapping_file(path: str | Path) -> Mapping:
         )
     values: dict[str, Any] = {}
     for key, value in options.items():
+        value = check_option(key, value, source=f"mapping file {path}")
         if key == "trigger_ids":
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise MappingError(f"mapping file {path}: trigger_ids must be a list of UUIDs")
             for trigger in value:
                 try:
                     parse_uuid(trigger, field=f"mapping file {path}: trigger_ids entry")
                 except ValueError as exc:
                     raise MappingError(str(exc)) from None
-            value = tuple(value)
-        elif key == "where":
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise MappingError(
-                    f'mapping file {path}: where must be a list of "COLUMN=VALUE[,VALUE...]"'
-                )
-            value = tuple(value)
-        elif key in BOOLEAN_OPTIONS:
-            if not isinstance(value, bool):
-                raise MappingError(
-                    f"mapping file {path}: {key} must be true or false (without quotes), "
-                    f"not {value!r}"
-                )
-        elif not isinstance(value, str):
-            raise MappingError(f"mapping file {path}: {key} must be text in quotes, not {value!r}")
-        if key == "decimal" and value not in (".", ","):
-            raise MappingError(f'mapping file {path}: decimal must be "." or ","')
-        if key == "action" and value not in ("create_purchase", "create_purchase_custom"):
-            raise MappingError(
-                f"mapping file {path}: action must be create_purchase or create_purchase_custom"
-            )
         if key == "ca_bundle":
             value = str(path.parent / Path(value).expanduser())  # relative to the mapping file
         values[key] = value
     return Mapping(columns=columns, **values)
+
+
+def check_option(
+    key: str, value: Any, *, source: str | None = None, error: type[KeenImportError] = MappingError
+) -> Any:
+    """``value`` as a Mapping holds option ``key`` (a list as a tuple, a path as its text), or
+    ``error`` saying what it must be. The one rule of mapping files (``source`` names the file),
+    ``Mapping(...)`` and ``ImportJob.set_options`` (ConfigurationError)."""
+    where = f"{source}: " if source else ""
+    if key in LIST_OPTIONS:
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise error(f"{where}{key} must be {LIST_OPTIONS[key]}")
+        return tuple(value)
+    if key in BOOLEAN_OPTIONS:
+        if not isinstance(value, bool):
+            raise error(f"{where}{key} must be true or false (without quotes), not {value!r}")
+        return value
+    if key in PATH_OPTIONS and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        shown = type(value).__name__ if key == "proxy" else repr(value)  # may hold a password
+        raise error(f"{where}{key} must be text in quotes, not {shown}")
+    if key == "decimal" and value not in (".", ","):
+        raise error(f'{where}decimal must be "." or ","')
+    if key == "action" and value not in ACTIONS:
+        raise error(f"{where}action must be create_purchase or create_purchase_custom")
+    return value
 
 
 def dump_mapping(mapping: Mapping, *, comment: str | None = None) -> str:
@@ -248,9 +276,14 @@ def _toml_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _check_field(name: str, *, source: str) -> str:
-    if name not in FIELDS:
-        raise MappingError(
-            f"{source}: unknown field {name!r}", hint="known fields: " + ", ".join(FIELDS)
+def _check_field(name: str, *, source: str, column: object = None) -> str:
+    """``name`` when it is a Keen field; else MappingError naming the fields (and saying so when
+    ``name`` and the ``column`` mapped to it look swapped, as a pandas rename dict has them)."""
+    if name in FIELDS:
+        return name
+    message = f"{source}: unknown field {name!r}"
+    if isinstance(column, str) and column in FIELDS:
+        message += (
+            f" ({name!r} looks like a column and {column!r} like a field: the field comes first)"
         )
-    return name
+    raise MappingError(message, hint="known fields: " + ", ".join(FIELDS))

@@ -43,7 +43,7 @@ from importer.check.summary import STATUS_HEADERS, ChunkFacts
 from importer.currencies import header_currency
 from importer.errors import ConfigurationError, MappingError
 from importer.read.headers import fold_header
-from importer.read.loader import Chunk
+from importer.read.loader import Chunk, is_number_cell
 from importer.records import PurchaseRecord, RowStatus, record_maker
 
 __all__ = ["CheckedChunk", "ColumnDecisions", "RowValidator", "ValidationOptions", "decide_columns"]
@@ -746,7 +746,7 @@ def _numbers_in_comma_form(values, raw: list[list], at: int) -> list[str]:
     A typed number carries no separator of its own, so its text (``1234.5``) is rewritten to
     the column's form (``1234,5``) rather than misread as a wrong separator.
     """
-    numbers = [i for i, cells in enumerate(raw) if type(cells[at]) in (float, int)]
+    numbers = [i for i, cells in enumerate(raw) if is_number_cell(cells[at])]
     if not numbers:
         return values
     values = list(values)

@@ -31,6 +31,8 @@ from importer.check.controls import (
     ExpectedTotal,
     check_control_totals,
     date_range_notes,
+    expected_rows,
+    expected_total_text,
     file_notes,
     parse_expected_total,
 )
@@ -97,6 +99,12 @@ OPENING_OPTIONS = ("sheet", "encoding", "delimiter")
 CONTROL_OPTIONS = ("expect_rows", "expect_total", "results")
 #: Options naming rows of this one file (never part of a mapping another file could reuse).
 ROW_OPTIONS = ("skip_rows",)
+#: How set_options checks a control option's value (the others are kept as given).
+_CONTROL_CHECKS = {"expect_rows": expected_rows, "expect_total": expected_total_text}
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def open_import(
@@ -309,17 +317,19 @@ class ImportJob:
             raise ConfigurationError(
                 f"unknown option {unknown[0]!r}", hint="known options: " + ", ".join(known)
             )
-        if "skip_rows" in options:
-            self._left_out.option = parse_rows(options.pop("skip_rows"))
+        # Every value is checked before any is taken: a refused one changes nothing.
+        controls = {n: options.pop(n) for n in CONTROL_OPTIONS if n in options}
+        controls = {n: _CONTROL_CHECKS.get(n, _same)(v) for n, v in controls.items()}
+        skip = parse_rows(options.pop("skip_rows")) if "skip_rows" in options else None
+        mapping = dataclasses.replace(self._mapping, **options) if options else None
+        if skip is not None:
+            self._left_out.option = skip
             self._left_out_changed()
-        for name in CONTROL_OPTIONS:
-            if name in options:
-                self._controls[name] = options.pop(name)
-                self.last_check = None  # a check under other controls says nothing of these
-        if "trigger_ids" in options:
-            options["trigger_ids"] = tuple(options["trigger_ids"] or ())
-        if options:  # only reading options make the file be mapped and scanned again
-            self._use(dataclasses.replace(self._mapping, **options))
+        if controls:
+            self._controls.update(controls)
+            self.last_check = None  # a check under other controls says nothing of these
+        if mapping is not None:  # only reading options make the file be mapped and scanned again
+            self._use(mapping)
 
     # -- decisions and questions ------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -484,11 +486,80 @@ def write_run_manifest(
 
 
 def _run_async(coroutine) -> None:
-    """Run on uvloop when it is installed (a third less client CPU per request), else asyncio."""
+    """Run the send to its end on an event loop of its own: in this thread, or on a worker
+    thread this one waits for when this thread already runs a loop (a Jupyter cell, an async
+    web app), which cannot run a second one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(coroutine)
+        return
+    _run_on_worker(coroutine)
+
+
+def _loop_factory():
+    """uvloop when it is installed (a third less client CPU per request), else asyncio's."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
-        asyncio.run(coroutine)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(coroutine)
+        return None
+    return uvloop.new_event_loop
+
+
+class _SendThread(threading.Thread):
+    """Runs a coroutine on a loop of its own, in the context of the thread that started it
+    (the held-open collector is a context variable)."""
+
+    def __init__(self, coroutine) -> None:
+        super().__init__(name="keen-import-send", daemon=True)
+        self.coroutine = coroutine
+        self.context = contextvars.copy_context()
+        self.started_task = threading.Event()
+        self.done = threading.Event()
+        self.task: asyncio.Task | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(self._main(), context=self.context)
+        except BaseException as exc:  # handed to the waiting thread
+            self.error = exc
+        finally:
+            self.started_task.set()
+            self.done.set()
+
+    async def _main(self) -> None:
+        self.task = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+        self.started_task.set()
+        await self.coroutine
+
+    def cancel(self) -> None:
+        """Cancel the coroutine, as asyncio.Runner does on Ctrl-C in the main thread."""
+        self.started_task.wait()
+        if self.task is not None and self.loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to stop
+                self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+def _run_on_worker(coroutine) -> None:
+    """Run ``coroutine`` on a :class:`_SendThread` and wait for it. A KeyboardInterrupt while
+    waiting cancels the send (its results are written as after Ctrl-C without a loop) and is
+    raised once the thread is done; the thread's own exception is raised here."""
+    worker = _SendThread(coroutine)
+    worker.start()
+    interrupted = False
+    while not worker.done.is_set():
+        try:
+            worker.done.wait(0.25)  # a timeout keeps the wait interruptible on Windows
+        except KeyboardInterrupt:
+            interrupted = True
+            worker.cancel()
+    worker.join()
+    if interrupted:
+        raise KeyboardInterrupt
+    if worker.error is not None:
+        raise worker.error

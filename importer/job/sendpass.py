@@ -21,6 +21,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -192,7 +193,10 @@ class SendPass:
 
     def _offer_stop(self, loop: asyncio.AbstractEventLoop) -> None:
         self._previous_handlers: dict = {}
-        if self.settings.handle_signals:
+        # Only the main thread may set signal handlers; a send on a worker thread (called from
+        # a running event loop) is stopped by its caller's KeyboardInterrupt instead.
+        self._signals = self.settings.handle_signals and _in_main_thread()
+        if self._signals:
             self._previous_handlers = _install_signal_handlers(loop, self.stop)
         if self.on_stop_ready is not None:
             self.on_stop_ready(lambda: loop.call_soon_threadsafe(self.stop.set))
@@ -246,7 +250,7 @@ class SendPass:
             except self.ledger.errors as exc:
                 r.write_error = r.write_error or f"the ledger {self.ledger.describe()}: {exc}"
             self.ledger.close()
-        if self.settings.handle_signals:
+        if self._signals:
             _remove_signal_handlers(loop, self._previous_handlers)
 
     # -- one chunk --------------------------------------------------------------------------
@@ -591,6 +595,10 @@ def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | 
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
 )
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> dict:

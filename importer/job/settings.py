@@ -12,6 +12,7 @@ from importer.check.mapping import Mapping
 from importer.errors import ConfigurationError
 from importer.ledger import LedgerLocation
 from importer.ledger.location import is_loopback, ledger_for
+from importer.send.credentials import clean_api_key
 from importer.send.network import NetworkSettings, network_settings
 
 
@@ -61,7 +62,8 @@ class SendSettings:
     def checked(self) -> SendSettings:
         """These settings with the URL checked (and completed) and the network settled;
         ConfigurationError when the key is missing or a value is unsafe or out of range."""
-        if not self.api_key:
+        api_key = clean_api_key(self.api_key)
+        if not api_key:
             raise ConfigurationError(
                 "no API key: set KEEN_API_KEY or use --api-key-file PATH",
                 hint="the key is a UUID from Settings > API keys in the Keen dashboard",
@@ -78,7 +80,7 @@ class SendSettings:
         network = network_settings(
             api_url, proxy=self.proxy, proxy_source=self.proxy_source, ca_bundle=self.ca_bundle
         )
-        return replace(self, api_url=api_url, network=network)
+        return replace(self, api_url=api_url, api_key=api_key, network=network)
 
     @property
     def ledger_target(self) -> str:

@@ -4,8 +4,11 @@ A DataFrame is presented exactly as a sheet of typed Excel cells, so nothing aft
 stage knows the difference:
 
 - object and string columns are text cells; a number, Decimal, date or bool found in one is
-  the typed cell it would be in a workbook (a Decimal keeps its exact digits);
-- numeric dtypes are number cells (shown to 15 significant digits, ``1500`` not ``1500.0``);
+  the typed cell it would be in a workbook; a Decimal is a number cell that keeps its exact
+  digits (never read by the column's thousands and decimal separators);
+- numeric dtypes are number cells; a float is written with the shortest digits that read back
+  as the same float (``repr``, without an exponent; ``1500`` not ``1500.0``), not the 15
+  significant digits Excel shows: a DataFrame's 99999999999999.98 is not 100000000000000;
 - datetime64 columns are date cells: naive ones are wall-clock times read in the import's
   timezone, tz-aware ones keep their UTC offset (``2026-03-02T10:15:00+01:00``);
 - NaN, None, NA and NaT are empty cells; a row with nothing in it is dropped and counted, like a
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -191,8 +195,7 @@ def column_cells(series: Any) -> tuple[list[str], list[object]]:
 def _numbers(values: list, kind: str) -> tuple[list[str], list[object]]:
     """Python ints/floats/bools, as a workbook reader gives them; NaN is an empty cell."""
     if kind == "f":
-        # As cell_text: 15 significant digits, "1500" not "1500.0"; + 0.0 turns -0.0 into 0.
-        texts = [format(v + 0.0, ".15g") if v == v else "" for v in values]
+        texts = [_float_text(v) if v == v else "" for v in values]
         return texts, [v if v == v else "" for v in values]
     return [cell_text(v) for v in values], values
 
@@ -218,18 +221,38 @@ def object_cell(value: object) -> tuple[str, object]:
     if _is_missing(value):
         return "", ""
     if isinstance(value, decimal.Decimal):
-        # Exact digits, as a CSV would hold them ("1500.00" keeps its zeros, no exponent).
-        text = format(value, "f")
-        return text, text
+        text = _decimal_text(value)
+        return text, decimal.Decimal(text)
     if isinstance(value, dt.datetime):
         return (_aware_cell if value.utcoffset() is not None else _naive_cell)(value)
     if isinstance(value, numpy.datetime64):
         return _naive_cell(sys.modules["pandas"].Timestamp(value))
     if isinstance(value, numpy.generic):
         value = value.item()  # a NumPy scalar: its Python value
+    if type(value) is float:
+        return _float_text(value), value
     if isinstance(value, bool | int | float | dt.date | dt.time):
         return cell_text(value), value
     return str(value), str(value)
+
+
+def _decimal_text(value: decimal.Decimal) -> str:
+    """A Decimal's exact digits without an exponent, as a CSV would hold them ("1500.00" keeps
+    its zeros), but no zeros past the second decimal place: "3.250" is the number 3.25, and as
+    text it would read as three thousand two hundred and fifty where "." groups thousands."""
+    whole, point, fraction = format(value, "f").partition(".")
+    if len(fraction) > 2:
+        fraction = fraction[:2] + fraction[2:].rstrip("0")
+    return whole + point + fraction
+
+
+def _float_text(value: float) -> str:
+    """A DataFrame's float as the shortest text that reads back as the same float (repr's
+    digits, never an exponent): ``1500``, ``0.1``, ``99999999999999.98``."""
+    if not math.isfinite(value):
+        return repr(value)
+    text = format(decimal.Decimal(repr(value + 0.0)), "f")  # + 0.0: -0.0 is 0
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _naive_cell(value: Any) -> tuple[str, object]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import decimal
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -705,7 +706,7 @@ class _Shown:
                 i: code
                 for start, stop, code in runs.spans(chunk.rows)
                 for i in range(start, stop)
-                if type(raw[i][column]) in (float, int)
+                if is_number_cell(raw[i][column])
             }
             if shown:
                 chunk.shown_currencies[column] = shown
@@ -735,6 +736,17 @@ def _workbook_chunks(
             chunk = Chunk(rows=[], cells=[], raw=[])
     if chunk.rows or chunk.blank:
         yield shown.mark_currencies(chunk) if shown.currencies else chunk
+
+
+#: The types of typed number cells: a workbook's float or int, a DataFrame's Decimal too. Their
+#: text carries no separator of its own, so it is never read by the column's separators (a
+#: bool is a cell of its own kind).
+NUMBER_CELL_TYPES = (float, int, decimal.Decimal)
+
+
+def is_number_cell(value: object) -> bool:
+    """True when ``value`` (a typed cell) is a number, not text, a date or a bool."""
+    return type(value) in NUMBER_CELL_TYPES
 
 
 def cell_text(value: object) -> str:

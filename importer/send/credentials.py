@@ -12,7 +12,7 @@ from pathlib import Path
 from importer.errors import ConfigurationError
 from importer.read.notepad import notepad_text
 
-__all__ = ["DEFAULT_API_URL", "read_api_key"]
+__all__ = ["DEFAULT_API_URL", "clean_api_key", "read_api_key"]
 
 #: The Keen API every command sends to unless told otherwise.
 DEFAULT_API_URL = "https://data.keenpartner.com/functions/v1/keen-api"
@@ -36,14 +36,47 @@ def read_api_key(key_file: str | None = None) -> str:
             ) from None
         if not key:
             raise ConfigurationError(f"the API key file {key_file} is empty")
-        return key
-    key = os.environ.get("KEEN_API_KEY", "").strip()
+        return clean_api_key(key, source=f"the API key in {key_file}")
+    key = clean_api_key(os.environ.get("KEEN_API_KEY", ""), source="KEEN_API_KEY")
     if not key:
         raise ConfigurationError(
             "no API key: set KEEN_API_KEY or use --api-key-file PATH",
             hint="or try the import against the embedded sandbox with --sandbox",
         )
     return key
+
+
+def clean_api_key(key: object, *, source: str = "the API key") -> str:
+    """``key`` without surrounding whitespace (a key read from a file ends in a line break), as
+    every front end sends it. ConfigurationError, never showing the key, for a key that is not
+    text or holds a control character (a header could be smuggled in after a line break) or a
+    character that is not ASCII (an HTTP header cannot carry it; a typographic quote, a
+    non-breaking space). ``source`` names where the key came from."""
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"{source} must be text (a str), not {type(key).__name__}",
+            hint="the key is a UUID from Settings > API keys in the Keen dashboard",
+        )
+    key = key.strip()
+    odd = _odd_character(key)
+    if odd:
+        raise ConfigurationError(
+            f"{source} holds {odd} inside it; give the key alone",
+            hint="the key is a UUID from Settings > API keys in the Keen dashboard",
+        )
+    return key
+
+
+def _odd_character(key: str) -> str | None:
+    """What the first character of ``key`` that an HTTP header must not carry is, if any."""
+    for char in key:
+        if char in "\r\n":
+            return "a line break"
+        if not char.isascii():
+            return "a character that is not ASCII"
+        if not char.isprintable():
+            return "a control character"
+    return None
 
 
 def _key_text(data: bytes) -> str:

@@ -14,6 +14,7 @@ from importer.check.mapping import Mapping, load_mapping_file, resolve_columns
 from importer.errors import InputFileError, MappingError
 from importer.read.headers import fold_header
 from importer.read.loader import open_table
+from importer.records import FIELDS
 
 
 def one_row(tmp_path) -> Path:
@@ -384,3 +385,73 @@ def test_saved_mapping_file_reads_back_identical(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# saved by\n# keen-import ui\n[columns]\n")
     assert load_mapping_file(path) == mapping
+
+
+KNOWN_FIELDS = "known fields: " + ", ".join(FIELDS)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda columns: Mapping(columns=columns),
+        lambda columns: Mapping.of(columns),
+        lambda columns: Mapping.of(Mapping(columns=columns)),
+    ],
+    ids=["Mapping", "Mapping.of", "Mapping.of-Mapping"],
+)
+def test_a_mapping_dict_refuses_an_unknown_field_as_the_cli_does(make):
+    with pytest.raises(MappingError) as raised:
+        make({"lead_id": "Lead ID", "amount": "Net amount"})
+
+    assert raised.value.message == "mapping: unknown field 'amount'"
+    assert raised.value.hint == KNOWN_FIELDS
+
+
+def test_a_reversed_mapping_dict_says_key_and_value_look_swapped():
+    with pytest.raises(MappingError) as raised:
+        Mapping(columns={"Net amount": "purchase_amount"})  # a pandas rename dict
+
+    assert raised.value.message == (
+        "mapping: unknown field 'Net amount' ('Net amount' looks like a column and "
+        "'purchase_amount' like a field: the field comes first)"
+    )
+    assert raised.value.hint == KNOWN_FIELDS
+
+
+def test_a_reversed_map_option_gets_the_same_message(tmp_path, cli):
+    code, err = cli("validate", one_row(tmp_path), "--map", "Amount=purchase_amount")
+
+    assert code == 2
+    assert err[:2] == [
+        "error: --map: unknown field 'Amount' ('Amount' looks like a column and "
+        "'purchase_amount' like a field: the field comes first)",
+        f"hint: {KNOWN_FIELDS}",
+    ]
+
+
+def test_apply_mapping_and_run_import_refuse_an_unknown_field_before_sending(tmp_path):
+    import pandas as pd
+
+    import importer
+    from importer.sandbox import DEMO_API_KEY, Sandbox
+
+    path = write_csv(
+        tmp_path / "m.csv", f"Lead ID,Amount,Net amount,Date\r\n{LEAD_1},1,2,2026-03-02\r\n"
+    )
+    job = importer.open_import(path)
+    with pytest.raises(MappingError, match=r"^mapping: unknown field 'amount'$"):
+        job.apply_mapping({"amount": "Net amount"})
+    assert job.mapping.columns == {}
+    frame = pd.read_csv(path, dtype=str)
+    with Sandbox() as sandbox:
+        for given, unknown in (
+            ({"amount": "Net amount"}, "'amount'"),
+            ({"Net amount": "purchase_amount"}, "'Net amount' ('Net amount' looks like a"),
+        ):
+            with pytest.raises(MappingError) as raised:
+                importer.run_import(
+                    frame, given, name="m", api_key=DEMO_API_KEY, api_url=sandbox.base_url,
+                    out_dir=tmp_path,
+                )  # fmt: skip
+            assert raised.value.message.startswith(f"mapping: unknown field {unknown}")
+        assert sandbox.purchases() == []

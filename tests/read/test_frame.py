@@ -158,8 +158,19 @@ def test_chunks_keep_row_numbers_across_chunk_boundaries():
 @pytest.mark.parametrize(
     ("series", "texts", "raws"),
     [
-        pytest.param(pd.Series([1.0, 1e15, 0.1 + 0.2]), ["1", "1e+15", "0.3"],
-                     [1.0, 1e15, 0.1 + 0.2], id="float-15-digits"),
+        pytest.param(pd.Series([1.0, 1e16, 0.1 + 0.2, 99999999999999.98, -0.0, 1e-05]),
+                     ["1", "10000000000000000", "0.30000000000000004", "99999999999999.98", "0",
+                      "0.00001"],
+                     [1.0, 1e16, 0.1 + 0.2, 99999999999999.98, -0.0, 1e-05],
+                     id="float-shortest-round-trip"),
+        pytest.param(pd.Series([99999999999999.98, "x"], dtype=object),
+                     ["99999999999999.98", "x"], [99999999999999.98, "x"],
+                     id="float-in-object-column"),
+        pytest.param(pd.Series([Decimal("3.250"), Decimal("2E+3"), None, Decimal("1.50"),
+                                Decimal("19.9990")]),
+                     ["3.25", "2000", "", "1.50", "19.999"],
+                     [Decimal("3.25"), Decimal("2000"), "", Decimal("1.50"), Decimal("19.999")],
+                     id="decimal-is-a-number-cell"),
         pytest.param(pd.Series([True, False]), ["TRUE", "FALSE"], [True, False], id="bool"),
         pytest.param(pd.Series(["00123", None, NAN, pd.NA], dtype=object),
                      ["00123", "", "", ""], ["00123", "", "", ""], id="missing-values"),
@@ -267,3 +278,58 @@ def test_a_mapping_given_as_a_dict_or_with_integer_labels_is_taken_as_it_is_mean
     mapping = importer.Mapping(columns={"lead_id": 0, "purchase_amount": 1, "date": 2})
     report = importer.validate(bare, mapping)
     assert (report.exit_code, report.summary.count("valid")) == (0, 1)
+
+
+def test_a_decimal_is_a_number_cell_never_read_by_the_column_separators():
+    """Decimal("3.250") in a decimal-comma column was read as text: 3250."""
+    import importer
+
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [LEAD_1, LEAD_1, LEAD_2],
+            "Amount": [Decimal("3.250"), "1.500,00", Decimal("1500")],
+            "Date": ["2026-03-02", "2026-03-03", "2026-03-04"],
+        }
+    )
+
+    report = importer.validate(frame, importer.Mapping(decimal=","))
+
+    results = report.results_frame()
+    assert results["status"].tolist() == ["valid", "valid", "valid"]
+    assert results["purchase_amount"].tolist() == [
+        Decimal("3.25"),
+        Decimal("1500.00"),
+        Decimal("1500"),
+    ]
+
+
+def test_decimals_alone_ask_no_separator_question():
+    import importer
+
+    frame = pd.DataFrame(
+        {"Lead ID": [LEAD_1, LEAD_2], "Amount": [Decimal("3.250"), Decimal("1.500")],
+         "Date": ["2026-03-02", "2026-03-03"]}
+    )  # fmt: skip
+
+    job = importer.open_import(frame, name="d")
+    assert job.questions() == []
+    report = job.check(index=False)
+    assert report.results_frame()["purchase_amount"].tolist() == [
+        Decimal("3.25"),
+        Decimal("1.50"),
+    ]
+
+
+def test_a_frame_float_keeps_every_digit_it_has():
+    """A float was written to 15 significant digits, as Excel shows a cell: 1e14."""
+    import importer
+
+    frame = pd.DataFrame(
+        {"Lead ID": [LEAD_1], "Amount": [99999999999999.98], "Date": ["2026-03-02"]}
+    )
+
+    report = importer.validate(frame, importer.Mapping(allow_precision=True))
+
+    results = report.results_frame()
+    assert results["status"].tolist() == ["valid"]
+    assert results["purchase_amount"].tolist() == [Decimal("99999999999999.98")]
