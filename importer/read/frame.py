@@ -6,9 +6,9 @@ stage knows the difference:
 - object and string columns are text cells; a number, Decimal, date or bool found in one is
   the typed cell it would be in a workbook; a Decimal is a number cell that keeps its exact
   digits (never read by the column's thousands and decimal separators);
-- numeric dtypes are number cells; a float is written with the shortest digits that read back
-  as the same float (``repr``, without an exponent; ``1500`` not ``1500.0``), not the 15
-  significant digits Excel shows: a DataFrame's 99999999999999.98 is not 100000000000000;
+- numeric dtypes are number cells; a float is written as Excel shows it, to 15 significant
+  digits (``1500`` not ``1500.0``, 0.1 + 0.2 is ``0.3``), from 10^13 on with every digit it
+  has (99999999999999.98 is not 100000000000000), never with an exponent;
 - datetime64 columns are date cells: naive ones are wall-clock times read in the import's
   timezone, tz-aware ones keep their UTC offset (``2026-03-02T10:15:00+01:00``);
 - NaN, None, NA and NaT are empty cells; a row with nothing in it is dropped and counted, like a
@@ -247,12 +247,17 @@ def _decimal_text(value: decimal.Decimal) -> str:
 
 
 def _float_text(value: float) -> str:
-    """A DataFrame's float as the shortest text that reads back as the same float (repr's
-    digits, never an exponent): ``1500``, ``0.1``, ``99999999999999.98``."""
+    """A DataFrame's float as a person reads it: 15 significant digits, as Excel shows a cell
+    (0.1 + 0.2 is 0.3: the float's binary noise is no amount), except from 10^13 on, where 15
+    digits cannot hold the cents: there the shortest digits that read back as the same float
+    (99999999999999.98, not 100000000000000). Never an exponent."""
     if not math.isfinite(value):
         return repr(value)
-    text = format(decimal.Decimal(repr(value + 0.0)), "f")  # + 0.0: -0.0 is 0
-    return text[:-2] if text.endswith(".0") else text
+    value += 0.0  # -0.0 is 0
+    digits = repr(value) if abs(value) >= 1e13 else format(value, ".15g")
+    if "e" in digits:
+        digits = format(decimal.Decimal(digits), "f")
+    return digits[:-2] if digits.endswith(".0") else digits
 
 
 def _naive_cell(value: Any) -> tuple[str, object]:
