@@ -264,6 +264,8 @@ class PlannedRun:
     edited_amounts: dict[str, Decimal] = field(default_factory=dict)
     #: The source's SHA-256 when it was checked: a send refuses a source changed since.
     source_sha256: str | None = None
+    #: The ledger's newest purchase row when the plan began (see _edits_found_again).
+    newest_claim: int | None = None
 
     def note_edited(self) -> None:
         """Put the line counting the edited rows (worded for ``resend_changed``) in the plan,
@@ -306,6 +308,7 @@ def plan_job(
             if settings.dry_run
             else adopt_journals(prepared, names.results, ledger, checked_sha256)
         )
+        newest_claim = ledger.newest_claim()
         plan, scan = _plan_pass(prepared, settings, ledger)
         edited, known = scan.finish() if scan is not None else ({}, None)
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
@@ -314,13 +317,33 @@ def plan_job(
         plan.summary, expect_rows=expect_rows, expect_total=expect_total
     )
     planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
-    planned.source_sha256 = checked_sha256
+    planned.source_sha256, planned.newest_claim = checked_sha256, newest_claim
     planned.edited = edited
     planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
         _note_known(plan, known)
     planned.note_edited()
     return planned
+
+
+def _edits_found_again(planned: PlannedRun) -> None:
+    """Look for the edited rows again when another import claimed purchases of the target
+    since the plan: the files of one command are all checked before the first is sent, so a
+    corrected re-export checked beside the original would otherwise be sent as a second
+    purchase. A dry run sends nothing: its plan stands."""
+    settings = planned.settings
+    if settings.dry_run or planned.newest_claim is None:
+        return
+    with Ledger.open(settings.ledger_location()) as ledger:
+        if not ledger.claimed_since(settings.ledger_target, planned.newest_claim):
+            return
+        scan = LedgerScan(planned.prepared, ledger, settings.ledger_target)
+        plan_import(
+            planned.prepared, settings.api_url, planned.prepared.validator(build_records=True), scan
+        )
+        planned.edited, _ = scan.finish()
+    planned.edited_amounts = dict(scan.edited_amounts)
+    planned.note_edited()
 
 
 def _note_known(plan: ImportPlan, known: KnownRows) -> None:
@@ -397,8 +420,9 @@ def send_job(
     from."""
     settings, prepared = planned.settings, planned.prepared
     names.results.parent.mkdir(parents=True, exist_ok=True)
-    report = _new_report(planned, names.results)
     sha256 = _unchanged_since_checked(planned)
+    _edits_found_again(planned)
+    report = _new_report(planned, names.results)
     started = time.perf_counter()
     sending = SendPass(
         prepared,

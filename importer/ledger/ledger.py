@@ -376,6 +376,17 @@ class Ledger:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def newest_claim(self) -> int:
+        """The id of the newest purchase row (0 when none): :meth:`claimed_since` it tells
+        whether another import claimed purchases since."""
+        return self.backend.fetch_one("SELECT coalesce(max(id), 0) FROM purchases")[0]
+
+    def claimed_since(self, target: str, newest: int) -> bool:
+        """True when some import claimed purchases of ``target`` after :meth:`newest_claim`
+        said ``newest`` (a walk of the primary key from there: no scan of the ledger)."""
+        sql = "SELECT 1 FROM purchases WHERE id > ? AND target = ? LIMIT 1"
+        return self.backend.fetch_one(sql, (newest, target)) is not None
+
     def has_created(self, target: str, between: tuple[str, str] | None = None) -> bool:
         """True when some import created a purchase for ``target`` (dated ``between`` the two
         ISO instants, when given)."""

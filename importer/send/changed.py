@@ -58,6 +58,7 @@ def field_words(fields: Sequence[PurchaseField]) -> dict[str, str]:
 
 
 _FIELD_NAMES = field_words(PURCHASE_FIELDS)
+_DATE_KEY = next(f.payload_key for f in PURCHASE_FIELDS if f.name == "date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,22 @@ class EditedRow:
     row: int
     purchase_id: str
     changes: str  # e.g. "amount 100.00 (now 90.00)"
+    #: Found only by its place in the file (the same lead at the same row, no reference to
+    #: compare) with another date: it may as well be another sale of a later export saved
+    #: under the same name.
+    by_position: bool = False
 
     def reason(self) -> str:
         """The not-sent reason: which purchase, what changed, and what to do."""
         pid = self.purchase_id
         what = f" with {self.changes}" if self.changes else " with different content"
+        if self.by_position:
+            return (
+                f"row {self.row} has the lead of purchase {pid}, created by an earlier run of "
+                f"this file at this row{what}: a correction of it? Ask Keen to reverse {pid}, "
+                "then send it with --resend-changed. Another sale (a later export saved under "
+                "the same name)? --resend-changed sends it; a reference column tells them apart"
+            )
         return (
             f"row {self.row} was already created as purchase {pid} by an earlier run{what}; "
             f"Keen cannot change a purchase: ask Keen to reverse {pid}, then send the new "
@@ -99,7 +111,7 @@ class EditFinder:
 
     def __init__(self, ledger: Ledger, target: str, source: str) -> None:
         self.ledger, self.target, self.source = ledger, target, source
-        self.candidates: dict[int, tuple[list[Entry], bytes]] = {}
+        self.candidates: dict[int, tuple[list[Entry], bytes, bool]] = {}
 
     def look(self, rows: Iterable[FileRow]) -> None:
         """Look at rows of the file, in any number of calls."""
@@ -111,15 +123,18 @@ class EditFinder:
         if not self.candidates:
             return {}
         candidates = self.candidates
-        wanted = {entry.payload_hash for earlier, _ in candidates.values() for entry in earlier}
+        wanted = {e.payload_hash for earlier, _, _ in candidates.values() for e in earlier}
         present = {row.payload_hash for row in payloads() if row.payload_hash in wanted}
         edited = {}
-        for row, (earlier, content) in candidates.items():
+        for row, (earlier, content, referenced) in candidates.items():
             gone = [entry for entry in earlier if entry.payload_hash not in present]
             if gone:
                 last = gone[-1]
                 changes = _changes(last.payload, content)
-                edited[row] = EditedRow(row, last.purchase_id or "", changes)
+                # Without references to compare, a row that moved in time may be next month's
+                # sale in an export saved under the same name, as well as a correction.
+                positional = not (referenced and last.reference) and _date_moved(last, content)
+                edited[row] = EditedRow(row, last.purchase_id or "", changes, positional)
         return edited
 
 
@@ -144,7 +159,8 @@ def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) 
         earlier = same_row + by_reference.get((row.lead_id, row.reference), [])
         distinct = list({entry.identity: entry for entry in earlier}.values())
         if distinct:
-            found[row.row] = (sorted(distinct, key=lambda e: e.updated_at), row.content)
+            earliest_first = sorted(distinct, key=lambda e: e.updated_at)
+            found[row.row] = (earliest_first, row.content, bool(row.reference))
     return found
 
 
@@ -176,6 +192,12 @@ def _changes(before: str | None, now: bytes) -> str:
         was = _shown(old.get(key))
         parts.append(f"{name} {was} (now {_shown(new.get(key))})")
     return ", ".join(parts)
+
+
+def _date_moved(earlier: Entry, now: bytes) -> bool:
+    """True when the purchase date of the payload sent earlier is not the current one's."""
+    was = _read(earlier.payload).get(_DATE_KEY) if earlier.payload else None
+    return was is not None and was != _read(now).get(_DATE_KEY)
 
 
 def _read(payload: str | bytes) -> dict:

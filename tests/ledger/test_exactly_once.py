@@ -129,6 +129,23 @@ def test_a_corrected_reexport_is_held_as_edited_until_resend_changed(tmp_path, s
     assert len(sb.purchases()) == 3
 
 
+def test_a_corrected_reexport_in_the_same_folder_is_held_as_edited(tmp_path, sb, run):
+    """Every file of a folder is checked before the first is sent: the re-export, checked
+    beside the original, is looked at again once the original was sent."""
+    folder = tmp_path / "july"
+    write(folder / "july.csv", [line(0), line(1)])
+    write(folder / "july_reexport.csv", [line(0), line(1, amount="111.00")])
+    code, err = run(folder)
+    assert code == 1, err
+    first = read_csv(folder / "july.results.csv")
+    again = read_csv(folder / "july_reexport.results.csv")
+    assert [r["status"] for r in first] == ["created", "created"]
+    assert [r["status"] for r in again] == ["skipped", "not_sent"]
+    assert f"already created as purchase {first[1]['purchase_id']}" in again[1]["error"]
+    assert "amount 101.00 (now 111.00)" in again[1]["error"]
+    assert len(sb.purchases()) == 2
+
+
 def test_an_exact_repeat_far_down_the_file_is_skipped_whatever_the_chunk(
     tmp_path, sb, run, monkeypatch
 ):
@@ -404,6 +421,28 @@ def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited
     assert code == 0, err
     assert statuses(tmp_path / "export.results.csv") == {"created": 4}
     assert len(sb.purchases()) == 8
+
+
+def test_next_months_export_without_references_is_held_naming_both_readings(tmp_path, sb, run):
+    """Without a reference, the same lead at the same row of a file of the same name may be a
+    correction or another sale: the reason says both, never only 'ask Keen to reverse'."""
+    path = tmp_path / "export.csv"
+    path.write_text("Lead ID,Amount,Date\n" + f"{USD_LEADS[0]},100.00,2026-01-05\n")
+    assert run(path)[0] == 0
+    [purchase] = sb.purchases()
+    path.write_text("Lead ID,Amount,Date\n" + f"{USD_LEADS[0]},120.00,2026-02-05\n")
+    code, _ = run(path)
+    assert code == 1
+    [row] = read_csv(tmp_path / "export.results.csv")
+    assert (row["status"], row["error"]) == (
+        "not_sent",
+        f"row 2 has the lead of purchase {purchase['id']}, created by an earlier run of this "
+        "file at this row with amount 100.00 (now 120.00), date 2026-01-05T00:00:00Z (now "
+        "2026-02-05T00:00:00Z): "
+        f"a correction of it? Ask Keen to reverse {purchase['id']}, then send it with "
+        "--resend-changed. Another sale (a later export saved under the same name)? "
+        "--resend-changed sends it; a reference column tells them apart",
+    )
 
 
 def test_the_ledger_option_goes_before_or_after_the_action(tmp_path, sb, run, capsys):
