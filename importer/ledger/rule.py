@@ -33,9 +33,8 @@ __all__ = ["ELSEWHERE", "ImportContext", "UNCONFIRMED_ERROR", "judge", "may_be_o
 
 #: How the reason of a row created through another API URL starts.
 ELSEWHERE = "already created through another API URL,"
-UNCONFIRMED_ERROR = (
-    "in flight when the previous run stopped; check in Keen, then re-run with --resend-unconfirmed"
-)
+UNCONFIRMED_HINT = "check in Keen, then re-run with --resend-unconfirmed"
+UNCONFIRMED_ERROR = f"in flight when the previous run stopped; {UNCONFIRMED_HINT}"
 
 
 @dataclass(frozen=True)
@@ -191,8 +190,13 @@ def _unconfirmed(row: int, entry: Entry, context: ImportContext) -> RowResult:
         error = UNCONFIRMED_ERROR
         if not context.same_import(entry):
             error = error.replace("the previous run", f"the import of {entry.where()}")
-    else:
-        error = f"{entry.error or 'no answer'}; {UNCONFIRMED_ERROR}"
+    elif context.same_import(entry):
+        error = f"{entry.error or 'no answer'}; {UNCONFIRMED_HINT}"
+    else:  # an answer that left it unknown, in another file's import (not a stopped run)
+        error = (
+            f"{entry.error or 'no answer'} when sent by the import of {entry.where()} on "
+            f"{entry.day()}; {UNCONFIRMED_HINT}"
+        )
     return RowResult(
         row,
         RowStatus.UNCONFIRMED,

@@ -771,3 +771,31 @@ def test_a_row_waiting_for_a_retry_through_another_url_is_not_sent(any_ledger):
     assert held[2].error.startswith(
         f"being sent right now through another API URL, {first} (may.csv row 2 on "
     )
+
+
+def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
+    """b.csv overlaps a.csv, whose request for the row got a 500 in the same backfill: no run
+    stopped, and the reason says where the answer came from."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    url = "http://127.0.0.1:8794/functions/v1/keen-api"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one:
+        one.begin_import(target=url, file_name="a.csv", file_sha256="a" * 64, source="a")
+        claimed, _ = one.claim(_candidates(1))
+        answer = RowResult(
+            claimed[0].row, RowStatus.UNCONFIRMED, None, 500, "Internal server error"
+        )
+        _answer(one, claimed[0], answer)
+        one.finish_import()
+    with Ledger.open(location) as two:
+        two.begin_import(target=url, file_name="b.csv", file_sha256="b" * 64, source="b")
+        sent, held = two.claim(_candidates(1))
+    assert sent == []
+    assert held[2].status == RowStatus.UNCONFIRMED
+    assert held[2].error.startswith(
+        "Internal server error when sent by the import of a.csv row 2 on "
+    )
+    assert held[2].error.endswith("; check in Keen, then re-run with --resend-unconfirmed")
