@@ -292,7 +292,8 @@ def test_amounts_with_only_a_thousands_dot_ask_for_the_decimal_separator(tmp_pat
     assert err == [
         "error: the amount column 'Amount' is ambiguous: '1.500' could be a whole number with a "
         "thousands dot or a number with 3 decimals, and no value in the file settles it",
-        "hint: say how to read it with --decimal , (1.500,00 = 1500) or --decimal . (1.500 = 1.5)",
+        "hint: say how to read it with --decimal , (1.500,00 = 1500) or --decimal . (1.500 = 1.5; "
+        "amounts with 3 decimals also need --allow-precision)",
     ]
     assert not (tmp_path / "eu.results.csv").exists()
 

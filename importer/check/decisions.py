@@ -271,7 +271,7 @@ def _list_ambiguities(scan: _Scan, columns: dict[str, str], decisions: ColumnDec
                 "whole number with a thousands dot or a number with 3 decimals, and no value "
                 "in the file settles it",
                 hint="say how to read it with --decimal , (1.500,00 = 1500) or --decimal . "
-                "(1.500 = 1.5)",
+                "(1.500 = 1.5; amounts with 3 decimals also need --allow-precision)",
             )
         )
 

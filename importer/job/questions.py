@@ -19,7 +19,11 @@ CHOICES: dict[str, list[Choice]] = {
     ],
     "decimal": [
         Choice(",", "decimal comma: 1.500 is one thousand five hundred (1.500,00 = 1500)"),
-        Choice(".", "decimal point: 1.500 is one and a half (1.500 = 1.5)"),
+        Choice(
+            ".",
+            "decimal point: 1.500 is one and a half (1.500 = 1.5; an amount with 3 decimals "
+            "is invalid unless 'Allow more than 2 decimal places' is ticked)",
+        ),
     ],
 }
 FLAGS = {"day_first": "--day-first / --month-first", "decimal": "--decimal"}
