@@ -38,6 +38,9 @@ def add_ledger_command(commands) -> None:
     actions = ledger.add_subparsers(dest="ledger_action", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser("list", help="every import: when, who, file, counts and amounts")
+    listing.add_argument(
+        "--all", action="store_true", help="also the imports that sent nothing (a re-run)"
+    )
     show = actions.add_parser("show", help="one import and its purchases")
     show.add_argument("import_id", type=int, metavar="IMPORT")
     find = actions.add_parser("find", help="purchases by purchase id, lead or reference")
@@ -88,12 +91,18 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 def _list(ledger: Ledger, args) -> int:
     imports = queries.list_imports(ledger)
     _out(f"ledger: {ledger.describe()} ({len(imports)} imports)")
-    for summary in imports:
+    # A re-run that finds everything imported leaves an import of no purchases: a backfill run
+    # again each day would bury the imports that sent something.
+    shown = imports if args.all else [s for s in imports if s.rows]
+    for summary in shown:
         _out(_import_line(summary))
+    if len(shown) < len(imports):
+        hidden = len(imports) - len(shown)
+        _out(f"({hidden:,} imports of no purchases not shown: --all shows them)")
     sandbox = ledger_location(sandbox=True).path
     if not imports and not args.sandbox and sandbox is not None and sandbox.exists():
-        _out("the runs into the embedded sandbox have a ledger of their own: keen-import ledger "
-             "--sandbox list")  # fmt: skip
+        _out("the runs into a Keen on this machine (the sandbox, a local server) have a ledger "
+             "of their own: keen-import ledger --sandbox list")  # fmt: skip
     return 0
 
 

@@ -121,10 +121,28 @@ def test_the_sandbox_ledger_is_named_and_a_missing_ledger_is_never_made(
     assert main(["ledger", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [
-        "the runs into the embedded sandbox have a ledger of their own: keen-import ledger "
+        "the runs into a Keen on this machine (the sandbox, a local server) have a ledger "
+        "of their own: keen-import ledger "
         "--sandbox list"
     ]
     assert main(["ledger", "--sandbox", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0].endswith("sandbox-ledger.sqlite (1 imports)")
     assert "sales.csv" in listed[1] and "created 5" in listed[1]
+
+
+def test_list_leaves_out_the_reruns_that_sent_nothing(tmp_path, sb, monkeypatch, capsys):
+    """A backfill run again every day leaves an import of no purchases per file and day."""
+    ledger = imported(tmp_path, sb, monkeypatch)
+    source = str(tmp_path / "sales.csv")
+    for _ in range(2):
+        assert main(["run", source, "--api-url", sb.base_url, "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "--ledger", ledger, "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].endswith("sandbox-ledger.sqlite (3 imports)")
+    assert len(listed) == 3 and "created 5" in listed[1]
+    assert listed[2] == "(2 imports of no purchases not shown: --all shows them)"
+    assert main(["ledger", "--ledger", ledger, "list", "--all"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 4 and listed[2].endswith("no purchases")
