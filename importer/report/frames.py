@@ -19,7 +19,7 @@ from importer.errors import ConfigurationError
 from importer.read.frame import require_pandas
 from importer.read.loader import Chunk, open_table
 from importer.records import RESULT_COLUMNS, RowResult
-from importer.report.results import FORMULA_CHARS, result_positions
+from importer.report.results import FORMULA_CHARS, free_name, result_positions
 
 #: Result columns after RESULT_COLUMNS: the amount as read (a Decimal) and its currency.
 AMOUNT_COLUMNS = ("purchase_amount", "purchase_currency")
@@ -90,9 +90,10 @@ def results_frame(
 
 def _with_results(pandas: Any, frame: Any, kept: KeptResults, order: list[int | None]) -> Any:
     names = result_names([str(c) for c in frame.columns])
-    for name, values in zip(names, _result_values(kept), strict=True):
+    added = (*RESULT_COLUMNS, *AMOUNT_COLUMNS)
+    for base, name, values in zip(added, names, _result_values(kept), strict=True):
         column = [None if i is None else values[i] for i in order]
-        if name.removeprefix("keen_") in _WHOLE_NUMBERS:
+        if base in _WHOLE_NUMBERS:
             frame[name] = pandas.array(column, dtype="Int64")
         else:
             frame[name] = pandas.Series(column, index=frame.index, dtype=object)
@@ -142,9 +143,7 @@ def _result_values(kept: KeptResults) -> list[list]:
 def result_names(headers: list[str]) -> list[str]:
     """The names of the added columns; ``keen_<name>`` where the input already has the name."""
     taken = {h.strip().casefold() for h in headers}
-    return [
-        f"keen_{name}" if name in taken else name for name in (*RESULT_COLUMNS, *AMOUNT_COLUMNS)
-    ]
+    return [free_name(name, taken) for name in (*RESULT_COLUMNS, *AMOUNT_COLUMNS)]
 
 
 def summary_frame(summary: Summary) -> Any:

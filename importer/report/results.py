@@ -92,8 +92,18 @@ def result_layout(headers: list[str]) -> tuple[dict[str, int], list[str]]:
     if len(replace_at) < 3:  # not our results file: a lone "status" column is the user's
         replace_at = {}
     appended = [name for name in RESULT_COLUMNS if name not in replace_at]
-    clashes = set(folded)
-    return replace_at, [f"keen_{n}" if n in clashes and not replace_at else n for n in appended]
+    taken = set(folded)
+    return replace_at, [n if replace_at else free_name(n, taken) for n in appended]
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """The name of an added column: ``name``, else ``keen_<name>``, else ``keen_<name>_2``, ...,
+    the first that no input column has (``taken``: the input's headers, casefolded): the user's
+    ``status`` and ``keen_status`` columns are both kept."""
+    found, n = (name, 1) if name not in taken else (f"keen_{name}", 2)
+    while found in taken:
+        found, n = f"keen_{name}_{n}", n + 1
+    return found
 
 
 def result_positions(headers: list[str]) -> dict[str, int]:

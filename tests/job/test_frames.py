@@ -393,3 +393,24 @@ def test_job_send_of_an_unnamed_frame_is_refused_before_any_request(in_tmp):
     with pytest.raises(ConfigurationError, match="name the DataFrame"):
         job.plan(api_url="http://127.0.0.1:9", api_key=DEMO_API_KEY)
     assert list(in_tmp.iterdir()) == []
+
+
+def test_an_input_with_status_and_keen_status_columns_keeps_both(in_tmp):
+    """The tool's verdicts go to the first free name: the user's status columns stay theirs,
+    in the results file and in results_frame()."""
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [USD_LEADS[0]],
+            "Amount": ["100.00"],
+            "Date": ["2026-03-02"],
+            "status": ["x"],
+            "keen_status": ["y"],
+        }
+    )
+    report = validate(frame, name="mine", results="mine.results.csv")
+
+    results = report.results_frame()
+    assert list(results["status"]) == ["x"] and list(results["keen_status"]) == ["y"]
+    assert list(results["keen_status_2"]) == ["valid"]
+    [row] = results_by_row(in_tmp / "mine.results.csv").values()
+    assert (row["status"], row["keen_status"], row["keen_status_2"]) == ("x", "y", "valid")
