@@ -22,6 +22,7 @@ from importer.errors import (  # noqa: E402
     KeenImportError,
     LedgerError,
     MappingError,
+    ProgressCallbackError,
 )
 from importer.job.importjob import FieldMatch, ImportJob, open_import  # noqa: E402
 from importer.job.inputs import expand_inputs, same_content  # noqa: E402
@@ -106,6 +107,7 @@ __all__ = [
     "Mapping",
     "MappingError",
     "ProgressCallback",
+    "ProgressCallbackError",
     "PurchaseRecord",
     "Question",
     "QuestionExample",

@@ -93,3 +93,17 @@ class ApiError(KeenImportError):
 
 class AuthenticationError(ApiError):
     """401 from the API: the key is missing, wrong or revoked."""
+
+
+class ProgressCallbackError(KeenImportError):
+    """The ``on_progress`` callback raised (the error is the ``__cause__``): the send stopped
+    as ``cancel()`` stops it, requests in flight answered and recorded, results written
+    (resumable). ``report`` is the send's ImportReport."""
+
+    def __init__(self, report: object) -> None:
+        super().__init__(
+            "the on_progress callback raised an error: the send stopped as cancel() stops it",
+            hint="the results and the ledger hold every answer; fix the callback and send again "
+            "to send the rest",
+        )
+        self.report = report

@@ -35,6 +35,7 @@ def test_public_names():
         "Mapping",
         "MappingError",
         "ProgressCallback",
+        "ProgressCallbackError",
         "PurchaseRecord",
         "Question",
         "QuestionExample",

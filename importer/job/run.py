@@ -30,7 +30,7 @@ from importer.check.controls import (
 )
 from importer.check.summary import Summary, Totals
 from importer.check.validator import RowValidator
-from importer.errors import InputFileError, KeenImportError
+from importer.errors import InputFileError, KeenImportError, ProgressCallbackError
 from importer.job.adopt import adopt_journal, journals_of
 from importer.job.changedrows import edited_note
 from importer.job.checking import (
@@ -457,6 +457,8 @@ def send_job(
     report.held_open = held.messages()
     if report.write_error:
         raise write_failure(report)
+    if (failed := sending.progress.failed) is not None:
+        raise ProgressCallbackError(report) from failed
     return report
 
 

@@ -75,6 +75,19 @@ class SendProgress:
     activity: dict[str, int] = field(default_factory=lambda: {"requests": 0, "retrying": 0})
     last: float = 0.0
     since: float = 0.0  # when the first purchase request of this run went out
+    #: What the caller's callback raised: it is not called again, and the send stops as
+    #: cancel() stops it (``stop`` is set); send() raises it once the results are written.
+    failed: BaseException | None = None
+    stop: asyncio.Event | None = None
+
+    def _report(self, rows: int, counts: dict) -> None:
+        # Raised inside the answer of a request, it would leave that answer unrecorded.
+        try:
+            self.on_progress(rows, self.total, counts)
+        except Exception as exc:
+            self.failed, self.on_progress = exc, None
+            if self.stop is not None:
+                self.stop.set()
 
     def sending(self, rows: int) -> None:
         """Report ``rows`` done while a chunk is being sent."""
@@ -84,7 +97,7 @@ class SendProgress:
         elapsed = self.last - self.since
         rate = round(self.activity["requests"] / elapsed) if elapsed > 0 else 0
         counts = {**self.live, "retrying": self.activity["retrying"], "req/s": rate}
-        self.on_progress(rows, self.total, counts)
+        self._report(rows, counts)
 
     def answered(self, status: str, rows: int) -> None:
         """One row answered: count it, and report at most five times a second."""
@@ -104,7 +117,7 @@ class SendProgress:
         self.done += rows
         self.live = dict(counts)
         if self.on_progress:
-            self.on_progress(self.done, self.total, self.live)
+            self._report(self.done, self.live)
 
 
 class SendPass:
@@ -155,7 +168,7 @@ class SendPass:
     async def run(self) -> None:
         """Send the whole file and write the results (and created list) atomically."""
         loop = asyncio.get_running_loop()
-        self.stop = asyncio.Event()
+        self.stop = self.progress.stop = asyncio.Event()
         self._offer_stop(loop)
         self.results_file = f"the results file {self.report.results_path}"
         writer = None

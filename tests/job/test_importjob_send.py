@@ -36,6 +36,32 @@ def live_locks(location: LedgerLocation) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
+def test_a_progress_callback_that_raises_stops_the_send_and_loses_no_answer(tmp_path, slow_sb):
+    """A bug in the caller's callback is not raised inside a request's answer (which would
+    leave it unrecorded): the send stops as cancel() stops it, then raises with its report."""
+    source = write_rows(tmp_path / "rows.csv", 200)
+    job = importer.open_import(source)
+    job.plan(api_url=slow_sb.base_url, api_key=slow_sb.api_key, concurrency=4)
+    calls = []
+
+    def broken(done, total, counts):
+        calls.append(done)
+        if done >= 8:
+            raise ZeroDivisionError("a bug in the notebook")
+
+    with pytest.raises(importer.ProgressCallbackError) as raised:
+        job.send(on_progress=broken)
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+    report = raised.value.report
+    created = report.summary.count(importer.RowStatus.CREATED)
+    assert 8 <= created < 200 and len(slow_sb.purchases()) == created
+    results = results_by_row(tmp_path / "rows.results.csv")
+    assert statuses(results)["created"] == created and len(results) == 200
+    job.plan(api_url=slow_sb.base_url, api_key=slow_sb.api_key, concurrency=4)
+    assert job.send().summary.count(importer.RowStatus.CREATED) == 200  # the rest, resumed
+    assert len(slow_sb.purchases()) == 200
+
+
 def test_a_file_saved_again_after_the_plan_is_not_sent(tmp_path, sb):
     """plan() checked 3 rows and their control total; a file changed since holds rows nobody
     checked: nothing is sent until it is checked again."""
