@@ -840,6 +840,13 @@ class ImportJob:
         """The files of the last check or send (ConfigurationError when this job did neither);
         after a check, cells edited since are checked again into its files (a send's files
         are its own record)."""
+        unwritten = isinstance(self.table, FrameTable) and not self.writes_results
+        if self._last_pass is None and unwritten:
+            raise ConfigurationError(
+                "a DataFrame's check writes no files: its verdicts are in results_frame()",
+                hint="to have files, name the results file first: "
+                "job.set_options(results='march.results.csv'), then check()",
+            )
         if self._last_pass is None:
             # Never a silent check: the results on disk may be a send's (this job's file
             # resumed by the CLI, or an earlier server), and a check would overwrite them.

@@ -118,7 +118,12 @@ def check_api_url(url: str, *, insecure: bool = False) -> str:
     and the ledger)."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"--api-url {_shown_url(parts)!r} is not an http(s) URL")
+        # Without a host it may be anything pasted there (the API key itself): never shown.
+        shown = f" {_shown_url(parts)!r}" if parts.hostname else ""
+        raise ConfigurationError(
+            f"the API URL{shown} is not an http(s) URL",
+            hint="give Keen's endpoint, starting with https:// (--api-url, or api_url=)",
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigurationError(
             f"--api-url {_shown_url(parts)} carries a user name, password, query or fragment",

@@ -76,3 +76,24 @@ def test_the_command_line_refuses_a_key_with_a_line_break_inside(tmp_path, cli, 
     ]
     assert DEMO_API_KEY[:8] not in "\n".join(err)
     assert sb.purchases() == []
+
+
+def test_a_key_given_as_the_api_url_by_mistake_is_never_shown(tmp_path):
+    """api_url and api_key swapped: what stands in the URL's place is not echoed."""
+    job = importer.open_import(_frame(), name="swapped", out_dir=tmp_path)
+    with pytest.raises(ConfigurationError) as raised:
+        job.plan(api_url=DEMO_API_KEY, api_key="https://example.com/functions/v1/keen-api")
+    assert str(raised.value) == "the API URL is not an http(s) URL"
+    assert (
+        raised.value.hint == "give Keen's endpoint, starting with https:// (--api-url, or api_url=)"
+    )
+
+
+def test_write_reports_of_a_dataframe_says_where_its_verdicts_are(tmp_path):
+    job = importer.open_import(_frame(), name="frame", out_dir=tmp_path)
+    job.check()
+    with pytest.raises(ConfigurationError) as raised:
+        job.write_reports()
+    assert str(raised.value) == (
+        "a DataFrame's check writes no files: its verdicts are in results_frame()"
+    )
