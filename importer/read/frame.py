@@ -185,6 +185,10 @@ def column_cells(series: Any) -> tuple[list[str], list[object]]:
     if kind == "M":
         return _naive_dates(series)
     if kind in "iufb" and not isinstance(dtype, pandas.api.extensions.ExtensionDtype):
+        if kind == "f" and dtype.itemsize < 8:
+            # A float32 holds about 7 digits; as a Python float it carries the rest as noise
+            # (0.1 is 0.100000001490116): numpy's shortest digits of its own precision.
+            return _numbers([float(str(v)) for v in series.to_numpy()], kind)
         return _numbers(series.tolist(), kind)
     values = series.astype(object).tolist()
     if all(type(v) is str for v in values):

@@ -332,3 +332,12 @@ def test_a_frame_float_keeps_every_digit_it_has():
     results = report.results_frame()
     assert results["status"].tolist() == ["valid"]
     assert results["purchase_amount"].tolist() == [Decimal("99999999999999.98")]
+
+
+def test_a_float32_column_reads_as_its_own_digits():
+    """0.1 in a float32 column is 0.100000001490116 as a Python float: refused as too precise."""
+    from importer.read.frame import column_cells
+
+    texts, raws = column_cells(pd.Series([0.1, 1500.25, None], dtype="float32"))
+    assert texts == ["0.1", "1500.25", ""]
+    assert raws == [0.1, 1500.25, ""]
