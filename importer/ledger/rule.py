@@ -190,13 +190,12 @@ def _unconfirmed(row: int, entry: Entry, context: ImportContext) -> RowResult:
         error = UNCONFIRMED_ERROR
         if not context.same_import(entry):
             error = error.replace("the previous run", f"the import of {entry.where()}")
-    elif context.same_import(entry):
-        error = f"{entry.error or 'no answer'}; {UNCONFIRMED_HINT}"
-    else:  # an answer that left it unknown, in another file's import (not a stopped run)
-        error = (
-            f"{entry.error or 'no answer'} when sent by the import of {entry.where()} on "
-            f"{entry.day()}; {UNCONFIRMED_HINT}"
-        )
+    else:  # an answer that left it unknown (the sender's reason says what to do)
+        error = entry.error or "no answer"
+        if "--resend-unconfirmed" not in error:
+            error = f"{error}; {UNCONFIRMED_HINT}"
+        if not context.same_import(entry):  # another file's import, not a stopped run
+            error = f"sent by the import of {entry.where()} on {entry.day()}: {error}"
     return RowResult(
         row,
         RowStatus.UNCONFIRMED,

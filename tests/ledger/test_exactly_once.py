@@ -795,7 +795,7 @@ def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
         sent, held = two.claim(_candidates(1))
     assert sent == []
     assert held[2].status == RowStatus.UNCONFIRMED
-    assert held[2].error.startswith(
-        "Internal server error when sent by the import of a.csv row 2 on "
+    assert held[2].error.startswith("sent by the import of a.csv row 2 on ")
+    assert held[2].error.endswith(
+        ": Internal server error; check in Keen, then re-run with --resend-unconfirmed"
     )
-    assert held[2].error.endswith("; check in Keen, then re-run with --resend-unconfirmed")

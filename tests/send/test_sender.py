@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from importer.ledger import Ledger, LedgerLocation, candidate_for
-from importer.ledger.rule import UNCONFIRMED_ERROR
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
 from importer.send.changed import FileRow, find_edited_rows
@@ -461,7 +460,7 @@ def test_resume_never_resends_created_or_unconfirmed(tmp_path):
         3,
         RowStatus.UNCONFIRMED,
         http_status=500,
-        error=f"Internal server error; {UNCONFIRMED_HINT}; {UNCONFIRMED_ERROR}",
+        error=f"Internal server error; {UNCONFIRMED_HINT}",
         attempts=1,
     )
     assert again[4] == RowResult(4, RowStatus.CREATED, "p-4", 200, attempts=1)
