@@ -44,7 +44,7 @@ from importer.job.checking import (
 from importer.job.known import KnownRows, LedgerScan, ledger_look
 from importer.job.manifests import write_manifest
 from importer.job.model import ProgressCallback
-from importer.job.sendpass import SendPass
+from importer.job.sendpass import SendPass, file_stat
 from importer.job.settings import SendSettings, check_api_url
 from importer.job.writes import WriteFailed, write_failure, writing
 from importer.ledger import Ledger
@@ -264,6 +264,8 @@ class PlannedRun:
     edited_amounts: dict[str, Decimal] = field(default_factory=dict)
     #: The source's SHA-256 when it was checked: a send refuses a source changed since.
     source_sha256: str | None = None
+    #: A file's (size, mtime) then: the send stops at a chunk read after the file changed.
+    source_stat: tuple[int, int] | None = None
     #: The ledger's newest purchase row when the plan began (see _edits_found_again).
     newest_claim: int | None = None
 
@@ -299,7 +301,9 @@ def plan_job(
     """
     started_at = datetime.now(UTC)
     # Taken before the read that checks the rows: a change made during it is seen at sending.
-    checked_sha256 = source_facts(prepared.table)[0]
+    table = prepared.table
+    source_stat = None if isinstance(table, FrameTable) else file_stat(table.path)
+    checked_sha256 = source_facts(table)[0]
     check_results_path(names.results, prepared.table.path)
     check_writable(names.run_files(dry_run=settings.dry_run))
     with Ledger.open(settings.ledger_location()) as ledger:  # unreachable: stop, nothing sent
@@ -318,6 +322,7 @@ def plan_job(
     )
     planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
     planned.source_sha256, planned.newest_claim = checked_sha256, newest_claim
+    planned.source_stat = source_stat
     planned.edited = edited
     planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
@@ -437,6 +442,7 @@ def send_job(
         edited=planned.edited,
         file_sha256=sha256,
         look_up_first=planned.plan.already_imported > 0,
+        source_stat=planned.source_stat,
     )
     with collecting_held_open() as held:
         with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried

@@ -141,8 +141,12 @@ class SendPass:
         edited: dict[int, EditedRow] | None = None,
         file_sha256: str = "",
         look_up_first: bool = True,
+        source_stat: tuple[int, int] | None = None,
     ) -> None:
         self.prepared = prepared
+        #: (size, mtime) of the file when it was checked: a chunk read after the file changed
+        #: holds rows nobody checked (Excel saving over it while it is sent): sending stops.
+        self.source_stat = source_stat
         self.write_results = write_results  # False: a DataFrame's verdicts stay in report.kept
         self.shadow_path = shadow_path  # a CSV copy of workbook results (the job pages it)
         self.shadow: ResultsWriter | None = None
@@ -272,6 +276,10 @@ class SendPass:
         """Send the file chunk by chunk, each judged when its turn comes (judging the next on a
         thread while one is sent gained nothing: benchmarks/README.md, session 13)."""
         for chunk in self.prepared.table.chunks(self.CHUNK_ROWS):
+            if self.source_stat is not None and file_stat(self.prepared.table.path) != (
+                self.source_stat
+            ):
+                self.report.outage = self.report.outage or SOURCE_CHANGED
             await self._chunk(self._judge(chunk), client, writer)
         self.report.interrupted |= self.stop.is_set()  # also when it stopped between two sends
 
@@ -602,6 +610,21 @@ def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | 
     if leads is not None:
         return leads.resolve(record) or record.lead_id
     return record.lead_id
+
+
+SOURCE_CHANGED = (
+    "the file changed while it was being sent (saved again?): the rows read since were not checked"
+)
+
+
+def file_stat(path: Path) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, None when it cannot be read: a file saved
+    again has another."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns
 
 
 #: The signals that stop a send like Ctrl-C (SIGBREAK: Ctrl-Break in a Windows console).

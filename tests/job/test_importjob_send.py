@@ -81,6 +81,30 @@ def test_a_file_saved_again_after_the_plan_is_not_sent(tmp_path, sb):
     assert job.send().summary.count(importer.RowStatus.CREATED) == 4
 
 
+def test_a_file_saved_again_while_it_is_sent_stops_at_the_next_chunk(tmp_path, sb, monkeypatch):
+    """Rows read after the file changed were never checked (an invoice re-exported with
+    another amount would be created twice): sending stops there."""
+    from importer.job.sendpass import SOURCE_CHANGED, SendPass
+
+    monkeypatch.setattr(SendPass, "CHUNK_ROWS", 5)
+    source = write_rows(tmp_path / "rows.csv", 12)
+    job = importer.open_import(source)
+    job.plan(api_url=sb.base_url, api_key=sb.api_key, concurrency=2)
+    saved = []
+
+    def save_over_it(done, total, counts):
+        if done >= 5 and not saved:
+            saved.append(source.read_bytes())
+            source.write_bytes(saved[0].replace(b".00,", b"0.00,"))  # ten times the amounts
+
+    report = job.send(on_progress=save_over_it)
+    assert report.outage == SOURCE_CHANGED
+    results = results_by_row(tmp_path / "rows.results.csv")
+    assert statuses(results) == {"created": 5, "not_sent": 7}
+    assert {results[row]["error"] for row in range(7, 14)} == {f"not sent: {SOURCE_CHANGED}"}
+    assert len(sb.purchases()) == 5
+
+
 def test_a_dataframe_changed_after_the_plan_is_not_sent(tmp_path, sb):
     import pandas
 
