@@ -265,12 +265,14 @@ def _print_header(job: ImportJob) -> None:
     _err(f"{view.path.name}: {where}, header on row {view.header_row}")
     _err(_mapping_line(job.columns, hidden=getattr(job.table, "hidden_columns", ())))
     for match in job.suggest_mapping():
-        if match.also and job.columns.get(match.field) == match.column:
-            _err(
-                f"note: {match.field} is read from {match.column!r}; "
-                + ", ".join(repr(h) for h in match.also)
-                + f" could be it too: --map {match.field}=COLUMN to read another"
-            )
+        if job.columns.get(match.field) != match.column or not (match.also or match.doubt):
+            continue
+        rivals = ", ".join(repr(h) for h in match.also)
+        why = f"{rivals} could be it too" if rivals else match.doubt
+        _err(
+            f"note: {match.field} is read from {match.column!r}; {why}: --map "
+            f"{match.field}=COLUMN to read another"
+        )
     decisions = {d.kind: d for d in job.decisions()}
     decimal, dates = decisions["decimal"], decisions["day_first"]
     if decimal.column is not None:

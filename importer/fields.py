@@ -124,6 +124,10 @@ PURCHASE_FIELDS: tuple[PurchaseField, ...] = (
             "value",
             "dealvalue",
             "revenue",
+            "totalprice",
+            "gesamtpreis",
+            "prixtotal",
+            "preciototal",
             "total",  # before "price": beside a quantity, a price is the unit's
             "price",
             "montantht",

@@ -27,6 +27,12 @@ CONFIDENCES = ("exact", "synonym", "values", "none")
 #: The confidences applied without asking (by :func:`resolve_columns`, so by every command).
 APPLIED = ("exact", "synonym")
 
+#: Headers of a quantity, and of a price that beside one may be a unit's (folded).
+QUANTITY_HEADERS = frozenset(
+    {"quantity", "qty", "menge", "anzahl", "antal", "quantité", "cantidad", "aantal", "units"}
+)
+UNIT_PRICE_HEADERS = frozenset({"price", "unitprice", "einzelpreis", "prix", "precio", "pris"})
+
 #: Fields sent empty when no column feeds them: a missing one stops the run unless the user
 #: opts out by name (--no-amount, --no-date).
 REQUIRED_FIELDS = {"purchase_amount": "--no-amount", "date": "--no-date"}
@@ -121,6 +127,8 @@ class FieldMatch:
     #: Other columns whose header names this field too ("Price" and "Total" for the amount),
     #: when the match came from a header rather than the user's mapping: a front end says so.
     also: tuple[str, ...] = ()
+    #: Why the column may not be the field after all ("Price" beside "Quantity": a unit's).
+    doubt: str | None = None
 
 
 def match_fields(
@@ -163,10 +171,26 @@ def _with_rivals(match: FieldMatch, headers: list[str], empty: set[str], taken: 
         and h not in empty
         and (fold_header(h) in synonyms or _bare_fold(h) in synonyms)
     )
-    if not rivals:
+    doubt = _unit_price_doubt(match, headers)
+    if not rivals and doubt is None:
         return match
-    note = f"{match.note}; also named like it: " + ", ".join(repr(h) for h in rivals)
-    return FieldMatch(match.field, match.column, match.confidence, note, rivals)
+    note = match.note
+    if rivals:
+        note += "; also named like it: " + ", ".join(repr(h) for h in rivals)
+    if doubt:
+        note += f"; {doubt}"
+    return FieldMatch(match.field, match.column, match.confidence, note, rivals, doubt)
+
+
+def _unit_price_doubt(match: FieldMatch, headers: list[str]) -> str | None:
+    """Beside a quantity column, a column named "Price" may be the price of one unit."""
+    quantity = next((h for h in headers if _bare_fold(h) in QUANTITY_HEADERS), None)
+    if quantity is None or _bare_fold(match.column or "") not in UNIT_PRICE_HEADERS:
+        return None
+    return (
+        f"{match.column!r} stands beside {quantity!r}: if it is the price of one unit, the "
+        "purchase amount is the line's total"
+    )
 
 
 def resolve_columns(

@@ -414,13 +414,15 @@ class RowValidator:
         lead_failed = verdict.failed.get("lead_id", set()) | verdict.failed.get(
             "legacy_lead_id", set()
         )
-        amounts = verdict.get("purchase_amount")
+        amounts, dates = verdict.get("purchase_amount"), verdict.get("date")
         for i, value in enumerate(lead):
             if value is not None or legacy[i] is not None:
                 continue
             cells = chunk.cells[i]
             if i in lead_failed:
                 kind = self._report_label(cells)
+            elif dates[i] is not None and amounts[i] is not None:
+                kind = None  # a dated amount is a purchase whose lead is missing, not a total
             else:
                 kind = self._report_line(cells, has_amount=amounts[i] is not None)
             if kind:

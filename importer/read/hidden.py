@@ -266,8 +266,8 @@ class _CurrencyCells:
             here = letters == column_letters
             runs = currencies.get(column := _column_index(bytes(column_letters)))
             if runs is None:
-                runs = currencies[column] = CurrencyRuns.empty()
-            runs.add_cells(rows[here], self.code_ids[styles[here]], self.codes)
+                runs = currencies[column] = CurrencyRuns(self.codes)
+            runs.add_cells(rows[here], self.code_ids[styles[here]])
 
 
 def _column_index(letters: bytes) -> int:

@@ -20,23 +20,24 @@ import re
 import zipfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from xml.etree import ElementTree
 
 import numpy
 
-from importer.currencies import SYMBOLS
+from importer.currencies import ISO_CODES, SYMBOLS
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 # A quoted literal, a [$symbol-locale] tag, another [...] tag (colour, condition), an escaped
 # character, a character only padded with or repeated ("_)", "* "), or a currency symbol
 # standing bare in the format.
 _TOKEN = re.compile(
-    r'"(?P<quoted>[^"]*)"|\[\$(?P<symbol>[^\]-]*)(?:-(?P<locale>[0-9A-Fa-f]+))?\]|\[[^\]]*\]'
-    r"|\\(?P<escaped>.)|[_*].|(?P<bare>[$€£¥])"
+    r'"(?P<quoted>[^"]*)"|\[\$(?P<symbol>[^\]-]*)(?:-(?P<locale>[^\]]+))?\]|\[[^\]]*\]'
+    r"|[_*].|(?P<bare>[$€£¥₹₩₺₽])"
 )
-_MARKS_IN_TEXT = re.compile(r"US\$|[$€£¥]|\bkr\.?|\b[A-Z]{3}\b")
-#: A symbol shared by several currencies, with the Windows locale id that says which.
+_ESCAPED = re.compile(r"(?:\\.)+")  # \E\U\R: a literal written a character at a time
+_MARKS_IN_TEXT = re.compile(r"US\$|R\$|[$€£¥₹₩₺₽]|zł|Kč|\bkr\.?|\b[A-Z]{3}\b")
+#: A symbol shared by several currencies, with the Windows locale (a number) or the language
+#: tag (newer Excel: [$$-en-US]) that says which.
 _BY_LOCALE = {
     ("$", 0x0409): "USD",
     ("$", 0x1009): "CAD",
@@ -53,31 +54,52 @@ _BY_LOCALE = {
     ("kr", 0x0414): "NOK",
     ("kr.", 0x040F): "ISK",
     ("kr", 0x040F): "ISK",
+    ("$", "en-us"): "USD",
+    ("$", "en-ca"): "CAD",
+    ("$", "en-au"): "AUD",
+    ("$", "en-nz"): "NZD",
+    ("$", "es-mx"): "MXN",
+    ("$", "en-sg"): "SGD",
+    ("$", "zh-hk"): "HKD",
+    ("¥", "ja-jp"): "JPY",
+    ("¥", "zh-cn"): "CNY",
+    ("kr", "da-dk"): "DKK",
+    ("kr.", "da-dk"): "DKK",
+    ("kr", "sv-se"): "SEK",
+    ("kr", "nb-no"): "NOK",
+    ("kr", "is-is"): "ISK",
+    ("kr.", "is-is"): "ISK",
 }
 _SHARED = {"$", "¥", "kr", "kr."}  # without a locale: a currency of the computer's locale
 _VAGUE = "?"
-#: Runs of rows recorded at most a column; past it its cells read as plain numbers (sent
-#: unchecked).
-MAX_RUNS = 100_000
 
 
 def format_currency(code: str) -> str | None:
     """The ISO code of the one currency a number format shows, or None (none, several, or one
     that depends on the computer's locale)."""
+    code = _ESCAPED.sub(lambda run: '"' + run[0].replace("\\", "") + '"', code)
     found: set[str] = set()
     for token in _TOKEN.finditer(code):
         if token["quoted"] is not None:
             found.update(_mark_code(m, None) for m in _MARKS_IN_TEXT.findall(token["quoted"]))
         elif token["symbol"] is not None:
-            locale = int(token["locale"], 16) & 0xFFFF if token["locale"] else None
-            found.add(_mark_code(token["symbol"].strip(), locale))
-        elif token["escaped"] is not None or token["bare"] is not None:
-            found.add(_mark_code(token["escaped"] or token["bare"], None))
+            found.add(_mark_code(token["symbol"].strip(), _locale(token["locale"])))
+        elif token["bare"] is not None:
+            found.add(_mark_code(token["bare"], None))
     found.discard("")
     return found.pop() if len(found) == 1 and _VAGUE not in found else None
 
 
-def _mark_code(mark: str, locale: int | None) -> str:
+def _locale(text: str | None) -> int | str | None:
+    """A format's locale: a Windows locale id (hex, "407"), else a language tag ("en-us")."""
+    if not text:
+        return None
+    if re.fullmatch(r"[0-9A-Fa-f]+", text):
+        return int(text, 16) & 0xFFFF
+    return text.lower()
+
+
+def _mark_code(mark: str, locale: int | str | None) -> str:
     """The code a mark names, ``_VAGUE`` when it names several, "" when it is no currency."""
     if (mark, locale) in _BY_LOCALE:
         return _BY_LOCALE[mark, locale]
@@ -85,7 +107,7 @@ def _mark_code(mark: str, locale: int | None) -> str:
         return _VAGUE
     if mark in SYMBOLS:
         return SYMBOLS[mark] or _VAGUE
-    return mark if re.fullmatch(r"[A-Z]{3}", mark) else ""
+    return mark if mark in ISO_CODES else ""
 
 
 def currency_styles(archive: zipfile.ZipFile) -> dict[int, str]:
@@ -107,51 +129,54 @@ def currency_styles(archive: zipfile.ZipFile) -> dict[int, str]:
     return {i: formats[xf.get("numFmtId")] for i, xf in styles if xf.get("numFmtId") in formats}
 
 
-@dataclass
 class CurrencyRuns:
-    """The rows of one column whose cells use a currency format, as runs of consecutive rows."""
+    """The rows of one column whose cells use a currency format. Cells are gathered as the
+    sheet is scanned (16 bytes a cell: a sheet holds at most 1,048,576 rows), then kept as runs
+    of consecutive rows in one currency (a column of one format is one run)."""
 
-    firsts: list[int]
-    lasts: list[int]
-    codes: list[str]
+    def __init__(self, codes: list[str]) -> None:
+        self.codes = codes  # the currencies the code ids index
+        self._rows: list[numpy.ndarray] = []
+        self._ids: list[numpy.ndarray] = []
+        self._runs: tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray] | None = None
 
-    @classmethod
-    def empty(cls) -> CurrencyRuns:
-        """No rows yet."""
-        return cls([], [], [])
-
-    def add_cells(self, rows: numpy.ndarray, code_ids: numpy.ndarray, codes: list[str]) -> None:
+    def add_cells(self, rows: numpy.ndarray, code_ids: numpy.ndarray) -> None:
         """Record cells: their rows (in sheet order) and the index in ``codes`` of each one's
-        currency. A row seen again (two scanned blocks overlap by a cell) is ignored."""
-        if self.lasts:
-            later = rows > self.lasts[-1]
-            rows, code_ids = rows[later], code_ids[later]
-        if not len(rows) or len(self.firsts) >= MAX_RUNS:
-            return
-        breaks = numpy.flatnonzero((numpy.diff(rows) != 1) | (numpy.diff(code_ids) != 0))
-        starts = numpy.concatenate(([0], breaks + 1))
-        ends = numpy.concatenate((breaks, [len(rows) - 1]))
-        firsts, lasts = rows[starts].tolist(), rows[ends].tolist()
-        run_codes = [codes[i] for i in code_ids[starts].tolist()]
-        if self.lasts and self.codes[-1] == run_codes[0] and firsts[0] == self.lasts[-1] + 1:
-            self.lasts[-1] = lasts[0]
-            firsts, lasts, run_codes = firsts[1:], lasts[1:], run_codes[1:]
-        self.firsts += firsts
-        self.lasts += lasts
-        self.codes += run_codes
+        currency."""
+        self._rows.append(rows)
+        self._ids.append(code_ids)
+        self._runs = None
+
+    def runs(self) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """(first rows, last rows, code ids) of the runs, in row order."""
+        if self._runs is None:
+            rows = numpy.concatenate(self._rows) if self._rows else numpy.empty(0, numpy.int64)
+            ids = numpy.concatenate(self._ids) if self._ids else numpy.empty(0, numpy.int64)
+            # Two scanned blocks may overlap by a cell: a row seen again is the same cell.
+            order = numpy.argsort(rows, kind="stable")
+            rows, ids = rows[order], ids[order]
+            keep = numpy.concatenate(([True], rows[1:] != rows[:-1])) if len(rows) else []
+            rows, ids = rows[keep], ids[keep]
+            breaks = numpy.flatnonzero((numpy.diff(rows) != 1) | (numpy.diff(ids) != 0))
+            starts = numpy.concatenate(([0], breaks + 1)).astype(numpy.int64)
+            ends = numpy.concatenate((breaks, [len(rows) - 1])).astype(numpy.int64)
+            if not len(rows):
+                starts = ends = numpy.empty(0, numpy.int64)
+            self._runs = (rows[starts], rows[ends], ids[starts])
+        return self._runs
 
     def spans(self, rows: list[int]) -> Iterator[tuple[int, int, str]]:
         """(start, stop, code): the indexes ``rows[start:stop]`` (1-based row numbers in
         ascending order) whose cells show currency ``code``."""
-        if not rows or not self.firsts:
+        firsts, lasts, ids = self.runs()
+        if not rows or not len(firsts):
             return
-        at = max(bisect_right(self.firsts, rows[0]) - 1, 0)
-        while at < len(self.firsts) and self.firsts[at] <= rows[-1]:
-            start = bisect_left(rows, self.firsts[at])
-            stop = bisect_right(rows, self.lasts[at], start)
+        at = max(int(numpy.searchsorted(firsts, rows[0], side="right")) - 1, 0)
+        end = int(numpy.searchsorted(firsts, rows[-1], side="right"))
+        for first, last, code in zip(
+            firsts[at:end].tolist(), lasts[at:end].tolist(), ids[at:end].tolist(), strict=True
+        ):
+            start = bisect_left(rows, first)
+            stop = bisect_right(rows, last, start)
             if start < stop:
-                yield start, stop, self.codes[at]
-            at += 1
-
-    def __len__(self) -> int:
-        return len(self.firsts)
+                yield start, stop, self.codes[code]

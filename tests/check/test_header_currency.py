@@ -18,6 +18,9 @@ from importer.currencies import header_currency
         ("Sales USD", "USD"),
         ("EUR amount", "EUR"),
         ("Amount (GBP)", "GBP"),
+        ("Amount EUR incl. VAT", "EUR"),
+        ("Amount (US$)", "USD"),
+        ("Amount (ALL)", "ALL"),  # in brackets and capitals: the lek it says
         # Three capitals that are no currency, a symbol several currencies use, none at all.
         ("Amount excl. VAT", None),
         ("Amount (LCY)", None),
@@ -27,6 +30,11 @@ from importer.currencies import header_currency
         ("Net amount", None),
         ("Amount", None),
         ("Total (USD) / (EUR)", None),
+        ("Amount ALL", None),  # codes that are words name none outside brackets
+        ("Total TOP", None),
+        ("Amount CUP", None),
+        ("Amount (all)", None),
+        ("Amount in all regions", None),
     ],
 )
 def test_the_currency_a_header_names(header, currency):

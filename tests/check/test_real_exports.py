@@ -636,6 +636,7 @@ def test_a_mistyped_lead_id_is_invalid_never_a_report_line(tmp_path, cli):
         f"{short},Total Care plan,INV-2,1500.00,2026-03-02",
         f"{LEAD_3}x,Pro plan,SUM-0042,20.00,2026-03-03",
         short,
+        ",Total Protection Plan,D-2,2000.00,2026-03-02",  # dated: a purchase, its lead missing
         "Total,,,1530.00,",
     )
 
@@ -649,7 +650,8 @@ def test_a_mistyped_lead_id_is_invalid_never_a_report_line(tmp_path, cli):
         ("3", "invalid", not_a_uuid.format(short)),
         ("4", "invalid", not_a_uuid.format(LEAD_3 + "x")),
         ("5", "invalid", not_a_uuid.format(short)),
-        ("6", "skipped", "report line"),
+        ("6", "invalid", "lead_id is empty"),
+        ("7", "skipped", "report line"),
     ]
 
 
@@ -672,3 +674,18 @@ def test_beside_a_quantity_the_total_is_the_amount_and_the_price_is_named_as_a_r
         "note: purchase_amount is read from 'Total'; 'Price' could be it too: --map "
         "purchase_amount=COLUMN to read another",
     ]
+
+
+def test_a_price_beside_a_quantity_is_read_with_a_note_that_it_may_be_the_units(tmp_path, cli):
+    path = csv_file(
+        tmp_path, "unit.csv", "Lead ID,Quantity,Price,Date", f"{LEAD_1},10,100.00,2026-03-01"
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 0
+    assert err[2] == (
+        "note: purchase_amount is read from 'Price'; 'Price' stands beside 'Quantity': if it is "
+        "the price of one unit, the purchase amount is the line's total: --map "
+        "purchase_amount=COLUMN to read another"
+    )

@@ -28,7 +28,18 @@ from importer.read.numformats import format_currency
             '_-* #,##0.00\\ [$€-40C]_-;\\-* #,##0.00\\ [$€-40C]_-;_-* "-"??\\ [$€-40C]_-;_-@_-',
             "EUR",
         ),
-        # A symbol several currencies share, without the locale that says which: none.
+        ("_-[$€-x-euro2] * #,##0.00_-", "EUR"),  # Excel's own "€ Euro (€ 123)"
+        ("#,##0.00 [$€-x-euro1]", "EUR"),
+        ("[$$-en-US]#,##0.00", "USD"),  # a language tag instead of a locale number
+        ("[$$-en-CA]0.00", "CAD"),
+        ("[$R$-416] #,##0.00", "BRL"),
+        ("#,##0.00 [$zł-415]", "PLN"),
+        ("\\E\\U\\R #,##0.00", "EUR"),  # a literal written a character at a time
+        # Words that are no currency; a symbol several currencies share, without the locale
+        # that says which: none.
+        ('#,##0.00" VAT"', None),
+        ('#,##0.00" NET"', None),
+        ("[$$-fr-CA]0.00", None),
         ('"$"#,##0.00', None),
         ("$#,##0.00", None),
         ('_("$"* #,##0.00_)', None),
@@ -76,3 +87,18 @@ def test_currency_cells_are_found_across_chunks(tmp_path):
         {0: "EUR", 1: "EUR", 2: "EUR"},
         {2: "EUR", 3: "EUR"},
     ]
+
+
+def test_a_column_alternating_formats_keeps_every_cell_however_many_runs():
+    """A € cell on every other row is 150,000 runs in 300,000 rows: none is dropped."""
+    import numpy
+
+    from importer.read.numformats import CurrencyRuns
+
+    runs = CurrencyRuns(["EUR", "USD"])
+    rows = numpy.arange(2, 300_002, 2, dtype=numpy.int64)  # every other row, in two blocks
+    runs.add_cells(rows[:100_000], numpy.zeros(100_000, dtype=numpy.int64))
+    runs.add_cells(rows[99_999:], numpy.zeros(len(rows) - 99_999, dtype=numpy.int64))
+    assert len(runs.runs()[0]) == 150_000
+    chunk_rows = list(range(299_990, 300_002))
+    assert list(runs.spans(chunk_rows)) == [(i, i + 1, "EUR") for i in range(0, 12, 2)]
