@@ -390,20 +390,21 @@ def adopt_journals(
     return notes
 
 
-def _unchanged_since_checked(planned: PlannedRun) -> str:
-    """The source's SHA-256, when it is the one the plan checked; InputFileError (nothing is
-    sent) when the file was saved again, or the DataFrame changed, since: its rows, totals
-    and control totals were never checked."""
+def _unchanged_since_checked(planned: PlannedRun) -> tuple[str, tuple[int, int] | None]:
+    """The source's SHA-256 and the file's (size, mtime) to hold it to while sending. A file
+    saved again since the plan is held to a stat no file has: the send pass stops before its
+    first chunk, every row ``not_sent`` naming why (one file of a folder: the others are sent,
+    and exit 2 keeps meaning nothing was sent). A DataFrame changed since: InputFileError."""
     table = planned.prepared.table
     sha256 = source_facts(table)[0]
     if planned.source_sha256 in (None, sha256):
-        return sha256
-    name = f"DataFrame {table.name!r}" if isinstance(table, FrameTable) else table.path.name
+        return sha256, planned.source_stat
+    if not isinstance(table, FrameTable):
+        return sha256, (-1, -1)
     raise InputFileError(
-        f"{name} changed after it was checked: nothing was sent",
+        f"DataFrame {table.name!r} changed after it was checked: nothing was sent",
         path=table.path,
-        hint="check it again (run the command again, or call plan() again), so that what is "
-        "sent is what was checked",
+        hint="check it again (call plan() again), so that what is sent is what was checked",
     )
 
 
@@ -425,7 +426,7 @@ def send_job(
     from."""
     settings, prepared = planned.settings, planned.prepared
     names.results.parent.mkdir(parents=True, exist_ok=True)
-    sha256 = _unchanged_since_checked(planned)
+    sha256, source_stat = _unchanged_since_checked(planned)
     _edits_found_again(planned)
     report = _new_report(planned, names.results)
     started = time.perf_counter()
@@ -442,7 +443,7 @@ def send_job(
         edited=planned.edited,
         file_sha256=sha256,
         look_up_first=planned.plan.already_imported > 0,
-        source_stat=planned.source_stat,
+        source_stat=source_stat,
     )
     with collecting_held_open() as held:
         with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried

@@ -613,7 +613,7 @@ def _sent_lead(record: PurchaseRecord | None, leads: Preflight | None) -> str | 
 
 
 SOURCE_CHANGED = (
-    "the file changed while it was being sent (saved again?): the rows read since were not checked"
+    "the file changed after it was checked (saved again?): the rows read since were not checked"
 )
 
 

@@ -65,14 +65,19 @@ def test_a_progress_callback_that_raises_stops_the_send_and_loses_no_answer(tmp_
 def test_a_file_saved_again_after_the_plan_is_not_sent(tmp_path, sb):
     """plan() checked 3 rows and their control total; a file changed since holds rows nobody
     checked: nothing is sent until it is checked again."""
+    from importer.job.sendpass import SOURCE_CHANGED
+
     source = write_rows(tmp_path / "rows.csv", 3)
     job = importer.open_import(source)
     job.set_options(expect_rows=3)
     assert job.plan(api_url=sb.base_url, api_key=sb.api_key).valid_rows == 3
     write_rows(source, 4)
-    with pytest.raises(importer.InputFileError) as raised:
-        job.send()
-    assert str(raised.value) == "rows.csv changed after it was checked: nothing was sent"
+    report = job.send()
+    assert (report.outage, report.exit_code) == (SOURCE_CHANGED, 1)
+    results = results_by_row(tmp_path / "rows.results.csv")
+    assert {(r["status"], r["error"]) for r in results.values()} == {
+        ("not_sent", f"not sent: {SOURCE_CHANGED}")
+    }
     assert sb.stats()["create_calls"] == 0
     with pytest.raises(importer.ControlTotalError):  # checked again: 4 rows, 3 expected
         job.plan(api_url=sb.base_url, api_key=sb.api_key)
