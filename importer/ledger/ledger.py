@@ -548,7 +548,7 @@ class Ledger:
         self._live.clear()
         exact = self.entries(target, [c.identity for c in candidates])
         exact = self._last_exact = self._as_logged(exact)
-        twins = self.twins_of_payloads(target, [c.payload_hash for c in candidates])
+        twins = self._twins(target, candidates, context)
         elsewhere = {} if context.allow_duplicates else self._elsewhere(target, candidates, exact)
         to_send: list[Candidate] = []
         held: dict[int, RowResult] = {}
@@ -563,7 +563,13 @@ class Ledger:
                 continue
             twin, other = twins.get(candidate.payload_hash), elsewhere.get(candidate.identity)
             known = judge(
-                candidate, exact.get(candidate.identity), twin, context, self.is_live, other
+                candidate,
+                exact.get(candidate.identity),
+                twin,
+                context,
+                self.is_live,
+                other,
+                target=target,
             )
             if known is None:
                 taken[candidate.identity] = candidate.row
@@ -571,6 +577,22 @@ class Ledger:
             else:
                 held[candidate.row] = known
         return to_send, held
+
+    def _twins(
+        self, target: str, candidates: list[Candidate], context: ImportContext
+    ) -> dict[str, Entry]:
+        """The twins of the candidates' payloads (see :meth:`twins_of_payloads`): this target's,
+        else another API URL's of this ledger, which may be this account under another address
+        (one indexed look-up per other target, only for payloads this one has no twin of)."""
+        hashes = [c.payload_hash for c in candidates]
+        twins = self.twins_of_payloads(target, hashes)
+        for other in [] if context.allow_duplicates else self._other_targets(target):
+            missing = [h for h in hashes if h not in twins]
+            if not missing:
+                break
+            for payload_hash, entry in self.twins_of_payloads(other, missing).items():
+                twins.setdefault(payload_hash, entry)
+        return twins
 
     def _elsewhere(
         self, target: str, candidates: list[Candidate], exact: dict[str, Entry]

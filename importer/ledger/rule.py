@@ -59,9 +59,12 @@ def judge(
     context: ImportContext,
     is_live: Callable[[Entry], bool],
     elsewhere: Entry | None = None,
+    *,
+    target: str | None = None,
 ) -> RowResult | None:
     """The row's result without sending it, or None: claim it and send it. ``elsewhere``: the
-    same purchase created through another API URL (target)."""
+    same purchase created through another API URL (target); ``target``: this import's (a twin
+    through another one is named with it)."""
     if exact is not None:
         known = _known(candidate, exact, context, is_live)
         if known is not False:
@@ -71,7 +74,7 @@ def judge(
         if held is not None:
             return held
     if twin is not None and _possible_duplicate(candidate, twin, context):
-        return _held_as_duplicate(candidate, twin, is_live)
+        return _held_as_duplicate(candidate, twin, is_live, target)
     return None
 
 
@@ -111,7 +114,9 @@ def _through_another_url(candidate: Candidate, entry: Entry, is_live) -> RowResu
     )
 
 
-def _held_as_duplicate(candidate: Candidate, twin: Entry, is_live) -> RowResult | None:
+def _held_as_duplicate(
+    candidate: Candidate, twin: Entry, is_live, target: str | None
+) -> RowResult | None:
     """Held: another row has the same payload under another reference or currency, and was
     created, is being sent by a live import, or was sent without an answer (None: its import
     stopped before sending it, or got an answer that it was not created)."""
@@ -123,6 +128,8 @@ def _held_as_duplicate(candidate: Candidate, twin: Entry, is_live) -> RowResult 
         what = f"a row sent without an answer ({twin.where()} on {twin.day()})"
     else:
         return None
+    if target is not None and twin.target != target:
+        what += f" through another API URL, {twin.target}"
     return RowResult(
         candidate.row,
         RowStatus.NOT_SENT,

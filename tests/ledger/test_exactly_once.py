@@ -799,3 +799,29 @@ def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
     assert held[2].error.endswith(
         ": Internal server error; check in Keen, then re-run with --resend-unconfirmed"
     )
+
+
+def test_the_same_purchases_renumbered_through_another_url_are_held(any_ledger):
+    """INV-... through 127.0.0.1, then SO-... through localhost: another reference and another
+    spelling of the account at once is still the same sale."""
+    from importer.ledger import Ledger, ledger_location
+    from importer.records import RowResult, RowStatus
+    from ledger.test_postgres_ledger import _candidates
+
+    first, second = "http://127.0.0.1:8794/k", "http://localhost:8794/k"
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as one:
+        one.begin_import(target=first, file_name="inv.csv", file_sha256="a" * 64, source="inv")
+        claimed, _ = one.claim(_candidates(1))
+        _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.CREATED, "p-1", 200))
+        one.finish_import()
+    with Ledger.open(location) as two:
+        two.begin_import(target=second, file_name="so.csv", file_sha256="b" * 64, source="so")
+        sent, held = two.claim(_renumbered(_candidates(1)))
+    assert sent == []
+    assert (held[2].status, held[2].error) == (
+        RowStatus.NOT_SENT,
+        f"possible duplicate of purchase p-1 (inv.csv row 2) through another API URL, {first}: "
+        "the same purchase with another reference or currency; not sent (--allow-duplicates "
+        "sends it)",
+    )
