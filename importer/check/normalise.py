@@ -412,7 +412,7 @@ def _decimal_evidence(value: str) -> str | None:
 
 def parse_currency(text: str) -> str:
     """Parse a currency cell into a 3-letter ISO code ("usd " -> "USD", "€" -> "EUR")."""
-    s = text.strip()
+    s = without_marks(text).strip()
     if not s:
         raise ValueError("currency is empty; enter a 3-letter code such as EUR or USD")
     if s in SYMBOLS or s.lower() in ("kr", "kr."):
@@ -808,7 +808,7 @@ def parse_uuid(text: str, *, field: str = "lead_id") -> str:
     """
     if CANONICAL_UUID.fullmatch(text):
         return text
-    s = text.strip().lower()
+    s = without_marks(text).strip().lower()  # a zero-width space copied from a web page
     if not s:
         raise ValueError(f"{field} is empty; enter the UUID")
     if s.startswith("urn:uuid:"):
@@ -842,7 +842,7 @@ def parse_uuid_list(text: str, *, field: str = "trigger_ids") -> tuple[str, ...]
 
 def parse_legacy_id(text: str) -> int:
     """Parse a legacy (numeric) lead id: a positive whole number; "12345.0" is accepted."""
-    s = text.strip()
+    s = without_marks(text).strip()
     m = _WHOLE_NUMBER.fullmatch(s)
     if m:
         value = int(m[1])

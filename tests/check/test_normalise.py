@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from importer.check import normalise
 from importer.check.normalise import (
     amount_currency,
     both_orders,
@@ -1010,3 +1011,16 @@ def test_non_zero_digits_beyond_cents_still_need_the_flag() -> None:
 def test_three_zeros_that_may_be_thousands_are_not_trimmed() -> None:
     message = refusal(parse_amount, "150.000", decimal=".")
     assert message.startswith("amount '150.000' reads as 150.000, with 3 decimal places")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "expected"),
+    [
+        (normalise.parse_uuid, "\u200b47378190-96da-4dac-b2ff-5d2a386ecbe0\u200e",
+         "47378190-96da-4dac-b2ff-5d2a386ecbe0"),
+        (normalise.parse_legacy_id, "\ufeff1002\u200b", 1002),
+        (normalise.parse_currency, "EUR\u200b", "EUR"),
+    ],
+)  # fmt: skip
+def test_ids_and_codes_are_read_without_the_invisible_marks_copied_with_them(parse, text, expected):
+    assert parse(text) == expected
