@@ -725,11 +725,11 @@ class RowValidator:
         return "heading" if sum(1 for c in cells if c.strip()) == 1 else None
 
     def _report_line(self, cells: list[str], *, has_amount: bool) -> str | None:
-        """ "total", "heading" (or footer) when a row without a lead is a line of a report."""
-        amount_at = self.index.get("purchase_amount", len(cells))
-        for cell in cells[: max(amount_at, 1)]:
-            if TOTAL_ROW.match(cell):
-                return "total"
+        """ "total", "heading" (or footer) when a row without a lead (and without a dated
+        amount: that is a purchase) is a line of a report; its label may stand anywhere, after
+        the amount too (a workbook's "Subtotal" in the last column)."""
+        if any(TOTAL_ROW.match(cell) for cell in cells):
+            return "total"
         filled = [c for c in cells if c.strip()]
         if len(filled) == 1 and not has_amount:
             return "heading"  # a section heading, or a footer such as "Accrual basis ..."

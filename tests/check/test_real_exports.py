@@ -689,3 +689,26 @@ def test_a_price_beside_a_quantity_is_read_with_a_note_that_it_may_be_the_units(
         "the price of one unit, the purchase amount is the line's total: --map "
         "purchase_amount=COLUMN to read another"
     )
+
+
+def test_a_total_labelled_after_the_amount_is_a_report_line(tmp_path, cli):
+    """A workbook's subtotal with its label in the last column is out of the file's total."""
+    path = csv_file(
+        tmp_path,
+        "labels_after.csv",
+        "Lead ID,Amount,Date,Note",
+        f"{LEAD_1},100.00,2026-03-02,",
+        f"{LEAD_2},250.00,2026-03-03,",
+        ",350.00,,Subtotal",
+        ",350.00,,Total",
+    )
+
+    code, err = cli("validate", path)
+
+    assert code == 0, err
+    assert [(row, status) for row, status, _, _ in results(path)] == [
+        ("2", "valid"),
+        ("3", "valid"),
+        ("4", "skipped"),
+        ("5", "skipped"),
+    ]
