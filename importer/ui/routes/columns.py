@@ -92,10 +92,11 @@ async def choose_sheet(request: Request):
     form = await request.form()
     sheet = str(form.get("sheet", ""))
     try:
-        await run_in_threadpool(session.job.choose_sheet, sheet)
+        async with session.changing():
+            await run_in_threadpool(session.job.choose_sheet, sheet)
+            session.folder.update_meta(sheet=sheet, header_row=None)
     except KeenImportError as exc:
         return await show(request, exc.message, 400)
-    session.folder.update_meta(sheet=sheet, header_row=None)
     return redirect(f"/imports/{session.folder.id}/columns")
 
 
@@ -107,10 +108,11 @@ async def choose_header_row(request: Request):
     if not text.isdigit() or int(text) < 1:
         return await show(request, "The header row is a row number: 1, 2, 3...", 400)
     try:
-        await run_in_threadpool(session.job.choose_header_row, int(text))
+        async with session.changing():
+            await run_in_threadpool(session.job.choose_header_row, int(text))
+            session.folder.update_meta(header_row=int(text))
     except KeenImportError as exc:
         return await show(request, exc.message, 400)
-    session.folder.update_meta(header_row=int(text))
     return redirect(f"/imports/{session.folder.id}/columns")
 
 
@@ -153,7 +155,7 @@ async def choose_encoding(request: Request):
     if encoding not in dict(offered(_detected(session))):
         return await show(request, "Choose one of the encodings offered.", 400)
     try:
-        async with session.lock:
+        async with session.changing():
             await run_in_threadpool(_use_encoding, session, encoding)
     except KeenImportError as exc:  # the loader's message: the file cannot be read that way
         return await show(request, exc.message, 400)
@@ -173,7 +175,7 @@ async def check_file(request: Request):
     form = await request.form()
     columns = {k.removeprefix("field:"): str(v) for k, v in form.items() if k.startswith("field:")}
     try:
-        async with session.lock:
+        async with session.changing():
             await run_in_threadpool(_apply, session, columns, options_from_form(form))
             outcome = await run_in_threadpool(check_now, request, session)
     except MappingError as exc:

@@ -32,7 +32,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         if session.checked is None:
             return check_prompt(request, session, "send")
         try:
-            async with session.lock:
+            async with session.changing():
                 plan = await run_in_threadpool(background.make_plan, session, settings)
         except KeenImportError as exc:
             error = exc.message
@@ -64,17 +64,13 @@ async def send(request: Request):
     and so does any number when nothing is left to send."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     settings = request.app.state.settings
-    if session.running:
-        return redirect(f"/imports/{session.folder.id}/progress")
     form = await request.form()
     typed = str(form.get("rows_to_send", "")).replace(",", "").strip()
     resend = str(form.get("resend_unconfirmed", "")) == "1"
     if not settings.api_key.is_set or not settings.api_url:
         return await confirm(request, "Set an API key first.", 400)
     try:
-        async with session.lock:
-            if session.running:  # a request that waited for the lock: the send it waited for
-                return redirect(f"/imports/{session.folder.id}/progress")
+        async with session.changing():
             plan = await run_in_threadpool(background.make_plan, session, settings)
             expected = plan.rows_sent(resend_unconfirmed=resend)
             if not expected:  # a send would only write results claiming the rows again
