@@ -159,6 +159,12 @@ class ImportSession:
             yield
 
     @property
+    def sent(self) -> bool:
+        """True once a send of this import has ended (an online check sends nothing: rows
+        are still fixed in place after it)."""
+        return self.after_run and not self.report.dry_run
+
+    @property
     def after_run(self) -> bool:
         """True once a send or online check has ended: the job's rows are then its verdicts."""
         return self.report is not None and not self.running

@@ -436,3 +436,22 @@ def test_a_send_confirmed_on_a_page_another_tab_changed_sends_nothing(sandboxed,
     sent = confirm_send(client, settings, import_id, "3")
     assert (sent.status_code, sent.headers["location"]) == (303, f"/imports/{import_id}/progress")
     assert finish(app, import_id).report.summary.count("created") == 3
+
+
+def test_rows_are_fixed_in_place_after_an_online_check(sandboxed, sandbox):
+    """An online check sends nothing: "Fix row N" stays, and a fix is checked like before it."""
+    client, settings, app = sandboxed
+    import_id = checked_import(client, settings)
+    post(client, settings, f"/imports/{import_id}/online")
+    assert finish(app, import_id).report.dry_run
+    grid = client.get(f"/imports/{import_id}/review?status=invalid").text
+    assert grid.count('<button type="submit" form="fix-') == 6
+    back = f"/imports/{import_id}/review?status=invalid"
+    data = {"cell:Amount": "12.50", "was:Amount": "12,5O", "back": back}
+    answer = post(client, settings, f"/imports/{import_id}/rows/5", data=data)
+    assert (answer.status_code, answer.headers["location"]) == (303, back)
+    page = client.get(f"/imports/{import_id}/review?q=INV-9004").text
+    assert '<tr class="status-valid">' in page
+    assert "These are the rows and totals of the last send or online check." not in page
+    grid = client.get(back).text
+    assert grid.count('<button type="submit" form="fix-') == 5

@@ -92,6 +92,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         cards=summary_cards(session.report.summary if after_run else report.summary),
         summary=session.report.summary if after_run else report.summary,
         after_run=after_run,
+        sent=session.sent,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
         date_header=session.job.columns.get("date"),
@@ -173,7 +174,7 @@ async def fix_row(request: Request):
     edits = len(session.job.edits)
     try:
         async with session.changing():
-            if session.report is not None:
+            if session.sent:
                 return await show(request, FIXED_BEFORE_SENDING, 400)
             if (clash := _changed_meanwhile(session, row, changes, form)) is not None:
                 return await show(request, clash, 409)
@@ -213,6 +214,7 @@ def edit_and_check(request: Request, session, row: int, changes: dict[str, str])
     finally:
         if len(session.job.edits) != before:
             session.checked = None  # until the check below has run with the edits
+            session.report = None  # an online check's verdicts: the rows are this check's now
             check_now(request, session)
 
 
