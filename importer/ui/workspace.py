@@ -5,6 +5,8 @@
     <workspace>/imports/<id>/<stem>.mapping.toml    the mapping used (a --mapping file)
     <workspace>/imports/<id>/<stem>.results.csv     results, journal, manifest, created list,
                                                     corrected file: written by the job API
+    <workspace>/imports/<id>/checks/                a check's results and manifest once the
+                                                    import was sent (the send's stay as they are)
     <workspace>/mappings/<headers hash>.toml        remembered mappings, by set of headers
 
 ``keen-import run <workspace>/imports/<id>/<upload name> --mapping <stem>.mapping.toml``
@@ -62,6 +64,20 @@ class ImportFolder:
         tmp = self.path / ".import.json.tmp"
         tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
         os.replace(tmp, self.path / "import.json")
+
+    def manifest(self) -> dict:
+        """The import's manifest (the CLI's ``<stem>.manifest.json``), or {} before any run."""
+        path = self.file("manifest")
+        try:
+            found = json.loads(path.read_text(encoding="utf-8")) if path else {}
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def sent(self) -> bool:
+        """True once a send of this import wrote its results: its manifest is a run's (not a
+        check's, nor an online check's)."""
+        return self.manifest().get("command") == "run"
 
     def file(self, kind: str) -> Path | None:
         """The file of ``kind`` (see FILE_KINDS), or None when it does not exist (yet)."""

@@ -496,9 +496,11 @@ def test_a_created_row_cannot_be_skipped(sandboxed, tmp_path):
     assert message in text_of(refused.text)
     assert app.state.sessions.get(import_id).job.rows_left_out == "4"
 
-    # Checked again (the results then say valid), the ledger still knows it: refused.
+    # Checked again (into checks/: the send's results still say created, the check's valid),
+    # the ledger still knows it: refused.
     post(client, settings, f"/imports/{import_id}/rows/4/put-back")
-    assert results_of(folder.file("results"))[0] == ("2", "valid", "")
+    assert results_of(folder.file("results"))[0][:2] == ("2", "created")
+    assert results_of(folder.path / "checks" / "march.results.csv")[0] == ("2", "valid", "")
     refused = post(client, settings, f"/imports/{import_id}/rows/2/skip")
     assert refused.status_code == 400
     assert message in text_of(refused.text)

@@ -455,3 +455,39 @@ def test_rows_are_fixed_in_place_after_an_online_check(sandboxed, sandbox):
     assert "These are the rows and totals of the last send or online check." not in page
     grid = client.get(back).text
     assert grid.count('<button type="submit" form="fix-') == 5
+
+
+def test_a_check_after_a_send_keeps_its_results_and_a_restart_keeps_the_fixes(
+    sandboxed, sandbox, tmp_path
+):
+    """ "Check file" after a send writes into checks/: the send's results (purchase ids) and
+    manifest stay; after a restart the fix the manifest lists is applied again."""
+    client, settings, app = sandboxed
+    path = tmp_path / "fixed.csv"
+    path.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        f'{LEAD},11.00,2026-03-02,F-1\n{LEAD},"12,5O",2026-03-02,F-2\n'
+        f"{LEAD},13.00,2026-03-02,F-3\n"
+    )
+    import_id = checked_import(client, settings, path)
+    data = {"cell:Amount": "12.50", "was:Amount": "12,5O"}
+    assert post(client, settings, f"/imports/{import_id}/rows/3", data=data).status_code == 303
+    confirm_send(client, settings, import_id, "3")
+    folder = finish(app, import_id).folder
+    sent = {kind: folder.file(kind).read_bytes() for kind in ("results", "manifest")}
+    assert len(purchase_ids(folder.file("results"))) == 3
+    assert check_file(client, settings, import_id, {}).status_code == 303
+    assert {kind: folder.file(kind).read_bytes() for kind in sent} == sent
+    checked = folder.path / "checks" / "fixed.manifest.json"
+    assert json.loads(checked.read_text())["command"] == "validate"
+
+    restarted, again = opened(settings)
+    prompt = restarted.get(f"/imports/{import_id}/review")
+    assert "Check file</button>" in prompt.text
+    pressed = post(restarted, settings, f"/imports/{import_id}/check", data={"next": "review"})
+    assert pressed.headers["location"] == f"/imports/{import_id}/review"
+    assert {kind: folder.file(kind).read_bytes() for kind in sent} == sent
+    session = again.state.sessions.get(import_id)
+    assert [(e.row, e.column, e.new) for e in session.job.edits] == [(3, "Amount", "12.50")]
+    assert session.checked.summary.count("invalid") == 0
+    assert json.loads(checked.read_text())["edits"][0]["new"] == "12.50"

@@ -15,7 +15,7 @@ from importer.records import FIELD_LABELS
 from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
 from importer.ui.remedies import NOT_REMEMBERED
-from importer.ui.routes.common import open_session
+from importer.ui.routes.common import open_session, route_outputs
 from importer.ui.wording import with_hint
 
 CONFIDENCE = {
@@ -268,6 +268,7 @@ def check_now(request: Request, session) -> str:
     """Check every row; the next step's name ("questions" while some are open, else "review")."""
     if session.job.questions():
         return "questions"
+    route_outputs(session, sending=False)
     try:
         session.checked = session.job.check(isolated=True)
     except AmbiguousDataError:
