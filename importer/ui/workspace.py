@@ -31,6 +31,11 @@ IMPORT_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 #: What a download link may ask for, and where each kind lives inside an import folder.
 FILE_KINDS = ("upload", "results", "manifest", "created", "corrected", "mapping")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+#: The app's own files and folders in an import folder (casefolded; a leading dot never
+#: survives safe_file_name): an upload is never stored under one of these names.
+META_FILE = "import.json"
+CHECKS_FOLDER = "checks"  # a check made after the import was sent (the send's files stay)
+APP_NAMES = frozenset({META_FILE, CHECKS_FOLDER})
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class ImportFolder:
     def meta(self) -> dict:
         """What import.json says (empty when it is missing or unreadable)."""
         try:
-            return json.loads((self.path / "import.json").read_text(encoding="utf-8"))
+            return json.loads((self.path / META_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
 
@@ -63,7 +68,7 @@ class ImportFolder:
         data = {**self.meta(), **values}
         tmp = self.path / ".import.json.tmp"
         tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.path / "import.json")
+        os.replace(tmp, self.path / META_FILE)
 
     def manifest(self) -> dict:
         """The import's manifest (the CLI's ``<stem>.manifest.json``), or {} before any run."""
@@ -104,9 +109,12 @@ _WINDOWS_DEVICES = frozenset(
 
 
 def safe_file_name(name: str) -> str:
-    """An uploaded file's name reduced to its last part and harmless characters."""
+    """An uploaded file's name reduced to its last part and harmless characters; never the
+    name of a file or folder of the app's own in the import folder (see APP_NAMES)."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = _SAFE_NAME.sub("_", base).strip(" .")[:120] or "upload"
+    if base.casefold() in APP_NAMES:  # import.json would be the import's own settings
+        return f"upload_{base}"
     stem, dot, rest = base.partition(".")
     if stem.strip().upper() in _WINDOWS_DEVICES:  # con.csv would open the console on Windows
         return f"{stem}_{dot}{rest}"
@@ -147,7 +155,7 @@ class Workspace:
         if not IMPORT_ID.match(import_id):
             return None
         folder = self.imports / import_id
-        meta_file = folder / "import.json"
+        meta_file = folder / META_FILE
         if not meta_file.is_file():
             return None
         try:

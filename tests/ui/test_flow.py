@@ -303,3 +303,30 @@ def test_an_upload_named_like_a_windows_device_is_renamed(client, settings, app)
     folder = app.state.workspace.get(import_id_of(answer))
     assert folder.upload.name == "CON_.csv"
     assert folder.upload.read_bytes() == Path(SAMPLE).read_bytes()
+
+
+def test_an_upload_named_like_the_apps_own_file_is_kept_under_another_name(client, settings, app):
+    """import.json is the import's own settings: an upload of that name was refused with 500
+    (FileExistsError) and left a broken import in History."""
+    answer = upload(client, settings, SAMPLE, name="import.json")
+    import_id = import_id_of(answer)
+    assert answer.headers["location"] == f"/imports/{import_id}/columns"
+    folder = app.state.workspace.get(import_id)
+    assert folder.upload.name == "upload_import.json"
+    assert folder.upload.read_bytes() == Path(SAMPLE).read_bytes()
+    assert folder.meta()["file"] == "import.json"
+    assert client.get(f"/imports/{import_id}/columns").status_code == 200
+
+
+def test_an_upload_that_fails_for_any_reason_keeps_nothing(client, settings, app, monkeypatch):
+    from importer.ui.routes import home
+
+    def full(upload, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(home, "_store", full)
+    answer = upload(client, settings, SAMPLE)
+    assert answer.status_code == 500
+    assert "The file could not be kept: nothing was kept" in answer.text
+    assert list(app.state.workspace.imports.iterdir()) == []
+    assert app.state.workspace.all() == []

@@ -10,12 +10,10 @@ from starlette.requests import Request
 from importer.check.summary import labelled_amounts
 from importer.records import RowStatus
 from importer.ui.sessions import ImportSession
-from importer.ui.workspace import ImportFolder
+from importer.ui.workspace import CHECKS_FOLDER, ImportFolder
 
 #: Statuses in the order the cards and the filter show them.
 STATUS_ORDER = tuple(str(s) for s in RowStatus)
-#: The folder, inside an import's, of the checks made after its send.
-CHECKS_FOLDER = "checks"
 #: Statuses a user must act on after a send.
 NEEDS_ACTION = ("rejected", "unconfirmed", "not_sent", "retried", "invalid")
 

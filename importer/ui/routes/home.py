@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import traceback
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -32,9 +34,16 @@ async def upload(request: Request):
     try:
         await run_in_threadpool(_store, upload, folder.upload)
         session = await run_in_threadpool(_open, request, folder)
-    except KeenImportError as exc:
+    except Exception as exc:  # whatever refused it, nothing of the upload is kept
         shutil.rmtree(folder.path, ignore_errors=True)
-        return _refused(request, exc.message, exc.hint)
+        if isinstance(exc, KeenImportError):
+            return _refused(request, exc.message, exc.hint)
+        traceback.print_exc(file=sys.stderr)
+        return _refused(
+            request,
+            "The file could not be kept: nothing was kept (see the server's output).",
+            status_code=500,
+        )
     finally:
         await upload.close()
     request.app.state.sessions.add(session)
@@ -65,10 +74,10 @@ def _open(request: Request, folder) -> ImportSession:
     return ImportSession(folder=folder, job=job)
 
 
-def _refused(request: Request, message: str, hint: str | None = None):
+def _refused(request: Request, message: str, hint: str | None = None, *, status_code: int = 400):
     recent = request.app.state.workspace.all()[:5]
     error = with_hint(message, hint)
-    return render(request, "upload.html", status_code=400, recent=recent, error=error)
+    return render(request, "upload.html", status_code=status_code, recent=recent, error=error)
 
 
 routes = [
