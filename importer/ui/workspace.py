@@ -56,6 +56,13 @@ class ImportFolder:
         """``<stem>.mapping.toml``: the mapping in force, in the CLI's format."""
         return self.path / f"{self.stem}.mapping.toml"
 
+    def save_mapping(self, mapping) -> None:
+        """Write ``mapping`` (an importer Mapping) as the import's mapping file."""
+        from importer.check.mapping import save_mapping_file
+
+        comment = f"keen-import mapping for {self.upload.name}"
+        save_mapping_file(mapping, self.mapping_path, comment=comment)
+
     def meta(self) -> dict:
         """What import.json says (empty when it is missing or unreadable)."""
         try:

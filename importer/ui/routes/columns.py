@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
@@ -14,7 +12,7 @@ from importer.errors import AmbiguousDataError, KeenImportError, MappingError
 from importer.records import FIELD_LABELS
 from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
-from importer.ui.remedies import NOT_REMEMBERED
+from importer.ui.remedies import remembered as remembered_mapping
 from importer.ui.routes.common import open_session, route_outputs
 from importer.ui.wording import with_hint
 
@@ -239,11 +237,7 @@ def _apply(session, columns: dict[str, str], options: dict) -> None:
 
 def _save_mapping(session) -> None:
     """Write the import's mapping file (a ``--mapping`` file, with the options in force)."""
-    save_mapping_file(
-        session.job.mapping,
-        session.folder.mapping_path,
-        comment=f"keen-import mapping for {session.folder.upload.name}",
-    )
+    session.folder.save_mapping(session.job.mapping)
 
 
 def _look_in_ledger(request: Request, session) -> str | None:
@@ -277,11 +271,8 @@ def check_now(request: Request, session) -> str:
     if note:
         session.checked.notes.append(note)
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
-    save_mapping_file(
-        # An encoding belongs to one file, not to a set of headers: the next upload is
-        # detected afresh (a chosen cp1250 would refuse a UTF-8 file with the same headers);
-        # so do its hidden rows and repeats let through (rows left out are not in a mapping).
-        dataclasses.replace(session.job.mapping, **NOT_REMEMBERED),
+    save_mapping_file(  # without what belongs to this file (see remedies.NOT_REMEMBERED)
+        remembered_mapping(session.job.mapping),
         remembered,
         comment="remembered by keen-import ui for this set of headers",
     )

@@ -11,8 +11,10 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
+from importer.check.mapping import load_mapping_file
 from importer.errors import KeenImportError
 from importer.ui.pages import redirect, render
+from importer.ui.remedies import remembered
 from importer.ui.sessions import ImportSession
 from importer.ui.wording import with_hint
 
@@ -66,10 +68,10 @@ def _open(request: Request, folder) -> ImportSession:
         name = folder.meta().get("file", folder.upload.name)
         raise KeenImportError(f"{name} has a header row but no data rows: nothing to import.")
     folder.update_meta(detected_encoding=job.overview.encoding)
-    remembered = request.app.state.workspace.remembered_mapping(job.overview.headers)
-    if remembered.is_file():
-        job.apply_mapping(remembered)
-        shutil.copyfile(remembered, folder.mapping_path)
+    path = request.app.state.workspace.remembered_mapping(job.overview.headers)
+    if path.is_file():
+        job.apply_mapping(remembered(load_mapping_file(path)))
+        folder.save_mapping(job.mapping)
         folder.update_meta(remembered_mapping=True)
     return ImportSession(folder=folder, job=job)
 
