@@ -477,6 +477,7 @@ def test_a_check_after_a_send_keeps_its_results_and_a_restart_keeps_the_fixes(
     sent = {kind: folder.file(kind).read_bytes() for kind in ("results", "manifest")}
     assert len(purchase_ids(folder.file("results"))) == 3
     assert check_file(client, settings, import_id, {}).status_code == 303
+    assert "<h2>Nothing left to send</h2>" in client.get(f"/imports/{import_id}/send").text
     assert {kind: folder.file(kind).read_bytes() for kind in sent} == sent
     checked = folder.path / "checks" / "fixed.manifest.json"
     assert json.loads(checked.read_text())["command"] == "validate"
