@@ -704,6 +704,12 @@ class ImportJob:
         self._left_out.skips = list(skips)
         self._left_out_changed()
 
+    def restore_edits(self, edits: Iterable[CellEdit]) -> None:
+        """Take up the cell edits of an earlier job of the same import (a manifest's, the job
+        opened again): the next check or send reads the corrected values."""
+        self._edits = list(edits)
+        self._forget_checks()
+
     @property
     def skips(self) -> list[RowSkip]:
         """Every row left out or put back through :meth:`skip_rows`, oldest first."""

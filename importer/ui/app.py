@@ -6,7 +6,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 from importer.ui.pages import build_environment
 from importer.ui.routes import ROUTES
 from importer.ui.security import BodyTooLarge, SecurityMiddleware
-from importer.ui.sessions import Sessions
+from importer.ui.sessions import ImportBusy, Sessions
 from importer.ui.settings import UISettings
 from importer.ui.workspace import Workspace
 
@@ -28,6 +28,11 @@ async def _too_large(request: Request, exc: Exception) -> PlainTextResponse:
 
 async def _not_found(request: Request, exc: Exception) -> PlainTextResponse:
     return PlainTextResponse("not found", 404)
+
+
+async def _busy(request: Request, exc: Exception) -> RedirectResponse:
+    """A change refused while a send or online check runs: that run's progress instead."""
+    return RedirectResponse(f"/imports/{exc.import_id}/progress", status_code=303)
 
 
 class UIApp:
@@ -51,7 +56,7 @@ def create_app(settings: UISettings) -> UIApp:
     """The keen-import web app for ``settings`` (workspace created if missing)."""
     app = Starlette(
         routes=[*ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        exception_handlers={BodyTooLarge: _too_large, 404: _not_found},
+        exception_handlers={BodyTooLarge: _too_large, ImportBusy: _busy, 404: _not_found},
     )
     app.state.settings = settings
     app.state.workspace = Workspace(settings.workspace).create()

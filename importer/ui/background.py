@@ -8,6 +8,7 @@ import traceback
 
 from importer.errors import KeenImportError
 from importer.records import RowStatus
+from importer.ui.routes.common import route_outputs
 from importer.ui.sessions import ImportSession, Progress
 from importer.ui.settings import UISettings
 from importer.ui.wording import with_hint
@@ -17,6 +18,7 @@ def make_plan(session: ImportSession, settings: UISettings, *, dry_run: bool = F
     """``job.plan`` against the server's target, with the key held in memory."""
     from importer import SendSettings  # the sending stack, on first use
 
+    route_outputs(session, sending=not dry_run)
     return session.job.plan(
         SendSettings(
             api_url=settings.api_url,

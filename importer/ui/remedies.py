@@ -16,6 +16,7 @@ mapping file. The routes that change them are in importer.ui.routes.remedies.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,8 +34,24 @@ LEFT_OUT_HERE = "left out in the web app"
 #: in Keen (the job refuses those: importer.job.leftout.IN_KEEN).
 SKIPPABLE = frozenset(str(s) for s in RowStatus) - {str(RowStatus.SKIPPED), *IN_KEEN}
 #: Choices that belong to one file, not to its set of headers: never remembered for the next
-#: upload (an encoding, hidden rows of this workbook, repeats let through this once).
-NOT_REMEMBERED = {"encoding": None, "skip_hidden": None, "allow_duplicates": None}
+#: upload (an encoding, hidden rows of this workbook, repeats let through this once; this
+#: month's period, and the answers read from this file's cells: next month's file with the
+#: same headers was all invalid under the old period, and 03/04/2026 read month-first unasked).
+NOT_REMEMBERED = {
+    "encoding": None,
+    "skip_hidden": None,
+    "allow_duplicates": None,
+    "period": None,
+    "timezone": None,
+    "day_first": None,
+    "decimal": None,
+}
+
+
+def remembered(mapping):
+    """``mapping`` as it is remembered for the next upload with the same headers (saved and
+    taken up alike: a file remembered before holds no more than a new one)."""
+    return dataclasses.replace(mapping, **NOT_REMEMBERED)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +120,15 @@ class Progress:
         }
 
 
+class ImportBusy(Exception):
+    """A request that would change an import (its job or its files) while a send or online
+    check of it runs: the app answers with that run's progress page."""
+
+    def __init__(self, import_id: str) -> None:
+        super().__init__(import_id)
+        self.import_id = import_id
+
+
 @dataclass
 class ImportSession:
     """One import: its folder, its open job, and its send in progress (if any)."""
@@ -134,6 +145,24 @@ class ImportSession:
     def running(self) -> bool:
         """True while a send or online check of this import is under way."""
         return self.thread is not None and self.thread.is_alive()
+
+    @asynccontextmanager
+    async def changing(self) -> AsyncIterator[None]:
+        """The import's lock, for every change of the job or of its files; ImportBusy while a
+        send or online check runs, also one that started while this request waited for the
+        lock (a check in the middle of a send would replace the files the send writes)."""
+        if self.running:
+            raise ImportBusy(self.folder.id)
+        async with self.lock:
+            if self.running:
+                raise ImportBusy(self.folder.id)
+            yield
+
+    @property
+    def sent(self) -> bool:
+        """True once a send of this import has ended (an online check sends nothing: rows
+        are still fixed in place after it)."""
+        return self.after_run and not self.report.dry_run
 
     @property
     def after_run(self) -> bool:

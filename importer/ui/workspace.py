@@ -5,6 +5,8 @@
     <workspace>/imports/<id>/<stem>.mapping.toml    the mapping used (a --mapping file)
     <workspace>/imports/<id>/<stem>.results.csv     results, journal, manifest, created list,
                                                     corrected file: written by the job API
+    <workspace>/imports/<id>/checks/                a check's results and manifest once the
+                                                    import was sent (the send's stay as they are)
     <workspace>/mappings/<headers hash>.toml        remembered mappings, by set of headers
 
 ``keen-import run <workspace>/imports/<id>/<upload name> --mapping <stem>.mapping.toml``
@@ -29,6 +31,11 @@ IMPORT_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 #: What a download link may ask for, and where each kind lives inside an import folder.
 FILE_KINDS = ("upload", "results", "manifest", "created", "corrected", "mapping")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+#: The app's own files and folders in an import folder (casefolded; a leading dot never
+#: survives safe_file_name): an upload is never stored under one of these names.
+META_FILE = "import.json"
+CHECKS_FOLDER = "checks"  # a check made after the import was sent (the send's files stay)
+APP_NAMES = frozenset({META_FILE, CHECKS_FOLDER})
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,17 @@ class ImportFolder:
         """``<stem>.mapping.toml``: the mapping in force, in the CLI's format."""
         return self.path / f"{self.stem}.mapping.toml"
 
+    def save_mapping(self, mapping) -> None:
+        """Write ``mapping`` (an importer Mapping) as the import's mapping file."""
+        from importer.check.mapping import save_mapping_file
+
+        comment = f"keen-import mapping for {self.upload.name}"
+        save_mapping_file(mapping, self.mapping_path, comment=comment)
+
     def meta(self) -> dict:
         """What import.json says (empty when it is missing or unreadable)."""
         try:
-            return json.loads((self.path / "import.json").read_text(encoding="utf-8"))
+            return json.loads((self.path / META_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
 
@@ -61,7 +75,21 @@ class ImportFolder:
         data = {**self.meta(), **values}
         tmp = self.path / ".import.json.tmp"
         tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.path / "import.json")
+        os.replace(tmp, self.path / META_FILE)
+
+    def manifest(self) -> dict:
+        """The import's manifest (the CLI's ``<stem>.manifest.json``), or {} before any run."""
+        path = self.file("manifest")
+        try:
+            found = json.loads(path.read_text(encoding="utf-8")) if path else {}
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def sent(self) -> bool:
+        """True once a send of this import wrote its results: its manifest is a run's (not a
+        check's, nor an online check's)."""
+        return self.manifest().get("command") == "run"
 
     def file(self, kind: str) -> Path | None:
         """The file of ``kind`` (see FILE_KINDS), or None when it does not exist (yet)."""
@@ -88,9 +116,12 @@ _WINDOWS_DEVICES = frozenset(
 
 
 def safe_file_name(name: str) -> str:
-    """An uploaded file's name reduced to its last part and harmless characters."""
+    """An uploaded file's name reduced to its last part and harmless characters; never the
+    name of a file or folder of the app's own in the import folder (see APP_NAMES)."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = _SAFE_NAME.sub("_", base).strip(" .")[:120] or "upload"
+    if base.casefold() in APP_NAMES:  # import.json would be the import's own settings
+        return f"upload_{base}"
     stem, dot, rest = base.partition(".")
     if stem.strip().upper() in _WINDOWS_DEVICES:  # con.csv would open the console on Windows
         return f"{stem}_{dot}{rest}"
@@ -131,7 +162,7 @@ class Workspace:
         if not IMPORT_ID.match(import_id):
             return None
         folder = self.imports / import_id
-        meta_file = folder / "import.json"
+        meta_file = folder / META_FILE
         if not meta_file.is_file():
             return None
         try:

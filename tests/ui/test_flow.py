@@ -303,3 +303,71 @@ def test_an_upload_named_like_a_windows_device_is_renamed(client, settings, app)
     folder = app.state.workspace.get(import_id_of(answer))
     assert folder.upload.name == "CON_.csv"
     assert folder.upload.read_bytes() == Path(SAMPLE).read_bytes()
+
+
+def test_an_upload_named_like_the_apps_own_file_is_kept_under_another_name(client, settings, app):
+    """import.json is the import's own settings: an upload of that name was refused with 500
+    (FileExistsError) and left a broken import in History."""
+    answer = upload(client, settings, SAMPLE, name="import.json")
+    import_id = import_id_of(answer)
+    assert answer.headers["location"] == f"/imports/{import_id}/columns"
+    folder = app.state.workspace.get(import_id)
+    assert folder.upload.name == "upload_import.json"
+    assert folder.upload.read_bytes() == Path(SAMPLE).read_bytes()
+    assert folder.meta()["file"] == "import.json"
+    assert client.get(f"/imports/{import_id}/columns").status_code == 200
+
+
+def test_an_upload_that_fails_for_any_reason_keeps_nothing(client, settings, app, monkeypatch):
+    from importer.ui.routes import home
+
+    def full(upload, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(home, "_store", full)
+    answer = upload(client, settings, SAMPLE)
+    assert answer.status_code == 500
+    assert "The file could not be kept: nothing was kept" in answer.text
+    assert list(app.state.workspace.imports.iterdir()) == []
+    assert app.state.workspace.all() == []
+
+
+def test_the_period_time_zone_and_answers_of_a_file_are_not_remembered(
+    client, settings, app, tmp_path
+):
+    """Period 2025-02 and a time zone carried over made every row of next month's file invalid;
+    a date order answered for one file read the next one's 03/04/2026 month-first unasked."""
+    from importer.check.mapping import load_mapping_file, save_mapping_file
+
+    march = tmp_path / "march.csv"
+    march.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        "47378190-96da-4dac-b2ff-5d2a386ecbe0,1.500,03/04/2026,R-1\n"
+        "47378190-96da-4dac-b2ff-5d2a386ecbe0,2.000,13/04/2026,R-2\n"
+    )
+    first = import_id_of(upload(client, settings, march))
+    options = {"period": "2026-04", "timezone": "Europe/Copenhagen", "decimal": ",",
+               "day_first": "day"}  # fmt: skip
+    assert (
+        check_file(client, settings, first, {}, **options).headers["location"].endswith("/review")
+    )
+    workspace = app.state.workspace
+    headers = app.state.sessions.get(first).job.overview.headers
+    kept = load_mapping_file(workspace.remembered_mapping(headers))
+    assert (kept.period, kept.timezone, kept.day_first, kept.decimal) == (None,) * 4
+    mapping = load_mapping_file(app.state.workspace.get(first).mapping_path)
+    assert (mapping.period, mapping.timezone, mapping.day_first) == (
+        "2026-04",
+        "Europe/Copenhagen",
+        True,
+    )
+
+    # A mapping remembered before this fix held them: the next upload does not take them up.
+    save_mapping_file(mapping, workspace.remembered_mapping(headers))
+    second = import_id_of(upload(client, settings, march, name="april.csv"))
+    job = app.state.sessions.get(second).job
+    assert (job.mapping.period, job.mapping.timezone, job.mapping.day_first) == (None,) * 3
+    assert job.mapping.decimal is None
+    assert workspace.get(second).meta()["remembered_mapping"] is True
+    copy = load_mapping_file(app.state.workspace.get(second).mapping_path)
+    assert (copy.period, copy.timezone, copy.day_first, copy.decimal) == (None,) * 4

@@ -26,7 +26,7 @@ from importer.records import FIELD_LABELS, FIELDS, split_warnings
 from importer.ui.command import LEFT_OUT, equivalent_command, job_options, join_words
 from importer.ui.sessions import Progress
 from importer.ui.wording import for_page, how_many
-from ui.uihelpers import SAMPLE, check_file, import_id_of, post, upload
+from ui.uihelpers import SAMPLE, check_file, confirm_send, import_id_of, post, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -164,7 +164,7 @@ def walk_the_flow(client, settings, app, tmp_path) -> Pages:
     pages.get("progress: online check", f"{base}/progress")
     pages.get("results: online check", f"{base}/results")
     pages.get("send", f"{base}/send")
-    post(client, settings, f"{base}/send", data={"rows_to_send": "4"})
+    confirm_send(client, settings, import_id, "4")
     finish(app, import_id)
     pages.get("progress: send", f"{base}/progress")
     pages.get("results", f"{base}/results")
@@ -395,7 +395,7 @@ def test_a_one_row_file_says_row_and_purchase_in_the_singular(sandboxed, tmp_pat
     assert re.findall(r'<p class="big">([^<]+)</p>', review) == ["1 row", "1 row"]
     assert "1 row matches; showing 1–1." in review
     assert "<h2>About to import 1 purchase</h2>" in client.get(f"/imports/{import_id}/send").text
-    post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "1"})
+    confirm_send(client, settings, import_id, "1")
     finish(app, import_id)
     progress = client.get(f"/imports/{import_id}/progress").text
     assert 'aria-live="polite">1 of 1 row done</p>' in progress

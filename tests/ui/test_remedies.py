@@ -22,7 +22,15 @@ from importer.cli import main
 from importer.ui import create_app
 from importer.ui.command import for_import
 from importer.ui.remedies import saved_rows_left_out
-from ui.uihelpers import ORIGIN, check_file, hidden_row_workbook, import_id_of, post, upload
+from ui.uihelpers import (
+    ORIGIN,
+    check_file,
+    confirm_send,
+    hidden_row_workbook,
+    import_id_of,
+    post,
+    upload,
+)
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 HEADER = ["Lead ID", "Amount", "Currency", "Date", "Reference"]
@@ -301,7 +309,7 @@ def test_skip_row_leaves_the_row_out_and_the_send_expects_one_row_less(
     assert "Put row 3 back" in left_out
     page = send_page(client, import_id)
     assert "About to import 4 purchases" in page and "Type 4 to confirm." in page
-    wrong = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "5"})
+    wrong = confirm_send(client, settings, import_id, "5")
     assert wrong.status_code == 400
     assert "Nothing was sent: type 4 (the number of rows to send) to confirm." in wrong.text
 
@@ -469,7 +477,7 @@ def test_a_created_row_cannot_be_skipped(sandboxed, tmp_path):
     source = plain_csv(tmp_path / "march.csv", ["10.00", "20.00", "30.00"])
     import_id = checked(client, settings, source)
     post(client, settings, f"/imports/{import_id}/rows/4/skip")
-    sent = post(client, settings, f"/imports/{import_id}/send", data={"rows_to_send": "2"})
+    sent = confirm_send(client, settings, import_id, "2")
     assert sent.headers["location"] == f"/imports/{import_id}/progress"
     app.state.sessions.get(import_id).thread.join(60)
     folder = app.state.workspace.get(import_id)
@@ -488,9 +496,11 @@ def test_a_created_row_cannot_be_skipped(sandboxed, tmp_path):
     assert message in text_of(refused.text)
     assert app.state.sessions.get(import_id).job.rows_left_out == "4"
 
-    # Checked again (the results then say valid), the ledger still knows it: refused.
+    # Checked again (into checks/: the send's results still say created, the check's valid),
+    # the ledger still knows it: refused.
     post(client, settings, f"/imports/{import_id}/rows/4/put-back")
-    assert results_of(folder.file("results"))[0] == ("2", "valid", "")
+    assert results_of(folder.file("results"))[0][:2] == ("2", "created")
+    assert results_of(folder.path / "checks" / "march.results.csv")[0] == ("2", "valid", "")
     refused = post(client, settings, f"/imports/{import_id}/rows/2/skip")
     assert refused.status_code == 400
     assert message in text_of(refused.text)

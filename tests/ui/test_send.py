@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from importer.sandbox.faults import Faults
 from importer.ui import ApiKey, UISettings
-from ui.uihelpers import SAMPLE, check_file, opened, post, upload
+from ui.uihelpers import SAMPLE, check_file, confirm_send, opened, post, shown_token, upload
 
 LEAD = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 
@@ -35,12 +35,6 @@ def purchases_file(path, rows: int, first_amount: int, date: str, prefix: str):
         + "".join(f"{LEAD},{first_amount + i}.00,{date},{prefix}-{i}\n" for i in range(rows))
     )
     return path
-
-
-def confirm_send(client, settings, import_id: str, typed: str, **fields: str):
-    """Press "Confirm and send" with ``typed`` in "Rows to send" (and the form's other fields)."""
-    data = {"rows_to_send": typed, **fields}
-    return post(client, settings, f"/imports/{import_id}/send", data=data)
 
 
 @contextmanager
@@ -324,8 +318,10 @@ def test_confirm_pressed_twice_at_once_starts_one_send(tmp_path, monkeypatch):
             )
             answers = []
 
+            page = web.get(f"/imports/{import_id}/send").text
+
             def press() -> None:
-                data = {**form, "rows_to_send": "5"}
+                data = {**form, "rows_to_send": "5", "shown": shown_token(page)}
                 answers.append(web.post(f"/imports/{import_id}/send", data=data, headers=origin))
 
             pressing = [threading.Thread(target=press) for _ in range(2)]
@@ -412,3 +408,87 @@ def test_the_send_total_leaves_out_rows_edited_since_they_were_sent(sandboxed, s
     page = client.get(f"/imports/{more}/send").text
     assert "<h2>About to import 1 purchase</h2>" in page
     assert send_total(page) == '<span class="num">52.00 USD</span>'
+
+
+def test_a_send_confirmed_on_a_page_another_tab_changed_sends_nothing(sandboxed, sandbox, tmp_path):
+    """Tab B shows 3 purchases, 4,500.00 in all; tab A then takes the amounts from another
+    column and checks again; B's "Confirm and send" (the right count typed) sends nothing."""
+    client, settings, app = sandboxed
+    path = tmp_path / "two_amounts.csv"
+    path.write_text(
+        "Lead ID,Amount,Net,Date,Reference\n"
+        + "".join(f"{LEAD},1500.00,{5 + i}.25,2026-03-0{i + 1},R-{i}\n" for i in range(3))
+    )
+    import_id = checked_import(client, settings, path)
+    tab_b = client.get(f"/imports/{import_id}/send").text
+    assert "About to import 3 purchases" in tab_b
+    assert '<span class="num">4,500.00 </span>' in tab_b
+    before = len(sandbox.purchases())
+    remapped = check_file(client, settings, import_id, {"purchase_amount": "Net"})  # tab A
+    assert remapped.status_code == 303
+    data = {"rows_to_send": "3", "shown": shown_token(tab_b)}
+    answer = post(client, settings, f"/imports/{import_id}/send", data=data)
+    assert answer.status_code == 409
+    assert "the import changed since this page was shown" in answer.text
+    assert '<span class="num">18.75 </span>' in answer.text  # the plan now, to review
+    assert app.state.sessions.get(import_id).thread is None
+    assert len(sandbox.purchases()) == before
+    sent = confirm_send(client, settings, import_id, "3")
+    assert (sent.status_code, sent.headers["location"]) == (303, f"/imports/{import_id}/progress")
+    assert finish(app, import_id).report.summary.count("created") == 3
+
+
+def test_rows_are_fixed_in_place_after_an_online_check(sandboxed, sandbox):
+    """An online check sends nothing: "Fix row N" stays, and a fix is checked like before it."""
+    client, settings, app = sandboxed
+    import_id = checked_import(client, settings)
+    post(client, settings, f"/imports/{import_id}/online")
+    assert finish(app, import_id).report.dry_run
+    grid = client.get(f"/imports/{import_id}/review?status=invalid").text
+    assert grid.count('<button type="submit" form="fix-') == 6
+    back = f"/imports/{import_id}/review?status=invalid"
+    data = {"cell:Amount": "12.50", "was:Amount": "12,5O", "back": back}
+    answer = post(client, settings, f"/imports/{import_id}/rows/5", data=data)
+    assert (answer.status_code, answer.headers["location"]) == (303, back)
+    page = client.get(f"/imports/{import_id}/review?q=INV-9004").text
+    assert '<tr class="status-valid">' in page
+    assert "These are the rows and totals of the last send or online check." not in page
+    grid = client.get(back).text
+    assert grid.count('<button type="submit" form="fix-') == 5
+
+
+def test_a_check_after_a_send_keeps_its_results_and_a_restart_keeps_the_fixes(
+    sandboxed, sandbox, tmp_path
+):
+    """ "Check file" after a send writes into checks/: the send's results (purchase ids) and
+    manifest stay; after a restart the fix the manifest lists is applied again."""
+    client, settings, app = sandboxed
+    path = tmp_path / "fixed.csv"
+    path.write_text(
+        "Lead ID,Amount,Date,Reference\n"
+        f'{LEAD},11.00,2026-03-02,F-1\n{LEAD},"12,5O",2026-03-02,F-2\n'
+        f"{LEAD},13.00,2026-03-02,F-3\n"
+    )
+    import_id = checked_import(client, settings, path)
+    data = {"cell:Amount": "12.50", "was:Amount": "12,5O"}
+    assert post(client, settings, f"/imports/{import_id}/rows/3", data=data).status_code == 303
+    confirm_send(client, settings, import_id, "3")
+    folder = finish(app, import_id).folder
+    sent = {kind: folder.file(kind).read_bytes() for kind in ("results", "manifest")}
+    assert len(purchase_ids(folder.file("results"))) == 3
+    assert check_file(client, settings, import_id, {}).status_code == 303
+    assert "<h2>Nothing left to send</h2>" in client.get(f"/imports/{import_id}/send").text
+    assert {kind: folder.file(kind).read_bytes() for kind in sent} == sent
+    checked = folder.path / "checks" / "fixed.manifest.json"
+    assert json.loads(checked.read_text())["command"] == "validate"
+
+    restarted, again = opened(settings)
+    prompt = restarted.get(f"/imports/{import_id}/review")
+    assert "Check file</button>" in prompt.text
+    pressed = post(restarted, settings, f"/imports/{import_id}/check", data={"next": "review"})
+    assert pressed.headers["location"] == f"/imports/{import_id}/review"
+    assert {kind: folder.file(kind).read_bytes() for kind in sent} == sent
+    session = again.state.sessions.get(import_id)
+    assert [(e.row, e.column, e.new) for e in session.job.edits] == [(3, "Amount", "12.50")]
+    assert session.checked.summary.count("invalid") == 0
+    assert json.loads(checked.read_text())["edits"][0]["new"] == "12.50"

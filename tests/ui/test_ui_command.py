@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from importer.cli import main
+from ui.uihelpers import shown_token
 
 LINE = re.compile(r"^keen-import ui: http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{20,})$")
 
@@ -105,9 +106,10 @@ def test_ctrl_c_during_a_send_lets_it_finish_its_requests_and_write_results(tmp_
                 )
             import_id = answer.headers["location"].split("/")[2]
             client.post(f"{root}/imports/{import_id}/columns", data=form, headers=origin)
+            shown = shown_token(client.get(f"{root}/imports/{import_id}/send").text)
             client.post(
                 f"{root}/imports/{import_id}/send",
-                data={**form, "rows_to_send": "20000"},
+                data={**form, "rows_to_send": "20000", "shown": shown},
                 headers=origin,
             )
             deadline = time.monotonic() + 60

@@ -85,3 +85,20 @@ def hidden_row_workbook(path):
     with workbook_sheet(path, "Sales", rows) as sheet:
         sheet.set_row(3, None, None, {"hidden": True})
     return path
+
+
+def shown_token(page: str) -> str:
+    """The token of the plan a Send page shows (its form's hidden "shown" field)."""
+    import re
+
+    found = re.search(r'name="shown" value="([0-9a-f]*)"', page)
+    return found[1] if found else ""
+
+
+def confirm_send(client: TestClient, settings: UISettings, import_id: str, typed: str, **fields):
+    """Open the Send page, type ``typed`` in "Rows to send" and press "Confirm and send" (with
+    the plan the page showed, and the form's other ``fields``)."""
+    query = "?resend_unconfirmed=1" if fields.get("resend_unconfirmed") == "1" else ""
+    page = client.get(f"/imports/{import_id}/send{query}").text
+    data = {"rows_to_send": typed, "shown": shown_token(page), **fields}
+    return post(client, settings, f"/imports/{import_id}/send", data=data)

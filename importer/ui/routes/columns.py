@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
@@ -14,8 +12,8 @@ from importer.errors import AmbiguousDataError, KeenImportError, MappingError
 from importer.records import FIELD_LABELS
 from importer.ui.encodings import UNREADABLE, offered, previews
 from importer.ui.pages import redirect, render
-from importer.ui.remedies import NOT_REMEMBERED
-from importer.ui.routes.common import open_session
+from importer.ui.remedies import remembered as remembered_mapping
+from importer.ui.routes.common import open_session, route_outputs
 from importer.ui.wording import with_hint
 
 CONFIDENCE = {
@@ -92,10 +90,11 @@ async def choose_sheet(request: Request):
     form = await request.form()
     sheet = str(form.get("sheet", ""))
     try:
-        await run_in_threadpool(session.job.choose_sheet, sheet)
+        async with session.changing():
+            await run_in_threadpool(session.job.choose_sheet, sheet)
+            session.folder.update_meta(sheet=sheet, header_row=None)
     except KeenImportError as exc:
         return await show(request, exc.message, 400)
-    session.folder.update_meta(sheet=sheet, header_row=None)
     return redirect(f"/imports/{session.folder.id}/columns")
 
 
@@ -107,10 +106,11 @@ async def choose_header_row(request: Request):
     if not text.isdigit() or int(text) < 1:
         return await show(request, "The header row is a row number: 1, 2, 3...", 400)
     try:
-        await run_in_threadpool(session.job.choose_header_row, int(text))
+        async with session.changing():
+            await run_in_threadpool(session.job.choose_header_row, int(text))
+            session.folder.update_meta(header_row=int(text))
     except KeenImportError as exc:
         return await show(request, exc.message, 400)
-    session.folder.update_meta(header_row=int(text))
     return redirect(f"/imports/{session.folder.id}/columns")
 
 
@@ -153,7 +153,7 @@ async def choose_encoding(request: Request):
     if encoding not in dict(offered(_detected(session))):
         return await show(request, "Choose one of the encodings offered.", 400)
     try:
-        async with session.lock:
+        async with session.changing():
             await run_in_threadpool(_use_encoding, session, encoding)
     except KeenImportError as exc:  # the loader's message: the file cannot be read that way
         return await show(request, exc.message, 400)
@@ -173,7 +173,7 @@ async def check_file(request: Request):
     form = await request.form()
     columns = {k.removeprefix("field:"): str(v) for k, v in form.items() if k.startswith("field:")}
     try:
-        async with session.lock:
+        async with session.changing():
             await run_in_threadpool(_apply, session, columns, options_from_form(form))
             outcome = await run_in_threadpool(check_now, request, session)
     except MappingError as exc:
@@ -237,11 +237,7 @@ def _apply(session, columns: dict[str, str], options: dict) -> None:
 
 def _save_mapping(session) -> None:
     """Write the import's mapping file (a ``--mapping`` file, with the options in force)."""
-    save_mapping_file(
-        session.job.mapping,
-        session.folder.mapping_path,
-        comment=f"keen-import mapping for {session.folder.upload.name}",
-    )
+    session.folder.save_mapping(session.job.mapping)
 
 
 def _look_in_ledger(request: Request, session) -> str | None:
@@ -266,6 +262,7 @@ def check_now(request: Request, session) -> str:
     """Check every row; the next step's name ("questions" while some are open, else "review")."""
     if session.job.questions():
         return "questions"
+    route_outputs(session, sending=False)
     try:
         session.checked = session.job.check(isolated=True)
     except AmbiguousDataError:
@@ -274,11 +271,8 @@ def check_now(request: Request, session) -> str:
     if note:
         session.checked.notes.append(note)
     remembered = request.app.state.workspace.remembered_mapping(session.job.overview.headers)
-    save_mapping_file(
-        # An encoding belongs to one file, not to a set of headers: the next upload is
-        # detected afresh (a chosen cp1250 would refuse a UTF-8 file with the same headers);
-        # so do its hidden rows and repeats let through (rows left out are not in a mapping).
-        dataclasses.replace(session.job.mapping, **NOT_REMEMBERED),
+    save_mapping_file(  # without what belongs to this file (see remedies.NOT_REMEMBERED)
+        remembered_mapping(session.job.mapping),
         remembered,
         comment="remembered by keen-import ui for this set of headers",
     )

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from importer.check.summary import labelled_amounts
 from importer.records import RowStatus
 from importer.ui.sessions import ImportSession
-from importer.ui.workspace import ImportFolder
+from importer.ui.workspace import CHECKS_FOLDER, ImportFolder
 
 #: Statuses in the order the cards and the filter show them.
 STATUS_ORDER = tuple(str(s) for s in RowStatus)
@@ -49,7 +49,30 @@ def open_session(request: Request, import_id: str) -> ImportSession:
         from importer.job.model import RowSkip
 
         job.restore_skips(RowSkip.from_dict(entry) for entry in meta["skips"])
+    if edits := folder.manifest().get("edits"):  # the fixes in place, kept by the manifest
+        job.restore_edits(_cell_edit(entry) for entry in edits)
     return sessions.add(ImportSession(folder=folder, job=job))
+
+
+def _cell_edit(entry: dict):
+    from datetime import datetime
+
+    from importer.job.model import CellEdit
+
+    at = datetime.fromisoformat(entry["at"])
+    return CellEdit(int(entry["row"]), entry["column"], entry["old"], entry["new"], at)
+
+
+def route_outputs(session: ImportSession, *, sending: bool) -> None:
+    """Where the next pass writes its results and manifest: once the import was sent, a check
+    or an online check writes into ``checks/``, so that it never replaces the send's files
+    (the results with their purchase ids, the run's manifest); a send always writes the
+    import's own (a resume carries on the send's results)."""
+    results = None
+    if not sending and session.folder.sent():
+        results = f"{CHECKS_FOLDER}/{session.job.results_path.name}"
+    if session.job.controls.get("results") != results:
+        session.job.set_options(results=results)
 
 
 @dataclass

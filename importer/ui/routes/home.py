@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import traceback
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
+from importer.check.mapping import load_mapping_file
 from importer.errors import KeenImportError
 from importer.ui.pages import redirect, render
+from importer.ui.remedies import remembered
 from importer.ui.sessions import ImportSession
 from importer.ui.wording import with_hint
 
@@ -32,9 +36,16 @@ async def upload(request: Request):
     try:
         await run_in_threadpool(_store, upload, folder.upload)
         session = await run_in_threadpool(_open, request, folder)
-    except KeenImportError as exc:
+    except Exception as exc:  # whatever refused it, nothing of the upload is kept
         shutil.rmtree(folder.path, ignore_errors=True)
-        return _refused(request, exc.message, exc.hint)
+        if isinstance(exc, KeenImportError):
+            return _refused(request, exc.message, exc.hint)
+        traceback.print_exc(file=sys.stderr)
+        return _refused(
+            request,
+            "The file could not be kept: nothing was kept (see the server's output).",
+            status_code=500,
+        )
     finally:
         await upload.close()
     request.app.state.sessions.add(session)
@@ -57,18 +68,18 @@ def _open(request: Request, folder) -> ImportSession:
         name = folder.meta().get("file", folder.upload.name)
         raise KeenImportError(f"{name} has a header row but no data rows: nothing to import.")
     folder.update_meta(detected_encoding=job.overview.encoding)
-    remembered = request.app.state.workspace.remembered_mapping(job.overview.headers)
-    if remembered.is_file():
-        job.apply_mapping(remembered)
-        shutil.copyfile(remembered, folder.mapping_path)
+    path = request.app.state.workspace.remembered_mapping(job.overview.headers)
+    if path.is_file():
+        job.apply_mapping(remembered(load_mapping_file(path)))
+        folder.save_mapping(job.mapping)
         folder.update_meta(remembered_mapping=True)
     return ImportSession(folder=folder, job=job)
 
 
-def _refused(request: Request, message: str, hint: str | None = None):
+def _refused(request: Request, message: str, hint: str | None = None, *, status_code: int = 400):
     recent = request.app.state.workspace.all()[:5]
     error = with_hint(message, hint)
-    return render(request, "upload.html", status_code=400, recent=recent, error=error)
+    return render(request, "upload.html", status_code=status_code, recent=recent, error=error)
 
 
 routes = [

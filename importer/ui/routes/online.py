@@ -37,13 +37,11 @@ async def check_online(request: Request):
     settings = request.app.state.settings
     if not settings.api_key.is_set or not settings.api_url:
         return await show(request, "Set an API key first (Settings: API key).", 400)
-    if session.running:
-        return redirect(f"/imports/{session.folder.id}/progress")
     elsewhere = await ensure_checked(request, session)
     if elsewhere:
         return redirect(f"/imports/{session.folder.id}/{elsewhere}")
     try:
-        async with session.lock:
+        async with session.changing():
             await run_in_threadpool(background.make_plan, session, settings, dry_run=True)
             background.start(session, settings, dry_run=True, planned=True)
     except KeenImportError as exc:

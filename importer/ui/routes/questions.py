@@ -37,7 +37,7 @@ async def answer(request: Request):
     if not answers:
         return await show(request, "Choose an answer for each question.", 400)
     try:
-        async with session.lock:
+        async with session.changing():
             for question_id, value in answers.items():
                 await run_in_threadpool(session.job.answer, question_id, value)
             outcome = await run_in_threadpool(check_now, request, session)

@@ -42,15 +42,13 @@ async def _change(request: Request, change):
     to the review page; a change the job refuses is said on the review page (400)."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     review = f"/imports/{session.folder.id}/review"
-    if session.running:
-        return redirect(f"/imports/{session.folder.id}/progress")
     if session.checked is None and session.report is None:
         return check_prompt(request, session, "review")
     form = await request.form()
     back = str(form.get("back", "")) or review
     back = back if back.startswith(review) else review
     try:
-        async with session.lock:
+        async with session.changing():
             outcome = await run_in_threadpool(change, request, session, form)
     except KeenImportError as exc:
         if session.checked is None:

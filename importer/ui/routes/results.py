@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.routing import Route
 
 from importer.ui.command import for_import
 from importer.ui.pages import render
 from importer.ui.routes.common import NEEDS_ACTION, folder_or_404
-
-
-def read_manifest(folder) -> dict:
-    """The import's manifest (the CLI's ``<stem>.manifest.json``), or {} before any run."""
-    path = folder.file("manifest")
-    if path is None:
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def status_rows(manifest: dict) -> dict[str, dict]:
@@ -40,7 +27,7 @@ async def show(request: Request):
     """Summary, downloads and what to do next."""
     folder = folder_or_404(request, request.path_params["import_id"])
     session = request.app.state.sessions.get(folder.id)
-    manifest = read_manifest(folder)
+    manifest = folder.manifest()
     by_status = status_rows(manifest)
     needs_action = {
         s: by_status[s]["rows"] for s in NEEDS_ACTION if by_status.get(s, {}).get("rows")

@@ -17,6 +17,7 @@ from importer.ui.routes.common import STATUS_ORDER, open_session, summary_cards
 from importer.ui.wording import rows_for_page, with_hint
 
 PAGE_SIZE = 100
+FIXED_BEFORE_SENDING = "Rows are fixed before sending: this import was sent."
 
 
 def grid_filters(request: Request) -> dict:
@@ -36,7 +37,7 @@ async def ensure_checked(request: Request, session) -> str | None:
     """Check the file if this server has not yet; the step to go to instead, if any."""
     if session.checked is not None:
         return None
-    async with session.lock:
+    async with session.changing():
         if session.checked is None:
             outcome = await run_in_threadpool(check_now, request, session)
             if outcome != "review":
@@ -91,6 +92,7 @@ async def show(request: Request, message: str | None = None, status_code: int = 
         cards=summary_cards(session.report.summary if after_run else report.summary),
         summary=session.report.summary if after_run else report.summary,
         after_run=after_run,
+        sent=session.sent,
         headers=session.job.overview.headers,
         amount_header=session.job.columns.get("purchase_amount"),
         date_header=session.job.columns.get("date"),
@@ -164,8 +166,6 @@ async def fix_row(request: Request):
     back = str(form.get("back", "")) or f"/imports/{session.folder.id}/review"
     if not back.startswith(f"/imports/{session.folder.id}/review"):
         back = f"/imports/{session.folder.id}/review"
-    if session.report is not None:
-        return await show(request, "Rows are fixed before sending: this import was sent.", 400)
     changes = {
         key[5:]: str(value)
         for key, value in form.items()
@@ -173,7 +173,9 @@ async def fix_row(request: Request):
     }
     edits = len(session.job.edits)
     try:
-        async with session.lock:
+        async with session.changing():
+            if session.sent:
+                return await show(request, FIXED_BEFORE_SENDING, 400)
             if (clash := _changed_meanwhile(session, row, changes, form)) is not None:
                 return await show(request, clash, 409)
             await run_in_threadpool(edit_and_check, request, session, row, changes)
@@ -212,13 +214,14 @@ def edit_and_check(request: Request, session, row: int, changes: dict[str, str])
     finally:
         if len(session.job.edits) != before:
             session.checked = None  # until the check below has run with the edits
+            session.report = None  # an online check's verdicts: the rows are this check's now
             check_now(request, session)
 
 
 async def save_corrected(request: Request):
     """ "Save corrected file": <stem>.corrected.<ext> in the import folder; the upload stays."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
-    async with session.lock:
+    async with session.changing():
         await run_in_threadpool(session.job.save_corrected)
     return redirect(f"/imports/{session.folder.id}/review?saved=corrected")
 

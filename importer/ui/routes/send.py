@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,25 @@ from importer.ui.routes.common import folder_or_404, open_session
 from importer.ui.routes.review import check_prompt
 
 EVENT_INTERVAL = 0.5  # seconds between two progress events
+CHANGED = (
+    "Nothing was sent: the import changed since this page was shown (in another tab?). "
+    "Review it again: the rows and totals below are the import's now."
+)
+
+
+def shown_plan(plan, *, resend: bool) -> str:
+    """A token of what the confirmation shows (rows, totals, hidden rows, API URL): the send
+    goes ahead only when the plan it makes still shows the same, for the typed count alone
+    let another tab's change be sent at amounts the user never saw."""
+    amounts = plan.amounts_sent(resend_unconfirmed=resend)
+    shown = [
+        plan.rows_sent(resend_unconfirmed=resend),
+        sorted((code, str(value)) for code, value in amounts.items()),
+        remedies.hidden_rows_line(plan.summary),
+        plan.api_url,
+        resend,
+    ]
+    return hashlib.sha256(json.dumps(shown).encode("utf-8")).hexdigest()[:32]
 
 
 async def confirm(request: Request, error: str | None = None, status_code: int = 200):
@@ -32,7 +52,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         if session.checked is None:
             return check_prompt(request, session, "send")
         try:
-            async with session.lock:
+            async with session.changing():
                 plan = await run_in_threadpool(background.make_plan, session, settings)
         except KeenImportError as exc:
             error = exc.message
@@ -47,6 +67,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         # nothing sent: a total of 0, not the zeroed amounts of rows that are not sent
         amounts=plan.amounts_sent(resend_unconfirmed=resend) if to_send else {},
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
+        shown=shown_plan(plan, resend=resend) if plan else "",
         resend=resend,
         error=error,
         command=for_import(
@@ -64,29 +85,34 @@ async def send(request: Request):
     and so does any number when nothing is left to send."""
     session = await run_in_threadpool(open_session, request, request.path_params["import_id"])
     settings = request.app.state.settings
-    if session.running:
-        return redirect(f"/imports/{session.folder.id}/progress")
     form = await request.form()
-    typed = str(form.get("rows_to_send", "")).replace(",", "").strip()
     resend = str(form.get("resend_unconfirmed", "")) == "1"
     if not settings.api_key.is_set or not settings.api_url:
         return await confirm(request, "Set an API key first.", 400)
     try:
-        async with session.lock:
-            if session.running:  # a request that waited for the lock: the send it waited for
-                return redirect(f"/imports/{session.folder.id}/progress")
+        async with session.changing():
             plan = await run_in_threadpool(background.make_plan, session, settings)
-            expected = plan.rows_sent(resend_unconfirmed=resend)
-            if not expected:  # a send would only write results claiming the rows again
-                raise KeenImportError("Nothing left to send: nothing was sent.")
-            if typed != str(expected):
-                raise KeenImportError(
-                    f"Nothing was sent: type {expected} (the number of rows to send) to confirm."
-                )
-            background.start(session, settings, resend_unconfirmed=resend, planned=True)
+            refused = _refusal(plan, form, resend=resend)
+            if refused is None:
+                background.start(session, settings, resend_unconfirmed=resend, planned=True)
     except KeenImportError as exc:
-        return await confirm(request, exc.message, 400)
+        refused = (exc.message, 400)
+    if refused is not None:
+        return await confirm(request, *refused)
     return redirect(f"/imports/{session.folder.id}/progress")
+
+
+def _refusal(plan, form, *, resend: bool) -> tuple[str, int] | None:
+    """Why the send must not start (the page's sentence and status), or None."""
+    expected = plan.rows_sent(resend_unconfirmed=resend)
+    if not expected:  # a send would only write results claiming the rows again
+        return "Nothing left to send: nothing was sent.", 400
+    if str(form.get("shown", "")) != shown_plan(plan, resend=resend):
+        return CHANGED, 409
+    typed = str(form.get("rows_to_send", "")).replace(",", "").strip()
+    if typed != str(expected):
+        return f"Nothing was sent: type {expected} (the number of rows to send) to confirm.", 400
+    return None
 
 
 async def progress_page(request: Request):
