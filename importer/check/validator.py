@@ -355,13 +355,21 @@ class RowValidator:
         for i, code in shown.items():
             implied[i] = implied[i] or code
         if self.header_currency:
-            amounts = verdict.get("purchase_amount")
-            header = self.header_currency
-            implied = [
-                m or (header if a is not None else None)
-                for m, a in zip(implied, amounts, strict=True)
-            ]
+            implied = self._with_header_currency(implied, verdict)
         verdict.implied = implied
+
+    def _with_header_currency(self, implied: list, verdict: _Verdict) -> list:
+        """Each amount in the header's currency; a cell naming another contradicts it."""
+        header, column = self.header_currency, self.columns["purchase_amount"]
+        amounts = verdict.get("purchase_amount")
+        for i, marked in enumerate(implied):
+            if marked is not None and marked != header:
+                verdict.fail(
+                    i, f"amount is marked {marked} but its header {column!r} says {header}"
+                )
+            elif amounts[i] is not None:
+                implied[i] = header
+        return implied
 
     def _check_record(self, chunk: Chunk, verdict: _Verdict) -> None:
         """Rows the file's quoting broke: cells past the header, lines swallowed by a quote,
