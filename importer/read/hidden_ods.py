@@ -17,16 +17,28 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy
+
 from importer.read.hidden import HiddenCells
+from importer.read.numformats import CurrencyRuns
 
 _BLOCK = 1 << 20
 _MAX_COLUMNS = 16_384  # past Excel's and LibreOffice's widest sheet
 _MAX_ROWS = 1_048_576
 _TAGS = re.compile(rb"<table:table(-row|-column)?(?:[\s/][^>]*)?>|</table:table>")
+# The same with the cells, for blocks holding a currency cell (their column is counted).
+_CELL_TAGS = re.compile(
+    rb"<table:table(-row|-column)?(?:[\s/][^>]*)?>|</table:table>"
+    rb"|<table:(?:covered-)?table-cell(?:[\s/][^>]*)?>"
+)
+_CELLS_REPEATED = re.compile(rb"\btable:number-columns-repeated=[\"'](\d+)[\"']")
+_CURRENCY = re.compile(rb"\boffice:currency=[\"']([A-Za-z]{3})[\"']")
+_CURRENCY_MARK = b"office:currency="
+_MAX_SPREAD = 1_000  # repeated currency cells recorded at most (a formatted empty block)
 _NAME = re.compile(rb"\btable:name=(?:\"([^\"]*)\"|'([^']*)')")
 _REPEATED = re.compile(rb"\btable:number-(?:rows|columns)-repeated=[\"'](\d+)[\"']")
 _HIDDEN = re.compile(rb"\btable:visibility=[\"'](?:collapse|filter)[\"']")
-_SLOW = (b"visibility", b"-repeated", b"<table:table ", b"</table:table>")
+_SLOW = (b"visibility", b"-repeated", b"<table:table ", b"</table:table>", _CURRENCY_MARK)
 _ROW_STARTS = (b"<table:table-row ", b"<table:table-row>")
 
 
@@ -52,7 +64,7 @@ def find_hidden_ods(path: Path, sheet: str, last_row: int | None = None) -> Hidd
                     break
     except (OSError, zipfile.BadZipFile, KeyError, EOFError):
         return HiddenCells()
-    return HiddenCells(frozenset(scan.rows), frozenset(scan.columns))
+    return HiddenCells(frozenset(scan.rows), frozenset(scan.columns), currencies=scan.currencies())
 
 
 class _Scan:
@@ -64,19 +76,62 @@ class _Scan:
         self.row = self.column = 0  # rows and columns of the sheet read so far
         self.rows: set[int] = set()
         self.columns: set[int] = set()
+        #: The current row tag's first row and repeat, and the column its next cell is in
+        #: (None: unknown, its start was only counted; its cells are then not looked at).
+        self.row_tag: tuple[int, int] = (0, 1)
+        self.cell: int | None = None
+        self.codes: list[str] = []
+        self.cells: dict[int, tuple[list[int], list[int]]] = {}  # column -> rows, code ids
 
     def feed(self, data: bytes, cut: int) -> None:
         """Take in the complete tags of ``data[:cut]``."""
         if not any(data.find(mark, 0, cut) >= 0 for mark in _SLOW):
             if self.inside:  # plain rows: count them
                 self.row += sum(data.count(start, 0, cut) for start in _ROW_STARTS)
+                self.cell = None
             return
         if not self.inside and data.find(b"<table:table ", 0, cut) < 0:
             return  # only other sheets' rows and columns
-        for tag in _TAGS.finditer(data, 0, cut):
+        tags = _CELL_TAGS if data.find(_CURRENCY_MARK, 0, cut) >= 0 else _TAGS
+        if tags is _TAGS:
+            self.cell = None
+        for tag in tags.finditer(data, 0, cut):
+            if tag[0].startswith(b"<table:table-cell") or tag[0].startswith(b"<table:covered"):
+                self._cell(tag[0])
+                continue
             self._tag(tag[0], tag[1])
             if self.done:
                 return
+
+    def _cell(self, tag: bytes) -> None:
+        """Count a cell's columns; record a currency cell (LibreOffice's Currency format:
+        ``office:value-type="currency" office:currency="EUR"``) in every row of its row tag."""
+        if not self.inside or self.cell is None:
+            return
+        repeated = _CELLS_REPEATED.search(tag)
+        count = int(repeated[1]) if repeated else 1
+        found = _CURRENCY.search(tag) if _CURRENCY_MARK in tag else None
+        if found is not None:
+            code = found[1].decode().upper()
+            if code not in self.codes:
+                self.codes.append(code)
+            first, rows = self.row_tag
+            for column in range(self.cell, self.cell + min(count, _MAX_SPREAD)):
+                found_rows, ids = self.cells.setdefault(column, ([], []))
+                spread = range(first, min(first + rows, self.last_row + 1, first + _MAX_SPREAD))
+                found_rows.extend(spread)
+                ids.extend([self.codes.index(code)] * len(spread))
+        self.cell += count
+
+    def currencies(self) -> dict[int, CurrencyRuns]:
+        """Column -> the rows whose cells hold a currency amount."""
+        found = {}
+        for column, (rows, ids) in self.cells.items():
+            runs = found[column] = CurrencyRuns(self.codes)
+            runs.add_cells(
+                numpy.array(rows, dtype=numpy.int64), numpy.array(ids, dtype=numpy.int64)
+            )
+        return found
 
     def _tag(self, tag: bytes, part: bytes | None) -> None:
         if tag.startswith(b"</"):
@@ -95,6 +150,7 @@ class _Scan:
         if part == b"-row":
             if hidden and self.row < self.last_row:
                 self.rows.update(range(self.row + 1, min(self.row + count, self.last_row) + 1))
+            self.row_tag, self.cell = (self.row + 1, count), 0
             self.row += count
         else:
             if hidden and self.column < _MAX_COLUMNS:

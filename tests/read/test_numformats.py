@@ -102,3 +102,23 @@ def test_a_column_alternating_formats_keeps_every_cell_however_many_runs():
     assert len(runs.runs()[0]) == 150_000
     chunk_rows = list(range(299_990, 300_002))
     assert list(runs.spans(chunk_rows)) == [(i, i + 1, "EUR") for i in range(0, 12, 2)]
+
+
+def test_an_ods_currency_cell_records_its_currency(tmp_path):
+    """LibreOffice's Currency format: office:value-type="currency" office:currency="EUR"."""
+    from read.test_reader_kinds import write_ods
+
+    path = write_ods(
+        tmp_path / "eur.ods",
+        {
+            "Sales": [
+                ["Lead ID", "Amount", "Date"],
+                ["1002", (1500, "EUR"), "2026-03-13"],
+                ["2001", 250.5, "2026-03-13"],
+                ["1002", (99, "USD"), "2026-03-13"],
+            ]
+        },
+    )
+    [chunk] = open_table(path).chunks()
+    assert chunk.column(1) == ["1500", "250.5", "99"]
+    assert chunk.shown_currencies == {1: {0: "EUR", 2: "USD"}}

@@ -50,6 +50,12 @@ EXCEL_UNLOCK = (
 def _ods_cell(value: object) -> str:
     if value is None:
         return "<table:table-cell/>"
+    if isinstance(value, tuple):  # (amount, currency): LibreOffice's Currency format
+        amount, code = value
+        return (
+            f'<table:table-cell office:value-type="currency" office:currency="{code}" '
+            f'office:value="{amount}"><text:p>{amount} {code}</text:p></table:table-cell>'
+        )
     if isinstance(value, (int, float)):
         return (
             f'<table:table-cell office:value-type="float" office:value="{value}">'
