@@ -132,7 +132,8 @@ class ImportPlan:
                 continue
             for code, value in amounts.items():
                 left[code] = left.get(code, Decimal(0)) - value
-        return left
+        # A currency whose rows are all held back leaves a 0.00 that no row sends ("+ 0.00 USD").
+        return {code: value for code, value in left.items() if value}
 
 
 @dataclass
