@@ -119,13 +119,24 @@ def safe_file_name(name: str) -> str:
     """An uploaded file's name reduced to its last part and harmless characters; never the
     name of a file or folder of the app's own in the import folder (see APP_NAMES)."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = _SAFE_NAME.sub("_", base).strip(" .")[:120] or "upload"
+    base = _shortened(_SAFE_NAME.sub("_", base).strip(" .")) or "upload"
     if base.casefold() in APP_NAMES:  # import.json would be the import's own settings
         return f"upload_{base}"
     stem, dot, rest = base.partition(".")
     if stem.strip().upper() in _WINDOWS_DEVICES:  # con.csv would open the console on Windows
         return f"{stem}_{dot}{rest}"
     return base
+
+
+def _shortened(name: str, limit: int = 120) -> str:
+    """At most ``limit`` characters, the stem cut and the extension kept (a 300-character
+    name cut at 120 lost its ".csv": its download was no longer a CSV file to Windows)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or len(suffix) > 10:
+        return name[:limit]
+    return stem[: limit - len(suffix) - 1].rstrip(" .") + "." + suffix
 
 
 class Workspace:

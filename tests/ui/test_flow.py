@@ -371,3 +371,11 @@ def test_the_period_time_zone_and_answers_of_a_file_are_not_remembered(
     assert workspace.get(second).meta()["remembered_mapping"] is True
     copy = load_mapping_file(app.state.workspace.get(second).mapping_path)
     assert (copy.period, copy.timezone, copy.day_first, copy.decimal) == (None,) * 4
+
+
+def test_a_long_upload_name_keeps_its_extension():
+    from importer.ui.workspace import safe_file_name
+
+    name = safe_file_name("x" * 300 + ".csv")
+    assert (len(name), name[-8:]) == (120, "xxxx.csv")
+    assert safe_file_name("march.csv") == "march.csv"
