@@ -156,17 +156,16 @@ def scan_columns(
         and decisions.decimal_from == "default",
         need_day=index.get("date") is not None and decisions.day_first is None,
     )
-    for chunk in table.chunks(chunk_size):
+    for number, chunk in enumerate(table.chunks(chunk_size)):
         if scan.need_decimal:
             _scan_amounts(chunk, scan, decisions)
         if scan.need_day:
             _scan_dates(chunk, scan, decisions, options)
         if scan.currency_at is not None:
             _count_currencies(chunk, scan, decisions)
-        elif scan.amount_at is not None and not scan.currency_counts:
-            _count_amount_marks(chunk, scan.amount_at, scan.currency_counts)
-            if code := header_currency(columns["purchase_amount"]):
-                scan.currency_counts[code] += len(chunk.rows)
+        elif scan.amount_at is not None and number == 0:
+            header = header_currency(columns["purchase_amount"])
+            _count_amount_marks(chunk, scan.amount_at, header, scan.currency_counts)
         if not scan.need_decimal and not scan.need_day:
             break  # the currency majority is confirmed (or corrected) by the full pass
     _list_ambiguities(scan, columns, decisions)
@@ -231,10 +230,12 @@ def _count_currencies(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> 
                 decisions.currency_evidence.append(value)
 
 
-def _count_amount_marks(chunk: Chunk, at: int, counts: Counter[str]) -> None:
-    """Count the currencies the amount cells name ("1.500,00 €", or a number format showing
-    one), when no column names them: the full pass then starts from the file's currency
-    rather than judging every row again."""
+def _count_amount_marks(chunk: Chunk, at: int, header: str | None, counts: Counter[str]) -> None:
+    """Count the currencies the first chunk's amounts name ("1.500,00 €", a number format
+    showing one, the column's header), when no column names them: the full pass then starts
+    from the file's currency rather than judging every row again."""
+    if header:
+        counts[header] += len(chunk.rows)
     shown = chunk.shown_currencies.get(at, {})
     counts.update(shown.values())
     for value, times in Counter(chunk.column(at)).items():

@@ -44,7 +44,7 @@ from importer.job.checking import (
 from importer.job.known import KnownRows, LedgerScan, ledger_look
 from importer.job.manifests import write_manifest
 from importer.job.model import ProgressCallback
-from importer.job.sendpass import SendPass, file_stat
+from importer.job.sendpass import SOURCE_CHANGED, SendPass, file_stat
 from importer.job.settings import SendSettings, check_api_url
 from importer.job.writes import WriteFailed, write_failure, writing
 from importer.ledger import Ledger
@@ -305,7 +305,7 @@ def plan_job(
     table = prepared.table
     source_stat = None if isinstance(table, FrameTable) else file_stat(table.path)
     checked_sha256 = source_facts(table)[0]
-    check_results_path(names.results, prepared.table.path)
+    check_results_path(names.results, table.path)
     check_writable(names.run_files(dry_run=settings.dry_run))
     with Ledger.open(settings.ledger_location()) as ledger:  # unreachable: stop, nothing sent
         adopted = (
@@ -321,9 +321,15 @@ def plan_job(
     plan.notes += check_control_totals(
         plan.summary, expect_rows=expect_rows, expect_total=expect_total
     )
-    planned = PlannedRun(settings=settings, plan=plan, prepared=prepared, started_at=started_at)
-    planned.source_sha256, planned.newest_claim = checked_sha256, newest_claim
-    planned.source_stat = source_stat
+    planned = PlannedRun(
+        settings=settings,
+        plan=plan,
+        prepared=prepared,
+        started_at=started_at,
+        source_sha256=checked_sha256,
+        source_stat=source_stat,
+        newest_claim=newest_claim,
+    )
     planned.edited = edited
     planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
@@ -391,22 +397,21 @@ def adopt_journals(
     return notes
 
 
-def _unchanged_since_checked(planned: PlannedRun) -> tuple[str, tuple[int, int] | None]:
-    """The source's SHA-256 and the file's (size, mtime) to hold it to while sending. A file
-    saved again since the plan is held to a stat no file has: the send pass stops before its
-    first chunk, every row ``not_sent`` naming why (one file of a folder: the others are sent,
-    and exit 2 keeps meaning nothing was sent). A DataFrame changed since: InputFileError."""
+def _changed_since_checked(planned: PlannedRun) -> tuple[str, bool]:
+    """The source's SHA-256, and whether it is another than the plan checked: a file saved
+    again since has every row ``not_sent`` naming why (one file of a folder: the others are
+    sent, and exit 2 keeps meaning nothing was sent). A DataFrame changed since raises
+    InputFileError (nothing sent)."""
     table = planned.prepared.table
     sha256 = source_facts(table)[0]
-    if planned.source_sha256 in (None, sha256):
-        return sha256, planned.source_stat
-    if not isinstance(table, FrameTable):
-        return sha256, (-1, -1)
-    raise InputFileError(
-        f"DataFrame {table.name!r} changed after it was checked: nothing was sent",
-        path=table.path,
-        hint="check it again (call plan() again), so that what is sent is what was checked",
-    )
+    changed = planned.source_sha256 not in (None, sha256)
+    if changed and isinstance(table, FrameTable):
+        raise InputFileError(
+            f"DataFrame {table.name!r} changed after it was checked: nothing was sent",
+            path=table.path,
+            hint="check it again (call plan() again), so that what is sent is what was checked",
+        )
+    return sha256, changed
 
 
 def send_job(
@@ -427,9 +432,11 @@ def send_job(
     from."""
     settings, prepared = planned.settings, planned.prepared
     names.results.parent.mkdir(parents=True, exist_ok=True)
-    sha256, source_stat = _unchanged_since_checked(planned)
-    _edits_found_again(planned)
+    sha256, changed = _changed_since_checked(planned)
+    if not changed:  # a changed file sends nothing: no edit to look for
+        _edits_found_again(planned)
     report = _new_report(planned, names.results)
+    report.outage = SOURCE_CHANGED if changed else None  # stops before the first chunk
     started = time.perf_counter()
     sending = SendPass(
         prepared,
@@ -444,7 +451,7 @@ def send_job(
         edited=planned.edited,
         file_sha256=sha256,
         look_up_first=planned.plan.already_imported > 0,
-        source_stat=source_stat,
+        source_stat=planned.source_stat,
     )
     with collecting_held_open() as held:
         with contextlib.suppress(WriteFailed):  # reported below, once the manifest is tried

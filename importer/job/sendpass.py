@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.check.validator import CheckedChunk
-from importer.currencies import header_currency
 from importer.errors import AuthenticationError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, row_results
@@ -276,12 +275,15 @@ class SendPass:
         """Send the file chunk by chunk, each judged when its turn comes (judging the next on a
         thread while one is sent gained nothing: benchmarks/README.md, session 13)."""
         for chunk in self.prepared.table.chunks(self.CHUNK_ROWS):
-            if self.source_stat is not None and file_stat(self.prepared.table.path) != (
-                self.source_stat
-            ):
+            if self._source_changed():
                 self.report.outage = self.report.outage or SOURCE_CHANGED
             await self._chunk(self._judge(chunk), client, writer)
         self.report.interrupted |= self.stop.is_set()  # also when it stopped between two sends
+
+    def _source_changed(self) -> bool:
+        """True when the file is not the one checked any more (one stat, before each chunk)."""
+        stat = self.source_stat
+        return stat is not None and file_stat(self.prepared.table.path) != stat
 
     async def _chunk(self, rows: _Rows, client: KeenClient, writer: ResultsWriter | None) -> None:
         if self.edited:
@@ -469,9 +471,8 @@ class SendPass:
         columns = self.prepared.columns
         if "currency" in columns:
             return ""
-        header = columns.get("purchase_amount", "")
-        if header_currency(header) == currency:
-            return f" (named in the header {header!r})"
+        if self.validator.header_currency == currency:
+            return f" (named in the header {columns['purchase_amount']!r})"
         return " (named in the amount cell)"
 
     def _not_checked(self, record: PurchaseRecord, leads: Preflight) -> RowResult | None:

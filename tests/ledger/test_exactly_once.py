@@ -20,7 +20,10 @@ import pytest
 from runhelpers import USD_LEADS, read_csv, results_by_row
 
 from importer.cli import main
+from importer.ledger import Ledger, ledger_location
 from importer.read import loader
+from importer.records import RowResult, RowStatus
+from ledger.test_postgres_ledger import _candidates
 
 HEADER = "Lead ID,Amount,Date,Product,Invoice\n"
 
@@ -41,6 +44,36 @@ def write(path: Path, lines: list[str]) -> Path:
 def stored(sb) -> Counter:
     """How many times the sandbox holds each (lead, amount, date) purchase."""
     return Counter((p["lead_id"], p["purchase_amount"], p["date"][:10]) for p in sb.purchases())
+
+
+def _renumbered(candidates: list) -> list:
+    """The same purchases under other references (another export numbers them SO-...)."""
+    from importer.ledger.identity import purchase_identity
+
+    return [
+        dataclasses.replace(
+            c,
+            reference=f"SO-{c.row}",
+            identity=purchase_identity(c.content, f"SO-{c.row}", c.currency),
+        )
+        for c in candidates
+    ]
+
+
+def _begin(ledger, target: str, name: str, sha: str, source: str | None = None) -> None:
+    """Begin the import of ``name``.csv, its SHA-256 written with the character ``sha``."""
+    ledger.begin_import(
+        target=target, file_name=f"{name}.csv", file_sha256=sha * 64, source=source or name
+    )
+
+
+def _answer(ledger, candidate, result) -> None:
+    async def answer() -> None:
+        await ledger.mark_sending_async(candidate.identity)
+        ledger.record_then(candidate.identity, result, lambda: None)
+        await ledger.flush()
+
+    asyncio.run(answer())
 
 
 def statuses(path: Path) -> Counter:
@@ -602,25 +635,18 @@ def test_rows_being_sent_through_another_url_are_not_sent_again(any_ledger):
     """Two people at once, one through http://127.0.0.1:8794, one through a forwarder on
     another port: the second's claim sees the first's (one lock for every target's claims)
     and holds the rows it is sending; created ones are held naming the purchase."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     first_url, forwarder = "http://127.0.0.1:8794/functions/v1/keen-api", "http://127.0.0.1:9001/k"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one, Ledger.open(location) as two:
-        one.begin_import(target=first_url, file_name="m.csv", file_sha256="a" * 64, source="m")
+        _begin(one, first_url, "m", "a")
         claimed, held = one.claim(_candidates(3))
         assert len(claimed) == 3 and held == {}
 
-        async def answer_first() -> None:
-            await one.mark_sending_async(claimed[0].identity)
-            created = RowResult(claimed[0].row, RowStatus.CREATED, "p-1", 200, attempts=1)
-            one.record_then(claimed[0].identity, created, lambda: None)
-            await one.flush()
-
-        asyncio.run(answer_first())
-        two.begin_import(target=forwarder, file_name="m.csv", file_sha256="b" * 64, source="m2")
+        _answer(
+            one, claimed[0], RowResult(claimed[0].row, RowStatus.CREATED, "p-1", 200, attempts=1)
+        )
+        _begin(two, forwarder, "m", "b", source="m2")
         sent, held = two.claim(_candidates(3))
     assert sent == []
     assert [held[c.row].status for c in claimed] == [RowStatus.NOT_SENT] * 3
@@ -677,44 +703,18 @@ def test_a_row_rejected_through_another_url_is_still_held_as_a_possible_duplicat
     assert held.error.startswith("possible duplicate of purchase p-9 (feb.csv row 2)")
 
 
-def _renumbered(candidates: list) -> list:
-    """The same purchases under other references (another export numbers them SO-...)."""
-    from importer.ledger.identity import purchase_identity
-
-    return [
-        dataclasses.replace(
-            c,
-            reference=f"SO-{c.row}",
-            identity=purchase_identity(c.content, f"SO-{c.row}", c.currency),
-        )
-        for c in candidates
-    ]
-
-
-def _answer(ledger, candidate, result) -> None:
-    async def answer() -> None:
-        await ledger.mark_sending_async(candidate.identity)
-        ledger.record_then(candidate.identity, result, lambda: None)
-        await ledger.flush()
-
-    asyncio.run(answer())
-
-
 def test_the_same_purchases_renumbered_are_not_sent_while_another_import_sends_them(any_ledger):
     """Two people at once, the second with an export that numbers the same sales otherwise:
     the possible-duplicate rule sees rows being sent (one waiting for a retry too), not only
     purchases created, so the second sends none of them."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     url = "http://127.0.0.1:8794/functions/v1/keen-api"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one, Ledger.open(location) as two:
-        one.begin_import(target=url, file_name="a.csv", file_sha256="a" * 64, source="a")
+        _begin(one, url, "a", "a")
         claimed, _ = one.claim(_candidates(3))
         _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.RETRIED, None, 503))
-        two.begin_import(target=url, file_name="b.csv", file_sha256="b" * 64, source="b")
+        _begin(two, url, "b", "b")
         sent, held = two.claim(_renumbered(_candidates(3)))
     assert sent == []
     assert {row: (r.status, r.error) for row, r in held.items()} == {
@@ -731,19 +731,16 @@ def test_the_same_purchases_renumbered_are_not_sent_while_another_import_sends_t
 def test_the_same_purchases_renumbered_are_held_when_sent_without_an_answer(any_ledger):
     """A purchase Keen may hold (its request had no answer) is not sent again under another
     reference either: it may be created twice."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     url = "http://127.0.0.1:8794/functions/v1/keen-api"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one:
-        one.begin_import(target=url, file_name="oct.csv", file_sha256="a" * 64, source="oct")
+        _begin(one, url, "oct", "a")
         claimed, _ = one.claim(_candidates(2))
         _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.UNCONFIRMED, None, 502))
         one.finish_import()
     with Ledger.open(location) as two:
-        two.begin_import(target=url, file_name="oct2.csv", file_sha256="b" * 64, source="oct2")
+        _begin(two, url, "oct2", "b")
         sent, held = two.claim(_renumbered(_candidates(2)))
     assert [c.row for c in sent] == [3]  # released when its import ended: never sent
     assert held[2].status == RowStatus.NOT_SENT
@@ -755,17 +752,14 @@ def test_the_same_purchases_renumbered_are_held_when_sent_without_an_answer(any_
 def test_a_row_waiting_for_a_retry_through_another_url_is_not_sent(any_ledger):
     """127.0.0.1 and localhost at once: a row the first import will send again after a 503 is
     being sent, not free."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     first, second = "http://127.0.0.1:8794/k", "http://localhost:8794/k"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one, Ledger.open(location) as two:
-        one.begin_import(target=first, file_name="may.csv", file_sha256="a" * 64, source="may")
+        _begin(one, first, "may", "a")
         claimed, _ = one.claim(_candidates(1))
         _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.RETRIED, None, 503))
-        two.begin_import(target=second, file_name="may.csv", file_sha256="a" * 64, source="may")
+        _begin(two, second, "may", "a")
         sent, held = two.claim(_candidates(1))
     assert sent == []
     assert held[2].error.startswith(
@@ -776,14 +770,11 @@ def test_a_row_waiting_for_a_retry_through_another_url_is_not_sent(any_ledger):
 def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
     """b.csv overlaps a.csv, whose request for the row got a 500 in the same backfill: no run
     stopped, and the reason says where the answer came from."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     url = "http://127.0.0.1:8794/functions/v1/keen-api"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one:
-        one.begin_import(target=url, file_name="a.csv", file_sha256="a" * 64, source="a")
+        _begin(one, url, "a", "a")
         claimed, _ = one.claim(_candidates(1))
         answer = RowResult(
             claimed[0].row, RowStatus.UNCONFIRMED, None, 500, "Internal server error"
@@ -791,7 +782,7 @@ def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
         _answer(one, claimed[0], answer)
         one.finish_import()
     with Ledger.open(location) as two:
-        two.begin_import(target=url, file_name="b.csv", file_sha256="b" * 64, source="b")
+        _begin(two, url, "b", "b")
         sent, held = two.claim(_candidates(1))
     assert sent == []
     assert held[2].status == RowStatus.UNCONFIRMED
@@ -804,19 +795,16 @@ def test_a_row_left_unconfirmed_by_another_files_import_says_so(any_ledger):
 def test_the_same_purchases_renumbered_through_another_url_are_held(any_ledger):
     """INV-... through 127.0.0.1, then SO-... through localhost: another reference and another
     spelling of the account at once is still the same sale."""
-    from importer.ledger import Ledger, ledger_location
-    from importer.records import RowResult, RowStatus
-    from ledger.test_postgres_ledger import _candidates
 
     first, second = "http://127.0.0.1:8794/k", "http://localhost:8794/k"
     location = ledger_location(any_ledger)
     with Ledger.open(location) as one:
-        one.begin_import(target=first, file_name="inv.csv", file_sha256="a" * 64, source="inv")
+        _begin(one, first, "inv", "a")
         claimed, _ = one.claim(_candidates(1))
         _answer(one, claimed[0], RowResult(claimed[0].row, RowStatus.CREATED, "p-1", 200))
         one.finish_import()
     with Ledger.open(location) as two:
-        two.begin_import(target=second, file_name="so.csv", file_sha256="b" * 64, source="so")
+        _begin(two, second, "so", "b")
         sent, held = two.claim(_renumbered(_candidates(1)))
     assert sent == []
     assert (held[2].status, held[2].error) == (
