@@ -51,6 +51,7 @@ from importer.version import __version__  # noqa: E402
 #: Names that live with the sending stack, imported on first use.
 _SENDING = (
     "Cancelled",
+    "EarlierFiles",
     "ImportPlan",
     "ImportReport",
     "SendSettings",
@@ -95,6 +96,7 @@ __all__ = [
     "ColumnDecision",
     "ConfigurationError",
     "ControlTotalError",
+    "EarlierFiles",
     "FieldMatch",
     "FileOverview",
     "ImportJob",

@@ -308,10 +308,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return cmd_run(args)
     files = _read_once(_inputs(args))
     codes, summaries = [], []
+    earlier = importer.EarlierFiles() if len(files) > 1 else None
     for path in files:
         if len(files) > 1:
             _err(f"== {path}")
-        code, summary = _validate_one(args, path, several=len(files) > 1)
+        code, summary = _validate_one(args, path, earlier)
         codes.append(code)
         summaries.append(summary)
     if len(files) > 1:
@@ -327,8 +328,9 @@ def _read_once(files: list[Path]) -> list[Path]:
     return [path for path in files if path not in copies]
 
 
-def _validate_one(args: argparse.Namespace, path: Path, *, several: bool) -> tuple[int, Summary]:
-    job = _for_file(path, several, lambda: open_job(args, path))
+def _validate_one(args: argparse.Namespace, path: Path, earlier) -> tuple[int, Summary]:
+    """Validate one file; ``earlier``: the purchases of the files before it (several files)."""
+    job = _for_file(path, earlier is not None, lambda: open_job(args, path))
     bar, update = _progress("validating")
     try:
         report = job.check(on_progress=update, index=False)
@@ -340,7 +342,7 @@ def _validate_one(args: argparse.Namespace, path: Path, *, several: bool) -> tup
         _err(line)
     for note in report.notes:
         _err(f"  {note}")
-    _err(f"  {_ledger_note(job, args, report.summary)}")
+    _err(f"  {_ledger_note(job, args, report.summary, earlier)}")
     for line in report.held_open:
         _err(line)
     _err(f"results: {report.results_path}")
@@ -361,7 +363,7 @@ def _for_file(path: Path, several: bool, step):
         raise
 
 
-def _ledger_note(job: ImportJob, args: argparse.Namespace, summary) -> str:
+def _ledger_note(job: ImportJob, args: argparse.Namespace, summary, earlier) -> str:
     """What the ledger already holds of the file. A ledger that cannot be read is said
     plainly (and stops the command only when --ledger named it)."""
     return importer.already_imported(
@@ -371,6 +373,7 @@ def _ledger_note(job: ImportJob, args: argparse.Namespace, summary) -> str:
         ledger=args.ledger,
         required=bool(args.ledger),
         dates=(summary.first_date, summary.last_date),
+        earlier=earlier,
     )
 
 
@@ -462,9 +465,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         api_url, api_key, target = _target(args, stack)
         jobs = [_for_file(path, several, lambda p=path: open_job(args, p)) for path in files]
+        earlier = importer.EarlierFiles() if several else None
         plans = [
             _for_file(
-                job.overview.path, several, lambda j=job: _plan(j, args, api_url, api_key, target)
+                job.overview.path,
+                several,
+                lambda j=job: _plan(j, args, (api_url, api_key, target), earlier),
             )
             for job in jobs
         ]
@@ -492,9 +498,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return worst_exit_code([r.exit_code for r in reports])
 
 
-def _plan(job: ImportJob, args: argparse.Namespace, api_url: str, api_key: str, target):
+def _plan(job: ImportJob, args: argparse.Namespace, where: tuple, earlier):
+    """The plan of one file of the command (``where``: API URL, key and ledger target;
+    ``earlier``: the purchases of the files planned before it)."""
     from importer import SendSettings
 
+    api_url, api_key, target = where
     settings = SendSettings(
         api_url=api_url,
         api_key=api_key,
@@ -512,7 +521,7 @@ def _plan(job: ImportJob, args: argparse.Namespace, api_url: str, api_key: str, 
         proxy="none" if args.sandbox and not args.proxy else args.proxy,
         ca_bundle=args.ca_bundle,
     )
-    return job.plan(settings)
+    return job.plan(settings, earlier=earlier)
 
 
 def _send(job: ImportJob, args: argparse.Namespace):

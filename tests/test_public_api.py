@@ -22,6 +22,7 @@ def test_public_names():
         "ConfigurationError",
         "ControlTotalError",
         "DEFAULT_API_URL",
+        "EarlierFiles",
         "FIELDS",
         "FieldMatch",
         "FileOverview",

@@ -88,6 +88,7 @@ from importer.report.publish import collecting_held_open
 from importer.report.writable import check_writable
 
 if TYPE_CHECKING:
+    from importer.job.earlier import EarlierFiles
     from importer.job.known import KnownRows
     from importer.job.run import ImportPlan, ImportReport
     from importer.job.settings import SendSettings
@@ -742,7 +743,14 @@ class ImportJob:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def plan(self, settings: SendSettings | None = None, /, **fields: Any) -> ImportPlan:
+    def plan(
+        self,
+        settings: SendSettings | None = None,
+        /,
+        *,
+        earlier: EarlierFiles | None = None,
+        **fields: Any,
+    ) -> ImportPlan:
         """Check every row (nothing is sent) and say what :meth:`send` would send.
 
         ``settings`` say where and how to send (:class:`importer.SendSettings`: ``api_url`` and
@@ -751,6 +759,8 @@ class ImportJob:
         mapping's. Raises AmbiguousDataError while a question is open, ControlTotalError when
         the control totals do not match, ConfigurationError for settings that cannot be used
         (no key, plain http to another machine, a proxy URL or CA bundle that does not work).
+        ``earlier``: the purchases of the files planned before this one in the same command
+        (:class:`importer.job.earlier.EarlierFiles`): their repeats are not counted as sent.
         """
         # The sending stack is imported on first use: validate starts faster without httpx.
         from importer.job.run import NAME_THE_FRAME, plan_job
@@ -772,6 +782,7 @@ class ImportJob:
             self.output_names,
             expect_rows=self._controls.get("expect_rows"),
             expect_total=self._expected_total(),
+            earlier=earlier,
         )
         return self._planned.plan
 

@@ -13,6 +13,7 @@ from importer.check.validator import CheckedChunk, RowValidator
 from importer.errors import LedgerError
 from importer.job.changedrows import source_name
 from importer.job.checking import PreparedFile, source_facts
+from importer.job.earlier import EarlierFiles, Repeat
 from importer.ledger import Candidate, ImportContext, Ledger, candidate_for
 from importer.ledger.rule import ELSEWHERE
 from importer.read.loader import Chunk
@@ -49,11 +50,18 @@ class KnownRows:
     #: Row -> (currency as the summary keys it, amount) of those rows (when ``keep_rows``).
     money: dict[int, tuple] = field(default_factory=dict)
     keep_rows: bool = False
+    #: The purchases of the files checked before this one in the same command, if any.
+    earlier: EarlierFiles | None = None
+    #: Rows the same as a row of an earlier file of the command, per that file's name.
+    repeated: Counter = field(default_factory=Counter)
 
     def count(self, legacy: int, decided, amounts=None) -> None:
         """Add one chunk: ``legacy`` rows not identifiable yet, and the ledger's decisions
         (``amounts``: row -> (currency, amount) of its valid rows, to total what is not sent)."""
         to_send, held = decided
+        if self.earlier is not None:
+            to_send, repeats = self.earlier.split(to_send)
+            self._count_repeats(repeats, amounts or {})
         self.new += legacy + len(to_send)
         if self.keep_rows:
             self.results.update((row, _with_purchase(result)) for row, result in held.items())
@@ -68,6 +76,14 @@ class KnownRows:
                 self._add_amount(str(result.status), (amounts or {}).get(row))
             else:
                 self.new += 1
+
+    def _count_repeats(self, repeats: dict[int, Repeat], amounts: dict) -> None:
+        for row, repeat in repeats.items():
+            self.repeated[repeat.name] += 1
+            self._add_amount("repeated", amounts.get(row))
+            if self.keep_rows:
+                self.results[row] = repeat.result(row)
+                self.money[row] = amounts.get(row)
 
     def _add_amount(self, kind: str, money) -> None:
         if money is not None and money[1] is not None:
@@ -99,6 +115,21 @@ class KnownRows:
         ]
         return f": {'; '.join(said)}" if said else ""
 
+    def repeats_note(self) -> str:
+        """'3 rows are the same purchases as rows of march.csv, checked earlier in this
+        command: sent once', or ''."""
+        total = sum(self.repeated.values())
+        if not total:
+            return ""
+        rows = (
+            "1 row is the same purchase as a row"
+            if total == 1
+            else (f"{total:,} rows are the same purchases as rows")
+        )
+        names = ", ".join(name for name, _ in self.repeated.most_common(3))
+        more = ", ..." if len(self.repeated) > 3 else ""
+        return f"{rows} of {names}{more}, checked earlier in this command: sent once"
+
     def note(self) -> str:
         """'14 rows already created by the import of march.csv on 2026-12-06', or ''."""
         if not self.known:
@@ -120,30 +151,49 @@ def known_rows(
     between: tuple[str, str] | None = None,
     *,
     keep_rows: bool = False,
+    earlier: EarlierFiles | None = None,
 ) -> KnownRows | None:
     """What the ledger holds of the file's valid rows (None: nothing created for ``target``
     yet, or none dated ``between`` the file's first and last date, so every row is new and the
     file is not read again). Rows with a legacy lead id count as new (only sending resolves
-    them). ``keep_rows``: also what a run would give each row not sent, and its amount."""
-    if not ledger.has_created(target, between):
+    them). ``keep_rows``: also what a run would give each row not sent, and its amount.
+    ``earlier``: the purchases of the files checked before this one in the same command (the
+    file is read even when the ledger holds nothing, and its purchases added)."""
+    created = ledger.has_created(target, between)
+    if not created and earlier is None:
         return None
-    found = KnownRows(keep_rows=keep_rows)
+    found = KnownRows(keep_rows=keep_rows, earlier=earlier)
+    if earlier is not None:
+        earlier.begin(prepared.table.path.name)
     context = _context(prepared)
     for legacy, candidates, checked in _candidate_chunks(prepared):
-        amounts = _amounts_of(checked) if keep_rows else None  # validate's line needs none
-        found.count(legacy, ledger.preview(target, candidates, context), amounts)
+        # Amounts: validate's line needs none, but the repeats of earlier files are totalled.
+        amounts = _amounts_of(checked) if keep_rows or earlier is not None else None
+        decided = ledger.preview(target, candidates, context) if created else (candidates, {})
+        found.count(legacy, decided, amounts)
+    if earlier is not None:
+        earlier.commit()
     return found
 
 
 class LedgerScan:
     """Edited rows (see importer.send.changed) and rows already imported, found while the
     plan reads the file: :meth:`add` each checked chunk (checked with records), then
-    :meth:`finish`. Used only when the ledger holds purchases of the target."""
+    :meth:`finish`. Used when the ledger holds purchases of the target, or files were
+    checked before this one in the same command (``earlier``)."""
 
-    def __init__(self, prepared: PreparedFile, ledger: Ledger, target: str) -> None:
+    def __init__(
+        self,
+        prepared: PreparedFile,
+        ledger: Ledger,
+        target: str,
+        earlier: EarlierFiles | None = None,
+    ) -> None:
         self.prepared, self.ledger, self.target = prepared, ledger, target
         self.context = _context(prepared)
-        self.known = KnownRows()
+        self.known = KnownRows(earlier=earlier)
+        if earlier is not None:
+            earlier.begin(prepared.table.path.name)
         self.edits = EditFinder(ledger, target, source_name(prepared))
         #: Row -> (currency, amount) of the rows that may turn out edited.
         self.money: dict[int, tuple] = {}
@@ -183,6 +233,8 @@ class LedgerScan:
                 yield from _file_rows(candidates)
 
         edited = self.edits.finish(payloads)
+        if self.known.earlier is not None:
+            self.known.earlier.commit()
         for row in edited:
             currency, amount = self.money.get(row) or ("", None)
             if amount is not None:
@@ -253,12 +305,10 @@ def already_imported_note(found: KnownRows | None, target: str, between=None) ->
     if found is None:
         when = " dated within this file's dates" if between else ""
         return f"ledger: every valid row is new (nothing{when} was imported into {target} yet)"
-    held = found.held_note()
-    if not found.known:
-        if held:
-            return f"ledger: {found.new:,} new; {held}"
+    said = [line for line in (found.note(), found.repeats_note(), found.held_note()) if line]
+    if not said:
         return f"ledger: all {found.new:,} valid rows are new"
-    return f"ledger: {found.new:,} new; {found.note()}" + (f"; {held}" if held else "")
+    return f"ledger: {found.new:,} new; " + "; ".join(said)
 
 
 def ledger_look(
@@ -269,13 +319,16 @@ def ledger_look(
     required: bool = False,
     between: tuple[str, str] | None = None,
     keep_rows: bool = False,
+    earlier: EarlierFiles | None = None,
 ) -> tuple[str, KnownRows | None]:
     """:func:`already_imported_note` for the ledger at ``location``, and what it holds of the
     file (:func:`known_rows`). A ledger that cannot be read is said plainly (LedgerError only
     when ``required``: the user named it)."""
     try:
         with Ledger.open(location) as ledger:
-            found = known_rows(prepared, ledger, target, between, keep_rows=keep_rows)
+            found = known_rows(
+                prepared, ledger, target, between, keep_rows=keep_rows, earlier=earlier
+            )
     except LedgerError as exc:
         if required:
             raise

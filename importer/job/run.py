@@ -41,6 +41,7 @@ from importer.job.checking import (
     paused_gc,
     source_facts,
 )
+from importer.job.earlier import EarlierFiles
 from importer.job.known import KnownRows, LedgerScan, ledger_look
 from importer.job.manifests import write_manifest
 from importer.job.model import ProgressCallback
@@ -94,6 +95,8 @@ class ImportPlan:
     already_imported: int = 0
     #: Valid rows the ledger holds back by status (see importer.job.known.KnownRows.held).
     held_back: dict[str, int] = field(default_factory=dict)
+    #: Valid rows that are purchases of a file sent before this one by the same command.
+    repeated: int = 0
     #: Amounts per currency of valid rows not sent: "created", each held-back status, and
     #: "edited" unless they are resent (see PlannedRun.note_edited).
     not_sent_amounts: dict[str, dict[str, Decimal]] = field(default_factory=dict)
@@ -111,7 +114,8 @@ class ImportPlan:
         held = sum(self.held_back.values())
         if resend_unconfirmed:
             held -= self.held_back.get(str(RowStatus.UNCONFIRMED), 0)
-        return max(0, self.valid_rows - self.already_imported - self.edited_rows - held)
+        held += self.already_imported + self.edited_rows + self.repeated
+        return max(0, self.valid_rows - held)
 
     @property
     def to_this_machine(self) -> bool:
@@ -215,19 +219,24 @@ def already_imported(
     ledger: str | Path | None = None,
     required: bool = False,
     dates: tuple[datetime | None, datetime | None] | None = None,
+    earlier: EarlierFiles | None = None,
 ) -> str:
     """One line for people: how many valid rows of the job's file are new, and how many the
     ledger of ``api_url`` (or ``ledger``) holds as created, from which files. Nothing is sent or
     claimed. A ledger that cannot be read is said plainly (LedgerError when ``required``).
     ``dates``: the file's first and last purchase date (a check's summary has them): when the
-    ledger holds nothing dated between them, the file is not read again."""
+    ledger holds nothing dated between them, the file is not read again. ``earlier``: the
+    purchases of the files checked before this one in the same command (their repeats are
+    said; this file's are added)."""
     url = check_api_url(api_url, insecure=True)
     location = ledger_for(url, target=target, ledger=ledger)
     between = None
     if dates and dates[0] is not None and dates[1] is not None:
         between = (format_instant(dates[0]), format_instant(dates[1]))
     prepared = job.prepared_for_sending()
-    return ledger_look(prepared, location, target or url, required=required, between=between)[0]
+    return ledger_look(
+        prepared, location, target or url, required=required, between=between, earlier=earlier
+    )[0]
 
 
 def plan_import(
@@ -292,6 +301,7 @@ def plan_job(
     *,
     expect_rows: int | None = None,
     expect_total: ExpectedTotal | None = None,
+    earlier: EarlierFiles | None = None,
 ) -> PlannedRun:
     """Check every row of a prepared file (nothing sent) and count what would be sent.
 
@@ -299,6 +309,8 @@ def plan_job(
     writes (each must be writable now); ``expect_rows`` and ``expect_total`` are the control
     totals (ControlTotalError when they differ). The ledger is opened (LedgerError when it
     cannot be: nothing is sent) and adopts the input's old journals on a real run.
+    ``earlier``: the purchases of the files planned before this one in the same command (their
+    repeats in this file are not counted as sent; this file's purchases are added).
     """
     started_at = datetime.now(UTC)
     # Taken before the read that checks the rows: a change made during it is seen at sending.
@@ -314,7 +326,7 @@ def plan_job(
             else adopt_journals(prepared, names.results, ledger, checked_sha256)
         )
         newest_claim = ledger.newest_claim()
-        plan, scan = _plan_pass(prepared, settings, ledger)
+        plan, scan = _plan_pass(prepared, settings, ledger, earlier)
         edited, known = scan.finish() if scan is not None else ({}, None)
     plan.notes = date_range_notes(plan.summary, prepared.table.path, period=prepared.options.period)
     plan.notes += mapping_notes(prepared) + file_notes(plan.summary) + adopted
@@ -363,6 +375,9 @@ def _note_known(plan: ImportPlan, known: KnownRows) -> None:
     if known.known:
         plan.already_imported = known.known
         plan.notes.append(known.note())
+    if known.repeated:
+        plan.repeated = sum(known.repeated.values())
+        plan.notes.append(known.repeats_note())
     if known.held:
         plan.held_back = dict(known.held)
         plan.notes.append(known.held_note())
@@ -370,14 +385,16 @@ def _note_known(plan: ImportPlan, known: KnownRows) -> None:
 
 
 def _plan_pass(
-    prepared: PreparedFile, settings: SendSettings, ledger: Ledger
+    prepared: PreparedFile, settings: SendSettings, ledger: Ledger, earlier: EarlierFiles | None
 ) -> tuple[ImportPlan, LedgerScan | None]:
-    """The plan's read of the file; when the ledger holds purchases of the target, the same
-    read finds the edited rows and the rows already imported (no second read)."""
-    scanning = ledger.has_created(settings.ledger_target)
+    """The plan's read of the file; when the ledger holds purchases of the target (or
+    ``earlier`` files of the command were planned), the same read finds the edited rows and
+    the rows already imported (no second read)."""
+    target = settings.ledger_target
+    scanning = earlier is not None or ledger.has_created(target)
     while True:
         validator = prepared.validator(build_records=scanning)
-        scan = LedgerScan(prepared, ledger, settings.ledger_target) if scanning else None
+        scan = LedgerScan(prepared, ledger, target, earlier) if scanning else None
         plan = plan_import(prepared, settings.api_url, validator, scan)
         majority = majority_differs(prepared, validator)
         if majority is None:

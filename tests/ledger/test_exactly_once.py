@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import re
 import shutil
 import sqlite3
+import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from runhelpers import USD_LEADS, read_csv, results_by_row
 
 from importer.cli import main
+from importer.job.run import ImportPlan
 from importer.ledger import Ledger, ledger_location
 from importer.read import loader
 from importer.records import RowResult, RowStatus
@@ -269,6 +272,41 @@ def test_a_folder_sends_its_inputs_in_name_order_and_skips_the_tools_own_files(t
     ) in err
     assert "total of 2 files:\n" in err
     assert len(sb.purchases()) == 5
+
+
+class _Terminal(io.StringIO):
+    """A console's stdin: a person types the answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_overlapping_files_of_one_command_count_each_purchase_once_before_sending(
+    tmp_path, sb, run_cli, monkeypatch, capsys
+):
+    folder = tmp_path / "exports"
+    write(folder / "2026-01.csv", [line(i) for i in range(4)])
+    write(folder / "2026-02.csv", [line(i) for i in range(2, 7)])  # rows 2-3 repeat 2026-01
+    monkeypatch.setattr(loader.Table.chunks, "__defaults__", (2,))  # repeats across chunks
+    assert main(["validate", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "ledger: all 4 valid rows are new\n" in err
+    assert (
+        "ledger: 3 new; 2 rows are the same purchases as rows of 2026-01.csv, checked earlier "
+        "in this command: sent once\n"
+    ) in err
+    monkeypatch.setattr(ImportPlan, "to_this_machine", property(lambda plan: False))
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    code, err = run_cli(folder, "--api-url", sb.base_url)
+    # 7 purchases (4 + 5 rows, 2 of them twice): 100..106.00
+    assert "About to import 7 purchases from 2 files\n  total: 721.00\n" in err
+    assert (code, sb.stats()["create_calls"]) == (1, 0)
+    monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
+    code, err = run_cli(folder, "--api-url", sb.base_url)
+    assert code == 0
+    assert statuses(folder / "2026-02.results.csv") == {"created": 3, "skipped": 2}
+    assert len(sb.purchases()) == 7
+    assert set(stored(sb).values()) == {1}
 
 
 def test_a_file_of_a_folder_that_cannot_be_read_is_named_and_nothing_is_sent(tmp_path, sb, run):
