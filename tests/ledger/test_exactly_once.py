@@ -376,6 +376,30 @@ def test_a_ledger_on_a_network_share_or_sync_folder_is_refused(tmp_path, sb, run
     assert sb.purchases() == []
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        "host=127.0.0.1 port=5432 dbname=keen_ledger user=finance password=Pa55-w0rd",
+        "postgresql+psycopg://finance:Pa55-w0rd@127.0.0.1/keen_ledger",
+        "jdbc:postgresql://127.0.0.1/keen_ledger?password=Pa55-w0rd",
+    ],
+)
+def test_a_connection_string_that_is_not_a_postgresql_url_is_refused(
+    tmp_path, sb, run, monkeypatch, given
+):
+    """Taken as a SQLite file's name, it was a new, empty ledger: every purchase sent again,
+    and the password shown on the 'ledger:' line."""
+    monkeypatch.chdir(tmp_path)
+    source = write(tmp_path / "march.csv", [line(0)])
+    code, err = run(source, "--ledger", given)
+    assert code == 2
+    assert "error: the ledger given is a connection string but not a postgresql:// URL" in err
+    assert "postgresql://USER:PASSWORD@HOST:PORT/DATABASE" in err
+    assert "Pa55-w0rd" not in err
+    assert sb.purchases() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["march.csv"]
+
+
 def test_an_old_journal_is_adopted_on_the_next_run(tmp_path, sb, run):
     """A journal of an earlier version (the file's rows created) is taken into the ledger:
     nothing is sent again, and the journal is kept under another name."""
