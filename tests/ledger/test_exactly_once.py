@@ -547,6 +547,28 @@ def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
     assert len(sb.purchases()) == 4
 
 
+def test_rows_resent_with_resend_unconfirmed_are_not_called_held_back(tmp_path, sb, run):
+    """The summary of a run with --resend-unconfirmed said '1 row held back (unconfirmed 1)'
+    for the row it had just sent again."""
+    from importer.ledger.location import data_dir
+
+    source = write(tmp_path / "march.csv", [line(0), line(1), line(2)])
+    assert run(source)[0] == 0
+    with sqlite3.connect(data_dir() / "sandbox-ledger.sqlite") as db:  # row 3: answer lost
+        db.execute("UPDATE purchases SET status = 'unconfirmed', purchase_id = NULL "
+                   "WHERE file_row = 3")  # fmt: skip
+    code, err = run(source)
+    assert code == 1
+    assert "  1 row held back (unconfirmed 1)\n" in err
+    assert len(sb.purchases()) == 3
+    code, err = run(source, "--resend-unconfirmed")
+    assert code == 0
+    assert "held back" not in err
+    assert "  2 rows already created by an earlier run of the same file: not sent again" in err
+    assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3})
+    assert len(sb.purchases()) == 4  # row 3 sent again, as asked
+
+
 def test_a_ledger_out_of_reach_is_not_called_damaged(tmp_path, sb, run, monkeypatch):
     """A read-only folder (a locked-down profile) is not a damaged ledger, and the hint never
     suggests a new ledger without saying it would send everything again."""
