@@ -94,14 +94,19 @@ class KnownRows:
         """Rows the ledger holds as created."""
         return sum(self.created.values())
 
-    def held_note(self) -> str:
-        """'2 rows held back (unconfirmed 1, not_sent 1)', or ''."""
-        total = sum(self.held.values())
+    def held_note(self, *, resend_unconfirmed: bool = False) -> str:
+        """'2 rows held back (unconfirmed 1, not_sent 1)', or ''; with ``resend_unconfirmed``
+        the unconfirmed rows are sent, not held."""
+        held = {
+            status: count
+            for status, count in self.held.items()
+            if not (resend_unconfirmed and status == str(RowStatus.UNCONFIRMED))
+        }
+        total = sum(held.values())
         if not total:
             return ""
         parts = ", ".join(
-            f"{status} {count:,}" + self._reasons(status)
-            for status, count in sorted(self.held.items())
+            f"{status} {count:,}" + self._reasons(status) for status, count in sorted(held.items())
         )
         return f"{'1 row' if total == 1 else f'{total:,} rows'} held back ({parts})"
 

@@ -444,11 +444,15 @@ class PostgresBackend(_Backend):
         self._main = self._connect()
 
     def _connect(self):
-        """A new connection to the ledger's server (LedgerError when it cannot be had)."""
+        """A new connection to the ledger's server (LedgerError when it cannot be had). Text is
+        UTF-8 whatever the database's encoding: a ``SQL_ASCII`` database (one created in a C
+        locale) would otherwise give every text column back as bytes."""
         import psycopg
 
         try:
-            return psycopg.connect(self.location.url, autocommit=True, connect_timeout=10)
+            return psycopg.connect(
+                self.location.url, autocommit=True, connect_timeout=10, client_encoding="utf8"
+            )
         except psycopg.Error as exc:
             raise self.unreachable(exc) from None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -103,9 +104,33 @@ def ledger_location(
         return LedgerLocation(path=data_dir() / "ledger.sqlite")
     if urlsplit(text).scheme.lower() in _URL_SCHEMES:
         return LedgerLocation(url=text)
+    refuse_connection_string(text)
     path = Path(text).expanduser()
     refuse_shared_folder(path)
     return LedgerLocation(path=path)
+
+
+#: libpq's connection keywords: ``host=db dbname=keen_ledger user=finance`` names a server.
+_CONNINFO_KEYWORDS = frozenset(
+    {"host", "hostaddr", "port", "dbname", "user", "password", "service", "sslmode"}
+)
+_CONNINFO_WORD = re.compile(r"^\s*(\w+)\s*=")
+_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.:-]*://")
+
+
+def refuse_connection_string(text: str) -> None:
+    """LedgerError when ``text``, given as a SQLite file, is a connection string: libpq's
+    ``host=... dbname=...`` or a URL of another scheme (``postgresql+psycopg://``,
+    ``jdbc:postgresql://``). Taken as a file name it was a new, empty ledger (every purchase
+    sent again) whose name showed the password. The message does not quote ``text``."""
+    word = _CONNINFO_WORD.match(text)
+    if (word is not None and word.group(1).lower() in _CONNINFO_KEYWORDS) or _ANY_URL.match(text):
+        raise LedgerError(
+            "the ledger given is a connection string but not a postgresql:// URL: it would "
+            "be taken for the name of a new, empty SQLite file",
+            hint="write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE in --ledger "
+            "(or KEEN_IMPORT_LEDGER); nothing was sent",
+        )
 
 
 def refuse_shared_folder(path: Path) -> None:

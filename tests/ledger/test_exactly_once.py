@@ -414,6 +414,30 @@ def test_a_ledger_on_a_network_share_or_sync_folder_is_refused(tmp_path, sb, run
     assert sb.purchases() == []
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        "host=127.0.0.1 port=5432 dbname=keen_ledger user=finance password=Pa55-w0rd",
+        "postgresql+psycopg://finance:Pa55-w0rd@127.0.0.1/keen_ledger",
+        "jdbc:postgresql://127.0.0.1/keen_ledger?password=Pa55-w0rd",
+    ],
+)
+def test_a_connection_string_that_is_not_a_postgresql_url_is_refused(
+    tmp_path, sb, run, monkeypatch, given
+):
+    """Taken as a SQLite file's name, it was a new, empty ledger: every purchase sent again,
+    and the password shown on the 'ledger:' line."""
+    monkeypatch.chdir(tmp_path)
+    source = write(tmp_path / "march.csv", [line(0)])
+    code, err = run(source, "--ledger", given)
+    assert code == 2
+    assert "error: the ledger given is a connection string but not a postgresql:// URL" in err
+    assert "postgresql://USER:PASSWORD@HOST:PORT/DATABASE" in err
+    assert "Pa55-w0rd" not in err
+    assert sb.purchases() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["march.csv"]
+
+
 def test_an_old_journal_is_adopted_on_the_next_run(tmp_path, sb, run):
     """A journal of an earlier version (the file's rows created) is taken into the ledger:
     nothing is sent again, and the journal is kept under another name."""
@@ -559,6 +583,28 @@ def test_the_plan_counts_only_the_rows_it_will_send(tmp_path, sb, run):
     assert run(source)[0] == 1
     assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3, "unconfirmed": 1})
     assert len(sb.purchases()) == 4
+
+
+def test_rows_resent_with_resend_unconfirmed_are_not_called_held_back(tmp_path, sb, run):
+    """The summary of a run with --resend-unconfirmed said '1 row held back (unconfirmed 1)'
+    for the row it had just sent again."""
+    from importer.ledger.location import data_dir
+
+    source = write(tmp_path / "march.csv", [line(0), line(1), line(2)])
+    assert run(source)[0] == 0
+    with sqlite3.connect(data_dir() / "sandbox-ledger.sqlite") as db:  # row 3: answer lost
+        db.execute("UPDATE purchases SET status = 'unconfirmed', purchase_id = NULL "
+                   "WHERE file_row = 3")  # fmt: skip
+    code, err = run(source)
+    assert code == 1
+    assert "  1 row held back (unconfirmed 1)\n" in err
+    assert len(sb.purchases()) == 3
+    code, err = run(source, "--resend-unconfirmed")
+    assert code == 0
+    assert "held back" not in err
+    assert "  2 rows already created by an earlier run of the same file: not sent again" in err
+    assert statuses(tmp_path / "march.results.csv") == Counter({"created": 3})
+    assert len(sb.purchases()) == 4  # row 3 sent again, as asked
 
 
 def test_a_ledger_out_of_reach_is_not_called_damaged(tmp_path, sb, run, monkeypatch):

@@ -291,6 +291,32 @@ def test_round_trip_and_an_overlapping_file(pg_ledger_url, sb, tmp_path):
     assert stored_ids == ids
 
 
+def test_a_sql_ascii_database_reads_text_as_text(pg_server, sb, tmp_path):
+    """A database created in a C locale (SQL_ASCII) gave every text column back as bytes: the
+    run stopped with a traceback (KeyError) before sending, the next one too."""
+    with pg_server.admin() as conn:
+        conn.execute(
+            "CREATE DATABASE ledger_ascii OWNER keen ENCODING 'SQL_ASCII' TEMPLATE template0"
+            " LC_COLLATE 'C' LC_CTYPE 'C'"
+        )
+    url = pg_server.url("ledger_ascii")
+    try:
+        first = write_rows(tmp_path / "märz.csv", 6)
+        report = importer.run_import(first, api_key=sb.api_key, api_url=sb.base_url, ledger=url)
+        assert report.summary.count(RowStatus.CREATED) == 6
+        copy = tmp_path / "copy.csv"
+        copy.write_bytes(first.read_bytes() + b"\n")  # other bytes, other name: another file
+        again = importer.run_import(copy, api_key=sb.api_key, api_url=sb.base_url, ledger=url)
+        assert again.sent_this_run == 0
+        assert again.summary.count(RowStatus.SKIPPED) == 6
+        errors = {r["error"].split(" row ")[0] for r in read_csv(again.results_path)}
+        assert errors == {"already created from märz.csv"}
+        assert len(sb.purchases()) == 6
+    finally:
+        with pg_server.admin() as conn:
+            conn.execute("DROP DATABASE IF EXISTS ledger_ascii WITH (FORCE)")
+
+
 # -- liveness --------------------------------------------------------------------------------
 
 CANDIDATES = """
