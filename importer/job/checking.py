@@ -34,6 +34,7 @@ from importer.job.rowindex import IndexedWrites, PlainWrites, RowIndex
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
 from importer.read.loader import Chunk, Table, column_samples, open_table
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.records import RowResult
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
@@ -79,7 +80,11 @@ def options_from(mapping: Mapping) -> ValidationOptions:
 
 
 def prepare(
-    path: Source, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500, name: str | None = None
+    path: Source,
+    mapping: Mapping | None = None,
+    *,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
+    name: str | None = None,
 ) -> PreparedFile:
     """Open ``path`` (or a DataFrame named ``name``), map its columns and settle how its
     amounts and dates are read.
@@ -137,7 +142,7 @@ def open_source(
     source: Source,
     mapping: Mapping,
     *,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     name: str | None = None,
     header_row: int | None = None,
 ) -> Table:
