@@ -33,6 +33,7 @@ from importer.job.model import ProgressCallback
 from importer.job.rowindex import IndexedWrites, PlainWrites, RowIndex
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
+from importer.read.kinds import KINDS
 from importer.read.loader import Chunk, Table, column_samples, open_table
 from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.records import RowResult
@@ -168,7 +169,8 @@ def as_source(source: Source) -> Source:
     if not isinstance(source, str | os.PathLike):
         raise ConfigurationError(
             f"cannot import a {type(source).__name__}: give the path of a CSV file or a "
-            "workbook (.xlsx, .xlsb, .ods, .xls), or a pandas DataFrame",
+            f"workbook ({', '.join(k.suffixes[0] for k in KINDS if k.workbook)}), or a pandas "
+            "DataFrame",
             hint="a pandas Series becomes a DataFrame with series.to_frame()",
         )
     return Path(source)
