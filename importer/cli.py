@@ -155,8 +155,8 @@ def _add_file_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--out-dir",
         metavar="DIR",
-        help="folder for the results, journal, manifest and created list (default: beside "
-        "the input); a run resumes from the journal found there",
+        help="folder for the results, manifest and created list (default: beside the "
+        "input); what was sent is in the ledger, whatever the folder",
     )
     group.add_argument(
         "--max-xlsx-mb",

@@ -71,7 +71,7 @@ class LedgerError(KeenImportError):
 
 
 class OutputWriteError(KeenImportError):
-    """A file of the run (results, journal, manifest, created list) cannot be written."""
+    """A file of the run (results, manifest, created list) cannot be written."""
 
     def __init__(self, message: str, *, path: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

@@ -159,7 +159,7 @@ def dumps_payload(body: dict) -> bytes:
     """Serialise a payload to JSON, writing Decimals as exact JSON numbers (no float round trip).
 
     The bytes are those of ``json.dumps(body, separators=(",", ":"))`` with each Decimal written
-    by :func:`format_decimal`: they identify a row in the journal, so they never change. Text is
+    by :func:`format_decimal`: they identify a purchase in the ledger, so they never change. Text is
     escaped by the same function json.dumps uses; other values go through json.dumps itself.
     """
     parts = []

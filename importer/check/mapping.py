@@ -92,7 +92,7 @@ class Mapping:
     skip_hidden: bool | None = None
     keep_null: bool | None = None
     where: tuple[str, ...] = ()  # "COLUMN=VALUE[,VALUE...]" row filters
-    out_dir: str | None = None  # folder for the results, journal, manifest and created list
+    out_dir: str | None = None  # folder for the results, manifest and created list
     # A proxy URL (may hold a password: kept out of the repr), or "none"; see send/network.py.
     proxy: str | None = field(default=None, repr=False)
     ca_bundle: str | None = None  # a PEM file of certificates to trust besides the system's

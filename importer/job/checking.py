@@ -33,7 +33,9 @@ from importer.job.model import ProgressCallback
 from importer.job.rowindex import IndexedWrites, PlainWrites, RowIndex
 from importer.job.split import can_split, judge_split
 from importer.read.frame import FrameTable, is_frame, open_frame
+from importer.read.kinds import KINDS
 from importer.read.loader import Chunk, Table, column_samples, open_table
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.records import RowResult
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
@@ -79,7 +81,11 @@ def options_from(mapping: Mapping) -> ValidationOptions:
 
 
 def prepare(
-    path: Source, mapping: Mapping | None = None, *, max_xlsx_mb: int = 500, name: str | None = None
+    path: Source,
+    mapping: Mapping | None = None,
+    *,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
+    name: str | None = None,
 ) -> PreparedFile:
     """Open ``path`` (or a DataFrame named ``name``), map its columns and settle how its
     amounts and dates are read.
@@ -137,7 +143,7 @@ def open_source(
     source: Source,
     mapping: Mapping,
     *,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     name: str | None = None,
     header_row: int | None = None,
 ) -> Table:
@@ -163,7 +169,8 @@ def as_source(source: Source) -> Source:
     if not isinstance(source, str | os.PathLike):
         raise ConfigurationError(
             f"cannot import a {type(source).__name__}: give the path of a CSV file or a "
-            "workbook (.xlsx, .xlsb, .ods, .xls), or a pandas DataFrame",
+            f"workbook ({', '.join(k.suffixes[0] for k in KINDS if k.workbook)}), or a pandas "
+            "DataFrame",
             hint="a pandas Series becomes a DataFrame with series.to_frame()",
         )
     return Path(source)

@@ -81,6 +81,7 @@ from importer.job.rowstore import RowStore
 from importer.job.values import MAX_SHOWN, count_values
 from importer.read.frame import FrameTable, frame_name, is_frame
 from importer.read.loader import Table
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.records import RowStatus
 from importer.report.frames import KeptResults
 from importer.report.outputs import OutputNames
@@ -115,7 +116,7 @@ def open_import(
     header_row: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     out_dir: str | Path | None = None,
     name: str | None = None,
 ) -> ImportJob:

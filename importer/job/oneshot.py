@@ -22,6 +22,7 @@ from importer.job.run import (
 )
 from importer.job.validate import open_mapped
 from importer.read.frame import is_frame
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.send.credentials import DEFAULT_API_URL
 
 __all__ = ["run_import"]
@@ -45,7 +46,7 @@ def run_import(
     resend_unconfirmed: bool = False,
     resend_changed: bool = False,
     insecure: bool = False,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     expect_rows: int | None = None,
     expect_total: str | None = None,
     confirm: Callable[[ImportPlan], bool] | None = None,

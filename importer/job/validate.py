@@ -12,6 +12,7 @@ from importer.check.summary import VALIDATE_ORDER, Summary
 from importer.job.checking import Source, prepare
 from importer.job.importjob import ImportJob, open_import
 from importer.job.model import FramesOfReport, ProgressCallback
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 from importer.records import RowStatus
 from importer.report.frames import KeptResults
 from importer.report.manifest import file_sha256
@@ -54,7 +55,7 @@ def open_mapped(
     path: Source,
     mapping: Mapping | dict[str, str] | str | Path | None = None,
     *,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     out_dir: str | Path | None = None,
     name: str | None = None,
 ) -> ImportJob:
@@ -81,7 +82,7 @@ def validate(
     name: str | None = None,
     results: str | Path | None = None,
     write_results: bool = True,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     expect_rows: int | None = None,
     expect_total: str | None = None,
     on_progress: ProgressCallback | None = None,

@@ -1,1 +1,2 @@
-"""Read stage: file checks, the CSV/XLSX/XLS loader and header detection."""
+"""Read stage: file checks, the loader of CSV files and workbooks (every kind of
+:mod:`importer.read.kinds`) and header detection."""

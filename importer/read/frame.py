@@ -94,7 +94,7 @@ class FrameTable(Table):
 
 
 def frame_name(name: str | None) -> str:
-    """The stem of the files a DataFrame's import writes (``<name>.journal.sqlite``, ...)."""
+    """The stem of the files a DataFrame's import writes (``<name>.results.csv``, ...)."""
     if name is None:
         return DEFAULT_FRAME_NAME
     if not isinstance(name, str) or not _NAME.fullmatch(name.strip()) or not name.strip(". "):

@@ -29,6 +29,7 @@ from importer.read.headers import HEADER_SEARCH_ROWS, looks_like_header
 from importer.read.hidden import HiddenCells
 from importer.read.kinds import CSV, InputKind, kind_named
 from importer.read.numformats import CurrencyRuns
+from importer.read.zipcheck import DEFAULT_MAX_WORKBOOK_MB
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
@@ -130,7 +131,7 @@ def open_table(
     sheet: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
-    max_xlsx_mb: int = 500,
+    max_xlsx_mb: int = DEFAULT_MAX_WORKBOOK_MB,
     header_hint: dict[str, str] | None = None,
     header_row: int | None = None,
 ) -> Table:

@@ -57,7 +57,7 @@ class CreatedListWriter:
 
     def add_earlier(self, row: int, purchase_id: str, payload: str | None) -> None:
         """List a purchase an earlier run created, from the payload it was created with
-        (the journal's; a row whose content changed since no longer has it in the file).
+        (the ledger's; a row whose content changed since no longer has it in the file).
         A purchase id already listed is not listed again."""
         body = json.loads(payload, parse_float=str) if payload else {}
         amount = body.get("purchase_amount")

@@ -1,4 +1,7 @@
-"""The results file (CSV or XLSX, written atomically) and the control-total summary."""
+"""The results file (CSV or XLSX, written atomically): every input row with its verdict.
+
+The control-total summary is :mod:`importer.check.summary`.
+"""
 
 from __future__ import annotations
 

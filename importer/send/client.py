@@ -33,9 +33,12 @@ from importer.send.credentials import DEFAULT_API_URL
 from importer.send.network import NetworkSettings, Proxy, trust_context
 from importer.send.setup_errors import HttpxTransport
 
-__all__ = ["KeenClient", "Outcome", "OutcomeKind", "make_transport"]
+__all__ = ["TRANSPORT_KINDS", "KeenClient", "Outcome", "OutcomeKind", "make_transport"]
 
 DEFAULT_BASE_URL = DEFAULT_API_URL
+#: Every kind of transport :func:`make_transport` makes, the default first. Each is run through
+#: the same failure cases (tests/send/test_transport_contract.py takes its kinds from here).
+TRANSPORT_KINDS = ("http11", "httpx")
 
 
 class OutcomeKind(StrEnum):
@@ -80,7 +83,7 @@ class Outcome:
 
 
 def make_transport(
-    kind: str = "http11",
+    kind: str = TRANSPORT_KINDS[0],
     *,
     max_connections: int = 100,
     verify: bool | ssl.SSLContext = True,
@@ -112,7 +115,7 @@ def make_transport(
         return HttpxTransport(
             limits=limits, verify=trust_context() if verify is True else verify, proxy=proxy
         )
-    raise ValueError(f"unknown transport {kind!r}: use 'http11' or 'httpx'")
+    raise ValueError(f"unknown transport {kind!r}: use one of {', '.join(TRANSPORT_KINDS)}")
 
 
 class KeenClient:

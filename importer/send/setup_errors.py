@@ -1,4 +1,5 @@
-"""Failures of the network set-up: the contract every transport under the client keeps.
+"""Failures of the network set-up: the contract every transport under the client keeps, and
+httpx's own transport (:class:`HttpxTransport`) keeping it.
 
 Until the API has answered once, :class:`~importer.send.client.KeenClient` turns an exception
 with ``setup = True`` into one :class:`~importer.errors.NetworkError` (one message, exit 2,

@@ -3,7 +3,7 @@
     <workspace>/imports/<id>/<upload name>          the file as uploaded (never changed)
     <workspace>/imports/<id>/import.json            who uploaded it, when, where it goes
     <workspace>/imports/<id>/<stem>.mapping.toml    the mapping used (a --mapping file)
-    <workspace>/imports/<id>/<stem>.results.csv     results, journal, manifest, created list,
+    <workspace>/imports/<id>/<stem>.results.csv     results, manifest, created list,
                                                     corrected file: written by the job API
     <workspace>/imports/<id>/checks/                a check's results and manifest once the
                                                     import was sent (the send's stay as they are)

@@ -243,7 +243,12 @@ def pg_ledger_url(pg_server):
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+#: Every database a ledger can live in (importer/ledger/backends.py): the tests that hold for
+#: any ledger take theirs from ``any_ledger``, so a backend added here runs them all.
+LEDGER_KINDS = ("postgresql", "sqlite")
+
+
+@pytest.fixture(params=LEDGER_KINDS)
 def any_ledger(request, tmp_path) -> str:
     """A new ledger: a PostgreSQL database or a SQLite file (its --ledger text)."""
     if request.param == "postgresql":

@@ -27,12 +27,10 @@ def slow_sandbox(tmp_path):
         yield sandbox
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def shared_ledger(request, tmp_path) -> str:
-    """The --ledger both processes are given: a new PostgreSQL database or SQLite file."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_ledger_url")
-    return str(tmp_path / "ledger" / "shared.sqlite")
+@pytest.fixture
+def shared_ledger(any_ledger) -> str:
+    """The --ledger both processes are given: a new ledger of each kind (conftest's)."""
+    return any_ledger
 
 
 def test_two_processes_on_overlapping_files(tmp_path, slow_sandbox, shared_ledger):

@@ -1,6 +1,7 @@
 """The transport seam's contract: every kind :func:`make_transport` makes fails the same way.
 
-Each case runs, unchanged, against ``"http11"`` (ours) and ``"httpx"`` (httpx's own transport):
+Each case runs, unchanged, against every kind of ``TRANSPORT_KINDS`` (``"http11"``, ours, and
+``"httpx"``, httpx's own transport; a kind added there is run here too):
 a certificate that does not verify, an unreachable proxy and a proxy that wants credentials or
 refuses the tunnel stop the run at once with the same message (nothing sent, no password in
 it); the API refusing connections is retried; a POST is never written twice and a connection
@@ -24,7 +25,13 @@ from nethelpers import ForwardProxy, PrivateCA, closed_port
 from test_proxy import TlsKeen
 
 from importer.errors import NetworkError
-from importer.send.client import KeenClient, Outcome, OutcomeKind, make_transport
+from importer.send.client import (
+    TRANSPORT_KINDS,
+    KeenClient,
+    Outcome,
+    OutcomeKind,
+    make_transport,
+)
 from importer.send.network import network_settings
 
 KEY = "0f0e0d0c-secret-key-0000-000000000002"
@@ -39,7 +46,7 @@ WANTS = "wants credentials: 407 Proxy Authentication Required"
 WRONG = "refused the credentials of user 'finance': 407 Proxy Authentication Required"
 
 
-@pytest.fixture(params=["http11", "httpx"])
+@pytest.fixture(params=TRANSPORT_KINDS)
 def kind(request) -> str:
     return request.param
 
@@ -322,3 +329,8 @@ def test_a_connection_the_server_closed_while_idle_is_not_used(kind):
     server, outcomes = asyncio.run(go())
     assert [o.purchase_id for o in outcomes] == ["p-1", "p-2", "p-3"]
     assert (server.connections, server.requests) == (2, 3)
+
+
+def test_an_unknown_kind_is_refused_naming_the_kinds():
+    with pytest.raises(ValueError, match="unknown transport 'h2': use one of http11, httpx"):
+        make_transport("h2")
