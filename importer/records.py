@@ -134,7 +134,9 @@ def format_instant(value: datetime) -> str:
 
 #: How a value is written in the body, by the parser that read it: a date as an instant, a
 #: list of ids as a list; other values as they are.
-_JSON_FORMS: dict[str, Callable[[Any], object]] = {"date": format_instant, "uuid_list": list}
+#: How a parsed value is written in the body. Trigger ids are a set to Keen: sent (and so
+#: identified) sorted, whatever order the file and --trigger-id gave them in.
+_JSON_FORMS: dict[str, Callable[[Any], object]] = {"date": format_instant, "uuid_list": sorted}
 Sent = tuple[str, str, str, Callable[[Any], object] | None]
 
 

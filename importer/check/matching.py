@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from importer.check import normalise
 from importer.errors import MappingError
+from importer.fields import PURCHASE_FIELDS
 from importer.read.headers import BRACKETED, HEADER_SEARCH_ROWS, HEADER_SYNONYMS, fold_header
 from importer.records import FIELDS
 
@@ -41,7 +42,7 @@ LEAD_FIELDS = ("lead_id", "legacy_lead_id")
 #: Fields whose header says nothing sure about what their cells hold: when no header names the
 #: lead, a column of UUIDs matched to one of these by its header (a Xero export's "Reference")
 #: is proposed as the lead column, and the field takes its next candidate.
-FREE_TEXT_FIELDS = ("product_name", "product_description", "reference")
+FREE_TEXT_FIELDS = tuple(f.name for f in PURCHASE_FIELDS if f.parser == "text")
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,14 @@ CURRENCY_OF_AMOUNT: dict[str, tuple[str, ...]] = {
     "convertedamount": ("convertedcurrency",),  # Stripe
 }
 
+#: What the cells of a column found by its values hold, by the parser of its field.
 _VALUE_LABELS = {
-    "lead_id": "UUIDs",
-    "legacy_lead_id": "whole numbers like legacy lead ids",
-    "purchase_amount": "amounts",
+    "uuid": "UUIDs",
+    "legacy_id": "whole numbers like legacy lead ids",
+    "amount": "amounts",
     "date": "dates",
 }
+_PARSER_OF = {f.name: f.parser for f in PURCHASE_FIELDS}
 _UTC = ZoneInfo("UTC")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LEGACY_ID = re.compile(r"[1-9]\d*")
@@ -271,7 +274,7 @@ _FIELD_WORDS = {
 def suggestion(name: str, column: str) -> str:
     """The one sentence that offers a column found by its values: "'Montant HT' holds amounts:
     --map purchase_amount='Montant HT'"."""
-    return f"{column!r} holds {_VALUE_LABELS[name]}: --map {name}={column!r}"
+    return f"{column!r} holds {_VALUE_LABELS[_PARSER_OF[name]]}: --map {name}={column!r}"
 
 
 def column_label(headers: list[str], index: int, *, first_column: int = 0) -> str:

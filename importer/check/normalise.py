@@ -831,13 +831,12 @@ def parse_uuid(text: str, *, field: str = "lead_id") -> str:
 def parse_uuid_list(text: str, *, field: str = "trigger_ids") -> tuple[str, ...]:
     """Parse a cell holding UUIDs separated by commas, semicolons, pipes or whitespace.
 
-    Duplicates are dropped, keeping the first; an empty cell gives ().
+    The ids are a set to Keen (the triggers it evaluates): duplicates are dropped and the rest
+    sorted, so a re-export listing them in another order is the same purchase. An empty cell
+    gives ().
     """
-    ids: dict[str, None] = {}
-    for item in _LIST_SEPARATORS.split(text):
-        if item:
-            ids[parse_uuid(item, field=field)] = None
-    return tuple(ids)
+    ids = {parse_uuid(item, field=field) for item in _LIST_SEPARATORS.split(text) if item}
+    return tuple(sorted(ids))
 
 
 def parse_legacy_id(text: str) -> int:

@@ -85,10 +85,9 @@ _ID_LIKE = re.compile(r"[0-9A-Fa-f]{6}")
 HIDDEN = "hidden in the workbook"
 FILTERED_OUT = "filtered out by --where"
 NULL_CELLS = NULL_MARKS
-#: Fields where a leading apostrophe (Excel's mark for text) is not part of the value.
-APOSTROPHE_FIELDS = frozenset(
-    {"lead_id", "legacy_lead_id", "purchase_amount", "date", "trigger_ids"}
-)
+#: Fields where a leading apostrophe (Excel's mark for text) is not part of the value: all
+#: but free text (ids, amounts, dates, currency codes).
+APOSTROPHE_FIELDS = frozenset(f.name for f in fields.PURCHASE_FIELDS if f.parser != "text")
 #: A row whose amount is 0 (a free item, a line of a credit note?): Keen takes it as a purchase.
 ZERO_AMOUNT = (
     "amount is 0: Keen records it as a purchase, and a trigger with a fixed reward pays for it; "

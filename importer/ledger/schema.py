@@ -23,7 +23,7 @@ from __future__ import annotations
 
 __all__ = ["SCHEMA_VERSION", "schema_statements"]
 
-SCHEMA_VERSION = 2  # 2: amounts identified in one form (importer.ledger.upgrade)
+SCHEMA_VERSION = 3  # 2: amounts in one form, 3: trigger ids sorted (importer.ledger.upgrade)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS ledger_meta (

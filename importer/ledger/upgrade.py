@@ -7,6 +7,12 @@ to .xlsx) were two purchases, and the second file sent them again. From version 
 sent and identified with two decimals, more only when it has them
 (:func:`importer.records.format_decimal`). The rows recorded with another form get the
 identity, payload hash and amount they would have had; the payload stays as it was sent.
+
+Version 3: trigger ids in one order. A row's trigger ids are a set to Keen (the triggers it
+evaluates), but up to version 2 they were sent and identified in the file's order, so a
+re-export listing them in another order sent the purchase again. From version 3 they are sent
+and identified sorted; the rows recorded in another order get the identity and payload hash of
+the sorted list (the payload stays as it was sent).
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from importer.fields import PURCHASE_FIELDS
 from importer.ledger.identity import purchase_identity
 from importer.records import dumps_payload, format_decimal
 
-__all__ = ["UPGRADES", "amounts_in_one_form"]
+__all__ = ["UPGRADES", "amounts_in_one_form", "triggers_in_one_order"]
+
+_TRIGGERS_KEY = next(f.payload_key for f in PURCHASE_FIELDS if f.parser == "uuid_list")
 
 _AMOUNT_KEYS = {
     key
@@ -40,14 +48,26 @@ _OTHER_FORM_PATTERNS = ("%.%", "%._")
 def amounts_in_one_form(backend) -> int:
     """Version 2: give every row recorded with an amount in another form the identity, payload
     hash and amount of the one form. Returns the rows changed."""
+    return _renew(backend, _OTHER_FORMS, _OTHER_FORM_PATTERNS, _amount_in_one_form)
+
+
+def triggers_in_one_order(backend) -> int:
+    """Version 3: give every row recorded with its trigger ids in another order than sorted
+    the identity and payload hash of the sorted list. Returns the rows changed."""
+    return _renew(backend, "payload LIKE ?", (f'%"{_TRIGGERS_KEY}":[%,%',), _sorted_triggers)
+
+
+def _renew(backend, where: str, args: tuple, canonical) -> int:
+    """Give the rows ``where`` selects the identity, payload hash and amount of their body in
+    the form ``canonical`` makes (None: already in it, or not a body this tool writes)."""
     found = backend.fetch(
         "SELECT id, target, identity, payload, reference, currency FROM purchases"
-        f" WHERE {_OTHER_FORMS} ORDER BY id",
-        _OTHER_FORM_PATTERNS,
+        f" WHERE {where} ORDER BY id",
+        args,
     )
     changed = 0
     for id_, target, identity, payload, reference, currency in found:
-        renewed = _renewed(identity, payload, reference, currency)
+        renewed = _renewed(identity, payload, reference, currency, canonical)
         if renewed is None:
             continue  # not made the way this tool makes identities: left as it is
         new_identity, payload_hash, amount = renewed
@@ -64,33 +84,59 @@ def amounts_in_one_form(backend) -> int:
     return changed
 
 
-def _renewed(
-    identity: str, payload: str, reference: str | None, currency: str | None
-) -> tuple[str, str, str] | None:
-    """(identity, payload hash, amount) of a recorded row with its amount in the one form, or
-    None when its identity cannot be made again from what it recorded."""
-    body = json.loads(payload, parse_float=Decimal, parse_int=Decimal)
+def _amount_in_one_form(body: dict) -> dict | None:
+    """The body with its amount in the one form (written so by dumps_payload); None when it
+    is not a body this tool writes (one amount, the only number)."""
     keys = [key for key in _AMOUNT_KEYS if isinstance(body.get(key), Decimal)]
     if len(keys) != 1 or any(type(v) is Decimal for k, v in body.items() if k != keys[0]):
-        return None  # not a body this tool writes
+        return None
+    return body
+
+
+def _sorted_triggers(body: dict) -> dict | None:
+    """The body with its trigger ids sorted; None when they already are, or it is not a body
+    this tool writes (a number besides the one amount)."""
+    triggers = body.get(_TRIGGERS_KEY)
+    if not isinstance(triggers, list) or triggers == sorted(triggers):
+        return None
+    if any(type(v) is Decimal for v in body.values()) and _amount_in_one_form(body) is None:
+        return None
+    return {**body, _TRIGGERS_KEY: sorted(triggers)}
+
+
+def _renewed(
+    identity: str, payload: str, reference: str | None, currency: str | None, canonical
+) -> tuple[str, str, str | None] | None:
+    """(identity, payload hash, amount) of a recorded row in the form ``canonical`` gives its
+    body, or None when it has nothing to change or its identity cannot be made again from what
+    it recorded."""
+    recorded = json.loads(payload, parse_float=Decimal, parse_int=Decimal)
+    body = canonical(recorded)
+    if body is None:
+        return None
     base, mark, suffix = identity.partition("~")
-    occurrence = _occurrence(base, payload.encode(), reference, currency)
+    # Made from the payload as sent, or (renewed by an earlier version) from its form then.
+    made_from = tuple(dict.fromkeys((payload.encode(), dumps_payload(recorded))))
+    occurrence = _occurrence(base, made_from, reference, currency)
     if occurrence is None:
         return None
-    amount = body[keys[0]]
-    content = dumps_payload(body)  # the amount in the one form, the rest as it was
+    amounts = [body[key] for key in _AMOUNT_KEYS if isinstance(body.get(key), Decimal)]
+    content = dumps_payload(body)  # the canonical form, the rest as it was
     new_identity = purchase_identity(content, reference, currency, occurrence) + mark + suffix
-    return new_identity, hashlib.sha256(content).hexdigest(), format_decimal(amount)
+    amount = format_decimal(amounts[0]) if len(amounts) == 1 else None
+    return new_identity, hashlib.sha256(content).hexdigest(), amount
 
 
 def _occurrence(
-    identity: str, content: bytes, reference: str | None, currency: str | None
+    identity: str, made_from: tuple[bytes, ...], reference: str | None, currency: str | None
 ) -> int | None:
+    """The occurrence ``identity`` was made with from one of the bodies ``made_from``."""
     for occurrence in range(_MOST_OCCURRENCES):
-        if purchase_identity(content, reference, currency, occurrence) == identity:
-            return occurrence
+        for content in made_from:
+            if purchase_identity(content, reference, currency, occurrence) == identity:
+                return occurrence
     return None
 
 
 #: Schema version -> what the rows of a ledger of the version before need to reach it.
-UPGRADES = {2: amounts_in_one_form}
+UPGRADES = {2: amounts_in_one_form, 3: triggers_in_one_order}

@@ -28,7 +28,9 @@ def _frame(rows: int = 3) -> pd.DataFrame:
     )
 
 
-def test_run_import_inside_a_running_event_loop_creates_each_purchase_once(tmp_path):
+def test_run_import_inside_a_running_event_loop_creates_each_purchase_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a DataFrame's manifest and created list go to the cwd
+
     async def cell():
         return importer.run_import(
             _frame(), name="march", api_key=DEMO_API_KEY, api_url=sandbox.base_url

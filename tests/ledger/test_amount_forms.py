@@ -120,7 +120,7 @@ def test_an_older_ledger_is_upgraded_to_find_amounts_in_any_form(any_ledger):
         return c.identity, c.payload_hash
 
     canonical, hash_1500 = now("1500.00")
-    assert version == 2
+    assert version == 3
     # 1500.00 was recorded first in its own form: it keeps its identity, and the 1500 recorded
     # (and sent) before it is marked as the same purchase
     assert found[ids["1500.00/0"]] == (canonical, hash_1500, "1500.00")

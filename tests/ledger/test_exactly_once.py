@@ -400,7 +400,7 @@ def test_a_newer_ledger_is_refused_with_one_line(tmp_path, sb, run):
     code, err = run(write(tmp_path / "april.csv", [line(1)]), "--ledger", ledger)
     assert code == 2
     assert (
-        f"error: the ledger {ledger} has schema version 7; this keen-import knows version 2" in err
+        f"error: the ledger {ledger} has schema version 7; this keen-import knows version 3" in err
     )
     assert len(sb.purchases()) == 1
 

@@ -49,8 +49,8 @@ def test_schema_created_on_first_open(pg_ledger_url):
             "SELECT table_name FROM information_schema.tables"
             " WHERE table_schema = current_schema() ORDER BY table_name"
         ).fetchall()
-    assert SCHEMA_VERSION == 2
-    assert meta == [("schema_version", "2")]
+    assert SCHEMA_VERSION == 3
+    assert meta == [("schema_version", "3")]
     assert [t for (t,) in tables] == ["imports", "ledger_meta", "purchases"]
     # Opening again changes nothing.
     Ledger.open(LedgerLocation(url=pg_ledger_url)).close()
@@ -69,7 +69,7 @@ def test_newer_schema_is_refused(pg_ledger_url):
         named = f"postgresql://keen:***@127.0.0.1:{_port(pg_ledger_url)}/"
         assert str(refused.value) == (
             f"the ledger {location.describe()} has schema version 99; this keen-import knows "
-            "version 2 only"
+            "version 3 only"
         )
         assert location.describe().startswith(named)
         assert refused.value.ledger == location.describe()
@@ -87,7 +87,7 @@ def test_older_shared_schema_needs_upgrade(pg_ledger_url, capsys):
         Ledger.open(location)
     assert str(refused.value) == (
         f"the shared ledger {location.describe()} has schema version 1; this keen-import writes "
-        "version 2"
+        "version 3"
     )
     assert refused.value.hint == (
         "once every machine of the team runs this version: keen-import ledger upgrade"
@@ -98,14 +98,14 @@ def test_older_shared_schema_needs_upgrade(pg_ledger_url, capsys):
 
     assert main(["ledger", "--ledger", pg_ledger_url, "upgrade"]) == 0
     assert capsys.readouterr().out == (
-        f"upgraded the ledger {location.describe()} from schema version 1 to 2\n"
+        f"upgraded the ledger {location.describe()} from schema version 1 to 3\n"
     )
     with _admin(pg_ledger_url) as conn:
-        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("2",)]
+        assert conn.execute("SELECT value FROM ledger_meta").fetchall() == [("3",)]
     Ledger.open(location).close()  # upgraded: every machine may open it again
     assert main(["ledger", "--ledger", pg_ledger_url, "upgrade"]) == 0
     assert capsys.readouterr().out == (
-        f"the ledger {location.describe()} was already at schema version 2\n"
+        f"the ledger {location.describe()} was already at schema version 3\n"
     )
 
 
@@ -149,7 +149,7 @@ def test_machines_opening_a_new_ledger_at_once(pg_server):
             assert failures == []
             with _admin(location.url) as conn:
                 assert conn.execute("SELECT * FROM ledger_meta").fetchall() == [
-                    ("schema_version", "2")
+                    ("schema_version", "3")
                 ]
         finally:
             with pg_server.admin() as conn:

@@ -1,0 +1,119 @@
+"""Trigger ids are a set to Keen: a row listing them in another order is the same purchase, in
+one file, across files, and against a ledger recorded before they were sent sorted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+from runhelpers import read_csv
+
+from importer.cli import main
+from importer.ledger import Candidate, Ledger, ledger_location
+from importer.ledger.identity import purchase_identity
+
+LEAD = "759cde66-bacf-43d0-8b1f-9163ce9ff57f"  # on the channel of both triggers
+BONUS = "aefcfad8-efc8-4849-b3aa-7efe4458a885"
+COMMISSION = "a28defe3-9bf0-4273-9247-6f57a5e5a5ab"
+SORTED = sorted([BONUS, COMMISSION])
+
+
+def run(sb, source, *more) -> int:
+    ledger = source.with_name("ledger.sqlite")
+    return main(
+        ["run", str(source), "--api-url", sb.base_url, "--yes", "--ledger", str(ledger), *more]
+    )
+
+
+def sent_triggers(source) -> list[list[str]]:
+    """The trigger ids of each body the ledger beside ``source`` recorded as sent."""
+    with sqlite3.connect(source.with_name("ledger.sqlite")) as db:
+        payloads = db.execute("SELECT payload FROM purchases ORDER BY id").fetchall()
+    return [json.loads(payload)["trigger_ids"] for (payload,) in payloads]
+
+
+def fired(sb) -> list[list[str]]:
+    """The triggers each purchase the sandbox stored fired."""
+    return [sorted(r["trigger_id"] for r in p["rewards"]) for p in sb.purchases()]
+
+
+def write(path, *triggers: str, reference: str = ""):
+    head = "Lead ID,Amount,Date,Trigger IDs" + (",Invoice" if reference else "")
+    lines = [f"{LEAD},120.00,2026-05-04,{cell}" + (f",{reference}" if reference else "")
+             for cell in triggers]  # fmt: skip
+    path.write_text(head + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_reexport_listing_the_triggers_in_another_order_sends_nothing_again(
+    tmp_path, sb, monkeypatch
+):
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    first = write(tmp_path / "may.csv", f"{BONUS};{COMMISSION}", reference="INV-9")
+    again = write(tmp_path / "last30.csv", f"{COMMISSION} {BONUS}", reference="INV-9")
+    assert (run(sb, first), run(sb, again)) == (0, 0)
+    [result] = read_csv(tmp_path / "last30.results.csv")
+    assert result["status"] == "skipped"
+    assert result["error"].startswith("already created from may.csv row 2 on ")
+    assert (sent_triggers(first), fired(sb)) == ([SORTED], [SORTED])
+
+
+def test_in_one_file_a_row_with_its_triggers_reordered_is_a_repeat(tmp_path, sb, monkeypatch):
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    source = write(tmp_path / "may.csv", f"{COMMISSION};{BONUS}", f"{BONUS}|{COMMISSION}")
+    assert run(sb, source) == 0
+    assert [r["status"] for r in read_csv(tmp_path / "may.results.csv")] == ["created", "skipped"]
+    assert len(sb.purchases()) == 1
+
+
+def test_the_body_sends_the_triggers_sorted_with_those_of_the_command_line(
+    tmp_path, sb, monkeypatch
+):
+    monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
+    source = write(tmp_path / "may.csv", COMMISSION)
+    assert run(sb, source, "--trigger-id", BONUS) == 0
+    assert (sent_triggers(source), fired(sb)) == ([SORTED], [SORTED])
+
+
+def _recorded_unsorted(ledger: Ledger) -> int:
+    """A purchase a version 2 ledger recorded with its triggers in the file's order."""
+    body = {"action": "create_purchase", "lead_id": LEAD, "purchase_amount": "@",
+            "date": "2026-05-04T00:00:00Z", "trigger_ids": [COMMISSION, BONUS]}  # fmt: skip
+    content = json.dumps(body, separators=(",", ":")).replace('"@"', "120.00").encode()
+    candidate = Candidate(
+        row=2, identity=purchase_identity(content, "INV-9", None),
+        payload_hash=hashlib.sha256(content).hexdigest(), content=content, lead_id=LEAD,
+        reference="INV-9", currency=None, amount="120.00", date="2026-05-04T00:00:00Z",
+    )  # fmt: skip
+    ledger.begin_import(target="T", file_name="may.csv", file_sha256="x", source="may")
+    [claimed], held = ledger.claim([candidate])
+    assert held == {}
+    ledger.backend.execute(
+        "UPDATE purchases SET status = 'created', purchase_id = 'p-1' WHERE identity = ?",
+        (claimed.identity,),
+    )
+    ledger.finish_import("finished")
+    return ledger.backend.fetch_one("SELECT id FROM purchases")[0]
+
+
+def test_a_version_2_ledger_is_upgraded_to_find_triggers_in_any_order(any_ledger, tmp_path):
+    location = ledger_location(any_ledger)
+    with Ledger.open(location) as ledger:
+        id_ = _recorded_unsorted(ledger)
+        ledger.backend.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'")
+    with Ledger.open(location, upgrade=True) as ledger:
+        identity, payload_hash, payload = ledger.backend.fetch_one(
+            "SELECT identity, payload_hash, payload FROM purchases WHERE id = ?", (id_,)
+        )
+        version = ledger.backend.schema_version()
+    now = (
+        f'{{"action":"create_purchase","lead_id":"{LEAD}","purchase_amount":120.00,'
+        f'"date":"2026-05-04T00:00:00Z","trigger_ids":["{SORTED[0]}","{SORTED[1]}"]}}'
+    ).encode()
+    assert version == 3
+    assert (identity, payload_hash) == (
+        purchase_identity(now, "INV-9", None),
+        hashlib.sha256(now).hexdigest(),
+    )
+    assert json.loads(payload)["trigger_ids"] == [COMMISSION, BONUS]  # as it was sent
