@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -305,11 +305,23 @@ def _candidate_chunks(
         yield *_candidates_of(checked, validator, action), checked
 
 
-def already_imported_note(found: KnownRows | None, target: str, between=None) -> str:
-    """validate's line: how many valid rows are new, how many already imported (from where)."""
+def already_imported_note(
+    found: KnownRows | None, target: str, between=None, elsewhere: Sequence[str] = ()
+) -> str:
+    """validate's line: how many valid rows are new, how many already imported (from where).
+    ``elsewhere``: the other API URLs the ledger's imports went to, when none went to
+    ``target`` (a check with another URL than the send will use would call every row new)."""
     if found is None:
         when = " dated within this file's dates" if between else ""
-        return f"ledger: every valid row is new (nothing{when} was imported into {target} yet)"
+        other = ""
+        if elsewhere:
+            more = f" and {len(elsewhere) - 1} more" if len(elsewhere) > 1 else ""
+            other = (
+                f"; its imports went to {elsewhere[0]}{more}: check with the API URL the file "
+                "will be sent to"
+            )
+        nothing = f"nothing{when} was imported into {target} yet{other}"
+        return f"ledger: every valid row is new ({nothing})"
     said = [line for line in (found.note(), found.repeats_note(), found.held_note()) if line]
     if not said:
         return f"ledger: all {found.new:,} valid rows are new"
@@ -334,11 +346,13 @@ def ledger_look(
             found = known_rows(
                 prepared, ledger, target, between, keep_rows=keep_rows, earlier=earlier
             )
+            unknown = found is None and not ledger.has_created(target)
+            elsewhere = ledger.targets_besides(target) if unknown else []
     except LedgerError as exc:
         if required:
             raise
         return f"ledger: rows already imported could not be looked up ({exc.message})", None
-    return already_imported_note(found, target, between), found
+    return already_imported_note(found, target, between, elsewhere), found
 
 
 #: The start of a reason the ledger gives for holding a row back -> the words of the plan's

@@ -397,6 +397,13 @@ class Ledger:
         found = self.backend.fetch_one(sql + " AND status = 'created' LIMIT 1", args)
         return found is not None
 
+    def targets_besides(self, target: str) -> list[str]:
+        """The other targets (API URLs) imports of this ledger went to, in name order."""
+        rows = self.backend.fetch(
+            "SELECT DISTINCT target FROM imports WHERE target != ? ORDER BY target", (target,)
+        )
+        return [t for (t,) in rows]
+
     def holds_dated(self, target: str, first_day: str, last_day: str) -> bool:
         """True when the ledger holds a purchase of ``target`` (any status, not forgotten)
         dated from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, UTC): only then can a row of

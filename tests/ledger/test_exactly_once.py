@@ -508,6 +508,24 @@ def test_validate_does_not_read_the_file_again_when_the_ledger_holds_nothing_of_
     ) in err
 
 
+def test_validate_with_another_api_url_than_the_ledgers_imports_says_where_they_went(
+    tmp_path, sb, run, capsys
+):
+    march = write(tmp_path / "march.csv", [line(i) for i in range(3)])
+    ledger = str(tmp_path / "team.sqlite")
+    assert run(march, "--ledger", ledger)[0] == 0
+    assert main(["validate", str(march), "--ledger", ledger]) == 0  # the real Keen's URL
+    err = capsys.readouterr().err
+    assert (
+        "  ledger: every valid row is new (nothing dated within this file's dates was imported "
+        "into https://data.keenpartner.com/functions/v1/keen-api yet; its imports went to "
+        f"{sb.base_url}: check with the API URL the file will be sent to)\n"
+    ) in err
+    assert main(["validate", str(march), "--ledger", ledger, "--api-url", sb.base_url]) == 0
+    err = capsys.readouterr().err
+    assert "  ledger: 0 new; 3 rows already created by an earlier run of the same file" in err
+
+
 def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited(tmp_path, sb, run):
     path = write(tmp_path / "export.csv", [line(i) for i in range(4)])
     assert run(path)[0] == 0
