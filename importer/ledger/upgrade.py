@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 
 from importer.fields import PURCHASE_FIELDS
@@ -36,6 +37,7 @@ _AMOUNT_KEYS = {
     for key in (f.payload_key, f.catalog_key)
     if key is not None
 }
+_PAGE_ROWS = 5_000
 #: The occurrences tried to find the one a recorded identity was made with (0 but for rows
 #: repeated on purpose in one file).
 _MOST_OCCURRENCES = 10_000
@@ -60,13 +62,8 @@ def triggers_in_one_order(backend) -> int:
 def _renew(backend, where: str, args: tuple, canonical) -> int:
     """Give the rows ``where`` selects the identity, payload hash and amount of their body in
     the form ``canonical`` makes (None: already in it, or not a body this tool writes)."""
-    found = backend.fetch(
-        "SELECT id, target, identity, payload, reference, currency FROM purchases"
-        f" WHERE {where} ORDER BY id",
-        args,
-    )
     changed = 0
-    for id_, target, identity, payload, reference, currency in found:
+    for id_, target, identity, payload, reference, currency in _pages(backend, where, args):
         renewed = _renewed(identity, payload, reference, currency, canonical)
         if renewed is None:
             continue  # not made the way this tool makes identities: left as it is
@@ -82,6 +79,22 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
         )
         changed += 1
     return changed
+
+
+def _pages(backend, where: str, args: tuple) -> Iterator[tuple]:
+    """The rows ``where`` selects, a page at a time in id order (a ledger of years holds
+    millions: never all in memory at once)."""
+    after = 0
+    while True:
+        page = backend.fetch(
+            "SELECT id, target, identity, payload, reference, currency FROM purchases"
+            f" WHERE id > ? AND ({where}) ORDER BY id LIMIT {_PAGE_ROWS}",
+            (after, *args),
+        )
+        yield from page
+        if len(page) < _PAGE_ROWS:
+            return
+        after = page[-1][0]
 
 
 def _amount_in_one_form(body: dict) -> dict | None:

@@ -10,7 +10,7 @@ import sqlite3
 from runhelpers import read_csv
 
 from importer.cli import main
-from importer.ledger import Candidate, Ledger, ledger_location
+from importer.ledger import Candidate, Ledger, ledger_location, upgrade
 from importer.ledger.identity import purchase_identity
 
 LEAD = "759cde66-bacf-43d0-8b1f-9163ce9ff57f"  # on the channel of both triggers
@@ -76,44 +76,56 @@ def test_the_body_sends_the_triggers_sorted_with_those_of_the_command_line(
     assert (sent_triggers(source), fired(sb)) == ([SORTED], [SORTED])
 
 
-def _recorded_unsorted(ledger: Ledger) -> int:
-    """A purchase a version 2 ledger recorded with its triggers in the file's order."""
+def _body(amount: str, triggers: list[str]) -> bytes:
+    """A body as this tool writes it (the amount in its one form)."""
     body = {"action": "create_purchase", "lead_id": LEAD, "purchase_amount": "@",
-            "date": "2026-05-04T00:00:00Z", "trigger_ids": [COMMISSION, BONUS]}  # fmt: skip
-    content = json.dumps(body, separators=(",", ":")).replace('"@"', "120.00").encode()
-    candidate = Candidate(
-        row=2, identity=purchase_identity(content, "INV-9", None),
-        payload_hash=hashlib.sha256(content).hexdigest(), content=content, lead_id=LEAD,
-        reference="INV-9", currency=None, amount="120.00", date="2026-05-04T00:00:00Z",
-    )  # fmt: skip
+            "date": "2026-05-04T00:00:00Z", "trigger_ids": triggers}  # fmt: skip
+    return json.dumps(body, separators=(",", ":")).replace('"@"', amount).encode()
+
+
+def _recorded_unsorted(ledger: Ledger, amounts: list[str]) -> list[int]:
+    """Purchases a version 2 ledger recorded with their triggers in the file's order."""
+    candidates = [
+        Candidate(
+            row=2 + i,
+            identity=purchase_identity(content, f"INV-{i}", None),
+            payload_hash=hashlib.sha256(content).hexdigest(),
+            content=content,
+            lead_id=LEAD,
+            reference=f"INV-{i}",
+            currency=None,
+            amount=amount,
+            date="2026-05-04T00:00:00Z",
+        )  # fmt: skip
+        for i, amount in enumerate(amounts)
+        for content in [_body(amount, [COMMISSION, BONUS])]
+    ]
     ledger.begin_import(target="T", file_name="may.csv", file_sha256="x", source="may")
-    [claimed], held = ledger.claim([candidate])
-    assert held == {}
-    ledger.backend.execute(
-        "UPDATE purchases SET status = 'created', purchase_id = 'p-1' WHERE identity = ?",
-        (claimed.identity,),
-    )
+    claimed, held = ledger.claim(candidates)
+    assert (len(claimed), held) == (len(amounts), {})
+    ledger.backend.execute("UPDATE purchases SET status = 'created', purchase_id = 'p-' || id")
     ledger.finish_import("finished")
-    return ledger.backend.fetch_one("SELECT id FROM purchases")[0]
+    return [id_ for (id_,) in ledger.backend.fetch("SELECT id FROM purchases ORDER BY id")]
 
 
-def test_a_version_2_ledger_is_upgraded_to_find_triggers_in_any_order(any_ledger, tmp_path):
+def test_a_version_2_ledger_is_upgraded_to_find_triggers_in_any_order(any_ledger, monkeypatch):
+    monkeypatch.setattr(upgrade, "_PAGE_ROWS", 2)  # three rows: two pages
     location = ledger_location(any_ledger)
+    amounts = ["120.00", "121.00", "122.50"]
     with Ledger.open(location) as ledger:
-        id_ = _recorded_unsorted(ledger)
+        ids = _recorded_unsorted(ledger, amounts)
         ledger.backend.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'")
     with Ledger.open(location, upgrade=True) as ledger:
-        identity, payload_hash, payload = ledger.backend.fetch_one(
-            "SELECT identity, payload_hash, payload FROM purchases WHERE id = ?", (id_,)
+        found = ledger.backend.fetch(
+            "SELECT identity, payload_hash, payload FROM purchases ORDER BY id"
         )
         version = ledger.backend.schema_version()
-    now = (
-        f'{{"action":"create_purchase","lead_id":"{LEAD}","purchase_amount":120.00,'
-        f'"date":"2026-05-04T00:00:00Z","trigger_ids":["{SORTED[0]}","{SORTED[1]}"]}}'
-    ).encode()
     assert version == 3
-    assert (identity, payload_hash) == (
-        purchase_identity(now, "INV-9", None),
-        hashlib.sha256(now).hexdigest(),
-    )
-    assert json.loads(payload)["trigger_ids"] == [COMMISSION, BONUS]  # as it was sent
+    assert len(ids) == len(found) == 3
+    for i, (identity, payload_hash, payload) in enumerate(found):
+        now = _body(amounts[i], SORTED)
+        assert (identity, payload_hash) == (
+            purchase_identity(now, f"INV-{i}", None),
+            hashlib.sha256(now).hexdigest(),
+        )
+        assert json.loads(payload)["trigger_ids"] == [COMMISSION, BONUS]  # as it was sent
