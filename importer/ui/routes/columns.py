@@ -1,4 +1,4 @@
-"""Step 2, match columns: each Keen field, its suggested column, confidence and samples."""
+"""Web app, match columns: each Keen field, its suggested column, confidence and samples."""
 
 from __future__ import annotations
 

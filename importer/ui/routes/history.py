@@ -1,4 +1,4 @@
-"""Step 8, history: every import in the workspace, newest first."""
+"""Web app, history: every import in the workspace, newest first."""
 
 from __future__ import annotations
 

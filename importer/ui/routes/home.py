@@ -1,4 +1,4 @@
-"""Step 1, upload: the file is stored in a new import folder and opened by the job API."""
+"""Web app, upload: the file is stored in a new import folder and opened by the job API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 5, check online: the dry run (`run --dry-run`), its findings in the same grid."""
+"""Web app, check online: the dry run (`run --dry-run`), its findings in the same grid."""
 
 from __future__ import annotations
 

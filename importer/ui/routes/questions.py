@@ -1,4 +1,4 @@
-"""Step 3, questions: every ambiguity that stops the CLI, asked with examples from the file."""
+"""Web app, questions: every ambiguity that stops the CLI, asked with examples from the file."""
 
 from __future__ import annotations
 

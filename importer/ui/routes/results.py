@@ -1,4 +1,4 @@
-"""Step 7, results: the summary from the manifest, downloads, rows that need action, resume."""
+"""Web app, results: the summary from the manifest, downloads, rows that need action, resume."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Step 4, review: summary cards and the rows, served page by page from the server."""
+"""Web app, review: summary cards and the rows, served page by page from the server."""
 
 from __future__ import annotations
 

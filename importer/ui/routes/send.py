@@ -1,4 +1,4 @@
-"""Step 6, send: a typed confirmation, then live progress pushed by the server, and Stop."""
+"""Web app, send: a typed confirmation, then live progress pushed by the server, and Stop."""
 
 from __future__ import annotations
 
