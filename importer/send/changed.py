@@ -144,9 +144,9 @@ def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) 
     for entry in ledger.created_at_rows(target, source, [r.row for r in block]):
         at_rows.setdefault(entry.file_row, []).append(entry)
     by_reference: dict[tuple, list[Entry]] = {}
-    references = [r.reference for r in block if r.reference]
+    references = _spellings(r.reference for r in block if r.reference)
     for entry in ledger.created_with_references(target, references) if references else []:
-        by_reference.setdefault((entry.lead_id, entry.reference), []).append(entry)
+        by_reference.setdefault((entry.lead_id, _folded(entry.reference)), []).append(entry)
     if not at_rows and not by_reference:
         return {}
     twins = ledger.twins_of_payloads(target, [r.payload_hash for r in block])
@@ -156,7 +156,7 @@ def _changed_in(ledger: Ledger, target: str, source: str, block: list[FileRow]) 
         if row.payload_hash in known:
             continue  # this content was created: the ledger's rule reports it
         same_row = [e for e in at_rows.get(row.row, []) if _same_sale(e, row)]
-        earlier = same_row + by_reference.get((row.lead_id, row.reference), [])
+        earlier = same_row + by_reference.get((row.lead_id, _folded(row.reference)), [])
         distinct = list({entry.identity: entry for entry in earlier}.values())
         if distinct:
             earliest_first = sorted(distinct, key=lambda e: e.updated_at)
@@ -170,7 +170,24 @@ def _same_sale(entry: Entry, row: FileRow) -> bool:
     same name holds other sales at those positions: they are new purchases."""
     if entry.lead_id != row.lead_id:
         return False
-    return not (entry.reference and row.reference) or entry.reference == row.reference
+    if not (entry.reference and row.reference):
+        return True
+    return _folded(entry.reference) == _folded(row.reference)
+
+
+def _folded(reference: str | None) -> str | None:
+    """A reference as the duplicate rule compares it (importer.check.duplicates): any case."""
+    return reference.casefold() if reference else reference
+
+
+def _spellings(references: Iterable[str]) -> list[str]:
+    """The references and their upper and lower case: a re-export that changed an invoice
+    number's case ("inv-1" for "INV-1") finds the purchase it edits through the ledger's
+    exact index (a mixed-case change is not found)."""
+    found = {}
+    for reference in references:
+        found.update(dict.fromkeys((reference, reference.upper(), reference.lower())))
+    return list(found)
 
 
 def _blocks(rows: Iterable[FileRow]) -> Iterator[list[FileRow]]:

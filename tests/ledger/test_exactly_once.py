@@ -182,6 +182,21 @@ def test_a_corrected_reexport_in_the_same_folder_is_held_as_edited(tmp_path, sb,
     assert len(sb.purchases()) == 2
 
 
+def test_a_corrected_reexport_that_changed_the_invoice_numbers_case_is_held_as_edited(
+    tmp_path, sb, run
+):
+    assert run(write(tmp_path / "march.csv", [line(0), line(1)]))[0] == 0
+    first = read_csv(tmp_path / "march.results.csv")
+    fixed = write(tmp_path / "fixes.csv", [line(5), line(1, amount="111.00", reference="inv-001")])
+    code, err = run(fixed)
+    assert code == 1, err
+    again = read_csv(tmp_path / "fixes.results.csv")
+    assert [r["status"] for r in again] == ["created", "not_sent"]
+    assert f"already created as purchase {first[1]['purchase_id']}" in again[1]["error"]
+    assert "amount 101.00 (now 111.00)" in again[1]["error"]
+    assert len(sb.purchases()) == 3
+
+
 def test_an_exact_repeat_far_down_the_file_is_skipped_whatever_the_chunk(
     tmp_path, sb, run, monkeypatch
 ):
