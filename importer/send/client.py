@@ -30,8 +30,8 @@ import httpx
 from importer.errors import NetworkError
 from importer.records import dumps_payload
 from importer.send.credentials import DEFAULT_API_URL
+from importer.send.httpx_transport import HttpxTransport
 from importer.send.network import NetworkSettings, Proxy, trust_context
-from importer.send.setup_errors import HttpxTransport
 
 __all__ = ["TRANSPORT_KINDS", "KeenClient", "Outcome", "OutcomeKind", "make_transport"]
 
