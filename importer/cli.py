@@ -594,7 +594,7 @@ def _print_run(report) -> None:
         _err("dry run: nothing was created")
     elif not report.plan.valid_rows:
         _err("no valid rows to send (see the results file for the reasons)")
-    elif report.nothing_to_send and not report.plan.edited_rows:
+    elif report.nothing_to_send and not report.plan.edited_rows and not report.stopped:
         _err(_nothing_sent(report))
     _err("summary:")
     for line in format_summary(report.summary, order=RUN_ORDER):

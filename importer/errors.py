@@ -80,7 +80,8 @@ class OutputWriteError(KeenImportError):
 
 class NetworkError(KeenImportError):
     """The network set-up fails before the API answers once: a certificate that does not verify,
-    a proxy that cannot be reached or that wants credentials. Nothing was sent."""
+    a proxy that cannot be reached or that wants credentials, a URL whose connections close or
+    time out without an answer. Nothing was sent."""
 
 
 class ApiError(KeenImportError):

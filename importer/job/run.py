@@ -186,6 +186,12 @@ class ImportReport:
         return not self.dry_run and self.sent_this_run == 0
 
     @property
+    def stopped(self) -> bool:
+        """True when sending stopped before its end: Ctrl-C, a refused key, the API
+        unreachable, a file that could not be written (each says so in a line of its own)."""
+        return bool(self.interrupted or self.auth_failed or self.outage or self.write_error)
+
+    @property
     def exit_code(self) -> int:
         """0 every valid row created; 1 some not; 2 auth failure or a file not written;
         130 interrupted."""

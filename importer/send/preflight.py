@@ -8,6 +8,10 @@ The preflight is a safety net, never a gate the API does not ask for: when a loo
 not supported by the server (a 400 on a well-formed request, a 404/405/501 that does not name a
 lead) or keeps failing transiently, the row is still sent and ``create_purchase`` decides. Only a
 legacy id that cannot be resolved keeps its row back (``retried``: safe to send on a later run).
+One exception: when the first read (the channels) never gets an answer at all, because every try
+lost its connection or timed out after the request went out, the run stops with nothing sent:
+every purchase sent to that URL would end ``unconfirmed`` (a wrong port or scheme, a firewall
+that resets connections, an API that hangs).
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from importer.errors import AuthenticationError, ConfigurationError
+from importer.errors import AuthenticationError, ConfigurationError, NetworkError
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.send.client import Outcome, OutcomeKind
 
 __all__ = ["LeadLookup", "Preflight", "preflight"]
 
 LeadKey = tuple[str, str | int]  # ("id", uuid) or ("legacy", 12345)
+NO_ANSWER_HINT = (
+    "check --api-url (https:// or http://, host and port) and the proxy settings (--proxy, "
+    "HTTPS_PROXY, NO_PROXY); for a slow API raise --timeout; then run the same command again"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +119,9 @@ async def preflight(
     ``known``: the preflight of the file's earlier chunks (its channels, and the leads it has an
     answer about, are not asked again).
 
-    Raises AuthenticationError on 401 (checked with the first call, get_channels) and ApiError when
-    a look-up still fails after ``attempts`` tries.
+    Raises AuthenticationError on 401 (checked with the first call, get_channels),
+    ConfigurationError on a redirect, and NetworkError when every try of that first call lost
+    its answer; nothing has been sent when any of them is raised.
     """
     if known is None:
         result = Preflight()
@@ -141,8 +150,16 @@ async def preflight(
 
 
 async def _read_channels(client, attempts: int, sleep, result: Preflight) -> None:
-    """Every channel the key can see (for their currencies); a failure is only a note."""
-    channels = await _read(client.get_channels, (), attempts, sleep, result, "the channels")
+    """Every channel the key can see (for their currencies); a failure is only a note, but no
+    answer at all (the connection lost or timed out after the request) stops the run."""
+    tries: list[Outcome] = []
+
+    async def get_channels() -> Outcome:
+        tries.append(await client.get_channels())
+        return tries[-1]
+
+    channels = await _read(get_channels, (), attempts, sleep, result, "the channels")
+    _stop_unless_answered(tries)
     data = channels.data if channels.kind is OutcomeKind.OK else None
     listed = data.get("channels") if isinstance(data, dict) else None
     for channel in listed or []:
@@ -152,6 +169,21 @@ async def _read_channels(client, attempts: int, sleep, result: Preflight) -> Non
         result.notes.append(
             f"get_channels failed ({channels.http_status or channels.kind}: {channels.error}); "
             "channel currencies were not checked"
+        )
+
+
+def _stop_unless_answered(tries: list[Outcome]) -> None:
+    """Raise NetworkError when no try got an HTTP answer and one at least lost it after the
+    request went out (tries that could not connect alone are left to the sender's retries)."""
+    if any(t.http_status is not None for t in tries):
+        return
+    lost = [t for t in tries if t.kind is OutcomeKind.UNKNOWN]
+    if lost:
+        raise NetworkError(
+            f"the API URL left the request for the channels without an answer after "
+            f"{len(tries)} tries ({lost[-1].error}); nothing was sent, as every purchase would "
+            "end unconfirmed",
+            hint=NO_ANSWER_HINT,
         )
 
 

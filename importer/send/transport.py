@@ -311,7 +311,9 @@ class _Connection(asyncio.Protocol):
         connection is then not reused (the parser cannot be told).
         """
         if self.closed or self._transport is None:
-            raise httpx.RemoteProtocolError("the connection closed before the request was sent")
+            # Nothing of this request was written (the server hung up between the connect and
+            # the write): as safe to send again as a refused connection.
+            raise httpx.ConnectError("the connection closed before the request was sent")
         self._headers, self._body = [], []
         self._headers_done = self._received = self._answered = False
         self._head = head

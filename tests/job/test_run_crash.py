@@ -200,3 +200,28 @@ def test_second_sigint_aborts_at_once_ledger_consistent(tmp_path, slow_sandbox):
     for row, r in results.items():
         if r["status"] == "created":
             assert [p["id"] for p in grouped[row]] == [r["purchase_id"]]
+
+
+def test_interrupt_before_any_row_is_sent_says_interrupted_only(tmp_path):
+    """Ctrl-C while the leads are looked up: every row `not_sent` "the run was interrupted", exit
+    130, and no line calling them "held back before sending" (they have nothing to fix)."""
+    with Sandbox(process=True, faults=Faults(latency_ms=1000)) as sb:
+        work = tmp_path / "work"
+        work.mkdir()
+        source = write_rows(work / "rows.csv", 5)
+        proc = start_run([source, "--api-url", sb.base_url, "--yes"], work)
+        try:
+            wait_for(lambda: sb.stats()["requests"] >= 1 or proc.poll() is not None)
+            proc.send_signal(signal.SIGINT)
+            code, _, err = finish(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert sb.stats()["create_calls"] == 0
+    assert code == 130, err
+    assert "interrupted: unsent rows are not_sent" in err
+    assert "held back" not in err
+    results = results_by_row(work / "rows.results.csv")
+    assert {r["status"] for r in results.values()} == {"not_sent"}
+    assert len(results) == 5
+    assert {r["error"] for r in results.values()} == {"not sent: the run was interrupted"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from importer.errors import AuthenticationError
+from importer.errors import AuthenticationError, NetworkError
 from importer.records import PurchaseRecord, RowResult, RowStatus
 from importer.sandbox import Faults, Sandbox
 from importer.send.client import KeenClient
@@ -167,4 +167,114 @@ def test_an_api_url_that_redirects_stops_the_run_before_any_row(tmp_path, monkey
     assert (
         "error: the API URL answered a request for the channels with a redirect (HTTP 307)" in err
     )
+    assert not (tmp_path / "rows.created.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "last"),
+    [
+        (
+            httpx.RemoteProtocolError("the server closed the connection without an answer"),
+            "connection lost (RemoteProtocolError: the server closed the connection without an "
+            "answer)",
+        ),
+        (httpx.ReadTimeout("timed out"), "timed out waiting for the answer"),
+    ],
+)
+def test_no_answer_to_the_channels_stops_before_any_lead_or_purchase(failure, last):
+    """Every try of the first read lost its answer (an http:// URL to an https port, a firewall
+    that resets, an API that hangs): every purchase would be `unconfirmed`, so none is sent."""
+    calls: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content)
+        raise failure
+
+    async def fast(seconds: float) -> None:
+        return None
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            rows = [PurchaseRecord(row=2, lead_id=USD_LEAD)]
+            await preflight(rows, client=client, attempts=3, sleep=fast)
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    assert caught.value.message == (
+        f"the API URL left the request for the channels without an answer after 3 tries "
+        f"({last}); nothing was sent, as every purchase would end unconfirmed"
+    )
+    assert [b"get_channels" in body for body in calls] == [True, True, True]
+
+
+def test_no_answer_stops_even_when_the_last_try_could_not_connect():
+    """A server that hangs up on every connection: some tries are lost after the write, the last
+    one found the connection closed before it. Still no answer at all: nothing is sent."""
+    failures = iter(
+        [
+            httpx.RemoteProtocolError("the server closed the connection without an answer"),
+            httpx.RemoteProtocolError("the server closed the connection without an answer"),
+            httpx.ConnectError("the connection closed before the request was sent"),
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise next(failures)
+
+    async def fast(seconds: float) -> None:
+        return None
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            rows = [PurchaseRecord(row=2, lead_id=USD_LEAD)]
+            await preflight(rows, client=client, attempts=3, sleep=fast)
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    assert caught.value.message == (
+        "the API URL left the request for the channels without an answer after 3 tries "
+        "(connection lost (RemoteProtocolError: the server closed the connection without an "
+        "answer)); nothing was sent, as every purchase would end unconfirmed"
+    )
+
+
+def test_a_url_that_drops_every_connection_stops_the_run_with_nothing_sent(
+    tmp_path, monkeypatch, capsys
+):
+    """End to end: a server that reads each request and hangs up without an answer. Before, the
+    run sent every row (each one `unconfirmed`), then waited ten minutes."""
+    import socket
+    import threading
+
+    from runhelpers import write_rows
+
+    from importer.cli import main
+
+    received: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                received.append(conn.recv(65536))
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/functions/v1/keen-api"
+    source = write_rows(tmp_path / "rows.csv", 3)
+    monkeypatch.setenv("KEEN_API_KEY", "a-key")
+    try:
+        code = main(["run", str(source), "--api-url", url, "--yes"])
+    finally:
+        listener.close()
+    err = capsys.readouterr().err
+    assert (code, len(received)) == (2, 4)  # the channel list, tried four times
+    assert not any(b"create_purchase" in request for request in received)
+    assert "error: the API URL left the request for the channels without an answer" in err
+    assert not (tmp_path / "rows.results.csv").exists()
     assert not (tmp_path / "rows.created.csv").exists()

@@ -200,6 +200,31 @@ def test_a_request_lost_after_the_write_is_unknown_never_resent(data, error):
     assert len(state["requests"]) == 1  # written once, never again
 
 
+def test_a_connection_closed_before_the_write_is_not_sent_and_retried():
+    """The server hangs up between the connect and the write (a server at its connection limit,
+    seen under uvloop): nothing was written, so the row is `not_sent` and retried, never
+    `unconfirmed`."""
+
+    class ClosedOnArrival(Http11Transport):
+        async def _connect(self, origin, timeout):
+            connection = await super()._connect(origin, timeout)
+            connection.eof_received()  # the server's FIN, read before the request is written
+            return connection
+
+    async def go():
+        server, url, state = await serve(lambda req, n: (created(), False))
+        async with server:
+            outcomes = await post_many(url, 1, transport=ClosedOnArrival())
+        return outcomes, state
+
+    outcomes, state = run(go())
+    assert outcomes[0].kind is OutcomeKind.NOT_SENT
+    assert outcomes[0].error == (
+        "could not connect (ConnectError: the connection closed before the request was sent)"
+    )
+    assert state["requests"] == []
+
+
 def test_silence_is_a_read_timeout():
     async def go():
         server, url, state = await serve(lambda req, n: (b"", False))
