@@ -9,7 +9,8 @@
   the target over plain HTTP;
 - plain HTTP requests in absolute form (``POST http://host:port/path``), passed on one by one.
 
-Faults: ``credentials=(user, password)`` answers 407 without them; ``connect_status=502`` refuses
+Faults: ``credentials=(user, password)`` answers 407 without them (offering ``sign_ins``, its
+Proxy-Authenticate headers: Basic by default); ``connect_status=502`` refuses
 every CONNECT; ``drop_after_forward`` closes the client's connection (the tunnel) once the target
 has the request, before its answer comes back; ``status_after_forward=502`` answers that status
 itself once the target has the request. Both apply to plain HTTP and inside an inspected tunnel
@@ -57,8 +58,10 @@ class ForwardProxy:
         inspect: ssl.SSLContext | None = None,
         drop_after_forward: bool = False,
         status_after_forward: int | None = None,
+        sign_ins: tuple[str, ...] = ('Basic realm="test"',),
     ) -> None:
         self.credentials = credentials
+        self.sign_ins = sign_ins  # the Proxy-Authenticate headers of its 407
         self.connect_status = connect_status
         self.inspect = inspect
         self.drop_after_forward = drop_after_forward
@@ -114,9 +117,11 @@ class ForwardProxy:
                 self.heads.append(head)
                 self.client_bytes += head
                 if not self._authorised(head):
+                    offers = "".join(f"Proxy-Authenticate: {s}\r\n" for s in self.sign_ins)
                     writer.write(
                         b"HTTP/1.1 407 Proxy Authentication Required\r\n"
-                        b'Proxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n'
+                        + offers.encode()
+                        + b"Content-Length: 0\r\n\r\n"
                     )
                     await writer.drain()
                     continue

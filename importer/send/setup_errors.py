@@ -75,27 +75,52 @@ class ProxyRefused(httpx.ProxyError):
     A 4xx refusal (407 credentials, 403 a blocked host) is a set-up failure; a 5xx is the proxy
     failing to reach the API, retried like a connection error."""
 
-    def __init__(self, proxy: Proxy, status: int, reason: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        proxy: Proxy,
+        status: int,
+        reason: str,
+        host: str,
+        port: int,
+        schemes: tuple[str, ...] = (),
+    ) -> None:
         self.proxy, self.status = proxy, status
         self.setup = 400 <= status < 500
         reason = "".join(c for c in reason.strip() if c.isprintable())[:80]  # the proxy's words
-        where = f"the proxy {proxy.address} (from {proxy.source})"
-        if status == 407 and proxy.username is None:
-            text = f"{where} wants credentials: 407 {PROXY_AUTH}"
-        elif status == 407:
-            text = f"{where} refused the credentials of user {proxy.username!r}: 407 {PROXY_AUTH}"
-        else:
-            text = f"{where} refused to connect to {host}:{port}: {status} {reason}".rstrip()
+        text, self.hint = _refusal(proxy, status, reason, f"{host}:{port}", schemes)
         super().__init__(text)
-        if status == 407 and proxy.username is None:
-            self.hint = (
-                f"nothing was sent. Put the proxy credentials in its URL: "
-                f"http://USER:PASSWORD@{proxy.address} (in {proxy.source})"
-            )
-        elif status == 407:
-            self.hint = (
-                f"nothing was sent. Check the user name and password in {proxy.source}; in the "
-                "URL, write @ : % / as %40 %3A %25 %2F; a Windows domain user is DOMAIN%5Cuser"
-            )
-        else:
-            self.hint = f"nothing was sent. Ask your network team whether {host} is allowed"
+
+
+def _refusal(
+    proxy: Proxy, status: int, reason: str, target: str, schemes: tuple[str, ...]
+) -> tuple[str, str]:
+    """The message and hint of a proxy's refusal. ``schemes``: the sign-ins a 407 offers
+    (its Proxy-Authenticate headers), when the transport could read them."""
+    where = f"the proxy {proxy.address} (from {proxy.source})"
+    if status != 407:
+        host = target.rpartition(":")[0]
+        return (
+            f"{where} refused to connect to {target}: {status} {reason}".rstrip(),
+            f"nothing was sent. Ask your network team whether {host} is allowed",
+        )
+    if schemes and not any(s.lower() == "basic" for s in schemes):
+        # NTLM/Negotiate: Windows' own sign-in, common on company proxies, which needs the
+        # operating system's help this tool does not take.
+        return (
+            f"{where} asks for a Windows sign-in ({', '.join(schemes)}), which keen-import "
+            f"cannot give: 407 {PROXY_AUTH}",
+            "nothing was sent. Ask your network team for a proxy that takes a user name and "
+            "password (Basic), or for the API's host to be reached without the proxy (then "
+            "--proxy none, or the host in NO_PROXY)",
+        )
+    if proxy.username is None:
+        return (
+            f"{where} wants credentials: 407 {PROXY_AUTH}",
+            "nothing was sent. Put the proxy credentials in its URL: "
+            f"http://USER:PASSWORD@{proxy.address} (in {proxy.source})",
+        )
+    return (
+        f"{where} refused the credentials of user {proxy.username!r}: 407 {PROXY_AUTH}",
+        f"nothing was sent. Check the user name and password in {proxy.source}; in the URL, "
+        "write @ : % / as %40 %3A %25 %2F; a Windows domain user is DOMAIN%5Cuser",
+    )

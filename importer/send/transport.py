@@ -127,7 +127,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
             raise
         if status == 407 and self.proxy is not None and origin[0] == "http":
             self._drop(connection)  # the proxy's own answer: the request went no further
-            raise ProxyRefused(self.proxy, status, PROXY_AUTH, origin[1], origin[2])
+            schemes = _auth_schemes(headers)
+            raise ProxyRefused(self.proxy, status, PROXY_AUTH, origin[1], origin[2], schemes)
         keep_alive, encoded = _answer_hints(headers)
         if reusable and not self._closed:
             connection.expiry = min(self.keepalive_expiry, keep_alive)
@@ -343,11 +344,11 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self._transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
         try:
-            status, reason = await waiter
+            status, reason, schemes = await waiter
         finally:
             self._waiter, self._tunnel = None, None
         if not 200 <= status < 300:
-            raise ProxyRefused(proxy, status, reason, host, port)
+            raise ProxyRefused(proxy, status, reason, host, port, schemes)
 
     async def start_tls(
         self, context: ssl.SSLContext, host: str, port: int, proxy: Proxy | None
@@ -447,7 +448,8 @@ class _Connection(asyncio.Protocol):
     # --- helpers ---------------------------------------------------------------------------
 
     def _tunnel_data(self, data: bytes) -> None:
-        """Collect the proxy's answer to CONNECT up to its blank line: (status, reason)."""
+        """Collect the proxy's answer to CONNECT up to its blank line: (status, reason, the
+        sign-ins its Proxy-Authenticate headers offer)."""
         assert self._tunnel is not None
         self._tunnel += data
         end = self._tunnel.find(b"\r\n\r\n")
@@ -465,8 +467,10 @@ class _Connection(asyncio.Protocol):
             return
         text = reason.decode("latin-1").strip()
         printable = "".join(c for c in text if c.isprintable())[:80]
+        lines = bytes(self._tunnel[:end]).split(b"\r\n")[1:]
+        schemes = _auth_schemes([line.partition(b":")[::2] for line in lines])
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result((int(code), printable))
+            self._waiter.set_result((int(code), printable, schemes))
 
     def _delimited_by_close(self) -> bool:
         names = {name.lower() for name, _ in self._headers}
@@ -540,3 +544,14 @@ def _answer_hints(headers: list[tuple[bytes, bytes]]) -> tuple[float, bool]:
         elif lowered == b"content-encoding" and value.strip().lower() != b"identity":
             encoded = True
     return keep_alive, encoded
+
+
+def _auth_schemes(headers: list[tuple[bytes, bytes]]) -> tuple[str, ...]:
+    """The sign-ins a proxy's 407 offers: the first word of each Proxy-Authenticate header
+    ("NTLM", "Negotiate", "Basic"), in order, each once."""
+    found = [
+        value.strip().split(b" ", 1)[0].decode("latin-1")
+        for name, value in headers
+        if name.strip().lower() == b"proxy-authenticate" and value.strip()
+    ]
+    return tuple(dict.fromkeys("".join(c for c in s if c.isprintable())[:20] for s in found))

@@ -191,6 +191,34 @@ def test_407_says_the_proxy_wants_credentials(ca, bundle, user, expected):
     assert_no_secret(error, error.hint)
 
 
+@pytest.mark.parametrize("tunnel", [True, False], ids=["https-connect", "plain-http"])
+def test_a_proxy_asking_only_for_a_windows_sign_in_says_so(ca, bundle, sandbox, tunnel):
+    """NTLM/Negotiate (Windows' sign-in, common on company proxies) is not a wrong password."""
+
+    async def go():
+        server = TlsKeen(ca)
+        async with server as url:
+            with ForwardProxy(credentials=("finance", "other"), sign_ins=SIGN_INS) as proxy:
+                given = proxy.url_with("finance", QUOTED)
+                with pytest.raises(NetworkError) as refused:
+                    target = url if tunnel else sandbox.base_url
+                    await post(target, proxy=given, ca_bundle=bundle)
+        return proxy, refused.value
+
+    proxy, error = asyncio.run(go())
+    assert str(error) == (
+        f"the proxy 127.0.0.1:{proxy.port} (from --proxy) asks for a Windows sign-in (NTLM, "
+        "Negotiate), which keen-import cannot give: 407 Proxy Authentication Required"
+    )
+    assert "a proxy that takes a user name and password (Basic)" in error.hint
+    assert "--proxy none" in error.hint
+    assert sandbox.purchases() == [] and proxy.forwarded == 0
+    assert_no_secret(error, error.hint)
+
+
+SIGN_INS = ("NTLM", "Negotiate", 'NTLM realm="corp"')
+
+
 def test_connect_refused_with_a_5xx_is_not_sent_and_retryable(ca, bundle):
     async def go():
         server = TlsKeen(ca)
