@@ -11,6 +11,7 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import importer
 from importer import (
@@ -801,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
     make_console_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _note_typed_proxy_password(args)
     previous = _terminate_like_ctrl_c()
     try:
         return args.func(args)
@@ -821,6 +823,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _note_typed_proxy_password(args: argparse.Namespace) -> None:
+    """A proxy password typed after --proxy is taken (the proxy needs it) but said once: the
+    shell's history keeps it, and other users of the machine see it in the process list."""
+    proxy = getattr(args, "proxy", None)
+    try:
+        typed = bool(proxy) and urlsplit(proxy).password is not None
+    except ValueError:  # not a URL: the proxy settings' own check says so
+        return
+    if typed:
+        _err(
+            "note: the proxy password typed after --proxy stays in your shell's history and "
+            "shows in the process list; HTTPS_PROXY or a mapping file's proxy option keeps it out"
+        )
 
 
 def _terminate_like_ctrl_c():

@@ -80,6 +80,10 @@ def test_run_through_an_inspecting_proxy_with_credentials_and_a_company_ca(
     assert manifest["options"]["proxy_from"] == "--proxy"
     assert manifest["options"]["trust"] == f"system trust store + {bundle}"
     assert_no_secret(tmp_path, err)
+    assert err.startswith(
+        "note: the proxy password typed after --proxy stays in your shell's history and shows "
+        "in the process list; HTTPS_PROXY or a mapping file's proxy option keeps it out\n"
+    )
 
 
 def test_company_certificate_not_trusted_stops_at_once_nothing_sent(tmp_path, sb, ca, run_cli):
@@ -113,6 +117,7 @@ def test_proxy_wanting_credentials_is_exit_2(tmp_path, sb, run_cli):
         f"http://USER:PASSWORD@127.0.0.1:{proxy.port} (in --proxy)",
     ]
     assert sb.purchases() == []
+    assert "note: the proxy password" not in err  # none was typed
 
 
 def test_proxy_refusing_the_credentials_given_points_at_them(tmp_path, sb, run_cli):
