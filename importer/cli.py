@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import os
 import signal
@@ -38,6 +39,9 @@ from importer.console import make_console_safe
 from importer.ledger_cli import add_ledger_command, add_ledger_option
 
 DEFAULT_API_URL = importer.DEFAULT_API_URL
+
+#: The library's own limit on a workbook's expanded size (``open_import``'s default).
+_WORKBOOK_MB = inspect.signature(importer.open_import).parameters["max_xlsx_mb"].default
 
 EXIT_USAGE = 2
 
@@ -162,10 +166,10 @@ def _add_file_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--max-xlsx-mb",
         type=int,
-        default=500,
+        default=_WORKBOOK_MB,
         metavar="MB",
-        help="refuse workbooks that expand to more than this (default 500); any workbook: "
-        ".xlsx, .xlsb, .ods or .xls (the name is kept from when .xlsx was the only kind)",
+        help="refuse workbooks that expand to more than this (default %(default)s); any "
+        "workbook: .xlsx, .xlsb, .ods or .xls (the name is kept from when .xlsx was the only kind)",
     )
     group.add_argument("--summary-json", metavar="PATH", help="also write the summary as JSON")
 
