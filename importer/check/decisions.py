@@ -89,6 +89,9 @@ class ColumnDecisions:
     #: A date column written both ways: one value only day-first, one only month-first. Its
     #: day_first stays None and its ambiguous values are invalid (``normalise.parse_date``).
     both_orders: tuple[str, str] | None = None
+    #: An amount column written with both decimal separators: one value with a decimal comma,
+    #: one with a decimal point. Its values that read both ways ("1.500") are invalid.
+    decimal_both: tuple[str, str] | None = None
     #: Serial dates count from 1904-01-01: the workbook uses the 1904 date system.
     date1904: bool = False
     currency: str | None = None  # the file's (majority) currency, when one is known
@@ -179,6 +182,10 @@ def _scan_amounts(chunk: Chunk, scan: _Scan, decisions: ColumnDecisions) -> None
     column = chunk.column(scan.amount_at)
     values = _text_cells(chunk, scan.amount_at)
     found = normalise.detect_decimal_separator(values)
+    both = normalise.both_separators(v for v in dict.fromkeys(column) if v in values)
+    if both is not None:
+        # No separator fits every row: "1.500" is 1500 to one writer and 1.5 to the other.
+        decisions.decimal_both, scan.need_decimal = both, False
     if found:
         decisions.decimal, decisions.decimal_from = found, "evidence"
         decisions.decimal_evidence = _examples(

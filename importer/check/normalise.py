@@ -20,6 +20,9 @@ Amounts
     two different separators) is decisive; "1,500" / "1.500" alone is not. A separator that can
     not be a thousands separator ("1234.567", "0,500") or one that occurs twice ("1,500,000") is
     decisive too. Ties give None.
+  * Evidence both ways ("2,25" and "4.75" in one column) is no answer for the values that read
+    both ways: ``both_separators`` names one value of each, and ``parse_amount`` refuses
+    "1.500" and "1,500" there (1500 or 1.5?) rather than read them as the majority writes.
 Dates
   * Output is an aware datetime in UTC. Values without an offset are wall-clock time in ``tz``;
     date-only values mean midnight in ``tz``. DST follows Python (fold=0): a local time skipped
@@ -64,6 +67,7 @@ from importer.currencies import SYMBOLS
 __all__ = [
     "amount_currency",
     "both_orders",
+    "both_separators",
     "date_warnings",
     "detect_day_first",
     "detect_decimal_separator",
@@ -221,11 +225,19 @@ def _not_a_number(text: str, body: str) -> ValueError:
     )
 
 
-def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False) -> Decimal:
+def parse_amount(
+    text: str,
+    *,
+    decimal: str = ".",
+    allow_precision: bool = False,
+    both_ways: tuple[str, str] | None = None,
+) -> Decimal:
     """Parse a purchase amount cell into a non-negative Decimal.
 
     ``decimal`` is the column's decimal separator ("." or ","), from ``detect_decimal_separator``
-    or ``--decimal``. ``allow_precision`` accepts more than 2 decimal places.
+    or ``--decimal``. ``allow_precision`` accepts more than 2 decimal places. ``both_ways`` is
+    the evidence of a column written with both separators (see :func:`both_separators`): a
+    value that reads both ways there ("1.500") is refused.
 
     >>> parse_amount("1.500,00 €", decimal=",")
     Decimal('1500.00')
@@ -260,6 +272,8 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
             )
     if not body or not _NUMBER_CHARS.fullmatch(body) or not any(c.isdigit() for c in body):
         raise _not_a_number(shown, body)
+    if both_ways is not None:
+        _refuse_if_read_both_ways(shown, body, both_ways)
 
     parts = _split_number(body, decimal)
     if parts is None:
@@ -276,6 +290,15 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
             f"amount '{shown}' has {digits} digits before the decimals; Keen takes at most "
             f"{MAX_WHOLE_DIGITS} (less than {10**MAX_WHOLE_DIGITS:,}): check the value"
         )
+    fraction = _checked_fraction(shown, body, (whole, fraction), decimal, allow_precision)
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)
+
+
+def _checked_fraction(
+    shown: str, body: str, parts: tuple[str, str], decimal: str, allow_precision: bool
+) -> str:
+    """The decimals of an amount, zeros past the cents dropped; refused beyond the cents."""
+    whole, fraction = parts
     if (
         len(fraction) > 2
         and not fraction[2:].strip("0")
@@ -293,7 +316,7 @@ def parse_amount(text: str, *, decimal: str = ".", allow_precision: bool = False
         raise ValueError(
             f"amount '{shown}' has more than 2 decimal places; round it or use --allow-precision"
         )
-    return Decimal(f"{whole}.{fraction}" if fraction else whole)
+    return fraction
 
 
 def _split_number(body: str, decimal: str) -> tuple[str, str] | None:
@@ -309,6 +332,22 @@ def _split_number(body: str, decimal: str) -> tuple[str, str] | None:
     if len(kinds) != 1 or not _GROUPED[kinds.pop()].fullmatch(whole):
         return None
     return _NOT_DIGIT.sub("", whole), fraction
+
+
+def _refuse_if_read_both_ways(text: str, body: str, both_ways: tuple[str, str]) -> None:
+    """Refuse "1.500" or "1,500" in a column written with both decimal separators."""
+    compact = _compact(body)
+    sep = _grouping_separator(compact)
+    if sep is None:
+        return
+    small = format(Decimal(compact.replace(sep, ".")).normalize(), "f")
+    comma, point = both_ways
+    raise ValueError(
+        f"amount '{text}' is ambiguous ({compact.replace(sep, '')} or {small}?) and this column "
+        f"is written with both decimal separators ('{comma}' has a decimal comma, '{point}' a "
+        "decimal point), so its separator cannot be known; write it without a thousands "
+        "separator, or rerun with --decimal , or --decimal . to read the whole column one way"
+    )
 
 
 def _wrong_separator(text: str, body: str, decimal: str) -> ValueError:
@@ -388,6 +427,31 @@ def detect_decimal_separator(values: Iterable[str]) -> str | None:
     if votes["."] == votes[","]:
         return None
     return "." if votes["."] > votes[","] else ","
+
+
+def both_separators(values: Iterable[str]) -> tuple[str, str] | None:
+    """The first value that proves a decimal comma and the first that proves a decimal
+    point, when a column holds both ("2,25", "4.75"); else None.
+
+    Pass the pair to :func:`parse_amount` as ``both_ways``.
+    """
+    found: dict[str, str] = {}
+    for value in values:
+        vote = _value_evidence(value)
+        if vote is not None and vote not in found:
+            found[vote] = value.strip()
+            if len(found) == 2:
+                return found[","], found["."]
+    return None
+
+
+def _value_evidence(value: str) -> str | None:
+    """The decimal separator one value proves, or None (as detect_decimal_separator counts)."""
+    if PLAIN_POINT_DECIMALS.fullmatch(value):
+        return "."
+    if PLAIN_COMMA_DECIMALS.fullmatch(value):
+        return ","
+    return None if PLAIN_AMOUNT.fullmatch(value) else _decimal_evidence(value)
 
 
 def _count(matches: Callable[[str], object], values: list[str]) -> int:

@@ -50,7 +50,9 @@ def _uuid_list(name: str, reading: Reading) -> Parse:
 
 def _amount(name: str, reading: Reading) -> Parse:
     decisions, allow = reading.decisions, reading.options.allow_precision
-    return lambda v: normalise.parse_amount(v, decimal=decisions.decimal, allow_precision=allow)
+    return lambda v: normalise.parse_amount(
+        v, decimal=decisions.decimal, allow_precision=allow, both_ways=decisions.decimal_both
+    )
 
 
 def _date(name: str, reading: Reading) -> Parse:

@@ -12,6 +12,7 @@ from importer.check import normalise
 from importer.check.normalise import (
     amount_currency,
     both_orders,
+    both_separators,
     date_warnings,
     detect_day_first,
     detect_decimal_separator,
@@ -402,6 +403,54 @@ def test_detect_decimal_separator(values: list[str], expected: str | None) -> No
 
 def test_detect_decimal_separator_takes_a_generator() -> None:
     assert detect_decimal_separator(v for v in ["1,500", "2,25"]) == ","
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(["2,25", "3,10", "4.75", "1.500"], ("2,25", "4.75"), id="majority-comma"),
+        pytest.param(["1,234.56", "EUR 1.234,00"], ("EUR 1.234,00", "1,234.56"), id="grouped"),
+        pytest.param(["2,25", "4.75"], ("2,25", "4.75"), id="tie"),
+        pytest.param(["2,25", "1.500", "1,500"], None, id="one-way-and-undecided"),
+        pytest.param(["1500", "12.50", "$1,500.00"], None, id="point-only"),
+        pytest.param([], None, id="empty"),
+    ],
+)
+def test_both_separators(values: list[str], expected: tuple[str, str] | None) -> None:
+    assert both_separators(values) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "readings"),
+    [
+        pytest.param("1.500", ",", "1500 or 1.5", id="dotted-in-comma-column"),
+        pytest.param("1,500", ".", "1500 or 1.5", id="comma-in-point-column"),
+        pytest.param("€ 12.000", ",", "12000 or 12", id="with-currency"),
+        pytest.param("123,456", ",", "123456 or 123.456", id="three-decimals"),
+    ],
+)
+def test_parse_amount_both_ways_refuses_what_reads_both_ways(
+    text: str, decimal: str, readings: str
+) -> None:
+    assert refusal(parse_amount, text, decimal=decimal, both_ways=("2,25", "4.75")) == (
+        f"amount '{text}' is ambiguous ({readings}?) and this column is written with both "
+        "decimal separators ('2,25' has a decimal comma, '4.75' a decimal point), so its "
+        "separator cannot be known; write it without a thousands separator, or rerun with "
+        "--decimal , or --decimal . to read the whole column one way"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("2,25", Decimal("2.25"), id="the-column-form"),
+        pytest.param("1.234,56", Decimal("1234.56"), id="grouped-with-decimals"),
+        pytest.param("1500", Decimal("1500"), id="no-separator"),
+        pytest.param("1.500.000", Decimal("1500000"), id="grouped-twice"),
+    ],
+)
+def test_parse_amount_both_ways_keeps_plain_readings(text: str, expected: Decimal) -> None:
+    assert parse_amount(text, decimal=",", both_ways=("2,25", "4.75")) == expected
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,6 +85,48 @@ def test_decimal_point_column_with_thousands(tmp_path):
     ]
 
 
+def test_amount_column_written_with_both_separators_refuses_what_reads_both_ways(tmp_path):
+    """Two decimal commas, one decimal point: the majority is no answer for 1.500, which is
+    1500 to the rows with a comma and 1.5 to the row with a point. It was read as 1500."""
+    path = csv_file(
+        tmp_path,
+        "Lead ID;Amount",
+        f"{LEAD_1};2,25",
+        f"{LEAD_2};3,10",
+        f"{LEAD_3};4.75",
+        f"{LEAD_1};1.500",
+        f"{LEAD_2};1.234,56",
+    )
+    ambiguous = (
+        "amount '1.500' is ambiguous (1500 or 1.5?) and this column is written with both "
+        "decimal separators ('2,25' has a decimal comma, '4.75' a decimal point), so its "
+        "separator cannot be known; write it without a thousands separator, or rerun with "
+        "--decimal , or --decimal . to read the whole column one way"
+    )
+
+    rows = check_file(path)
+
+    assert verdicts(path) == [
+        (2, "valid", None),
+        (3, "valid", None),
+        (
+            4,
+            "invalid",
+            "amount '4.75' uses '.' as decimal separator but this column uses ','; correct the "
+            "value or use --decimal .",
+        ),
+        (5, "invalid", ambiguous),
+        (6, "valid", None),
+    ]
+    assert [r[4].purchase_amount for r in rows if r[4]] == [
+        Decimal("2.25"),
+        Decimal("3.10"),
+        Decimal("1234.56"),
+    ]
+    answered = check_file(path, Mapping(decimal=","))
+    assert [r[4].purchase_amount for r in answered if r[4]][2] == Decimal("1500")
+
+
 def test_decimal_option_overrides_evidence(tmp_path, cli):
     path = csv_file(tmp_path, "Lead ID;Amount", f"{LEAD_1};1.500", f"{LEAD_2};2.000")
 
