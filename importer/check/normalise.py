@@ -69,6 +69,7 @@ __all__ = [
     "both_orders",
     "both_separators",
     "date_warnings",
+    "decimal_vote",
     "detect_day_first",
     "detect_decimal_separator",
     "is_serial_date",
@@ -437,7 +438,7 @@ def both_separators(values: Iterable[str]) -> tuple[str, str] | None:
     """
     found: dict[str, str] = {}
     for value in values:
-        vote = _value_evidence(value)
+        vote = decimal_vote(value.strip())
         if vote is not None and vote not in found:
             found[vote] = value.strip()
             if len(found) == 2:
@@ -445,7 +446,7 @@ def both_separators(values: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
-def _value_evidence(value: str) -> str | None:
+def decimal_vote(value: str) -> str | None:
     """The decimal separator one value proves, or None (as detect_decimal_separator counts)."""
     if PLAIN_POINT_DECIMALS.fullmatch(value):
         return "."

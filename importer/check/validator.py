@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -237,6 +238,10 @@ class RowValidator:
         self._lists = frozenset(f.name for f in registry if f.parser == "uuid_list")
         #: Currency codes per row over every chunk checked (the file's majority).
         self.currency_counts: Counter[str] = Counter()
+        #: Field -> the first value a chunk after the decision held that proves the other
+        #: reading of its column (a date only month-first in a day-first column, an amount with
+        #: the other decimal separator): the column is written both ways (see contrary_values).
+        self.contrary: dict[str, str] = {}
 
     @property
     def occurrences(self) -> dict[int, int]:
@@ -318,6 +323,8 @@ class RowValidator:
             values = cleaned
             column_values, distinct, failures = parser.run(values)
         damaged = self._scan_damage(name, values, verdict.warnings)
+        if failures and name not in self.contrary:
+            self._note_contrary(name, failures)
         if failures or damaged:
             bad: set[int] = set()
             for i, value in enumerate(values):
@@ -345,6 +352,13 @@ class RowValidator:
             if "currency" not in self.index:
                 self._note_vague_marks(distinct, values, verdict)
         verdict.parsed[name] = column_values
+
+    def _note_contrary(self, name: str, failures: dict) -> None:
+        """Keep the first failing value that proves the other reading of a column the
+        decision scan read one way from evidence (only failing values can: a cheap look)."""
+        found = contrary_value(name, failures, self.decisions)
+        if found is not None:
+            self.contrary[name] = found
 
     def _currencies_beside_amounts(self, chunk: Chunk, verdict: _Verdict) -> None:
         """An amount whose number format shows a currency, or whose column's header names one
@@ -846,3 +860,20 @@ def _first_items(values: list) -> list:
     if None in values:
         return [v[0] if v else None for v in values]
     return list(map(itemgetter(0), values))
+
+
+def contrary_value(name: str, values: Iterable[str], decisions: ColumnDecisions) -> str | None:
+    """The first of ``values`` (of field ``name``) that proves the other reading of a column
+    the decisions read one way from evidence: a date that can only be month-first in a
+    day-first column (or the reverse), an amount with the other decimal separator; else None."""
+    if name == "date" and decisions.day_first_from == "evidence":
+        if decisions.day_first is None:
+            return None
+        other = not decisions.day_first
+        return next((v for v in values if normalise.detect_day_first((v,)) is other), None)
+    if name == "purchase_amount" and decisions.decimal_from == "evidence":
+        if decisions.decimal_both is not None:
+            return None
+        other = "," if decisions.decimal == "." else "."
+        return next((v for v in values if normalise.decimal_vote(v) == other), None)
+    return None

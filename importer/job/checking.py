@@ -106,11 +106,33 @@ def require_settled(prepared: PreparedFile, mapping: Mapping) -> None:
     require_mapped_fields(prepared, mapping)
 
 
-def majority_differs(prepared: PreparedFile, validator: RowValidator) -> str | None:
-    """The rows' majority currency when it is not the one the pass assumed (the first chunk
-    was not representative: the pass runs again with it), else None."""
+def revise_decisions(
+    prepared: PreparedFile, validator: RowValidator, *, apply: bool = True
+) -> bool:
+    """True when a pass over the whole file must run again because its first chunk was not
+    representative: the rows' majority currency is not the one assumed, or a later chunk
+    proved a column written both ways (``validator.contrary``: a month-first date in a
+    day-first column, an amount with the other decimal separator), whose values that read
+    both ways are then invalid wherever they are, as when the first chunk shows both.
+    ``apply``: change the decisions for the next pass."""
+    decisions = prepared.decisions
     majority = validator.majority_currency()
-    return majority if majority not in (None, prepared.decisions.currency) else None
+    changes: dict = {}
+    if majority not in (None, decisions.currency):
+        changes["currency"] = majority
+    contrary = validator.contrary
+    if "date" in contrary and decisions.both_orders is None and decisions.day_first_evidence:
+        pair = (decisions.day_first_evidence[0], contrary["date"])
+        changes["both_orders"] = pair if decisions.day_first else pair[::-1]
+        changes["day_first"] = None
+    amount = contrary.get("purchase_amount")
+    if amount and decisions.decimal_both is None and decisions.decimal_evidence:
+        pair = (amount, decisions.decimal_evidence[0])
+        changes["decimal_both"] = pair if decisions.decimal == "." else pair[::-1]
+    if apply:
+        for name, value in changes.items():
+            setattr(decisions, name, value)
+    return bool(changes)
 
 
 def require_mapped_fields(prepared: PreparedFile, mapping: Mapping) -> None:
@@ -278,10 +300,8 @@ def check_all(
             kept,
             index,
         )
-        majority = majority_differs(prepared, validator)
-        if majority is None:
+        if not revise_decisions(prepared, validator):
             return summary, digest
-        prepared.decisions.currency = majority
 
 
 def _writers(
@@ -342,7 +362,7 @@ def _check_pass(
                 if kept is not None:
                     kept.add(checked, columns)
                 progress(len(chunk.rows))
-        again = majority_differs(prepared, validator) is not None
+        again = revise_decisions(prepared, validator, apply=False)
         for writer in writers:
             if again:
                 writer.abort()  # judged again with the majority currency

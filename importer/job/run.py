@@ -36,9 +36,9 @@ from importer.job.changedrows import edited_note
 from importer.job.checking import (
     PreparedFile,
     check_results_path,
-    majority_differs,
     mapping_notes,
     paused_gc,
+    revise_decisions,
     source_facts,
 )
 from importer.job.earlier import EarlierFiles
@@ -415,10 +415,8 @@ def _plan_pass(
         validator = prepared.validator(build_records=scanning)
         scan = LedgerScan(prepared, ledger, target, earlier) if scanning else None
         plan = plan_import(prepared, settings.api_url, validator, scan)
-        majority = majority_differs(prepared, validator)
-        if majority is None:
+        if not revise_decisions(prepared, validator):
             return plan, scan
-        prepared.decisions.currency = majority
 
 
 def adopt_journals(

@@ -77,6 +77,7 @@ class _Judged:
     valid_rows: np.ndarray
     summary: Summary
     currencies: Counter
+    contrary: dict[str, str]  # the helper's validator.contrary so far
     facts: RenderedFacts | None  # for the row index, when the parent builds one
 
 
@@ -200,6 +201,7 @@ def _send_judged(conn, place, reader, chunk, validator, writes: Writes) -> None:
             valid_rows=checked.valid_rows if checked.valid_rows is not None else np.empty(0),
             summary=part,
             currencies=Counter(c for c in checked.currencies if c),
+            contrary=dict(validator.contrary),
             facts=RenderedFacts.of(checked, rendered) if writes.measures else None,
         )
     )
@@ -343,5 +345,7 @@ def _take(item, reader: CsvChunkReader, validator, writes: Writes, summary: Summ
         )
     summary.merge(judged.summary)
     validator.currency_counts.update(judged.currencies)
+    for name, value in judged.contrary.items():
+        validator.contrary.setdefault(name, value)
     writes.write_rendered(data, judged.rows, judged.facts)
     return True
