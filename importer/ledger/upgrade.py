@@ -63,16 +63,30 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
     """Give the rows ``where`` selects the identity, payload hash and amount of their body in
     the form ``canonical`` makes (None: already in it, or not a body this tool writes)."""
     changed = 0
-    for id_, target, identity, payload, reference, currency in _pages(backend, where, args):
+    files: dict[int, tuple] = {}
+    for id_, target, identity, payload, reference, currency, import_id in _pages(
+        backend, where, args
+    ):
         renewed = _renewed(identity, payload, reference, currency, canonical)
         if renewed is None:
             continue  # not made the way this tool makes identities: left as it is
-        new_identity, payload_hash, amount = renewed
-        taken = backend.fetch_one(
-            "SELECT id FROM purchases WHERE target = ? AND identity = ?", (target, new_identity)
-        )
-        if taken is not None:  # the same purchase recorded (and sent) in both forms
-            new_identity += f"~same-as~{taken[0]}"
+        content, occurrence, tail, payload_hash, amount = renewed
+        while True:
+            new_identity = purchase_identity(content, reference, currency, occurrence) + tail
+            taken = backend.fetch_one(
+                "SELECT id, import_id FROM purchases WHERE target = ? AND identity = ?",
+                (target, new_identity),
+            )
+            if taken is None:
+                break
+            if _file_of(backend, files, taken[1]) & _file_of(backend, files, import_id):
+                # A repeat in the same file (its rows written in two forms, sent as two
+                # purchases): the file read now holds them as exact repeats, each the next
+                # occurrence, so each finds its own purchase.
+                occurrence += 1
+                continue
+            new_identity += f"~same-as~{taken[0]}"  # the same purchase sent by another file
+            break
         backend.execute(
             "UPDATE purchases SET identity = ?, payload_hash = ?, amount = ? WHERE id = ?",
             (new_identity, payload_hash, amount, id_),
@@ -81,13 +95,26 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
     return changed
 
 
+def _file_of(backend, files: dict[int, frozenset], import_id: int) -> frozenset:
+    """What makes an import the same file as another (its SHA-256, its name's stem), as the
+    ledger's rule compares them (importer.ledger.rule)."""
+    if import_id not in files:
+        found = backend.fetch_one(
+            "SELECT file_sha256, source FROM imports WHERE id = ?", (import_id,)
+        )
+        files[import_id] = (
+            frozenset({("sha256", found[0]), ("source", found[1])}) if found else frozenset()
+        )
+    return files[import_id]
+
+
 def _pages(backend, where: str, args: tuple) -> Iterator[tuple]:
     """The rows ``where`` selects, a page at a time in id order (a ledger of years holds
     millions: never all in memory at once)."""
     after = 0
     while True:
         page = backend.fetch(
-            "SELECT id, target, identity, payload, reference, currency FROM purchases"
+            "SELECT id, target, identity, payload, reference, currency, import_id FROM purchases"
             f" WHERE id > ? AND ({where}) ORDER BY id LIMIT {_PAGE_ROWS}",
             (after, *args),
         )
@@ -119,10 +146,10 @@ def _sorted_triggers(body: dict) -> dict | None:
 
 def _renewed(
     identity: str, payload: str, reference: str | None, currency: str | None, canonical
-) -> tuple[str, str, str | None] | None:
-    """(identity, payload hash, amount) of a recorded row in the form ``canonical`` gives its
-    body, or None when it has nothing to change or its identity cannot be made again from what
-    it recorded."""
+) -> tuple[bytes, int, str, str, str | None] | None:
+    """(content, occurrence, the identity's mark, payload hash, amount) of a recorded row in
+    the form ``canonical`` gives its body, or None when it has nothing to change or its
+    identity cannot be made again from what it recorded."""
     recorded = json.loads(payload, parse_float=Decimal, parse_int=Decimal)
     body = canonical(recorded)
     if body is None:
@@ -135,9 +162,8 @@ def _renewed(
         return None
     amounts = [body[key] for key in _AMOUNT_KEYS if isinstance(body.get(key), Decimal)]
     content = dumps_payload(body)  # the canonical form, the rest as it was
-    new_identity = purchase_identity(content, reference, currency, occurrence) + mark + suffix
     amount = format_decimal(amounts[0]) if len(amounts) == 1 else None
-    return new_identity, hashlib.sha256(content).hexdigest(), amount
+    return content, occurrence, mark + suffix, hashlib.sha256(content).hexdigest(), amount
 
 
 def _occurrence(

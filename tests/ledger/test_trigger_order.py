@@ -17,6 +17,7 @@ LEAD = "759cde66-bacf-43d0-8b1f-9163ce9ff57f"  # on the channel of both triggers
 BONUS = "aefcfad8-efc8-4849-b3aa-7efe4458a885"
 COMMISSION = "a28defe3-9bf0-4273-9247-6f57a5e5a5ab"
 SORTED = sorted([BONUS, COMMISSION])
+UNSORTED = SORTED[::-1]
 
 
 def run(sb, source, *more) -> int:
@@ -98,7 +99,7 @@ def _recorded_unsorted(ledger: Ledger, amounts: list[str]) -> list[int]:
             date="2026-05-04T00:00:00Z",
         )  # fmt: skip
         for i, amount in enumerate(amounts)
-        for content in [_body(amount, [COMMISSION, BONUS])]
+        for content in [_body(amount, UNSORTED)]
     ]
     ledger.begin_import(target="T", file_name="may.csv", file_sha256="x", source="may")
     claimed, held = ledger.claim(candidates)
@@ -128,4 +129,52 @@ def test_a_version_2_ledger_is_upgraded_to_find_triggers_in_any_order(any_ledger
             purchase_identity(now, f"INV-{i}", None),
             hashlib.sha256(now).hexdigest(),
         )
-        assert json.loads(payload)["trigger_ids"] == [COMMISSION, BONUS]  # as it was sent
+        assert json.loads(payload)["trigger_ids"] == UNSORTED  # as it was sent
+
+
+def _claim_v2(ledger: Ledger, name: str, rows: list[tuple[list[str], int]]) -> list[int]:
+    """Purchases of 140.00 a version 2 ledger recorded as sent from ``name``: (triggers in the
+    file's order, occurrence) each; their ids."""
+    candidates = [
+        Candidate(
+            row=2 + i,
+            identity=purchase_identity(_body("140.00", triggers), None, None, k),
+            payload_hash=hashlib.sha256(_body("140.00", triggers)).hexdigest(),
+            content=_body("140.00", triggers),
+            lead_id=LEAD,
+            reference=None,
+            currency=None,
+            amount="140.00",
+            date="2026-05-04T00:00:00Z",
+        )  # fmt: skip
+        for i, (triggers, k) in enumerate(rows)
+    ]
+    ledger.begin_import(target="T", file_name=name, file_sha256=name, source=name[:-4],
+                        allow_duplicates=True)  # fmt: skip
+    claimed, held = ledger.claim(candidates)
+    assert (len(claimed), held) == (len(rows), {})
+    ledger.backend.execute("UPDATE purchases SET status = 'created', purchase_id = 'p-' || id")
+    ledger.finish_import("finished")
+    found = ledger.backend.fetch("SELECT id FROM purchases ORDER BY id")
+    return [id_ for (id_,) in found][-len(rows) :]
+
+
+def test_repeats_of_one_file_in_two_orders_each_keep_a_purchase_after_the_upgrade(any_ledger):
+    """Three rows of may.csv sent with --allow-duplicates, two listing the triggers C;B;A (the
+    second a repeat) and one A;B;C: three purchases. Read now they are one purchase three times
+    (occurrences 0, 1, 2): each must find one of them, or the file run again sends a fourth.
+    june.csv sent it again as B;C;A: the same purchase as may.csv's."""
+    location = ledger_location(any_ledger)
+    three = sorted([BONUS, COMMISSION, "0f6c3a8e-5d2b-4c1a-9e7f-2b3c4d5e6f70"])
+    backwards, shuffled = three[::-1], three[1:] + three[:1]
+    with Ledger.open(location) as ledger:
+        may = _claim_v2(ledger, "may.csv", [(backwards, 0), (backwards, 1), (three, 0)])
+        [june] = _claim_v2(ledger, "june.csv", [(shuffled, 0)])
+        ledger.backend.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'")
+    with Ledger.open(location, upgrade=True) as ledger:
+        found = dict(ledger.backend.fetch("SELECT id, identity FROM purchases"))
+        statuses = ledger.backend.fetch("SELECT status, purchase_id FROM purchases ORDER BY id")
+    now = [purchase_identity(_body("140.00", three), None, None, k) for k in range(3)]
+    assert [found[i] for i in may] == [now[1], now[2], now[0]]
+    assert found[june] == f"{now[0]}~same-as~{may[2]}"
+    assert statuses == [("created", f"p-{i}") for i in [*may, june]]
