@@ -125,6 +125,8 @@ def revise_decisions(
         pair = (decisions.day_first_evidence[0], contrary["date"])
         changes["both_orders"] = pair if decisions.day_first else pair[::-1]
         changes["day_first"] = None
+        # As the scan of a first chunk showing both: the evidence is the pair (day, month).
+        changes["day_first_evidence"] = list(changes["both_orders"])
     amount = contrary.get("purchase_amount")
     if amount and decisions.decimal_both is None and decisions.decimal_evidence:
         pair = (amount, decisions.decimal_evidence[0])

@@ -62,6 +62,17 @@ def test_a_month_first_date_far_down_makes_the_ambiguous_dates_invalid(tmp_path,
     assert verdicts(tmp_path / "one_out.csv") == found
 
 
+def test_validate_names_the_pair_that_proves_both_orders(tmp_path, small_chunks, capsys):
+    rows = [("9.00", "15/02/2026"), *DATES]  # three day-first values in the first chunk
+    loader.Table.chunks.__defaults__ = (3,)
+    decisions.scan_columns.__kwdefaults__["chunk_size"] = 3
+    assert main(["validate", str(csv(tmp_path, rows)), "--ledger", str(tmp_path / "l.sqlite")]) == 1
+    assert (
+        "dates written both ways ('15/02/2026' day-first, '04/23/2026' month-first): ambiguous "
+        "dates are invalid"
+    ) in capsys.readouterr().err
+
+
 def test_the_run_sends_no_date_read_one_way_of_two(tmp_path, sb, small_chunks, monkeypatch):
     monkeypatch.setenv("KEEN_API_KEY", sb.api_key)
     path = csv(tmp_path, DATES)
