@@ -832,7 +832,9 @@ def main(argv: list[str] | None = None) -> int:
 def _note_typed_proxy_password(args: argparse.Namespace) -> None:
     """A proxy password typed after --proxy is taken (the proxy needs it) but said once: the
     shell's history keeps it, and other users of the machine see it in the process list."""
-    proxy = getattr(args, "proxy", None)
+    proxy = (getattr(args, "proxy", None) or "").strip()
+    if proxy and "://" not in proxy:
+        proxy = "http://" + proxy  # as the proxy settings read it (curl's way)
     try:
         typed = bool(proxy) and urlsplit(proxy).password is not None
     except ValueError:  # not a URL: the proxy settings' own check says so

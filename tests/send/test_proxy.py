@@ -8,6 +8,7 @@ the default transport with the :class:`NetworkSettings` of :func:`network_settin
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 
@@ -377,3 +378,16 @@ def test_httpx_own_transport_takes_the_same_proxy(sandbox):
         outcome = asyncio.run(go())
     assert outcome.kind is OutcomeKind.CREATED
     assert server.forwarded == 1 and len(sandbox.purchases()) == 1
+
+
+@pytest.mark.parametrize("typed", ["jsmith:s3cret@127.0.0.1:9", "http://jsmith:s3cret@127.0.0.1:9"])
+def test_a_proxy_password_typed_with_or_without_a_scheme_gets_the_note(typed, capsys):
+    from importer.cli import _note_typed_proxy_password
+
+    _note_typed_proxy_password(argparse.Namespace(proxy=typed))
+    assert capsys.readouterr().err == (
+        "note: the proxy password typed after --proxy stays in your shell's history and shows "
+        "in the process list; HTTPS_PROXY or a mapping file's proxy option keeps it out\n"
+    )
+    _note_typed_proxy_password(argparse.Namespace(proxy="127.0.0.1:9"))
+    assert capsys.readouterr().err == ""
