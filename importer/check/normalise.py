@@ -22,7 +22,8 @@ Amounts
     decisive too. Ties give None.
   * Evidence both ways ("2,25" and "4.75" in one column) is no answer for the values that read
     both ways: ``both_separators`` names one value of each, and ``parse_amount`` refuses
-    "1.500" and "1,500" there (1500 or 1.5?) rather than read them as the majority writes.
+    "1.500" and "1,500" there (1500 or 1.5?) rather than read them as the majority writes;
+    every other value keeps its only reading, as a date column written both ways does.
 Dates
   * Output is an aware datetime in UTC. Values without an offset are wall-clock time in ``tz``;
     date-only values mean midnight in ``tz``. DST follows Python (fold=0): a local time skipped
@@ -238,7 +239,8 @@ def parse_amount(
     ``decimal`` is the column's decimal separator ("." or ","), from ``detect_decimal_separator``
     or ``--decimal``. ``allow_precision`` accepts more than 2 decimal places. ``both_ways`` is
     the evidence of a column written with both separators (see :func:`both_separators`): a
-    value that reads both ways there ("1.500") is refused.
+    value that reads both ways there ("1.500") is refused, each other keeps its only reading
+    ("2,25" and "4.75" alike), whichever separator ``decimal`` says.
 
     >>> parse_amount("1.500,00 €", decimal=",")
     Decimal('1500.00')
@@ -275,6 +277,8 @@ def parse_amount(
         raise _not_a_number(shown, body)
     if both_ways is not None:
         _refuse_if_read_both_ways(shown, body, both_ways)
+        # Each other value has one reading: its own separator's ("4.75" beside "2,25").
+        decimal = decimal_vote(body) or decimal
 
     parts = _split_number(body, decimal)
     if parts is None:

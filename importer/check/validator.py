@@ -324,7 +324,7 @@ class RowValidator:
             column_values, distinct, failures = parser.run(values)
         damaged = self._scan_damage(name, values, verdict.warnings)
         if failures and name not in self.contrary:
-            self._note_contrary(name, failures)
+            self._note_contrary(name, values, failures)
         if failures or damaged:
             bad: set[int] = set()
             for i, value in enumerate(values):
@@ -353,10 +353,11 @@ class RowValidator:
                 self._note_vague_marks(distinct, values, verdict)
         verdict.parsed[name] = column_values
 
-    def _note_contrary(self, name: str, failures: dict) -> None:
-        """Keep the first failing value that proves the other reading of a column the
-        decision scan read one way from evidence (only failing values can: a cheap look)."""
-        found = contrary_value(name, failures, self.decisions)
+    def _note_contrary(self, name: str, values: list[str], failures: dict) -> None:
+        """Keep the first failing value (in file order) that proves the other reading of a
+        column the decision scan read one way from evidence (only failing values can)."""
+        failing = (v for v in values if v in failures)
+        found = contrary_value(name, failing, self.decisions)
         if found is not None:
             self.contrary[name] = found
 

@@ -311,18 +311,21 @@ def already_imported_note(
     """validate's line: how many valid rows are new, how many already imported (from where).
     ``elsewhere``: the other API URLs the ledger's imports went to, when none went to
     ``target`` (a check with another URL than the send will use would call every row new)."""
+    other = ""
+    if elsewhere:
+        more = f" and {len(elsewhere) - 1} more" if len(elsewhere) > 1 else ""
+        other = (
+            f"; its imports went to {elsewhere[0]}{more}: check with the API URL the file will "
+            "be sent to"
+        )
     if found is None:
         when = " dated within this file's dates" if between else ""
-        other = ""
-        if elsewhere:
-            more = f" and {len(elsewhere) - 1} more" if len(elsewhere) > 1 else ""
-            other = (
-                f"; its imports went to {elsewhere[0]}{more}: check with the API URL the file "
-                "will be sent to"
-            )
-        nothing = f"nothing{when} was imported into {target} yet{other}"
-        return f"ledger: every valid row is new ({nothing})"
+        return (
+            f"ledger: every valid row is new (nothing{when} was imported into {target} yet{other})"
+        )
     said = [line for line in (found.note(), found.repeats_note(), found.held_note()) if line]
+    if other:  # files of one command: counted, though the ledger holds nothing of the target
+        said.append(f"nothing was imported into {target} yet{other}")
     if not said:
         return f"ledger: all {found.new:,} valid rows are new"
     return f"ledger: {found.new:,} new; " + "; ".join(said)
@@ -346,7 +349,7 @@ def ledger_look(
             found = known_rows(
                 prepared, ledger, target, between, keep_rows=keep_rows, earlier=earlier
             )
-            unknown = found is None and not ledger.has_created(target)
+            unknown = (found is None or not found.known) and not ledger.has_created(target)
             elsewhere = ledger.targets_besides(target) if unknown else []
     except LedgerError as exc:
         if required:

@@ -95,15 +95,21 @@ def test_the_run_sends_no_date_read_one_way_of_two(tmp_path, sb, small_chunks, m
 
 
 def test_an_amount_with_the_other_separator_far_down_makes_1_500_invalid(tmp_path, small_chunks):
-    rows = [("2,25", "2026-03-02"), ("3,10", "2026-03-03"), ("1.500", "2026-03-04"),
-            ("7,00", "2026-03-05"), ("4.75", "2026-03-06")]  # fmt: skip
+    # Commas in the first chunk, points in most of the file: every value but 1.500 has one
+    # reading, whatever the chunks.
+    amounts = ["2,25", "3,10", "4.75", "5.10", "6.20", "7.30", "1.500"]
+    rows = [(amount, f"2026-03-{i + 2:02d}") for i, amount in enumerate(amounts)]
     validate(csv(tmp_path, rows), results=tmp_path / "out.csv")
     found = verdicts(tmp_path / "out.csv")
-    assert [status for status, _ in found] == ["valid", "valid", "invalid", "valid", "invalid"]
-    assert found[2][1].startswith(
+    assert [status for status, _ in found] == ["valid"] * 6 + ["invalid"]
+    assert found[6][1].startswith(
         "amount '1.500' is ambiguous (1500 or 1.5?) and this column is written with both "
         "decimal separators ('2,25' has a decimal comma, '4.75' a decimal point)"
     )
+    loader.Table.chunks.__defaults__ = (25_000,)
+    decisions.scan_columns.__kwdefaults__["chunk_size"] = 25_000
+    validate(csv(tmp_path, rows, name="one.csv"), results=tmp_path / "one_out.csv")
+    assert [s for s, _ in verdicts(tmp_path / "one_out.csv")] == ["valid"] * 6 + ["invalid"]
 
 
 def test_the_two_process_pass_sees_the_evidence_its_helper_found(

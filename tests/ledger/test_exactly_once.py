@@ -539,6 +539,15 @@ def test_validate_with_another_api_url_than_the_ledgers_imports_says_where_they_
     assert main(["validate", str(march), "--ledger", ledger, "--api-url", sb.base_url]) == 0
     err = capsys.readouterr().err
     assert "  ledger: 0 new; 3 rows already created by an earlier run of the same file" in err
+    april = write(tmp_path / "april.csv", [line(i) for i in range(2, 5)])  # 1 row of march
+    assert main(["validate", str(march), str(april), "--ledger", ledger]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "  ledger: 2 new; 1 row is the same purchase as a row of march.csv, checked earlier in "
+        "this command: sent once; nothing was imported into "
+        "https://data.keenpartner.com/functions/v1/keen-api yet; its imports went to "
+        f"{sb.base_url}: check with the API URL the file will be sent to\n"
+    ) in err
 
 
 def test_next_months_export_saved_under_the_same_name_is_sent_not_held_as_edited(tmp_path, sb, run):
