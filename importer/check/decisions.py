@@ -19,6 +19,7 @@ from importer.check.rowranges import LEFT_OUT, RowRanges
 from importer.currencies import header_currency
 from importer.errors import AmbiguousDataError, ConfigurationError
 from importer.read.loader import Chunk, Table
+from importer.read.numformats import PERCENT
 
 
 @dataclass
@@ -244,7 +245,7 @@ def _count_amount_marks(chunk: Chunk, at: int, header: str | None, counts: Count
     if header:
         counts[header] += len(chunk.rows)
     shown = chunk.shown_currencies.get(at, {})
-    counts.update(shown.values())
+    counts.update(code for code in shown.values() if code != PERCENT)
     for value, times in Counter(chunk.column(at)).items():
         if (code := normalise.amount_currency(value)) is not None:
             counts[code] += times

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 
 import numpy as np
@@ -45,6 +45,7 @@ from importer.currencies import header_currency
 from importer.errors import ConfigurationError, MappingError
 from importer.read.headers import fold_header
 from importer.read.loader import Chunk, is_number_cell
+from importer.read.numformats import PERCENT
 from importer.records import PurchaseRecord, RowStatus, record_maker
 
 __all__ = ["CheckedChunk", "ColumnDecisions", "RowValidator", "ValidationOptions", "decide_columns"]
@@ -367,10 +368,26 @@ class RowValidator:
         shown = chunk.shown_currencies.get(self.index.get("purchase_amount", -1), {})
         implied = verdict.implied or [None] * verdict.n
         for i, code in shown.items():
-            implied[i] = implied[i] or code
+            if code == PERCENT:
+                self._refuse_percentage(i, verdict)
+            else:
+                implied[i] = implied[i] or code
         if self.header_currency:
             implied = self._with_header_currency(implied, verdict)
         verdict.implied = implied
+
+    @staticmethod
+    def _refuse_percentage(i: int, verdict: _Verdict) -> None:
+        """A number cell formatted as a percentage: Excel shows 15% for its 0.15."""
+        try:
+            shown = format((Decimal(verdict.amount_cells[i]) * 100).normalize(), "f")
+        except (InvalidOperation, TypeError, IndexError):
+            return  # no number: refused already
+        verdict.fail(
+            i,
+            f"amount cell is formatted as a percentage ({shown}%), not an amount; check that the "
+            "column mapped to the amount holds amounts",
+        )
 
     def _with_header_currency(self, implied: list, verdict: _Verdict) -> list:
         """Each amount in the header's currency; a cell naming another contradicts it."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy
 
 from importer.read.hidden import HiddenCells
-from importer.read.numformats import CurrencyRuns
+from importer.read.numformats import PERCENT, CurrencyRuns
 
 _BLOCK = 1 << 20
 _MAX_COLUMNS = 16_384  # past Excel's and LibreOffice's widest sheet
@@ -34,11 +34,14 @@ _CELL_TAGS = re.compile(
 _CELLS_REPEATED = re.compile(rb"\btable:number-columns-repeated=[\"'](\d+)[\"']")
 _CURRENCY = re.compile(rb"\boffice:currency=[\"']([A-Za-z]{3})[\"']")
 _CURRENCY_MARK = b"office:currency="
+#: A percentage cell (LibreOffice's Percent format: 0.15 shown as 15%): recorded as PERCENT.
+_PERCENT_MARKS = (b'office:value-type="percentage"', b"office:value-type='percentage'")
 _MAX_SPREAD = 1_000  # repeated currency cells recorded at most (a formatted empty block)
 _NAME = re.compile(rb"\btable:name=(?:\"([^\"]*)\"|'([^']*)')")
 _REPEATED = re.compile(rb"\btable:number-(?:rows|columns)-repeated=[\"'](\d+)[\"']")
 _HIDDEN = re.compile(rb"\btable:visibility=[\"'](?:collapse|filter)[\"']")
-_SLOW = (b"visibility", b"-repeated", b"<table:table ", b"</table:table>", _CURRENCY_MARK)
+_CELL_MARKS = (_CURRENCY_MARK, *_PERCENT_MARKS)  # the blocks whose cells are looked at
+_SLOW = (b"visibility", b"-repeated", b"<table:table ", b"</table:table>", *_CELL_MARKS)
 _ROW_STARTS = (b"<table:table-row ", b"<table:table-row>")
 
 
@@ -92,7 +95,8 @@ class _Scan:
             return
         if not self.inside and data.find(b"<table:table ", 0, cut) < 0:
             return  # only other sheets' rows and columns
-        tags = _CELL_TAGS if data.find(_CURRENCY_MARK, 0, cut) >= 0 else _TAGS
+        marked = any(data.find(mark, 0, cut) >= 0 for mark in _CELL_MARKS)
+        tags = _CELL_TAGS if marked else _TAGS
         if tags is _TAGS:
             self.cell = None
         for tag in tags.finditer(data, 0, cut):
@@ -110,9 +114,8 @@ class _Scan:
             return
         repeated = _CELLS_REPEATED.search(tag)
         count = int(repeated[1]) if repeated else 1
-        found = _CURRENCY.search(tag) if _CURRENCY_MARK in tag else None
-        if found is not None:
-            code = found[1].decode().upper()
+        code = _cell_code(tag)
+        if code is not None:
             if code not in self.codes:
                 self.codes.append(code)
             first, rows = self.row_tag
@@ -156,3 +159,12 @@ class _Scan:
             if hidden and self.column < _MAX_COLUMNS:
                 self.columns.update(range(self.column, min(self.column + count, _MAX_COLUMNS)))
             self.column += count
+
+
+def _cell_code(tag: bytes) -> str | None:
+    """The currency a cell tag holds its amount in, PERCENT for a percentage, else None."""
+    if _CURRENCY_MARK in tag and (found := _CURRENCY.search(tag)) is not None:
+        return found[1].decode().upper()
+    if any(mark in tag for mark in _PERCENT_MARKS):
+        return PERCENT
+    return None

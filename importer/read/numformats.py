@@ -12,6 +12,9 @@ A format names a currency by a symbol with its locale (``[$$-409]``: US dollars,
 Danish kroner), by a code (``[$EUR]``, ``0.00" EUR"``) or by a symbol of one currency (``€``,
 ``£``). A bare ``$``, ``¥`` or ``kr`` names a currency of the computer's locale, which the file
 does not record: such a format names none (the row is sent unchecked, as a plain number is).
+
+A percentage format (``0%``, ``0.00%``) is recorded the same way as :data:`PERCENT`: the cell
+shows 15% for the 0.15 it holds, which is no purchase amount (a CSV's "15%" is refused too).
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ _BY_LOCALE = {
     ("kr", "is-is"): "ISK",
     ("kr.", "is-is"): "ISK",
 }
+#: What a style "shows" instead of a currency when its format is a percentage: the amount
+#: parser refuses such a cell (Excel shows 15% for the 0.15 it holds: no amount either way).
+PERCENT = "%"
+_PERCENT_FORMAT_IDS = ("9", "10")  # Excel's built-in 0% and 0.00%, in no numFmt element
 _SHARED = {"$", "¥", "kr", "kr."}  # without a locale: a currency of the computer's locale
 _VAGUE = "?"
 
@@ -110,16 +117,25 @@ def _mark_code(mark: str, locale: int | str | None) -> str:
     return mark if mark in ISO_CODES else ""
 
 
+def format_percent(code: str) -> bool:
+    """True when a number format shows its number as a percentage (``0.00%``: 0.15 shows 15%),
+    a ``%`` outside its quoted literals and tags."""
+    code = _ESCAPED.sub("", code)
+    return "%" in _TOKEN.sub("", code)
+
+
 def currency_styles(archive: zipfile.ZipFile) -> dict[int, str]:
-    """Cell style index -> the ISO code its number format shows, for the styles of the
-    workbook's styles part that show one. Empty when there is none, or no readable styles."""
+    """Cell style index -> the ISO code its number format shows (:data:`PERCENT` for a
+    percentage), for the styles of the workbook's styles part that show one. Empty when there
+    is none, or no readable styles."""
     try:
         root = ElementTree.fromstring(archive.read("xl/styles.xml"))
     except KeyError:
         return {}
-    formats = {}
+    formats = dict.fromkeys(_PERCENT_FORMAT_IDS, PERCENT)
     for number_format in root.iter(f"{_MAIN}numFmt"):
-        currency = format_currency(number_format.get("formatCode", ""))
+        code = number_format.get("formatCode", "")
+        currency = PERCENT if format_percent(code) else format_currency(code)
         if currency is not None:
             formats[number_format.get("numFmtId")] = currency
     cell_styles = root.find(f"{_MAIN}cellXfs")

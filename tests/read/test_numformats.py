@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from conftest import LEAD_1
 
+from importer.job.validate import validate
 from importer.read.loader import open_table
-from importer.read.numformats import format_currency
+from importer.read.numformats import format_currency, format_percent
 
 
 @pytest.mark.parametrize(
@@ -57,12 +59,12 @@ def test_the_currency_a_number_format_shows(code, currency):
     assert format_currency(code) == currency
 
 
-def _workbook(path, formats: list[str | None], values: list) -> None:
+def _workbook(path, formats: list[str | None], values: list, lead: str = "1002") -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Lead ID", "Amount", "Date"])
     for row, (number_format, value) in enumerate(zip(formats, values, strict=True), start=2):
-        sheet.append(["1002", value, "2026-03-13"])
+        sheet.append([lead, value, "2026-03-13"])
         if number_format:
             sheet.cell(row, 2).number_format = number_format
     book.save(path)
@@ -122,3 +124,45 @@ def test_an_ods_currency_cell_records_its_currency(tmp_path):
     [chunk] = open_table(path).chunks()
     assert chunk.column(1) == ["1500", "250.5", "99"]
     assert chunk.shown_currencies == {1: {0: "EUR", 2: "USD"}}
+
+
+@pytest.mark.parametrize(
+    ("code", "percent"),
+    [
+        ("0%", True),
+        ("0.00%", True),
+        ("0.0%;[Red]-0.0%", True),
+        ('0.00" %"', False),  # a literal: the number is not scaled
+        ("#,##0.00\\%", False),
+        ("[$€-407]#,##0.00", False),
+        ("#,##0.00", False),
+    ],
+)
+def test_a_percentage_format(code, percent):
+    assert format_percent(code) is percent
+
+
+def test_an_amount_cell_formatted_as_a_percentage_is_refused(tmp_path):
+    """Excel shows 15% for the 0.15 the cell holds: no purchase amount either way (a CSV's
+    "15%" is refused the same)."""
+    path = tmp_path / "percent.xlsx"
+    _workbook(path, ["0%", "0.00%", None, "[$$-409]#,##0.00"], [0.15, 0.125, 12, 99], LEAD_1)
+    [chunk] = open_table(path).chunks()
+    assert chunk.shown_currencies == {1: {0: "%", 1: "%", 3: "USD"}}
+    report = validate(path, results=tmp_path / "out.csv")
+    assert report.summary.count("invalid") == 2
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert "amount cell is formatted as a percentage (15%), not an amount;" in text
+    assert "amount cell is formatted as a percentage (12.5%), not an amount;" in text
+
+
+def test_an_ods_percentage_cell_is_recorded_as_one(tmp_path):
+    from read.test_reader_kinds import write_ods
+
+    rows = [["Lead ID", "Amount", "Date"], [LEAD_1, (0.15, "%"), "2026-03-13"],
+            [LEAD_1, 250.5, "2026-03-13"]]  # fmt: skip
+    path = write_ods(tmp_path / "percent.ods", {"Sales": rows})
+    [chunk] = open_table(path).chunks()
+    assert chunk.shown_currencies == {1: {0: "%"}}
+    report = validate(path, results=tmp_path / "out.csv")
+    assert (report.summary.count("invalid"), report.summary.count("valid")) == (1, 1)

@@ -50,6 +50,11 @@ EXCEL_UNLOCK = (
 def _ods_cell(value: object) -> str:
     if value is None:
         return "<table:table-cell/>"
+    if isinstance(value, tuple) and value[1] == "%":  # LibreOffice's Percent format
+        return (
+            f'<table:table-cell office:value-type="percentage" office:value="{value[0]}">'
+            f"<text:p>{value[0] * 100:g}%</text:p></table:table-cell>"
+        )
     if isinstance(value, tuple):  # (amount, currency): LibreOffice's Currency format
         amount, code = value
         return (
