@@ -522,3 +522,20 @@ def test_a_send_confirmed_before_another_tab_changed_dates_and_triggers_sends_no
     assert "dates from 2026-03-04 to 2026-05-06" in answer.text  # the plan now, to review
     assert app.state.sessions.get(import_id).thread is None
     assert len(sandbox.purchases()) == before
+
+
+def test_the_results_page_of_a_second_upload_counts_like_history_and_review(sandboxed, sandbox):
+    """History links a checked import to its Results page: both show the rows the ledger
+    holds as created, not validate's "valid" for every row."""
+    client, settings, app = sandboxed
+    first = checked_import(client, settings)
+    confirm_send(client, settings, first, "5")
+    finish(app, first)
+    again = checked_import(client, settings)
+    history = client.get("/history").text
+    assert f'href="/imports/{again}/results"' in history
+    results = client.get(f"/imports/{again}/results").text
+    rows = re.findall(
+        r'<tr class="status-(\w+)"><th scope="row">[\w ]+</th><td class="num">(\d+)<', results
+    )
+    assert dict(rows) == {"valid": "2", "invalid": "6", "skipped": "1", "created": "3"}
