@@ -30,6 +30,29 @@ async def _not_found(request: Request, exc: Exception) -> PlainTextResponse:
     return PlainTextResponse("not found", 404)
 
 
+#: Where the address of a form's answer leads when it is opened again (a restored tab, Enter
+#: in the address bar): its step's page, not "Method Not Allowed".
+_FORM_PAGES = {
+    "stop": "progress",
+    "sheet": "columns",
+    "header-row": "columns",
+    "encoding": "columns",
+}
+
+
+async def _not_allowed(request: Request, exc: Exception) -> PlainTextResponse | RedirectResponse:
+    """A GET of an address only a form posts to (the address bar still shows it after a
+    refused upload, fix or skip): the page of that step instead."""
+    if request.method not in ("GET", "HEAD"):
+        return PlainTextResponse("Method Not Allowed", 405)
+    parts = request.url.path.strip("/").split("/")
+    if len(parts) >= 3 and parts[0] == "imports":
+        return RedirectResponse(
+            f"/imports/{parts[1]}/{_FORM_PAGES.get(parts[2], 'review')}", status_code=303
+        )
+    return RedirectResponse("/", status_code=303)
+
+
 async def _busy(request: Request, exc: Exception) -> RedirectResponse:
     """A change refused while a send or online check runs: that run's progress instead."""
     return RedirectResponse(f"/imports/{exc.import_id}/progress", status_code=303)
@@ -56,7 +79,12 @@ def create_app(settings: UISettings) -> UIApp:
     """The keen-import web app for ``settings`` (workspace created if missing)."""
     app = Starlette(
         routes=[*ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        exception_handlers={BodyTooLarge: _too_large, ImportBusy: _busy, 404: _not_found},
+        exception_handlers={
+            BodyTooLarge: _too_large,
+            ImportBusy: _busy,
+            404: _not_found,
+            405: _not_allowed,
+        },
     )
     app.state.settings = settings
     app.state.workspace = Workspace(settings.workspace).create()

@@ -379,3 +379,19 @@ def test_a_long_upload_name_keeps_its_extension():
     name = safe_file_name("x" * 300 + ".csv")
     assert (len(name), name[-8:]) == (120, "xxxx.csv")
     assert safe_file_name("march.csv") == "march.csv"
+
+
+def test_the_address_of_a_refused_form_opened_again_leads_to_its_step(client, settings):
+    """After a refused upload, fix or skip the address bar shows the form's address: opened
+    again (a restored tab, Enter) it leads to the step's page, never "Method Not Allowed"."""
+    import_id = import_id_of(upload(client, settings, SAMPLE))
+    expected = {
+        "/upload": "/",
+        f"/imports/{import_id}/rows/3/skip": f"/imports/{import_id}/review",
+        f"/imports/{import_id}/rows/3": f"/imports/{import_id}/review",
+        f"/imports/{import_id}/stop": f"/imports/{import_id}/progress",
+        f"/imports/{import_id}/encoding": f"/imports/{import_id}/columns",
+    }
+    for path, page in expected.items():
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers["location"]) == (303, page), path

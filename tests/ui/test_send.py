@@ -492,3 +492,50 @@ def test_a_check_after_a_send_keeps_its_results_and_a_restart_keeps_the_fixes(
     assert [(e.row, e.column, e.new) for e in session.job.edits] == [(3, "Amount", "12.50")]
     assert session.checked.summary.count("invalid") == 0
     assert json.loads(checked.read_text())["edits"][0]["new"] == "12.50"
+
+
+def test_a_send_confirmed_before_another_tab_changed_dates_and_triggers_sends_nothing(
+    sandboxed, sandbox, tmp_path
+):
+    """Tab B shows 2 purchases, 300.00, dates read day first, each with its trigger id; tab A
+    reads the dates month first and switches the trigger ids off: the same count and total,
+    other dates and other rewards. B's "Confirm and send" sends nothing."""
+    client, settings, app = sandboxed
+    path = tmp_path / "tabs.csv"
+    path.write_text(
+        "Lead ID,Amount,Date,Reference,Trigger IDs\n"
+        f"{LEAD},100.00,03/04/2026,T-1,aefcfad8-efc8-4849-b3aa-7efe4458a885\n"
+        f"{LEAD},200.00,05/06/2026,T-2,a28defe3-9bf0-4273-9247-6f57a5e5a5ab\n"
+    )
+    import_id = upload(client, settings, path).headers["location"].split("/")[2]
+    assert check_file(client, settings, import_id, {}, day_first="day").status_code == 303
+    tab_b = client.get(f"/imports/{import_id}/send").text
+    assert "About to import 2 purchases" in tab_b
+    assert "dates from 2026-04-03 to 2026-06-05" in tab_b
+    before = len(sandbox.purchases())
+    changed = check_file(client, settings, import_id, {"trigger_ids": ""}, day_first="month")
+    assert changed.status_code == 303  # tab A
+    data = {"rows_to_send": "2", "shown": shown_token(tab_b)}
+    answer = post(client, settings, f"/imports/{import_id}/send", data=data)
+    assert answer.status_code == 409
+    assert "the import changed since this page was shown" in answer.text
+    assert "dates from 2026-03-04 to 2026-05-06" in answer.text  # the plan now, to review
+    assert app.state.sessions.get(import_id).thread is None
+    assert len(sandbox.purchases()) == before
+
+
+def test_the_results_page_of_a_second_upload_counts_like_history_and_review(sandboxed, sandbox):
+    """History links a checked import to its Results page: both show the rows the ledger
+    holds as created, not validate's "valid" for every row."""
+    client, settings, app = sandboxed
+    first = checked_import(client, settings)
+    confirm_send(client, settings, first, "5")
+    finish(app, first)
+    again = checked_import(client, settings)
+    history = client.get("/history").text
+    assert f'href="/imports/{again}/results"' in history
+    results = client.get(f"/imports/{again}/results").text
+    rows = re.findall(
+        r'<tr class="status-(\w+)"><th scope="row">[\w ]+</th><td class="num">(\d+)<', results
+    )
+    assert dict(rows) == {"valid": "2", "invalid": "6", "skipped": "1", "created": "3"}

@@ -7,16 +7,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from importer.ui.pages import render
-from importer.ui.routes.results import status_rows
+from importer.ui.routes.results import shown_status_rows
 
 
 def describe(folder) -> dict:
     """What the history table shows about one import."""
     meta = folder.meta()
     manifest = folder.manifest()
-    by_status = status_rows(manifest)
-    if manifest.get("command") == "validate" and meta.get("checked_by_status"):
-        by_status = meta["checked_by_status"]  # rows the ledger holds as a run gives them
+    by_status = shown_status_rows(meta, manifest)  # rows the ledger holds as a run gives them
     return {
         "folder": folder,
         "meta": meta,

@@ -15,6 +15,15 @@ def status_rows(manifest: dict) -> dict[str, dict]:
     return manifest.get("summary", {}).get("by_status", {})
 
 
+def shown_status_rows(meta: dict, manifest: dict) -> dict[str, dict]:
+    """Rows and amounts per status as History and Results show them: for an import checked
+    and not sent, the check's with the rows the ledger holds moved out of "valid" (the
+    manifest keeps validate's), as the Review page shows them."""
+    if manifest.get("command") == "validate" and meta.get("checked_by_status"):
+        return meta["checked_by_status"]
+    return status_rows(manifest)
+
+
 def stopped(manifest: dict) -> bool:
     """True when the run the manifest records ended before every row had its answer (Stop,
     an outage, a refused key) rather than finishing."""
@@ -28,7 +37,7 @@ async def show(request: Request):
     folder = folder_or_404(request, request.path_params["import_id"])
     session = request.app.state.sessions.get(folder.id)
     manifest = folder.manifest()
-    by_status = status_rows(manifest)
+    by_status = shown_status_rows(folder.meta(), manifest)
     needs_action = {
         s: by_status[s]["rows"] for s in NEEDS_ACTION if by_status.get(s, {}).get("rows")
     }

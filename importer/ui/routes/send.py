@@ -25,10 +25,12 @@ CHANGED = (
 )
 
 
-def shown_plan(plan, *, resend: bool) -> str:
-    """A token of what the confirmation shows (rows, totals, hidden rows, API URL): the send
+def shown_plan(plan, job, *, resend: bool) -> str:
+    """A token of what the confirmation shows (rows, totals, hidden rows, API URL) and of how
+    the rows are read (column matches, options and answers, fixes, rows left out): the send
     goes ahead only when the plan it makes still shows the same, for the typed count alone
-    let another tab's change be sent at amounts the user never saw."""
+    let another tab's change be sent at amounts the user never saw, and the same count and
+    totals let it be sent with other dates or trigger ids (other rewards)."""
     amounts = plan.amounts_sent(resend_unconfirmed=resend)
     shown = [
         plan.rows_sent(resend_unconfirmed=resend),
@@ -36,6 +38,9 @@ def shown_plan(plan, *, resend: bool) -> str:
         remedies.hidden_rows_line(plan.summary),
         plan.api_url,
         resend,
+        repr(job.mapping),
+        sorted((k, str(v)) for k, v in job.controls.items() if k != "results"),
+        [(e.row, e.column, e.new) for e in job.edits],
     ]
     return hashlib.sha256(json.dumps(shown).encode("utf-8")).hexdigest()[:32]
 
@@ -67,7 +72,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         # nothing sent: a total of 0, not the zeroed amounts of rows that are not sent
         amounts=plan.amounts_sent(resend_unconfirmed=resend) if to_send else {},
         hidden_rows=remedies.hidden_rows_line(plan.summary) if plan else None,
-        shown=shown_plan(plan, resend=resend) if plan else "",
+        shown=shown_plan(plan, session.job, resend=resend) if plan else "",
         resend=resend,
         error=error,
         command=for_import(
@@ -92,7 +97,7 @@ async def send(request: Request):
     try:
         async with session.changing():
             plan = await run_in_threadpool(background.make_plan, session, settings)
-            refused = _refusal(plan, form, resend=resend)
+            refused = _refusal(plan, session.job, form, resend=resend)
             if refused is None:
                 background.start(session, settings, resend_unconfirmed=resend, planned=True)
     except KeenImportError as exc:
@@ -102,12 +107,12 @@ async def send(request: Request):
     return redirect(f"/imports/{session.folder.id}/progress")
 
 
-def _refusal(plan, form, *, resend: bool) -> tuple[str, int] | None:
+def _refusal(plan, job, form, *, resend: bool) -> tuple[str, int] | None:
     """Why the send must not start (the page's sentence and status), or None."""
     expected = plan.rows_sent(resend_unconfirmed=resend)
     if not expected:  # a send would only write results claiming the rows again
         return "Nothing left to send: nothing was sent.", 400
-    if str(form.get("shown", "")) != shown_plan(plan, resend=resend):
+    if str(form.get("shown", "")) != shown_plan(plan, job, resend=resend):
         return CHANGED, 409
     typed = str(form.get("rows_to_send", "")).replace(",", "").strip()
     if typed != str(expected):
