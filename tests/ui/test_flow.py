@@ -206,6 +206,9 @@ def test_questions_are_asked_with_examples_and_answers_go_into_the_manifest(
     assert answer.headers["location"] == f"/imports/{import_id}/review"
     manifest = client.get(f"/imports/{import_id}/files/manifest").json()
     assert [a["question"] for a in manifest["answers"]] == [question[1]]
+    again = client.get(f"/imports/{import_id}/questions").text  # the browser's back button
+    assert "No open questions: every question about this file is answered." in again
+    assert "the file can be read one way only" not in again
 
 
 def test_history_lists_every_import_newest_first(client, settings):

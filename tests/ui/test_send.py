@@ -90,6 +90,8 @@ def test_send_needs_the_typed_row_count_then_reports_progress_and_results(sandbo
     assert (data["finished"], data["done"], data["error"]) == (True, 12, None)
     assert data["counts"] == {"created": 3, "invalid": 6, "skipped": 1, "rejected": 2}
     assert len(sandbox.purchases()) - before == 3
+    progress = client.get(f"/imports/{import_id}/progress").text
+    assert '<p id="progress-leave" class="muted" hidden>You can close this tab' in progress
     results = client.get(f"/imports/{import_id}/results").text
     for name in ("results", "created", "manifest"):
         assert f'href="/imports/{import_id}/files/{name}" download>' in results

@@ -22,6 +22,7 @@ async def show(request: Request, error: str | None = None, status_code: int = 20
         status_code=status_code,
         folder=session.folder,
         questions=questions,
+        answered=bool(session.job.answers),
         error=error,
         step="questions",
     )

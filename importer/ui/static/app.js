@@ -33,6 +33,7 @@
       outcome.hidden = false;
       document.getElementById("stop-form").hidden = true;
       document.getElementById("results-link").hidden = false;
+      document.getElementById("progress-leave").hidden = true;
       document.getElementById("next-step").hidden = !p.send_next;
     }
   });
