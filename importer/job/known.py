@@ -158,14 +158,14 @@ def known_rows(
     keep_rows: bool = False,
     earlier: EarlierFiles | None = None,
 ) -> KnownRows | None:
-    """What the ledger holds of the file's valid rows (None: nothing created for ``target``
+    """What the ledger holds of the file's valid rows (None: nothing sent to ``target``
     yet, or none dated ``between`` the file's first and last date, so every row is new and the
     file is not read again). Rows with a legacy lead id count as new (only sending resolves
     them). ``keep_rows``: also what a run would give each row not sent, and its amount.
     ``earlier``: the purchases of the files checked before this one in the same command (the
     file is read even when the ledger holds nothing, and its purchases added)."""
-    created = ledger.has_created(target, between)
-    if not created and earlier is None:
+    held = ledger.holds(target, between)
+    if not held and earlier is None:
         return None
     found = KnownRows(keep_rows=keep_rows, earlier=earlier)
     if earlier is not None:
@@ -174,7 +174,7 @@ def known_rows(
     for legacy, candidates, checked in _candidate_chunks(prepared):
         # Amounts: validate's line needs none, but the repeats of earlier files are totalled.
         amounts = _amounts_of(checked) if keep_rows or earlier is not None else None
-        decided = ledger.preview(target, candidates, context) if created else (candidates, {})
+        decided = ledger.preview(target, candidates, context) if held else (candidates, {})
         found.count(legacy, decided, amounts)
     if earlier is not None:
         earlier.commit()
@@ -349,7 +349,7 @@ def ledger_look(
             found = known_rows(
                 prepared, ledger, target, between, keep_rows=keep_rows, earlier=earlier
             )
-            unknown = (found is None or not found.known) and not ledger.has_created(target)
+            unknown = (found is None or not found.known) and not ledger.holds(target)
             elsewhere = ledger.targets_besides(target) if unknown else []
     except LedgerError as exc:
         if required:

@@ -97,9 +97,20 @@ class ImportPlan:
     held_back: dict[str, int] = field(default_factory=dict)
     #: Valid rows that are purchases of a file sent before this one by the same command.
     repeated: int = 0
+    #: The line counting the rows the ledger holds back, worded for a send without and with
+    #: resend_unconfirmed (False, True): see :meth:`notes_for`.
+    held_notes: dict[bool, str] = field(default_factory=dict)
     #: Amounts per currency of valid rows not sent: "created", each held-back status, and
     #: "edited" unless they are resent (see PlannedRun.note_edited).
     not_sent_amounts: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def notes_for(self, *, resend_unconfirmed: bool = False) -> list[str]:
+        """The plan's notes with the held-back line worded for a send with or without
+        ``resend_unconfirmed`` (the unconfirmed rows are then sent, not held)."""
+        worded = set(self.held_notes.values())
+        notes = [note for note in self.notes if note not in worded]
+        held = self.held_notes.get(resend_unconfirmed)
+        return notes + [held] if held else notes
 
     @property
     def rows_to_send(self) -> int:
@@ -292,10 +303,11 @@ class PlannedRun:
         ``resend_unconfirmed`` (the unconfirmed rows are then sent, not held)."""
         if self.known is None:
             return
-        earlier = {self.known.held_note(resend_unconfirmed=flag) for flag in (True, False)}
-        self.plan.notes = [note for note in self.plan.notes if note not in earlier]
-        if note := self.known.held_note(resend_unconfirmed=resend_unconfirmed):
-            self.plan.notes.append(note)
+        plan = self.plan
+        plan.held_notes = {
+            flag: self.known.held_note(resend_unconfirmed=flag) for flag in (True, False)
+        }
+        plan.notes = plan.notes_for(resend_unconfirmed=resend_unconfirmed)
 
     def note_edited(self) -> None:
         """Put the line counting the edited rows (worded for ``resend_changed``) in the plan,
@@ -410,7 +422,7 @@ def _plan_pass(
     ``earlier`` files of the command were planned), the same read finds the edited rows and
     the rows already imported (no second read)."""
     target = settings.ledger_target
-    scanning = earlier is not None or ledger.has_created(target)
+    scanning = earlier is not None or ledger.holds(target)
     while True:
         validator = prepared.validator(build_records=scanning)
         scan = LedgerScan(prepared, ledger, target, earlier) if scanning else None

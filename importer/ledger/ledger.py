@@ -390,12 +390,20 @@ class Ledger:
     def has_created(self, target: str, between: tuple[str, str] | None = None) -> bool:
         """True when some import created a purchase for ``target`` (dated ``between`` the two
         ISO instants, when given)."""
+        return self._has(target, between, " AND status = 'created'")
+
+    def holds(self, target: str, between: tuple[str, str] | None = None) -> bool:
+        """True when the ledger holds a purchase of ``target`` in any status, not forgotten
+        (dated ``between`` the two ISO instants, when given): rows sent without an answer, or
+        being sent, are held back as created ones are."""
+        return self._has(target, between, " AND forgotten IS NULL")
+
+    def _has(self, target: str, between: tuple[str, str] | None, condition: str) -> bool:
         if between is None:
             sql, args = "SELECT 1 FROM purchases WHERE target = ?", (target,)
         else:
             sql, args = self._dated_between(), (target, *between)
-        found = self.backend.fetch_one(sql + " AND status = 'created' LIMIT 1", args)
-        return found is not None
+        return self.backend.fetch_one(sql + condition + " LIMIT 1", args) is not None
 
     def targets_besides(self, target: str) -> list[str]:
         """The other targets (API URLs) imports of this ledger went to, in name order."""

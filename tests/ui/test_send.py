@@ -194,13 +194,17 @@ def test_resend_unconfirmed_has_its_own_typed_confirmation(sandboxed, sandbox, t
     results = client.get(f"/imports/{import_id}/results").text
     assert '<input type="hidden" name="resend_unconfirmed" value="1">' in results
     assert ">Resend unconfirmed</button>" in results
+    plain = client.get(f"/imports/{import_id}/send").text
+    assert "<h2>Nothing left to send</h2>" in plain  # never resent silently
+    assert "3 rows held back (unconfirmed 3)" in plain
     again = confirm_send(client, settings, import_id, "3")
-    finish(app, import_id)
-    assert again.status_code == 303
-    assert statuses(folder.file("results")) == ["unconfirmed"] * 3  # never resent silently
+    assert again.status_code == 400 and "Nothing left to send" in again.text
+    assert statuses(folder.file("results")) == ["unconfirmed"] * 3
     page = client.get(f"/imports/{import_id}/send?resend_unconfirmed=1").text
     assert "<h1>Resend unconfirmed rows</h1>" in page
     assert "Unconfirmed rows may already exist in Keen." in page
+    assert "About to import 3 purchases" in page
+    assert "held back" not in page  # they are the rows this page sends
     confirm_send(client, settings, import_id, "3", resend_unconfirmed="1")
     finish(app, import_id)
     assert statuses(folder.file("results")) == ["created"] * 3

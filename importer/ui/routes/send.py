@@ -68,6 +68,7 @@ async def confirm(request: Request, error: str | None = None, status_code: int =
         status_code=status_code,
         folder=session.folder,
         plan=plan,
+        notes=plan.notes_for(resend_unconfirmed=resend) if plan else [],
         to_send=to_send,
         # nothing sent: a total of 0, not the zeroed amounts of rows that are not sent
         amounts=plan.amounts_sent(resend_unconfirmed=resend) if to_send else {},
