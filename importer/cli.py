@@ -582,7 +582,9 @@ def _nothing_sent(report) -> str:
     plan, summary = report.plan, report.summary
     stopped = (RowStatus.INVALID, RowStatus.REJECTED, RowStatus.NOT_SENT, RowStatus.RETRIED)
     held = sum(summary.count(s) for s in stopped) - plan.summary.count(RowStatus.INVALID)
-    held -= sum(plan.held_back.values())
+    # Rows the ledger held back before the plan counted them are not among those stopped
+    # unless their status is (an unconfirmed row held back is no refused one).
+    held -= sum(count for status, count in plan.held_back.items() if status in stopped)
     if held > 0 and plan.rows_to_send:
         rows = "1 row was" if held == 1 else f"{held:,} rows were"
         return f"nothing was sent: {rows} held back before sending (the results file says why)"

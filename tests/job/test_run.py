@@ -38,6 +38,7 @@ BONUS_TRIGGER = "aefcfad8-efc8-4849-b3aa-7efe4458a885"  # fixed 50.00
 PCT_TRIGGER = "a28defe3-9bf0-4273-9247-6f57a5e5a5ab"  # 10 %
 LEAD_1 = "47378190-96da-4dac-b2ff-5d2a386ecbe0"
 LEAD_2 = "c241330b-01a9-471f-9e8a-774bcf36d58b"
+LEAD_3 = "0b1f5a7e-3c2d-4e8f-9a6b-1c2d3e4f5a6b"  # not in the sandbox's world: refused
 FABRIKAM_LEAD = "fc377a4c-4a15-444d-85e7-ce8a3a578a8e"
 
 # Expected (status, http_status, error) of every row of sample_data/purchases_with_errors.csv.
@@ -768,6 +769,29 @@ def test_a_run_whose_rows_are_all_refused_before_sending_says_so(tmp_path, sb, r
     assert code == 1
     assert "nothing was sent: 1 row was held back before sending (the results file says why)" in err
     assert sb.stats()["create_calls"] == 0
+
+
+def test_a_rerun_of_unconfirmed_rows_says_the_row_refused_before_sending(tmp_path, sb, run_cli):
+    """Rows held back as unconfirmed are not the rows refused this time: a row whose lead is
+    not found is still said to be held back before sending, not 'already handled'."""
+    source = tmp_path / "held.csv"
+    source.write_text(
+        f"Lead ID,Amount,Date\n{LEAD_1},100.00,2026-03-13\n{LEAD_3},11.00,2026-03-13\n",
+        encoding="utf-8",
+    )
+    sb.set_faults(Faults(p_commit_then_drop=1.0))
+    code, _, err = run_cli(source, "--api-url", sb.base_url, "--yes")
+    assert code == 1
+    assert re.search(r"\n  unconfirmed +1 +100\.00\n", err), err
+    sb.set_faults(Faults())
+    calls = sb.stats()["create_calls"]
+    code, _, err = run_cli(source, "--api-url", sb.base_url, "--yes")
+    assert code == 1
+    assert "nothing was sent: 1 row was held back before sending (the results file says why)" in err
+    assert "already handled" not in err
+    assert "  1 row held back (unconfirmed 1)\n" in err
+    assert sb.stats()["create_calls"] == calls
+    assert len(sb.purchases()) == 1
 
 
 def test_a_dry_run_that_cannot_reach_the_api_checks_nothing_and_says_so(tmp_path, run_cli):
