@@ -622,6 +622,7 @@ def parse_date(
     tz: tzinfo,
     both_orders: tuple[str, str] | None = None,
     date1904: bool = False,
+    said_day_first: bool = False,
 ) -> tuple[datetime, bool]:
     """Parse a date cell into ``(aware UTC datetime, had_time)``.
 
@@ -630,6 +631,8 @@ def parse_date(
     ``both_orders`` is the evidence of a column written both ways (see :func:`both_orders`);
     an ambiguous value of such a column is refused naming it, dotted or not. ``date1904``: a
     plain number is a serial of the 1904 date system (its workbook's), not of the 1900 one.
+    ``said_day_first``: the user said the column is day-month-year (``--day-first``, an
+    answer): a dashed date of two-digit numbers ("05-03-26") is then not year-first.
 
     >>> parse_date("21/04/2026", day_first=True, tz=UTC)
     (datetime.datetime(2026, 4, 21, 0, 0, tzinfo=datetime.timezone.utc), False)
@@ -648,6 +651,8 @@ def parse_date(
         return _parse_iso(s, m, tz)
     m = _NUMERIC_DATE.fullmatch(s)
     if m:
+        if m[2] == "-" and len(m[4]) == 2 and not said_day_first:
+            _refuse_if_year_first(s, int(m[1]), int(m[3]), m[4])
         return _parse_numeric(s, m, day_first, tz, both_orders)
     m = _YEAR_FIRST.fullmatch(s)
     if m:
@@ -704,6 +709,21 @@ def _parse_numeric(
         )
     naive, had_time = _with_time(s, _build(s, year, month, day), m)
     return _localise(naive, tz), had_time
+
+
+def _refuse_if_year_first(s: str, first: int, second: int, last: str) -> None:
+    """Refuse a dashed date of two-digit numbers that also reads year-first: "26-03-05" is 26
+    March 2005 to one system and 2026-03-05 to another (a purchase's year is no guess)."""
+    try:
+        year = _full_year(f"{first:02d}", s)
+        datetime(year, second, int(last))
+    except ValueError:
+        return  # no year-first reading
+    raise ValueError(
+        f"date '{s}' may be year-first ({year}-{second:02d}-{last}) as well as day or month "
+        "first; write the year with four digits, or rerun with --day-first when every date of "
+        "the column is day-month-year"
+    )
 
 
 def _reading(

@@ -58,6 +58,7 @@ def _amount(name: str, reading: Reading) -> Parse:
 def _date(name: str, reading: Reading) -> Parse:
     """Dates, refused outside the --period when one is given."""
     decisions, options, zone = reading.decisions, reading.options, reading.zone
+    said_day_first = decisions.day_first is True and decisions.day_first_from == "option"
 
     def parse(value: str) -> tuple[datetime, bool]:
         result = normalise.parse_date(
@@ -66,6 +67,7 @@ def _date(name: str, reading: Reading) -> Parse:
             tz=zone,
             both_orders=decisions.both_orders,
             date1904=decisions.date1904,
+            said_day_first=said_day_first,
         )
         period = options.period
         if period is not None:

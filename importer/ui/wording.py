@@ -30,6 +30,7 @@ ADVICE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"re-?run with --day-first or --month-first",
      f"choose day first or month first under Dates {MATCH_PAGE}"),
     (r"use --(day|month)-first", rf"choose \1 first under Dates {MATCH_PAGE}"),
+    (r"rerun with --day-first when", f"choose day first under Dates {MATCH_PAGE} when"),
     # amounts
     (r"say how to read it with --decimal , \(([^)]*)\) or --decimal \. \(([^)]*)\)",
      r"say how to read it: decimal comma (\1) or decimal point (\2)"),

@@ -862,3 +862,29 @@ def test_missing_lead_reason(tmp_path):
     path = csv_file(tmp_path, "Lead ID,Amount", f"{LEAD_1},10", ",20")
 
     assert verdicts(path)[1] == (3, "invalid", "lead_id is empty")
+
+
+def test_a_dashed_date_of_two_digit_numbers_that_reads_year_first_is_not_guessed(tmp_path):
+    """26-03-05 is 26 March 2005 to one system and 2026-03-05 to another: the year is no
+    guess. --day-first (the user's word) reads them day-month-year."""
+    path = csv_file(
+        tmp_path,
+        "Lead ID,Amount,Date",
+        f"{LEAD_1},10.00,26-03-05",
+        f"{LEAD_2},11.00,31-12-25",  # 31 is no year of a purchase: only day-first
+        f"{LEAD_3},12.00,2026-03-05",
+    )
+    assert verdicts(path) == [
+        (
+            2,
+            "invalid",
+            "date '26-03-05' may be year-first (2026-03-05) as well as day or month first; "
+            "write the year with four digits, or rerun with --day-first when every date of the "
+            "column is day-month-year",
+        ),
+        (3, "valid", None),
+        (4, "valid", None),
+    ]
+    rows = check_file(path, Mapping(day_first=True))
+    assert [r[1] for r in rows] == ["valid"] * 3
+    assert rows[0][4].date.date() == dt.date(2005, 3, 26)

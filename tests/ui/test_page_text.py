@@ -294,6 +294,15 @@ def test_a_refusal_ending_in_parentheses_takes_its_hint_after_a_semicolon(
             id="day-first",
         ),
         pytest.param(
+            "date '26-03-05' may be year-first (2026-03-05) as well as day or month first; write "
+            "the year with four digits, or rerun with --day-first when every date of the column "
+            "is day-month-year",
+            "date '26-03-05' may be year-first (2026-03-05) as well as day or month first; write "
+            "the year with four digits, or choose day first under Dates on the Match columns page "
+            "when every date of the column is day-month-year",
+            id="year-first",
+        ),
+        pytest.param(
             "restore it from a backup, or give --ledger PATH",
             "restore it from a backup",
             id="no-such-control-left-out",
