@@ -295,19 +295,6 @@ class PlannedRun:
     source_stat: tuple[int, int] | None = None
     #: The ledger's newest purchase row when the plan began (see _edits_found_again).
     newest_claim: int | None = None
-    #: What the ledger held of the file's rows when it was planned (None: nothing).
-    known: KnownRows | None = None
-
-    def note_held(self, *, resend_unconfirmed: bool = False) -> None:
-        """Put the line counting the rows the ledger holds back in the plan, worded for
-        ``resend_unconfirmed`` (the unconfirmed rows are then sent, not held)."""
-        if self.known is None:
-            return
-        plan = self.plan
-        plan.held_notes = {
-            flag: self.known.held_note(resend_unconfirmed=flag) for flag in (True, False)
-        }
-        plan.notes = plan.notes_for(resend_unconfirmed=resend_unconfirmed)
 
     def note_edited(self) -> None:
         """Put the line counting the edited rows (worded for ``resend_changed``) in the plan,
@@ -376,8 +363,6 @@ def plan_job(
     planned.edited_amounts = dict(scan.edited_amounts) if scan is not None else {}
     if known is not None:
         _note_known(plan, known)
-        planned.known = known
-        planned.note_held()
     planned.note_edited()
     return planned
 
@@ -412,6 +397,8 @@ def _note_known(plan: ImportPlan, known: KnownRows) -> None:
         plan.notes.append(known.repeats_note())
     if known.held:
         plan.held_back = dict(known.held)
+        plan.held_notes = {flag: known.held_note(resend_unconfirmed=flag) for flag in (True, False)}
+        plan.notes.append(plan.held_notes[False])
     plan.not_sent_amounts = {kind: dict(sums) for kind, sums in known.amounts.items()}
 
 
@@ -481,7 +468,7 @@ def send_job(
     sha256, changed = _changed_since_checked(planned)
     if not changed:  # a changed file sends nothing: no edit to look for
         _edits_found_again(planned)
-    planned.note_held(resend_unconfirmed=resend_unconfirmed)
+    planned.plan.notes = planned.plan.notes_for(resend_unconfirmed=resend_unconfirmed)
     report = _new_report(planned, names.results)
     report.outage = SOURCE_CHANGED if changed else None  # stops before the first chunk
     started = time.perf_counter()

@@ -190,17 +190,7 @@ def test_no_answer_to_the_channels_stops_before_any_lead_or_purchase(failure, la
         calls.append(request.content)
         raise failure
 
-    async def fast(seconds: float) -> None:
-        return None
-
-    async def go():
-        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
-        async with client:
-            rows = [PurchaseRecord(row=2, lead_id=USD_LEAD)]
-            await preflight(rows, client=client, attempts=3, sleep=fast)
-
-    with pytest.raises(NetworkError) as caught:
-        asyncio.run(go())
+    caught = _preflight_refused(handler)
     assert caught.value.message == (
         f"the API URL left the request for the channels without an answer after 3 tries "
         f"({last}); nothing was sent, as every purchase would end unconfirmed"
@@ -222,17 +212,7 @@ def test_no_answer_stops_even_when_the_last_try_could_not_connect():
     def handler(request: httpx.Request) -> httpx.Response:
         raise next(failures)
 
-    async def fast(seconds: float) -> None:
-        return None
-
-    async def go():
-        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
-        async with client:
-            rows = [PurchaseRecord(row=2, lead_id=USD_LEAD)]
-            await preflight(rows, client=client, attempts=3, sleep=fast)
-
-    with pytest.raises(NetworkError) as caught:
-        asyncio.run(go())
+    caught = _preflight_refused(handler)
     assert caught.value.message == (
         "the API URL left the request for the channels without an answer after 3 tries "
         "(connection lost (RemoteProtocolError: the server closed the connection without an "
@@ -278,3 +258,20 @@ def test_a_url_that_drops_every_connection_stops_the_run_with_nothing_sent(
     assert "error: the API URL left the request for the channels without an answer" in err
     assert not (tmp_path / "rows.results.csv").exists()
     assert not (tmp_path / "rows.created.csv").exists()
+
+
+def _preflight_refused(handler) -> pytest.ExceptionInfo[NetworkError]:
+    """The NetworkError a preflight of one row raises against ``handler`` (3 tries, no waits)."""
+
+    async def fast(seconds: float) -> None:
+        return None
+
+    async def go():
+        client = KeenClient("https://k.test", "key", transport=httpx.MockTransport(handler))
+        async with client:
+            rows = [PurchaseRecord(row=2, lead_id=USD_LEAD)]
+            await preflight(rows, client=client, attempts=3, sleep=fast)
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    return caught

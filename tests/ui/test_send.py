@@ -432,13 +432,8 @@ def test_a_send_confirmed_on_a_page_another_tab_changed_sends_nothing(sandboxed,
     before = len(sandbox.purchases())
     remapped = check_file(client, settings, import_id, {"purchase_amount": "Net"})  # tab A
     assert remapped.status_code == 303
-    data = {"rows_to_send": "3", "shown": shown_token(tab_b)}
-    answer = post(client, settings, f"/imports/{import_id}/send", data=data)
-    assert answer.status_code == 409
-    assert "the import changed since this page was shown" in answer.text
-    assert '<span class="num">18.75 </span>' in answer.text  # the plan now, to review
-    assert app.state.sessions.get(import_id).thread is None
-    assert len(sandbox.purchases()) == before
+    answer = _confirmed_from_a_stale_page(sandboxed, sandbox, import_id, tab_b, before)
+    assert '<span class="num">18.75 </span>' in answer  # the plan now, to review
     sent = confirm_send(client, settings, import_id, "3")
     assert (sent.status_code, sent.headers["location"]) == (303, f"/imports/{import_id}/progress")
     assert finish(app, import_id).report.summary.count("created") == 3
@@ -521,13 +516,8 @@ def test_a_send_confirmed_before_another_tab_changed_dates_and_triggers_sends_no
     before = len(sandbox.purchases())
     changed = check_file(client, settings, import_id, {"trigger_ids": ""}, day_first="month")
     assert changed.status_code == 303  # tab A
-    data = {"rows_to_send": "2", "shown": shown_token(tab_b)}
-    answer = post(client, settings, f"/imports/{import_id}/send", data=data)
-    assert answer.status_code == 409
-    assert "the import changed since this page was shown" in answer.text
-    assert "dates from 2026-03-04 to 2026-05-06" in answer.text  # the plan now, to review
-    assert app.state.sessions.get(import_id).thread is None
-    assert len(sandbox.purchases()) == before
+    answer = _confirmed_from_a_stale_page(sandboxed, sandbox, import_id, tab_b, before)
+    assert "dates from 2026-03-04 to 2026-05-06" in answer  # the plan now, to review
 
 
 def test_the_results_page_of_a_second_upload_counts_like_history_and_review(sandboxed, sandbox):
@@ -545,3 +535,17 @@ def test_the_results_page_of_a_second_upload_counts_like_history_and_review(sand
         r'<tr class="status-(\w+)"><th scope="row">[\w ]+</th><td class="num">(\d+)<', results
     )
     assert dict(rows) == {"valid": "2", "invalid": "6", "skipped": "1", "created": "3"}
+
+
+def _confirmed_from_a_stale_page(sandboxed, sandbox, import_id: str, page: str, before: int):
+    """Confirm the send ``page`` showed (its row count typed) after another tab changed the
+    import: 409, no send started, no purchase made. Returns the page answered."""
+    client, settings, app = sandboxed
+    rows = re.search(r"About to import (\d+) purchases", page)[1]
+    data = {"rows_to_send": rows, "shown": shown_token(page)}
+    answer = post(client, settings, f"/imports/{import_id}/send", data=data)
+    assert answer.status_code == 409
+    assert "the import changed since this page was shown" in answer.text
+    assert app.state.sessions.get(import_id).thread is None
+    assert len(sandbox.purchases()) == before
+    return answer.text
