@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from importer.fields import PURCHASE_FIELDS
 from importer.ledger.identity import purchase_identity
+from importer.ledger.rule import ImportContext
 from importer.records import dumps_payload, format_decimal
 
 __all__ = ["UPGRADES", "amounts_in_one_form", "triggers_in_one_order"]
@@ -63,7 +64,7 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
     """Give the rows ``where`` selects the identity, payload hash and amount of their body in
     the form ``canonical`` makes (None: already in it, or not a body this tool writes)."""
     changed = 0
-    files: dict[int, tuple] = {}
+    files: dict[int, ImportContext] = {}
     for id_, target, identity, payload, reference, currency, import_id in _pages(
         backend, where, args
     ):
@@ -79,7 +80,9 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
             )
             if taken is None:
                 break
-            if _file_of(backend, files, taken[1]) & _file_of(backend, files, import_id):
+            if _import_of(backend, files, import_id).same_import(
+                _import_of(backend, files, taken[1])
+            ):
                 # A repeat in the same file (its rows written in two forms, sent as two
                 # purchases): the file read now holds them as exact repeats, each the next
                 # occurrence, so each finds its own purchase.
@@ -95,17 +98,15 @@ def _renew(backend, where: str, args: tuple, canonical) -> int:
     return changed
 
 
-def _file_of(backend, files: dict[int, frozenset], import_id: int) -> frozenset:
-    """What makes an import the same file as another (its SHA-256, its name's stem), as the
-    ledger's rule compares them (importer.ledger.rule)."""
-    if import_id not in files:
-        found = backend.fetch_one(
-            "SELECT file_sha256, source FROM imports WHERE id = ?", (import_id,)
-        )
-        files[import_id] = (
-            frozenset({("sha256", found[0]), ("source", found[1])}) if found else frozenset()
-        )
-    return files[import_id]
+def _import_of(backend, imports: dict[int, ImportContext], import_id: int) -> ImportContext:
+    """An import as the ledger's rule tells one file from another (its SHA-256, its stem)."""
+    if import_id not in imports:
+        found = (
+            backend.fetch_one("SELECT file_sha256, source FROM imports WHERE id = ?", (import_id,))
+            or (f"missing {import_id}",) * 2
+        )  # no import: the same file as no other
+        imports[import_id] = ImportContext(import_id, found[0], found[1])
+    return imports[import_id]
 
 
 def _pages(backend, where: str, args: tuple) -> Iterator[tuple]:
